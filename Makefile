@@ -1,0 +1,38 @@
+# Two commands: `make run` starts Tocsin on an embedded default; `make test` runs every check.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PY_PACKAGES := config accounts incidents ops
+
+.PHONY: run test lint typecheck pytest services install clean
+
+$(BIN)/python:
+	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@scripts/run
+
+services:
+	@bash scripts/ensure-services
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy $(PY_PACKAGES)
+
+pytest: install services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache

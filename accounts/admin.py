@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import ApiToken, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin[User]):
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active", "is_superuser")
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Tocsin", {"fields": ("role", "timezone")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at")
+    readonly_fields = ("key_hash", "prefix", "created_at", "last_used_at")

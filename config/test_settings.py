@@ -1,0 +1,11 @@
+"""Settings for the test suite: real PostgreSQL and Redis on 127.0.0.1 unless overridden."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tocsin")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_RATE_LIMIT = 5

@@ -1,0 +1,100 @@
+"""Domain events: what other apps may react to, published only once the change is committed.
+
+Subscribers register in their AppConfig.ready(); a subscriber only records its own rows and
+enqueues tasks. Publishing goes through transaction.on_commit, so nothing reacts to a change
+that rolled back.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    incident_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class IncidentDeclared(IncidentEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class IncidentStatusChanged(IncidentEvent):
+    old_status: str
+    new_status: str
+
+
+@dataclass(frozen=True)
+class IncidentSeverityChanged(IncidentEvent):
+    old_severity: str
+    new_severity: str
+
+
+@dataclass(frozen=True)
+class IncidentRoleAssigned(IncidentEvent):
+    role: str
+    user_id: int
+
+
+@dataclass(frozen=True)
+class IncidentNoteAdded(IncidentEvent):
+    timeline_event_id: int
+
+
+@dataclass(frozen=True)
+class IncidentUpdatePosted(IncidentEvent):
+    status_update_id: int
+    public: bool
+
+
+@dataclass(frozen=True)
+class IncidentResolved(IncidentEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class IncidentReopened(IncidentEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class IncidentMerged(IncidentEvent):
+    survivor_id: int
+
+
+Handler = Callable[[Any], None]
+
+_subscribers: dict[type[IncidentEvent], list[Handler]] = defaultdict(list)
+
+
+def subscribe[E: IncidentEvent](event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler not in _subscribers[event_type]:
+        _subscribers[event_type].append(handler)
+
+
+def unsubscribe[E: IncidentEvent](event_type: type[E], handler: Callable[[E], None]) -> None:
+    if handler in _subscribers[event_type]:
+        _subscribers[event_type].remove(handler)
+
+
+def publish(event: IncidentEvent) -> None:
+    """Deliver `event` to its subscribers after the current transaction commits."""
+    transaction.on_commit(lambda: _dispatch(event))
+
+
+def _dispatch(event: IncidentEvent) -> None:
+    for handler in list(_subscribers[type(event)]):
+        # One failing subscriber must not keep the others from hearing of the change.
+        try:
+            handler(event)
+        except Exception:
+            logger.exception("subscriber %r failed on %r", handler, event)

@@ -1,0 +1,330 @@
+from datetime import timedelta
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="services"
+    )
+    # Shown as a component on the public status page.
+    public = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StatusPageImpact(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    MAJOR = "major", "Major"
+    MINOR = "minor", "Minor"
+    NONE = "none", "None"
+
+
+class Severity(models.Model):
+    """An editable row of the playbook's severity table; `rank` 1 is the most severe."""
+
+    name = models.CharField(max_length=16, unique=True)
+    rank = models.PositiveSmallIntegerField(unique=True)
+    description = models.CharField(max_length=200)
+    response_target = models.DurationField(help_text="How soon someone must respond.")
+    escalation = models.CharField(max_length=200, blank=True, help_text="Who is told, and how.")
+    examples = models.TextField(blank=True)
+    statuspage_impact = models.CharField(
+        max_length=16, choices=StatusPageImpact.choices, default=StatusPageImpact.NONE
+    )
+    update_cadence = models.DurationField(
+        default=timedelta(hours=1), help_text="Remind the commander when no update was posted."
+    )
+    color = models.CharField(max_length=7, default="#6b7280")
+
+    class Meta:
+        ordering = ("rank",)
+        verbose_name_plural = "severities"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    DETECTED = "detected", "Detected"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
+# The lifecycle order: forward moves may skip steps, backward moves are not allowed
+# (only a reopen takes a resolved incident back, to investigating).
+STATUS_ORDER: tuple[str, ...] = tuple(Status.values)
+OPEN_STATUSES: tuple[str, ...] = STATUS_ORDER[:-1]
+
+
+class Source(models.TextChoices):
+    WEB = "web", "Web"
+    SLACK = "slack", "Slack"
+    API = "api", "API"
+    ALERTMANAGER = "alertmanager", "Alertmanager"
+    EVENTS_API = "events-api", "Events API"
+    SYSTEM = "system", "System"
+
+
+class Incident(models.Model):
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    severity = models.ForeignKey(Severity, on_delete=models.PROTECT, related_name="incidents")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DETECTED)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="incidents"
+    )
+    services = models.ManyToManyField(Service, related_name="incidents", blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEB)
+    private = models.BooleanField(default=False)
+    cause_category = models.CharField(max_length=100, blank=True)
+    resolution = models.TextField(blank=True)
+    slack_channel_id = models.CharField(max_length=32, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declared_incidents",
+    )
+    # Kept in step with the commander role row by incident_assign_role, so lists can show and
+    # filter by commander without a join per row.
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commanded_incidents",
+    )
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="participated_incidents", blank=True
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged"
+    )
+
+    started_at = models.DateTimeField(help_text="When impact began.")
+    detected_at = models.DateTimeField()
+    declared_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    identified_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-declared_at",)
+        indexes: ClassVar = [
+            models.Index(fields=["status", "-declared_at"], name="incident_status_declared"),
+            models.Index(fields=["-declared_at"], name="incident_declared"),
+            models.Index(fields=["severity", "status"], name="incident_severity_status"),
+            models.Index(
+                fields=["-declared_at"],
+                name="incident_open_declared",
+                condition=~Q(status="resolved"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", kwargs={"number": self.number})
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.RESOLVED
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        return None if self.acknowledged_at is None else self.acknowledged_at - self.started_at
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return None if self.resolved_at is None else self.resolved_at - self.started_at
+
+
+class IncidentCounter(models.Model):
+    """One row holding the last incident number; incremented under a row lock."""
+
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"last incident number {self.last_number}"
+
+
+class RoleKind(models.TextChoices):
+    COMMANDER = "commander", "Incident commander"
+    COMMUNICATIONS = "communications", "Communications lead"
+    TECHNICAL_LEAD = "technical_lead", "Technical lead"
+    SCRIBE = "scribe", "Scribe"
+    SUBJECT_EXPERT = "subject_expert", "Subject expert"
+
+
+# Roles held by one person at a time; subject experts may be many.
+SINGLE_HOLDER_ROLES = frozenset(
+    {RoleKind.COMMANDER, RoleKind.COMMUNICATIONS, RoleKind.TECHNICAL_LEAD, RoleKind.SCRIBE}
+)
+
+ROLE_RESPONSIBILITIES = {
+    RoleKind.COMMANDER: "Coordinates the response and makes the decisions",
+    RoleKind.COMMUNICATIONS: "Handles internal and external updates",
+    RoleKind.TECHNICAL_LEAD: "Leads the technical investigation",
+    RoleKind.SCRIBE: "Documents the timeline and actions",
+    RoleKind.SUBJECT_EXPERT: "Provides domain expertise",
+}
+
+
+class RoleAssignment(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=20, choices=RoleKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="incident_roles"
+    )
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ("assigned_at",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["incident", "role", "user"], name="role_assignment_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "role"],
+                condition=~Q(role="subject_expert"),
+                name="role_assignment_single_holder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} of {self.incident_id}: {self.user_id}"
+
+
+# The incident commander's checklist from the playbook, in order.
+COMMANDER_CHECKLIST = (
+    "Assess severity and impact",
+    "Assemble response team",
+    "Establish communication cadence",
+    "Coordinate investigation",
+    "Manage stakeholder updates",
+    "Document timeline and decisions",
+    "Coordinate resolution efforts",
+    "Verify resolution",
+    "Schedule postmortem",
+)
+
+
+class ChecklistItem(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="checklist")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("position",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["incident", "position"], name="checklist_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class EventKind(models.TextChoices):
+    DECLARED = "declared", "Declared"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    SEVERITY_CHANGED = "severity_changed", "Severity changed"
+    ROLE_ASSIGNED = "role_assigned", "Role assigned"
+    NOTE = "note", "Note"
+    STATUS_UPDATE = "status_update", "Status update"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+    EDITED = "edited", "Edited"
+    CHECKLIST = "checklist", "Checklist"
+    MERGED = "merged", "Merged"
+    ALERT = "alert", "Alert"
+    PAGE = "page", "Page"
+    SLACK = "slack", "Slack"
+
+
+class TimelineEvent(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.WEB)
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+    highlighted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("occurred_at", "id")
+        indexes: ClassVar = [
+            models.Index(fields=["incident", "occurred_at", "id"], name="timeline_incident_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.message}"
+
+
+class StatusUpdate(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    message = models.TextField()
+    public = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    posted_at = models.DateTimeField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-posted_at", "-id")
+
+    def __str__(self) -> str:
+        return self.message[:60]

@@ -1,0 +1,55 @@
+"""Who may do what. Services call these checks; views only use them to hide buttons."""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from accounts.models import User
+from incidents.models import Incident
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    DECLARE = "declare"
+    RESPOND = "respond"  # acknowledge, status, severity, roles, notes, updates, resolve, reopen
+    EDIT = "edit"
+    MERGE = "merge"
+    MANAGE_CATALOG = "manage_catalog"  # teams, services, severities
+
+
+AnyUser = User | AnonymousUser
+
+
+def is_participant(user: AnyUser, incident: Incident) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.pk in (incident.declared_by_id, incident.commander_id):
+        return True
+    return incident.participants.filter(pk=user.pk).exists()
+
+
+def can_view(user: AnyUser, incident: Incident) -> bool:
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    return user.is_admin or not incident.private or is_participant(user, incident)
+
+
+def can(user: AnyUser, action: Action, incident: Incident | None = None) -> bool:
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    if action == Action.MANAGE_CATALOG:
+        return user.can_manage
+    if incident is not None and not can_view(user, incident):
+        return False
+    if action == Action.VIEW:
+        return True
+    return user.can_respond
+
+
+def require(user: AnyUser | None, action: Action, incident: Incident | None = None) -> None:
+    """Raise PermissionDenied unless `user` may do `action`. `None` is the system itself."""
+    if user is None:
+        return
+    if not can(user, action, incident):
+        raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} this incident.")

@@ -1,0 +1,103 @@
+"""Reads: permission-aware querysets for lists, pages and the API."""
+
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+
+from accounts.models import User
+from incidents.models import (
+    OPEN_STATUSES,
+    Incident,
+    RoleAssignment,
+    Status,
+    TimelineEvent,
+)
+
+REF_PATTERN = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def incidents_visible_to(user: User) -> QuerySet[Incident]:
+    """Private incidents are visible to their participants and admins only."""
+    incidents = Incident.objects.all()
+    if user.is_admin:
+        return incidents
+    participates = Incident.participants.through.objects.filter(
+        incident_id=OuterRef("pk"), user_id=user.pk
+    )
+    return incidents.filter(
+        Q(private=False) | Q(declared_by=user) | Q(commander=user) | Exists(participates)
+    )
+
+
+@dataclass
+class IncidentFilters:
+    statuses: list[str] = field(default_factory=list)  # also "open" for every open status
+    severities: list[str] = field(default_factory=list)  # "SEV1"
+    team: str = ""  # slug
+    service: str = ""  # slug
+    mine: bool = False
+    query: str = ""
+
+
+def incident_list(*, user: User, filters: IncidentFilters | None = None) -> QuerySet[Incident]:
+    """Open incidents first, newest first within each group."""
+    filters = filters or IncidentFilters()
+    incidents = incidents_visible_to(user)
+    statuses = set(filters.statuses)
+    if "open" in statuses:
+        statuses.discard("open")
+        statuses.update(OPEN_STATUSES)
+    if statuses:
+        incidents = incidents.filter(status__in=statuses)
+    if filters.severities:
+        incidents = incidents.filter(severity__name__in=filters.severities)
+    if filters.team:
+        incidents = incidents.filter(team__slug=filters.team)
+    if filters.service:
+        incidents = incidents.filter(services__slug=filters.service)
+    if filters.mine:
+        holds_role = RoleAssignment.objects.filter(incident_id=OuterRef("pk"), user_id=user.pk)
+        incidents = incidents.filter(Q(commander=user) | Q(declared_by=user) | Exists(holds_role))
+    if filters.query:
+        match = REF_PATTERN.match(filters.query)
+        text = Q(title__icontains=filters.query) | Q(summary__icontains=filters.query)
+        incidents = incidents.filter(text | Q(number=int(match[1])) if match else text)
+    return (
+        incidents.select_related("severity", "team", "commander")
+        .annotate(
+            closed=Case(
+                When(status=Status.RESOLVED, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("closed", "-declared_at", "-number")
+    )
+
+
+def incident_get_for_user(*, user: User, number: int) -> Incident:
+    """The incident with that number if `user` may see it; Incident.DoesNotExist otherwise."""
+    return (
+        incidents_visible_to(user)
+        .select_related("severity", "team", "commander", "declared_by")
+        .prefetch_related(
+            "services",
+            Prefetch("roles", queryset=RoleAssignment.objects.select_related("user")),
+        )
+        .get(number=number)
+    )
+
+
+def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
+    return incident.timeline.select_related("actor").order_by("occurred_at", "id")

@@ -1,0 +1,602 @@
+"""Every change to an incident goes through here.
+
+Each service runs in one transaction, locks the incident row, checks permissions and the
+transition table, writes a TimelineEvent in the same transaction and publishes a domain event
+after commit. `actor=None` means Tocsin itself (alert ingestion, timers).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from incidents import events
+from incidents.models import (
+    COMMANDER_CHECKLIST,
+    SINGLE_HOLDER_ROLES,
+    STATUS_ORDER,
+    ChecklistItem,
+    EventKind,
+    Incident,
+    IncidentCounter,
+    RoleAssignment,
+    RoleKind,
+    Service,
+    Severity,
+    Source,
+    Status,
+    StatusUpdate,
+    Team,
+    TimelineEvent,
+)
+from incidents.permissions import Action, require
+
+
+class IllegalTransition(Exception):
+    """The incident's lifecycle does not allow this move from its current status."""
+
+    def __init__(self, incident: Incident, target: str, reason: str = "") -> None:
+        self.current = incident.status
+        self.target = target
+        super().__init__(
+            reason or f"{incident.ref} cannot move from {incident.status} to {target}."
+        )
+
+
+# The timestamp stamped the first time an incident arrives at a status.
+STATUS_TIMESTAMPS: dict[str, str] = {
+    Status.ACKNOWLEDGED: "acknowledged_at",
+    Status.IDENTIFIED: "identified_at",
+    Status.MONITORING: "mitigated_at",
+    Status.RESOLVED: "resolved_at",
+}
+
+
+def transition_allowed(current: str, target: str) -> bool:
+    """Forward moves may skip steps; nothing moves backward; resolved leaves only by reopen."""
+    if current == Status.RESOLVED or target not in STATUS_ORDER:
+        return False
+    return STATUS_ORDER.index(target) > STATUS_ORDER.index(current)
+
+
+def _record(
+    incident: Incident,
+    *,
+    kind: str,
+    actor: User | None,
+    source: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        source=source,
+        message=message,
+        data=data or {},
+        occurred_at=at or timezone.now(),
+    )
+
+
+def _locked(incident: Incident) -> Incident:
+    """Re-read the incident under a row lock; the caller is inside a transaction."""
+    return Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+
+
+def _actor_name(actor: User | None) -> str:
+    return actor.display_name if actor is not None else "Tocsin"
+
+
+def _next_number() -> int:
+    # The UPDATE holds the counter's row lock until commit, so numbers never repeat.
+    IncidentCounter.objects.filter(pk=1).update(last_number=F("last_number") + 1)
+    counter = IncidentCounter.objects.filter(pk=1).first()
+    if counter is None:
+        counter = IncidentCounter.objects.create(pk=1, last_number=1)
+    return counter.last_number
+
+
+def incident_declare(
+    *,
+    actor: User | None,
+    title: str,
+    severity: Severity,
+    summary: str = "",
+    services: Iterable[Service] = (),
+    team: Team | None = None,
+    private: bool = False,
+    commander: User | None = None,
+    source: str = Source.WEB,
+    labels: dict[str, str] | None = None,
+    started_at: datetime | None = None,
+    detected_at: datetime | None = None,
+) -> Incident:
+    require(actor, Action.DECLARE)
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "A title is required."})
+    now = timezone.now()
+    detected_at = detected_at or now
+    started_at = started_at or detected_at
+    if started_at > now or detected_at > now:
+        raise ValidationError({"started_at": "The start of impact cannot be in the future."})
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            number=_next_number(),
+            title=title,
+            summary=summary,
+            severity=severity,
+            team=team,
+            private=private,
+            source=source,
+            labels=labels or {},
+            declared_by=actor,
+            started_at=started_at,
+            detected_at=detected_at,
+            declared_at=now,
+        )
+        incident.services.set(list(services))
+        if actor is not None:
+            incident.participants.add(actor)
+        _record(
+            incident,
+            kind=EventKind.DECLARED,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} declared {incident.ref} as {severity.name}: {title}",
+            data={"severity": severity.name, "private": private},
+            at=now,
+        )
+        if commander is not None:
+            _assign_role(
+                incident, actor=actor, role=RoleKind.COMMANDER, user=commander, source=source
+            )
+        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=_pk(actor)))
+    return incident
+
+
+def _pk(user: User | None) -> int | None:
+    return None if user is None else user.pk
+
+
+def incident_set_status(
+    *,
+    incident: Incident,
+    actor: User | None,
+    status: str,
+    source: str = Source.WEB,
+    message: str = "",
+) -> Incident:
+    if status == Status.RESOLVED:
+        return incident_resolve(incident=incident, actor=actor, resolution=message, source=source)
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        if not transition_allowed(incident.status, status):
+            raise IllegalTransition(incident, status)
+        old = incident.status
+        kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
+        _move(incident, status, actor=actor)
+        text = (
+            f"{_actor_name(actor)} acknowledged {incident.ref}"
+            if kind == EventKind.ACKNOWLEDGED
+            else f"{_actor_name(actor)} changed status from {old} to {status}"
+        )
+        if message:
+            text += f": {message}"
+        _record(
+            incident,
+            kind=kind,
+            actor=actor,
+            source=source,
+            message=text,
+            data={"from": old, "to": status},
+        )
+        events.publish(
+            events.IncidentStatusChanged(
+                incident_id=incident.pk, actor_id=_pk(actor), old_status=old, new_status=status
+            )
+        )
+    return incident
+
+
+def _move(incident: Incident, status: str, *, actor: User | None) -> None:
+    """Set the status and stamp first arrivals. Caller holds the row lock."""
+    now = timezone.now()
+    fields = ["status", "updated_at"]
+    incident.status = status
+    stamps = [STATUS_TIMESTAMPS[status]] if status in STATUS_TIMESTAMPS else []
+    # A person who moves an incident on has seen it: that is an acknowledgement.
+    if actor is not None and status != Status.DETECTED:
+        stamps.append("acknowledged_at")
+    for field in stamps:
+        if getattr(incident, field) is None:
+            setattr(incident, field, now)
+            fields.append(field)
+    incident.save(update_fields=fields)
+
+
+def incident_acknowledge(
+    *, incident: Incident, actor: User | None, source: str = Source.WEB
+) -> Incident:
+    return incident_set_status(
+        incident=incident, actor=actor, status=Status.ACKNOWLEDGED, source=source
+    )
+
+
+def incident_resolve(
+    *, incident: Incident, actor: User | None, resolution: str = "", source: str = Source.WEB
+) -> Incident:
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        if not transition_allowed(incident.status, Status.RESOLVED):
+            raise IllegalTransition(incident, Status.RESOLVED)
+        old = incident.status
+        _move(incident, Status.RESOLVED, actor=actor)
+        if resolution:
+            incident.resolution = resolution
+            incident.save(update_fields=["resolution"])
+        text = f"{_actor_name(actor)} resolved {incident.ref}"
+        if resolution:
+            text += f": {resolution}"
+        _record(
+            incident,
+            kind=EventKind.RESOLVED,
+            actor=actor,
+            source=source,
+            message=text,
+            data={"from": old, "to": Status.RESOLVED},
+        )
+        events.publish(
+            events.IncidentStatusChanged(
+                incident_id=incident.pk,
+                actor_id=_pk(actor),
+                old_status=old,
+                new_status=Status.RESOLVED,
+            )
+        )
+        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=_pk(actor)))
+    return incident
+
+
+def incident_reopen(
+    *, incident: Incident, actor: User | None, reason: str = "", source: str = Source.WEB
+) -> Incident:
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        if incident.status != Status.RESOLVED:
+            raise IllegalTransition(
+                incident, Status.INVESTIGATING, f"{incident.ref} is not resolved."
+            )
+        incident.status = Status.INVESTIGATING
+        incident.save(update_fields=["status", "updated_at"])
+        text = f"{_actor_name(actor)} reopened {incident.ref}"
+        if reason:
+            text += f": {reason}"
+        _record(
+            incident,
+            kind=EventKind.REOPENED,
+            actor=actor,
+            source=source,
+            message=text,
+            data={"from": Status.RESOLVED, "to": Status.INVESTIGATING},
+        )
+        events.publish(
+            events.IncidentStatusChanged(
+                incident_id=incident.pk,
+                actor_id=_pk(actor),
+                old_status=Status.RESOLVED,
+                new_status=Status.INVESTIGATING,
+            )
+        )
+        events.publish(events.IncidentReopened(incident_id=incident.pk, actor_id=_pk(actor)))
+    return incident
+
+
+def incident_set_severity(
+    *, incident: Incident, actor: User | None, severity: Severity, source: str = Source.WEB
+) -> Incident:
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        old = incident.severity
+        if old.pk == severity.pk:
+            raise IllegalTransition(
+                incident, incident.status, f"{incident.ref} is already {severity.name}."
+            )
+        incident.severity = severity
+        incident.save(update_fields=["severity", "updated_at"])
+        verb = "raised" if severity.rank < old.rank else "lowered"
+        _record(
+            incident,
+            kind=EventKind.SEVERITY_CHANGED,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} {verb} severity from {old.name} to {severity.name}",
+            data={"from": old.name, "to": severity.name},
+        )
+        events.publish(
+            events.IncidentSeverityChanged(
+                incident_id=incident.pk,
+                actor_id=_pk(actor),
+                old_severity=old.name,
+                new_severity=severity.name,
+            )
+        )
+    return incident
+
+
+def incident_assign_role(
+    *,
+    incident: Incident,
+    actor: User | None,
+    role: str,
+    user: User,
+    source: str = Source.WEB,
+) -> RoleAssignment:
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        return _assign_role(incident, actor=actor, role=role, user=user, source=source)
+
+
+def _assign_role(
+    incident: Incident, *, actor: User | None, role: str, user: User, source: str
+) -> RoleAssignment:
+    """Caller holds the incident's row lock inside a transaction."""
+    if role not in RoleKind.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    if not user.is_active or not user.can_respond:
+        raise ValidationError({"user": f"{user.username} cannot take an incident role."})
+    existing = RoleAssignment.objects.filter(incident=incident, role=role)
+    if role in SINGLE_HOLDER_ROLES:
+        if existing.filter(user=user).exists():
+            raise IllegalTransition(
+                incident,
+                incident.status,
+                f"{user.display_name} is already {RoleKind(role).label.lower()}.",
+            )
+        existing.delete()
+    elif existing.filter(user=user).exists():
+        raise IllegalTransition(
+            incident, incident.status, f"{user.display_name} is already a subject expert."
+        )
+    assignment = RoleAssignment.objects.create(
+        incident=incident, role=role, user=user, assigned_by=actor, assigned_at=timezone.now()
+    )
+    incident.participants.add(user)
+    label = RoleKind(role).label.lower()
+    if role == RoleKind.COMMANDER:
+        incident.commander = user
+        incident.save(update_fields=["commander", "updated_at"])
+        _ensure_checklist(incident)
+        message = (
+            f"{user.display_name} assumed command"
+            if actor is not None and actor.pk == user.pk
+            else f"{_actor_name(actor)} made {user.display_name} incident commander"
+        )
+    else:
+        message = f"{_actor_name(actor)} assigned {user.display_name} as {label}"
+    _record(
+        incident,
+        kind=EventKind.ROLE_ASSIGNED,
+        actor=actor,
+        source=source,
+        message=message,
+        data={"role": role, "user": user.username},
+    )
+    events.publish(
+        events.IncidentRoleAssigned(
+            incident_id=incident.pk, actor_id=_pk(actor), role=role, user_id=user.pk
+        )
+    )
+    return assignment
+
+
+def _ensure_checklist(incident: Incident) -> None:
+    if not incident.checklist.exists():
+        ChecklistItem.objects.bulk_create(
+            ChecklistItem(incident=incident, position=i, title=title)
+            for i, title in enumerate(COMMANDER_CHECKLIST, start=1)
+        )
+
+
+def incident_add_note(
+    *, incident: Incident, actor: User | None, text: str, source: str = Source.WEB
+) -> TimelineEvent:
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "A note needs some text."})
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        note = _record(incident, kind=EventKind.NOTE, actor=actor, source=source, message=text)
+        events.publish(
+            events.IncidentNoteAdded(
+                incident_id=incident.pk, actor_id=_pk(actor), timeline_event_id=note.pk
+            )
+        )
+    return note
+
+
+def incident_post_update(
+    *,
+    incident: Incident,
+    actor: User | None,
+    message: str,
+    public: bool = False,
+    source: str = Source.WEB,
+) -> StatusUpdate:
+    message = message.strip()
+    if not message:
+        raise ValidationError({"message": "A status update needs a message."})
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        update = StatusUpdate.objects.create(
+            incident=incident,
+            message=message,
+            public=public,
+            status=incident.status,
+            author=actor,
+            posted_at=timezone.now(),
+        )
+        audience = "public" if public else "internal"
+        _record(
+            incident,
+            kind=EventKind.STATUS_UPDATE,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} posted a {audience} update: {message}",
+            data={"public": public, "status_update": update.pk},
+        )
+        events.publish(
+            events.IncidentUpdatePosted(
+                incident_id=incident.pk,
+                actor_id=_pk(actor),
+                status_update_id=update.pk,
+                public=public,
+            )
+        )
+    return update
+
+
+# Fields a responder may edit directly; status, severity and roles have their own services.
+EDITABLE_FIELDS = ("title", "summary", "team", "private", "cause_category", "started_at", "labels")
+
+
+def incident_update_details(
+    *,
+    incident: Incident,
+    actor: User | None,
+    source: str = Source.WEB,
+    services: Iterable[Service] | None = None,
+    **changes: Any,
+) -> Incident:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be edited." for name in unknown})
+    if "title" in changes:
+        changes["title"] = str(changes["title"]).strip()
+        if not changes["title"]:
+            raise ValidationError({"title": "A title is required."})
+    if "started_at" in changes and changes["started_at"] > timezone.now():
+        raise ValidationError({"started_at": "The start of impact cannot be in the future."})
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.EDIT, incident)
+        changed = [name for name, value in changes.items() if getattr(incident, name) != value]
+        for name in changed:
+            setattr(incident, name, changes[name])
+        if changed:
+            incident.save(update_fields=[*changed, "updated_at"])
+        if services is not None:
+            new_services = sorted(s.name for s in services)
+            if new_services != sorted(incident.services.values_list("name", flat=True)):
+                incident.services.set(list(services))
+                changed.append("services")
+        if changed:
+            _record(
+                incident,
+                kind=EventKind.EDITED,
+                actor=actor,
+                source=source,
+                message=f"{_actor_name(actor)} edited {', '.join(changed)}",
+                data={"fields": changed},
+            )
+    return incident
+
+
+def checklist_item_set_done(
+    *, item: ChecklistItem, actor: User | None, done: bool, source: str = Source.WEB
+) -> ChecklistItem:
+    with transaction.atomic():
+        incident = _locked(item.incident)
+        require(actor, Action.RESPOND, incident)
+        item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+        if (item.done_at is not None) == done:
+            return item
+        item.done_at = timezone.now() if done else None
+        item.done_by = actor if done else None
+        item.save(update_fields=["done_at", "done_by"])
+        verb = "ticked" if done else "unticked"
+        _record(
+            incident,
+            kind=EventKind.CHECKLIST,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} {verb} “{item.title}”",
+            data={"item": item.position, "done": done},
+        )
+    return item
+
+
+def timeline_event_set_highlight(
+    *, event: TimelineEvent, actor: User | None, highlighted: bool
+) -> TimelineEvent:
+    with transaction.atomic():
+        incident = _locked(event.incident)
+        require(actor, Action.RESPOND, incident)
+        TimelineEvent.objects.filter(pk=event.pk).update(highlighted=highlighted)
+        event.highlighted = highlighted
+    return event
+
+
+def incident_merge(
+    *, incident: Incident, into: Incident, actor: User | None, source: str = Source.WEB
+) -> Incident:
+    """Fold `incident` into `into`: its timeline moves to the survivor and it is resolved."""
+    if incident.pk == into.pk:
+        raise ValidationError({"into": "An incident cannot be merged into itself."})
+    with transaction.atomic():
+        # Lock both rows in a fixed order so two crossing merges cannot deadlock.
+        first, second = sorted((incident, into), key=lambda i: i.pk)
+        locked = {i.pk: _locked(i) for i in (first, second)}
+        incident, into = locked[incident.pk], locked[into.pk]
+        require(actor, Action.MERGE, incident)
+        require(actor, Action.MERGE, into)
+        if not incident.is_open or not into.is_open:
+            raise IllegalTransition(incident, Status.RESOLVED, "Only open incidents can merge.")
+        TimelineEvent.objects.filter(incident=incident).update(incident=into)
+        into.participants.add(*incident.participants.all())
+        old = incident.status
+        incident.merged_into = into
+        incident.save(update_fields=["merged_into", "updated_at"])
+        _move(incident, Status.RESOLVED, actor=actor)
+        _record(
+            incident,
+            kind=EventKind.MERGED,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} merged {incident.ref} into {into.ref}",
+            data={"into": into.number},
+        )
+        _record(
+            into,
+            kind=EventKind.MERGED,
+            actor=actor,
+            source=source,
+            message=f"{_actor_name(actor)} merged {incident.ref} into this incident",
+            data={"from": incident.number},
+        )
+        events.publish(
+            events.IncidentStatusChanged(
+                incident_id=incident.pk,
+                actor_id=_pk(actor),
+                old_status=old,
+                new_status=Status.RESOLVED,
+            )
+        )
+        events.publish(
+            events.IncidentMerged(incident_id=incident.pk, actor_id=_pk(actor), survivor_id=into.pk)
+        )
+    return into

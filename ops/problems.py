@@ -1,0 +1,106 @@
+"""RFC 9457 problem details for every error the API and webhooks answer with."""
+
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from incidents.services import IllegalTransition
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_body(
+    status_code: int,
+    *,
+    detail: str = "",
+    errors: dict[str, list[str]] | None = None,
+    instance: str = "",
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    request: HttpRequest | None, status_code: int, detail: str = "", **extra: Any
+) -> JsonResponse:
+    """A problem details answer for plain Django views and middleware."""
+    instance = request.path if request is not None else ""
+    return JsonResponse(
+        problem_body(status_code, detail=detail, instance=instance, **extra),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _field_errors(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(name): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            for name, msgs in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def _translate(exc: Exception) -> Exception:
+    """Map domain and Django errors onto DRF's so one handler renders them all."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            return exceptions.ValidationError(
+                {
+                    name: [m for e in errs for m in e.messages]
+                    for name, errs in exc.error_dict.items()
+                }
+            )
+        return exceptions.ValidationError({"non_field_errors": exc.messages})
+    if isinstance(exc, IllegalTransition):
+        error = exceptions.APIException(str(exc))
+        error.status_code = status.HTTP_409_CONFLICT
+        return error
+    if isinstance(exc, ObjectDoesNotExist):
+        return Http404()
+    if isinstance(exc, RequestDataTooBig):
+        error = exceptions.APIException("The request body is too large.")
+        error.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        return error
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
+    return exc
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _translate(exc)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        detail = "The request has invalid fields." if errors else ""
+        data = problem_body(response.status_code, detail=detail, errors=errors, instance=instance)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        data = problem_body(response.status_code, detail=str(detail), instance=instance)
+    response.data = data
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response

@@ -1,0 +1,43 @@
+"""Named personas every test may ask for, and shared fixtures."""
+
+import pytest
+
+from accounts.models import Role, User
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def responder(db: None) -> User:
+    return UserFactory(
+        username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
+    )
+
+
+@pytest.fixture
+def commander(db: None) -> User:
+    return UserFactory(
+        username="cole", first_name="Cole", last_name="Commander", role=Role.RESPONDER
+    )
+
+
+@pytest.fixture
+def manager(db: None) -> User:
+    return UserFactory(username="mona", first_name="Mona", last_name="Manager", role=Role.MANAGER)
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return UserFactory(username="vic", first_name="Vic", last_name="Viewer", role=Role.VIEWER)
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return UserFactory(username="ada", first_name="Ada", last_name="Admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """A responder who takes no part in the incidents under test."""
+    return UserFactory(
+        username="otto", first_name="Otto", last_name="Outsider", role=Role.RESPONDER
+    )
