@@ -155,6 +155,8 @@ if not REDIS_URL:
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Exchange bindings (the workers' remote-control fanout); kombu's default is ./control.
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -173,15 +175,21 @@ if _email_url:
     from urllib.parse import parse_qs, unquote, urlsplit
 
     _parts = urlsplit(_email_url)
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _parts.hostname or "localhost"
-    EMAIL_PORT = _parts.port or 25
-    EMAIL_HOST_USER = unquote(_parts.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_parts.password or "")
-    EMAIL_USE_TLS = parse_qs(_parts.query).get("tls", ["0"])[0] == "1"
-    EMAIL_TIMEOUT = 10
+    MAILERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _parts.hostname or "localhost",
+                "port": _parts.port or 25,
+                "username": unquote(_parts.username or ""),
+                "password": unquote(_parts.password or ""),
+                "use_tls": parse_qs(_parts.query).get("tls", ["0"])[0] == "1",
+                "timeout": 10,
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tocsin <tocsin@localhost>")
 
 REST_FRAMEWORK = {
@@ -207,6 +215,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Tags and operation ids come from the path after this, e.g. "incidents".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Two choice sets are both called `role`: a person's access role and an incident role.
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.Role",
+        "IncidentRoleEnum": "incidents.models.RoleKind",
+    },
 }
 
 # Largest request body accepted anywhere; larger ones get 413 before any view runs.

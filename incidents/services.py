@@ -95,12 +95,12 @@ def _actor_name(actor: User | None) -> str:
 
 
 def _next_number() -> int:
-    # The UPDATE holds the counter's row lock until commit, so numbers never repeat.
+    # The UPDATE holds the counter's row lock until commit, so numbers never repeat and a
+    # rolled-back declaration leaves no gap. The row is seeded by a migration but gone after
+    # `manage.py flush`; get_or_create lets racing first declarations agree on one row.
+    IncidentCounter.objects.get_or_create(pk=1)
     IncidentCounter.objects.filter(pk=1).update(last_number=F("last_number") + 1)
-    counter = IncidentCounter.objects.filter(pk=1).first()
-    if counter is None:
-        counter = IncidentCounter.objects.create(pk=1, last_number=1)
-    return counter.last_number
+    return IncidentCounter.objects.values_list("last_number", flat=True).get(pk=1)
 
 
 def incident_declare(
@@ -154,11 +154,12 @@ def incident_declare(
             data={"severity": severity.name, "private": private},
             at=now,
         )
+        # Published before the commander's role so subscribers hear of the incident first.
+        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=_pk(actor)))
         if commander is not None:
             _assign_role(
                 incident, actor=actor, role=RoleKind.COMMANDER, user=commander, source=source
             )
-        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=_pk(actor)))
     return incident
 
 

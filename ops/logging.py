@@ -19,7 +19,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD:
-                entry[key] = value if isinstance(value, str | int | float | bool) else repr(value)
+                plain = value is None or isinstance(value, str | int | float | bool)
+                entry[key] = value if plain else repr(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -1,0 +1,381 @@
+"""The incident lifecycle: detected → acknowledged → investigating → identified → monitoring →
+resolved. Forward moves may skip steps, nothing moves backward, and only a reopen takes a
+resolved incident back (to investigating)."""
+
+from datetime import UTC, datetime, timedelta
+from itertools import product
+
+import pytest
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import EventKind, Incident, Status
+from incidents.services import IllegalTransition
+from tests.factories import declare
+
+pytestmark = pytest.mark.django_db
+
+D, A, V, I, M, R = (  # noqa: E741
+    Status.DETECTED,
+    Status.ACKNOWLEDGED,
+    Status.INVESTIGATING,
+    Status.IDENTIFIED,
+    Status.MONITORING,
+    Status.RESOLVED,
+)
+ALL_STATUSES = (D, A, V, I, M, R)
+
+# Written out rather than derived, so the table itself is what the tests pin down.
+LEGAL = {
+    (D, A), (D, V), (D, I), (D, M), (D, R),
+    (A, V), (A, I), (A, M), (A, R),
+    (V, I), (V, M), (V, R),
+    (I, M), (I, R),
+    (M, R),
+}  # fmt: skip
+ALL_PAIRS = list(product(ALL_STATUSES, ALL_STATUSES))
+ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """Stands in for timezone.now so each step of a test happens at a known time."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: int = 1) -> datetime:
+        self.now += timedelta(minutes=minutes)
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
+
+
+def at_status(status: str, actor) -> Incident:
+    """A fresh incident brought straight to `status` by `actor`."""
+    incident = declare(actor)
+    if status != Status.DETECTED:
+        services.incident_set_status(incident=incident, actor=actor, status=status)
+    incident.refresh_from_db()
+    assert incident.status == status
+    return incident
+
+
+def snapshot(incident: Incident) -> tuple[object, int]:
+    row = Incident.objects.values().get(pk=incident.pk)
+    return row, incident.timeline.count()
+
+
+def test_the_table_has_fifteen_legal_moves_out_of_thirty_six():
+    assert len(ALL_PAIRS) == 36
+    assert len(LEGAL) == 15
+
+
+@pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
+def test_transition_allowed_follows_the_table(current, target):
+    assert services.transition_allowed(current, target) == ((current, target) in LEGAL)
+
+
+def test_transition_allowed_refuses_an_unknown_status():
+    assert not services.transition_allowed(Status.DETECTED, "exploded")
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
+def test_set_status_performs_a_legal_move(responder, current, target):
+    incident = at_status(current, responder)
+    before = incident.timeline.count()
+
+    services.incident_set_status(incident=incident, actor=responder, status=target)
+
+    incident.refresh_from_db()
+    assert incident.status == target
+    assert incident.timeline.count() == before + 1
+
+
+@pytest.mark.parametrize(("current", "target"), ILLEGAL)
+def test_set_status_refuses_an_illegal_move_and_writes_nothing(responder, current, target):
+    incident = at_status(current, responder)
+    before = snapshot(incident)
+
+    with pytest.raises(IllegalTransition):
+        services.incident_set_status(incident=incident, actor=responder, status=target)
+
+    assert snapshot(incident) == before
+
+
+def test_set_status_refuses_an_unknown_status(responder):
+    incident = declare(responder)
+
+    with pytest.raises(IllegalTransition):
+        services.incident_set_status(incident=incident, actor=responder, status="exploded")
+
+    incident.refresh_from_db()
+    assert incident.status == Status.DETECTED
+
+
+def test_illegal_transition_names_both_statuses(responder):
+    incident = at_status(Status.MONITORING, responder)
+
+    with pytest.raises(IllegalTransition) as raised:
+        services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+
+    assert raised.value.current == Status.MONITORING
+    assert raised.value.target == Status.IDENTIFIED
+    assert f"INC-{incident.number}" in str(raised.value)
+
+
+def test_a_stale_instance_is_checked_against_the_stored_status(responder):
+    incident = declare(responder)
+    stale = Incident.objects.get(pk=incident.pk)
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+
+    # `stale` still says detected; the service must judge the move by the locked row.
+    with pytest.raises(IllegalTransition):
+        services.incident_set_status(incident=stale, actor=responder, status=Status.IDENTIFIED)
+
+
+@pytest.mark.parametrize("current", ALL_STATUSES)
+def test_acknowledge_is_legal_only_from_detected(responder, current):
+    incident = at_status(current, responder)
+    before = snapshot(incident)
+
+    if current == Status.DETECTED:
+        services.incident_acknowledge(incident=incident, actor=responder)
+        incident.refresh_from_db()
+        assert incident.status == Status.ACKNOWLEDGED
+    else:
+        with pytest.raises(IllegalTransition):
+            services.incident_acknowledge(incident=incident, actor=responder)
+        assert snapshot(incident) == before
+
+
+@pytest.mark.parametrize("current", ALL_STATUSES)
+def test_resolve_is_legal_from_every_open_status(responder, current):
+    incident = at_status(current, responder)
+    before = snapshot(incident)
+
+    if current != Status.RESOLVED:
+        services.incident_resolve(incident=incident, actor=responder, resolution="rolled back")
+        incident.refresh_from_db()
+        assert incident.status == Status.RESOLVED
+        assert incident.resolution == "rolled back"
+    else:
+        with pytest.raises(IllegalTransition):
+            services.incident_resolve(incident=incident, actor=responder)
+        assert snapshot(incident) == before
+
+
+@pytest.mark.parametrize("current", ALL_STATUSES)
+def test_reopen_is_legal_only_from_resolved_and_goes_to_investigating(responder, current):
+    incident = at_status(current, responder)
+    before = snapshot(incident)
+
+    if current == Status.RESOLVED:
+        services.incident_reopen(incident=incident, actor=responder, reason="errors are back")
+        incident.refresh_from_db()
+        assert incident.status == Status.INVESTIGATING
+    else:
+        with pytest.raises(IllegalTransition):
+            services.incident_reopen(incident=incident, actor=responder)
+        assert snapshot(incident) == before
+
+
+def test_set_status_to_resolved_resolves_with_the_message_as_resolution(responder):
+    incident = declare(responder)
+
+    services.incident_set_status(
+        incident=incident, actor=responder, status=Status.RESOLVED, message="fixed"
+    )
+
+    incident.refresh_from_db()
+    assert incident.status == Status.RESOLVED
+    assert incident.resolution == "fixed"
+    assert incident.timeline.latest("occurred_at", "id").kind == EventKind.RESOLVED
+
+
+def test_reopen_is_recorded_in_the_timeline(responder):
+    incident = at_status(Status.RESOLVED, responder)
+
+    services.incident_reopen(incident=incident, actor=responder, reason="errors are back")
+
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert entry.kind == EventKind.REOPENED
+    assert entry.actor == responder
+    assert entry.data == {"from": Status.RESOLVED, "to": Status.INVESTIGATING}
+    assert "errors are back" in entry.message
+
+
+def test_acknowledging_is_recorded_as_an_acknowledgement(responder):
+    incident = declare(responder)
+
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert entry.kind == EventKind.ACKNOWLEDGED
+    assert entry.data == {"from": Status.DETECTED, "to": Status.ACKNOWLEDGED}
+
+
+def test_a_status_change_is_recorded_with_both_statuses(responder):
+    incident = declare(responder)
+
+    services.incident_set_status(
+        incident=incident, actor=responder, status=Status.IDENTIFIED, message="bad deploy"
+    )
+
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert entry.kind == EventKind.STATUS_CHANGED
+    assert entry.data == {"from": Status.DETECTED, "to": Status.IDENTIFIED}
+    assert "bad deploy" in entry.message
+
+
+@pytest.mark.parametrize(
+    ("status", "field"),
+    [
+        (Status.ACKNOWLEDGED, "acknowledged_at"),
+        (Status.IDENTIFIED, "identified_at"),
+        (Status.MONITORING, "mitigated_at"),
+        (Status.RESOLVED, "resolved_at"),
+    ],
+)
+def test_first_arrival_at_a_status_stamps_its_time(responder, clock, status, field):
+    incident = declare(responder)
+    arrived = clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=status)
+
+    incident.refresh_from_db()
+    assert getattr(incident, field) == arrived
+
+
+def test_investigating_has_no_timestamp_of_its_own(responder, clock):
+    incident = declare(responder)
+    services.incident_acknowledge(incident=incident, actor=responder)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.INVESTIGATING)
+
+    incident.refresh_from_db()
+    assert incident.identified_at is None
+    assert incident.mitigated_at is None
+    assert incident.resolved_at is None
+
+
+def test_skipped_statuses_are_not_stamped(responder, clock):
+    incident = declare(responder)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+
+    incident.refresh_from_db()
+    assert incident.identified_at is None
+    assert incident.mitigated_at == clock.now
+
+
+def test_a_person_moving_an_incident_out_of_detected_acknowledges_it(responder, clock):
+    incident = declare(responder)
+    moved = clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.INVESTIGATING)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at == moved
+
+
+def test_a_person_resolving_a_detected_incident_also_acknowledges_it(responder, clock):
+    incident = declare(responder)
+    resolved = clock.advance()
+
+    services.incident_resolve(incident=incident, actor=responder)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at == resolved
+    assert incident.resolved_at == resolved
+
+
+def test_the_system_moving_an_incident_out_of_detected_does_not_acknowledge_it(responder, clock):
+    incident = declare(responder)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
+    assert incident.mitigated_at == clock.now
+
+
+def test_the_system_resolving_an_incident_does_not_acknowledge_it(responder, clock):
+    incident = declare(responder)
+    clock.advance()
+
+    services.incident_resolve(incident=incident, actor=None)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
+    assert incident.resolved_at == clock.now
+
+
+def test_a_later_move_by_a_person_does_not_restamp_acknowledged_at(responder, clock):
+    incident = declare(responder)
+    acknowledged = clock.advance()
+    services.incident_acknowledge(incident=incident, actor=responder)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at == acknowledged
+
+
+def test_resolve_reopen_resolve_keeps_the_first_resolved_at(responder, clock):
+    incident = declare(responder)
+    first = clock.advance()
+    services.incident_resolve(incident=incident, actor=responder)
+    clock.advance()
+    services.incident_reopen(incident=incident, actor=responder)
+    clock.advance()
+
+    services.incident_resolve(incident=incident, actor=responder)
+
+    incident.refresh_from_db()
+    assert incident.status == Status.RESOLVED
+    assert incident.resolved_at == first
+
+
+def test_arriving_again_after_a_reopen_keeps_the_first_identified_and_mitigated_times(
+    responder, clock
+):
+    incident = declare(responder)
+    identified = clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+    mitigated = clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+    clock.advance()
+    services.incident_resolve(incident=incident, actor=responder)
+    services.incident_reopen(incident=incident, actor=responder)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+
+    incident.refresh_from_db()
+    assert incident.identified_at == identified
+    assert incident.mitigated_at == mitigated
+
+
+def test_reopen_then_every_forward_move_is_legal_again(responder):
+    incident = at_status(Status.RESOLVED, responder)
+    services.incident_reopen(incident=incident, actor=responder)
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+
+    incident.refresh_from_db()
+    assert incident.status == Status.IDENTIFIED

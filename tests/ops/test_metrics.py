@@ -1,0 +1,122 @@
+"""Prometheus metrics at /metrics: request counts, latency and incidents by status."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from incidents import services
+from incidents.models import Status
+from ops.metrics import REGISTRY
+from tests.factories import declare
+
+pytestmark = pytest.mark.django_db
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
+
+
+def incident_counts(client) -> dict[tuple[str, str], float]:
+    return {
+        (dict(labels)["status"], dict(labels)["severity"]): value
+        for (name, labels), value in scrape(client).items()
+        if name == "tocsin_incidents"
+    }
+
+
+def test_metrics_is_served_in_the_prometheus_text_format(client):
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def test_each_request_is_counted_by_method_route_and_status(client):
+    labels = {"method": "GET", "view": "healthz", "status": "200"}
+    before = sample("tocsin_http_requests_total", **labels)
+
+    client.get("/healthz")
+    client.get("/healthz")
+
+    assert sample("tocsin_http_requests_total", **labels) == before + 2
+
+
+def test_an_error_is_counted_under_its_status(client):
+    labels = {"method": "POST", "view": "healthz", "status": "405"}
+    before = sample("tocsin_http_requests_total", **labels)
+
+    client.post("/healthz")
+
+    assert sample("tocsin_http_requests_total", **labels) == before + 1
+
+
+def test_unmatched_paths_share_one_label(client):
+    labels = {"method": "GET", "view": "unmatched", "status": "404"}
+    before = sample("tocsin_http_requests_total", **labels)
+
+    client.get("/no-such-page-1")
+    client.get("/no-such-page-2")
+
+    assert sample("tocsin_http_requests_total", **labels) == before + 2
+
+
+def test_request_latency_is_observed_in_the_histogram(client):
+    labels = {"method": "GET", "view": "healthz"}
+    count_before = sample("tocsin_http_request_duration_seconds_count", **labels)
+    slowest_before = sample("tocsin_http_request_duration_seconds_bucket", **labels, le="+Inf")
+
+    client.get("/healthz")
+
+    assert sample("tocsin_http_request_duration_seconds_count", **labels) == count_before + 1
+    assert sample("tocsin_http_request_duration_seconds_bucket", **labels, le="+Inf") == (
+        slowest_before + 1
+    )
+
+
+def test_the_scrape_exposes_request_counts_and_the_latency_histogram(client):
+    client.get("/healthz")
+
+    names = {name for name, _ in scrape(client)}
+
+    assert "tocsin_http_requests_total" in names
+    assert "tocsin_http_request_duration_seconds_bucket" in names
+    assert "tocsin_http_request_duration_seconds_sum" in names
+
+
+def test_incidents_are_counted_by_status_and_severity(client, responder):
+    declare(responder, severity_name="SEV1")
+    declare(responder, severity_name="SEV1")
+    declare(responder, severity_name="SEV2")
+    resolved = declare(responder, severity_name="SEV2")
+    services.incident_resolve(incident=resolved, actor=responder)
+    identified = declare(responder, severity_name="SEV3")
+    services.incident_set_status(incident=identified, actor=responder, status=Status.IDENTIFIED)
+
+    assert incident_counts(client) == {
+        ("detected", "SEV1"): 2,
+        ("detected", "SEV2"): 1,
+        ("resolved", "SEV2"): 1,
+        ("identified", "SEV3"): 1,
+    }
+
+
+def test_incident_counts_follow_changes_between_scrapes(client, responder):
+    incident = declare(responder, severity_name="SEV2")
+    assert incident_counts(client) == {("detected", "SEV2"): 1}
+
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    assert incident_counts(client) == {("acknowledged", "SEV2"): 1}
+
+
+def test_no_incidents_exposes_no_incident_series(client):
+    assert incident_counts(client) == {}
