@@ -15,12 +15,14 @@ from django.db.models import (
     When,
 )
 
-from accounts.models import User
+from accounts.models import Role, User
 from incidents.models import (
     OPEN_STATUSES,
+    ChecklistItem,
     Incident,
     RoleAssignment,
     Status,
+    StatusUpdate,
     TimelineEvent,
 )
 
@@ -101,3 +103,20 @@ def incident_get_for_user(*, user: User, number: int) -> Incident:
 
 def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
     return incident.timeline.select_related("actor").order_by("occurred_at", "id")
+
+
+def incident_checklist(*, incident: Incident) -> QuerySet[ChecklistItem]:
+    return incident.checklist.select_related("done_by").order_by("position")
+
+
+def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:
+    return incident.updates.select_related("author").order_by("-posted_at", "-id")
+
+
+def users_who_can_respond() -> QuerySet[User]:
+    """Active users who may hold an incident role; mirrors User.can_respond in SQL."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(role__in=[Role.RESPONDER, Role.MANAGER, Role.ADMIN]))
+        .order_by("first_name", "last_name", "username")
+    )

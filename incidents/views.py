@@ -1,21 +1,342 @@
+"""Web pages for incidents: parse the request, call a selector or a service, render.
+
+Every action on the incident page is a POST to its own small view. An htmx request gets the
+re-rendered incident panel back, so the page changes in place; a plain form post is redirected
+to the incident page (post/redirect/get), so the UI also works without JavaScript.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
-from incidents import selectors
-from incidents.models import Incident
+from accounts.models import User
+from incidents import selectors, services
+from incidents.forms import (
+    ChecklistForm,
+    DeclareForm,
+    HighlightForm,
+    IncidentFilterForm,
+    NoteForm,
+    ReopenForm,
+    ResolveForm,
+    RoleForm,
+    SeverityForm,
+    StatusForm,
+    UpdateForm,
+    add_service_errors,
+)
+from incidents.models import (
+    ROLE_RESPONSIBILITIES,
+    STATUS_ORDER,
+    Incident,
+    RoleKind,
+    Status,
+)
+from incidents.permissions import Action, can
+
+PAGE_SIZE = 25
+
+# The forms of the incident panel, by the name the templates use for each.
+ACTION_FORMS: dict[str, type[forms.Form]] = {
+    "status": StatusForm,
+    "severity": SeverityForm,
+    "role": RoleForm,
+    "note": NoteForm,
+    "update": UpdateForm,
+    "resolve": ResolveForm,
+    "reopen": ReopenForm,
+}
 
 
-@login_required
-def incident_list(request: HttpRequest) -> HttpResponse:
-    incidents = selectors.incident_list(user=request.user)[:50]  # type: ignore[arg-type]
-    return render(request, "incidents/list.html", {"incidents": incidents})
+class AuthedRequest(HttpRequest):
+    """A request that passed login_required, with django-htmx's details attached."""
+
+    user: User
+    htmx: HtmxDetails
 
 
-@login_required
-def incident_detail(request: HttpRequest, number: int) -> HttpResponse:
+def _partial(request: AuthedRequest) -> bool:
+    # A history restore after a cache miss needs the whole page, not the fragment.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
     try:
-        incident = selectors.incident_get_for_user(user=request.user, number=number)  # type: ignore[arg-type]
+        return selectors.incident_get_for_user(user=request.user, number=number)
     except Incident.DoesNotExist as exc:
-        raise Http404 from exc
-    return render(request, "incidents/detail.html", {"incident": incident})
+        raise Http404("No such incident.") from exc
+
+
+@login_required
+def incident_list(request: AuthedRequest) -> HttpResponse:
+    form = IncidentFilterForm(request.GET)
+    incidents = selectors.incident_list(user=request.user, filters=form.filters())
+    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "incidents/_results.html" if _partial(request) else "incidents/list.html"
+    response = render(request, template, {"form": form, "page": page})
+    # The same URL answers with a fragment or a page, so caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def incident_declare(request: AuthedRequest) -> HttpResponse:
+    if not can(request.user, Action.DECLARE):
+        raise PermissionDenied("You may not declare incidents.")
+    form = DeclareForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = services.incident_declare(
+                actor=request.user,
+                title=data["title"],
+                severity=data["severity"],
+                summary=data["summary"],
+                services=data["services"],
+                team=data["team"],
+                private=data["private"],
+                commander=request.user if data["take_command"] else None,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect(incident)
+    status = 400 if form.is_bound else 200
+    return render(request, "incidents/declare.html", {"form": form}, status=status)
+
+
+@login_required
+def incident_detail(request: AuthedRequest, number: int) -> HttpResponse:
+    incident = _incident_or_404(request, number)
+    return render(request, "incidents/detail.html", _panel_context(request, incident))
+
+
+@dataclass(frozen=True)
+class RoleSlot:
+    kind: str
+    label: str
+    duty: str
+    holders: list[User]
+
+
+def _role_slots(incident: Incident) -> list[RoleSlot]:
+    holders: dict[str, list[User]] = {kind: [] for kind in RoleKind.values}
+    for assignment in incident.roles.all():  # prefetched with users by the selector
+        holders[assignment.role].append(assignment.user)
+    return [
+        RoleSlot(kind.value, kind.label, ROLE_RESPONSIBILITIES[kind], holders[kind.value])
+        for kind in RoleKind
+    ]
+
+
+def _next_statuses(incident: Incident) -> list[tuple[str, str]]:
+    """Legal forward moves, except the two that have their own buttons."""
+    own_buttons = {Status.ACKNOWLEDGED, Status.RESOLVED}
+    return [
+        (status, Status(status).label)
+        for status in STATUS_ORDER
+        if status not in own_buttons and services.transition_allowed(incident.status, status)
+    ]
+
+
+def _panel_context(
+    request: AuthedRequest,
+    incident: Incident,
+    *,
+    bound: dict[str, forms.Form] | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    bound = bound or {}
+    panel_forms = {
+        key: bound.get(key) or form_class(auto_id=f"{key}-%s")
+        for key, form_class in ACTION_FORMS.items()
+    }
+    panel_forms["severity"].initial = {"severity": incident.severity_id}
+    return {
+        "incident": incident,
+        "timeline": selectors.incident_timeline(incident=incident).reverse(),
+        "checklist": selectors.incident_checklist(incident=incident),
+        "updates": selectors.incident_status_updates(incident=incident),
+        "roles": _role_slots(incident),
+        "next_statuses": _next_statuses(incident),
+        "can_respond": can(request.user, Action.RESPOND, incident),
+        "forms": panel_forms,
+        "notice": notice,
+    }
+
+
+def _panel(
+    request: AuthedRequest,
+    incident: Incident,
+    *,
+    status: int = 200,
+    bound: dict[str, forms.Form] | None = None,
+    notice: str = "",
+) -> HttpResponse:
+    template = "incidents/_panel.html" if _partial(request) else "incidents/detail.html"
+    context = _panel_context(request, incident, bound=bound, notice=notice)
+    return render(request, template, context, status=status)
+
+
+Perform = Callable[[Incident, dict[str, Any]], object]
+
+
+def _act(
+    request: AuthedRequest,
+    number: int,
+    perform: Perform,
+    *,
+    form_class: type[forms.Form] | None = None,
+    key: str = "",
+) -> HttpResponse:
+    """Validate the posted form, call the service through `perform`, and answer."""
+    incident = _incident_or_404(request, number)
+    form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
+    bound = {key: form} if form is not None and key else {}
+    if form is not None and not form.is_valid():
+        return _panel(request, incident, status=400, bound=bound)
+    try:
+        perform(incident, form.cleaned_data if form is not None else {})
+    except ValidationError as exc:
+        if form is None:
+            return _panel(request, incident, status=400, notice=" ".join(exc.messages))
+        add_service_errors(form, exc)
+        return _panel(request, incident, status=400, bound=bound)
+    except services.IllegalTransition as exc:
+        if _partial(request):
+            return _panel(request, incident, status=409, notice=str(exc))
+        messages.error(request, str(exc))
+        return redirect(incident)
+    except PermissionDenied as exc:
+        if _partial(request):
+            notice = str(exc) or "You may not do that."
+            return _panel(request, incident, status=403, notice=notice)
+        raise
+    if _partial(request):
+        # Re-read through the selector: the service changed the row and its relations.
+        return _panel(request, _incident_or_404(request, number))
+    return redirect(incident)
+
+
+@require_POST
+@login_required
+def incident_acknowledge(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_acknowledge(incident=incident, actor=request.user)
+
+    return _act(request, number, perform)
+
+
+@require_POST
+@login_required
+def incident_status(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_set_status(
+            incident=incident, actor=request.user, status=data["status"]
+        )
+
+    return _act(request, number, perform, form_class=StatusForm, key="status")
+
+
+@require_POST
+@login_required
+def incident_severity(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_set_severity(
+            incident=incident, actor=request.user, severity=data["severity"]
+        )
+
+    return _act(request, number, perform, form_class=SeverityForm, key="severity")
+
+
+@require_POST
+@login_required
+def incident_role(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_assign_role(
+            incident=incident, actor=request.user, role=data["role"], user=data["user"]
+        )
+
+    return _act(request, number, perform, form_class=RoleForm, key="role")
+
+
+@require_POST
+@login_required
+def incident_note(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_add_note(incident=incident, actor=request.user, text=data["text"])
+
+    return _act(request, number, perform, form_class=NoteForm, key="note")
+
+
+@require_POST
+@login_required
+def incident_update(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_post_update(
+            incident=incident,
+            actor=request.user,
+            message=data["message"],
+            public=data["audience"] == "public",
+        )
+
+    return _act(request, number, perform, form_class=UpdateForm, key="update")
+
+
+@require_POST
+@login_required
+def incident_resolve(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_resolve(
+            incident=incident, actor=request.user, resolution=data["resolution"]
+        )
+
+    return _act(request, number, perform, form_class=ResolveForm, key="resolve")
+
+
+@require_POST
+@login_required
+def incident_reopen(request: AuthedRequest, number: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        return services.incident_reopen(
+            incident=incident, actor=request.user, reason=data["reason"]
+        )
+
+    return _act(request, number, perform, form_class=ReopenForm, key="reopen")
+
+
+@require_POST
+@login_required
+def checklist_item_toggle(request: AuthedRequest, number: int, item_id: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        item = incident.checklist.filter(pk=item_id).first()
+        if item is None:
+            raise Http404("No such checklist item.")
+        return services.checklist_item_set_done(item=item, actor=request.user, done=data["done"])
+
+    return _act(request, number, perform, form_class=ChecklistForm)
+
+
+@require_POST
+@login_required
+def timeline_event_highlight(request: AuthedRequest, number: int, event_id: int) -> HttpResponse:
+    def perform(incident: Incident, data: dict[str, Any]) -> object:
+        event = incident.timeline.filter(pk=event_id).first()
+        if event is None:
+            raise Http404("No such timeline entry.")
+        return services.timeline_event_set_highlight(
+            event=event, actor=request.user, highlighted=data["highlighted"]
+        )
+
+    return _act(request, number, perform, form_class=HighlightForm)

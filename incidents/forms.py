@@ -1,0 +1,144 @@
+"""Forms of the web UI. They parse and validate input; the services do every write."""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from incidents import selectors
+from incidents.models import RoleKind, Service, Severity, Status, Team
+
+# Long enough for a pasted stack trace, short enough to keep the timeline readable.
+MAX_TEXT = 10_000
+
+STATUS_FILTER_CHOICES = [("", "Any status"), ("open", "Open"), *Status.choices]
+
+
+class IncidentFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "INC-42 or words from the title"}
+        ),
+    )
+    status = forms.ChoiceField(choices=STATUS_FILTER_CHOICES, required=False)
+    severity = forms.ModelChoiceField(
+        queryset=Severity.objects.all(),
+        to_field_name="name",
+        required=False,
+        empty_label="Any severity",
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), to_field_name="slug", required=False, empty_label="Any team"
+    )
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label="Any service",
+    )
+    mine = forms.BooleanField(label="Only mine", required=False)
+
+    def filters(self) -> selectors.IncidentFilters:
+        """The valid filters; an invalid one is reported on the form and otherwise ignored."""
+        self.is_valid()
+        data = self.cleaned_data
+        severity: Severity | None = data.get("severity")
+        team: Team | None = data.get("team")
+        service: Service | None = data.get("service")
+        return selectors.IncidentFilters(
+            statuses=[data["status"]] if data.get("status") else [],
+            severities=[severity.name] if severity else [],
+            team=team.slug if team else "",
+            service=service.slug if service else "",
+            mine=bool(data.get("mine")),
+            query=data.get("q", ""),
+        )
+
+
+class DeclareForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    # Radio buttons, so each option can show the severity's description and response target.
+    severity = forms.ModelChoiceField(
+        queryset=Severity.objects.all(), empty_label=None, widget=forms.RadioSelect
+    )
+    summary = forms.CharField(
+        required=False,
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What is broken, for whom, since when.",
+    )
+    services = forms.ModelMultipleChoiceField(
+        queryset=Service.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, empty_label="None")
+    private = forms.BooleanField(
+        required=False, help_text="Only its participants and admins will see it."
+    )
+    take_command = forms.BooleanField(label="I am the commander", required=False, initial=True)
+
+
+class StatusForm(forms.Form):
+    # Every status but resolved, which needs a resolution note; the service judges legality.
+    status = forms.ChoiceField(choices=[c for c in Status.choices if c[0] != Status.RESOLVED])
+
+
+class SeverityForm(forms.Form):
+    severity = forms.ModelChoiceField(queryset=Severity.objects.all(), empty_label=None)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=RoleKind.choices)
+    user = forms.ModelChoiceField(
+        label="Person", queryset=selectors.users_who_can_respond(), empty_label="Choose someone"
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label="Note", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class UpdateForm(forms.Form):
+    message = forms.CharField(
+        label="Status update", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    audience = forms.ChoiceField(
+        choices=[("internal", "Internal"), ("public", "Public")],
+        initial="internal",
+        widget=forms.RadioSelect,
+    )
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label="Resolution note",
+        max_length=MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What fixed it. It opens the postmortem.",
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False, max_length=MAX_TEXT)
+
+
+class ChecklistForm(forms.Form):
+    done = forms.BooleanField(required=False)
+
+
+class HighlightForm(forms.Form):
+    highlighted = forms.BooleanField(required=False)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the matching fields, or on the form as a whole."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    errors: dict[str, Any] = error.error_dict
+    for name, messages in errors.items():
+        form.add_error(name if name in form.fields else None, messages)

@@ -1,0 +1,408 @@
+"""Each action on the incident page: a plain POST redirects back, an htmx POST gets the panel."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from incidents import services
+from incidents.models import (
+    EventKind,
+    Incident,
+    RoleKind,
+    Status,
+    StatusUpdate,
+    TimelineEvent,
+)
+from tests.factories import UserFactory, declare, severity
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def signed_in(client, responder):
+    client.force_login(responder)
+    return client
+
+
+@pytest.fixture
+def incident(responder):
+    return declare(responder, title="Checkout is failing")
+
+
+def act(
+    client: Client,
+    name: str,
+    incident: Incident,
+    data: dict[str, Any] | None = None,
+    *,
+    htmx: bool = False,
+    **kwargs: int,
+) -> Any:
+    url = reverse(f"incidents:{name}", kwargs={"number": incident.number, **kwargs})
+    return client.post(url, data or {}, headers=HTMX if htmx else None)
+
+
+def is_panel(response: Any) -> bool:
+    content = response.content.decode()
+    return content.lstrip().startswith('<div id="incident-panel"') and "<html" not in content
+
+
+def test_acknowledge_redirects_back_to_the_incident(signed_in, incident):
+    response = act(signed_in, "acknowledge", incident)
+
+    incident.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == incident.get_absolute_url()
+    assert incident.status == Status.ACKNOWLEDGED
+
+
+def test_acknowledge_with_htmx_returns_the_updated_panel(signed_in, incident):
+    response = act(signed_in, "acknowledge", incident, htmx=True)
+
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert 'class="status status--acknowledged"' in response.content.decode()
+    assert 'id="action-acknowledge"' not in response.content.decode()
+
+
+def test_acknowledging_twice_with_htmx_answers_409_with_a_message(signed_in, incident, responder):
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    response = act(signed_in, "acknowledge", incident, htmx=True)
+
+    assert response.status_code == 409
+    assert is_panel(response)
+    assert "cannot move from acknowledged to acknowledged" in response.content.decode()
+
+
+def test_acknowledging_twice_without_htmx_shows_the_message_after_redirect(
+    signed_in, incident, responder
+):
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    response = act(signed_in, "acknowledge", incident)
+    page = signed_in.get(response["Location"])
+
+    assert response.status_code == 302
+    assert "cannot move from acknowledged to acknowledged" in page.content.decode()
+
+
+def test_action_views_refuse_get(signed_in, incident):
+    url = reverse("incidents:acknowledge", args=[incident.number])
+
+    assert signed_in.get(url).status_code == 405
+
+
+def test_action_views_ask_anonymous_visitors_to_sign_in(client, incident):
+    response = act(client, "acknowledge", incident)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_move_to_a_later_status(signed_in, incident):
+    response = act(signed_in, "status", incident, {"status": "identified"})
+
+    incident.refresh_from_db()
+    assert response.status_code == 302
+    assert incident.status == Status.IDENTIFIED
+    assert incident.identified_at is not None
+
+
+def test_move_to_a_later_status_with_htmx(signed_in, incident):
+    response = act(signed_in, "status", incident, {"status": "investigating"}, htmx=True)
+
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert "changed status from detected to investigating" in response.content.decode()
+
+
+def test_moving_backwards_is_refused_with_409_and_changes_nothing(signed_in, incident, responder):
+    services.incident_set_status(incident=incident, actor=responder, status="monitoring")
+
+    response = act(signed_in, "status", incident, {"status": "investigating"}, htmx=True)
+
+    incident.refresh_from_db()
+    assert response.status_code == 409
+    assert "cannot move from monitoring to investigating" in response.content.decode()
+    assert incident.status == Status.MONITORING
+
+
+def test_an_unknown_status_is_a_form_error(signed_in, incident):
+    response = act(signed_in, "status", incident, {"status": "exploded"}, htmx=True)
+
+    assert response.status_code == 400
+    assert is_panel(response)
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_change_severity(signed_in, incident):
+    response = act(signed_in, "severity", incident, {"severity": severity("SEV1").pk})
+
+    incident.refresh_from_db()
+    assert response.status_code == 302
+    assert incident.severity.name == "SEV1"
+
+
+def test_change_severity_with_htmx(signed_in, incident):
+    response = act(signed_in, "severity", incident, {"severity": severity("SEV1").pk}, htmx=True)
+
+    assert response.status_code == 200
+    assert "raised severity from SEV2 to SEV1" in response.content.decode()
+
+
+def test_setting_the_same_severity_is_refused_with_409(signed_in, incident):
+    response = act(signed_in, "severity", incident, {"severity": severity("SEV2").pk}, htmx=True)
+
+    assert response.status_code == 409
+    assert "is already SEV2" in response.content.decode()
+
+
+def test_assign_a_role(signed_in, incident, commander):
+    response = act(signed_in, "role", incident, {"role": "technical_lead", "user": commander.pk})
+
+    assert response.status_code == 302
+    assert incident.roles.get().user == commander
+
+
+def test_assign_a_role_with_htmx_lists_the_new_holder(signed_in, incident, commander):
+    response = act(
+        signed_in, "role", incident, {"role": "commander", "user": commander.pk}, htmx=True
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "<dd>Cole Commander</dd>" in content
+    assert "Assess severity and impact" in content
+
+
+def test_a_viewer_cannot_be_given_a_role(signed_in, incident, viewer):
+    response = act(signed_in, "role", incident, {"role": "scribe", "user": viewer.pk}, htmx=True)
+
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not incident.roles.exists()
+
+
+def test_role_picker_offers_only_active_people_who_can_respond(signed_in, incident, viewer):
+    UserFactory(username="gone", first_name="Gone", last_name="Away", is_active=False)
+
+    content = signed_in.get(incident.get_absolute_url()).content.decode()
+
+    assert ">Rosa Responder</option>" in content or ">rosa</option>" in content
+    assert "Vic Viewer" not in content
+    assert "Gone Away" not in content
+
+
+def test_add_a_note(signed_in, incident):
+    response = act(signed_in, "note", incident, {"text": "Looking at the logs"})
+
+    assert response.status_code == 302
+    assert incident.timeline.filter(kind=EventKind.NOTE, message="Looking at the logs").exists()
+
+
+def test_add_a_note_with_htmx_shows_it_in_the_timeline(signed_in, incident):
+    response = act(signed_in, "note", incident, {"text": "Looking at the logs"}, htmx=True)
+
+    assert response.status_code == 200
+    assert '<p class="event__message">Looking at the logs</p>' in response.content.decode()
+
+
+def test_an_empty_note_is_a_form_error_and_writes_nothing(signed_in, incident):
+    before = incident.timeline.count()
+
+    response = act(signed_in, "note", incident, {"text": "  "}, htmx=True)
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert incident.timeline.count() == before
+
+
+def test_an_empty_note_without_htmx_rerenders_the_page_with_the_error(signed_in, incident):
+    response = act(signed_in, "note", incident, {"text": ""})
+
+    assert response.status_code == 400
+    assert "<html" in response.content.decode()
+    assert "This field is required." in response.content.decode()
+
+
+def test_post_an_internal_status_update(signed_in, incident):
+    response = act(
+        signed_in, "update", incident, {"message": "Rolling back", "audience": "internal"}
+    )
+
+    update = StatusUpdate.objects.get()
+    assert response.status_code == 302
+    assert (update.message, update.public) == ("Rolling back", False)
+
+
+def test_post_a_public_status_update_with_htmx(signed_in, incident):
+    response = act(
+        signed_in, "update", incident, {"message": "We are on it", "audience": "public"}, htmx=True
+    )
+
+    assert response.status_code == 200
+    assert StatusUpdate.objects.get().public is True
+    assert "posted a public update: We are on it" in response.content.decode()
+
+
+def test_resolve_with_a_note(signed_in, incident):
+    response = act(signed_in, "resolve", incident, {"resolution": "Rolled back the deploy"})
+
+    incident.refresh_from_db()
+    assert response.status_code == 302
+    assert incident.status == Status.RESOLVED
+    assert incident.resolution == "Rolled back the deploy"
+
+
+def test_resolve_with_htmx_offers_reopen(signed_in, incident):
+    response = act(signed_in, "resolve", incident, {"resolution": "Rolled back"}, htmx=True)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="status status--resolved"' in content
+    assert 'id="action-reopen"' in content
+
+
+def test_resolve_needs_a_resolution_note_and_writes_nothing_without_one(signed_in, incident):
+    response = act(signed_in, "resolve", incident, {"resolution": ""}, htmx=True)
+
+    incident.refresh_from_db()
+    assert response.status_code == 400
+    assert incident.status == Status.DETECTED
+    # The disclosure holding the form stays open, so the error is visible.
+    assert '<details class="action" open>' in response.content.decode()
+
+
+def test_reopen_a_resolved_incident(signed_in, incident, responder):
+    services.incident_resolve(incident=incident, actor=responder, resolution="fixed")
+
+    response = act(signed_in, "reopen", incident, {"reason": "It is back"}, htmx=True)
+
+    incident.refresh_from_db()
+    assert response.status_code == 200
+    assert incident.status == Status.INVESTIGATING
+    assert "reopened" in response.content.decode()
+
+
+def test_reopening_an_open_incident_is_refused_with_409(signed_in, incident):
+    response = act(signed_in, "reopen", incident, {"reason": ""}, htmx=True)
+
+    assert response.status_code == 409
+    assert "is not resolved" in response.content.decode()
+
+
+def test_tick_a_checklist_item(signed_in, incident, responder):
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=responder
+    )
+    item = incident.checklist.get(position=1)
+
+    response = act(signed_in, "checklist-item", incident, {"done": "1"}, item_id=item.pk)
+
+    item.refresh_from_db()
+    assert response.status_code == 302
+    assert item.done_at is not None
+    assert item.done_by == responder
+
+
+def test_untick_a_checklist_item_with_htmx(signed_in, incident, responder):
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=responder
+    )
+    item = incident.checklist.get(position=1)
+    services.checklist_item_set_done(item=item, actor=responder, done=True)
+
+    response = act(signed_in, "checklist-item", incident, {}, htmx=True, item_id=item.pk)
+
+    item.refresh_from_db()
+    assert response.status_code == 200
+    assert item.done_at is None
+    assert f'id="check-{item.pk}">' in response.content.decode()
+
+
+def test_checklist_item_of_another_incident_is_not_found(signed_in, incident, responder):
+    other = declare(responder, commander=responder)
+    item = other.checklist.get(position=1)
+
+    response = act(signed_in, "checklist-item", incident, {"done": "1"}, item_id=item.pk)
+
+    assert response.status_code == 404
+
+
+def test_highlight_a_timeline_entry(signed_in, incident):
+    event = incident.timeline.get()
+
+    response = act(signed_in, "highlight", incident, {"highlighted": "true"}, event_id=event.pk)
+
+    event.refresh_from_db()
+    assert response.status_code == 302
+    assert event.highlighted is True
+
+
+def test_unhighlight_a_timeline_entry_with_htmx(signed_in, incident, responder):
+    event = incident.timeline.get()
+    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+
+    response = act(
+        signed_in, "highlight", incident, {"highlighted": "false"}, htmx=True, event_id=event.pk
+    )
+
+    event.refresh_from_db()
+    assert response.status_code == 200
+    assert event.highlighted is False
+    assert 'aria-pressed="false"' in response.content.decode()
+
+
+def test_timeline_entry_of_another_incident_is_not_found(signed_in, incident, responder):
+    other_event = declare(responder).timeline.get()
+
+    response = act(
+        signed_in, "highlight", incident, {"highlighted": "true"}, event_id=other_event.pk
+    )
+
+    assert response.status_code == 404
+    assert TimelineEvent.objects.filter(highlighted=True).count() == 0
+
+
+def test_viewer_actions_are_forbidden(client, incident, viewer):
+    client.force_login(viewer)
+    before = incident.timeline.count()
+
+    response = act(client, "note", incident, {"text": "I was here"})
+
+    assert response.status_code == 403
+    assert incident.timeline.count() == before
+
+
+def test_viewer_actions_with_htmx_are_forbidden_with_a_message_in_the_panel(
+    client, incident, viewer
+):
+    client.force_login(viewer)
+
+    response = act(client, "acknowledge", incident, htmx=True)
+
+    incident.refresh_from_db()
+    assert response.status_code == 403
+    assert is_panel(response)
+    assert "You may not respond" in response.content.decode()
+    assert incident.status == Status.DETECTED
+
+
+def test_actions_on_a_private_incident_are_not_found_for_outsiders(client, responder, outsider):
+    private = declare(responder, private=True)
+    client.force_login(outsider)
+
+    response = act(client, "acknowledge", private)
+
+    private.refresh_from_db()
+    assert response.status_code == 404
+    assert private.status == Status.DETECTED
+
+
+def test_a_page_answering_a_post_asks_the_time_zone_script_not_to_reload(signed_in, incident):
+    response = act(signed_in, "note", incident, {"text": ""})
+
+    assert '<html lang="en" data-tz="UTC" data-no-reload>' in response.content.decode()

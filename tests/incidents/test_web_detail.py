@@ -1,0 +1,277 @@
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from incidents import services
+from incidents.models import Incident, RoleKind
+from tests.factories import declare
+
+
+@pytest.fixture
+def signed_in(client, responder):
+    client.force_login(responder)
+    return client
+
+
+def page(client: Client, incident: Incident) -> Any:
+    return client.get(reverse("incidents:detail", args=[incident.number]))
+
+
+def test_incident_page_header_shows_ref_title_severity_status_and_commander(
+    signed_in, responder, commander
+):
+    incident = declare(responder, title="Checkout is failing", severity_name="SEV1")
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=commander
+    )
+
+    content = page(signed_in, incident).content.decode()
+
+    assert f'<span class="ref">{incident.ref}</span>' in content
+    assert '<h1 class="incident__title">Checkout is failing</h1>' in content
+    assert "badge sev-1" in content
+    assert 'class="status status--detected"' in content
+    assert "<dd>Cole Commander</dd>" in content
+
+
+def test_header_shows_time_to_acknowledge_once_known(signed_in, responder):
+    incident = declare(responder)
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "<dt>Time to acknowledge</dt>" in content
+    assert "Not yet" not in content
+
+
+def test_header_shows_time_to_resolve_for_resolved_incidents(signed_in, responder):
+    incident = declare(responder)
+    services.incident_resolve(incident=incident, actor=responder, resolution="fixed")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "<dt>Time to resolve</dt>" in content
+    assert "<dt>Lasted</dt>" in content
+
+
+def test_timeline_shows_every_entry_with_actor_source_kind_and_message(signed_in, responder):
+    incident = declare(responder, title="Checkout is failing")
+    services.incident_add_note(incident=incident, actor=responder, text="Looking at the logs")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "Looking at the logs" in content
+    assert "Rosa Responder declared" in content
+    assert "Rosa Responder · via Web" in content
+    assert '<span class="tag tag--kind">Note</span>' in content
+    assert '<span class="tag tag--kind">Declared</span>' in content
+
+
+def test_timeline_shows_date_and_time_in_the_viewers_zone(signed_in, responder):
+    incident = declare(responder)
+    incident.timeline.update(occurred_at=datetime(2025, 1, 15, 23, 30, tzinfo=UTC))
+    signed_in.cookies["tocsin_tz"] = "Asia/Tokyo"
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "Thu 16 Jan 2025" in content
+    assert "08:30:00 JST" in content
+
+
+def test_viewers_profile_zone_wins_over_the_browsers(client, responder):
+    responder.timezone = "America/New_York"
+    responder.save(update_fields=["timezone"])
+    client.force_login(responder)
+    incident = declare(responder)
+    incident.timeline.update(occurred_at=datetime(2025, 1, 15, 23, 30, tzinfo=UTC))
+    client.cookies["tocsin_tz"] = "Asia/Tokyo"
+
+    content = page(client, incident).content.decode()
+
+    assert "18:30:00 EST" in content
+
+
+def test_highlighted_timeline_entries_are_marked(signed_in, responder):
+    incident = declare(responder)
+    note = services.incident_add_note(incident=incident, actor=responder, text="Root cause")
+    services.timeline_event_set_highlight(event=note, actor=responder, highlighted=True)
+
+    content = page(signed_in, incident).content.decode()
+
+    assert f'class="event event--note is-highlighted" id="event-{note.pk}"' in content
+    assert '<span class="tag tag--highlight">Highlighted</span>' in content
+
+
+def test_roles_are_listed_with_their_holders(signed_in, responder, commander):
+    incident = declare(responder, commander=commander)
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.SCRIBE, user=responder
+    )
+
+    content = page(signed_in, incident).content.decode()
+
+    assert re.search(r"Incident commander</dt>\s*<dd>Cole Commander</dd>", content)
+    assert re.search(r"Scribe</dt>\s*<dd>Rosa Responder</dd>", content)
+    assert re.search(r"Technical lead</dt>\s*<dd><span class=\"muted\">Unassigned", content)
+
+
+def test_commanders_checklist_appears_once_someone_takes_command(signed_in, responder):
+    incident = declare(responder)
+    assert "Commander\u2019s checklist" not in page(signed_in, incident).content.decode()
+
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=responder
+    )
+
+    content = page(signed_in, incident).content.decode()
+    assert "Commander\u2019s checklist" in content
+    assert "Assess severity and impact" in content
+
+
+def test_status_updates_are_listed(signed_in, responder):
+    incident = declare(responder)
+    services.incident_post_update(
+        incident=incident, actor=responder, message="Rolling back", public=True
+    )
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "<p>Rolling back</p>" in content
+    assert '<span class="tag tag--public">Public</span>' in content
+
+
+def test_detected_incident_offers_acknowledge_and_every_forward_status(signed_in, responder):
+    incident = declare(responder)
+
+    content = page(signed_in, incident).content.decode()
+
+    assert 'id="action-acknowledge"' in content
+    for status in ("investigating", "identified", "monitoring"):
+        assert f'id="action-status-{status}"' in content
+    assert 'id="action-resolve"' in content
+    assert 'id="action-reopen"' not in content
+
+
+def test_identified_incident_offers_only_forward_moves(signed_in, responder):
+    incident = declare(responder)
+    services.incident_set_status(incident=incident, actor=responder, status="identified")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert 'id="action-acknowledge"' not in content
+    assert 'id="action-status-investigating"' not in content
+    assert 'id="action-status-monitoring"' in content
+
+
+def test_resolved_incident_offers_reopen_instead_of_resolve(signed_in, responder):
+    incident = declare(responder)
+    services.incident_resolve(incident=incident, actor=responder, resolution="fixed")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert 'id="action-reopen"' in content
+    assert 'id="action-resolve"' not in content
+    assert 'id="action-status-' not in content
+
+
+def test_viewers_see_the_incident_without_any_action(client, responder, viewer):
+    incident = declare(responder)
+    client.force_login(viewer)
+
+    response = page(client, incident)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert 'aria-label="Actions"' not in content
+    assert 'id="note-submit"' not in content
+    assert 'id="highlight-' not in content
+
+
+def test_private_incident_is_not_found_for_outsiders(client, responder, outsider):
+    incident = declare(responder, private=True)
+    client.force_login(outsider)
+
+    assert page(client, incident).status_code == 404
+
+
+def test_private_incident_is_shown_to_participants(client, responder, commander):
+    incident = declare(responder, private=True, commander=commander)
+    client.force_login(commander)
+
+    assert page(client, incident).status_code == 200
+
+
+def test_private_incident_is_shown_to_admins(client, responder, admin_user):
+    incident = declare(responder, private=True)
+    client.force_login(admin_user)
+
+    assert page(client, incident).status_code == 200
+
+
+def test_unknown_incident_is_not_found(signed_in, db):
+    assert signed_in.get(reverse("incidents:detail", args=[424242])).status_code == 404
+
+
+def test_page_sends_a_csp_and_carries_no_inline_script_or_style(signed_in, responder):
+    incident = declare(responder)
+
+    response = page(signed_in, incident)
+
+    content = response.content.decode()
+    assert "script-src 'self' 'nonce-" in response["Content-Security-Policy"]
+    assert " style=" not in content
+    assert "<style" not in content
+    assert " onclick=" not in content
+    assert "hx-on" not in content
+    for tag in re.findall(r"<script[^>]*>", content):
+        assert 'src="/static/' in tag
+        assert "nonce=" in tag
+
+
+def test_page_loads_htmx_and_sends_the_csrf_token_with_htmx_requests(signed_in, responder):
+    incident = declare(responder)
+
+    content = page(signed_in, incident).content.decode()
+
+    assert re.search(r'<script src="/static/django_htmx/htmx-2\.min\.js" defer nonce=', content)
+    assert re.search(r"<body hx-headers='\{\"X-CSRFToken\": \"\w{64}\"\}'>", content)
+
+
+def test_highlight_button_of_a_highlighted_entry_takes_the_highlight_off(signed_in, responder):
+    incident = declare(responder)
+    event = incident.timeline.get()
+    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+
+    content = page(signed_in, incident).content.decode()
+
+    assert 'name="highlighted" value="false" aria-pressed="true"' in content
+
+
+@pytest.mark.parametrize("entries", [5, 50])
+def test_incident_page_query_count_does_not_grow_with_the_timeline(
+    signed_in, responder, commander, entries, django_assert_max_num_queries
+):
+    incident = declare(responder, commander=commander)
+    for n in range(entries):
+        services.incident_add_note(incident=incident, actor=commander, text=f"note {n}")
+        services.incident_post_update(incident=incident, actor=responder, message=f"update {n}")
+
+    with django_assert_max_num_queries(12):
+        response = page(signed_in, incident)
+
+    assert response.content.decode().count('class="event ') == incident.timeline.count()
+
+
+def test_take_command_is_offered_while_nobody_commands(signed_in, responder, commander):
+    incident = declare(responder)
+    assert 'id="take-command"' in page(signed_in, incident).content.decode()
+
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=commander
+    )
+
+    assert 'id="take-command"' not in page(signed_in, incident).content.decode()
