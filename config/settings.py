@@ -169,8 +169,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
 CELERY_TIMEZONE = "UTC"
 
-# Email: EMAIL_URL is smtp://[user:password@]host:port[?tls=1]; without it mail goes to the log.
-_email_url = os.environ.get("EMAIL_URL", "")
+# Email: EMAIL_URL is smtp://[user:password@]host:port[?tls=1]. Without it, development mail goes
+# to the log and production mail to the local MTA.
+_email_url = os.environ.get("EMAIL_URL", "smtp://localhost:25" if PRODUCTION else "")
 if _email_url:
     from urllib.parse import parse_qs, unquote, urlsplit
 

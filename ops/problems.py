@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -50,15 +51,30 @@ def problem_response(
     )
 
 
-def _field_errors(detail: Any) -> dict[str, list[str]]:
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten DRF's nested error detail to one list of messages per field path.
+
+    Nested fields read as `labels.team` and list items as `items.0.name`, so a client can
+    point at the exact input that was wrong.
+    """
     if isinstance(detail, dict):
-        return {
-            str(name): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-            for name, msgs in detail.items()
-        }
+        errors: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            for field, messages in _field_errors(value, path).items():
+                errors.setdefault(field, []).extend(messages)
+        return errors
+    field = prefix or "non_field_errors"
     if isinstance(detail, list):
-        return {"non_field_errors": [str(m) for m in detail]}
-    return {"non_field_errors": [str(detail)]}
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {field: [str(m) for m in detail]}
+        errors = {}
+        for index, item in enumerate(detail):
+            # DRF pads list errors with an empty entry for every valid item.
+            if item:
+                errors.update(_field_errors(item, f"{field}.{index}"))
+        return errors
+    return {field: [str(detail)]}
 
 
 def _translate(exc: Exception) -> Exception:
@@ -85,6 +101,24 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, PermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     return exc
+
+
+def _wants_problem(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: problem details under /api/, so clients never parse an HTML page."""
+    if _wants_problem(request):
+        return problem_response(request, 404, "Nothing lives at this address.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: problem details under /api/; the exception itself is only logged."""
+    if _wants_problem(request):
+        return problem_response(request, 500, "Something went wrong on our side.")
+    return defaults.server_error(request)
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -1,0 +1,365 @@
+"""What the API reads and writes. Inputs are only parsed here; the services do the writing."""
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django.conf import settings
+from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
+
+from accounts.models import User
+from incidents.models import (
+    Incident,
+    RoleAssignment,
+    RoleKind,
+    Service,
+    Severity,
+    Status,
+    StatusUpdate,
+    Team,
+    TimelineEvent,
+)
+from incidents.selectors import IncidentFilters
+
+# The `status` filter accepts every status and this shorthand for all the open ones.
+OPEN_FILTER = "open"
+STATUS_FILTER_CHOICES = (*Status.values, OPEN_FILTER)
+
+
+# Refuses keys it does not know, so a typo or a read-only field is an error, not a no-op.
+# (A comment, not a docstring: the schema would show a docstring on every input.)
+class StrictSerializer(serializers.Serializer[Any]):
+    def to_internal_value(self, data: Any) -> Any:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = {str(key): ["Unknown field."] for key in data if key not in writable}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                exc.detail.update(
+                    {key: [ErrorDetail(m) for m in msgs] for key, msgs in unknown.items()}
+                )
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class StringMapField(serializers.DictField):
+    """A flat JSON object whose values are strings, as incident labels are."""
+
+    child = serializers.CharField(allow_blank=True, max_length=500)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, Mapping):
+            not_strings = {
+                str(key): ["Label values must be strings."]
+                for key, value in data.items()
+                if not isinstance(value, str)
+            }
+            if not_strings:
+                raise serializers.ValidationError(not_strings)
+        value: dict[str, str] = super().to_internal_value(data)
+        return value
+
+
+def _severity_field(**kwargs: Any) -> serializers.SlugRelatedField[Severity]:
+    return serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Severity.objects.all(),
+        error_messages={"does_not_exist": "Unknown severity {value}."},
+        help_text="A severity name, e.g. SEV2.",
+        **kwargs,
+    )
+
+
+def _services_field() -> serializers.ManyRelatedField:
+    # many=True makes DRF build a ManyRelatedField around the slug field.
+    field = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Service.objects.all(),
+        many=True,
+        required=False,
+        error_messages={"does_not_exist": "Unknown service {value}."},
+        help_text="Service slugs.",
+    )
+    return cast(serializers.ManyRelatedField, field)
+
+
+def _team_field() -> serializers.SlugRelatedField[Team]:
+    return serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": "Unknown team {value}."},
+        help_text="A team slug, or null for none.",
+    )
+
+
+def _user_field(**kwargs: Any) -> serializers.SlugRelatedField[User]:
+    return serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        error_messages={"does_not_exist": "Unknown user {value}."},
+        help_text="A username.",
+        **kwargs,
+    )
+
+
+class RoleSerializer(serializers.ModelSerializer[RoleAssignment]):
+    user: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="A username."
+    )
+
+    class Meta:
+        model = RoleAssignment
+        fields = ("role", "user")
+
+
+class IncidentSerializer(serializers.ModelSerializer[Incident]):
+    ref = serializers.CharField(read_only=True, help_text="INC-<number>")
+    severity: serializers.SlugRelatedField[Severity] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    commander: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="A username."
+    )
+    services: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="A team slug."
+    )
+    labels = serializers.DictField(child=serializers.CharField(), read_only=True)
+    roles = RoleSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField(help_text="The incident's web page.")
+
+    class Meta:
+        model = Incident
+        fields = (
+            "number",
+            "ref",
+            "title",
+            "summary",
+            "severity",
+            "status",
+            "commander",
+            "services",
+            "team",
+            "private",
+            "labels",
+            "source",
+            "cause_category",
+            "resolution",
+            "roles",
+            "started_at",
+            "detected_at",
+            "declared_at",
+            "acknowledged_at",
+            "identified_at",
+            "mitigated_at",
+            "resolved_at",
+            "url",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, incident: Incident) -> str:
+        # The configured address, as Slack and email links use, not whichever host the API
+        # was called through (behind a proxy that may be an internal name).
+        return f"{settings.BASE_URL}{incident.get_absolute_url()}"
+
+
+class IncidentCreateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200)
+    severity = _severity_field()
+    summary = serializers.CharField(required=False, allow_blank=True)
+    services = _services_field()
+    team = _team_field()
+    private = serializers.BooleanField(required=False)
+    commander = _user_field(required=False, allow_null=True)
+    started_at = serializers.DateTimeField(
+        required=False, help_text="When impact began; defaults to now."
+    )
+    labels = StringMapField(required=False)
+
+    def validate_commander(self, user: User | None) -> User | None:
+        if user is not None and not user.can_respond:
+            raise serializers.ValidationError(f"{user.username} cannot take an incident role.")
+        return user
+
+
+class IncidentUpdateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=200, required=False)
+    summary = serializers.CharField(required=False, allow_blank=True)
+    services = _services_field()
+    team = _team_field()
+    private = serializers.BooleanField(required=False)
+    cause_category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    started_at = serializers.DateTimeField(required=False)
+    labels = StringMapField(required=False)
+    severity = _severity_field(required=False)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+
+
+class EmptySerializer(StrictSerializer):
+    pass
+
+
+class StatusChangeSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SeverityChangeSerializer(StrictSerializer):
+    severity = _severity_field()
+
+
+class RoleAssignSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=RoleKind.choices)
+    user = _user_field()
+
+
+class NoteCreateSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=10_000)
+
+
+class StatusUpdateCreateSerializer(StrictSerializer):
+    message = serializers.CharField(max_length=10_000)
+    public = serializers.BooleanField(required=False, help_text="Shown on the status page.")
+
+
+class ResolveSerializer(StrictSerializer):
+    resolution = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class ReopenSerializer(StrictSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="A username; null when Tocsin itself acted.",
+    )
+
+    class Meta:
+        model = TimelineEvent
+        fields = ("id", "kind", "occurred_at", "actor", "source", "message", "data", "highlighted")
+        read_only_fields = fields
+
+
+class StatusUpdateSerializer(serializers.ModelSerializer[StatusUpdate]):
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="A username."
+    )
+
+    class Meta:
+        model = StatusUpdate
+        fields = ("id", "message", "public", "status", "posted_at", "author")
+        read_only_fields = fields
+
+
+class SeveritySerializer(serializers.ModelSerializer[Severity]):
+    class Meta:
+        model = Severity
+        fields = (
+            "name",
+            "rank",
+            "description",
+            "response_target",
+            "escalation",
+            "statuspage_impact",
+            "update_cadence",
+            "color",
+        )
+        read_only_fields = fields
+
+
+class ServiceSerializer(serializers.ModelSerializer[Service]):
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="A team slug."
+    )
+
+    class Meta:
+        model = Service
+        fields = ("slug", "name", "description", "team", "public")
+        read_only_fields = fields
+
+
+class TeamSerializer(serializers.ModelSerializer[Team]):
+    class Meta:
+        model = Team
+        fields = ("slug", "name", "description")
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ("username", "name", "role")
+        read_only_fields = fields
+
+
+class ProblemSerializer(serializers.Serializer[Any]):
+    """RFC 9457 problem details, as every error answers."""
+
+    type = serializers.CharField(help_text="Always about:blank: the status says it all.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(required=False)
+    instance = serializers.CharField(required=False, help_text="The request path.")
+    # DRF's metaclass moves declared fields off the class, so this does not hide `.errors`.
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="For 400: each invalid field and what is wrong with it.",
+    )
+
+
+def _many(params: QueryDict, name: str) -> list[str]:
+    """A query parameter given repeatedly, comma-separated, or both."""
+    return [item.strip() for raw in params.getlist(name) for item in raw.split(",") if item.strip()]
+
+
+class IncidentFilterSerializer(serializers.Serializer[Any]):
+    """The list's query string; the same filters as the web list."""
+
+    status = serializers.ListField(child=serializers.ChoiceField(STATUS_FILTER_CHOICES))
+    severity = serializers.ListField(child=serializers.CharField(max_length=16))
+    # Blank means no filter, as an emptied field of the web list's form sends.
+    team = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    service = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    mine = serializers.BooleanField(required=False)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+    @classmethod
+    def parse(cls, params: QueryDict) -> IncidentFilters:
+        data: dict[str, Any] = {
+            "status": _many(params, "status"),
+            "severity": _many(params, "severity"),
+        }
+        data.update(
+            {name: params[name] for name in ("team", "service", "mine", "q") if name in params}
+        )
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        return IncidentFilters(
+            statuses=valid["status"],
+            severities=valid["severity"],
+            team=valid.get("team", ""),
+            service=valid.get("service", ""),
+            mine=valid.get("mine", False),
+            query=valid.get("q", "").strip(),
+        )

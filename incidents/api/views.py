@@ -1,0 +1,390 @@
+"""The REST API: parse the request, call a service or selector, render the answer.
+
+Permission checks live in the services; their PermissionDenied, ValidationError and
+IllegalTransition become 403, 400 and 409 problem details in ops.problems. Incidents the caller
+may not see are 404, exactly as numbers that do not exist.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from incidents import selectors, services
+from incidents.api.schema import BODY_PROBLEMS, READ_PROBLEMS, problems
+from incidents.api.serializers import (
+    STATUS_FILTER_CHOICES,
+    EmptySerializer,
+    IncidentCreateSerializer,
+    IncidentFilterSerializer,
+    IncidentSerializer,
+    IncidentUpdateSerializer,
+    NoteCreateSerializer,
+    ReopenSerializer,
+    ResolveSerializer,
+    RoleAssignSerializer,
+    ServiceSerializer,
+    SeverityChangeSerializer,
+    SeveritySerializer,
+    StatusChangeSerializer,
+    StatusUpdateCreateSerializer,
+    StatusUpdateSerializer,
+    TeamSerializer,
+    TimelineEventSerializer,
+    UserSerializer,
+)
+from incidents.models import (
+    Incident,
+    RoleAssignment,
+    Service,
+    Severity,
+    Source,
+    Team,
+    TimelineEvent,
+)
+
+# What the incident JSON needs beyond the row, fetched in a fixed number of queries.
+INCIDENT_PREFETCH = (
+    "services",
+    Prefetch("roles", queryset=RoleAssignment.objects.select_related("user")),
+)
+
+# Incident actions answer with the changed incident; notes and status updates are new records
+# of their own and answer 201 with that record.
+ACTION_RESPONSES: dict[int | tuple[int, str], Any] = {
+    200: IncidentSerializer,
+    **problems(*BODY_PROBLEMS, 404, 409),
+}
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "status",
+        str,
+        many=True,
+        enum=STATUS_FILTER_CHOICES,
+        description="Repeatable, or comma-separated. `open` means every status but resolved.",
+    ),
+    OpenApiParameter(
+        "severity", str, many=True, description="Severity names (SEV1…); repeatable or commas."
+    ),
+    OpenApiParameter("team", str, description="A team slug."),
+    OpenApiParameter("service", str, description="A service slug."),
+    OpenApiParameter(
+        "mine", bool, description="Only incidents you declared, command or hold a role in."
+    ),
+    OpenApiParameter(
+        "q", str, description="Text in the title or summary; `INC-12` or `12` finds that number."
+    ),
+]
+
+NUMBER_PARAMETER = OpenApiParameter(
+    "number", OpenApiTypes.INT, OpenApiParameter.PATH, description="The n of INC-n."
+)
+
+
+def _actor(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+def _incident_for(request: Request, number: str) -> Incident:
+    try:
+        return selectors.incident_get_for_user(user=_actor(request), number=int(number))
+    except Incident.DoesNotExist as exc:
+        raise exceptions.NotFound() from exc
+
+
+def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List incidents",
+        description="Open incidents first, newest first within each group.",
+        parameters=LIST_PARAMETERS,
+        responses={200: IncidentSerializer, **problems(400, *READ_PROBLEMS)},
+    ),
+    create=extend_schema(
+        summary="Declare an incident",
+        request=IncidentCreateSerializer,
+        responses={201: IncidentSerializer, **problems(*BODY_PROBLEMS)},
+    ),
+    retrieve=extend_schema(
+        summary="Get an incident",
+        parameters=[NUMBER_PARAMETER],
+        responses={200: IncidentSerializer, **problems(*READ_PROBLEMS, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Edit an incident",
+        description=(
+            "Edits details; `severity` and `status` are changed as their actions do. "
+            "All of it happens, or none of it."
+        ),
+        parameters=[NUMBER_PARAMETER],
+        request=IncidentUpdateSerializer,
+        responses=ACTION_RESPONSES,
+    ),
+)
+class IncidentViewSet(viewsets.GenericViewSet[Incident]):
+    # Only tells the schema generator the model: every read goes through the selectors, which
+    # apply the caller's visibility, so an accidental get_object() finds nothing.
+    queryset = Incident.objects.none()
+    serializer_class = IncidentSerializer
+    lookup_field = "number"
+    # The column is a 32-bit integer, so longer numbers cannot exist: they do not even route.
+    lookup_value_regex = r"[0-9]{1,9}"
+
+    def _incident(self, number: str) -> Incident:
+        return _incident_for(self.request, number)
+
+    def _render(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
+        prefetch_related_objects([incident], *INCIDENT_PREFETCH)
+        data = IncidentSerializer(incident, context=self.get_serializer_context()).data
+        return Response(data, status=code)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        filters = IncidentFilterSerializer.parse(request.query_params)
+        incidents: QuerySet[Incident] = selectors.incident_list(
+            user=_actor(request), filters=filters
+        ).prefetch_related(*INCIDENT_PREFETCH)
+        page = self.paginate_queryset(incidents)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _parse(IncidentCreateSerializer, request)
+        incident = services.incident_declare(actor=_actor(request), source=Source.API, **data)
+        response = self._render(incident, status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:incident-detail", kwargs={"number": incident.number})
+        return response
+
+    def retrieve(self, request: Request, number: str) -> Response:
+        return self._render(self._incident(number))
+
+    def partial_update(self, request: Request, number: str) -> Response:
+        actor = _actor(request)
+        incident = self._incident(number)
+        data = _parse(IncidentUpdateSerializer, request)
+        severity: Severity | None = data.pop("severity", None)
+        new_status: str | None = data.pop("status", None)
+        new_services: list[Service] | None = data.pop("services", None)
+        # One transaction, so a refused severity or status change also undoes the edits.
+        # Details go first even when empty: that call checks the caller may edit at all.
+        with transaction.atomic():
+            incident = services.incident_update_details(
+                incident=incident, actor=actor, source=Source.API, services=new_services, **data
+            )
+            # PATCH sets a state: repeating the current severity or status is not a change.
+            if severity is not None and severity.pk != incident.severity_id:
+                incident = services.incident_set_severity(
+                    incident=incident, actor=actor, severity=severity, source=Source.API
+                )
+            if new_status is not None and new_status != incident.status:
+                incident = services.incident_set_status(
+                    incident=incident, actor=actor, status=new_status, source=Source.API
+                )
+        return self._render(incident)
+
+    @extend_schema(
+        summary="Acknowledge an incident",
+        parameters=[NUMBER_PARAMETER],
+        request=None,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        # No fields, but a body that is not JSON or carries fields is still refused.
+        _parse(EmptySerializer, request)
+        incident = services.incident_acknowledge(
+            incident=incident, actor=_actor(request), source=Source.API
+        )
+        return self._render(incident)
+
+    @extend_schema(
+        summary="Change an incident's status",
+        description="Forward moves only; `resolved` resolves with `message` as the resolution.",
+        parameters=[NUMBER_PARAMETER],
+        request=StatusChangeSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(StatusChangeSerializer, request)
+        incident = services.incident_set_status(
+            incident=incident,
+            actor=_actor(request),
+            status=data["status"],
+            message=data.get("message", ""),
+            source=Source.API,
+        )
+        return self._render(incident)
+
+    @extend_schema(
+        summary="Change an incident's severity",
+        parameters=[NUMBER_PARAMETER],
+        request=SeverityChangeSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"], url_path="severity")
+    def set_severity(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(SeverityChangeSerializer, request)
+        incident = services.incident_set_severity(
+            incident=incident, actor=_actor(request), severity=data["severity"], source=Source.API
+        )
+        return self._render(incident)
+
+    @extend_schema(
+        summary="Assign an incident role",
+        description="Commander, communications lead, technical lead and scribe have one holder, "
+        "who is replaced; subject experts may be many.",
+        parameters=[NUMBER_PARAMETER],
+        request=RoleAssignSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"], url_path="roles")
+    def assign_role(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(RoleAssignSerializer, request)
+        assignment = services.incident_assign_role(
+            incident=incident,
+            actor=_actor(request),
+            role=data["role"],
+            user=data["user"],
+            source=Source.API,
+        )
+        return self._render(assignment.incident)
+
+    @extend_schema(
+        summary="Add a note to the timeline",
+        parameters=[NUMBER_PARAMETER],
+        request=NoteCreateSerializer,
+        responses={201: TimelineEventSerializer, **problems(*BODY_PROBLEMS, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="notes")
+    def add_note(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(NoteCreateSerializer, request)
+        note = services.incident_add_note(
+            incident=incident, actor=_actor(request), text=data["text"], source=Source.API
+        )
+        return Response(TimelineEventSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Post a status update",
+        parameters=[NUMBER_PARAMETER],
+        request=StatusUpdateCreateSerializer,
+        responses={201: StatusUpdateSerializer, **problems(*BODY_PROBLEMS, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="updates")
+    def post_update(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(StatusUpdateCreateSerializer, request)
+        update = services.incident_post_update(
+            incident=incident,
+            actor=_actor(request),
+            message=data["message"],
+            public=data.get("public", False),
+            source=Source.API,
+        )
+        return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Resolve an incident",
+        parameters=[NUMBER_PARAMETER],
+        request=ResolveSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(ResolveSerializer, request)
+        incident = services.incident_resolve(
+            incident=incident,
+            actor=_actor(request),
+            resolution=data.get("resolution", ""),
+            source=Source.API,
+        )
+        return self._render(incident)
+
+    @extend_schema(
+        summary="Reopen a resolved incident",
+        description="The incident goes back to investigating.",
+        parameters=[NUMBER_PARAMETER],
+        request=ReopenSerializer,
+        responses=ACTION_RESPONSES,
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, number: str) -> Response:
+        incident = self._incident(number)
+        data = _parse(ReopenSerializer, request)
+        incident = services.incident_reopen(
+            incident=incident,
+            actor=_actor(request),
+            reason=data.get("reason", ""),
+            source=Source.API,
+        )
+        return self._render(incident)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="An incident's timeline",
+        description="Oldest first.",
+        parameters=[NUMBER_PARAMETER],
+        responses={200: TimelineEventSerializer, **problems(*READ_PROBLEMS, 404)},
+    )
+)
+class IncidentTimeline(generics.ListAPIView[TimelineEvent]):
+    serializer_class = TimelineEventSerializer
+    # As on IncidentViewSet: for the schema only; get_queryset checks visibility.
+    queryset = TimelineEvent.objects.none()
+
+    def get_queryset(self) -> QuerySet[TimelineEvent]:
+        return selectors.incident_timeline(
+            incident=_incident_for(self.request, self.kwargs["number"])
+        )
+
+
+def _catalog_schema(summary: str, serializer: type[serializers.Serializer[Any]]) -> Any:
+    return extend_schema_view(
+        get=extend_schema(summary=summary, responses={200: serializer, **problems(*READ_PROBLEMS)})
+    )
+
+
+@_catalog_schema("List severities", SeveritySerializer)
+class SeverityList(generics.ListAPIView[Severity]):
+    queryset = Severity.objects.all()
+    serializer_class = SeveritySerializer
+
+
+@_catalog_schema("List services", ServiceSerializer)
+class ServiceList(generics.ListAPIView[Service]):
+    queryset = Service.objects.select_related("team")
+    serializer_class = ServiceSerializer
+
+
+@_catalog_schema("List teams", TeamSerializer)
+class TeamList(generics.ListAPIView[Team]):
+    queryset = Team.objects.all()
+    serializer_class = TeamSerializer
+
+
+@_catalog_schema("List users", UserSerializer)
+class UserList(generics.ListAPIView[User]):
+    queryset = User.objects.filter(is_active=True).order_by("username")
+    serializer_class = UserSerializer
