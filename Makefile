@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-PY_PACKAGES := config accounts incidents ops
+PY_PACKAGES := config accounts incidents ops benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install clean
+.PHONY: run test lint typecheck pytest services install clean bench-pages
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -33,6 +33,11 @@ pytest: install services
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Page-load budget over 100,000 incidents in a fresh tocsin_bench database (BENCH_DATABASE_URL);
+# BENCH_ARGS=--reuse measures again without reloading.
+bench-pages: install services
+	$(BIN)/python -m benchmarks.pages $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache

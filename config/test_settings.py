@@ -9,3 +9,7 @@ from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_RATE_LIMIT = 5
+
+# WhiteNoise warns on every request when STATIC_ROOT is missing, though it serves from the app
+# folders (WHITENOISE_USE_FINDERS); `make run` and the Docker image create it, tests do here.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

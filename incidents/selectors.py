@@ -4,24 +4,20 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import (
-    Case,
     Exists,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 
 from accounts.models import Role, User
 from incidents.models import (
+    CLOSED_LAST,
     OPEN_STATUSES,
     ChecklistItem,
     Incident,
     RoleAssignment,
-    Status,
     StatusUpdate,
     TimelineEvent,
 )
@@ -34,11 +30,15 @@ def incidents_visible_to(user: User) -> QuerySet[Incident]:
     incidents = Incident.objects.all()
     if user.is_admin:
         return incidents
-    participates = Incident.participants.through.objects.filter(
-        incident_id=OuterRef("pk"), user_id=user.pk
-    )
+    # An IN over the user's participations (not a correlated EXISTS) is hashed once per query,
+    # and PostgreSQL costs it so: with EXISTS it costs a probe per row, overestimates a count
+    # over 100,000 incidents thirtyfold and spends ~10 ms compiling it with JIT.
+    participates = Incident.participants.through.objects.filter(user_id=user.pk)
     return incidents.filter(
-        Q(private=False) | Q(declared_by=user) | Q(commander=user) | Exists(participates)
+        Q(private=False)
+        | Q(declared_by=user)
+        | Q(commander=user)
+        | Q(pk__in=participates.values("incident_id"))
     )
 
 
@@ -77,13 +77,7 @@ def incident_list(*, user: User, filters: IncidentFilters | None = None) -> Quer
         incidents = incidents.filter(text | Q(number=int(match[1])) if match else text)
     return (
         incidents.select_related("severity", "team", "commander")
-        .annotate(
-            closed=Case(
-                When(status=Status.RESOLVED, then=Value(1)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(closed=CLOSED_LAST)
         .order_by("closed", "-declared_at", "-number")
     )
 

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
@@ -140,6 +141,9 @@ def _role_slots(incident: Incident) -> list[RoleSlot]:
     ]
 
 
+TIMELINE_RECENT = 100
+
+
 def _next_statuses(incident: Incident) -> list[tuple[str, str]]:
     """Legal forward moves, except the two that have their own buttons."""
     own_buttons = {Status.ACKNOWLEDGED, Status.RESOLVED}
@@ -163,9 +167,15 @@ def _panel_context(
         for key, form_class in ACTION_FORMS.items()
     }
     panel_forms["severity"].initial = {"severity": incident.severity_id}
+    timeline = selectors.incident_timeline(incident=incident).reverse()
+    show_all = request.GET.get("timeline") == "all"
     return {
         "incident": incident,
-        "timeline": selectors.incident_timeline(incident=incident).reverse(),
+        # Long timelines (alert storms) show their newest entries until asked for the rest, so
+        # the page costs the same however long the incident ran.
+        "timeline": timeline if show_all else timeline[:TIMELINE_RECENT],
+        "timeline_total": incident.timeline.count(),
+        "highlight_prefix": reverse("incidents:detail", args=[incident.number]) + "timeline/",
         "checklist": selectors.incident_checklist(incident=incident),
         "updates": selectors.incident_status_updates(incident=incident),
         "roles": _role_slots(incident),

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import Incident, RoleKind
+from incidents.views import TIMELINE_RECENT
 from tests.factories import declare
 
 
@@ -263,7 +264,34 @@ def test_incident_page_query_count_does_not_grow_with_the_timeline(
     with django_assert_max_num_queries(12):
         response = page(signed_in, incident)
 
-    assert response.content.decode().count('class="event ') == incident.timeline.count()
+    shown = min(incident.timeline.count(), TIMELINE_RECENT)
+    assert response.content.decode().count('class="event ') == shown
+
+
+def test_a_long_timeline_shows_its_newest_entries_and_offers_the_rest(signed_in, responder):
+    incident = declare(responder)
+    for n in range(TIMELINE_RECENT + 4):
+        services.incident_add_note(incident=incident, actor=responder, text=f"note number {n}")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert content.count('class="event ') == TIMELINE_RECENT
+    assert f"note number {TIMELINE_RECENT + 3}<" in content
+    assert "note number 0<" not in content
+    assert f"Show all {TIMELINE_RECENT + 5} entries" in content
+
+
+def test_the_whole_timeline_is_shown_on_request(signed_in, responder):
+    incident = declare(responder)
+    for n in range(TIMELINE_RECENT + 4):
+        services.incident_add_note(incident=incident, actor=responder, text=f"note number {n}")
+
+    url = reverse("incidents:detail", args=[incident.number]) + "?timeline=all"
+    content = signed_in.get(url).content.decode()
+
+    assert content.count('class="event ') == TIMELINE_RECENT + 5
+    assert "note number 0<" in content
+    assert "Show all" not in content
 
 
 def test_take_command_is_offered_while_nobody_commands(signed_in, responder, commander):
