@@ -90,6 +90,7 @@ class Source(models.TextChoices):
     API = "api", "API"
     ALERTMANAGER = "alertmanager", "Alertmanager"
     EVENTS_API = "events-api", "Events API"
+    WEBHOOK = "webhook", "Webhook"
     SYSTEM = "system", "System"
 
 

@@ -541,6 +541,26 @@ def checklist_item_set_done(
     return item
 
 
+def incident_record_event(
+    *,
+    incident: Incident,
+    kind: str,
+    source: str,
+    message: str,
+    data: dict[str, Any] | None = None,
+    actor: User | None = None,
+    at: datetime | None = None,
+) -> TimelineEvent:
+    """Record something that happened around an incident (an alert, a page, a Slack pin).
+
+    For the other apps' events that change nothing on the incident itself; changes go through
+    the services above, which record their own entries.
+    """
+    return _record(
+        incident, kind=kind, actor=actor, source=source, message=message, data=data, at=at
+    )
+
+
 def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: User | None, highlighted: bool
 ) -> TimelineEvent:
