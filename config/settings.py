@@ -168,7 +168,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, Any] = {}
+CELERY_BEAT_SCHEDULE: dict[str, Any] = {
+    "sweep-pending-alerts": {"task": "alerts.tasks.sweep_pending_alerts", "schedule": 5.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # Email: EMAIL_URL is smtp://[user:password@]host:port[?tls=1]. Without it, development mail goes

@@ -18,6 +18,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("incidents.api.urls")),
+    path("hooks/", include("alerts.urls")),
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics, name="metrics"),

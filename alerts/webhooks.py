@@ -1,0 +1,73 @@
+"""What every inbound webhook does around its parser: authenticate, read, store, answer."""
+
+import json
+import logging
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from alerts import services, tasks
+from alerts.models import Integration
+from alerts.parsers import AlertEvent
+from ops.problems import problem_response
+
+logger = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+
+
+class WebhookRefused(Exception):
+    """The request is refused; `response` says why."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def authenticate(request: HttpRequest, token: str, *, kind: str) -> Integration:
+    integration = services.integration_for_token(token)
+    if integration is None or integration.kind != kind:
+        raise WebhookRefused(problem_response(request, 401, "Unknown integration token."))
+    if not integration.active:
+        raise WebhookRefused(problem_response(request, 403, "This integration is paused."))
+    return integration
+
+
+def read_json(request: HttpRequest) -> Any:
+    if request.content_type not in JSON_TYPES:
+        raise WebhookRefused(
+            problem_response(request, 415, "The body must be JSON (application/json).")
+        )
+    try:
+        return json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRefused(
+            problem_response(request, 400, f"The body is not valid JSON: {exc}")
+        ) from exc
+
+
+def store(integration: Integration, events: list[AlertEvent]) -> int:
+    """Commit the delivery's alerts, then have a worker act on them.
+
+    The answer goes out only after the commit: a source that gets a 2xx may forget the alert.
+    """
+    with transaction.atomic():
+        stored = services.alert_events_ingest(integration=integration, events=events)
+        if stored:
+            # robust: a broker outage must not fail a committed delivery; the sweeper catches up.
+            transaction.on_commit(lambda: tasks.process_alerts.delay(integration.pk), robust=True)
+    return stored
+
+
+def unavailable(request: HttpRequest, exc: DatabaseError) -> JsonResponse:
+    # 5xx makes Alertmanager (and PagerDuty clients) retry; the delivery is not lost.
+    logger.error("webhook: database unavailable: %s", exc)
+    response = problem_response(request, 503, "The database is unavailable; retry shortly.")
+    response["Retry-After"] = "5"
+    return response
