@@ -35,9 +35,23 @@ class LoginRateLimit:
 
 
 def client_address(request: HttpRequest | None) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a trusted proxy
-    # rewrites it, and trusting it would let an attacker pick a fresh address per attempt.
-    return "" if request is None else str(request.META.get("REMOTE_ADDR", ""))
+    """The address that counts for rate limiting.
+
+    X-Forwarded-For is whatever the client says, except for the addresses our own proxies
+    appended on the right; with settings.TRUSTED_PROXY_HOPS = N the N-th from the right is the
+    one our outermost proxy saw. Anything further left could let an attacker pick a fresh
+    address per attempt, so it is never read.
+    """
+    if request is None:
+        return ""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    hops: int = settings.TRUSTED_PROXY_HOPS
+    if hops <= 0:
+        return remote
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+    # Fewer entries than proxies: the request bypassed one; count it against that address.
+    return addresses[-hops] if len(addresses) >= hops else remote
 
 
 class RateLimitedAuthenticationForm(AuthenticationForm):

@@ -172,6 +172,8 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "sweep-pending-alerts": {"task": "alerts.tasks.sweep_pending_alerts", "schedule": 5.0},
 }
 CELERY_TIMEZONE = "UTC"
+# Keep the LOGGING below (LOG_FORMAT=json) in the worker too, instead of Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Email: EMAIL_URL is smtp://[user:password@]host:port[?tls=1]. Without it, development mail goes
 # to the log and production mail to the local MTA.
@@ -222,10 +224,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Tags and operation ids come from the path after this, e.g. "incidents".
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
-    # Two choice sets are both called `role`: a person's access role and an incident role.
+    # Two choice sets are both called `role` (a person's access role, an incident role) and two
+    # `kind` (a timeline entry's, an integration's).
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "IncidentRoleEnum": "incidents.models.RoleKind",
+        "IntegrationKindEnum": "alerts.models.IntegrationKind",
     },
 }
 
@@ -260,6 +264,12 @@ if PRODUCTION:
 # Failed sign-ins allowed per username and per client address in LOGIN_RATE_WINDOW seconds.
 LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))
+# How many proxies in front of Tocsin append to X-Forwarded-For. 0 trusts no header and takes
+# the client address from the connection; N takes the N-th address from the right.
+TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+
+# When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {

@@ -47,3 +47,7 @@ class IncidentAdmin(admin.ModelAdmin[Incident]):
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Deleting would take the timeline, roles and updates with it: incidents are records.
+        return False

@@ -34,6 +34,12 @@ class IncidentStatusChanged(IncidentEvent):
 
 
 @dataclass(frozen=True)
+class IncidentAcknowledged(IncidentEvent):
+    """acknowledged_at was first stamped: by an acknowledgement, or by a person moving the
+    incident out of detected. Published once per incident; escalations stop on it."""
+
+
+@dataclass(frozen=True)
 class IncidentSeverityChanged(IncidentEvent):
     old_severity: str
     new_severity: str

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from incidents import selectors
-from incidents.models import RoleKind, Service, Severity, Status, Team
+from incidents.models import SUMMARY_MAX_LENGTH, RoleKind, Service, Severity, Status, Team
 
 # Long enough for a pasted stack trace, short enough to keep the timeline readable.
 MAX_TEXT = 10_000
@@ -66,7 +66,7 @@ class DeclareForm(forms.Form):
     )
     summary = forms.CharField(
         required=False,
-        max_length=MAX_TEXT,
+        max_length=SUMMARY_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What is broken, for whom, since when.",
     )

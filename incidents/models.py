@@ -102,6 +102,10 @@ CLOSED_LAST = Case(
 )
 
 
+# What the web form and the API accept as an incident summary: a pasted stack trace fits.
+SUMMARY_MAX_LENGTH = 10_000
+
+
 class Incident(models.Model):
     number = models.PositiveIntegerField(unique=True, editable=False)
     title = models.CharField(max_length=200)

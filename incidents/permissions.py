@@ -16,16 +16,17 @@ class Action(StrEnum):
     EDIT = "edit"
     MERGE = "merge"
     MANAGE_CATALOG = "manage_catalog"  # teams, services, severities
+    MANAGE_INTEGRATIONS = "manage_integrations"  # alert sources and their rules
 
 
 AnyUser = User | AnonymousUser
 
 
 def is_participant(user: AnyUser, incident: Incident) -> bool:
+    # Declaring and every role assignment add to participants, so this one relation is the
+    # rule; selectors.incidents_visible_to applies the same one in SQL.
     if not user.is_authenticated:
         return False
-    if user.pk in (incident.declared_by_id, incident.commander_id):
-        return True
     return incident.participants.filter(pk=user.pk).exists()
 
 
@@ -38,7 +39,7 @@ def can_view(user: AnyUser, incident: Incident) -> bool:
 def can(user: AnyUser, action: Action, incident: Incident | None = None) -> bool:
     if not isinstance(user, User) or not user.is_active:
         return False
-    if action == Action.MANAGE_CATALOG:
+    if action in (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS):
         return user.can_manage
     if incident is not None and not can_view(user, incident):
         return False

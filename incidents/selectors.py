@@ -26,7 +26,11 @@ REF_PATTERN = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
 
 
 def incidents_visible_to(user: User) -> QuerySet[Incident]:
-    """Private incidents are visible to their participants and admins only."""
+    """Private incidents are visible to their participants and admins only.
+
+    Declaring and every role assignment add to participants, so the one relation decides, as
+    permissions.is_participant does.
+    """
     incidents = Incident.objects.all()
     if user.is_admin:
         return incidents
@@ -34,12 +38,7 @@ def incidents_visible_to(user: User) -> QuerySet[Incident]:
     # and PostgreSQL costs it so: with EXISTS it costs a probe per row, overestimates a count
     # over 100,000 incidents thirtyfold and spends ~10 ms compiling it with JIT.
     participates = Incident.participants.through.objects.filter(user_id=user.pk)
-    return incidents.filter(
-        Q(private=False)
-        | Q(declared_by=user)
-        | Q(commander=user)
-        | Q(pk__in=participates.values("incident_id"))
-    )
+    return incidents.filter(Q(private=False) | Q(pk__in=participates.values("incident_id")))
 
 
 @dataclass
@@ -86,7 +85,7 @@ def incident_get_for_user(*, user: User, number: int) -> Incident:
     """The incident with that number if `user` may see it; Incident.DoesNotExist otherwise."""
     return (
         incidents_visible_to(user)
-        .select_related("severity", "team", "commander", "declared_by")
+        .select_related("severity", "team", "commander", "declared_by", "merged_into")
         .prefetch_related(
             "services",
             Prefetch("roles", queryset=RoleAssignment.objects.select_related("user")),

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -37,7 +37,11 @@ from incidents.models import (
 from incidents.permissions import Action, require
 
 
-class IllegalTransition(Exception):
+class IncidentConflict(Exception):
+    """The change conflicts with the incident's current state (answered as 409 Conflict)."""
+
+
+class IllegalTransition(IncidentConflict):
     """The incident's lifecycle does not allow this move from its current status."""
 
     def __init__(self, incident: Incident, target: str, reason: str = "") -> None:
@@ -180,37 +184,45 @@ def incident_set_status(
     with transaction.atomic():
         incident = _locked(incident)
         require(actor, Action.RESPOND, incident)
-        if not transition_allowed(incident.status, status):
-            raise IllegalTransition(incident, status)
-        old = incident.status
-        kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
-        _move(incident, status, actor=actor)
-        text = (
-            f"{_actor_name(actor)} acknowledged {incident.ref}"
-            if kind == EventKind.ACKNOWLEDGED
-            else f"{_actor_name(actor)} changed status from {old} to {status}"
-        )
-        if message:
-            text += f": {message}"
-        _record(
-            incident,
-            kind=kind,
-            actor=actor,
-            source=source,
-            message=text,
-            data={"from": old, "to": status},
-        )
-        events.publish(
-            events.IncidentStatusChanged(
-                incident_id=incident.pk, actor_id=_pk(actor), old_status=old, new_status=status
-            )
-        )
+        _change_status(incident, status, actor=actor, source=source, message=message)
     return incident
 
 
-def _move(incident: Incident, status: str, *, actor: User | None) -> None:
-    """Set the status and stamp first arrivals. Caller holds the row lock."""
+def _change_status(
+    incident: Incident, status: str, *, actor: User | None, source: str, message: str
+) -> None:
+    """Move an open incident forward. Caller holds the row lock inside a transaction."""
+    if not transition_allowed(incident.status, status):
+        raise IllegalTransition(incident, status)
     now = timezone.now()
+    old = incident.status
+    kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
+    acknowledged = _move(incident, status, actor=actor, now=now)
+    text = (
+        f"{_actor_name(actor)} acknowledged {incident.ref}"
+        if kind == EventKind.ACKNOWLEDGED
+        else f"{_actor_name(actor)} changed status from {old} to {status}"
+    )
+    if message:
+        text += f": {message}"
+    _record(
+        incident,
+        kind=kind,
+        actor=actor,
+        source=source,
+        message=text,
+        data={"from": old, "to": status},
+        at=now,
+    )
+    _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
+
+
+def _move(incident: Incident, status: str, *, actor: User | None, now: datetime) -> bool:
+    """Set the status and stamp first arrivals; True when this first stamped acknowledged_at.
+
+    Caller holds the row lock, and passes the `now` its timeline entry records, so a stamp and
+    the entry about it carry the same time.
+    """
     fields = ["status", "updated_at"]
     incident.status = status
     stamps = [STATUS_TIMESTAMPS[status]] if status in STATUS_TIMESTAMPS else []
@@ -222,14 +234,38 @@ def _move(incident: Incident, status: str, *, actor: User | None) -> None:
             setattr(incident, field, now)
             fields.append(field)
     incident.save(update_fields=fields)
+    return "acknowledged_at" in fields
+
+
+def _publish_status_change(
+    incident: Incident, *, actor: User | None, old: str, acknowledged: bool
+) -> None:
+    events.publish(
+        events.IncidentStatusChanged(
+            incident_id=incident.pk, actor_id=_pk(actor), old_status=old, new_status=incident.status
+        )
+    )
+    # The paging engine stops escalating on this, so it goes out exactly once per incident.
+    if acknowledged:
+        events.publish(events.IncidentAcknowledged(incident_id=incident.pk, actor_id=_pk(actor)))
 
 
 def incident_acknowledge(
     *, incident: Incident, actor: User | None, source: str = Source.WEB
 ) -> Incident:
-    return incident_set_status(
-        incident=incident, actor=actor, status=Status.ACKNOWLEDGED, source=source
-    )
+    """Acknowledge a detected incident; idempotent, as PagerDuty's acknowledge is.
+
+    An incident already acknowledged or further along comes back unchanged, with nothing
+    written or published, so a second click, Slack button or one-click link is harmless.
+    A resolved incident cannot be acknowledged.
+    """
+    with transaction.atomic():
+        incident = _locked(incident)
+        require(actor, Action.RESPOND, incident)
+        if incident.status not in (Status.DETECTED, Status.RESOLVED):
+            return incident
+        _change_status(incident, Status.ACKNOWLEDGED, actor=actor, source=source, message="")
+    return incident
 
 
 def incident_resolve(
@@ -240,8 +276,9 @@ def incident_resolve(
         require(actor, Action.RESPOND, incident)
         if not transition_allowed(incident.status, Status.RESOLVED):
             raise IllegalTransition(incident, Status.RESOLVED)
+        now = timezone.now()
         old = incident.status
-        _move(incident, Status.RESOLVED, actor=actor)
+        acknowledged = _move(incident, Status.RESOLVED, actor=actor, now=now)
         if resolution:
             incident.resolution = resolution
             incident.save(update_fields=["resolution"])
@@ -255,15 +292,9 @@ def incident_resolve(
             source=source,
             message=text,
             data={"from": old, "to": Status.RESOLVED},
+            at=now,
         )
-        events.publish(
-            events.IncidentStatusChanged(
-                incident_id=incident.pk,
-                actor_id=_pk(actor),
-                old_status=old,
-                new_status=Status.RESOLVED,
-            )
-        )
+        _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
         events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=_pk(actor)))
     return incident
 
@@ -278,6 +309,14 @@ def incident_reopen(
             raise IllegalTransition(
                 incident, Status.INVESTIGATING, f"{incident.ref} is not resolved."
             )
+        if incident.merged_into_id is not None:
+            # Its timeline now lives on the survivor; reopening would split the record again.
+            raise IllegalTransition(
+                incident,
+                Status.INVESTIGATING,
+                f"{incident.ref} was merged into another incident; reopen that one instead.",
+            )
+        now = timezone.now()
         incident.status = Status.INVESTIGATING
         incident.save(update_fields=["status", "updated_at"])
         text = f"{_actor_name(actor)} reopened {incident.ref}"
@@ -290,6 +329,7 @@ def incident_reopen(
             source=source,
             message=text,
             data={"from": Status.RESOLVED, "to": Status.INVESTIGATING},
+            at=now,
         )
         events.publish(
             events.IncidentStatusChanged(
@@ -311,9 +351,8 @@ def incident_set_severity(
         require(actor, Action.RESPOND, incident)
         old = incident.severity
         if old.pk == severity.pk:
-            raise IllegalTransition(
-                incident, incident.status, f"{incident.ref} is already {severity.name}."
-            )
+            # Setting a state it already has is not a change: nothing to record or announce.
+            return incident
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
         verb = "raised" if severity.rank < old.rank else "lowered"
@@ -361,16 +400,12 @@ def _assign_role(
     existing = RoleAssignment.objects.filter(incident=incident, role=role)
     if role in SINGLE_HOLDER_ROLES:
         if existing.filter(user=user).exists():
-            raise IllegalTransition(
-                incident,
-                incident.status,
-                f"{user.display_name} is already {RoleKind(role).label.lower()}.",
+            raise IncidentConflict(
+                f"{user.display_name} is already {RoleKind(role).label.lower()}."
             )
         existing.delete()
     elif existing.filter(user=user).exists():
-        raise IllegalTransition(
-            incident, incident.status, f"{user.display_name} is already a subject expert."
-        )
+        raise IncidentConflict(f"{user.display_name} is already a subject expert.")
     assignment = RoleAssignment.objects.create(
         incident=incident, role=role, user=user, assigned_by=actor, assigned_at=timezone.now()
     )
@@ -443,6 +478,11 @@ def incident_post_update(
     with transaction.atomic():
         incident = _locked(incident)
         require(actor, Action.RESPOND, incident)
+        if public and incident.private:
+            # The public status page must never show that a private incident exists.
+            raise ValidationError(
+                {"public": "A private incident cannot have public status updates."}
+            )
         update = StatusUpdate.objects.create(
             incident=incident,
             message=message,
@@ -496,6 +536,9 @@ def incident_update_details(
         incident = _locked(incident)
         require(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
+        if "private" in changed and incident.private and actor is not None and not actor.is_admin:
+            # Publishing shows the timeline to everyone; hiding it stays a responder's call.
+            raise PermissionDenied("Only an admin may make a private incident public.")
         for name in changed:
             setattr(incident, name, changes[name])
         if changed:
@@ -511,10 +554,19 @@ def incident_update_details(
                 kind=EventKind.EDITED,
                 actor=actor,
                 source=source,
-                message=f"{_actor_name(actor)} edited {', '.join(changed)}",
+                message=f"{_actor_name(actor)} {_edit_description(incident, changed)}",
                 data={"fields": changed},
             )
     return incident
+
+
+def _edit_description(incident: Incident, changed: list[str]) -> str:
+    """What an edit did, e.g. "edited title, summary and made the incident private"."""
+    others = [name for name in changed if name != "private"]
+    parts = [f"edited {', '.join(others)}"] if others else []
+    if "private" in changed:
+        parts.append(f"made the incident {'private' if incident.private else 'public'}")
+    return " and ".join(parts)
 
 
 def checklist_item_set_done(
@@ -587,12 +639,18 @@ def incident_merge(
         require(actor, Action.MERGE, into)
         if not incident.is_open or not into.is_open:
             raise IllegalTransition(incident, Status.RESOLVED, "Only open incidents can merge.")
+        if incident.private and not into.private:
+            # The timeline moves to the survivor, so a public one would publish it to everyone.
+            raise ValidationError(
+                {"into": "A private incident can only be merged into another private incident."}
+            )
+        now = timezone.now()
         TimelineEvent.objects.filter(incident=incident).update(incident=into)
         into.participants.add(*incident.participants.all())
         old = incident.status
         incident.merged_into = into
         incident.save(update_fields=["merged_into", "updated_at"])
-        _move(incident, Status.RESOLVED, actor=actor)
+        acknowledged = _move(incident, Status.RESOLVED, actor=actor, now=now)
         _record(
             incident,
             kind=EventKind.MERGED,
@@ -600,6 +658,7 @@ def incident_merge(
             source=source,
             message=f"{_actor_name(actor)} merged {incident.ref} into {into.ref}",
             data={"into": into.number},
+            at=now,
         )
         _record(
             into,
@@ -608,15 +667,10 @@ def incident_merge(
             source=source,
             message=f"{_actor_name(actor)} merged {incident.ref} into this incident",
             data={"from": incident.number},
+            at=now,
         )
-        events.publish(
-            events.IncidentStatusChanged(
-                incident_id=incident.pk,
-                actor_id=_pk(actor),
-                old_status=old,
-                new_status=Status.RESOLVED,
-            )
-        )
+        _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
+        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=_pk(actor)))
         events.publish(
             events.IncidentMerged(incident_id=incident.pk, actor_id=_pk(actor), survivor_id=into.pk)
         )

@@ -223,7 +223,7 @@ def _act(
             return _panel(request, incident, status=400, notice=" ".join(exc.messages))
         add_service_errors(form, exc)
         return _panel(request, incident, status=400, bound=bound)
-    except services.IllegalTransition as exc:
+    except services.IncidentConflict as exc:
         if _partial(request):
             return _panel(request, incident, status=409, notice=str(exc))
         messages.error(request, str(exc))

@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from incidents.services import IllegalTransition
+from incidents.services import IncidentConflict
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -88,7 +88,7 @@ def _translate(exc: Exception) -> Exception:
                 }
             )
         return exceptions.ValidationError({"non_field_errors": exc.messages})
-    if isinstance(exc, IllegalTransition):
+    if isinstance(exc, IncidentConflict):
         error = exceptions.APIException(str(exc))
         error.status_code = status.HTTP_409_CONFLICT
         return error

@@ -1,5 +1,7 @@
+import hmac
 import logging
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -7,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from config.celery import app as celery_app
 from ops.metrics import REGISTRY
+from ops.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,21 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _metrics_authorized(request: HttpRequest) -> bool:
+    token: str = settings.METRICS_TOKEN
+    if not token:
+        return True
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode(), token.encode()
+    )
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics; behind a bearer token when settings.METRICS_TOKEN is set."""
+    if not _metrics_authorized(request):
+        response = problem_response(request, 401, "A valid bearer token is required.")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

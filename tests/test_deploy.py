@@ -129,6 +129,13 @@ def test_health_checks_use_the_ops_endpoints_and_celery_ping(compose):
     assert "127.0.0.1" in services["web"]["environment"]["ALLOWED_HOSTS"]
 
 
+def test_web_is_published_on_loopback_only_for_the_tls_proxy_in_front(compose):
+    # Web trusts X-Forwarded-Proto from anyone who reaches it, so only the proxy may.
+    assert compose["services"]["web"]["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
+    for name in ("postgres", "redis", "migrate", "worker", "beat"):
+        assert "ports" not in compose["services"][name], name
+
+
 def test_dockerfile_installs_the_project_on_python_slim_and_runs_unprivileged():
     lines = [
         line.strip()

@@ -12,6 +12,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from accounts.models import User
 from incidents.models import (
+    SUMMARY_MAX_LENGTH,
     Incident,
     RoleAssignment,
     RoleKind,
@@ -179,7 +180,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
 class IncidentCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     severity = _severity_field()
-    summary = serializers.CharField(required=False, allow_blank=True)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=SUMMARY_MAX_LENGTH)
     services = _services_field()
     team = _team_field()
     private = serializers.BooleanField(required=False)
@@ -197,7 +198,7 @@ class IncidentCreateSerializer(StrictSerializer):
 
 class IncidentUpdateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    summary = serializers.CharField(required=False, allow_blank=True, max_length=SUMMARY_MAX_LENGTH)
     services = _services_field()
     team = _team_field()
     private = serializers.BooleanField(required=False)

@@ -1,7 +1,7 @@
 """The REST API: parse the request, call a service or selector, render the answer.
 
 Permission checks live in the services; their PermissionDenied, ValidationError and
-IllegalTransition become 403, 400 and 409 problem details in ops.problems. Incidents the caller
+IncidentConflict become 403, 400 and 409 problem details in ops.problems. Incidents the caller
 may not see are 404, exactly as numbers that do not exist.
 """
 
@@ -199,6 +199,10 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
 
     @extend_schema(
         summary="Acknowledge an incident",
+        description=(
+            "Idempotent: an incident already acknowledged or further along is answered "
+            "unchanged. A resolved incident is 409."
+        ),
         parameters=[NUMBER_PARAMETER],
         request=None,
         responses=ACTION_RESPONSES,

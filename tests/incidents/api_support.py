@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import api_token_create
-from incidents.models import Incident, RoleAssignment, StatusUpdate, TimelineEvent
+from incidents.models import ChecklistItem, Incident, RoleAssignment, StatusUpdate, TimelineEvent
 
 API = "/api/v1"
 
@@ -40,11 +40,14 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def written_rows() -> dict[str, int]:
-    """Row counts of everything an incident write may touch, to prove nothing was written."""
+def written_rows() -> dict[str, Any]:
+    """What an incident write may touch, to prove nothing was written: every incident row with
+    all its fields (so an edit shows, not only a new row) and the counts of its relations."""
     return {
-        "incidents": Incident.objects.count(),
+        "incidents": list(Incident.objects.order_by("pk").values()),
         "timeline": TimelineEvent.objects.count(),
-        "updates": StatusUpdate.objects.count(),
+        "participants": Incident.participants.through.objects.count(),
         "roles": RoleAssignment.objects.count(),
+        "checklist": ChecklistItem.objects.count(),
+        "updates": StatusUpdate.objects.count(),
     }

@@ -1,9 +1,13 @@
 """API tokens: made by `manage.py create_token`, sent as `Authorization: Token <key>`."""
 
+from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import ApiToken
 from incidents.models import Incident
@@ -68,3 +72,53 @@ def test_a_malformed_authorization_header_is_refused_with_401(responder):
     client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')} extra")
 
     assert_problem(client.get(f"{API}/incidents/"), 401)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """timezone.now as the authentication module reads it, moved by hand."""
+    now = {"value": timezone.now()}
+    monkeypatch.setattr(timezone, "now", lambda: now["value"])
+
+    def advance(seconds: float) -> datetime:
+        now["value"] += timedelta(seconds=seconds)
+        return now["value"]
+
+    return advance
+
+
+def test_a_token_s_first_use_is_stamped(responder, clock):
+    client = JsonClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
+    used = clock(1)
+
+    client.get(f"{API}/incidents/")
+
+    assert ApiToken.objects.get(user=responder).last_used_at == used
+
+
+def test_a_token_used_again_within_a_minute_is_not_written(responder, clock):
+    client = JsonClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
+    first = clock(1)
+    client.get(f"{API}/incidents/")
+    clock(59)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{API}/incidents/")
+
+    assert response.status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert ApiToken.objects.get(user=responder).last_used_at == first
+
+
+def test_a_token_used_a_minute_later_is_stamped_again(responder, clock):
+    client = JsonClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
+    clock(1)
+    client.get(f"{API}/incidents/")
+    later = clock(60)
+
+    client.get(f"{API}/incidents/")
+
+    assert ApiToken.objects.get(user=responder).last_used_at == later

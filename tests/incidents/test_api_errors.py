@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from incidents import services
-from incidents.models import RoleKind, Status
+from incidents.models import SUMMARY_MAX_LENGTH, RoleKind, Status
 from tests.factories import ServiceFactory, UserFactory, declare
 from tests.incidents.api_support import (
     API,
@@ -251,7 +251,6 @@ def _resolved(incident, actor):
 @pytest.mark.parametrize(
     ("prepare", "action", "body"),
     [
-        (lambda i, a: services.incident_acknowledge(incident=i, actor=a), "acknowledge", None),
         (_resolved, "acknowledge", None),
         (_resolved, "resolve", {}),
         (None, "reopen", {}),
@@ -262,7 +261,6 @@ def _resolved(incident, actor):
             "status",
             {"status": "investigating"},
         ),
-        (None, "severity", {"severity": "SEV2"}),
         (
             lambda i, a: services.incident_assign_role(
                 incident=i, actor=a, role=RoleKind.SCRIBE, user=a
@@ -272,16 +270,14 @@ def _resolved(incident, actor):
         ),
     ],
     ids=[
-        "ack-twice",
         "ack-resolved",
         "resolve-twice",
         "reopen-open",
         "status-backwards",
-        "severity-unchanged",
         "role-already-held",
     ],
 )
-def test_an_illegal_transition_is_problem_409_and_writes_nothing(responder, prepare, action, body):
+def test_a_conflict_is_problem_409_and_writes_nothing(responder, prepare, action, body):
     incident = declare(responder)
     if prepare is not None:
         prepare(incident, responder)
@@ -290,6 +286,38 @@ def test_an_illegal_transition_is_problem_409_and_writes_nothing(responder, prep
     response = api_client(responder).post(incident_url(incident, action), body)
 
     assert assert_problem(response, 409)["detail"]
+    assert written_rows() == before
+
+
+@pytest.mark.parametrize(
+    ("prepare", "action", "body"),
+    [
+        (lambda i, a: services.incident_acknowledge(incident=i, actor=a), "acknowledge", None),
+        (
+            lambda i, a: services.incident_set_status(
+                incident=i, actor=a, status=Status.MONITORING
+            ),
+            "acknowledge",
+            None,
+        ),
+        (None, "severity", {"severity": "SEV2"}),
+    ],
+    ids=["ack-twice", "ack-later-status", "severity-unchanged"],
+)
+def test_repeating_a_state_the_incident_has_is_200_and_writes_nothing(
+    responder, prepare, action, body
+):
+    incident = declare(responder)
+    if prepare is not None:
+        prepare(incident, responder)
+    incident.refresh_from_db()
+    before = written_rows()
+
+    response = api_client(responder).post(incident_url(incident, action), body)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == incident.status
+    assert response.json()["severity"] == "SEV2"
     assert written_rows() == before
 
 
@@ -363,3 +391,31 @@ def test_a_viewer_role_change_takes_effect_on_the_next_request(responder):
     responder.save(update_fields=["role"])
 
     assert_problem(client.post(incident_url(incident, "acknowledge")), 403)
+
+
+def test_declare_with_a_summary_longer_than_the_web_form_allows_is_problem_400(responder):
+    problem = _declare_refused(
+        api_client(responder), {**VALID, "summary": "x" * (SUMMARY_MAX_LENGTH + 1)}
+    )
+
+    assert list(problem["errors"]) == ["summary"]
+
+
+def test_declare_accepts_a_summary_of_the_web_form_s_maximum(responder):
+    response = api_client(responder).post(
+        f"{API}/incidents/", {**VALID, "summary": "x" * SUMMARY_MAX_LENGTH}
+    )
+
+    assert response.status_code == 201, response.content
+
+
+def test_patch_with_a_summary_longer_than_the_web_form_allows_is_problem_400(responder):
+    incident = declare(responder)
+    before = written_rows()
+
+    response = api_client(responder).patch(
+        incident_url(incident), {"summary": "x" * (SUMMARY_MAX_LENGTH + 1)}
+    )
+
+    assert list(assert_problem(response, 400)["errors"]) == ["summary"]
+    assert written_rows() == before

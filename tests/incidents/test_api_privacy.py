@@ -105,3 +105,42 @@ def test_a_private_incident_declared_through_the_api_is_hidden_from_outsiders(re
     number = response.json()["number"]
     assert api_client(responder).get(f"{API}/incidents/{number}/").status_code == 200
     assert_problem(api_client(outsider).get(f"{API}/incidents/{number}/"), 404)
+
+
+def test_a_participant_who_is_not_an_admin_cannot_make_a_private_incident_public(commander, secret):
+    before = written_rows()
+
+    response = api_client(commander).patch(incident_url(secret), {"private": False})
+
+    assert "admin" in assert_problem(response, 403)["detail"]
+    assert written_rows() == before
+
+
+def test_an_admin_can_make_a_private_incident_public(admin_user, outsider, secret):
+    response = api_client(admin_user).patch(incident_url(secret), {"private": False})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["private"] is False
+    assert api_client(outsider).get(incident_url(secret)).status_code == 200
+    latest = api_client(admin_user).get(incident_url(secret, "timeline")).json()["results"][-1]
+    assert latest["message"] == "Ada Admin made the incident public"
+
+
+def test_a_responder_can_make_a_public_incident_private(responder, outsider):
+    incident = declare(responder, title="Looked harmless")
+
+    response = api_client(responder).patch(incident_url(incident), {"private": True})
+
+    assert response.status_code == 200, response.content
+    assert_problem(api_client(outsider).get(incident_url(incident)), 404)
+
+
+def test_a_public_status_update_on_a_private_incident_is_problem_400(commander, secret):
+    before = written_rows()
+
+    response = api_client(commander).post(
+        incident_url(secret, "updates"), {"message": "We are on it", "public": True}
+    )
+
+    assert list(assert_problem(response, 400)["errors"]) == ["public"]
+    assert written_rows() == before

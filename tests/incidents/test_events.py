@@ -17,6 +17,7 @@ from tests.factories import UserFactory, declare, severity
 EVENT_TYPES = [
     events.IncidentDeclared,
     events.IncidentStatusChanged,
+    events.IncidentAcknowledged,
     events.IncidentSeverityChanged,
     events.IncidentRoleAssigned,
     events.IncidentNoteAdded,
@@ -144,7 +145,7 @@ def test_declaring_with_a_commander_publishes_declared_before_the_role(
 
 
 @pytest.mark.django_db
-def test_acknowledge_publishes_a_status_change(
+def test_acknowledge_publishes_a_status_change_and_acknowledged(
     received, incident, responder, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -156,8 +157,58 @@ def test_acknowledge_publishes_a_status_change(
             actor_id=responder.pk,
             old_status=Status.DETECTED,
             new_status=Status.ACKNOWLEDGED,
-        )
+        ),
+        events.IncidentAcknowledged(incident_id=incident.pk, actor_id=responder.pk),
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING])
+def test_a_person_moving_an_incident_out_of_detected_publishes_acknowledged(
+    received, incident, responder, status, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_set_status(incident=incident, actor=responder, status=status)
+
+    assert received.of(events.IncidentAcknowledged) == [
+        events.IncidentAcknowledged(incident_id=incident.pk, actor_id=responder.pk)
+    ]
+
+
+@pytest.mark.django_db
+def test_the_system_acknowledging_publishes_acknowledged_without_an_actor(
+    received, incident, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=None)
+
+    assert received.of(events.IncidentAcknowledged) == [
+        events.IncidentAcknowledged(incident_id=incident.pk, actor_id=None)
+    ]
+
+
+@pytest.mark.django_db
+def test_acknowledged_is_published_only_when_first_stamped(
+    received, incident, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=responder)
+        services.incident_acknowledge(incident=incident, actor=responder)
+        services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+        services.incident_resolve(incident=incident, actor=responder)
+
+    assert len(received.of(events.IncidentAcknowledged)) == 1
+
+
+@pytest.mark.django_db
+def test_the_system_moving_an_incident_on_publishes_no_acknowledged(
+    received, incident, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
+        services.incident_resolve(incident=incident, actor=None)
+
+    assert received.of(events.IncidentAcknowledged) == []
 
 
 @pytest.mark.django_db
@@ -191,6 +242,7 @@ def test_resolve_publishes_a_status_change_and_resolved(
             old_status=Status.DETECTED,
             new_status=Status.RESOLVED,
         ),
+        events.IncidentAcknowledged(incident_id=incident.pk, actor_id=responder.pk),
         events.IncidentResolved(incident_id=incident.pk, actor_id=responder.pk),
     ]
 
@@ -284,7 +336,7 @@ def test_post_update_publishes_the_update(
 
 
 @pytest.mark.django_db
-def test_merge_publishes_the_source_status_change_and_merged(
+def test_merge_publishes_the_source_status_change_resolved_and_merged(
     received, incident, responder, django_capture_on_commit_callbacks
 ):
     source = declare(responder, title="Payments time out")
@@ -299,6 +351,8 @@ def test_merge_publishes_the_source_status_change_and_merged(
             old_status=Status.DETECTED,
             new_status=Status.RESOLVED,
         ),
+        events.IncidentAcknowledged(incident_id=source.pk, actor_id=responder.pk),
+        events.IncidentResolved(incident_id=source.pk, actor_id=responder.pk),
         events.IncidentMerged(
             incident_id=source.pk, actor_id=responder.pk, survivor_id=incident.pk
         ),
@@ -315,7 +369,31 @@ def test_a_refused_change_publishes_nothing(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(services.IllegalTransition),
     ):
+        services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+
+    assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_acknowledging_an_acknowledged_incident_publishes_nothing(
+    received, incident, responder, django_capture_on_commit_callbacks
+):
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.incident_acknowledge(incident=incident, actor=responder)
+
+    assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_setting_the_same_severity_publishes_nothing(
+    received, incident, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV2")
+        )
 
     assert callbacks == []
 

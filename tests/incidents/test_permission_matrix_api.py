@@ -2,7 +2,9 @@
 
 The private incident is run by the commander; the responder and the manager hold roles in it
 and the viewer follows it. The outsider is a responder with no part in it: on the public
-incident they may act like anyone else, the private one does not exist for them.
+incident they may act like anyone else, the private one does not exist for them. The bystander
+is a viewer with no part in it: they may read the public incident, and the private one does
+not exist for them either.
 """
 
 from dataclasses import dataclass
@@ -10,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Role
 from incidents import services
 from incidents.models import RoleKind
-from tests.factories import declare
+from tests.factories import UserFactory, declare
 from tests.incidents.api_support import API, api_client, incident_url, written_rows
 
 PERSONAS = {
@@ -21,6 +24,7 @@ PERSONAS = {
     "manager": "manager",
     "admin": "admin_user",
     "outsider": "outsider",
+    "bystander": "bystander",
 }
 
 # What each persona may do with each incident: "act", only "read", or nothing at all ("none").
@@ -31,6 +35,7 @@ ACCESS = {
     "manager": ("act", "act"),
     "admin": ("act", "act"),
     "outsider": ("act", "none"),
+    "bystander": ("read", "none"),
 }
 
 
@@ -68,6 +73,11 @@ def _expected(access: str, call: Call) -> int:
 
 
 @pytest.fixture
+def bystander(db):
+    return UserFactory(username="bea", first_name="Bea", last_name="Bystander", role=Role.VIEWER)
+
+
+@pytest.fixture
 def incidents(commander, responder, manager, viewer, admin_user):
     public = declare(commander, title="Public outage", commander=commander)
     private = declare(commander, title="Private breach", private=True, commander=commander)
@@ -102,7 +112,9 @@ def test_incident_action_permissions(request, incidents, persona, visibility, ca
     assert response.status_code == expected, response.content
     if expected >= 400:
         assert response["Content-Type"] == "application/problem+json"
-        assert written_rows() == before
+    # An allowed write must really have written, or this test could not tell a refusal that
+    # answers 200 from a permission; a refusal and a read write nothing.
+    assert (written_rows() != before) == (expected < 400 and call.writes)
 
 
 @pytest.mark.parametrize("visibility", ["public", "private"])
@@ -121,7 +133,14 @@ def test_incident_list_permissions(request, incidents, persona, visibility):
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("viewer", 403), ("responder", 201), ("manager", 201), ("admin", 201), ("outsider", 201)],
+    [
+        ("viewer", 403),
+        ("responder", 201),
+        ("manager", 201),
+        ("admin", 201),
+        ("outsider", 201),
+        ("bystander", 403),
+    ],
 )
 @pytest.mark.parametrize("private", [False, True])
 def test_declare_permissions(db, request, persona, expected, private):
@@ -133,8 +152,7 @@ def test_declare_permissions(db, request, persona, expected, private):
     )
 
     assert response.status_code == expected, response.content
-    if expected == 403:
-        assert written_rows() == before
+    assert (written_rows() == before) == (expected == 403)
 
 
 @pytest.mark.parametrize("path", ["severities", "services", "teams", "users"])

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Role
 from incidents import selectors, services
 from incidents.models import Incident, IncidentCounter, RoleKind, Status
+from incidents.permissions import can_view
 from incidents.selectors import IncidentFilters
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare
 
@@ -65,6 +66,34 @@ def test_a_participant_without_a_role_sees_the_private_incident(private, outside
     assert "Credentials leaked" in visible(outsider)
 
 
+def test_visibility_follows_the_participants_relation_alone(private, responder, commander):
+    # Declaring and role assignment always add to participants, so nothing else is consulted:
+    # someone taken off the participants (by hand, in the admin's database) stops seeing it.
+    private.participants.remove(responder, commander)
+
+    assert "Credentials leaked" not in visible(responder)
+    assert "Credentials leaked" not in visible(commander)
+    assert not can_view(responder, private)
+    assert not can_view(commander, private)
+
+
+def test_a_follower_sees_the_private_incident_but_it_is_not_theirs(private, viewer):
+    private.participants.add(viewer)
+
+    assert "Credentials leaked" in visible(viewer)
+    assert can_view(viewer, private)
+    assert listed(viewer, mine=True) == []
+
+
+@pytest.mark.parametrize("persona", ["responder", "commander", "outsider", "viewer", "admin_user"])
+def test_the_list_and_the_permission_check_agree_on_who_sees_a_private_incident(
+    request, private, persona
+):
+    user = request.getfixturevalue(persona)
+
+    assert ("Credentials leaked" in visible(user)) == can_view(user, private)
+
+
 def test_an_admin_sees_every_incident(private, public, admin_user):
     assert visible(admin_user) == {"Credentials leaked", "Checkout is failing"}
 
@@ -88,6 +117,19 @@ def test_get_for_user_hides_a_private_incident_as_if_it_did_not_exist(private, o
 
 def test_get_for_user_shows_a_private_incident_to_an_admin(private, admin_user):
     assert selectors.incident_get_for_user(user=admin_user, number=private.number) == private
+
+
+def test_get_for_user_fetches_what_a_merged_incident_s_header_shows(
+    responder, django_assert_num_queries
+):
+    survivor = declare(responder)
+    source = declare(responder, title="Payments time out")
+    services.incident_merge(incident=source, into=survivor, actor=responder)
+
+    with django_assert_num_queries(3):  # the incident with its joins, services, roles
+        incident = selectors.incident_get_for_user(user=responder, number=source.number)
+        assert incident.merged_into is not None
+        assert incident.merged_into.ref == survivor.ref
 
 
 def test_get_for_user_raises_for_an_unknown_number(responder):

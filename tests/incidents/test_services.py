@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role
-from incidents import services
+from incidents import events, services
 from incidents.models import (
     ChecklistItem,
     EventKind,
@@ -24,7 +24,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
-from incidents.services import IllegalTransition
+from incidents.services import IllegalTransition, IncidentConflict
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare, severity
 
 PLAYBOOK_CHECKLIST = [
@@ -406,14 +406,16 @@ def test_lowering_severity_is_recorded_as_lowered(incident, responder):
     )
 
 
-def test_setting_the_same_severity_is_refused(incident, responder):
+def test_setting_the_same_severity_changes_nothing(incident, responder):
+    row = Incident.objects.values().get(pk=incident.pk)
     entries = incident.timeline.count()
 
-    with pytest.raises(IllegalTransition):
-        services.incident_set_severity(
-            incident=incident, actor=responder, severity=severity("SEV2")
-        )
+    returned = services.incident_set_severity(
+        incident=incident, actor=responder, severity=severity("SEV2")
+    )
 
+    assert returned.severity.name == "SEV2"
+    assert Incident.objects.values().get(pk=incident.pk) == row
     assert incident.timeline.count() == entries
 
 
@@ -441,6 +443,30 @@ def test_a_status_update_records_the_status_it_was_posted_in(incident, responder
     entry = incident.timeline.latest("occurred_at", "id")
     assert entry.kind == EventKind.STATUS_UPDATE
     assert entry.data == {"public": True, "status_update": update.pk}
+
+
+def test_a_public_status_update_on_a_private_incident_is_refused(responder):
+    incident = declare(responder, private=True)
+    entries = incident.timeline.count()
+
+    with pytest.raises(ValidationError) as raised:
+        services.incident_post_update(
+            incident=incident, actor=responder, message="We are on it", public=True
+        )
+
+    assert "public" in raised.value.message_dict
+    assert not StatusUpdate.objects.exists()
+    assert incident.timeline.count() == entries
+
+
+def test_an_internal_status_update_on_a_private_incident_is_posted(responder):
+    incident = declare(responder, private=True)
+
+    update = services.incident_post_update(
+        incident=incident, actor=responder, message="We are on it", public=False
+    )
+
+    assert StatusUpdate.objects.get() == update
 
 
 def test_an_empty_status_update_is_refused(incident, responder):
@@ -478,6 +504,57 @@ def test_update_details_without_a_change_writes_nothing(incident, responder):
     )
 
     assert incident.timeline.count() == entries
+
+
+def test_a_responder_may_make_a_public_incident_private(incident, responder):
+    services.incident_update_details(incident=incident, actor=responder, private=True)
+
+    incident.refresh_from_db()
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert incident.private
+    assert entry.message == "Rosa Responder made the incident private"
+    assert entry.data == {"fields": ["private"]}
+
+
+def test_a_responder_may_not_make_a_private_incident_public(responder):
+    incident = declare(responder, private=True)
+    row = Incident.objects.values().get(pk=incident.pk)
+    entries = incident.timeline.count()
+
+    with pytest.raises(PermissionDenied):
+        services.incident_update_details(
+            incident=incident, actor=responder, title="Renamed", private=False
+        )
+
+    assert Incident.objects.values().get(pk=incident.pk) == row
+    assert incident.timeline.count() == entries
+
+
+def test_an_admin_may_make_a_private_incident_public(responder, admin_user):
+    incident = declare(responder, private=True)
+
+    services.incident_update_details(
+        incident=incident, actor=admin_user, title="Renamed", private=False
+    )
+
+    incident.refresh_from_db()
+    assert not incident.private
+    assert (
+        incident.timeline.latest("occurred_at", "id").message
+        == "Ada Admin edited title and made the incident public"
+    )
+
+
+def test_keeping_a_private_incident_private_needs_no_admin(responder):
+    incident = declare(responder, private=True)
+
+    services.incident_update_details(
+        incident=incident, actor=responder, title="Renamed", private=True
+    )
+
+    incident.refresh_from_db()
+    assert incident.title == "Renamed"
+    assert incident.timeline.latest("occurred_at", "id").message == "Rosa Responder edited title"
 
 
 def test_update_details_refuses_fields_that_have_their_own_service(incident, responder):
@@ -616,14 +693,17 @@ def test_subject_experts_may_be_many(incident, responder, expert):
 
 
 @pytest.mark.parametrize("role", RoleKind.values)
-def test_assigning_the_same_person_twice_is_refused(incident, responder, expert, role):
+def test_assigning_the_same_person_twice_is_a_conflict(incident, responder, expert, role):
     if role != RoleKind.COMMANDER:
         services.incident_assign_role(incident=incident, actor=responder, role=role, user=expert)
     holder = expert if role != RoleKind.COMMANDER else incident.commander
     entries = incident.timeline.count()
 
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IncidentConflict) as raised:
         services.incident_assign_role(incident=incident, actor=responder, role=role, user=holder)
+
+    # A role is not a status: the conflict is not a lifecycle move.
+    assert not isinstance(raised.value, IllegalTransition)
 
     assert incident.roles.filter(role=role, user=holder).count() == 1
     assert incident.timeline.count() == entries
@@ -713,6 +793,48 @@ def test_merging_brings_the_participants_along(merged, expert):
     survivor, _, _ = merged
 
     assert survivor.participants.filter(pk=expert.pk).exists()
+
+
+def test_merging_resolves_the_source_and_so_publishes_resolved(
+    responder, django_capture_on_commit_callbacks
+):
+    survivor = declare(responder)
+    source = declare(responder, title="Payments time out")
+    heard: list[events.IncidentEvent] = []
+    events.subscribe(events.IncidentResolved, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.incident_merge(incident=source, into=survivor, actor=responder)
+    finally:
+        events.unsubscribe(events.IncidentResolved, heard.append)
+
+    assert heard == [events.IncidentResolved(incident_id=source.pk, actor_id=responder.pk)]
+
+
+def test_a_private_incident_cannot_be_merged_into_a_public_one(responder):
+    public = declare(responder, title="Checkout is failing")
+    private = declare(responder, title="Credentials leaked", private=True)
+    services.incident_add_note(incident=private, actor=responder, text="Key found in a gist")
+    rows = list(Incident.objects.order_by("pk").values())
+    entries = list(TimelineEvent.objects.order_by("pk").values())
+
+    with pytest.raises(ValidationError) as raised:
+        services.incident_merge(incident=private, into=public, actor=responder)
+
+    assert "private" in " ".join(raised.value.message_dict["into"])
+    assert list(Incident.objects.order_by("pk").values()) == rows
+    assert list(TimelineEvent.objects.order_by("pk").values()) == entries
+
+
+@pytest.mark.parametrize("source_private", [False, True])
+def test_any_incident_may_be_merged_into_a_private_one(responder, source_private):
+    survivor = declare(responder, title="Credentials leaked", private=True)
+    source = declare(responder, title="Odd logins", private=source_private)
+
+    services.incident_merge(incident=source, into=survivor, actor=responder)
+
+    source.refresh_from_db()
+    assert source.merged_into == survivor
 
 
 def test_an_incident_cannot_be_merged_into_itself(incident, responder):

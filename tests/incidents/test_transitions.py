@@ -143,19 +143,38 @@ def test_a_stale_instance_is_checked_against_the_stored_status(responder):
         services.incident_set_status(incident=stale, actor=responder, status=Status.IDENTIFIED)
 
 
-@pytest.mark.parametrize("current", ALL_STATUSES)
-def test_acknowledge_is_legal_only_from_detected(responder, current):
+def test_acknowledge_moves_a_detected_incident_to_acknowledged(responder):
+    incident = declare(responder)
+
+    services.incident_acknowledge(incident=incident, actor=responder)
+
+    incident.refresh_from_db()
+    assert incident.status == Status.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize("current", [A, V, I, M])
+def test_acknowledging_an_acknowledged_or_later_incident_changes_nothing(
+    responder, current, django_capture_on_commit_callbacks
+):
     incident = at_status(current, responder)
     before = snapshot(incident)
 
-    if current == Status.DETECTED:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        returned = services.incident_acknowledge(incident=incident, actor=responder)
+
+    assert returned.status == current
+    assert snapshot(incident) == before
+    assert callbacks == []
+
+
+def test_acknowledging_a_resolved_incident_is_refused(responder):
+    incident = at_status(Status.RESOLVED, responder)
+    before = snapshot(incident)
+
+    with pytest.raises(IllegalTransition):
         services.incident_acknowledge(incident=incident, actor=responder)
-        incident.refresh_from_db()
-        assert incident.status == Status.ACKNOWLEDGED
-    else:
-        with pytest.raises(IllegalTransition):
-            services.incident_acknowledge(incident=incident, actor=responder)
-        assert snapshot(incident) == before
+
+    assert snapshot(incident) == before
 
 
 @pytest.mark.parametrize("current", ALL_STATUSES)
@@ -369,6 +388,71 @@ def test_arriving_again_after_a_reopen_keeps_the_first_identified_and_mitigated_
     incident.refresh_from_db()
     assert incident.identified_at == identified
     assert incident.mitigated_at == mitigated
+
+
+class TickingClock(Clock):
+    """Moves on a second every time it is read, so two reads never agree by accident."""
+
+    def __call__(self) -> datetime:
+        return self.advance_seconds()
+
+    def advance_seconds(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture
+def ticking(monkeypatch):
+    clock = TickingClock()
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
+
+
+@pytest.mark.parametrize(
+    ("status", "field"),
+    [
+        (Status.ACKNOWLEDGED, "acknowledged_at"),
+        (Status.IDENTIFIED, "identified_at"),
+        (Status.MONITORING, "mitigated_at"),
+        (Status.RESOLVED, "resolved_at"),
+    ],
+)
+def test_a_status_stamp_and_its_timeline_entry_carry_the_same_time(
+    responder, ticking, status, field
+):
+    incident = declare(responder)
+
+    services.incident_set_status(incident=incident, actor=responder, status=status)
+
+    incident.refresh_from_db()
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert getattr(incident, field) == entry.occurred_at
+    assert incident.acknowledged_at == entry.occurred_at
+
+
+def test_a_merge_stamps_the_resolution_at_the_time_it_records(responder, ticking):
+    survivor = declare(responder)
+    source = declare(responder, title="Payments time out")
+
+    services.incident_merge(incident=source, into=survivor, actor=responder)
+
+    source.refresh_from_db()
+    assert source.resolved_at == source.timeline.get(kind=EventKind.MERGED).occurred_at
+    assert source.resolved_at == survivor.timeline.get(kind=EventKind.MERGED).occurred_at
+
+
+def test_a_merged_incident_cannot_be_reopened(responder):
+    survivor = declare(responder)
+    source = declare(responder, title="Payments time out")
+    services.incident_merge(incident=source, into=survivor, actor=responder)
+    source.refresh_from_db()
+    before = snapshot(source)
+
+    with pytest.raises(IllegalTransition) as raised:
+        services.incident_reopen(incident=source, actor=responder)
+
+    assert "merged" in str(raised.value)
+    assert snapshot(source) == before
 
 
 def test_reopen_then_every_forward_move_is_legal_again(responder):

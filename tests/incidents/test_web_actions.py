@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import (
+    ChecklistItem,
     EventKind,
     Incident,
     RoleKind,
@@ -16,6 +17,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from tests.factories import UserFactory, declare, severity
+from tests.incidents.api_support import written_rows
 
 HTMX = {"HX-Request": "true"}
 
@@ -67,26 +69,32 @@ def test_acknowledge_with_htmx_returns_the_updated_panel(signed_in, incident):
     assert 'id="action-acknowledge"' not in response.content.decode()
 
 
-def test_acknowledging_twice_with_htmx_answers_409_with_a_message(signed_in, incident, responder):
-    services.incident_acknowledge(incident=incident, actor=responder)
-
-    response = act(signed_in, "acknowledge", incident, htmx=True)
-
-    assert response.status_code == 409
-    assert is_panel(response)
-    assert "cannot move from acknowledged to acknowledged" in response.content.decode()
-
-
-def test_acknowledging_twice_without_htmx_shows_the_message_after_redirect(
+def test_acknowledging_twice_with_htmx_shows_the_panel_and_writes_nothing(
     signed_in, incident, responder
 ):
     services.incident_acknowledge(incident=incident, actor=responder)
+    before = written_rows()
+
+    response = act(signed_in, "acknowledge", incident, htmx=True)
+
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert 'class="status status--acknowledged"' in response.content.decode()
+    assert written_rows() == before
+
+
+def test_acknowledging_twice_without_htmx_redirects_back_without_an_error(
+    signed_in, incident, responder
+):
+    services.incident_acknowledge(incident=incident, actor=responder)
+    before = written_rows()
 
     response = act(signed_in, "acknowledge", incident)
     page = signed_in.get(response["Location"])
 
     assert response.status_code == 302
-    assert "cannot move from acknowledged to acknowledged" in page.content.decode()
+    assert "cannot move" not in page.content.decode()
+    assert written_rows() == before
 
 
 def test_action_views_refuse_get(signed_in, incident):
@@ -153,11 +161,14 @@ def test_change_severity_with_htmx(signed_in, incident):
     assert "raised severity from SEV2 to SEV1" in response.content.decode()
 
 
-def test_setting_the_same_severity_is_refused_with_409(signed_in, incident):
+def test_setting_the_same_severity_changes_nothing(signed_in, incident):
+    before = written_rows()
+
     response = act(signed_in, "severity", incident, {"severity": severity("SEV2").pk}, htmx=True)
 
-    assert response.status_code == 409
-    assert "is already SEV2" in response.content.decode()
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert written_rows() == before
 
 
 def test_assign_a_role(signed_in, incident, commander):
@@ -176,6 +187,34 @@ def test_assign_a_role_with_htmx_lists_the_new_holder(signed_in, incident, comma
     assert response.status_code == 200
     assert "<dd>Cole Commander</dd>" in content
     assert "Assess severity and impact" in content
+
+
+def test_giving_someone_a_role_they_hold_is_refused_with_409(signed_in, incident, commander):
+    services.incident_assign_role(
+        incident=incident, actor=commander, role=RoleKind.SCRIBE, user=commander
+    )
+    before = written_rows()
+
+    response = act(signed_in, "role", incident, {"role": "scribe", "user": commander.pk}, htmx=True)
+
+    assert response.status_code == 409
+    assert is_panel(response)
+    assert "Cole Commander is already scribe." in response.content.decode()
+    assert written_rows() == before
+
+
+def test_giving_someone_a_role_they_hold_without_htmx_shows_the_message_after_redirect(
+    signed_in, incident, commander
+):
+    services.incident_assign_role(
+        incident=incident, actor=commander, role=RoleKind.SCRIBE, user=commander
+    )
+
+    response = act(signed_in, "role", incident, {"role": "scribe", "user": commander.pk})
+    page = signed_in.get(response["Location"])
+
+    assert response.status_code == 302
+    assert "Cole Commander is already scribe." in page.content.decode()
 
 
 def test_a_viewer_cannot_be_given_a_role(signed_in, incident, viewer):
@@ -246,6 +285,18 @@ def test_post_a_public_status_update_with_htmx(signed_in, incident):
     assert response.status_code == 200
     assert StatusUpdate.objects.get().public is True
     assert "posted a public update: We are on it" in response.content.decode()
+
+
+def test_a_public_status_update_on_a_private_incident_is_a_form_error(signed_in, responder):
+    private = declare(responder, private=True)
+
+    response = act(
+        signed_in, "update", private, {"message": "We are on it", "audience": "public"}, htmx=True
+    )
+
+    assert response.status_code == 400
+    assert "cannot have public status updates" in response.content.decode()
+    assert not StatusUpdate.objects.exists()
 
 
 def test_resolve_with_a_note(signed_in, incident):
@@ -400,6 +451,35 @@ def test_actions_on_a_private_incident_are_not_found_for_outsiders(client, respo
     private.refresh_from_db()
     assert response.status_code == 404
     assert private.status == Status.DETECTED
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("action", ["note", "checklist-item", "highlight", "role"])
+def test_an_outsider_posting_to_a_private_incident_gets_404_and_writes_nothing(
+    client, responder, commander, outsider, action, htmx
+):
+    private = declare(responder, private=True, commander=commander)
+    kwargs: dict[str, int] = {}
+    data: dict[str, Any] = {}
+    if action == "note":
+        data = {"text": "peek"}
+    elif action == "checklist-item":
+        kwargs["item_id"] = private.checklist.get(position=1).pk
+        data = {"done": "1"}
+    elif action == "highlight":
+        kwargs["event_id"] = private.timeline.earliest("occurred_at", "id").pk
+        data = {"highlighted": "true"}
+    else:
+        data = {"role": "subject_expert", "user": outsider.pk}
+    client.force_login(outsider)
+    before = written_rows()
+
+    response = act(client, action, private, data, htmx=htmx, **kwargs)
+
+    assert response.status_code == 404
+    assert written_rows() == before
+    assert not TimelineEvent.objects.filter(highlighted=True).exists()
+    assert not ChecklistItem.objects.filter(done_at__isnull=False).exists()
 
 
 def test_a_page_answering_a_post_asks_the_time_zone_script_not_to_reload(signed_in, incident):

@@ -3,7 +3,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents import services
@@ -57,6 +59,38 @@ def test_header_shows_time_to_resolve_for_resolved_incidents(signed_in, responde
 
     assert "<dt>Time to resolve</dt>" in content
     assert "<dt>Lasted</dt>" in content
+
+
+def test_header_of_a_reopened_incident_shows_no_time_to_resolve(signed_in, responder):
+    incident = declare(responder)
+    services.incident_resolve(incident=incident, actor=responder, resolution="fixed")
+    services.incident_reopen(incident=incident, actor=responder, reason="back again")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert "<dt>Time to resolve</dt>" not in content
+    assert "<dt>Open for</dt>" in content
+
+
+def test_header_of_a_merged_incident_links_the_survivor_without_an_extra_query(
+    signed_in, responder
+):
+    survivor = declare(responder, title="Checkout is failing")
+    source = declare(responder, title="Payments time out")
+    plain = declare(responder, title="Search is slow")
+    services.incident_resolve(incident=plain, actor=responder, resolution="fixed")
+    services.incident_merge(incident=source, into=survivor, actor=responder)
+
+    def load(incident: Incident) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            content = page(signed_in, incident).content.decode()
+        return len(queries), content
+
+    plain_queries, _ = load(plain)
+    merged_queries, content = load(source)
+
+    assert f'Merged into <a href="{survivor.get_absolute_url()}">{survivor.ref}</a>' in content
+    assert merged_queries == plain_queries
 
 
 def test_timeline_shows_every_entry_with_actor_source_kind_and_message(signed_in, responder):
@@ -261,7 +295,8 @@ def test_incident_page_query_count_does_not_grow_with_the_timeline(
         services.incident_add_note(incident=incident, actor=commander, text=f"note {n}")
         services.incident_post_update(incident=incident, actor=responder, message=f"update {n}")
 
-    with django_assert_max_num_queries(12):
+    # 12 for the incident page, 1 for the alerts panel (tests/alerts/test_incident_alerts_panel).
+    with django_assert_max_num_queries(13):
         response = page(signed_in, incident)
 
     shown = min(incident.timeline.count(), TIMELINE_RECENT)

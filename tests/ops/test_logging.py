@@ -131,3 +131,10 @@ def test_log_format_setting_chooses_the_console_format(log_format, json_expected
         assert json.loads(line)["incident"] == "INC-1"
     else:
         assert line.endswith("WARNING tocsin.probe hello")
+
+
+def test_celery_leaves_the_root_logger_to_our_logging_settings():
+    # Otherwise the worker replaces the root handlers and LOG_FORMAT=json stops applying there.
+    from config.celery import app
+
+    assert app.conf.worker_hijack_root_logger is False

@@ -120,3 +120,38 @@ def test_incident_counts_follow_changes_between_scrapes(client, responder):
 
 def test_no_incidents_exposes_no_incident_series(client):
     assert incident_counts(client) == {}
+
+
+def test_without_a_token_configured_metrics_is_open(client, settings):
+    settings.METRICS_TOKEN = ""
+
+    assert client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token", "Token s3cret-scrape-token", "Bearer", "s3cret-scrape-token"],
+)
+def test_with_a_token_configured_metrics_refuses_anything_else_with_401(
+    client, settings, authorization
+):
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    headers = {"Authorization": authorization} if authorization is not None else {}
+
+    response = client.get("/metrics", headers=headers)
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert b"tocsin_http_requests_total" not in response.content
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer"])
+def test_with_a_token_configured_metrics_answers_the_bearer_of_it(client, settings, scheme):
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+
+    response = client.get("/metrics", headers={"Authorization": f"{scheme} s3cret-scrape-token"})
+
+    assert response.status_code == 200
+    assert b"tocsin_http_requests_total" in response.content

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from incidents.services import IllegalTransition
+from incidents.services import IllegalTransition, IncidentConflict
 from ops.middleware import BodySizeLimitMiddleware
 from ops.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -101,6 +101,13 @@ def test_an_illegal_transition_becomes_409_with_its_reason(responder):
 
     assert response.status_code == 409
     assert response.data["detail"] == f"{incident.ref} cannot move from detected to detected."
+
+
+def test_an_incident_conflict_becomes_409_with_its_reason():
+    response = _handle(IncidentConflict("Cole Commander is already scribe."))
+
+    assert response.status_code == 409
+    assert response.data["detail"] == "Cole Commander is already scribe."
 
 
 @pytest.mark.parametrize(
