@@ -46,7 +46,8 @@ def read_json(request: HttpRequest) -> Any:
         )
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    # RecursionError: brackets nested deeper than the parser's stack (fits in 512 KB).
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise WebhookRefused(
             problem_response(request, 400, f"The body is not valid JSON: {exc}")
         ) from exc
@@ -56,12 +57,13 @@ def store(integration: Integration, events: list[AlertEvent]) -> int:
     """Commit the delivery's alerts, then have a worker act on them.
 
     The answer goes out only after the commit: a source that gets a 2xx may forget the alert.
+    The ingest is one statement, so autocommit commits it on its own, without the BEGIN and
+    COMMIT round trips of an atomic block; inside a caller's transaction, on_commit waits for it.
     """
-    with transaction.atomic():
-        stored = services.alert_events_ingest(integration=integration, events=events)
-        if stored:
-            # robust: a broker outage must not fail a committed delivery; the sweeper catches up.
-            transaction.on_commit(lambda: tasks.process_alerts.delay(integration.pk), robust=True)
+    stored = services.alert_events_ingest(integration=integration, events=events)
+    if stored:
+        # robust: a broker outage must not fail a committed delivery; the sweeper catches up.
+        transaction.on_commit(lambda: tasks.process_alerts.delay(integration.pk), robust=True)
     return stored
 
 

@@ -11,8 +11,10 @@ from tests.factories import TeamFactory
 
 def make_integration(kind: str = IntegrationKind.ALERTMANAGER, **settings: Any) -> Integration:
     integration, _ = services.integration_create(
-        name=settings.pop("name", "Prometheus"), kind=kind,
-        team=settings.pop("team", None) or TeamFactory(name="Payments"), **settings,
+        name=settings.pop("name", "Prometheus"),
+        kind=kind,
+        team=settings.pop("team", None) or TeamFactory(name="Payments"),
+        **settings,
     )
     return integration
 
@@ -21,17 +23,27 @@ def firing(key: str, *, at: datetime | None = None, **labels: str) -> AlertEvent
     starts = at or timezone.now() - timedelta(seconds=5)
     labels = {"alertname": "HighErrorRate", "service": "checkout", **labels}
     return AlertEvent(
-        dedup_key=key, status=AlertStatus.FIRING, title=f"{labels['alertname']} on "
-        f"{labels['service']}", starts_at=starts, event_at=starts, labels=labels,
+        dedup_key=key,
+        status=AlertStatus.FIRING,
+        title=f"{labels['alertname']} on {labels['service']}",
+        starts_at=starts,
+        event_at=starts,
+        labels=labels,
         annotations={"summary": "errors"},
     )
 
 
-def resolved(key: str, *, started: datetime, ended: datetime | None = None,
-             **labels: str) -> AlertEvent:
+def resolved(
+    key: str, *, started: datetime, ended: datetime | None = None, **labels: str
+) -> AlertEvent:
     ends = ended or timezone.now()
     labels = {"alertname": "HighErrorRate", "service": "checkout", **labels}
     return AlertEvent(
-        dedup_key=key, status=AlertStatus.RESOLVED, title=f"{labels['alertname']} on "
-        f"{labels['service']}", starts_at=started, ends_at=ends, event_at=ends, labels=labels,
+        dedup_key=key,
+        status=AlertStatus.RESOLVED,
+        title=f"{labels['alertname']} on {labels['service']}",
+        starts_at=started,
+        ends_at=ends,
+        event_at=ends,
+        labels=labels,
     )

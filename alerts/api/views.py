@@ -1,0 +1,126 @@
+"""The integrations API: parse, call a selector or a service, render.
+
+Services and selectors check permissions; their PermissionDenied, ValidationError and
+DoesNotExist become 403, 400 and 404 problem details in ops.problems.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from alerts import selectors, services
+from alerts.api.serializers import (
+    IntegrationCreateSerializer,
+    IntegrationSerializer,
+    IntegrationUpdateSerializer,
+    IntegrationWithTokenSerializer,
+)
+from alerts.models import Integration
+from incidents.api.schema import BODY_PROBLEMS, READ_PROBLEMS, problems
+
+TAGS = ["integrations"]
+
+
+def _actor(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _with_token(integration: Integration, token: str, code: int) -> Response:
+    data = IntegrationWithTokenSerializer(integration, context={"token": token}).data
+    return Response(data, status=code)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=TAGS,
+        summary="List integrations",
+        description="Responders, managers and admins. Tokens never appear, only their prefix.",
+        responses={200: IntegrationSerializer, **problems(*READ_PROBLEMS, 403)},
+    )
+)
+class IntegrationList(generics.ListAPIView[Integration]):
+    # For the schema only: reads go through the selector, which checks the caller's role.
+    queryset = Integration.objects.none()
+    serializer_class = IntegrationSerializer
+
+    def get_queryset(self) -> QuerySet[Integration]:
+        return selectors.integration_list(user=_actor(self.request))
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Create an integration",
+        description="Managers and admins. The answer carries the token and, for a generic "
+        "webhook, the URL with it: neither is shown again.",
+        request=IntegrationCreateSerializer,
+        responses={201: IntegrationWithTokenSerializer, **problems(*BODY_PROBLEMS)},
+    )
+    def post(self, request: Request) -> Response:
+        data = _parse(IntegrationCreateSerializer, request)
+        integration, token = services.integration_create(actor=_actor(request), **data)
+        response = _with_token(integration, token, status.HTTP_201_CREATED)
+        response["Location"] = reverse(
+            "alerts-api:integration-detail", kwargs={"pk": integration.pk}
+        )
+        return response
+
+
+class IntegrationDetail(generics.GenericAPIView[Integration]):
+    queryset = Integration.objects.none()
+    serializer_class = IntegrationSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Get an integration",
+        responses={200: IntegrationSerializer, **problems(*READ_PROBLEMS, 403, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        integration = selectors.integration_get_for_user(user=_actor(request), pk=pk)
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Change an integration's settings",
+        description="Managers and admins. Kind and team are fixed; all changes apply, or none.",
+        request=IntegrationUpdateSerializer,
+        responses={200: IntegrationSerializer, **problems(*BODY_PROBLEMS, 404)},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        actor = _actor(request)
+        integration = selectors.integration_get_for_user(user=actor, pk=pk)
+        data = _parse(IntegrationUpdateSerializer, request)
+        integration = services.integration_update(integration=integration, actor=actor, **data)
+        return Response(IntegrationSerializer(integration).data)
+
+
+class IntegrationRotateToken(generics.GenericAPIView[Integration]):
+    queryset = Integration.objects.none()
+    serializer_class = IntegrationWithTokenSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Replace an integration's token",
+        description="Managers and admins. The old token stops working at once; the new one is "
+        "in this answer only.",
+        request=None,
+        responses={200: IntegrationWithTokenSerializer, **problems(*BODY_PROBLEMS, 404)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = _actor(request)
+        integration = selectors.integration_get_for_user(user=actor, pk=pk)
+        token = services.integration_rotate_token(integration=integration, actor=actor)
+        return _with_token(integration, token, status.HTTP_200_OK)

@@ -1,0 +1,23 @@
+"""The incident page's alerts panel, registered with incidents.panels in AlertsConfig.ready()."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from alerts import selectors
+from incidents.models import Incident
+
+TEMPLATE = "alerts/_incident_alerts.html"
+LINK_SCHEMES = ("https://", "http://")
+
+
+def incident_alerts_context(incident: Incident, request: HttpRequest) -> dict[str, Any] | None:
+    """One query: the newest alerts, each carrying the total. Nothing when there is none."""
+    alerts = selectors.incident_alerts(incident=incident)
+    if not alerts:
+        return None
+    total: int = getattr(alerts[0], "total", len(alerts))
+    for alert in alerts:
+        # Sources send any string as generatorURL; only web links become links.
+        alert.link = alert.source_url if alert.source_url.startswith(LINK_SCHEMES) else ""  # type: ignore[attr-defined]
+    return {"alerts": alerts, "alerts_total": total, "alerts_hidden": total - len(alerts)}

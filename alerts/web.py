@@ -1,0 +1,148 @@
+"""Web pages for integrations: list, create, show how to connect, edit, pause, rotate.
+
+A token is shown once: the answer to the POST that made it renders it, and nothing stores it.
+Those answers are pages, not redirects, so reloading them re-posts (the browser asks first).
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from alerts import connect, selectors, services
+from alerts.forms import ActiveForm, IntegrationCreateForm, IntegrationSettingsForm
+from alerts.models import Integration, IntegrationKind
+from incidents.forms import add_service_errors
+from incidents.permissions import Action, can
+
+
+class AuthedRequest(HttpRequest):
+    user: User
+
+
+def _integration_or_404(request: AuthedRequest, pk: int) -> Integration:
+    try:
+        return selectors.integration_get_for_user(user=request.user, pk=pk)
+    except Integration.DoesNotExist as exc:
+        raise Http404("No such integration.") from exc
+
+
+def _require_manager(request: AuthedRequest) -> None:
+    # The services check again; this only answers 403 before a form is shown.
+    if not can(request.user, Action.MANAGE_INTEGRATIONS):
+        raise PermissionDenied("You may not manage integrations.")
+
+
+@login_required
+def integration_list(request: AuthedRequest) -> HttpResponse:
+    integrations = selectors.integration_list(user=request.user)
+    return render(
+        request,
+        "alerts/integration_list.html",
+        {
+            "integrations": integrations,
+            "can_manage": can(request.user, Action.MANAGE_INTEGRATIONS),
+        },
+    )
+
+
+@login_required
+def integration_create(request: AuthedRequest) -> HttpResponse:
+    _require_manager(request)
+    form = IntegrationCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        data = form.settings()
+        try:
+            integration, token = services.integration_create(actor=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _detail(request, integration, token=token, status=201)
+    status = 400 if form.is_bound else 200
+    return render(request, "alerts/integration_form.html", {"form": form}, status=status)
+
+
+@login_required
+def integration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _detail(request, _integration_or_404(request, pk))
+
+
+@login_required
+def integration_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    _require_manager(request)
+    data = request.POST if request.method == "POST" else None
+    form = IntegrationSettingsForm.for_integration(integration, data)
+    if form.is_valid():
+        try:
+            services.integration_update(
+                integration=integration, actor=request.user, **form.settings()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("integrations:detail", pk=integration.pk)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "alerts/integration_form.html",
+        {"form": form, "integration": integration},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def integration_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    form = ActiveForm(request.POST)
+    form.is_valid()  # a missing box is False, which pauses
+    active = bool(form.cleaned_data.get("active"))
+    services.integration_update(integration=integration, actor=request.user, active=active)
+    messages.success(
+        request, "Resumed: alerts are accepted." if active else "Paused: alerts are refused."
+    )
+    return redirect("integrations:detail", pk=integration.pk)
+
+
+@require_POST
+@login_required
+def integration_rotate_token(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    token = services.integration_rotate_token(integration=integration, actor=request.user)
+    return _detail(request, integration, token=token, rotated=True)
+
+
+def _detail(
+    request: AuthedRequest,
+    integration: Integration,
+    *,
+    token: str = "",
+    rotated: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "integration": integration,
+        "token": token,
+        "rotated": rotated,
+        "url": connect.webhook_url(integration, token),
+        "curl": connect.curl_example(integration, token),
+        "receiver": (
+            connect.alertmanager_receiver(integration, token)
+            if integration.kind == IntegrationKind.ALERTMANAGER
+            else ""
+        ),
+        "group_window_minutes": int(integration.group_window.total_seconds() // 60),
+        "can_manage": can(request.user, Action.MANAGE_INTEGRATIONS),
+    }
+    response = render(request, "alerts/integration_detail.html", context, status=status)
+    if token:
+        # The one copy of the secret: no cache, no back-forward cache, may keep it.
+        response["Cache-Control"] = "no-store"
+    return response

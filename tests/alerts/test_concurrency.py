@@ -1,0 +1,160 @@
+"""Deliveries and processors racing each other, each thread on its own database connection."""
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from alerts import services, tasks
+from alerts.models import Alert, IntegrationKind
+from alerts.services import alerts_process_pending, integration_create
+from incidents.models import EventKind, Incident, TimelineEvent
+from tests.factories import TeamFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+URL = "/hooks/alertmanager/"
+TIMEOUT = 30
+
+
+def fixture(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return body
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests run the processor themselves; nothing should reach a queue nobody drains.
+    monkeypatch.setattr(tasks.process_alerts, "delay", lambda integration_id: None)
+
+
+@pytest.fixture
+def hook() -> tuple[int, str]:
+    integration, token = integration_create(
+        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Payments")
+    )
+    return integration.pk, token
+
+
+def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run work(0..count-1) in threads released together; re-raise the first failure."""
+    start = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    failures: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            start.wait(TIMEOUT)
+            results[index] = work(index)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    if failures:
+        raise failures[0]
+    return results
+
+
+def post(token: str, payload: Any) -> int:
+    response = Client().post(
+        URL, payload, content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
+    return response.status_code
+
+
+def test_the_same_firing_payload_posted_ten_times_at_once_makes_one_alert_and_one_incident(hook):
+    integration_id, token = hook
+    payload = fixture("firing")
+
+    statuses = at_once(10, lambda _: post(token, payload))
+    at_once(4, lambda _: alerts_process_pending(integration_id=integration_id))
+
+    assert statuses == [200] * 10
+    alert = Alert.objects.get()
+    assert alert.times_seen == 10
+    assert Incident.objects.count() == 1
+    assert TimelineEvent.objects.filter(kind=EventKind.ALERT).count() == 1
+
+
+def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook):
+    integration_id, token = hook
+
+    def post_one(index: int) -> int:
+        payload = fixture("firing")
+        payload["alerts"][0]["labels"]["instance"] = f"checkout-{index}:8080"
+        payload["alerts"][0]["fingerprint"] = f"{index:016x}"
+        status = post(token, payload)
+        alerts_process_pending(integration_id=integration_id)
+        return status
+
+    statuses = at_once(10, post_one)
+
+    assert statuses == [200] * 10
+    incident = Incident.objects.get()
+    assert incident.alerts.count() == 10
+    assert not Alert.objects.filter(needs_processing=True).exists()
+
+
+def test_deliveries_of_the_same_alerts_in_different_orders_at_once_all_succeed(hook):
+    _, token = hook
+    storm = fixture("storm")
+
+    def post_shuffled(index: int) -> int:
+        payload = dict(storm, alerts=random.Random(index).sample(storm["alerts"], 50))
+        return post(token, payload)
+
+    statuses = at_once(8, post_shuffled)
+
+    assert statuses == [200] * 8
+    assert Alert.objects.count() == 50
+
+
+def in_thread(work: Callable[[], Any]) -> threading.Thread:
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+    working, release = threading.Event(), threading.Event()
+    process = services._Processor.process
+
+    def slow_process(self: Any, alert: Alert) -> None:
+        working.set()
+        release.wait(TIMEOUT)
+        process(self, alert)
+
+    monkeypatch.setattr(services._Processor, "process", slow_process)
+    processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
+    statuses: list[int] = []
+    try:
+        assert working.wait(TIMEOUT)
+        delivery = in_thread(lambda: statuses.append(post(token, fixture("grouped_firing"))))
+        delivery.join(5)
+
+        assert statuses == [200], "the delivery waited for the processor"
+    finally:
+        release.set()
+        processor.join(TIMEOUT)
