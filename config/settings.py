@@ -160,6 +160,10 @@ if not REDIS_URL:
         # Exchange bindings (the workers' remote-control fanout); kombu's default is ./control.
         "control_folder": str(_broker_dir / "control"),
     }
+    # kombu's filesystem transport neither creates its folders nor tolerates their absence:
+    # a task sent from any process (web, shell, a command) before `make run` made them is lost.
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ACKS_LATE = True
