@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_PACKAGES := config accounts incidents alerts ops benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install clean bench-pages
+.PHONY: run test lint typecheck pytest services install clean bench-pages bench-ingest
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -38,6 +38,11 @@ test: lint typecheck pytest
 # BENCH_ARGS=--reuse measures again without reloading.
 bench-pages: install services
 	$(BIN)/python -m benchmarks.pages $(BENCH_ARGS)
+
+# Alertmanager webhook budget against gunicorn with production settings, in a fresh
+# tocsin_ingest database (BENCH_INGEST_DATABASE_URL); e.g. BENCH_ARGS="--clients 32".
+bench-ingest: install services
+	$(BIN)/python -m benchmarks.ingest $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache

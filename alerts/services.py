@@ -209,7 +209,7 @@ def integration_for_token(token: str) -> Integration | None:
     """The integration a token belongs to, active or paused; None for an unknown token."""
     if not token or len(token) > 200:
         return None
-    return Integration.objects.select_related("team").filter(token_hash=hash_token(token)).first()
+    return Integration.objects.filter(token_hash=hash_token(token)).first()
 
 
 def group_key(integration: Integration, labels: dict[str, str]) -> str:

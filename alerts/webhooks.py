@@ -63,7 +63,7 @@ def store(integration: Integration, events: list[AlertEvent]) -> int:
     stored = services.alert_events_ingest(integration=integration, events=events)
     if stored:
         # robust: a broker outage must not fail a committed delivery; the sweeper catches up.
-        transaction.on_commit(lambda: tasks.process_alerts.delay(integration.pk), robust=True)
+        transaction.on_commit(lambda: tasks.process_alerts_soon(integration.pk), robust=True)
     return stored
 
 

@@ -1,9 +1,18 @@
 """Named personas every test may ask for, and shared fixtures."""
 
 import pytest
+from django.core.cache import cache
 
 from accounts.models import Role, User
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """The cache (Redis) outlives a test's transaction: rate-limit counts, queued-task marks."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,0 +1,15 @@
+"""The product's URLs plus the floor view of `benchmarks.ingest`; used by benchmarks.settings."""
+
+from django.urls import URLPattern, URLResolver, include, path
+
+from benchmarks.floor import floor_insert
+from config import urls as product_urls
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("bench/floor", floor_insert, name="bench-floor"),
+    # Not namespaced: every product URL keeps its name.
+    path("", include("config.urls")),
+]
+
+handler404 = product_urls.handler404
+handler500 = product_urls.handler500

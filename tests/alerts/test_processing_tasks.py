@@ -1,0 +1,64 @@
+"""How deliveries get a worker to act on them: one queued task per integration at a time."""
+
+from alerts import tasks
+from alerts.models import Alert
+from alerts.services import alert_events_ingest
+from tests.alerts.factories import firing, make_integration
+
+
+def test_the_first_delivery_queues_processing(db, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.process_alerts, "delay", queued.append)
+    integration = make_integration()
+
+    tasks.process_alerts_soon(integration.pk)
+
+    assert queued == [integration.pk]
+
+
+def test_deliveries_while_a_task_is_queued_queue_nothing_more(db, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.process_alerts, "delay", queued.append)
+    integration = make_integration()
+
+    for _ in range(5):
+        tasks.process_alerts_soon(integration.pk)
+
+    assert queued == [integration.pk]
+
+
+def test_each_integration_gets_its_own_task(db, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.process_alerts, "delay", queued.append)
+    first, second = make_integration(name="one"), make_integration(name="two")
+
+    tasks.process_alerts_soon(first.pk)
+    tasks.process_alerts_soon(second.pk)
+
+    assert queued == [first.pk, second.pk]
+
+
+def test_a_delivery_after_the_task_started_queues_a_new_one(db, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.process_alerts, "delay", queued.append)
+    integration = make_integration()
+    tasks.process_alerts_soon(integration.pk)
+
+    tasks.process_alerts.run(integration.pk)
+    tasks.process_alerts_soon(integration.pk)
+
+    assert queued == [integration.pk, integration.pk]
+
+
+def test_the_queued_task_processes_what_was_delivered_before_it_ran(db, monkeypatch):
+    monkeypatch.setattr(tasks.process_alerts, "delay", lambda integration_id: None)
+    integration = make_integration()
+    alert_events_ingest(integration=integration, events=[firing("fp1")])
+    tasks.process_alerts_soon(integration.pk)
+    alert_events_ingest(integration=integration, events=[firing("fp2", instance="b")])
+    tasks.process_alerts_soon(integration.pk)  # covered by the queued task
+
+    processed = tasks.process_alerts.run(integration.pk)
+
+    assert processed == 2
+    assert not Alert.objects.filter(needs_processing=True).exists()
