@@ -29,6 +29,7 @@ READY_TIMEOUT = 120.0
 def prepare() -> None:
     call_command("migrate", interactive=False, verbosity=1)
     call_command("seed_demo")
+    call_command("seed_demo_alerts")
     if settings.CELERY_BROKER_URL == "filesystem://":
         # kombu's filesystem transport neither creates its folders nor waits for them.
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
@@ -52,7 +53,14 @@ def banner(url: str) -> str:
     for user in DEMO_USERS:
         team = f", {TEAMS[user.team][0]}" if user.team else ""
         rows.append(f"  {user.username:<10} {Role(user.role).label}{team}")
-    rows += ["", f"Django admin  {url}admin/", f"API docs      {url}api/docs/"]
+    from alerts.management.commands.seed_demo_alerts import DEMO_ALERTMANAGER_TOKEN
+
+    rows += [
+        "",
+        f"Django admin  {url}admin/",
+        f"API docs      {url}api/docs/",
+        f"Alertmanager  {url}hooks/alertmanager/  (Bearer {DEMO_ALERTMANAGER_TOKEN})",
+    ]
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         rows.append(f"Data          {settings.DATA_DIR}")
     rows += ["", "Ctrl-C stops web, worker and beat."]

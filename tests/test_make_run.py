@@ -1,6 +1,7 @@
 """`make run` on a fresh machine: the whole stack from scripts/run, as a user starts it."""
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -17,12 +18,14 @@ import pytest
 import requests
 from django.core.cache.backends.filebased import FileBasedCache
 
+from alerts.management.commands.seed_demo_alerts import DEMO_ALERTMANAGER_TOKEN
 from incidents.management.commands.seed_demo import DEMO_PASSWORD
 from ops.tasks import PING_KEY
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "tests" / "alerts" / "fixtures" / "alertmanager"
 READY_TIMEOUT = 90
 
 
@@ -168,12 +171,31 @@ def test_make_run_serves_demo_runs_tasks_stops_cleanly_and_keeps_data(data_dir, 
     stack.manage("shell", "-c", f"from ops.tasks import ping; ping.delay({token!r})")
     assert wait_for_ping(data_dir, token), "a worker took the task from the filesystem queue"
 
+    firing = json.loads((SAMPLES / "firing.json").read_text())
+    delivered = requests.post(
+        f"{stack.url}/hooks/alertmanager/",
+        json=firing,
+        headers={"Authorization": f"Bearer {DEMO_ALERTMANAGER_TOKEN}"},
+        timeout=10,
+    )
+    assert delivered.status_code == 200
+    deadline = time.monotonic() + 30
+    while (
+        time.monotonic() < deadline
+        and "CheckoutDown on checkout" not in session.get(f"{stack.url}/", timeout=10).text
+    ):
+        time.sleep(0.5)
+    assert "CheckoutDown on checkout" in session.get(f"{stack.url}/", timeout=10).text, (
+        "the worker turned the posted alert into an incident"
+    )
+
     deadline = time.monotonic() + 30
     while DEMO_PASSWORD not in stack.output() and time.monotonic() < deadline:
         time.sleep(0.5)
     output = stack.output()
     assert f"Tocsin is running at {stack.url}/" in output
     assert re.search(r"responder\s+Responder", output)
+    assert f"Bearer {DEMO_ALERTMANAGER_TOKEN}" in output
 
     assert len(stack_processes(data_dir)) >= 4, "scripts/run plus web, worker and beat"
     assert stack.stop() == 130
@@ -182,7 +204,7 @@ def test_make_run_serves_demo_runs_tasks_stops_cleanly_and_keeps_data(data_dir, 
 
     incidents = count_rows(data_dir, "incidents_incident")
     users = count_rows(data_dir, "accounts_user")
-    assert incidents == 41
+    assert incidents == 42, "41 demo incidents and the one the alert declared"
     assert users == 5
 
     again = Stack(data_dir, tmp_path / "second.log")
@@ -193,3 +215,4 @@ def test_make_run_serves_demo_runs_tasks_stops_cleanly_and_keeps_data(data_dir, 
     assert stack_processes(data_dir) == []
     assert count_rows(data_dir, "incidents_incident") == incidents
     assert count_rows(data_dir, "accounts_user") == users
+    assert count_rows(data_dir, "alerts_integration") == 1
