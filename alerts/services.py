@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -184,6 +185,7 @@ def integration_update(
         _integration_clean(locked)
         if changes:
             locked.save(update_fields=sorted(changes))
+        transaction.on_commit(forget_cached_tokens)
     logger.info(
         "integration %s updated by %s: %s", locked.pk, _who(actor), ", ".join(sorted(changes))
     )
@@ -197,6 +199,7 @@ def integration_rotate_token(*, integration: Integration, actor: User | None = N
     integration.token_hash = hash_token(token)
     integration.token_prefix = token[:8]
     integration.save(update_fields=["token_hash", "token_prefix"])
+    transaction.on_commit(forget_cached_tokens)
     logger.info("integration %s token rotated by %s", integration.pk, _who(actor))
     return token
 
@@ -205,11 +208,34 @@ def _who(actor: User | None) -> str:
     return actor.username if actor is not None else "the system"
 
 
+# Webhook deliveries look their integration up by token hash, a database round trip on every
+# request. Each process keeps what it found for a moment: a pause or a new token takes effect
+# here at once and in the other processes within TOKEN_CACHE_SECONDS. Unknown tokens are never
+# kept, so guessing cannot grow the cache.
+TOKEN_CACHE_SECONDS = 2.0
+_TOKEN_CACHE_MAX = 1000
+_token_cache: dict[str, tuple[Integration, float]] = {}
+
+
+def forget_cached_tokens() -> None:
+    _token_cache.clear()
+
+
 def integration_for_token(token: str) -> Integration | None:
     """The integration a token belongs to, active or paused; None for an unknown token."""
     if not token or len(token) > 200:
         return None
-    return Integration.objects.filter(token_hash=hash_token(token)).first()
+    digest = hash_token(token)
+    now = time.monotonic()
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    integration = Integration.objects.filter(token_hash=digest).first()
+    if integration is not None:
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[digest] = (integration, now + TOKEN_CACHE_SECONDS)
+    return integration
 
 
 def group_key(integration: Integration, labels: dict[str, str]) -> str:

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import Role, User
+from alerts.services import forget_cached_tokens
 from tests.factories import UserFactory
 
 
@@ -11,8 +12,10 @@ from tests.factories import UserFactory
 def empty_cache():
     """The cache (Redis) outlives a test's transaction: rate-limit counts, queued-task marks."""
     cache.clear()
+    forget_cached_tokens()
     yield
     cache.clear()
+    forget_cached_tokens()
 
 
 @pytest.fixture
