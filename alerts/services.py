@@ -431,6 +431,11 @@ class _Processor:
         self.source = INCIDENT_SOURCE[IntegrationKind(integration.kind)]
         self.declared = 0
         self._severities = {s.name: s for s in Severity.objects.all()}
+        self._severities_by_pk = {s.pk: s for s in self._severities.values()}
+        # What this batch already learnt, so a burst of alerts costs no query per alert to find
+        # its group's incident or to count the minute's incidents.
+        self._group_incidents: dict[str, Incident] = {}
+        self._declared_this_minute: int | None = None
 
     def process(self, alert: Alert) -> None:
         incident = alert.incident
@@ -468,13 +473,13 @@ class _Processor:
         if known:
             return min(known, key=lambda s: s.rank)
         if self.integration.default_severity_id is not None:
-            return self._severities_by_pk()[self.integration.default_severity_id]
+            return self._severities_by_pk[self.integration.default_severity_id]
         return max(self._severities.values(), key=lambda s: s.rank)
 
-    def _severities_by_pk(self) -> dict[int, Severity]:
-        return {s.pk: s for s in self._severities.values()}
-
     def _open_incident_of_group(self, alert: Alert) -> Incident | None:
+        known = self._group_incidents.get(alert.group_key)
+        if known is not None:
+            return known
         since = self.now - self.integration.group_window
         sibling = (
             Alert.objects.filter(
@@ -505,6 +510,7 @@ class _Processor:
                     incident=incident, actor=None, severity=severity, source=self.source
                 )
         alert.incident = incident
+        self._group_incidents[alert.group_key] = incident
         Alert.objects.filter(pk=alert.pk).update(incident=incident)
         self._record(incident, alert, text)
 
@@ -524,20 +530,22 @@ class _Processor:
             started_at=min(alert.starts_at, alert.first_seen_at, self.now),
         )
         self.declared += 1
+        if self._declared_this_minute is not None:
+            self._declared_this_minute += 1
         return incident
 
     def _storming(self) -> bool:
-        limit = self.integration.max_incidents_per_minute
-        recent = (
-            Incident.objects.filter(
-                alerts__integration=self.integration,
-                declared_at__gte=self.now - timedelta(minutes=1),
+        if self._declared_this_minute is None:
+            self._declared_this_minute = (
+                Incident.objects.filter(
+                    alerts__integration=self.integration,
+                    declared_at__gte=self.now - timedelta(minutes=1),
+                )
+                .exclude(pk=self._storm_pk() or 0)
+                .distinct()
+                .count()
             )
-            .exclude(pk=self._storm_pk() or 0)
-            .distinct()
-            .count()
-        )
-        return recent >= limit
+        return self._declared_this_minute >= self.integration.max_incidents_per_minute
 
     def _storm_pk(self) -> int | None:
         return self.integration.storm_incident_id
@@ -580,6 +588,10 @@ class _Processor:
                 source=self.source,
                 resolution="Every alert resolved.",
             )
+            # Closed now: a later alert of its group in this batch must not join it.
+            self._group_incidents = {
+                key: held for key, held in self._group_incidents.items() if held.pk != incident.pk
+            }
         elif STATUS_ORDER.index(incident.status) < STATUS_ORDER.index(Status.MONITORING):
             incident_services.incident_set_status(
                 incident=incident,
