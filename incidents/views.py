@@ -175,6 +175,8 @@ def _panel_context(
         # the page costs the same however long the incident ran.
         "timeline": timeline if show_all else timeline[:TIMELINE_RECENT],
         "timeline_total": incident.timeline.count(),
+        # The highlight URLs are built from one reverse(): a {% url %} per timeline entry was a
+        # measurable share of the page's time with a hundred entries (benchmarks/pages.py).
         "highlight_prefix": reverse("incidents:detail", args=[incident.number]) + "timeline/",
         "checklist": selectors.incident_checklist(incident=incident),
         "updates": selectors.incident_status_updates(incident=incident),
