@@ -1,5 +1,9 @@
 """Inbound webhooks. Each answers 2xx only once the delivery's alerts are committed."""
 
+import json
+import logging
+
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -8,7 +12,9 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import IntegrationKind
 from alerts.parsers import PayloadError, alertmanager, events_v2, generic
+from alerts.services import integration_for_token
 from alerts.webhooks import (
+    JSON_TYPES,
     WebhookRefused,
     authenticate,
     bearer_token,
@@ -17,6 +23,8 @@ from alerts.webhooks import (
     unavailable,
 )
 from ops.problems import problem_response
+
+logger = logging.getLogger(__name__)
 
 
 @csrf_exempt
@@ -62,5 +70,60 @@ def generic_webhook(request: HttpRequest, token: str = "") -> HttpResponse:
 @csrf_exempt
 @require_POST
 def events_v2_enqueue(request: HttpRequest) -> HttpResponse:
-    """PagerDuty Events API v2: the routing key in the body; PagerDuty's own answer shapes."""
-    return events_v2.receive(request)
+    """PagerDuty Events API v2: the routing key in the body.
+
+    Every answer keeps PagerDuty's shape (202 success; 400 "invalid event", which clients log
+    and do not retry; 5xx, which they retry), so a PagerDuty client can read our errors too;
+    only the 413 of the body-size middleware, which runs before any view, is problem JSON.
+    """
+    if request.content_type not in JSON_TYPES:
+        return _invalid_event(
+            ["The body must be JSON (Content-Type: application/json)."], status=415
+        )
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        return _invalid_event(["The event is larger than 512 KB."], status=413)
+    except RecursionError:
+        return _invalid_event(["The body is not valid JSON: nested too deeply."])
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _invalid_event([f"The body is not valid JSON: {exc}"])
+    received_at = timezone.now()
+    try:
+        routing_key, action, dedup_key, event = events_v2.validate(body, received_at)
+    except events_v2.InvalidEvent as exc:
+        return _invalid_event(exc.errors)
+    try:
+        integration = integration_for_token(routing_key)
+        # An unknown or paused key is answered as PagerDuty answers a key it does not know:
+        # 400 "invalid event". PagerDuty's clients treat 400 as final and log it, which is what
+        # we want: retrying will not make the key valid, and a paused integration means "drop
+        # these" — whereas 401/403 are outside the Events API's contract (some clients retry
+        # them) and a 202 would let the sender believe somebody was paged.
+        if integration is None or integration.kind != IntegrationKind.EVENTS_V2:
+            return _invalid_event(["Invalid routing key."])
+        if not integration.active:
+            return _invalid_event(
+                ["The integration of this routing key is paused; events are refused."]
+            )
+        events = events_v2.events(integration, action, dedup_key, event, received_at)
+        store(integration, events)
+    except DatabaseError as exc:
+        # 5xx makes PagerDuty clients retry; the event is not lost.
+        logger.error("events v2: database unavailable: %s", exc)
+        response = _pagerduty_answer(
+            503, "unavailable", "Try again later", ["The database is unavailable."]
+        )
+        response["Retry-After"] = "5"
+        return response
+    return JsonResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
+    )
+
+
+def _pagerduty_answer(status: int, state: str, message: str, errors: list[str]) -> JsonResponse:
+    return JsonResponse({"status": state, "message": message, "errors": errors}, status=status)
+
+
+def _invalid_event(errors: list[str], status: int = 400) -> JsonResponse:
+    return _pagerduty_answer(status, "invalid event", "Event object is invalid", errors)

@@ -1,4 +1,6 @@
-"""PagerDuty Events API v2 (`POST /hooks/events/v2/enqueue`): anything that pages PagerDuty.
+"""PagerDuty Events API v2 events: validated as PagerDuty does, turned into AlertEvents.
+
+The endpoint (`POST /hooks/events/v2/enqueue`) is alerts.views.events_v2_enqueue.
 
 Field rules and answers follow PagerDuty's documentation (developer.pagerduty.com, "Send an
 Alert Event" and "Events API v2 Overview"): 202 `{"status": "success", "message": "Event
@@ -14,16 +16,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
-from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-
 from alerts import services
-from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
+from alerts.models import Alert, AlertStatus, Integration
 from alerts.parsers.base import AlertEvent
 from alerts.parsers.generic import clean_text
-from alerts.webhooks import JSON_TYPES, store
 
 logger = logging.getLogger(__name__)
 
@@ -39,61 +35,12 @@ MAX_LABELS = 64
 MAX_LABEL_KEY = 128
 MAX_LABEL_VALUE = 1024
 MAX_ANNOTATION = 4096
-INVALID = "Event object is invalid"
 
 
 class InvalidEvent(Exception):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
-
-
-def _answer(status: int, state: str, message: str, errors: list[str]) -> JsonResponse:
-    return JsonResponse({"status": state, "message": message, "errors": errors}, status=status)
-
-
-def _invalid(errors: list[str], status: int = 400) -> JsonResponse:
-    return _answer(status, "invalid event", INVALID, errors)
-
-
-def receive(request: HttpRequest) -> JsonResponse:
-    if request.content_type not in JSON_TYPES:
-        return _invalid(["The body must be JSON (Content-Type: application/json)."], status=415)
-    try:
-        body = json.loads(request.body)
-    except RequestDataTooBig:
-        return _invalid(["The event is larger than 512 KB."], status=413)
-    except RecursionError:
-        return _invalid(["The body is not valid JSON: nested too deeply."])
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _invalid([f"The body is not valid JSON: {exc}"])
-    received_at = timezone.now()
-    try:
-        routing_key, action, dedup_key, event = _validate(body, received_at)
-    except InvalidEvent as exc:
-        return _invalid(exc.errors)
-    try:
-        integration = services.integration_for_token(routing_key)
-        # An unknown or paused key is answered as PagerDuty answers a key it does not know:
-        # 400 "invalid event". PagerDuty's clients treat 400 as final and log it, which is what
-        # we want: retrying will not make the key valid, and a paused integration means "drop
-        # these" — whereas 401/403 are outside the Events API's contract (some clients retry
-        # them) and a 202 would let the sender believe somebody was paged.
-        if integration is None or integration.kind != IntegrationKind.EVENTS_V2:
-            return _invalid(["Invalid routing key."])
-        if not integration.active:
-            return _invalid(["The integration of this routing key is paused; events are refused."])
-        events = _events(integration, action, dedup_key, event, received_at)
-        store(integration, events)
-    except DatabaseError as exc:
-        # 5xx makes PagerDuty clients retry; the event is not lost.
-        logger.error("events v2: database unavailable: %s", exc)
-        response = _answer(503, "unavailable", "Try again later", ["The database is unavailable."])
-        response["Retry-After"] = "5"
-        return response
-    return JsonResponse(
-        {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
-    )
 
 
 def _string(value: Any, name: str, errors: list[str], *, required: bool = False) -> str:
@@ -125,7 +72,7 @@ def _timestamp(value: Any, errors: list[str]) -> datetime | None:
     return None
 
 
-def _validate(body: Any, received_at: datetime) -> tuple[str, str, str, dict[str, Any]]:
+def validate(body: Any, received_at: datetime) -> tuple[str, str, str, dict[str, Any]]:
     """The routing key, action, dedup key and checked fields of an event; InvalidEvent lists
     every problem at once, as PagerDuty does."""
     if not isinstance(body, dict):
@@ -234,7 +181,7 @@ def _labels_and_annotations(event: dict[str, Any]) -> tuple[dict[str, str], dict
     return labels, annotations
 
 
-def _events(
+def events(
     integration: Integration,
     action: str,
     dedup_key: str,
