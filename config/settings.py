@@ -73,6 +73,13 @@ MIDDLEWARE = [
     "accounts.middleware.ViewerTimezoneMiddleware",
 ]
 
+# For /hooks/ (see config/wsgi.py): requests from machines need none of the browser's middleware.
+MACHINE_MIDDLEWARE = [
+    "ops.middleware.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.BodySizeLimitMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
@@ -138,7 +145,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {"BACKEND": "ops.cache.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {
