@@ -34,6 +34,14 @@ class Integration(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=IntegrationKind.choices)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="integrations")
+    # Who is paged for this integration's incidents; empty = the team's policy, else the default.
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="integrations",
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_prefix = models.CharField(max_length=12, editable=False)
     active = models.BooleanField(default=True, help_text="Paused integrations refuse alerts.")

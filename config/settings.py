@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "incidents",
     "alerts",
+    "oncall",
     "ops",
 ]
 
@@ -144,9 +145,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "ops.cache.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "ops.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -181,6 +180,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "sweep-pending-alerts": {"task": "alerts.tasks.sweep_pending_alerts", "schedule": 5.0},
+    # The paging engine's clock. A tick that waited longer than this is dropped: the next one
+    # does the same work, and a backlog of ticks would only delay real deliveries.
+    "oncall-tick": {"task": "oncall.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
 }
 CELERY_TIMEZONE = "UTC"
 # Keep the LOGGING below (LOG_FORMAT=json) in the worker too, instead of Celery's own handler.
@@ -209,6 +211,25 @@ if _email_url:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tocsin <tocsin@localhost>")
+
+# Paging providers. SMS and voice speak Twilio's REST API at TWILIO_API_URL (Twilio itself, or
+# any service compatible with it); Slack DMs go through slack-sdk at SLACK_API_URL. Tests point
+# both at local stub servers. Without credentials the channel reports a permanent failure.
+TWILIO_API_URL = os.environ.get("TWILIO_API_URL", "https://api.twilio.com").rstrip("/")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
+SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+# Seconds a provider call may take before it counts as a transient failure.
+NOTIFIER_TIMEOUT = float(os.environ.get("NOTIFIER_TIMEOUT", "10"))
+# A delivery claimed longer ago than this is presumed dead (its worker killed) and handed out
+# again; keep it above what a notifier can take with its retries.
+PAGING_DELIVERY_LEASE = int(os.environ.get("PAGING_DELIVERY_LEASE", "60"))
+# A queued delivery whose task has not started after this many seconds was lost with the
+# broker (Redis restarted without persistence) and is enqueued again.
+PAGING_REQUEUE_AFTER = int(os.environ.get("PAGING_REQUEUE_AFTER", "30"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -297,5 +318,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The paging tick runs every second: logging each task sent, received and finished
+        # would bury everything else. Failures still log (at ERROR); TASK_LOG_LEVEL=INFO shows all.
+        **{
+            name: {"level": os.environ.get("TASK_LOG_LEVEL", "WARNING")}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
+    },
 }

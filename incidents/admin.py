@@ -7,7 +7,7 @@ from incidents.models import Incident, Service, Severity, Team, TimelineEvent
 class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    filter_horizontal = ("members",)
+    filter_horizontal = ("members", "leads")
     search_fields = ("name",)
 
 
@@ -21,7 +21,7 @@ class ServiceAdmin(admin.ModelAdmin[Service]):
 
 @admin.register(Severity)
 class SeverityAdmin(admin.ModelAdmin[Severity]):
-    list_display = ("name", "rank", "description", "response_target", "statuspage_impact")
+    list_display = ("name", "rank", "description", "response_target", "paging", "statuspage_impact")
 
 
 class TimelineInline(admin.TabularInline[TimelineEvent, Incident]):

@@ -12,6 +12,8 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # Escalation policies can page "the team's leads" (the playbook's level 2 "team lead").
+    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="led_teams", blank=True)
 
     class Meta:
         ordering = ("name",)
@@ -44,6 +46,15 @@ class StatusPageImpact(models.TextChoices):
     NONE = "none", "None"
 
 
+class Paging(models.TextChoices):
+    """What declaring an incident of a severity does (the playbook's severity table)."""
+
+    ONCALL_AND_MANAGEMENT = "oncall_and_management", "Page on call and management"
+    ONCALL = "oncall", "Page on call"
+    TEAM_CHANNEL = "team_channel", "Notify the team's channel"
+    NONE = "none", "Nothing (backlog)"
+
+
 class Severity(models.Model):
     """An editable row of the playbook's severity table; `rank` 1 is the most severe."""
 
@@ -56,6 +67,7 @@ class Severity(models.Model):
     statuspage_impact = models.CharField(
         max_length=16, choices=StatusPageImpact.choices, default=StatusPageImpact.NONE
     )
+    paging = models.CharField(max_length=24, choices=Paging.choices, default=Paging.ONCALL)
     update_cadence = models.DurationField(
         default=timedelta(hours=1), help_text="Remind the commander when no update was posted."
     )
@@ -91,6 +103,7 @@ class Source(models.TextChoices):
     ALERTMANAGER = "alertmanager", "Alertmanager"
     EVENTS_API = "events-api", "Events API"
     WEBHOOK = "webhook", "Webhook"
+    PAGE = "page", "Page reply"  # a one-click link, an SMS reply or a key pressed on a call
     SYSTEM = "system", "System"
 
 

@@ -17,6 +17,7 @@ class Action(StrEnum):
     MERGE = "merge"
     MANAGE_CATALOG = "manage_catalog"  # teams, services, severities
     MANAGE_INTEGRATIONS = "manage_integrations"  # alert sources and their rules
+    MANAGE_ONCALL = "manage_oncall"  # schedules, layers, escalation policies
 
 
 AnyUser = User | AnonymousUser
@@ -39,7 +40,7 @@ def can_view(user: AnyUser, incident: Incident) -> bool:
 def can(user: AnyUser, action: Action, incident: Incident | None = None) -> bool:
     if not isinstance(user, User) or not user.is_active:
         return False
-    if action in (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS):
+    if action in (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS, Action.MANAGE_ONCALL):
         return user.can_manage
     if incident is not None and not can_view(user, incident):
         return False

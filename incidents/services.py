@@ -613,6 +613,12 @@ def incident_record_event(
     )
 
 
+def incident_add_responders(*, incident: Incident, users: Iterable[User]) -> None:
+    """Make people paged for the incident its participants, so they may see and act on it
+    (a private incident shows only to participants). The page itself is on the timeline."""
+    incident.participants.add(*users)
+
+
 def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: User | None, highlighted: bool
 ) -> TimelineEvent:

@@ -30,6 +30,7 @@ def prepare() -> None:
     call_command("migrate", interactive=False, verbosity=1)
     call_command("seed_demo")
     call_command("seed_demo_alerts")
+    call_command("seed_demo_oncall")
     if settings.CELERY_BROKER_URL == "filesystem://":
         # kombu's filesystem transport neither creates its folders nor waits for them.
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):

@@ -7,6 +7,8 @@ from accounts.models import Role, User
 from alerts.services import forget_cached_tokens
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.stubs.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def empty_cache():

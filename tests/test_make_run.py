@@ -74,8 +74,8 @@ class Stack:
             try:
                 if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or still loading the app for its first request
             time.sleep(0.5)
         pytest.fail(f"/readyz did not answer 200 in {READY_TIMEOUT} s:\n{self.output()[-4000:]}")
 

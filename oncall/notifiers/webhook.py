@@ -1,0 +1,143 @@
+"""Outgoing webhook pages: a signed JSON POST to the contact method's URL."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from oncall.notifiers.base import Notifier, NotifierError, Page, parse_retry_after
+
+SIGNATURE_VERSION = "v1"
+# Statuses that say "later" rather than "never".
+_TRANSIENT_4XX = frozenset({408, 425, 429})
+# Enough of an error response to explain the failure in the delivery row.
+_ERROR_BODY_MAX_BYTES = 300
+
+
+class WebhookNotifier(Notifier):
+    method = "webhook"
+
+    def notify(self, page: Page) -> str:
+        if urlsplit(page.address).scheme not in ("https", "http"):
+            raise NotifierError(f"Webhook URL must be http(s): {page.address!r}", permanent=True)
+        body = webhook_body(page)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Tocsin",
+            "X-Tocsin-Notification": str(page.notification_id),
+            "X-Tocsin-Timestamp": timestamp,
+        }
+        if page.secret:
+            headers["X-Tocsin-Signature"] = sign(page.secret, timestamp, body)
+        try:
+            # stream=True: only the status and headers matter; a huge or endless body is not read.
+            response = requests.post(
+                page.address,
+                data=body.encode(),
+                headers=headers,
+                timeout=settings.NOTIFIER_TIMEOUT,
+                # A redirect could point a signed page anywhere; the owner should fix the URL.
+                allow_redirects=False,
+                stream=True,
+            )
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+        ) as error:
+            raise NotifierError(f"Invalid webhook URL: {error}", permanent=True) from error
+        except requests.RequestException as error:
+            raise NotifierError(f"Webhook unreachable: {error!r}", permanent=False) from error
+        with response:
+            return _outcome(response)
+
+
+def webhook_body(page: Page) -> str:
+    document = {
+        **page.payload,
+        "notification_id": page.notification_id,
+        "subject": page.subject,
+        "text": page.text,
+        "ack_url": page.ack_url,
+        "incident_url": page.incident_url,
+    }
+    return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def sign(secret: str, timestamp: str, body: str | bytes) -> str:
+    """The X-Tocsin-Signature value: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>."""
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+    return f"{SIGNATURE_VERSION}={digest.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: str | bytes,
+    header: str,
+    *,
+    now: float,
+    tolerance: float = 300,
+) -> bool:
+    """Check a received page, as a receiver would: copy this function into your endpoint.
+
+    timestamp and header are the X-Tocsin-Timestamp and X-Tocsin-Signature values, body the raw
+    request body, now the receiver's clock (unix seconds). A timestamp more than tolerance
+    seconds away from now is refused, so a captured request cannot be replayed later.
+    """
+    if not (secret and timestamp and header):
+        return False
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return False
+    if abs(now - sent_at) > tolerance:
+        return False
+    # Self-contained (no call to sign()) so receivers can copy it as it stands.
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+    expected = f"v1={digest.hexdigest()}"
+    # Several comma-separated signatures let a sender roll its secret without a gap.
+    return any(
+        hmac.compare_digest(expected.encode(), candidate.strip().encode())
+        for candidate in header.split(",")
+    )
+
+
+def _outcome(response: requests.Response) -> str:
+    status = response.status_code
+    if 200 <= status < 300:
+        return response.headers.get("X-Request-Id", "")
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        raise NotifierError(
+            f"Webhook answered {status} redirect to {location!r}; redirects are not followed",
+            permanent=True,
+        )
+    message = f"Webhook answered {status}"
+    snippet = _body_start(response)
+    if snippet:
+        message += f": {snippet}"
+    if status >= 500 or status in _TRANSIENT_4XX:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise NotifierError(message, permanent=False, retry_after=retry_after)
+    raise NotifierError(message, permanent=True)
+
+
+def _body_start(response: requests.Response) -> str:
+    try:
+        raw = response.raw.read(_ERROR_BODY_MAX_BYTES, decode_content=True)
+    except (OSError, urllib3.exceptions.HTTPError):
+        # The status already says what happened; a body that stalls or breaks adds nothing.
+        return ""
+    return raw.decode("utf-8", "replace").strip() if isinstance(raw, bytes) else ""

@@ -1,0 +1,143 @@
+"""Reads for on call: schedules as the pure computation's input, and who gets paged."""
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+from django.db.models import Prefetch, Q
+
+from accounts.models import User
+from alerts.models import Alert
+from incidents.models import Incident
+from oncall import schedules
+from oncall.models import (
+    ContactMethod,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationTarget,
+    NotificationRule,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+    TargetKind,
+)
+
+# How far back and ahead overrides are loaded for a schedule read: enough for the two-week
+# calendar and for "next" on the schedule page; the iCal feed asks for its own window.
+_OVERRIDE_MARGIN = timedelta(days=1)
+
+
+def _restriction(raw: dict[str, object]) -> schedules.Restriction:
+    weekdays = raw.get("weekdays") or []
+    if not isinstance(weekdays, list):
+        raise ValueError(f"restriction weekdays must be a list, not {weekdays!r}")
+    return schedules.Restriction(
+        start=time.fromisoformat(str(raw["start"])),
+        end=time.fromisoformat(str(raw["end"])),
+        weekdays=frozenset(int(day) for day in weekdays),
+    )
+
+
+def layer_spec(layer: ScheduleLayer) -> schedules.Layer:
+    """Caller prefetched `participants`."""
+    return schedules.Layer(
+        id=layer.pk,
+        level=layer.level,
+        participants=tuple(p.user_id for p in layer.participants.all()),
+        rotation_start=layer.rotation_start,
+        shift_length=schedules.ShiftLength(layer.shift_length),
+        time_zone=layer.time_zone,
+        shift_hours=layer.shift_hours,
+        restrictions=tuple(_restriction(raw) for raw in layer.restrictions),
+        starts_at=layer.starts_at,
+        ends_at=layer.ends_at,
+    )
+
+
+def schedule_spec(schedule: Schedule, *, start: datetime, end: datetime) -> schedules.ScheduleSpec:
+    """The schedule as the pure functions take it, with the overrides touching [start, end)."""
+    layers = ScheduleLayer.objects.filter(schedule=schedule).prefetch_related("participants")
+    overrides = ScheduleOverride.objects.filter(
+        schedule=schedule, end__gt=start - _OVERRIDE_MARGIN, start__lt=end + _OVERRIDE_MARGIN
+    )
+    return schedules.ScheduleSpec(
+        id=schedule.pk,
+        time_zone=schedule.time_zone,
+        layers=tuple(layer_spec(layer) for layer in layers),
+        overrides=tuple(
+            schedules.Override(id=o.pk, user_id=o.user_id, start=o.start, end=o.end)
+            for o in overrides
+        ),
+    )
+
+
+def schedule_on_call_user_id(schedule: Schedule, *, at: datetime) -> int | None:
+    return schedules.who_is_on_call(schedule_spec(schedule, start=at, end=at), at)
+
+
+def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
+    """The integration's policy for alert-born incidents, else the team's, else the default."""
+    from_alert = (
+        Alert.objects.filter(incident=incident, integration__escalation_policy__isnull=False)
+        .values_list("integration__escalation_policy", flat=True)
+        .first()
+    )
+    if from_alert is not None:
+        return EscalationPolicy.objects.get(pk=from_alert)
+    if incident.team_id is not None:
+        team_policy = EscalationPolicy.objects.filter(team_id=incident.team_id).first()
+        if team_policy is not None:
+            return team_policy
+    return EscalationPolicy.objects.filter(is_default=True).first()
+
+
+def policy_levels(policy: EscalationPolicy) -> list[EscalationLevel]:
+    return list(
+        policy.levels.prefetch_related(
+            Prefetch("targets", queryset=EscalationTarget.objects.select_related("schedule"))
+        )
+    )
+
+
+def level_users(level: EscalationLevel, *, at: datetime) -> list[User]:
+    """Everyone a level pages at `at`, once each, in the order the targets list them."""
+    user_ids: list[int] = []
+    for target in level.targets.all():
+        if target.kind == TargetKind.USER and target.user_id is not None:
+            user_ids.append(target.user_id)
+        elif target.kind == TargetKind.SCHEDULE and target.schedule is not None:
+            on_call = schedule_on_call_user_id(target.schedule, at=at)
+            if on_call is not None:
+                user_ids.append(on_call)
+        elif target.kind == TargetKind.TEAM_LEADS and target.team_id is not None:
+            user_ids.extend(
+                User.objects.filter(led_teams=target.team_id).values_list("pk", flat=True)
+            )
+    unique = list(dict.fromkeys(user_ids))
+    found = User.objects.in_bulk(unique)
+    return [found[pk] for pk in unique if pk in found and found[pk].is_active]
+
+
+def paging_steps(users: Iterable[User]) -> dict[int, list[NotificationRule]]:
+    """Each person's notification rules over usable contact methods, by user id.
+
+    Someone without rules is paged on every usable method at once: better a noisy page than
+    a silent one.
+    """
+    user_ids = [user.pk for user in users]
+    usable = Q(contact_method__verified_at__isnull=False, contact_method__disabled_at__isnull=True)
+    rules = NotificationRule.objects.filter(usable, user_id__in=user_ids).select_related(
+        "contact_method"
+    )
+    steps: dict[int, list[NotificationRule]] = {pk: [] for pk in user_ids}
+    for rule in rules:
+        steps[rule.user_id].append(rule)
+    missing = [pk for pk, found in steps.items() if not found]
+    if missing:
+        methods = ContactMethod.objects.filter(
+            user_id__in=missing, verified_at__isnull=False, disabled_at__isnull=True
+        )
+        for method in methods:
+            steps[method.user_id].append(
+                NotificationRule(user_id=method.user_id, contact_method=method)
+            )
+    return steps

@@ -1,0 +1,143 @@
+"""Contact methods: checked when added, verified with a code before any page uses them."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from oncall import services
+from oncall.models import ContactKind, ContactMethod, Notification, NotificationKind
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sent_code(method: ContactMethod) -> str:
+    notification = Notification.objects.filter(
+        contact_method=method, kind=NotificationKind.VERIFICATION
+    ).latest("id")
+    match = re.search(r"\b(\d{6})\b", notification.body)
+    assert match, notification.body
+    return match.group(1)
+
+
+def test_a_new_phone_number_is_unverified_and_gets_a_code():
+    user = UserFactory(username="alice")
+
+    method = services.contact_method_add(
+        user=user, kind=ContactKind.SMS, address="+1 (415) 555-0100"
+    )
+
+    assert method.address == "+14155550100"
+    assert method.verified_at is None
+    assert not method.usable
+    assert len(sent_code(method)) == 6
+
+
+def test_the_right_code_verifies_the_method():
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"), kind=ContactKind.EMAIL, address="alice@example.com"
+    )
+
+    services.contact_method_verify(method=method, code=sent_code(method))
+
+    method.refresh_from_db()
+    assert method.usable
+
+
+def test_a_wrong_code_is_refused_and_counted():
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"), kind=ContactKind.EMAIL, address="alice@example.com"
+    )
+    wrong = f"{(int(sent_code(method)) + 1) % 1_000_000:06d}"
+
+    with pytest.raises(ValidationError):
+        services.contact_method_verify(method=method, code=wrong)
+
+    method.refresh_from_db()
+    assert method.verification_attempts == 1
+    assert method.verified_at is None
+
+
+def test_after_five_wrong_codes_even_the_right_one_is_refused():
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"), kind=ContactKind.EMAIL, address="alice@example.com"
+    )
+    right = sent_code(method)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for _ in range(services.VERIFICATION_MAX_TRIES):
+        with pytest.raises(ValidationError):
+            services.contact_method_verify(method=method, code=wrong)
+
+    with pytest.raises(ValidationError, match="expired"):
+        services.contact_method_verify(method=method, code=right)
+
+
+def test_a_code_expires_after_ten_minutes():
+    now = timezone.now()
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"),
+        kind=ContactKind.EMAIL,
+        address="alice@example.com",
+        now=now,
+    )
+
+    with pytest.raises(ValidationError, match="expired"):
+        services.contact_method_verify(
+            method=method, code=sent_code(method), now=now + timedelta(minutes=11)
+        )
+
+
+@pytest.mark.parametrize(
+    ("kind", "address"),
+    [
+        (ContactKind.EMAIL, "not-an-email"),
+        (ContactKind.SMS, "0415 555 0100"),
+        (ContactKind.VOICE, "call me"),
+        (ContactKind.SLACK, "@alice"),
+        (ContactKind.WEBHOOK, "ftp://example.com/hook"),
+    ],
+)
+def test_an_address_that_cannot_work_is_refused_and_nothing_is_written(kind, address):
+    with pytest.raises(ValidationError) as refused:
+        services.contact_method_add(user=UserFactory(username="alice"), kind=kind, address=address)
+
+    assert "address" in refused.value.message_dict
+    assert not ContactMethod.objects.exists()
+    assert not Notification.objects.exists()
+
+
+def test_a_webhook_works_at_once_with_its_own_signing_secret():
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"),
+        kind=ContactKind.WEBHOOK,
+        address="https://hooks.example.com/tocsin",
+    )
+
+    assert method.usable
+    assert len(method.secret) == 64
+    assert not Notification.objects.exists()
+
+
+def test_the_same_address_twice_is_refused():
+    user = UserFactory(username="alice")
+    services.contact_method_add(user=user, kind=ContactKind.EMAIL, address="alice@example.com")
+
+    with pytest.raises(ValidationError):
+        services.contact_method_add(user=user, kind=ContactKind.EMAIL, address="alice@example.com")
+
+
+def test_a_test_page_is_queued_for_the_method():
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"),
+        kind=ContactKind.WEBHOOK,
+        address="https://h.example.com",
+    )
+
+    services.contact_method_send_test(method=method)
+
+    test_page = Notification.objects.get(kind=NotificationKind.TEST)
+    assert test_page.contact_method == method
+    assert "test page" in test_page.body

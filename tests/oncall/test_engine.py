@@ -1,0 +1,326 @@
+"""The paging engine, driven by calling its tick with explicit times (no sleeping, no workers)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.models import EventKind, Incident
+from oncall import services
+from oncall.models import (
+    ContactKind,
+    Escalation,
+    EscalationState,
+    Notification,
+    NotificationState,
+)
+from tests.factories import TeamFactory, declare
+from tests.oncall.factories import contact, pageable, policy, rule, weekly_schedule
+
+pytestmark = pytest.mark.django_db
+
+
+def paged(incident: Incident) -> list[str]:
+    """Who was paged, in order, one entry per person and level (not per contact method)."""
+    rows = Notification.objects.filter(incident=incident).order_by("created_at", "id")
+    seen: list[str] = []
+    for row in rows.select_related("user"):
+        entry = f"{row.user.username}@{row.level_index}"
+        if entry not in seen:
+            seen.append(entry)
+    return seen
+
+
+def start(incident: Incident, **kwargs) -> Escalation:
+    escalation = services.escalation_start(incident=incident, now=incident.declared_at, **kwargs)
+    assert escalation is not None
+    return escalation
+
+
+def test_declaring_a_paging_severity_starts_an_escalation_due_now():
+    policy((5, [pageable("alice")]))
+    incident = declare(severity_name="SEV2")
+
+    escalation = start(incident)
+
+    assert escalation.state == EscalationState.ACTIVE
+    assert escalation.next_at == incident.declared_at
+    assert incident.timeline.filter(kind=EventKind.PAGE, message__contains="started").exists()
+
+
+@pytest.mark.parametrize("severity", ["SEV3", "SEV4"])
+def test_severities_that_do_not_page_start_nothing(severity):
+    policy((5, [pageable("alice")]))
+    incident = declare(severity_name=severity)
+
+    assert services.escalation_start(incident=incident, now=incident.declared_at) is None
+    assert not Escalation.objects.exists()
+
+
+def test_an_incident_declared_long_ago_is_history_and_is_not_paged():
+    policy((5, [pageable("alice")]))
+    incident = declare(severity_name="SEV1")
+
+    later = incident.declared_at + timedelta(hours=2)
+    assert services.escalation_start(incident=incident, now=later) is None
+
+
+def test_starting_twice_keeps_one_escalation():
+    policy((5, [pageable("alice")]))
+    incident = declare()
+
+    first = start(incident)
+    second = start(incident)
+
+    assert first.pk == second.pk
+    assert Escalation.objects.count() == 1
+
+
+def test_first_level_is_paged_at_once():
+    policy((5, [pageable("alice")]))
+    incident = declare()
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == ["alice@0"]
+    assert incident.timeline.filter(message="Paged Alice (level 1)").exists()
+
+
+def test_next_level_is_paged_when_the_first_does_not_acknowledge_in_time():
+    policy((5, [pageable("alice")]), (10, [pageable("bob")]))
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+
+    services.tick(now=t0)
+    services.tick(now=t0 + timedelta(minutes=4, seconds=59))
+    assert paged(incident) == ["alice@0"]
+
+    services.tick(now=t0 + timedelta(minutes=5))
+    assert paged(incident) == ["alice@0", "bob@1"]
+
+
+def test_acknowledging_stops_the_escalation_and_cancels_pages_not_yet_sent():
+    alice = pageable("alice")
+    rule(alice.contact_methods.get(), minutes=0)
+    rule(contact(alice, kind=ContactKind.SMS), minutes=1)
+    policy((5, [alice]), (10, [pageable("bob")]))
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+    services.tick(now=t0)
+
+    incident_services.incident_acknowledge(incident=incident, actor=alice)
+    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    services.tick(now=t0 + timedelta(minutes=30))
+
+    assert paged(incident) == ["alice@0"]
+    sms = Notification.objects.get(contact_method__kind=ContactKind.SMS)
+    assert sms.state == NotificationState.CANCELLED
+    assert Escalation.objects.get().state == EscalationState.STOPPED
+
+
+def test_an_acknowledged_incident_is_not_paged_even_if_its_escalation_was_not_stopped():
+    # The subscriber that stops escalations runs after commit; the tick checks by itself.
+    policy((5, [pageable("alice")]), (10, [pageable("bob")]))
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+    services.tick(now=t0)
+
+    incident_services.incident_acknowledge(incident=incident, actor=None)
+    services.tick(now=t0 + timedelta(minutes=5))
+
+    assert paged(incident) == ["alice@0"]
+    assert Escalation.objects.get().state == EscalationState.STOPPED
+
+
+def test_the_policy_repeats_when_nobody_acknowledges():
+    policy((5, [pageable("alice")]), (10, [pageable("bob")]), repeat=1)
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+
+    for minutes in (0, 5, 15, 20, 30, 60):
+        services.tick(now=t0 + timedelta(minutes=minutes))
+
+    rows = Notification.objects.filter(incident=incident).order_by("created_at")
+    assert [(n.user.username, n.key.split(":")[2]) for n in rows] == [
+        ("alice", "0"),
+        ("bob", "0"),
+        ("alice", "1"),
+        ("bob", "1"),
+    ]
+    assert Escalation.objects.get().state == EscalationState.EXHAUSTED
+
+
+def test_a_schedule_target_pages_whoever_is_on_call_then():
+    alice, bob = pageable("alice"), pageable("bob")
+    t0 = timezone.now()
+    # Alice's week ended a day ago; Bob's runs now.
+    schedule = weekly_schedule([alice, bob], start=t0 - timedelta(days=8))
+    policy((5, [schedule]))
+    incident = declare()
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == ["bob@0"]
+
+
+def test_a_schedule_with_nobody_on_call_records_that_nobody_was_paged():
+    schedule = weekly_schedule([pageable("alice")], start=timezone.now() + timedelta(days=3))
+    policy((5, [schedule]))
+    incident = declare()
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == []
+    assert incident.timeline.filter(message__startswith="Nobody to page at level 1").exists()
+
+
+def test_team_leads_target_pages_each_lead():
+    team = TeamFactory(name="Platform")
+    lead_one, lead_two = pageable("lena"), pageable("leo")
+    team.leads.add(lead_one, lead_two)
+    policy((5, [team]))
+    incident = declare()
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert sorted(paged(incident)) == ["lena@0", "leo@0"]
+
+
+def test_sev1_pages_management_levels_at_once_as_well():
+    policy(
+        (5, [pageable("alice")]),
+        (10, [pageable("bob")]),
+        (15, [pageable("maria")]),
+        management=(3,),
+    )
+    incident = declare(severity_name="SEV1")
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == ["alice@0", "maria@0"]
+
+
+def test_sev2_reaches_management_only_by_escalating():
+    policy((5, [pageable("alice")]), (10, [pageable("maria")]), management=(2,))
+    incident = declare(severity_name="SEV2")
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == ["alice@0"]
+
+
+def test_notification_rules_are_steps_due_at_their_delay(django_capture_on_commit_callbacks):
+    alice = pageable("alice")
+    email = alice.contact_methods.get()
+    sms = contact(alice, kind=ContactKind.SMS)
+    rule(email, minutes=0)
+    rule(sms, minutes=1)
+    policy((5, [alice]))
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+    services.escalation_advance(escalation_id=Escalation.objects.get().pk, now=t0)
+    queued: list[int] = []
+
+    def dispatch(at):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notifications_dispatch_due(now=at, enqueue=queued.extend)
+        return [Notification.objects.get(pk=pk).contact_method for pk in queued]
+
+    assert dispatch(t0) == [email]
+    assert dispatch(t0 + timedelta(seconds=59)) == [email]
+    assert dispatch(t0 + timedelta(minutes=1)) == [email, sms]
+
+
+def test_someone_without_a_verified_method_is_recorded_as_unreachable():
+    alice = pageable("alice")
+    alice.contact_methods.update(verified_at=None)
+    policy((5, [alice]))
+    incident = declare()
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert not Notification.objects.exists()
+    assert incident.timeline.filter(
+        message="Could not page Alice (level 1): no verified contact method."
+    ).exists()
+
+
+def test_a_level_fires_once_however_often_it_is_ticked():
+    policy((5, [pageable("alice")]))
+    incident = declare()
+    escalation = start(incident)
+    t0 = incident.declared_at
+
+    assert services.escalation_advance(escalation_id=escalation.pk, now=t0) is True
+    assert services.escalation_advance(escalation_id=escalation.pk, now=t0) is False
+    services.tick(now=t0 + timedelta(seconds=1))
+
+    assert Notification.objects.count() == 1
+
+
+def test_paged_people_become_participants_so_they_can_see_a_private_incident():
+    alice = pageable("alice")
+    policy((5, [alice]))
+    incident = declare(private=True)
+    start(incident)
+
+    services.tick(now=incident.declared_at)
+
+    assert incident.participants.filter(pk=alice.pk).exists()
+
+
+def test_the_tick_starts_an_escalation_the_declared_subscriber_missed():
+    policy((5, [pageable("alice")]))
+    incident = declare(severity_name="SEV2")
+
+    services.tick(now=incident.declared_at + timedelta(seconds=2))
+    assert not Escalation.objects.exists()
+    services.tick(now=incident.declared_at + timedelta(seconds=6))
+    services.tick(now=incident.declared_at + timedelta(seconds=6))
+
+    assert paged(incident) == ["alice@0"]
+
+
+def test_the_integration_policy_wins_over_the_team_and_the_default():
+    from alerts import services as alert_services
+    from tests.alerts.factories import firing, make_integration
+
+    policy((5, [pageable("dora")]), name="Default")
+    routed = policy((5, [pageable("ian")]), name="Database", default=False)
+    integration = make_integration()
+    integration.escalation_policy = routed
+    integration.save()
+    alert_services.alert_events_ingest(
+        integration=integration, events=[firing("fp-1", severity="critical")]
+    )
+    alert_services.alerts_process_pending(integration_id=integration.pk)
+    incident = Incident.objects.get()
+
+    start(incident)
+    services.tick(now=incident.declared_at)
+
+    assert paged(incident) == ["ian@0"]
+
+
+def test_manual_page_reaches_one_person_now():
+    alice = pageable("alice")
+    responder = pageable("rosa")
+    incident = declare(severity_name="SEV4", actor=responder)
+
+    services.incident_page_user(incident=incident, user=alice, actor=responder)
+
+    assert paged(incident) == ["alice@None"]
+    assert incident.timeline.filter(message="Paged Alice (paged by Rosa)").exists()

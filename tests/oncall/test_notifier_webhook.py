@@ -1,0 +1,208 @@
+"""Outgoing webhook pages: signed JSON POSTs to a local receiver."""
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+
+from oncall.notifiers import NotifierError, Page, notifier_for
+from oncall.notifiers.webhook import verify_signature
+
+SECRET = "whsec-0123456789abcdef"
+PAGE = Page(
+    notification_id=42,
+    method="webhook",
+    address="set per test",
+    subject="[SEV1] INC-42 Database down",
+    text="Primary database is not accepting connections.",
+    ack_url="https://tocsin.example/ack/42/s1gn3d/",
+    incident_url="https://tocsin.example/incidents/42/",
+    secret=SECRET,
+    payload={"event": "incident.paged", "incident": {"number": 42, "severity": "SEV1"}},
+)
+
+
+def send(receiver, **changes) -> str:
+    return notifier_for("webhook").notify(replace(PAGE, address=receiver.url_for(), **changes))
+
+
+def test_webhook_posts_the_payload_with_the_page_fields(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    assert (request.method, request.path) == ("POST", "/hooks/tocsin")
+    assert request.json() == {
+        "event": "incident.paged",
+        "incident": {"number": 42, "severity": "SEV1"},
+        "notification_id": 42,
+        "subject": "[SEV1] INC-42 Database down",
+        "text": "Primary database is not accepting connections.",
+        "ack_url": "https://tocsin.example/ack/42/s1gn3d/",
+        "incident_url": "https://tocsin.example/incidents/42/",
+    }
+
+
+def test_webhook_identifies_itself_and_the_notification(webhook_receiver):
+    before = int(time.time())
+
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "Tocsin"
+    assert request.headers["x-tocsin-notification"] == "42"
+    assert before <= int(request.headers["x-tocsin-timestamp"]) <= int(time.time())
+
+
+def test_webhook_signature_verifies_with_verify_signature(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    assert request.headers["x-tocsin-signature"].startswith("v1=")
+    assert verify_signature(
+        SECRET,
+        request.headers["x-tocsin-timestamp"],
+        request.body,
+        request.headers["x-tocsin-signature"],
+        now=time.time(),
+    )
+
+
+def test_webhook_signature_fails_for_a_tampered_body(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    document = request.json()
+    document["ack_url"] = "https://attacker.example/"
+    assert not verify_signature(
+        SECRET,
+        request.headers["x-tocsin-timestamp"],
+        json.dumps(document, separators=(",", ":")),
+        request.headers["x-tocsin-signature"],
+        now=time.time(),
+    )
+
+
+def test_webhook_signature_fails_for_a_replaced_timestamp(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    later = str(int(request.headers["x-tocsin-timestamp"]) + 1)
+    assert not verify_signature(
+        SECRET, later, request.body, request.headers["x-tocsin-signature"], now=time.time()
+    )
+
+
+def test_webhook_signature_fails_when_stale(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    sent_at = int(request.headers["x-tocsin-timestamp"])
+    signed = (request.headers["x-tocsin-timestamp"], request.body)
+    signature = request.headers["x-tocsin-signature"]
+    assert verify_signature(SECRET, *signed, signature, now=sent_at + 300)
+    assert not verify_signature(SECRET, *signed, signature, now=sent_at + 301)
+    assert not verify_signature(SECRET, *signed, signature, now=sent_at - 301)
+
+
+def test_webhook_signature_fails_for_another_secret(webhook_receiver):
+    send(webhook_receiver)
+
+    [request] = webhook_receiver.requests
+    assert not verify_signature(
+        "whsec-other",
+        request.headers["x-tocsin-timestamp"],
+        request.body,
+        request.headers["x-tocsin-signature"],
+        now=time.time(),
+    )
+
+
+@pytest.mark.parametrize(("timestamp", "header"), [("", "v1=00"), ("soon", "v1=00"), ("0", "")])
+def test_webhook_signature_fails_for_malformed_headers(timestamp, header):
+    assert not verify_signature(SECRET, timestamp, b"{}", header, now=0)
+
+
+def test_webhook_without_secret_is_sent_unsigned(webhook_receiver):
+    send(webhook_receiver, secret="")
+
+    [request] = webhook_receiver.requests
+    assert "x-tocsin-signature" not in request.headers
+
+
+def test_webhook_returns_the_receivers_request_id(webhook_receiver):
+    webhook_receiver.respond_with(202, headers={"X-Request-Id": "rcv-7f3a"})
+
+    assert send(webhook_receiver) == "rcv-7f3a"
+
+
+def test_webhook_returns_an_empty_id_when_the_receiver_gives_none(webhook_receiver):
+    webhook_receiver.respond_with(204)
+
+    assert send(webhook_receiver) == ""
+
+
+def test_webhook_redirect_is_permanent_and_not_followed(webhook_receiver):
+    webhook_receiver.respond_with(302, headers={"Location": webhook_receiver.url_for("/moved")})
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.permanent is True
+    assert [request.path for request in webhook_receiver.requests] == ["/hooks/tocsin"]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
+def test_webhook_client_error_is_permanent(webhook_receiver, status):
+    webhook_receiver.respond_with(status, body=b"no such hook")
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.permanent is True
+    assert raised.value.message == f"Webhook answered {status}: no such hook"
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_webhook_server_error_or_throttling_is_transient(webhook_receiver, status):
+    webhook_receiver.respond_with(status)
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.permanent is False
+
+
+def test_webhook_rate_limit_carries_retry_after(webhook_receiver):
+    webhook_receiver.respond_with(429, headers={"Retry-After": "12"})
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.retry_after == 12
+
+
+def test_webhook_timeout_is_transient(webhook_receiver, settings):
+    settings.NOTIFIER_TIMEOUT = 0.2
+    webhook_receiver.respond_with(200, delay=2)
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.permanent is False
+
+
+def test_webhook_refused_connection_is_transient(unused_port):
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(replace(PAGE, address=f"http://127.0.0.1:{unused_port}/"))
+
+    assert raised.value.permanent is False
+
+
+@pytest.mark.parametrize("address", ["ftp://example.com/hook", "example.com/hook", "http://"])
+def test_webhook_unusable_url_is_permanent(address):
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(replace(PAGE, address=address))
+
+    assert raised.value.permanent is True
