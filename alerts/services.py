@@ -48,8 +48,10 @@ INCIDENT_SOURCE = {
     IntegrationKind.GENERIC: Source.WEBHOOK,
 }
 
-# How many changed alerts one processor run takes; the next run takes the rest.
-PROCESS_BATCH = 500
+# How many changed alerts one processor run takes; the next run takes the rest. Small, so
+# a batch holds its alert rows (which deliveries may be updating) for a short while only,
+# and a new group's alert waits behind few others (measured at 500: webhooks waited seconds).
+PROCESS_BATCH = 50
 
 
 # What a manager may change after creation; kind and team are fixed, the token only rotates.
@@ -385,18 +387,25 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
         # NO KEY: a plain FOR UPDATE would also block the foreign-key checks of deliveries
         # inserting new alerts of this integration until the whole batch is processed.
         integration = (
-            Integration.objects.select_for_update(no_key=True)
+            Integration.objects.select_for_update(no_key=True, of=("self",))
             .select_related("team")
             .filter(pk=integration_id)
             .first()
         )
         if integration is None:
             return result
-        alerts = list(
+        oldest = Alert.objects.filter(integration=integration, needs_processing=True).order_by(
+            "event_at", "id"
+        )[:PROCESS_BATCH]
+        # Locked in dedup-key order, the order in which a delivery's upsert locks them, so a
+        # delivery and the processor never wait on each other in a cycle (measured before:
+        # deadlocks under load). Processed in the source's time order.
+        alerts = sorted(
             Alert.objects.select_for_update(of=("self",))
-            .filter(integration=integration, needs_processing=True)
+            .filter(pk__in=[alert.pk for alert in oldest])
             .select_related("incident")
-            .order_by("event_at", "id")[:PROCESS_BATCH]
+            .order_by("dedup_key"),
+            key=lambda alert: (alert.event_at, alert.pk),
         )
         processor = _Processor(integration, now or timezone.now())
         for alert in alerts:

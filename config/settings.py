@@ -79,6 +79,8 @@ MACHINE_MIDDLEWARE = [
     "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
+    # Sets Content-Length, without which gunicorn answers chunked (or closes the connection).
+    "django.middleware.common.CommonMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -90,8 +90,16 @@ def _record(
 
 
 def _locked(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock; the caller is inside a transaction."""
-    return Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+    """Re-read the incident under a row lock; the caller is inside a transaction.
+
+    FOR NO KEY UPDATE of the incident's row alone, without joins: FOR UPDATE with
+    select_related would also lock the severity row every incident shares; FOR UPDATE blocks
+    the inserts of timeline entries, alerts and pages that reference the incident (their
+    foreign-key checks take KEY SHARE); and a join is re-checked against the incident's new
+    version after a concurrent update, so a severity changed meanwhile made the row vanish
+    (DoesNotExist). All three were measured under load.
+    """
+    return Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
 
 
 def _actor_name(actor: User | None) -> str:

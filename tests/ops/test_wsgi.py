@@ -87,6 +87,7 @@ def test_a_webhook_is_served_without_the_browsers_middleware():
     assert "content-security-policy" not in headers  # the page middleware did not run
     assert "cookie" not in headers.get("vary", "").lower()  # nor did sessions
     assert headers["x-content-type-options"] == "nosniff"  # security headers still apply
+    assert headers["content-length"] == str(len(answer["body"]))  # keep-alive needs it
 
 
 @pytest.mark.django_db
