@@ -9,3 +9,7 @@ class OncallConfig(AppConfig):
         from oncall import subscribers
 
         subscribers.connect()
+        from incidents.panels import register_panel
+        from oncall import panels
+
+        register_panel(panels.TEMPLATE, panels.incident_paging_context)

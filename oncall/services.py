@@ -37,6 +37,7 @@ from oncall import selectors
 from oncall.messages import page_for
 from oncall.models import (
     AttemptStatus,
+    CalendarFeed,
     ContactKind,
     ContactMethod,
     DeliveryAttempt,
@@ -118,7 +119,8 @@ def escalation_start(
     now = now or clock()
     with transaction.atomic():
         incident = (
-            Incident.objects.select_for_update().select_related("severity").get(pk=incident.pk)
+            # Locked as incidents.services locks it: the row alone, no join.
+            Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
         )
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             return None
@@ -166,8 +168,11 @@ def escalation_stop(*, incident_id: int, reason: str, now: datetime | None = Non
         stopped = Escalation.objects.filter(
             incident_id=incident_id, state=EscalationState.ACTIVE
         ).update(state=EscalationState.STOPPED, stopped_at=now, stopped_reason=reason, next_at=None)
+        # The policy's pages only: someone paged by hand was asked for on purpose, often
+        # after the acknowledgement ("bring in the database expert").
         Notification.objects.filter(
             incident_id=incident_id,
+            escalation__isnull=False,
             kind=NotificationKind.PAGE,
             state__in=(NotificationState.PENDING, NotificationState.QUEUED),
         ).update(state=NotificationState.CANCELLED, last_error=reason)
@@ -193,21 +198,19 @@ def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bo
     now = now or clock()
     with transaction.atomic():
         escalation = (
-            Escalation.objects.select_for_update(skip_locked=True)
+            # Of the escalation's row only: the policy joined in is shared by many.
+            Escalation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk=escalation_id, state=EscalationState.ACTIVE, next_at__lte=now)
             .select_related("policy")
             .first()
         )
         if escalation is None:
             return False
-        # Lock order: escalation, then incident. Acknowledging locks the incident, so an
+        # Lock order: escalation, then incident (as incidents.services locks it: FOR NO KEY
+        # UPDATE of its row alone). Acknowledging locks the incident, so an
         # acknowledgement either commits before this read (and nothing is paged) or waits
         # until these pages exist (and its subscriber cancels the ones not yet sent).
-        incident = (
-            Incident.objects.select_for_update()
-            .select_related("severity")
-            .get(pk=escalation.incident_id)
-        )
+        incident = Incident.objects.select_for_update(no_key=True).get(pk=escalation.incident_id)
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             _finish(escalation, EscalationState.STOPPED, "acknowledged", now)
             return False
@@ -339,7 +342,7 @@ def incident_page_user(
     require(actor, Action.RESPOND, incident)
     now = now or clock()
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
         _page(
             incident,
             [user],
@@ -358,6 +361,10 @@ def incident_escalate(
     (a SEV3, or a policy already run through), start the incident's policy from level 1."""
     require(actor, Action.RESPOND, incident)
     now = now or clock()
+    if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
+        raise ValidationError(
+            "Someone has acknowledged this incident: page a person instead of escalating."
+        )
     with transaction.atomic():
         escalation = Escalation.objects.select_for_update().filter(incident_id=incident.pk).first()
         if escalation is None:
@@ -488,12 +495,11 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
 
 def _reason_not_to_send(notification: Notification) -> str:
     incident = notification.incident
-    if (
-        notification.kind == NotificationKind.PAGE
-        and incident is not None
-        and (incident.acknowledged_at is not None or incident.status == Status.RESOLVED)
-    ):
-        return "the incident was acknowledged before this page went out"
+    if notification.kind == NotificationKind.PAGE and incident is not None:
+        if incident.status == Status.RESOLVED:
+            return "the incident was resolved before this page went out"
+        if incident.acknowledged_at is not None and notification.escalation_id is not None:
+            return "the incident was acknowledged before this page went out"
     method = notification.contact_method
     if method.disabled_at is not None:
         return f"the contact method was disabled: {method.disabled_reason}"
@@ -1063,3 +1069,27 @@ def policy_save(
 
 def _who(actor: User | None) -> str:
     return actor.username if actor is not None else "the system"
+
+
+# --- Personal calendar feeds (added for the schedules pages) ---------------------------------
+
+# Imported here so this section is appended whole, leaving the import block above untouched.
+
+
+def calendar_feed_get_or_create(*, user: User) -> CalendarFeed:
+    """The secret of `user`'s own iCal URL, made the first time they look for it."""
+    # get_or_create retries the read when a concurrent request inserted the row first.
+    feed, created = CalendarFeed.objects.get_or_create(user=user)
+    if created:
+        logger.info("calendar feed created for %s", user.username)
+    return feed
+
+
+def calendar_feed_rotate(*, user: User) -> CalendarFeed:
+    """A new secret for `user`'s own iCal URL; calendars subscribed to the old one stop."""
+    with transaction.atomic():
+        feed, _ = CalendarFeed.objects.select_for_update().get_or_create(user=user)
+        feed.token = secrets.token_urlsafe(24)
+        feed.save(update_fields=["token"])
+    logger.info("calendar feed rotated by %s", user.username)
+    return feed

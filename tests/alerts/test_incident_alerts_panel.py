@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts import panels as alert_panels
 from alerts.models import Alert
 from alerts.parsers import AlertEvent
 from alerts.selectors import INCIDENT_ALERTS_SHOWN
@@ -29,7 +30,8 @@ def page(client, incident):
 def alert_incident(*events: AlertEvent, integration=None) -> Incident:
     integration = integration or make_integration()
     alert_events_ingest(integration=integration, events=events)
-    alerts_process_pending(integration_id=integration.pk)
+    while alerts_process_pending(integration_id=integration.pk).processed:
+        pass  # a batch at a time, as the task does
     return Incident.objects.get()
 
 
@@ -128,9 +130,10 @@ def test_alerts_panel_costs_one_query_however_many_alerts(
     request = page(signed_in, incident).wsgi_request
 
     with django_assert_num_queries(1):
-        rendered = panels.render_panels(incident=incident, request=request)
+        context = alert_panels.incident_alerts_context(incident, request)
 
-    assert "".join(rendered).count('class="alert-item"') == alerts
+    assert context is not None
+    assert len(context["alerts"]) == alerts
 
 
 @pytest.mark.parametrize("alerts", [1, 30])
@@ -139,7 +142,8 @@ def test_incident_page_query_count_does_not_grow_with_alerts(
 ):
     incident = alert_incident(*[firing(f"fp{n}", pod=f"p{n}") for n in range(alerts)])
 
-    with django_assert_max_num_queries(13):
+    # The page with every panel (the paging panel costs up to three of its own).
+    with django_assert_max_num_queries(16):
         response = page(signed_in, incident)
 
     assert response.content.decode().count('class="alert-item"') == alerts

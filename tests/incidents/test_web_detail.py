@@ -296,7 +296,8 @@ def test_incident_page_query_count_does_not_grow_with_the_timeline(
         services.incident_post_update(incident=incident, actor=responder, message=f"update {n}")
 
     # 12 for the incident page, 1 for the alerts panel (tests/alerts/test_incident_alerts_panel).
-    with django_assert_max_num_queries(13):
+    # Up to three of these are the paging panel's (oncall), one the alerts panel's.
+    with django_assert_max_num_queries(16):
         response = page(signed_in, incident)
 
     shown = min(incident.timeline.count(), TIMELINE_RECENT)

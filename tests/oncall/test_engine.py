@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -324,3 +325,33 @@ def test_manual_page_reaches_one_person_now():
 
     assert paged(incident) == ["alice@None"]
     assert incident.timeline.filter(message="Paged Alice (paged by Rosa)").exists()
+
+
+def test_a_person_paged_by_hand_after_the_acknowledgement_is_still_paged(smtp_stub):
+    alice, expert = pageable("alice"), pageable("dba")
+    policy((5, [alice]))
+    incident = declare()
+    start(incident)
+    services.tick(now=incident.declared_at)
+    incident_services.incident_acknowledge(incident=incident, actor=alice)
+    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+
+    services.incident_page_user(incident=incident, user=expert, actor=alice)
+    manual = Notification.objects.get(user=expert)
+    services.notification_deliver(notification_id=manual.pk)
+
+    manual.refresh_from_db()
+    assert manual.state == NotificationState.SENT
+    assert len(smtp_stub.messages_to("dba@example.com")) == 1
+
+
+def test_escalating_an_acknowledged_incident_is_refused():
+    alice = pageable("alice")
+    policy((5, [alice]))
+    incident = declare()
+    incident_services.incident_acknowledge(incident=incident, actor=alice)
+    incident.refresh_from_db()
+
+    with pytest.raises(ValidationError):
+        services.incident_escalate(incident=incident, actor=alice)
+    assert not Escalation.objects.exists()

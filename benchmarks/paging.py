@@ -1,0 +1,365 @@
+"""Paging budgets, under the ingest benchmark's load:
+
+- alert received → first notification handed to its notifier: p99 < 2 s;
+- an escalation level fires after its due time: p99 < 2 s late;
+- who_is_on_call for a schedule of 3 layers and 100 overrides: < 5 ms.
+
+    python -m benchmarks.paging                       # 200 requests/s for 30 s
+    python -m benchmarks.paging --rate 100 --seconds 20
+
+A fresh database (BENCH_PAGING_DATABASE_URL, default postgres://…/tocsin_paging) gets one team,
+two on-call people reachable by an outgoing webhook (a receiver in this process), and a policy
+(level 1 the first person, level 2 the second after --level-delay seconds). The Alertmanager
+integration routes every incident to it, its storm cap lifted. gunicorn (production settings),
+a Celery worker and a beat run as in production, on Redis (BENCH_PAGING_REDIS_URL).
+
+The webhook is then driven at --rate requests/s of 10 alerts (the ingest benchmark's mix, open
+loop), and every incident those alerts declare is paged. Nobody acknowledges, so each escalates
+to level 2. Afterwards the rows say it all: an incident's first alert's first_seen_at (the
+request that carried it) against its first DeliveryAttempt.started_at (the notifier called), and
+each level-2 notification's created_at (the tick that fired it) against level 1's plus the delay.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from benchmarks.ingest import (
+    ROOT,
+    WEBHOOK_PATH,
+    Plan,
+    configure,
+    drop_database,
+    free_port,
+    open_loop,
+    recreate_database,
+    request_bytes,
+    start_gunicorn,
+    stop_gunicorn,
+)
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_paging"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=200.0, help="webhook requests/s")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long the load lasts")
+    parser.add_argument("--level-delay", type=int, default=10, help="seconds before level 2")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--gunicorn-args", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--celery-concurrency", type=int, default=4, help="worker threads")
+    parser.add_argument("--seed", type=int, default=7, help="payload generator seed")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args()
+
+
+class Receiver:
+    """The on-call people's webhook endpoint: answers 200 at once, counts what arrived."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/page"
+
+
+def celery(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (
+        f"n={len(values)}  p50 {statistics.median(ordered):.0f} ms  p99 {p99:.0f} ms"
+        f"  max {ordered[-1]:.0f} ms"
+    )
+
+
+def who_is_on_call_timing() -> tuple[float, float]:
+    """Microseconds per call, median and worst of 2,000 random instants over a year."""
+    from oncall import schedules
+
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    rng = random.Random(3)
+    layers = (
+        schedules.Layer(
+            id=1,
+            level=1,
+            participants=(1, 2, 3, 4),
+            rotation_start=start,
+            shift_length=schedules.ShiftLength.WEEKLY,
+            time_zone="Europe/London",
+        ),
+        schedules.Layer(
+            id=2,
+            level=2,
+            participants=(5, 6),
+            rotation_start=start,
+            shift_length=schedules.ShiftLength.DAILY,
+            time_zone="America/Chicago",
+            restrictions=(
+                schedules.Restriction(
+                    start=datetime.min.time().replace(hour=9),
+                    end=datetime.min.time().replace(hour=17),
+                    weekdays=frozenset({0, 1, 2, 3, 4}),
+                ),
+            ),
+        ),
+        schedules.Layer(
+            id=3,
+            level=3,
+            participants=(7, 8, 9),
+            rotation_start=start,
+            shift_length=schedules.ShiftLength.HOURS,
+            shift_hours=12,
+            time_zone="Australia/Lord_Howe",
+            restrictions=(
+                schedules.Restriction(
+                    start=datetime.min.time().replace(hour=22),
+                    end=datetime.min.time().replace(hour=6),
+                ),
+            ),
+        ),
+    )
+    overrides = []
+    for n in range(100):
+        begins = start + timedelta(hours=rng.uniform(0, 24 * 365))
+        overrides.append(
+            schedules.Override(
+                id=n + 1,
+                user_id=10 + n % 5,
+                start=begins,
+                end=begins + timedelta(hours=rng.uniform(1, 48)),
+            )
+        )
+    spec = schedules.ScheduleSpec(id=1, time_zone="UTC", layers=layers, overrides=tuple(overrides))
+    samples = []
+    for _ in range(2000):
+        at = start + timedelta(seconds=rng.uniform(0, 365 * 86400))
+        began = time.perf_counter()
+        schedules.who_is_on_call(spec, at)
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples) * 1e6, max(samples) * 1e6
+
+
+def main() -> int:
+    args = parse_args()
+    url = os.environ.get("BENCH_PAGING_DATABASE_URL", DEFAULT_URL)
+    redis_url = os.environ.get("BENCH_PAGING_REDIS_URL", DEFAULT_REDIS_URL)
+    configure(url, redis_url)
+
+    median_us, worst_us = who_is_on_call_timing()
+    print(
+        f"who_is_on_call, 3 layers + 100 overrides: median {median_us:.0f} µs, "
+        f"worst {worst_us:.0f} µs of 2,000 calls (budget < 5 ms: "
+        f"{'met' if worst_us < 5000 else 'MISSED'})",
+        flush=True,
+    )
+
+    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
+    recreate_database(url)
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts.models import User
+    from alerts.models import IntegrationKind
+    from alerts.services import integration_create
+    from incidents.models import Team
+    from oncall import services as oncall_services
+
+    call_command("migrate", verbosity=0)
+    receiver = Receiver()
+    team = Team.objects.create(name="Platform", slug="platform")
+    first, second = (User.objects.create(username=name) for name in ("first", "second"))
+    for user in (first, second):
+        oncall_services.contact_method_add(user=user, kind="webhook", address=receiver.url)
+    policy = oncall_services.policy_save(
+        actor=None,
+        name="Platform",
+        team=team,
+        levels=[
+            oncall_services.LevelSpec(
+                delay=timedelta(seconds=args.level_delay),
+                users=[first],
+                schedules=[],
+                lead_teams=[],
+            ),
+            oncall_services.LevelSpec(
+                delay=timedelta(minutes=30), users=[second], schedules=[], lead_teams=[]
+            ),
+        ],
+    )
+    integration, token = integration_create(
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=team,
+        max_incidents_per_minute=1_000_000,
+    )
+    integration.escalation_policy = policy
+    integration.save(update_fields=["escalation_policy"])
+    redis.Redis.from_url(redis_url).flushdb()
+    connection.close()
+
+    port = free_port()
+    plan = Plan(seed=args.seed, base=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1))
+    bodies = [plan.body() for _ in range(round(args.rate * args.seconds))]
+    requests = [request_bytes(WEBHOOK_PATH, b, port=port, token=token) for b in bodies]
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-paging-"))
+    env = {
+        **os.environ,
+        "TOCSIN_PRODUCTION": "1",
+        "SECRET_KEY": "bench-" + "x" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    print(f"Starting gunicorn, a Celery worker ({args.celery_concurrency} threads) and beat")
+    server = start_gunicorn(
+        args, port=port, database_url=url, redis_url=redis_url, log=workdir / "gunicorn.log"
+    )
+    worker = celery(
+        [
+            "worker",
+            "--pool=threads",
+            f"--concurrency={args.celery_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        env,
+        workdir / "worker.log",
+    )
+    beat = celery(
+        ["beat", f"--schedule={workdir / 'beat-schedule'}", "--loglevel=WARNING"],
+        env,
+        workdir / "beat.log",
+    )
+    try:
+        time.sleep(5)  # the worker and beat connect
+        print(f"Load: {len(requests):,} webhook requests at {args.rate:.0f}/s", flush=True)
+        run = asyncio.run(open_loop("webhook", WEBHOOK_PATH, requests, port=port, rate=args.rate))
+        print(
+            f"  webhook p50 {run.percentile(0.5):.0f} ms, p99 {run.percentile(0.99):.0f} ms, "
+            f"{len(run.failures)} failures",
+            flush=True,
+        )
+        settle = args.level_delay + 15
+        print(f"Waiting {settle} s for the last pages and escalations", flush=True)
+        time.sleep(settle)
+    finally:
+        for process in (worker, beat):
+            process.terminate()
+        for process in (worker, beat):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stop_gunicorn(server)
+
+    from django.db.models import Min
+
+    from alerts.models import Alert
+    from incidents.models import Incident
+    from oncall.models import DeliveryAttempt, Notification
+
+    received = dict(
+        Alert.objects.filter(incident__isnull=False)
+        .values("incident")
+        .annotate(first=Min("first_seen_at"))
+        .values_list("incident", "first")
+    )
+    handed = dict(
+        DeliveryAttempt.objects.values("notification__incident")
+        .annotate(first=Min("started_at"))
+        .values_list("notification__incident", "first")
+    )
+    incidents = Incident.objects.count()
+    to_notifier = [
+        (handed[pk] - received[pk]).total_seconds() * 1000 for pk in handed if pk in received
+    ]
+    unpaged = incidents - len(to_notifier)
+    level_one = dict(
+        Notification.objects.filter(level_index=0).values_list("incident", "created_at")
+    )
+    delay = timedelta(seconds=args.level_delay)
+    lateness = [
+        (created - (level_one[pk] + delay)).total_seconds() * 1000
+        for pk, created in Notification.objects.filter(level_index=1).values_list(
+            "incident", "created_at"
+        )
+        if pk in level_one
+    ]
+    p99_first = sorted(to_notifier)[int(len(to_notifier) * 0.99)] if to_notifier else None
+    p99_late = sorted(lateness)[int(len(lateness) * 0.99)] if lateness else None
+    print(f"\n{incidents} incidents declared; {receiver.received} pages reached the receiver")
+    print(f"alert received → first notification handed to its notifier: {percentiles(to_notifier)}")
+    print(f"  incidents never paged: {unpaged}")
+    print(f"escalation to level 2, lateness after its due time: {percentiles(lateness)}")
+    verdict = []
+    verdict.append(
+        "first page p99 < 2 s: "
+        + ("met" if p99_first is not None and p99_first < 2000 and not unpaged else "MISSED")
+    )
+    verdict.append(
+        "escalation lateness p99 < 2 s: "
+        + ("met" if p99_late is not None and p99_late < 2000 else "MISSED")
+    )
+    print("; ".join(verdict))
+    print(f"logs in {workdir}")
+    connection.close()
+    if not args.keep:
+        drop_database(url)
+    return 0 if p99_first is not None else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""The on-call API: schedules, who is on call, shifts, overrides and escalation policies.
+
+Any signed-in user may read, as on the web pages; overrides are for responders, checked by the
+service. Its PermissionDenied and ValidationError become 403 and 400 problem details in
+ops.problems, and an unknown schedule is 404.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from incidents.api.schema import BODY_PROBLEMS, READ_PROBLEMS, problems
+from incidents.api.serializers import ProblemSerializer
+from oncall import schedules, selectors, services
+from oncall.api.serializers import (
+    OnCallQuerySerializer,
+    OnCallSerializer,
+    OverrideCreateSerializer,
+    OverrideSerializer,
+    PolicySerializer,
+    ScheduleSerializer,
+    ShiftsQuerySerializer,
+    ShiftsSerializer,
+)
+from oncall.models import (
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationTarget,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)
+from oncall.web import LoadedSchedule, on_call_run, schedules_loaded
+from ops.problems import PROBLEM_CONTENT_TYPE
+
+TAGS = ["on call"]
+
+
+def _problems(*codes: int) -> dict[int | tuple[int, str], OpenApiResponse]:
+    answers = problems(*codes)
+    if 404 in codes:
+        answers[(404, PROBLEM_CONTENT_TYPE)] = OpenApiResponse(
+            ProblemSerializer, description="No such schedule."
+        )
+    return answers
+
+
+ID_PARAMETER = OpenApiParameter(
+    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id."
+)
+
+
+def _actor(request: Request) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _parse_body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _schedule(pk: int) -> Schedule:
+    try:
+        return Schedule.objects.select_related("team").get(pk=pk)
+    except Schedule.DoesNotExist as exc:
+        raise exceptions.NotFound("No such schedule.") from exc
+
+
+def _render_schedules(loaded: list[LoadedSchedule], now: datetime) -> Any:
+    """Loaded with overrides from `now`: only "who is on now" is computed, not shifts ahead."""
+    on_call: dict[int, User | None] = {}
+    layers: dict[int, list[ScheduleLayer]] = defaultdict(list)
+    for item in loaded:
+        user_id = schedules.who_is_on_call(item.spec, now)
+        on_call[item.schedule.pk] = item.users.get(user_id) if user_id is not None else None
+        layers[item.schedule.pk] = [
+            layer for layer in item.layers if layer.ends_at is None or layer.ends_at > now
+        ]
+    context = {"on_call": on_call, "layers": layers}
+    return ScheduleSerializer([item.schedule for item in loaded], many=True, context=context).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=TAGS,
+        summary="List schedules",
+        description="With their current layers and who is on call now. A fixed number of "
+        "queries, however many schedules.",
+        responses={200: ScheduleSerializer, **problems(*READ_PROBLEMS)},
+    )
+)
+class ScheduleList(generics.ListAPIView[Schedule]):
+    queryset = Schedule.objects.all()
+    serializer_class = ScheduleSerializer
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        _actor(request)
+        now = timezone.now()
+        page = self.paginate_queryset(self.get_queryset())
+        ids = [schedule.pk for schedule in page or []]
+        # The page's schedules again, now with layers and the overrides in force: the page
+        # query only paginates, so the loaded set keeps its constant number of queries.
+        loaded = schedules_loaded(Schedule.objects.filter(pk__in=ids), start=now, end=now)
+        by_id = {item.schedule.pk: item for item in loaded}
+        ordered = [by_id[pk] for pk in ids if pk in by_id]
+        return self.get_paginated_response(_render_schedules(ordered, now))
+
+
+class ScheduleDetail(generics.GenericAPIView[Schedule]):
+    queryset = Schedule.objects.none()
+    serializer_class = ScheduleSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Get a schedule",
+        parameters=[ID_PARAMETER],
+        responses={200: ScheduleSerializer, **_problems(*READ_PROBLEMS, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        _actor(request)
+        now = timezone.now()
+        loaded = schedules_loaded(Schedule.objects.filter(pk=pk), start=now, end=now)
+        if not loaded:
+            raise exceptions.NotFound("No such schedule.")
+        return Response(_render_schedules(loaded, now)[0])
+
+
+class ScheduleOnCall(generics.GenericAPIView[Schedule]):
+    queryset = Schedule.objects.none()
+    serializer_class = OnCallSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Who is on call",
+        description="At `at` (default now): overrides first, else the highest layer with "
+        "someone on call.",
+        parameters=[ID_PARAMETER, OnCallQuerySerializer],
+        responses={200: OnCallSerializer, **_problems(400, *READ_PROBLEMS, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        _actor(request)
+        schedule = _schedule(pk)
+        at: datetime = _parse_query(OnCallQuerySerializer, request).get("at") or timezone.now()
+        spec = selectors.schedule_spec(schedule, start=at, end=at + schedules.NEXT_SHIFT_HORIZON)
+        user_id, until = on_call_run(spec, at)
+        user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+        body = {"schedule": schedule.pk, "at": at, "user": user, "until": until}
+        return Response(OnCallSerializer(body).data)
+
+
+class ScheduleShifts(generics.GenericAPIView[Schedule]):
+    queryset = Schedule.objects.none()
+    serializer_class = ShiftsSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="The final schedule over a window",
+        description="Who is on call from `start` to `end` (at most 90 days), as contiguous "
+        "pieces; a gap between pieces means nobody.",
+        parameters=[ID_PARAMETER, ShiftsQuerySerializer],
+        responses={200: ShiftsSerializer, **_problems(400, *READ_PROBLEMS, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        _actor(request)
+        schedule = _schedule(pk)
+        window = _parse_query(ShiftsQuerySerializer, request)
+        start, end = window["start"], window["end"]
+        spec = selectors.schedule_spec(schedule, start=start, end=end)
+        pieces = schedules.shifts(spec, start, end)
+        people = User.objects.in_bulk({piece.user_id for piece in pieces})
+        body = {
+            "schedule": schedule.pk,
+            "start": start,
+            "end": end,
+            "shifts": [
+                {
+                    "user": people.get(piece.user_id),
+                    "start": piece.start,
+                    "end": piece.end,
+                    "layer": piece.layer_id,
+                    "override": piece.override_id,
+                }
+                for piece in pieces
+            ],
+        }
+        return Response(ShiftsSerializer(body).data)
+
+
+class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
+    queryset = ScheduleOverride.objects.none()
+    serializer_class = OverrideSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Add an override",
+        description="Puts `user` on call from `start` to `end` (at most 90 days), whatever the "
+        "layers say. Responders, managers and admins.",
+        parameters=[ID_PARAMETER],
+        request=OverrideCreateSerializer,
+        responses={201: OverrideSerializer, **_problems(*BODY_PROBLEMS, 404)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = _actor(request)
+        schedule = _schedule(pk)
+        data = _parse_body(OverrideCreateSerializer, request)
+        override = services.override_create(
+            actor=actor,
+            schedule=schedule,
+            user=data["user"],
+            start=data["start"],
+            end=data["end"],
+            note=data.get("note", ""),
+        )
+        return Response(OverrideSerializer(override).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=TAGS,
+        summary="List escalation policies",
+        description="With their levels in order and each level's targets.",
+        responses={200: PolicySerializer, **problems(*READ_PROBLEMS)},
+    )
+)
+class PolicyList(generics.ListAPIView[EscalationPolicy]):
+    serializer_class = PolicySerializer
+
+    def get_queryset(self) -> QuerySet[EscalationPolicy]:
+        _actor(self.request)
+        targets = EscalationTarget.objects.select_related("user", "team").order_by("pk")
+        levels = EscalationLevel.objects.prefetch_related(Prefetch("targets", queryset=targets))
+        return EscalationPolicy.objects.select_related("team").prefetch_related(
+            Prefetch("levels", queryset=levels)
+        )

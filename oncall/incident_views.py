@@ -1,0 +1,147 @@
+"""The paging panel's actions on the incident page: page a person, escalate, refresh.
+
+An htmx request gets the re-rendered panel back, with what happened as a notice; a plain form
+post is redirected to the incident page, whose top shows what happened, so the panel works
+without JavaScript.
+A refusal is a notice in the panel (htmx, 403) or the 403 page (plain post), never a 500.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from accounts.models import User
+from incidents import selectors as incident_selectors
+from incidents.models import Incident
+from incidents.permissions import Action, can
+from oncall import panels, services
+from oncall.profile_forms import PageUserForm
+
+
+class AuthedRequest(HttpRequest):
+    """A request that passed login_required, with django-htmx's details attached."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
+    try:
+        return incident_selectors.incident_get_for_user(user=request.user, number=number)
+    except Incident.DoesNotExist as exc:
+        raise Http404("No such incident.") from exc
+
+
+def _panel(
+    request: AuthedRequest,
+    incident: Incident,
+    *,
+    status: int = 200,
+    page_form: PageUserForm | None = None,
+    notice: str = "",
+    notice_ok: bool = False,
+) -> HttpResponse:
+    context = panels.paging_context(
+        incident, request, page_form=page_form, notice=notice, notice_ok=notice_ok
+    )
+    return render(request, panels.TEMPLATE, {"incident": incident, **context}, status=status)
+
+
+def _done(request: AuthedRequest, incident: Incident, text: str) -> HttpResponse:
+    if request.htmx:
+        return _panel(request, incident, notice=text, notice_ok=True)
+    messages.success(request, text)
+    return redirect(incident)
+
+
+def _refused(
+    request: AuthedRequest,
+    incident: Incident,
+    error: PermissionDenied | ValidationError,
+    *,
+    page_form: PageUserForm | None = None,
+) -> HttpResponse:
+    if isinstance(error, PermissionDenied):
+        text = str(error) or "You may not page people for this incident."
+        if not request.htmx:
+            raise error  # the 403 page shows the reason
+        return _panel(request, incident, status=403, notice=text)
+    text = " ".join(error.messages)
+    if request.htmx:
+        # A form with errors shows them at its fields; a notice would only repeat them.
+        shown = page_form is not None and bool(page_form.errors)
+        notice = "" if shown else text
+        return _panel(request, incident, status=400, page_form=page_form, notice=notice)
+    messages.error(request, text)
+    return redirect(incident)
+
+
+def _may_respond(request: AuthedRequest, incident: Incident) -> PermissionDenied | None:
+    # The services check again; this answers a viewer before their form is even read.
+    if can(request.user, Action.RESPOND, incident):
+        return None
+    return PermissionDenied("Your role may not page people for this incident.")
+
+
+@require_GET
+@login_required
+def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
+    """The panel alone: what it polls while pages are on their way."""
+    return _panel(request, _incident_or_404(request, number))
+
+
+@require_POST
+@login_required
+def incident_page(request: AuthedRequest, number: int) -> HttpResponse:
+    incident = _incident_or_404(request, number)
+    denied = _may_respond(request, incident)
+    if denied is not None:
+        return _refused(request, incident, denied)
+    form = PageUserForm(request.POST, auto_id="page-%s")
+    if not form.is_valid():
+        error = ValidationError(list(form.errors.get("user") or ["Choose someone to page."]))
+        return _refused(request, incident, error, page_form=form)
+    person: User = form.cleaned_data["user"]
+    try:
+        services.incident_page_user(incident=incident, user=person, actor=request.user)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, incident, error, page_form=form)
+    if not getattr(person, "reachable", True):
+        return _done(
+            request,
+            incident,
+            f"{person.display_name} has no verified contact method, so nobody was paged. "
+            "The timeline records it.",
+        )
+    return _done(request, incident, f"Paged {person.display_name}.")
+
+
+@require_POST
+@login_required
+def incident_escalate(request: AuthedRequest, number: int) -> HttpResponse:
+    incident = _incident_or_404(request, number)
+    denied = _may_respond(request, incident)
+    if denied is not None:
+        return _refused(request, incident, denied)
+    try:
+        escalation = services.incident_escalate(incident=incident, actor=request.user)
+    except (PermissionDenied, ValidationError) as error:
+        return _refused(request, incident, error)
+    if escalation is None:
+        return _refused(
+            request,
+            incident,
+            ValidationError(
+                "Nobody was paged: no escalation policy applies to this incident, or it is "
+                "already acknowledged."
+            ),
+        )
+    return _done(
+        request,
+        incident,
+        f"Escalated: {escalation.policy.name} pages level {escalation.level_index + 1} now.",
+    )
