@@ -1073,8 +1073,6 @@ def _who(actor: User | None) -> str:
 
 # --- Personal calendar feeds (added for the schedules pages) ---------------------------------
 
-# Imported here so this section is appended whole, leaving the import block above untouched.
-
 
 def calendar_feed_get_or_create(*, user: User) -> CalendarFeed:
     """The secret of `user`'s own iCal URL, made the first time they look for it."""
