@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounts.models import User
@@ -404,7 +405,11 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
             Alert.objects.select_for_update(of=("self",))
             .filter(pk__in=[alert.pk for alert in oldest])
             .select_related("incident")
-            .order_by("dedup_key"),
+            # Byte order, as Python sorts the delivery's keys: a database collation such as
+            # en_US would order them differently and bring the deadlocks back.
+            .order_by(
+                Collate("dedup_key", "C") if connection.vendor == "postgresql" else "dedup_key"
+            ),
             key=lambda alert: (alert.event_at, alert.pk),
         )
         processor = _Processor(integration, now or timezone.now())

@@ -22,6 +22,7 @@ each level-2 notification's created_at (the tick that fired it) against level 1'
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -58,6 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=200.0, help="webhook requests/s")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the load lasts")
+    parser.add_argument("--probes", type=float, default=1.0, help="paging alerts per second")
     parser.add_argument("--level-delay", type=int, default=10, help="seconds before level 2")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
@@ -92,6 +94,33 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/page"
+
+
+def probe_body(n: int) -> bytes:
+    """One critical alert of a group of its own: a new incident that pages at once."""
+    now = datetime.now(UTC)
+    return json.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "tocsin",
+            "groupKey": f"probe-{n}",
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": f"Probe{n}",
+                        "service": "probe",
+                        "severity": "critical",
+                    },
+                    "annotations": {"summary": f"Probe {n}"},
+                    "startsAt": f"{now:%Y-%m-%dT%H:%M:%S.%f}Z",
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": f"{n:016x}",
+                }
+            ],
+        }
+    ).encode()
 
 
 def celery(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -187,6 +216,8 @@ def main() -> int:
     args = parse_args()
     url = os.environ.get("BENCH_PAGING_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_PAGING_REDIS_URL", DEFAULT_REDIS_URL)
+    # The on-call people's webhook receiver listens on loopback, here and in the workers.
+    os.environ["WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED"] = "1"
     configure(url, redis_url)
 
     median_us, worst_us = who_is_on_call_timing()
@@ -234,11 +265,17 @@ def main() -> int:
             ),
         ],
     )
-    integration, token = integration_create(
-        name="Prometheus",
+    # The load's own integration, for another team that nobody is on call for: its
+    # incidents are declared and recorded but page no one, as in the ingest benchmark.
+    load_team = Team.objects.create(name="Load", slug="load")
+    _, load_token = integration_create(
+        name="Prometheus (load)",
         kind=IntegrationKind.ALERTMANAGER,
-        team=team,
+        team=load_team,
         max_incidents_per_minute=1_000_000,
+    )
+    integration, token = integration_create(
+        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=team
     )
     integration.escalation_policy = policy
     integration.save(update_fields=["escalation_policy"])
@@ -248,7 +285,11 @@ def main() -> int:
     port = free_port()
     plan = Plan(seed=args.seed, base=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1))
     bodies = [plan.body() for _ in range(round(args.rate * args.seconds))]
-    requests = [request_bytes(WEBHOOK_PATH, b, port=port, token=token) for b in bodies]
+    requests = [request_bytes(WEBHOOK_PATH, b, port=port, token=load_token) for b in bodies]
+    probes = [
+        request_bytes(WEBHOOK_PATH, probe_body(n), port=port, token=token)
+        for n in range(round(args.probes * args.seconds))
+    ]
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-paging-"))
     env = {
@@ -266,9 +307,24 @@ def main() -> int:
     server = start_gunicorn(
         args, port=port, database_url=url, redis_url=redis_url, log=workdir / "gunicorn.log"
     )
+    pager = celery(
+        [
+            "worker",
+            "--queues=paging",
+            "--hostname=pager@%h",
+            "--pool=threads",
+            f"--concurrency={args.celery_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        env,
+        workdir / "pager.log",
+    )
     worker = celery(
         [
             "worker",
+            "--queues=celery",
             "--pool=threads",
             f"--concurrency={args.celery_concurrency}",
             "--without-gossip",
@@ -286,7 +342,17 @@ def main() -> int:
     try:
         time.sleep(5)  # the worker and beat connect
         print(f"Load: {len(requests):,} webhook requests at {args.rate:.0f}/s", flush=True)
-        run = asyncio.run(open_loop("webhook", WEBHOOK_PATH, requests, port=port, rate=args.rate))
+        print(f"  and {len(probes)} probe alerts at {args.probes:.0f}/s that page", flush=True)
+
+        async def both() -> list[Any]:
+            return list(
+                await asyncio.gather(
+                    open_loop("webhook", WEBHOOK_PATH, requests, port=port, rate=args.rate),
+                    open_loop("probes", WEBHOOK_PATH, probes, port=port, rate=args.probes),
+                )
+            )
+
+        run, _ = asyncio.run(both())
         print(
             f"  webhook p50 {run.percentile(0.5):.0f} ms, p99 {run.percentile(0.99):.0f} ms, "
             f"{len(run.failures)} failures",
@@ -296,9 +362,9 @@ def main() -> int:
         print(f"Waiting {settle} s for the last pages and escalations", flush=True)
         time.sleep(settle)
     finally:
-        for process in (worker, beat):
+        for process in (worker, pager, beat):
             process.terminate()
-        for process in (worker, beat):
+        for process in (worker, pager, beat):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -310,9 +376,10 @@ def main() -> int:
     from alerts.models import Alert
     from incidents.models import Incident
     from oncall.models import DeliveryAttempt, Notification
+    from oncall.services import PAGING_SEVERITIES
 
     received = dict(
-        Alert.objects.filter(incident__isnull=False)
+        Alert.objects.filter(incident__isnull=False, integration=integration)
         .values("incident")
         .annotate(first=Min("first_seen_at"))
         .values_list("incident", "first")
@@ -323,10 +390,16 @@ def main() -> int:
         .values_list("notification__incident", "first")
     )
     incidents = Incident.objects.count()
+    # Only severities that page (the playbook: SEV1, SEV2) are expected to page anyone.
+    paging = set(
+        Incident.objects.filter(severity__paging__in=PAGING_SEVERITIES).values_list("pk", flat=True)
+    )
     to_notifier = [
-        (handed[pk] - received[pk]).total_seconds() * 1000 for pk in handed if pk in received
+        (handed[pk] - received[pk]).total_seconds() * 1000
+        for pk in paging
+        if pk in handed and pk in received
     ]
-    unpaged = incidents - len(to_notifier)
+    unpaged = len(paging) - len(to_notifier)
     level_one = dict(
         Notification.objects.filter(level_index=0).values_list("incident", "created_at")
     )
@@ -340,9 +413,12 @@ def main() -> int:
     ]
     p99_first = sorted(to_notifier)[int(len(to_notifier) * 0.99)] if to_notifier else None
     p99_late = sorted(lateness)[int(len(lateness) * 0.99)] if lateness else None
-    print(f"\n{incidents} incidents declared; {receiver.received} pages reached the receiver")
+    print(
+        f"\n{incidents} incidents declared, {len(paging)} of a severity that pages; "
+        f"{receiver.received} pages reached the receiver"
+    )
     print(f"alert received → first notification handed to its notifier: {percentiles(to_notifier)}")
-    print(f"  incidents never paged: {unpaged}")
+    print(f"  incidents of a paging severity never paged: {unpaged}")
     print(f"escalation to level 2, lateness after its due time: {percentiles(lateness)}")
     verdict = []
     verdict.append(

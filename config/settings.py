@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     # does the same work, and a backlog of ticks would only delay real deliveries.
     "oncall-tick": {"task": "oncall.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
 }
+# Pages have their own queue, so a backlog of alert processing never delays a tick or a
+# delivery (measured: ticks queued seconds behind process_alerts). docker-compose runs a worker
+# per queue; make run's one worker takes both.
+CELERY_TASK_ROUTES = {"oncall.tasks.*": {"queue": "paging"}}
 CELERY_TIMEZONE = "UTC"
 # Keep the LOGGING below (LOG_FORMAT=json) in the worker too, instead of Celery's own handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -226,6 +230,9 @@ SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
 SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
 # Seconds a provider call may take before it counts as a transient failure.
 NOTIFIER_TIMEOUT = float(os.environ.get("NOTIFIER_TIMEOUT", "10"))
+# Outgoing webhooks may only reach public addresses (no SSRF into the internal network),
+# unless this is set: for development, and for tests whose receivers listen on loopback.
+WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = env_bool("WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED", False)
 # A delivery claimed longer ago than this is presumed dead (its worker killed) and handed out
 # again; keep it above what a notifier can take with its retries.
 PAGING_DELIVERY_LEASE = int(os.environ.get("PAGING_DELIVERY_LEASE", "60"))

@@ -13,3 +13,7 @@ LOGIN_RATE_LIMIT = 5
 # WhiteNoise warns on every request when STATIC_ROOT is missing, though it serves from the app
 # folders (WHITENOISE_USE_FINDERS); `make run` and the Docker image create it, tests do here.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# The provider stubs and webhook receivers listen on loopback; tests of the public-address
+# rule turn this off for themselves.
+WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = True

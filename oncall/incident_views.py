@@ -143,5 +143,6 @@ def incident_escalate(request: AuthedRequest, number: int) -> HttpResponse:
     return _done(
         request,
         incident,
-        f"Escalated: {escalation.policy.name} pages level {escalation.level_index + 1} now.",
+        f"Escalated: {services.policy_name(escalation)} pages level "
+        f"{escalation.level_index + 1} now.",
     )

@@ -280,13 +280,18 @@ class Escalation(models.Model):
     """An incident being paged: which level comes next, and when."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="escalation")
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="+")
+    # None: nobody could be paged, no policy applied (kept so the tick does not retry).
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(
         max_length=10, choices=EscalationState.choices, default=EscalationState.ACTIVE
     )
     # The level paged next (0-based over the policy's levels) and the run through them.
     level_index = models.PositiveSmallIntegerField(default=0)
     cycle = models.PositiveSmallIntegerField(default=0)
+    # Bumped when someone escalates a stopped or exhausted escalation: a new run of the policy.
+    run = models.PositiveSmallIntegerField(default=0)
     next_at = models.DateTimeField(null=True, blank=True)
     page_management = models.BooleanField(default=False)
     created_at = models.DateTimeField()

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -58,6 +58,7 @@ from oncall.models import (
     TargetKind,
 )
 from oncall.notifiers import NotifierError, notifier_for
+from oncall.notifiers.webhook import destination_refused
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ PAGING_SEVERITIES = (Paging.ONCALL, Paging.ONCALL_AND_MANAGEMENT)
 # Incidents declared longer ago than this are history being entered (imports, demo data),
 # not something to wake people for.
 START_WINDOW = timedelta(hours=1)
+# An incident still without its escalation this long after being declared lost its
+# start_escalation task (Redis restarted, a worker killed); the tick starts it.
+MISSED_START_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
 VERIFICATION_TTL = timedelta(minutes=10)
 VERIFICATION_MAX_TRIES = 5
@@ -110,11 +114,16 @@ def escalation_start(
     policy: EscalationPolicy | None = None,
     now: datetime | None = None,
     manual: bool = False,
+    fire_now: bool = True,
+    just_declared: bool = True,
 ) -> Escalation | None:
     """Start paging for an incident, once. Returns None when there is nothing to page.
 
-    Without `manual`, only incidents whose severity pages, declared within START_WINDOW and
-    not yet acknowledged are paged. Safe to call twice: the incident has one escalation.
+    Without `manual`, only unacknowledged incidents whose severity pages are paged, and, when
+    `just_declared`, only those declared within START_WINDOW (a severity raised later pages
+    whenever it happens). Safe to call twice: the incident has one escalation.
+    With `fire_now`, the first level is paged by a task queued on commit; a caller that
+    pages it itself passes False.
     """
     now = now or clock()
     with transaction.atomic():
@@ -126,12 +135,12 @@ def escalation_start(
             return None
         if not manual and (
             incident.severity.paging not in PAGING_SEVERITIES
-            or incident.declared_at < now - START_WINDOW
+            or (just_declared and incident.declared_at < now - START_WINDOW)
         ):
             return None
         existing = Escalation.objects.filter(incident=incident).first()
         if existing is not None:
-            return existing
+            return existing if existing.policy_id is not None else None
         policy = policy or selectors.policy_for_incident(incident)
         if policy is None:
             incident_services.incident_record_event(
@@ -140,6 +149,16 @@ def escalation_start(
                 source=Source.SYSTEM,
                 message="Nobody was paged: no escalation policy applies to this incident.",
                 at=now,
+            )
+            # Kept as a stopped escalation, so the tick's sweep does not try (and write this
+            # entry) again every second.
+            Escalation.objects.create(
+                incident=incident,
+                policy=None,
+                state=EscalationState.STOPPED,
+                created_at=now,
+                stopped_at=now,
+                stopped_reason="no escalation policy applies",
             )
             return None
         escalation = Escalation.objects.create(
@@ -157,8 +176,13 @@ def escalation_start(
             data={"policy": policy.pk},
             at=now,
         )
-        transaction.on_commit(lambda: _enqueue_escalation(escalation.pk))
+        if fire_now:
+            transaction.on_commit(lambda: _enqueue_escalation(escalation.pk))
     return escalation
+
+
+def policy_name(escalation: Escalation) -> str:
+    return escalation.policy.name if escalation.policy is not None else "no policy"
 
 
 def escalation_stop(*, incident_id: int, reason: str, now: datetime | None = None) -> bool:
@@ -186,7 +210,18 @@ def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) ->
         .order_by("next_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(escalation_advance(escalation_id=pk, now=now) for pk in due)
+    fired = 0
+    for pk in due:
+        try:
+            fired += escalation_advance(escalation_id=pk, now=now)
+        except Exception:
+            # One broken escalation (a schedule with a bad zone, say) must not stop every
+            # other incident's pages: log it and look at it again a minute later.
+            logger.exception("escalation %s failed to advance", pk)
+            Escalation.objects.filter(pk=pk, state=EscalationState.ACTIVE).update(
+                next_at=now + timedelta(minutes=1)
+            )
+    return fired
 
 
 def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bool:
@@ -214,7 +249,11 @@ def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bo
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             _finish(escalation, EscalationState.STOPPED, "acknowledged", now)
             return False
-        levels = selectors.policy_levels(escalation.policy)
+        policy = escalation.policy
+        if policy is None:
+            _finish(escalation, EscalationState.STOPPED, "no escalation policy applies", now)
+            return False
+        levels = selectors.policy_levels(policy)
         if not levels:
             _finish(escalation, EscalationState.EXHAUSTED, "the policy has no levels", now)
             return True
@@ -230,25 +269,32 @@ def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bo
         _page(
             incident,
             users,
-            key_prefix=f"esc:{escalation.pk}:{escalation.cycle}:{escalation.level_index}",
+            key_prefix=(
+                f"esc:{escalation.pk}:{escalation.run}:{escalation.cycle}:{escalation.level_index}"
+            ),
             escalation=escalation,
             label=label,
             now=now,
         )
-        _schedule_next(escalation, levels, level_delay=level.delay, now=now)
+        _schedule_next(escalation, levels, repeat=policy.repeat, level_delay=level.delay, now=now)
         transaction.on_commit(lambda: notifications_dispatch_due(now=now))
     return True
 
 
 def _schedule_next(
-    escalation: Escalation, levels: list[EscalationLevel], *, level_delay: timedelta, now: datetime
+    escalation: Escalation,
+    levels: list[EscalationLevel],
+    *,
+    repeat: int,
+    level_delay: timedelta,
+    now: datetime,
 ) -> None:
     """Caller holds the escalation's row lock."""
     next_index = escalation.level_index + 1
     cycle = escalation.cycle
     if next_index >= len(levels):
         next_index, cycle = 0, cycle + 1
-    if cycle > escalation.policy.repeat:
+    if cycle > repeat:
         # The last level still gets its full delay to answer before the policy gives up.
         escalation.level_index = len(levels) - 1
         escalation.next_at = None
@@ -340,6 +386,9 @@ def incident_page_user(
 ) -> None:
     """Page one person for an incident now, outside any escalation policy."""
     require(actor, Action.RESPOND, incident)
+    # Paging makes them a participant, who may see a private incident: responders only.
+    if not user.is_active or not user.can_respond:
+        raise ValidationError({"user": f"{user.display_name} cannot be paged for incidents."})
     now = now or clock()
     with transaction.atomic():
         incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
@@ -375,12 +424,18 @@ def incident_escalate(
                     kind=EventKind.PAGE,
                     actor=actor,
                     source=Source.WEB,
-                    message=f"{actor.display_name} escalated to {started.policy.name}",
+                    message=f"{actor.display_name} escalated to {policy_name(started)}",
                     at=now,
                 )
             return started
+        if escalation.policy is None:
+            escalation.policy = selectors.policy_for_incident(incident)
+            if escalation.policy is None:
+                raise ValidationError("No escalation policy applies to this incident.")
         if escalation.state != EscalationState.ACTIVE:
+            # A new run of the policy: its pages get keys of their own, not the last run's.
             escalation.state = EscalationState.ACTIVE
+            escalation.run += 1
             escalation.level_index, escalation.cycle = 0, 0
             escalation.stopped_at, escalation.stopped_reason = None, ""
         escalation.next_at = now
@@ -467,17 +522,25 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             state=NotificationState.CANCELLED, last_error=reason
         )
         return DeliveryOutcome("skipped", reason)
-    page = page_for(notification)
     started = timezone.now()
     clock_start = monotonic_time.monotonic()
     try:
-        provider_id = notifier_for(notification.contact_method.kind).notify(page)
+        provider_id = notifier_for(notification.contact_method.kind).notify(page_for(notification))
     except NotifierError as error:
         duration_ms = int((monotonic_time.monotonic() - clock_start) * 1000)
         return _delivery_failed(notification, error, started=started, duration_ms=duration_ms)
+    except Exception as error:
+        # A bug or a provider answer we could not read: count it as a failed attempt, so
+        # MAX_ATTEMPTS still bounds it, rather than leaving the row to be rescued forever.
+        logger.exception("delivering notification %s failed", notification.pk)
+        duration_ms = int((monotonic_time.monotonic() - clock_start) * 1000)
+        unexpected = NotifierError(f"Unexpected error: {error!r}"[:500], permanent=False)
+        return _delivery_failed(notification, unexpected, started=started, duration_ms=duration_ms)
     duration_ms = int((monotonic_time.monotonic() - clock_start) * 1000)
     with transaction.atomic():
-        Notification.objects.filter(pk=notification.pk).update(
+        # Only while the row is still ours: had this call outlived its lease, the row was
+        # handed to another worker, whose outcome stands.
+        ours = _claimed(notification).update(
             state=NotificationState.SENT,
             sent_at=timezone.now(),
             provider_id=provider_id[:200],
@@ -490,7 +553,16 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             duration_ms=duration_ms,
             provider_id=provider_id,
         )
+    if not ours:
+        logger.warning("notification %s was sent after its lease ran out", notification.pk)
     return DeliveryOutcome(AttemptStatus.SENT, provider_id)
+
+
+def _claimed(notification: Notification) -> QuerySet[Notification]:
+    """The notification's row, as long as this delivery's claim on it still holds."""
+    return Notification.objects.filter(
+        pk=notification.pk, state=NotificationState.SENDING, claimed_at=notification.claimed_at
+    )
 
 
 def _reason_not_to_send(notification: Notification) -> str:
@@ -528,11 +600,9 @@ def _delivery_failed(
         logger.error("paging provider misconfigured: %s", error)
     with transaction.atomic():
         if give_up:
-            Notification.objects.filter(pk=notification.pk).update(
-                state=NotificationState.FAILED, last_error=str(error)
-            )
+            _claimed(notification).update(state=NotificationState.FAILED, last_error=str(error))
         else:
-            Notification.objects.filter(pk=notification.pk).update(
+            _claimed(notification).update(
                 state=NotificationState.PENDING,
                 due_at=now + retry_delay(notification.attempts, error.retry_after),
                 last_error=str(error),
@@ -602,18 +672,19 @@ def escalations_start_missed(*, now: datetime | None = None) -> int:
     """Start escalations the IncidentDeclared subscriber missed (its process died after the
     incident committed): the incident row is the outbox."""
     now = now or clock()
-    # Give the subscriber a moment before covering for it.
+    # Long enough for the start_escalation task to have run even behind a storm's worth of
+    # them; sooner, every tick would race the tasks for the same incidents (measured).
     missed = Incident.objects.filter(
         status=Status.DETECTED,
         acknowledged_at__isnull=True,
         merged_into__isnull=True,
         declared_at__gte=now - START_WINDOW,
-        declared_at__lte=now - timedelta(seconds=5),
+        declared_at__lte=now - MISSED_START_AFTER,
         severity__paging__in=PAGING_SEVERITIES,
         escalation__isnull=True,
     )
     started = 0
-    for incident in missed[:100]:
+    for incident in missed[:20]:
         if escalation_start(incident=incident, now=now) is not None:
             started += 1
     return started
@@ -671,6 +742,9 @@ def _clean_address(kind: str, address: str) -> str:
         return address
     if kind == ContactKind.WEBHOOK:
         URLValidator(schemes=["https", "http"])(address)
+        refused = destination_refused(address)
+        if refused:
+            raise ValidationError({"address": refused})
         return address
     raise ValidationError({"kind": f"Unknown contact method {kind!r}."})
 

@@ -1,14 +1,18 @@
 """How on call reacts to incidents: start paging when declared, stop when acknowledged."""
 
 from incidents import events
-from incidents.models import Incident
-from oncall import services
+from oncall import services, tasks
 
 
-def start_paging(event: events.IncidentDeclared | events.IncidentSeverityChanged) -> None:
-    incident = Incident.objects.filter(pk=event.incident_id).first()
-    if incident is not None:
-        services.escalation_start(incident=incident)
+def start_paging(event: events.IncidentDeclared) -> None:
+    # A task on the paging queue: whoever declared (a web request, the alert processor working
+    # through a storm) is not held up, and pages are not held up behind them.
+    tasks.start_escalation.delay(event.incident_id)
+
+
+def start_paging_on_raise(event: events.IncidentSeverityChanged) -> None:
+    # Raised to a severity that pages, however long after declaring: page now.
+    tasks.start_escalation.delay(event.incident_id, just_declared=False)
 
 
 def stop_paging(event: events.IncidentEvent) -> None:
@@ -22,8 +26,8 @@ def stop_paging(event: events.IncidentEvent) -> None:
 
 def connect() -> None:
     events.subscribe(events.IncidentDeclared, start_paging)
-    # Raised to a severity that pages: page now (escalation_start ignores other changes).
-    events.subscribe(events.IncidentSeverityChanged, start_paging)
+    # escalation_start ignores changes to severities that do not page.
+    events.subscribe(events.IncidentSeverityChanged, start_paging_on_raise)
     events.subscribe(events.IncidentAcknowledged, stop_paging)
     events.subscribe(events.IncidentResolved, stop_paging)
     events.subscribe(events.IncidentMerged, stop_paging)

@@ -2,12 +2,32 @@
 
 from celery import shared_task
 
+from incidents.models import Incident
 from oncall import services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def tick() -> None:
     services.tick()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def start_escalation(incident_id: int, *, just_declared: bool = True) -> bool:
+    """Start paging for a declared incident and page its first level at once.
+
+    Queued by the IncidentDeclared subscriber, so the work happens on the paging queue and not
+    in whatever declared the incident (a web request, the alert processor). A lost task is
+    covered by the tick, which starts escalations missed for more than a few seconds.
+    """
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return False
+    escalation = services.escalation_start(
+        incident=incident, fire_now=False, just_declared=just_declared
+    )
+    if escalation is None:
+        return False
+    return services.escalation_advance(escalation_id=escalation.pk)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

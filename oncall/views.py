@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from incidents import services as incident_services
 from incidents.models import Source, Status
 from oncall.acklinks import notification_id_from_ack_token
-from oncall.models import ContactKind, Notification, NotificationKind
+from oncall.models import ContactKind, Notification, NotificationKind, NotificationState
 from oncall.twilio_signature import twilio_signature_valid
 
 logger = logging.getLogger(__name__)
@@ -93,8 +93,10 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     match = _ACK_WORDS.match(request.POST.get("Body", ""))
     if not match:
         return _twiml("<Message>Reply ACK to acknowledge, or ACK and a number.</Message>")
+    # Only pages this number actually received: a step still pending is not what they read.
     pages = Notification.objects.select_related("incident", "user").filter(
         kind=NotificationKind.PAGE,
+        state=NotificationState.SENT,
         contact_method__kind=ContactKind.SMS,
         contact_method__address=sender,
         contact_method__verified_at__isnull=False,
@@ -106,7 +108,7 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
         pages = pages.filter(incident__acknowledged_at__isnull=True).exclude(
             incident__status=Status.RESOLVED
         )
-    notification = pages.order_by("-created_at", "-id").first()
+    notification = pages.order_by("-sent_at", "-id").first()
     if notification is None:
         return _twiml("<Message>No open page to acknowledge.</Message>")
     try:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "pager", "beat")
 
 
 def production_env(**overrides: str) -> dict[str, str]:
@@ -84,7 +84,9 @@ def test_each_service_runs_its_process(compose):
     services = compose["services"]
     assert command(services["migrate"]) == "python manage.py migrate --noinput"
     assert command(services["web"]).startswith("gunicorn config.wsgi --bind=0.0.0.0:8000")
-    assert command(services["worker"]).startswith("celery -A config worker")
+    assert command(services["worker"]).startswith("celery -A config worker --queues=celery")
+    # Pages on their own worker: a backlog of alerts never holds up a tick or a delivery.
+    assert command(services["pager"]).startswith("celery -A config worker --queues=paging")
     assert command(services["beat"]).startswith("celery -A config beat")
     assert services["migrate"]["restart"] == "no", "migrate runs once"
 
@@ -105,7 +107,7 @@ def test_services_are_configured_for_production_from_the_environment(compose):
 
 def test_tocsin_waits_for_its_database_broker_and_migrations(compose):
     services = compose["services"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "pager", "beat"):
         assert services[name]["depends_on"]["migrate"] == {
             "condition": "service_completed_successfully"
         }
@@ -120,9 +122,10 @@ def test_health_checks_use_the_ops_endpoints_and_celery_ping(compose):
     assert "http://127.0.0.1:8000/readyz" in web_check
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "ping" in services["redis"]["healthcheck"]["test"]
-    assert "inspect ping --destination celery@" in " ".join(
-        services["worker"]["healthcheck"]["test"]
-    )
+    for name in ("worker", "pager"):
+        assert "inspect ping --destination celery@" in " ".join(
+            services[name]["healthcheck"]["test"]
+        )
     assert "--enable-remote-control" in command(services["beat"])
     assert "--destination celerybeat@" in " ".join(services["beat"]["healthcheck"]["test"])
     # The web's health check talks to it as 127.0.0.1, which must be an allowed host.
@@ -132,7 +135,7 @@ def test_health_checks_use_the_ops_endpoints_and_celery_ping(compose):
 def test_web_is_published_on_loopback_only_for_the_tls_proxy_in_front(compose):
     # Web trusts X-Forwarded-Proto from anyone who reaches it, so only the proxy may.
     assert compose["services"]["web"]["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
-    for name in ("postgres", "redis", "migrate", "worker", "beat"):
+    for name in ("postgres", "redis", "migrate", "worker", "pager", "beat"):
         assert "ports" not in compose["services"][name], name
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -19,7 +20,6 @@ SIGNATURE_VERSION = "v1"
 # Statuses that say "later" rather than "never".
 _TRANSIENT_4XX = frozenset({408, 425, 429})
 # Enough of an error response to explain the failure in the delivery row.
-_ERROR_BODY_MAX_BYTES = 300
 
 
 class WebhookNotifier(Notifier):
@@ -28,6 +28,10 @@ class WebhookNotifier(Notifier):
     def notify(self, page: Page) -> str:
         if urlsplit(page.address).scheme not in ("https", "http"):
             raise NotifierError(f"Webhook URL must be http(s): {page.address!r}", permanent=True)
+        # Checked again at each send: the name may resolve elsewhere than when it was added.
+        refused = destination_refused(page.address)
+        if refused:
+            raise NotifierError(refused, permanent=True)
         body = webhook_body(page)
         timestamp = str(int(time.time()))
         headers = {
@@ -124,20 +128,31 @@ def _outcome(response: requests.Response) -> str:
             f"Webhook answered {status} redirect to {location!r}; redirects are not followed",
             permanent=True,
         )
+    # Only the status: the body could be anything the URL's owner points us at (an internal
+    # service's answer), and this message is shown to the person and on the timeline.
     message = f"Webhook answered {status}"
-    snippet = _body_start(response)
-    if snippet:
-        message += f": {snippet}"
     if status >= 500 or status in _TRANSIENT_4XX:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise NotifierError(message, permanent=False, retry_after=retry_after)
     raise NotifierError(message, permanent=True)
 
 
-def _body_start(response: requests.Response) -> str:
-    try:
-        raw = response.raw.read(_ERROR_BODY_MAX_BYTES, decode_content=True)
-    except (OSError, urllib3.exceptions.HTTPError):
-        # The status already says what happened; a body that stalls or breaks adds nothing.
+def destination_refused(url: str) -> str:
+    """Why a page may not be posted to `url`, or "" when it may.
+
+    A person's webhook must point outside: loopback, private, link-local and other
+    non-public addresses would let anyone with an account make Tocsin call internal
+    services (SSRF). WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED lifts this for development and
+    tests, whose receivers listen on loopback.
+    """
+    if settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED:
         return ""
-    return raw.decode("utf-8", "replace").strip() if isinstance(raw, bytes) else ""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return f"Cannot resolve the webhook's host {host!r}."
+    for address in addresses:
+        if not ipaddress.ip_address(str(address).split("%")[0]).is_global:
+            return f"The webhook's host {host!r} is not a public address."
+    return ""

@@ -125,6 +125,7 @@ class Cluster:
             name,
             [
                 "worker",
+                "--queues=celery,paging",
                 "--pool=solo",
                 "--without-heartbeat",
                 "--without-gossip",

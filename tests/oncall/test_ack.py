@@ -8,11 +8,12 @@ import time
 import pytest
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.models import EventKind, Source, Status
 from oncall import services
 from oncall.acklinks import ack_url
-from oncall.models import ContactKind, Notification
+from oncall.models import ContactKind, Notification, NotificationState
 from tests.factories import declare
 from tests.oncall.factories import pageable, policy
 
@@ -29,6 +30,10 @@ def paged_notification(kind: str = ContactKind.EMAIL):
     escalation = services.escalation_start(incident=incident, now=incident.declared_at)
     assert escalation is not None
     services.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
+    # As if delivered: the person has the page in hand.
+    Notification.objects.filter(incident=incident).update(
+        state=NotificationState.SENT, sent_at=timezone.now()
+    )
     return Notification.objects.get(incident=incident)
 
 
@@ -65,8 +70,17 @@ def test_pressing_the_button_acknowledges_as_the_person_paged(client):
 
 def test_an_altered_link_does_not_work(client):
     notification = paged_notification()
+    other = Notification.objects.create(
+        key="other",
+        incident=notification.incident,
+        user=notification.user,
+        contact_method=notification.contact_method,
+        due_at=notification.due_at,
+        created_at=notification.created_at,
+    )
     token = ack_url(notification.pk).rsplit("/", 1)[1]
-    forged = token.replace(str(notification.pk), str(notification.pk + 1), 1)
+    # The signature of one notification's link, put on another (existing) one.
+    forged = token.replace(str(notification.pk), str(other.pk), 1)
 
     response = client.post(reverse("oncall:ack", kwargs={"token": forged}))
 
@@ -125,6 +139,17 @@ def test_an_sms_reply_may_name_the_incident(client, settings):
 
     notification.incident.refresh_from_db()
     assert notification.incident.status == Status.ACKNOWLEDGED
+
+
+def test_an_sms_reply_does_not_acknowledge_a_page_not_yet_sent(client, settings):
+    notification = paged_notification(ContactKind.SMS)
+    Notification.objects.filter(pk=notification.pk).update(state="pending")
+
+    response = twilio_post(client, settings, "/hooks/twilio/sms", {"From": PHONE, "Body": "ack"})
+
+    assert b"No open page" in response.content
+    notification.incident.refresh_from_db()
+    assert notification.incident.status == Status.DETECTED
 
 
 def test_an_sms_from_a_number_nobody_paged_acknowledges_nothing(client, settings):

@@ -141,3 +141,24 @@ def test_a_test_page_is_queued_for_the_method():
     test_page = Notification.objects.get(kind=NotificationKind.TEST)
     assert test_page.contact_method == method
     assert "test page" in test_page.body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.7/internal",
+        "http://[::1]/hook",
+    ],
+)
+def test_a_webhook_into_the_internal_network_is_refused(settings, url):
+    settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = False
+
+    with pytest.raises(ValidationError) as refused:
+        services.contact_method_add(
+            user=UserFactory(username="alice"), kind=ContactKind.WEBHOOK, address=url
+        )
+
+    assert "not a public address" in refused.value.message_dict["address"][0]
+    assert not ContactMethod.objects.exists()

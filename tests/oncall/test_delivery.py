@@ -225,3 +225,44 @@ def test_a_disabled_method_is_not_used(smtp_stub):
 
     assert outcome.status == "skipped"
     smtp_stub.assert_nothing_sent()
+
+
+def test_a_delivery_that_outlived_its_lease_does_not_overwrite_the_second_workers_outcome(
+    twilio_stub, settings
+):
+    notification = page(kind=ContactKind.SMS, address=PHONE)
+    now = timezone.now()
+    # Worker A claims it; its call runs past the lease; the row is handed to worker B.
+    Notification.objects.filter(pk=notification.pk).update(
+        state=NotificationState.SENDING, claimed_at=now, attempts=1
+    )
+    first_claim = Notification.objects.get(pk=notification.pk)
+    later = now + timedelta(seconds=settings.PAGING_DELIVERY_LEASE + 1)
+    services.notifications_rescue_stuck(now=later, enqueue=lambda ids: None)
+    deliver(notification, at=later)  # worker B sends it
+    assert notification.state == NotificationState.SENT
+
+    # Worker A's late failure finally arrives.
+    services._delivery_failed(
+        first_claim,
+        services.NotifierError("timed out", permanent=False),
+        started=now,
+        duration_ms=61_000,
+    )
+
+    notification.refresh_from_db()
+    assert notification.state == NotificationState.SENT
+
+
+def test_an_unexpected_error_counts_as_a_failed_attempt():
+    notification = page()
+    # A kind no notifier handles (a row written by hand, a channel removed): notifier_for
+    # raises ValueError, not a NotifierError.
+    ContactMethod.objects.filter(pk=notification.contact_method_id).update(kind="pigeon")
+
+    outcome = deliver(notification)
+
+    assert outcome.status == AttemptStatus.TRANSIENT
+    assert notification.state == NotificationState.PENDING
+    [attempt] = DeliveryAttempt.objects.filter(notification=notification)
+    assert "pigeon" in attempt.error

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents import services as incident_services
-from incidents.models import EventKind, Incident
+from incidents.models import EventKind, Incident, Severity
 from oncall import services
 from oncall.models import (
     ContactKind,
@@ -148,7 +148,7 @@ def test_the_policy_repeats_when_nobody_acknowledges():
         services.tick(now=t0 + timedelta(minutes=minutes))
 
     rows = Notification.objects.filter(incident=incident).order_by("created_at")
-    assert [(n.user.username, n.key.split(":")[2]) for n in rows] == [
+    assert [(n.user.username, n.key.split(":")[3]) for n in rows] == [
         ("alice", "0"),
         ("bob", "0"),
         ("alice", "1"),
@@ -287,10 +287,12 @@ def test_the_tick_starts_an_escalation_the_declared_subscriber_missed():
     policy((5, [pageable("alice")]))
     incident = declare(severity_name="SEV2")
 
-    services.tick(now=incident.declared_at + timedelta(seconds=2))
+    just_before = incident.declared_at + services.MISSED_START_AFTER - timedelta(seconds=1)
+    services.tick(now=just_before)
     assert not Escalation.objects.exists()
-    services.tick(now=incident.declared_at + timedelta(seconds=6))
-    services.tick(now=incident.declared_at + timedelta(seconds=6))
+    after = incident.declared_at + services.MISSED_START_AFTER
+    services.tick(now=after)
+    services.tick(now=after)
 
     assert paged(incident) == ["alice@0"]
 
@@ -355,3 +357,117 @@ def test_escalating_an_acknowledged_incident_is_refused():
     with pytest.raises(ValidationError):
         services.incident_escalate(incident=incident, actor=alice)
     assert not Escalation.objects.exists()
+
+
+def test_the_engines_tasks_run_on_their_own_queue():
+    # A storm of alerts queued for processing must not hold up a tick or a delivery.
+    from config.celery import app
+    from oncall import tasks
+
+    for task in (
+        tasks.tick,
+        tasks.start_escalation,
+        tasks.fire_escalation,
+        tasks.deliver_notification,
+    ):
+        assert app.amqp.router.route({}, task.name)["queue"].name == "paging"
+
+
+def test_one_broken_escalation_does_not_stop_the_others(manager):
+    from oncall.models import ScheduleLayer
+
+    broken_schedule = weekly_schedule([pageable("zed")], start=timezone.now(), name="Broken")
+    ScheduleLayer.objects.update(time_zone="Mars/Olympus")  # as a bad edit in the admin
+    broken = policy((5, [broken_schedule]), name="Broken", default=False)
+    policy((5, [pageable("alice")]))
+    first = declare(title="Broken schedule")
+    second = declare(title="Healthy")
+    services.escalation_start(incident=first, policy=broken, now=first.declared_at)
+    start(second)
+
+    services.tick(now=second.declared_at + timedelta(seconds=1))
+
+    assert paged(second) == ["alice@0"]
+    # The broken one is looked at again later, not every second.
+    assert Escalation.objects.get(incident=first).next_at > second.declared_at + timedelta(
+        seconds=30
+    )
+
+
+def test_an_incident_no_policy_applies_to_is_noted_once():
+    incident = declare(severity_name="SEV1")
+    later = incident.declared_at + services.MISSED_START_AFTER
+
+    for seconds in range(3):
+        services.tick(now=later + timedelta(seconds=seconds))
+
+    assert (
+        incident.timeline.filter(message__startswith="Nobody was paged: no escalation").count() == 1
+    )
+
+
+def test_raising_the_severity_hours_after_declaring_pages_at_once():
+    policy((5, [pageable("alice")]))
+    incident = declare(severity_name="SEV3")
+    hours_later = incident.declared_at + timedelta(hours=3)
+
+    escalation = services.escalation_start(incident=incident, now=hours_later, just_declared=False)
+    assert escalation is None  # SEV3 does not page
+    incident_services.incident_set_severity(
+        incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
+    )
+    escalation = services.escalation_start(incident=incident, now=hours_later, just_declared=False)
+
+    assert escalation is not None
+
+
+def test_escalating_an_exhausted_policy_runs_it_again():
+    alice, rosa = pageable("alice"), pageable("rosa")
+    policy((5, [alice]))
+    incident = declare()
+    start(incident)
+    t0 = incident.declared_at
+    services.tick(now=t0)
+    services.tick(now=t0 + timedelta(minutes=5))
+    assert Escalation.objects.get().state == EscalationState.EXHAUSTED
+
+    services.incident_escalate(incident=incident, actor=rosa, now=t0 + timedelta(minutes=6))
+    services.tick(now=t0 + timedelta(minutes=6))
+
+    assert Notification.objects.filter(user=alice).count() == 2
+
+
+def test_only_people_who_can_respond_are_paged_by_hand(viewer):
+    rosa = pageable("rosa")
+    incident = declare(private=True, actor=rosa)
+
+    with pytest.raises(ValidationError):
+        services.incident_page_user(incident=incident, user=viewer, actor=rosa)
+    assert not incident.participants.filter(pk=viewer.pk).exists()
+
+
+def test_declaring_queues_the_start_and_the_task_pages_the_first_level(
+    django_capture_on_commit_callbacks,
+):
+    from oncall import tasks
+
+    policy((5, [pageable("alice")]))
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(severity_name="SEV2")
+
+    # The subscriber only queued the task (no worker here); run its body as a worker would.
+    assert not Escalation.objects.exists()
+    assert tasks.start_escalation(incident.pk) is True
+    assert paged(incident) == ["alice@0"]
+
+
+def test_acknowledging_stops_paging_through_the_subscriber(django_capture_on_commit_callbacks):
+    alice = pageable("alice")
+    policy((5, [alice]), (10, [pageable("bob")]))
+    incident = declare()
+    start(incident)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_services.incident_acknowledge(incident=incident, actor=alice)
+
+    assert Escalation.objects.get().state == EscalationState.STOPPED

@@ -31,8 +31,7 @@ def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():
     alice, bob = pageable("alice"), pageable("bob")
     policy((5, [alice]), (10, [bob]))
     incident = declare(severity_name="SEV2")
-    # Declaring (committed here) already started the escalation through the subscriber.
-    escalation = Escalation.objects.get(incident=incident)
+    escalation = services.escalation_start(incident=incident, fire_now=False)
     assert services.escalation_advance(escalation_id=escalation.pk, now=escalation.next_at)
     level_two = escalation.next_at + timedelta(minutes=5)
     acknowledging, release = threading.Event(), threading.Event()
@@ -62,7 +61,7 @@ def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():
 def test_two_ticks_at_once_fire_a_level_once():
     policy((5, [pageable("alice")]))
     incident = declare(severity_name="SEV2")
-    escalation = Escalation.objects.get(incident=incident)
+    escalation = services.escalation_start(incident=incident, fire_now=False)
     start = threading.Barrier(2)
     fired: list[bool] = []
 

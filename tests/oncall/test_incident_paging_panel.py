@@ -316,7 +316,9 @@ def test_escalate_without_a_policy_is_a_message_not_an_error(signed_in, incident
 
     assert response.status_code == 400
     assert "Nobody was paged: no escalation policy applies" in response.content.decode()
-    assert not Escalation.objects.exists()
+    # Recorded as stopped (so nothing retries it), and nobody paged.
+    assert not Escalation.objects.exclude(state="stopped").exists()
+    assert not Notification.objects.exists()
 
 
 # --- Who may act -----------------------------------------------------------------------------

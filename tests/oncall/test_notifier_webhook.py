@@ -161,7 +161,7 @@ def test_webhook_client_error_is_permanent(webhook_receiver, status):
         send(webhook_receiver)
 
     assert raised.value.permanent is True
-    assert raised.value.message == f"Webhook answered {status}: no such hook"
+    assert raised.value.message == f"Webhook answered {status}"
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
@@ -206,3 +206,24 @@ def test_webhook_unusable_url_is_permanent(address):
         notifier_for("webhook").notify(replace(PAGE, address=address))
 
     assert raised.value.permanent is True
+
+
+def test_a_webhook_to_a_private_address_is_refused_at_send_time(webhook_receiver, settings):
+    # Added while the name pointed outside; it resolves to loopback now.
+    settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = False
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert raised.value.permanent is True
+    webhook_receiver.assert_nothing_sent()
+
+
+def test_the_receivers_answer_is_not_repeated_in_the_error(webhook_receiver):
+    webhook_receiver.respond_with(403, body=b"INTERNAL-SECRET-TOKEN")
+
+    with pytest.raises(NotifierError) as raised:
+        send(webhook_receiver)
+
+    assert "INTERNAL-SECRET" not in raised.value.message
+    assert "403" in raised.value.message
