@@ -275,7 +275,11 @@ def main() -> int:
         max_incidents_per_minute=1_000_000,
     )
     integration, token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=team
+        # One incident per probe: the storm cap would fold probes into one storm incident.
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=team,
+        max_incidents_per_minute=1_000_000,
     )
     integration.escalation_policy = policy
     integration.save(update_fields=["escalation_policy"])
@@ -390,9 +394,12 @@ def main() -> int:
         .values_list("notification__incident", "first")
     )
     incidents = Incident.objects.count()
-    # Only severities that page (the playbook: SEV1, SEV2) are expected to page anyone.
+    # The probes' incidents: the load's own are declared for a team nobody is on call for.
+    probes_sent = len(probes)
     paging = set(
-        Incident.objects.filter(severity__paging__in=PAGING_SEVERITIES).values_list("pk", flat=True)
+        Incident.objects.filter(
+            severity__paging__in=PAGING_SEVERITIES, alerts__integration=integration
+        ).values_list("pk", flat=True)
     )
     to_notifier = [
         (handed[pk] - received[pk]).total_seconds() * 1000
@@ -414,16 +421,26 @@ def main() -> int:
     p99_first = sorted(to_notifier)[int(len(to_notifier) * 0.99)] if to_notifier else None
     p99_late = sorted(lateness)[int(len(lateness) * 0.99)] if lateness else None
     print(
-        f"\n{incidents} incidents declared, {len(paging)} of a severity that pages; "
-        f"{receiver.received} pages reached the receiver"
+        f"\n{incidents} incidents declared; {probes_sent} probes sent, {len(paging)} of them "
+        f"became incidents by the end; {receiver.received} pages reached the receiver"
     )
     print(f"alert received → first notification handed to its notifier: {percentiles(to_notifier)}")
-    print(f"  incidents of a paging severity never paged: {unpaged}")
+    print(
+        f"  probe incidents never paged: {unpaged}; "
+        f"probes not yet incidents at the end: {probes_sent - len(paging)}"
+    )
     print(f"escalation to level 2, lateness after its due time: {percentiles(lateness)}")
     verdict = []
     verdict.append(
         "first page p99 < 2 s: "
-        + ("met" if p99_first is not None and p99_first < 2000 and not unpaged else "MISSED")
+        + (
+            "met"
+            if p99_first is not None
+            and p99_first < 2000
+            and not unpaged
+            and len(paging) == probes_sent
+            else "MISSED"
+        )
     )
     verdict.append(
         "escalation lateness p99 < 2 s: "
