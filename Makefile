@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_PACKAGES := config accounts incidents alerts ops oncall benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install clean bench-pages bench-ingest
+.PHONY: run test lint typecheck pytest services install clean bench-pages bench-ingest bench-paging
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -43,6 +43,11 @@ bench-pages: install services
 # tocsin_ingest database (BENCH_INGEST_DATABASE_URL); e.g. BENCH_ARGS="--clients 32".
 bench-ingest: install services
 	$(BIN)/python -m benchmarks.ingest $(BENCH_ARGS)
+
+# Paging budgets under webhook load: gunicorn, a Celery worker, a pager and beat on PostgreSQL
+# and Redis, in a fresh tocsin_paging database; e.g. BENCH_ARGS="--rate 50 --seconds 20".
+bench-paging: install services
+	$(BIN)/python -m benchmarks.paging $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ from tests.oncall.cluster import Cluster, PrivateRedis, wait_until
 from tests.oncall.factories import pageable, policy
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.timeout(180),
 ]
