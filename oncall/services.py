@@ -105,9 +105,6 @@ def _enqueue_escalation(escalation_id: int) -> None:
     fire_escalation.delay(escalation_id)
 
 
-# --- Escalations ----------------------------------------------------------------------------
-
-
 def escalation_start(
     *,
     incident: Incident,
@@ -299,6 +296,7 @@ def _schedule_next(
         escalation.level_index = len(levels) - 1
         escalation.next_at = None
         escalation.state = EscalationState.EXHAUSTED
+        # When the policy gives up: the last level's time to answer is still running.
         escalation.stopped_at = now + level_delay
         escalation.stopped_reason = "every level was paged"
         escalation.save()
@@ -452,9 +450,6 @@ def incident_escalate(
     return escalation
 
 
-# --- Deliveries -----------------------------------------------------------------------------
-
-
 def notifications_dispatch_due(
     *, now: datetime | None = None, limit: int = 500, enqueue: Enqueue = _enqueue_deliveries
 ) -> list[int]:
@@ -546,6 +541,9 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             provider_id=provider_id[:200],
             last_error="",
         )
+        if notification.kind == NotificationKind.VERIFICATION:
+            # Sent: the code need not lie around in the database (its hash is kept).
+            Notification.objects.filter(pk=notification.pk).update(body="")
         _record_attempt(
             notification,
             status=AttemptStatus.SENT,
@@ -688,9 +686,6 @@ def escalations_start_missed(*, now: datetime | None = None) -> int:
         if escalation_start(incident=incident, now=now) is not None:
             started += 1
     return started
-
-
-# --- Contact methods ------------------------------------------------------------------------
 
 
 def contact_method_disable(*, method: ContactMethod, reason: str, now: datetime) -> None:
@@ -874,9 +869,6 @@ def contact_method_send_test(*, method: ContactMethod, now: datetime | None = No
             created_at=now,
         )
         transaction.on_commit(lambda: notifications_dispatch_due(now=now))
-
-
-# --- Schedules and escalation policies ------------------------------------------------------
 
 
 def _valid_zone(name: str, field: str = "time_zone") -> str:
@@ -1143,9 +1135,6 @@ def policy_save(
 
 def _who(actor: User | None) -> str:
     return actor.username if actor is not None else "the system"
-
-
-# --- Personal calendar feeds (added for the schedules pages) ---------------------------------
 
 
 def calendar_feed_get_or_create(*, user: User) -> CalendarFeed:
