@@ -210,7 +210,7 @@ def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) ->
     fired = 0
     for pk in due:
         try:
-            fired += escalation_advance(escalation_id=pk, now=now)
+            fired += escalation_advance(escalation_id=pk, now=now, dispatch=False)
         except Exception:
             # One broken escalation (a schedule with a bad zone, say) must not stop every
             # other incident's pages: log it and look at it again a minute later.
@@ -221,7 +221,9 @@ def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) ->
     return fired
 
 
-def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bool:
+def escalation_advance(
+    *, escalation_id: int, now: datetime | None = None, dispatch: bool = True
+) -> bool:
     """Page the escalation's due level and schedule the next. False when not due or taken.
 
     Two ticks may pick the same row: `skip_locked` lets one take it and the other move on,
@@ -274,7 +276,9 @@ def escalation_advance(*, escalation_id: int, now: datetime | None = None) -> bo
             now=now,
         )
         _schedule_next(escalation, levels, repeat=policy.repeat, level_delay=level.delay, now=now)
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+        if dispatch:
+            # Hand the pages out now; the tick passes False and hands out once for all.
+            transaction.on_commit(lambda: notifications_dispatch_due(now=now))
     return True
 
 
@@ -820,7 +824,7 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
                 "verification_attempts",
             ]
         )
-        Notification.objects.create(
+        notification = Notification.objects.create(
             key=f"verify:{method.pk}:{secrets.token_hex(6)}",
             kind=NotificationKind.VERIFICATION,
             user_id=method.user_id,
@@ -828,8 +832,11 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
             body=f"Your Tocsin verification code is {code}. It expires in 10 minutes.",
             due_at=now,
             created_at=now,
+            state=NotificationState.QUEUED,
+            queued_at=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+        # Just this one: a web request must not hand out every due page in the system.
+        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]))
 
 
 def contact_method_verify(*, method: ContactMethod, code: str, now: datetime | None = None) -> None:
@@ -859,7 +866,7 @@ def contact_method_send_test(*, method: ContactMethod, now: datetime | None = No
     """The profile page's "send me a test page"."""
     now = now or clock()
     with transaction.atomic():
-        Notification.objects.create(
+        notification = Notification.objects.create(
             key=f"test:{method.pk}:{secrets.token_hex(6)}",
             kind=NotificationKind.TEST,
             user_id=method.user_id,
@@ -867,8 +874,11 @@ def contact_method_send_test(*, method: ContactMethod, now: datetime | None = No
             body="This is a test page from Tocsin. If you can read it, pages will reach you here.",
             due_at=now,
             created_at=now,
+            state=NotificationState.QUEUED,
+            queued_at=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+        # Just this one: a web request must not hand out every due page in the system.
+        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]))
 
 
 def _valid_zone(name: str, field: str = "time_zone") -> str:

@@ -162,3 +162,29 @@ def test_a_webhook_into_the_internal_network_is_refused(settings, url):
 
     assert "not a public address" in refused.value.message_dict["address"][0]
     assert not ContactMethod.objects.exists()
+
+
+def test_a_test_page_hands_out_only_itself(django_capture_on_commit_callbacks):
+    # A web request must not do the engine's work of handing out every due page.
+    someone = UserFactory(username="bob")
+    waiting = Notification.objects.create(
+        key="page-waiting",
+        user=someone,
+        contact_method=services.contact_method_add(
+            user=someone, kind=ContactKind.WEBHOOK, address="https://h.example.com/bob"
+        ),
+        due_at=timezone.now(),
+        created_at=timezone.now(),
+    )
+    method = services.contact_method_add(
+        user=UserFactory(username="alice"),
+        kind=ContactKind.WEBHOOK,
+        address="https://h.example.com",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.contact_method_send_test(method=method)
+
+    waiting.refresh_from_db()
+    assert waiting.state == "pending"
+    assert Notification.objects.get(kind=NotificationKind.TEST).state == "queued"

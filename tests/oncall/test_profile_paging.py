@@ -276,7 +276,8 @@ def test_add_verify_and_send_a_test_page(signed_in, responder):
     assert response.status_code == 302
     assert test_page.contact_method == method
     assert test_page.user == responder
-    assert test_page.state == NotificationState.PENDING
+    # Queued for delivery at once, not left for the tick.
+    assert test_page.state == NotificationState.QUEUED
     assert "Test page on its way to rosa@example.com" in html(signed_in.get(SETTINGS))
 
 
