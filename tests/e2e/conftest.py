@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
+
+from accounts.models import Role, User
+from tests.factories import UserFactory
 
 # Playwright's sync API keeps an event loop in this thread; the live server's ORM calls are
 # still plain synchronous code, so Django's async-safety guard is a false alarm here.
@@ -48,3 +51,21 @@ def browser() -> Iterator[Browser]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def rosa(transactional_db: None) -> User:
+    """A responder to sign in as."""
+    return UserFactory(
+        username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
+    )
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A page context in Paris time on a laptop-sized window."""
+    context = browser.new_context(
+        timezone_id="Europe/Paris", viewport={"width": 1280, "height": 900}
+    )
+    yield context
+    context.close()

@@ -5,8 +5,7 @@ import re
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from accounts.models import Role
-from tests.factories import UserFactory, declare
+from tests.factories import declare
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,22 +33,6 @@ def watch_for_problems(page: Page) -> list[str]:
         "});"
     )
     return problems
-
-
-@pytest.fixture
-def rosa(transactional_db):
-    return UserFactory(
-        username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
-    )
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(
-        timezone_id="Europe/Paris", viewport={"width": 1280, "height": 900}
-    )
-    yield context
-    context.close()
 
 
 def sign_in(page: Page, live_server) -> None:

@@ -6,10 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Role
 from oncall.models import ContactMethod, Notification, NotificationKind
 from tests.e2e.test_browser import sign_in, watch_for_problems
-from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,22 +15,6 @@ pytestmark = [
     # severities for the tests that run after this one.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-@pytest.fixture
-def rosa(transactional_db):
-    return UserFactory(
-        username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
-    )
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(
-        timezone_id="Europe/Paris", viewport={"width": 1280, "height": 900}
-    )
-    yield context
-    context.close()
 
 
 def code_sent_to(method: ContactMethod) -> str:

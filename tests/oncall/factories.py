@@ -1,6 +1,6 @@
 """Building blocks for on-call tests: people who can be paged, policies, schedules."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -53,6 +53,9 @@ def rule(method: ContactMethod, *, minutes: int = 0) -> NotificationRule:
         user_id=method.user_id, contact_method=method, delay=timedelta(minutes=minutes)
     )
 
+
+# A Monday: the shared weekly rotation (tests/oncall/conftest.py) hands off at this time.
+MONDAYS_NINE_UTC = datetime(2025, 1, 6, 9, tzinfo=UTC)
 
 Target = User | Schedule | Team
 

@@ -2,37 +2,15 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from django.utils import timezone
 
 from oncall.models import ScheduleOverride
-from tests.factories import TeamFactory, UserFactory
 from tests.incidents.api_support import API, api_client, assert_problem
-from tests.oncall.factories import policy, weekly_schedule
+from tests.oncall.factories import MONDAYS_NINE_UTC, policy, weekly_schedule
 
 SCHEDULES = f"{API}/schedules/"
 POLICIES = f"{API}/escalation-policies/"
-HANDOFF = datetime(2025, 1, 6, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def team(db):
-    return TeamFactory(name="Payments", slug="payments")
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
-
-
-@pytest.fixture
-def weekly(team, alice, bob):
-    return weekly_schedule([alice, bob], start=HANDOFF, team=team)
+HANDOFF = MONDAYS_NINE_UTC
 
 
 def person(user) -> dict[str, object]:

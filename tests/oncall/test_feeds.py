@@ -9,36 +9,16 @@ from icalendar import Calendar
 from incidents.models import Team
 from oncall import services
 from oncall.models import CalendarFeed, ScheduleOverride
-from tests.factories import TeamFactory, UserFactory
-from tests.oncall.factories import weekly_schedule
+from tests.factories import TeamFactory
+from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
 
 NOW = datetime(2025, 3, 5, 12, tzinfo=UTC)  # a Wednesday
-ROTATION = datetime(2025, 1, 6, 9, tzinfo=UTC)  # Mondays at 09:00 UTC
+ROTATION = MONDAYS_NINE_UTC
 
 
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-@pytest.fixture
-def team(db):
-    return TeamFactory(name="Payments", slug="payments")
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
-
-
-@pytest.fixture
-def weekly(team, alice, bob):
-    return weekly_schedule([alice, bob], start=ROTATION, team=team)
 
 
 def schedule_feed(client, schedule):

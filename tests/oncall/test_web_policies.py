@@ -3,32 +3,15 @@
 import re
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from alerts.models import Integration
 from oncall.models import EscalationPolicy
 from tests.alerts.factories import make_integration
-from tests.factories import TeamFactory, UserFactory
 from tests.oncall.factories import policy, weekly_schedule
 
 LIST = "/policies/"
 CREATE = "/policies/new"
-
-
-@pytest.fixture
-def team(db):
-    return TeamFactory(name="Payments", slug="payments")
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
 
 
 def team_start():

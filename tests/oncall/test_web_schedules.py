@@ -4,7 +4,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
-import pytest
 from django.utils import timezone
 
 from accounts.models import Role
@@ -16,33 +15,13 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.services import LayerSpec
-from tests.factories import TeamFactory, UserFactory
-from tests.oncall.factories import weekly_schedule
+from tests.factories import UserFactory
+from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
 
 LIST = "/schedules/"
 CREATE = "/schedules/new"
 # A Monday: the weekly rotation below hands off every Monday at 09:00 UTC.
-HANDOFF = datetime(2025, 1, 6, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def team(db):
-    return TeamFactory(name="Payments", slug="payments")
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
-
-
-@pytest.fixture
-def weekly(team, alice, bob):
-    return weekly_schedule([alice, bob], start=HANDOFF, team=team)
+HANDOFF = MONDAYS_NINE_UTC
 
 
 def signed_in(client, user):

@@ -1,0 +1,27 @@
+"""People and a rotation that the schedule, policy, feed and API tests share."""
+
+import pytest
+
+from tests.factories import TeamFactory, UserFactory
+from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Payments", slug="payments")
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
+
+
+@pytest.fixture
+def weekly(team, alice, bob):
+    """Alice and Bob take turns a week each, handing over on Mondays at 09:00 UTC."""
+    return weekly_schedule([alice, bob], start=MONDAYS_NINE_UTC, team=team)
