@@ -135,9 +135,17 @@ def escalation_start(
             or (just_declared and incident.declared_at < now - START_WINDOW)
         ):
             return None
-        existing = Escalation.objects.filter(incident=incident).first()
+        existing = Escalation.objects.filter(incident=incident).select_related("policy").first()
         if existing is not None:
-            return existing if existing.policy_id is not None else None
+            if existing.policy is None:
+                return None
+            if (
+                existing.state == EscalationState.ACTIVE
+                and incident.severity.paging == Paging.ONCALL_AND_MANAGEMENT
+                and not existing.page_management
+            ):
+                _page_management_now(incident, existing, policy=existing.policy, now=now)
+            return existing
         policy = policy or selectors.policy_for_incident(incident)
         if policy is None:
             incident_services.incident_record_event(
@@ -176,6 +184,30 @@ def escalation_start(
         if fire_now:
             transaction.on_commit(lambda: _enqueue_escalation(escalation.pk))
     return escalation
+
+
+def _page_management_now(
+    incident: Incident, escalation: Escalation, *, policy: EscalationPolicy, now: datetime
+) -> None:
+    """Raised to a severity that pages management while paging runs: page the policy's
+    management levels at once, as declaring at that severity would have. Caller holds the
+    incident's row lock."""
+    escalation.page_management = True
+    escalation.save(update_fields=["page_management"])
+    users: list[User] = []
+    for level in selectors.policy_levels(policy):
+        if level.management:
+            users += [u for u in selectors.level_users(level, at=now) if u not in users]
+    if users:
+        _page(
+            incident,
+            users,
+            key_prefix=f"esc:{escalation.pk}:{escalation.run}:management",
+            escalation=escalation,
+            label="management, severity raised",
+            now=now,
+        )
+        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
 
 
 def policy_name(escalation: Escalation) -> str:

@@ -471,3 +471,24 @@ def test_acknowledging_stops_paging_through_the_subscriber(django_capture_on_com
         incident_services.incident_acknowledge(incident=incident, actor=alice)
 
     assert Escalation.objects.get().state == EscalationState.STOPPED
+
+
+def test_raising_a_running_escalation_to_sev1_pages_management_at_once():
+    policy((5, [pageable("alice")]), (15, [pageable("maria")]), management=(2,))
+    incident = declare(severity_name="SEV2")
+    start(incident)
+    services.tick(now=incident.declared_at)
+    assert paged(incident) == ["alice@0"]
+
+    incident_services.incident_set_severity(
+        incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
+    )
+    services.escalation_start(
+        incident=incident, now=incident.declared_at + timedelta(minutes=1), just_declared=False
+    )
+    services.escalation_start(
+        incident=incident, now=incident.declared_at + timedelta(minutes=2), just_declared=False
+    )
+
+    assert sorted(paged(incident)) == ["alice@0", "maria@1"]
+    assert Notification.objects.filter(user__username="maria").count() == 1
