@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,15 +26,6 @@ from oncall.models import ContactKind, ContactMethod, NotificationRule
 from oncall.profile_forms import ContactMethodForm, RuleForm, VerifyForm, method_label
 
 SETTINGS_URL = "paging-profile:settings"
-
-# "Use the recommended steps": chat and email at once, a text a minute later, a call at 5.
-RECOMMENDED_DELAY = {
-    ContactKind.EMAIL: timedelta(0),
-    ContactKind.SLACK: timedelta(0),
-    ContactKind.WEBHOOK: timedelta(0),
-    ContactKind.SMS: timedelta(minutes=1),
-    ContactKind.VOICE: timedelta(minutes=5),
-}
 
 # Codes and test pages go to addresses typed into this page, which need not be the typist's:
 # a budget per person keeps the page from being used to flood someone's phone.
@@ -152,8 +142,10 @@ def _render(
         # Rules whose methods all stopped working page nobody; say so rather than pretend.
         "steps_page_nobody": bool(steps) and not working,
         "suggestions": [
-            Suggestion(method, _when(RECOMMENDED_DELAY[ContactKind(method.kind)]))
-            for method in sorted(usable, key=lambda m: RECOMMENDED_DELAY[ContactKind(m.kind)])
+            Suggestion(method, _when(services.RECOMMENDED_DELAY[ContactKind(method.kind)]))
+            for method in sorted(
+                usable, key=lambda m: services.RECOMMENDED_DELAY[ContactKind(m.kind)]
+            )
         ],
         "add_form": add_form or ContactMethodForm(auto_id="add-%s"),
         "rule_form": rule_form or RuleForm(methods=usable, auto_id="rule-%s"),
@@ -294,21 +286,10 @@ def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def rules_recommended(request: AuthedRequest) -> HttpResponse:
     """Steps for each usable method: chat, email and webhook at once, SMS at 1, voice at 5."""
-    with transaction.atomic():
-        # One at a time per person, so a double click cannot add the steps twice.
-        User.objects.select_for_update().filter(pk=request.user.pk).first()
-        if NotificationRule.objects.filter(user=request.user).exists():
-            messages.error(request, "You already have steps. Remove them to start over.")
-            return _back(anchor="rules")
-        usable = [method for method in _my_methods(request.user) if method.usable]
-        if not usable:
-            messages.error(request, "Add and verify a contact method first.")
-            return _back(anchor="rules")
-        for method in usable:
-            services.notification_rule_add(
-                actor=request.user,
-                method=method,
-                delay=RECOMMENDED_DELAY[ContactKind(method.kind)],
-            )
+    try:
+        services.notification_rules_recommended(user=request.user)
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return _back(anchor="rules")
     messages.success(request, "Added the recommended steps.")
     return _back(anchor="rules")

@@ -830,6 +830,38 @@ def notification_rule_add(
     )
 
 
+# "Use the recommended steps": chat and email at once, a text a minute later, a call at 5.
+RECOMMENDED_DELAY = {
+    ContactKind.EMAIL: timedelta(0),
+    ContactKind.SLACK: timedelta(0),
+    ContactKind.WEBHOOK: timedelta(0),
+    ContactKind.SMS: timedelta(minutes=1),
+    ContactKind.VOICE: timedelta(minutes=5),
+}
+
+
+def notification_rules_recommended(*, user: User) -> list[NotificationRule]:
+    """Give someone without steps the recommended ones over their usable contact methods."""
+    with transaction.atomic():
+        # One at a time per person, so a double click cannot add the steps twice.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if NotificationRule.objects.filter(user=user).exists():
+            raise ValidationError("You already have steps. Remove them to start over.")
+        usable = [
+            method
+            for method in ContactMethod.objects.filter(user=user)
+            if method.usable and method.kind in RECOMMENDED_DELAY
+        ]
+        if not usable:
+            raise ValidationError("Add and verify a contact method first.")
+        return [
+            notification_rule_add(
+                actor=user, method=method, delay=RECOMMENDED_DELAY[ContactKind(method.kind)]
+            )
+            for method in usable
+        ]
+
+
 def notification_rule_delete(*, actor: User, rule: NotificationRule) -> None:
     if actor.pk != rule.user_id and not actor.is_admin:
         raise PermissionDenied("You may only change your own notification rules.")

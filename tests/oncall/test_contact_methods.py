@@ -188,3 +188,22 @@ def test_a_test_page_hands_out_only_itself(django_capture_on_commit_callbacks):
     waiting.refresh_from_db()
     assert waiting.state == "pending"
     assert Notification.objects.get(kind=NotificationKind.TEST).state == "queued"
+
+
+def test_the_recommended_steps_follow_each_usable_method():
+    user = UserFactory(username="alice")
+    email = services.contact_method_add(user=user, kind=ContactKind.EMAIL, address="a@example.com")
+    services.contact_method_verify(method=email, code=sent_code(email))
+    sms = services.contact_method_add(user=user, kind=ContactKind.SMS, address="+14155550100")
+    services.contact_method_verify(method=sms, code=sent_code(sms))
+    services.contact_method_add(user=user, kind=ContactKind.VOICE, address="+14155550101")
+
+    rules = services.notification_rules_recommended(user=user)
+
+    # Email at once, SMS a minute later; the unverified voice number gets no step.
+    assert [(r.contact_method.kind, r.delay) for r in rules] == [
+        (ContactKind.EMAIL, timedelta(0)),
+        (ContactKind.SMS, timedelta(minutes=1)),
+    ]
+    with pytest.raises(ValidationError):
+        services.notification_rules_recommended(user=user)
