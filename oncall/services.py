@@ -214,6 +214,18 @@ def policy_name(escalation: Escalation) -> str:
     return escalation.policy.name if escalation.policy is not None else "no policy"
 
 
+def escalation_start_and_fire(*, incident_id: int, just_declared: bool = True) -> bool:
+    """Start paging for an incident and page its first level at once (the start_escalation
+    task). False when the incident is gone or nothing pages."""
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return False
+    escalation = escalation_start(incident=incident, fire_now=False, just_declared=just_declared)
+    if escalation is None:
+        return False
+    return escalation_advance(escalation_id=escalation.pk)
+
+
 def escalation_stop(*, incident_id: int, reason: str, now: datetime | None = None) -> bool:
     """Stop paging an incident and cancel its pages not yet handed to a notifier."""
     now = now or clock()

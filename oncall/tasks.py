@@ -2,7 +2,6 @@
 
 from celery import shared_task
 
-from incidents.models import Incident
 from oncall import services
 
 
@@ -13,21 +12,9 @@ def tick() -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def start_escalation(incident_id: int, *, just_declared: bool = True) -> bool:
-    """Start paging for a declared incident and page its first level at once.
-
-    Queued by the IncidentDeclared subscriber, so the work happens on the paging queue and not
-    in whatever declared the incident (a web request, the alert processor). A lost task is
-    covered by the tick, which starts escalations missed for more than a few seconds.
-    """
-    incident = Incident.objects.filter(pk=incident_id).first()
-    if incident is None:
-        return False
-    escalation = services.escalation_start(
-        incident=incident, fire_now=False, just_declared=just_declared
-    )
-    if escalation is None:
-        return False
-    return services.escalation_advance(escalation_id=escalation.pk)
+    # Queued by the IncidentDeclared subscriber, so the work happens on the paging queue and
+    # not in whatever declared the incident; a lost task is covered by the tick.
+    return services.escalation_start_and_fire(incident_id=incident_id, just_declared=just_declared)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
