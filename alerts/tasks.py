@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.core.cache import cache
 
-from alerts.services import PROCESS_BATCH, alerts_process_pending, integrations_with_pending_alerts
+from alerts.services import alerts_process_pending, integrations_with_pending_alerts
 
 # Changed alerts older than this, still unprocessed, were missed (a lost task, a worker killed).
 SWEEP_AFTER = timedelta(seconds=5)
@@ -15,14 +15,20 @@ SWEEP_AFTER = timedelta(seconds=5)
 QUEUED_KEY = "alerts:process-queued:{}"
 QUEUED_TTL_SECONDS = 5
 
+# A task that finds another processing its integration comes back this much later.
+BUSY_RETRY_SECONDS = 0.2
 
-def process_alerts_soon(integration_id: int) -> None:
+
+def process_alerts_soon(integration_id: int, *, countdown: float = 0) -> None:
     """Queue processing for an integration unless a queued task will already cover it.
 
     Call after the delivery's alerts are committed (transaction.on_commit).
     """
     if cache.add(QUEUED_KEY.format(integration_id), 1, QUEUED_TTL_SECONDS):
-        process_alerts.delay(integration_id)
+        if countdown:
+            process_alerts.apply_async((integration_id,), countdown=countdown)
+        else:
+            process_alerts.delay(integration_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=5)
@@ -31,8 +37,12 @@ def process_alerts(integration_id: int) -> int:
     # new task; one committed before it is read below. No delivery is left uncovered.
     cache.delete(QUEUED_KEY.format(integration_id))
     result = alerts_process_pending(integration_id=integration_id)
-    if result.processed == PROCESS_BATCH:
-        # A full batch means more may wait: take them now rather than at the next sweep.
+    if result.busy:
+        # The processor at work may have read its batch before our delivery committed; come
+        # back when it is likely done rather than wait for its lock (and hold this thread).
+        process_alerts_soon(integration_id, countdown=BUSY_RETRY_SECONDS)
+    elif result.more_pending:
+        # Take the rest now rather than at the next sweep.
         process_alerts.delay(integration_id)
     return result.processed
 

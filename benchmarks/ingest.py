@@ -362,12 +362,21 @@ async def closed_loop(
 
 
 async def open_loop(
-    label: str, path: str, requests: list[bytes], *, port: int, rate: float, most: int = 256
+    label: str,
+    path: str,
+    requests: list[bytes],
+    *,
+    port: int,
+    rate: float,
+    most: int = 256,
+    warm: int = 16,
 ) -> Run:
     """Each request is due at start + i/rate; latency counts from then, whatever held it up.
 
     Up to `most` connections, like a sender with that many deliveries in flight; beyond that,
-    due requests wait for a connection, and that wait counts too.
+    due requests wait for a connection, and that wait counts too. `warm` of them are opened
+    before the clock starts; no more than the load keeps busy, as gunicorn's gthread worker
+    gives a new connection a thread until its first request arrives (up to 5 s).
     """
     loop = asyncio.get_running_loop()
     idle: asyncio.Queue[Connection] = asyncio.Queue()
@@ -388,7 +397,7 @@ async def open_loop(
             failures.append(f"HTTP {status}: {body[:300]!r}")
 
     # Enough connections for the expected concurrency, opened before the clock starts.
-    for _ in range(16):
+    for _ in range(warm):
         conn = await Connection.open(port)
         opened.append(conn)
         idle.put_nowait(conn)

@@ -352,7 +352,8 @@ def main() -> int:
             return list(
                 await asyncio.gather(
                     open_loop("webhook", WEBHOOK_PATH, requests, port=port, rate=args.rate),
-                    open_loop("probes", WEBHOOK_PATH, probes, port=port, rate=args.probes),
+                    # One connection: idle ones would each hold a gunicorn thread for 5 s.
+                    open_loop("probes", WEBHOOK_PATH, probes, port=port, rate=args.probes, warm=1),
                 )
             )
 

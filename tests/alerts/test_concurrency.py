@@ -3,16 +3,17 @@
 import json
 import random
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 
 from alerts import services, tasks
-from alerts.models import Alert, IntegrationKind
+from alerts.models import Alert, Integration, IntegrationKind
 from alerts.services import alerts_process_pending, integration_create
 from incidents.models import EventKind, Incident, TimelineEvent
 from tests.factories import TeamFactory
@@ -98,7 +99,9 @@ def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook
         payload["alerts"][0]["labels"]["instance"] = f"checkout-{index}:8080"
         payload["alerts"][0]["fingerprint"] = f"{index:016x}"
         status = post(token, payload)
-        alerts_process_pending(integration_id=integration_id)
+        # As the task does: a processor that finds another at work comes back later.
+        while alerts_process_pending(integration_id=integration_id).busy:
+            time.sleep(0.01)
         return status
 
     statuses = at_once(10, post_one)
@@ -158,3 +161,96 @@ def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
     finally:
         release.set()
         processor.join(TIMEOUT)
+
+
+def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_run(
+    hook, monkeypatch
+):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+    working, release = threading.Event(), threading.Event()
+    process = services._Processor.process
+
+    def slow_process(self: Any, alert: Alert) -> None:
+        working.set()
+        release.wait(TIMEOUT)
+        process(self, alert)
+
+    monkeypatch.setattr(services._Processor, "process", slow_process)
+    processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
+    try:
+        assert working.wait(TIMEOUT)
+        assert post(token, fixture("resolved")) == 200
+    finally:
+        release.set()
+        processor.join(TIMEOUT)
+    monkeypatch.setattr(services._Processor, "process", process)
+
+    alert = Alert.objects.get()
+    assert alert.status == "resolved"
+    assert alert.incident is not None, "the firing the processor read declared an incident"
+    assert alert.needs_processing, "the resolution arrived after the read: still to do"
+
+    alerts_process_pending(integration_id=integration_id)
+
+    incident = Incident.objects.get()
+    assert incident.status == "monitoring"
+    assert list(
+        incident.timeline.filter(kind=EventKind.ALERT).values_list("data__status", flat=True)
+    ) == ["firing", "resolved"]
+
+
+def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(hook):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_integration() -> None:
+        with transaction.atomic():
+            Integration.objects.select_for_update().get(pk=integration_id)
+            held.set()
+            release.wait(TIMEOUT)
+
+    holder = in_thread(hold_the_integration)
+    try:
+        assert held.wait(TIMEOUT)
+        began = time.monotonic()
+        result = alerts_process_pending(integration_id=integration_id)
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+        holder.join(TIMEOUT)
+
+    assert result.busy
+    assert result.processed == 0
+    assert waited < 2
+    assert Alert.objects.get().needs_processing
+    assert not alerts_process_pending(integration_id=integration_id).busy
+    assert not Alert.objects.get().needs_processing
+
+
+def test_a_task_finding_another_at_work_comes_back_shortly_instead_of_waiting(hook, monkeypatch):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+    queued: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        tasks.process_alerts, "apply_async", lambda args, **options: queued.append((args, options))
+    )
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_integration() -> None:
+        with transaction.atomic():
+            Integration.objects.select_for_update().get(pk=integration_id)
+            held.set()
+            release.wait(TIMEOUT)
+
+    holder = in_thread(hold_the_integration)
+    try:
+        assert held.wait(TIMEOUT)
+        processed = tasks.process_alerts.run(integration_id)
+    finally:
+        release.set()
+        holder.join(TIMEOUT)
+
+    assert processed == 0
+    assert queued == [((integration_id,), {"countdown": tasks.BUSY_RETRY_SECONDS})]

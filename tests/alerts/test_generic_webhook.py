@@ -56,7 +56,8 @@ class Hook:
     def deliver(self, body: Any) -> None:
         response = self.post(body)
         assert response.status_code == 200, response.content
-        alerts_process_pending(integration_id=self.integration.pk)
+        while alerts_process_pending(integration_id=self.integration.pk).more_pending:
+            pass  # as the task does: run again while alerts remain
 
     def set_templates_unchecked(self, **templates: str) -> None:
         """Store templates as an older release or a raw SQL edit might have: unvalidated."""

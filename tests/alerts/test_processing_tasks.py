@@ -2,7 +2,7 @@
 
 from alerts import tasks
 from alerts.models import Alert
-from alerts.services import alert_events_ingest
+from alerts.services import DECLARE_PER_BATCH, alert_events_ingest
 from tests.alerts.factories import firing, make_integration
 
 
@@ -61,4 +61,21 @@ def test_the_queued_task_processes_what_was_delivered_before_it_ran(db, monkeypa
     processed = tasks.process_alerts.run(integration.pk)
 
     assert processed == 2
+    assert not Alert.objects.filter(needs_processing=True).exists()
+
+
+def test_a_task_that_left_alerts_pending_queues_the_next_at_once(db, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.process_alerts, "delay", queued.append)
+    integration = make_integration(max_incidents_per_minute=1000)
+    alert_events_ingest(
+        integration=integration,
+        events=[firing(f"fp{n}", service=f"svc{n}") for n in range(DECLARE_PER_BATCH + 1)],
+    )
+
+    tasks.process_alerts.run(integration.pk)
+
+    assert queued == [integration.pk]
+    tasks.process_alerts.run(integration.pk)
+    assert queued == [integration.pk], "nothing was left: no further task"
     assert not Alert.objects.filter(needs_processing=True).exists()
