@@ -4,12 +4,15 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    Count,
     Exists,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
+from django.db.models.functions import Coalesce
 
 from accounts.models import Role, User
 from incidents.models import (
@@ -19,6 +22,7 @@ from incidents.models import (
     Incident,
     RoleAssignment,
     StatusUpdate,
+    Team,
     TimelineEvent,
 )
 
@@ -113,3 +117,31 @@ def users_who_can_respond() -> QuerySet[User]:
         .filter(Q(is_superuser=True) | Q(role__in=[Role.RESPONDER, Role.MANAGER, Role.ADMIN]))
         .order_by("first_name", "last_name", "username")
     )
+
+
+def team_list(*, user: User) -> QuerySet[Team]:
+    """Every team with `member_count` and `open_incident_count`, counting only the incidents
+    `user` may see: a private incident's existence is not the outsider's to know."""
+    # A correlated subquery, not a join: joined to members too, each would multiply the other.
+    open_incidents = (
+        incidents_visible_to(user)
+        .filter(team_id=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()  # the default ordering would join the GROUP BY
+        .values("team_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Team.objects.annotate(
+        member_count=Count("members"),
+        open_incident_count=Coalesce(Subquery(open_incidents), 0),
+    ).order_by("name")
+
+
+def team_get(*, slug: str) -> Team:
+    """The team with that slug, with its leads, members and services; Team.DoesNotExist if none."""
+    people = User.objects.order_by("first_name", "last_name", "username")
+    return Team.objects.prefetch_related(
+        Prefetch("leads", queryset=people),
+        Prefetch("members", queryset=people),
+        "services",
+    ).get(slug=slug)

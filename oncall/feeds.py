@@ -16,7 +16,7 @@ from accounts.models import User
 from oncall import schedules, selectors
 from oncall.ical import render_calendar
 from oncall.models import CalendarFeed, Schedule
-from oncall.web import schedules_loaded
+from oncall.selectors import schedules_loaded
 
 BACK = timedelta(days=7)
 AHEAD = timedelta(days=180)

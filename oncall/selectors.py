@@ -1,19 +1,21 @@
 """Reads for on call: schedules as the pure computation's input, and who gets paged."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from alerts.models import Alert
-from incidents.models import Incident
+from incidents.models import Incident, Team
 from oncall import schedules
 from oncall.models import (
     ContactMethod,
     EscalationLevel,
     EscalationPolicy,
     EscalationTarget,
+    LayerParticipant,
     NotificationRule,
     Schedule,
     ScheduleLayer,
@@ -24,6 +26,8 @@ from oncall.models import (
 # How far back and ahead overrides are loaded for a schedule read: enough for the two-week
 # calendar and for "next" on the schedule page; the iCal feed asks for its own window.
 _OVERRIDE_MARGIN = timedelta(days=1)
+# How far ahead "on call until" and "who is next" look.
+HORIZON = schedules.NEXT_SHIFT_HORIZON
 
 
 def _restriction(raw: dict[str, object]) -> schedules.Restriction:
@@ -74,6 +78,120 @@ def schedule_on_call_user_id(schedule: Schedule, *, at: datetime) -> int | None:
     return schedules.who_is_on_call(schedule_spec(schedule, start=at, end=at), at)
 
 
+@dataclass(frozen=True)
+class LoadedSchedule:
+    """A schedule with its layers, participants and the overrides of a window, as one read."""
+
+    schedule: Schedule
+    layers: list[ScheduleLayer]
+    overrides: list[ScheduleOverride]
+    spec: schedules.ScheduleSpec
+    users: dict[int, User]
+
+
+def schedules_loaded(
+    queryset: QuerySet[Schedule], *, start: datetime, end: datetime
+) -> list[LoadedSchedule]:
+    """Every schedule of `queryset` with what the pure functions need for [start, end), in four
+    queries however many schedules, layers and overrides there are. Layers that ended before
+    `start` are left out: they put nobody on call in the window."""
+    layers = ScheduleLayer.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=start)
+    ).prefetch_related(
+        Prefetch("participants", queryset=LayerParticipant.objects.select_related("user"))
+    )
+    overrides = ScheduleOverride.objects.filter(end__gt=start, start__lt=end).select_related(
+        "user", "created_by"
+    )
+    rows = queryset.select_related("team").prefetch_related(
+        Prefetch("layers", queryset=layers), Prefetch("overrides", queryset=overrides)
+    )
+    loaded: list[LoadedSchedule] = []
+    for schedule in rows:
+        schedule_layers = list(schedule.layers.all())
+        schedule_overrides = list(schedule.overrides.all())
+        users = {p.user_id: p.user for layer in schedule_layers for p in layer.participants.all()}
+        users.update({o.user_id: o.user for o in schedule_overrides})
+        spec = schedules.ScheduleSpec(
+            id=schedule.pk,
+            time_zone=schedule.time_zone,
+            layers=tuple(layer_spec(layer) for layer in schedule_layers),
+            overrides=tuple(
+                schedules.Override(id=o.pk, user_id=o.user_id, start=o.start, end=o.end)
+                for o in schedule_overrides
+            ),
+        )
+        loaded.append(LoadedSchedule(schedule, schedule_layers, schedule_overrides, spec, users))
+    return loaded
+
+
+def on_call_run(
+    spec: schedules.ScheduleSpec, at: datetime, *, horizon: timedelta = HORIZON
+) -> tuple[int | None, datetime | None]:
+    """Who is on call at `at`, and until when they stay on (across layer and override seams):
+    None when nobody is, or when they stay on past `horizon`."""
+    user_id = schedules.who_is_on_call(spec, at)
+    if user_id is None:
+        return None, None
+    # Most runs end within a week: look there first, as next_shift does.
+    for look in (min(schedules.NEXT_SHIFT_FIRST_LOOK, horizon), horizon):
+        limit = at + look
+        end = at
+        for piece in schedules.shifts(spec, at, limit):
+            if piece.start != end or piece.user_id != user_id:
+                break
+            end = piece.end
+        if end < limit:
+            return user_id, end
+    return user_id, None
+
+
+@dataclass(frozen=True)
+class OnCall:
+    schedule: Schedule
+    user: User | None
+    until: datetime | None
+    next_shift: schedules.Shift | None
+    next_user: User | None
+
+
+def on_call_now(loaded: LoadedSchedule, now: datetime) -> OnCall:
+    """Caller loaded overrides from `now` to `now` + HORIZON."""
+    user_id, until = on_call_run(loaded.spec, now)
+    upcoming = schedules.next_shift(loaded.spec, now)
+    return OnCall(
+        schedule=loaded.schedule,
+        user=loaded.users.get(user_id) if user_id is not None else None,
+        until=until,
+        next_shift=upcoming,
+        next_user=loaded.users.get(upcoming.user_id) if upcoming is not None else None,
+    )
+
+
+def on_call_everywhere(now: datetime) -> list[OnCall]:
+    """Who is on call now and next in every schedule, in a constant number of queries."""
+    loaded = schedules_loaded(Schedule.objects.all(), start=now, end=now + HORIZON)
+    return [on_call_now(item, now) for item in loaded]
+
+
+@dataclass(frozen=True)
+class TeamOnCall:
+    team: Team
+    schedules: list[OnCall]  # one per schedule of the team, by name
+    policies: list[EscalationPolicy]
+
+
+def team_on_call(*, team: Team, now: datetime) -> TeamOnCall:
+    """Who is on call now and next in each of the team's schedules, and the team's escalation
+    policies, in five queries however many schedules, layers and overrides there are."""
+    loaded = schedules_loaded(Schedule.objects.filter(team=team), start=now, end=now + HORIZON)
+    return TeamOnCall(
+        team=team,
+        schedules=[on_call_now(item, now) for item in loaded],
+        policies=list(EscalationPolicy.objects.filter(team=team).order_by("name")),
+    )
+
+
 def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
     """The integration's policy for alert-born incidents, else the team's, else the default."""
     from_alert = (
@@ -84,10 +202,15 @@ def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
     if from_alert is not None:
         return EscalationPolicy.objects.get(pk=from_alert)
     if incident.team_id is not None:
-        team_policy = EscalationPolicy.objects.filter(team_id=incident.team_id).first()
-        if team_policy is not None:
-            return team_policy
+        policy = team_policy(incident.team_id)
+        if policy is not None:
+            return policy
     return EscalationPolicy.objects.filter(is_default=True).first()
+
+
+def team_policy(team_id: int) -> EscalationPolicy | None:
+    """The policy that pages a team: the one its incidents use (the first by name)."""
+    return EscalationPolicy.objects.filter(team_id=team_id).first()
 
 
 def policy_levels(policy: EscalationPolicy) -> list[EscalationLevel]:

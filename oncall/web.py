@@ -1,5 +1,5 @@
 """Web pages for on call: schedules with their two-week calendar, layers and overrides; escalation
-policies; the "on call now" box of the home page.
+policies; the "on call now" box of the home page and the "on call now" section of team pages.
 
 Views parse the request, call a service or a read below, and render. The calendar is laid out in
 Python (rows of day cells holding proportional segments) so the template needs neither inline
@@ -18,16 +18,19 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
 from incidents.forms import add_service_errors
+from incidents.models import Team
 from incidents.permissions import Action, can
 from oncall import schedules, selectors, services
 from oncall.forms import (
@@ -42,7 +45,6 @@ from oncall.models import (
     EscalationLevel,
     EscalationPolicy,
     EscalationTarget,
-    LayerParticipant,
     Schedule,
     ScheduleLayer,
     ScheduleOverride,
@@ -56,114 +58,15 @@ SLOT = timedelta(minutes=30)
 # A calendar page loads the overrides touching its window and those of the next three months,
 # so "on call now", "next" and the list of upcoming overrides come from the same read.
 HORIZON = schedules.NEXT_SHIFT_HORIZON
-FIRST_LOOK = timedelta(days=7)
 TONES = 8
 
 
 class AuthedRequest(HttpRequest):
     user: User
+    htmx: HtmxDetails
 
 
 ShiftLink = Callable[[schedules.Shift], str]
-
-
-# --- Reads shared by the pages, the API and the feeds ------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadedSchedule:
-    """A schedule with its layers, participants and the overrides of a window, as one read."""
-
-    schedule: Schedule
-    layers: list[ScheduleLayer]
-    overrides: list[ScheduleOverride]
-    spec: schedules.ScheduleSpec
-    users: dict[int, User]
-
-
-def schedules_loaded(
-    queryset: QuerySet[Schedule], *, start: datetime, end: datetime
-) -> list[LoadedSchedule]:
-    """Every schedule of `queryset` with what the pure functions need for [start, end), in four
-    queries however many schedules, layers and overrides there are. Layers that ended before
-    `start` are left out: they put nobody on call in the window."""
-    layers = ScheduleLayer.objects.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=start)
-    ).prefetch_related(
-        Prefetch("participants", queryset=LayerParticipant.objects.select_related("user"))
-    )
-    overrides = ScheduleOverride.objects.filter(end__gt=start, start__lt=end).select_related(
-        "user", "created_by"
-    )
-    rows = queryset.select_related("team").prefetch_related(
-        Prefetch("layers", queryset=layers), Prefetch("overrides", queryset=overrides)
-    )
-    loaded: list[LoadedSchedule] = []
-    for schedule in rows:
-        schedule_layers = list(schedule.layers.all())
-        schedule_overrides = list(schedule.overrides.all())
-        users = {p.user_id: p.user for layer in schedule_layers for p in layer.participants.all()}
-        users.update({o.user_id: o.user for o in schedule_overrides})
-        spec = schedules.ScheduleSpec(
-            id=schedule.pk,
-            time_zone=schedule.time_zone,
-            layers=tuple(selectors.layer_spec(layer) for layer in schedule_layers),
-            overrides=tuple(
-                schedules.Override(id=o.pk, user_id=o.user_id, start=o.start, end=o.end)
-                for o in schedule_overrides
-            ),
-        )
-        loaded.append(LoadedSchedule(schedule, schedule_layers, schedule_overrides, spec, users))
-    return loaded
-
-
-def on_call_run(
-    spec: schedules.ScheduleSpec, at: datetime, *, horizon: timedelta = HORIZON
-) -> tuple[int | None, datetime | None]:
-    """Who is on call at `at`, and until when they stay on (across layer and override seams):
-    None when nobody is, or when they stay on past `horizon`."""
-    user_id = schedules.who_is_on_call(spec, at)
-    if user_id is None:
-        return None, None
-    # Most runs end within a week: look there first, as next_shift does.
-    for look in (min(FIRST_LOOK, horizon), horizon):
-        limit = at + look
-        end = at
-        for piece in schedules.shifts(spec, at, limit):
-            if piece.start != end or piece.user_id != user_id:
-                break
-            end = piece.end
-        if end < limit:
-            return user_id, end
-    return user_id, None
-
-
-@dataclass(frozen=True)
-class OnCall:
-    schedule: Schedule
-    user: User | None
-    until: datetime | None
-    next_shift: schedules.Shift | None
-    next_user: User | None
-
-
-def on_call_now(loaded: LoadedSchedule, now: datetime) -> OnCall:
-    """Caller loaded overrides from `now` to `now` + HORIZON."""
-    user_id, until = on_call_run(loaded.spec, now)
-    upcoming = schedules.next_shift(loaded.spec, now)
-    return OnCall(
-        schedule=loaded.schedule,
-        user=loaded.users.get(user_id) if user_id is not None else None,
-        until=until,
-        next_shift=upcoming,
-        next_user=loaded.users.get(upcoming.user_id) if upcoming is not None else None,
-    )
-
-
-def on_call_everywhere(now: datetime) -> list[OnCall]:
-    """Who is on call now and next in every schedule, in a constant number of queries."""
-    loaded = schedules_loaded(Schedule.objects.all(), start=now, end=now + HORIZON)
-    return [on_call_now(item, now) for item in loaded]
 
 
 def feed_url(route: str, token: str) -> str:
@@ -300,7 +203,7 @@ def _layer_note(layer: ScheduleLayer) -> str:
 
 
 def build_calendar(
-    loaded: LoadedSchedule,
+    loaded: selectors.LoadedSchedule,
     *,
     first: date,
     zone: ZoneInfo,
@@ -384,7 +287,7 @@ def schedule_list(request: AuthedRequest) -> HttpResponse:
         request,
         "oncall/schedule_list.html",
         {
-            "rows": on_call_everywhere(timezone.now()),
+            "rows": selectors.on_call_everywhere(timezone.now()),
             "can_manage": can(request.user, Action.MANAGE_ONCALL),
             "my_feed_url": feed_url("oncall-web:user-feed", feed.token),
         },
@@ -473,7 +376,7 @@ def schedule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     first = calendar_start(request.GET.get("start"), zone=zone, now=now)
     window_start = min(_midnight(first, zone), now)
     window_end = max(_midnight(first + timedelta(days=CALENDAR_DAYS), zone), now + HORIZON)
-    (loaded,) = schedules_loaded(
+    (loaded,) = selectors.schedules_loaded(
         Schedule.objects.filter(pk=schedule.pk), start=window_start, end=window_end
     )
     user = request.user
@@ -502,7 +405,7 @@ def schedule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     ]
     context = {
         "schedule": loaded.schedule,
-        "on_call": on_call_now(loaded, now),
+        "on_call": selectors.on_call_now(loaded, now),
         "calendar": calendar,
         "layers": layers,
         "overrides": upcoming,
@@ -691,7 +594,32 @@ def my_feed_rotate(request: AuthedRequest) -> HttpResponse:
 def oncall_now(request: AuthedRequest) -> HttpResponse:
     """The home page's "on call now" box, which it loads with htmx: incidents stays unaware of
     on call, and the incident list's own queries stay its own."""
-    return render(request, "oncall/_oncall_now.html", {"rows": on_call_everywhere(timezone.now())})
+    return render(
+        request, "oncall/_oncall_now.html", {"rows": selectors.on_call_everywhere(timezone.now())}
+    )
+
+
+def _team_or_404(slug: str) -> Team:
+    try:
+        return Team.objects.get(slug=slug)
+    except Team.DoesNotExist as exc:
+        raise Http404("No such team.") from exc
+
+
+@login_required
+@require_GET
+def team_oncall(request: AuthedRequest, slug: str) -> HttpResponse:
+    """A team page's "on call now" section: its schedules and escalation policies. The team page
+    loads it with htmx, as the home page loads oncall_now; without JavaScript the page's link
+    opens it as a page of its own."""
+    on_call = selectors.team_on_call(team=_team_or_404(slug), now=timezone.now())
+    # A history restore after a cache miss needs the whole page, not the fragment.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    template = "oncall/_team_oncall.html" if partial else "oncall/team_oncall.html"
+    response = render(request, template, {"on_call": on_call})
+    # The same URL answers with a fragment or a page, so caches must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 # --- Escalation policies -------------------------------------------------------------------

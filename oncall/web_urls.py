@@ -24,6 +24,7 @@ urlpatterns = [
     path("policies/<int:pk>/", web.policy_detail, name="policy-detail"),
     path("policies/<int:pk>/edit", web.policy_edit, name="policy-edit"),
     path("oncall/now", web.oncall_now, name="oncall-now"),
+    path("oncall/teams/<slug:slug>/now", web.team_oncall, name="team-oncall"),
     # No login: the token in the address is the secret, as calendar apps cannot sign in.
     path("oncall/schedules/<str:token>.ics", feeds.schedule_feed, name="schedule-feed"),
     path("oncall/users/<str:token>.ics", feeds.user_feed, name="user-feed"),

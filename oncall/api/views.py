@@ -44,7 +44,7 @@ from oncall.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
-from oncall.web import LoadedSchedule, on_call_run, schedules_loaded
+from oncall.selectors import LoadedSchedule, on_call_run, schedules_loaded
 from ops.problems import PROBLEM_CONTENT_TYPE
 
 TAGS = ["on call"]

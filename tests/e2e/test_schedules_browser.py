@@ -6,9 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from accounts.models import Role
+from accounts.models import Role, User
+from incidents.models import Team
 from tests.e2e.test_browser import PASSWORD, watch_for_problems
 from tests.factories import TeamFactory, UserFactory
+from tests.oncall.factories import weekly_schedule
 
 pytestmark = [
     pytest.mark.browser,
@@ -123,5 +125,26 @@ def test_manager_sets_up_a_rotation_and_a_responder_takes_a_day(
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(artifacts / "schedule-phone.png"), full_page=True)
     responder_context.close()
+
+    assert problems == []
+
+
+def test_team_page_shows_who_is_on_call_once_htmx_loads_it(live_server, browser, people, artifacts):
+    alice, bob = User.objects.get(username="alice"), User.objects.get(username="bob")
+    started = datetime.now(PARIS) - timedelta(days=1)
+    weekly_schedule([alice, bob], start=started, team=Team.objects.get(slug="payments"))
+
+    context = new_context(browser)
+    page = context.new_page()
+    problems = watch_for_problems(page)
+    sign_in(page, live_server, "rosa")
+    page.get_by_role("link", name="Teams", exact=True).click()
+    page.get_by_role("link", name="Payments", exact=True).click()
+
+    expect(page.get_by_role("heading", name="Payments", level=1)).to_be_visible()
+    expect(page.locator("#team-oncall")).to_contain_text("Alice Adams")
+    expect(page.locator("#team-oncall")).to_contain_text("Next: Bob Brown")
+    page.screenshot(path=str(artifacts / "team.png"), full_page=True)
+    context.close()
 
     assert problems == []
