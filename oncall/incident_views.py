@@ -1,4 +1,4 @@
-"""The paging panel's actions on the incident page: page a person, escalate, refresh.
+"""The paging panel's actions on the incident page: page a person or a team, escalate, refresh.
 
 An htmx request gets the re-rendered panel back, with what happened as a notice; a plain form
 post is redirected to the incident page, whose top shows what happened, so the panel works
@@ -19,7 +19,7 @@ from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from oncall import panels, services
-from oncall.profile_forms import PageUserForm
+from oncall.profile_forms import PageTeamForm, PageUserForm, pageable_teams
 
 
 class AuthedRequest(HttpRequest):
@@ -42,11 +42,17 @@ def _panel(
     *,
     status: int = 200,
     page_form: PageUserForm | None = None,
+    team_form: PageTeamForm | None = None,
     notice: str = "",
     notice_ok: bool = False,
 ) -> HttpResponse:
     context = panels.paging_context(
-        incident, request, page_form=page_form, notice=notice, notice_ok=notice_ok
+        incident,
+        request,
+        page_form=page_form,
+        team_form=team_form,
+        notice=notice,
+        notice_ok=notice_ok,
     )
     return render(request, panels.TEMPLATE, {"incident": incident, **context}, status=status)
 
@@ -64,6 +70,7 @@ def _refused(
     error: PermissionDenied | ValidationError,
     *,
     page_form: PageUserForm | None = None,
+    team_form: PageTeamForm | None = None,
 ) -> HttpResponse:
     if isinstance(error, PermissionDenied):
         text = str(error) or "You may not page people for this incident."
@@ -73,9 +80,16 @@ def _refused(
     text = " ".join(error.messages)
     if request.htmx:
         # A form with errors shows them at its fields; a notice would only repeat them.
-        shown = page_form is not None and bool(page_form.errors)
+        shown = any(form is not None and form.errors for form in (page_form, team_form))
         notice = "" if shown else text
-        return _panel(request, incident, status=400, page_form=page_form, notice=notice)
+        return _panel(
+            request,
+            incident,
+            status=400,
+            page_form=page_form,
+            team_form=team_form,
+            notice=notice,
+        )
     messages.error(request, text)
     return redirect(incident)
 
@@ -118,6 +132,36 @@ def incident_page(request: AuthedRequest, number: int) -> HttpResponse:
             "The timeline records it.",
         )
     return _done(request, incident, f"Paged {person.display_name}.")
+
+
+@require_POST
+@login_required
+def incident_page_team(request: AuthedRequest, number: int) -> HttpResponse:
+    incident = _incident_or_404(request, number)
+    denied = _may_respond(request, incident)
+    if denied is not None:
+        return _refused(request, incident, denied)
+    form = PageTeamForm(request.POST, auto_id="page-team-%s", teams=pageable_teams())
+    if not form.is_valid():
+        error = ValidationError(list(form.errors.get("team") or ["Choose a team to page."]))
+        return _refused(request, incident, error, team_form=form)
+    team = form.cleaned_data["team"]
+    try:
+        paged = services.incident_page_team(incident=incident, team=team, actor=request.user)
+    except ValidationError as error:
+        form.add_error("team", error.messages)
+        return _refused(request, incident, error, team_form=form)
+    except PermissionDenied as error:
+        return _refused(request, incident, error, team_form=form)
+    if not paged:
+        return _done(
+            request,
+            incident,
+            f"Nobody is on call for {team.name} right now, so nobody was paged. "
+            "The timeline records it.",
+        )
+    names = ", ".join(person.display_name for person in paged)
+    return _done(request, incident, f"Paged {team.name}: {names}.")
 
 
 @require_POST

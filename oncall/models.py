@@ -235,12 +235,16 @@ class ContactMethod(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removed by its owner after pages went to it: kept, disabled, for the pages' history.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("user", "kind", "id")
         constraints: ClassVar = [
             models.UniqueConstraint(
-                fields=("user", "kind", "address"), name="contact_method_unique"
+                fields=("user", "kind", "address"),
+                condition=Q(removed_at__isnull=True),
+                name="contact_method_unique",
             )
         ]
 

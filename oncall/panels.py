@@ -1,9 +1,10 @@
 """The incident page's paging panel, registered with incidents.panels in OncallConfig.ready().
 
 It says whether an escalation policy is paging the incident and how far it got, lists every
-page sent for it by person, and gives responders "Page a person" and "Escalate". Three queries
-at most however many pages there are: the escalation with its policy's level count, the newest
-pages with their people and methods, and (for responders) the people to choose from.
+page sent for it by person, and gives responders "Page a person", "Page a team" and "Escalate".
+Four queries at most however many pages there are: the escalation with its policy's level
+count, the newest pages with their people and methods, and (for responders) the people and the
+teams to choose from.
 """
 
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from oncall.models import (
     NotificationKind,
     NotificationState,
 )
-from oncall.profile_forms import PageUserForm
+from oncall.profile_forms import PageTeamForm, PageUserForm, pageable_teams
 from oncall.services import PAGING_SEVERITIES
 
 TEMPLATE = "oncall/_incident_paging.html"
@@ -114,6 +115,7 @@ def paging_context(
     request: HttpRequest,
     *,
     page_form: PageUserForm | None = None,
+    team_form: PageTeamForm | None = None,
     notice: str = "",
     notice_ok: bool = False,
 ) -> dict[str, Any]:
@@ -136,11 +138,18 @@ def paging_context(
         "can_respond": can_respond,
         "may_page": may_page,
         "page_form": (page_form or PageUserForm(auto_id="page-%s")) if may_page else None,
+        "team_form": (team_form or _team_form()) if may_page else None,
         "live": paging.state == EscalationState.ACTIVE
         or any(page.state in IN_FLIGHT for page in pages),
         "notice": notice,
         "notice_ok": notice_ok,
     }
+
+
+def _team_form() -> PageTeamForm | None:
+    """None when no team has a policy: there is no team to page."""
+    teams = pageable_teams()
+    return PageTeamForm(auto_id="page-team-%s", teams=teams) if teams else None
 
 
 def incident_paging_context(incident: Incident, request: HttpRequest) -> dict[str, Any] | None:

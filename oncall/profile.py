@@ -91,12 +91,16 @@ def _may_send(user: User) -> bool:
 
 
 def _my_methods(user: User) -> list[ContactMethod]:
-    return list(ContactMethod.objects.filter(user=user).order_by("created_at", "id"))
+    return list(
+        ContactMethod.objects.filter(user=user, removed_at__isnull=True).order_by(
+            "created_at", "id"
+        )
+    )
 
 
 def _method_or_404(request: AuthedRequest, pk: int) -> ContactMethod:
     # Another person's method is not found, rather than forbidden: its id tells nothing.
-    return get_object_or_404(ContactMethod, pk=pk, user=request.user)
+    return get_object_or_404(ContactMethod, pk=pk, user=request.user, removed_at__isnull=True)
 
 
 def _back(method: ContactMethod | None = None, anchor: str = "") -> HttpResponse:
@@ -204,7 +208,9 @@ def method_verify(request: AuthedRequest, pk: int) -> HttpResponse:
     form = VerifyForm(request.POST, auto_id=f"code-{method.pk}-%s")
     if form.is_valid():
         try:
-            services.contact_method_verify(method=method, code=form.cleaned_data["code"])
+            services.contact_method_verify(
+                method=method, code=form.cleaned_data["code"], actor=request.user
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -222,7 +228,7 @@ def method_send_code(request: AuthedRequest, pk: int) -> HttpResponse:
     elif not _may_send(request.user):
         messages.error(request, TOO_MANY_SENDS)
     else:
-        services.contact_method_send_code(method=method)
+        services.contact_method_send_code(method=method, actor=request.user)
         messages.success(request, f"A new code is on its way to {method.address}.")
     return _back(method)
 
@@ -236,7 +242,7 @@ def method_test(request: AuthedRequest, pk: int) -> HttpResponse:
     elif not _may_send(request.user):
         messages.error(request, TOO_MANY_SENDS)
     else:
-        services.contact_method_send_test(method=method)
+        services.contact_method_send_test(method=method, actor=request.user)
         messages.success(
             request, f"Test page on its way to {method.address}. It should arrive within a minute."
         )

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import User
 from incidents import selectors as incident_selectors
+from incidents.models import Team
 from oncall.models import ContactKind, ContactMethod
 
 # notification_rule_add takes steps from 0 to 120 minutes after the page.
@@ -103,3 +104,22 @@ class PageUserForm(forms.Form):
     user = PersonChoiceField(
         label="Person", queryset=pageable_people(), empty_label="Choose someone…"
     )
+
+
+def pageable_teams() -> list[Team]:
+    """Teams a policy pages, by name: the others have nobody to page."""
+    return list(Team.objects.filter(escalation_policies__isnull=False).distinct().order_by("name"))
+
+
+class PageTeamForm(forms.Form):
+    team = forms.TypedChoiceField(label="Team", coerce=int)
+
+    def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built from the caller's list, so the choices cost no query of their own.
+        self.teams = {team.pk: team for team in teams}
+        field = cast(forms.TypedChoiceField, self.fields["team"])
+        field.choices = [("", "Choose a team…"), *((team.pk, team.name) for team in teams)]
+
+    def clean_team(self) -> Team:
+        return self.teams[self.cleaned_data["team"]]

@@ -19,6 +19,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("incidents/<int:number>/paging/", incident_views.incident_paging, name="incident-paging"),
     path("incidents/<int:number>/page/", incident_views.incident_page, name="incident-page"),
     path(
+        "incidents/<int:number>/page-team/",
+        incident_views.incident_page_team,
+        name="incident-page-team",
+    ),
+    path(
         "incidents/<int:number>/escalate/",
         incident_views.incident_escalate,
         name="incident-escalate",

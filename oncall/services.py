@@ -207,7 +207,7 @@ def _page_management_now(
             label="management, severity raised",
             now=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
 
 
 def policy_name(escalation: Escalation) -> str:
@@ -322,7 +322,9 @@ def escalation_advance(
         _schedule_next(escalation, levels, repeat=policy.repeat, level_delay=level.delay, now=now)
         if dispatch:
             # Hand the pages out now; the tick passes False and hands out once for all.
-            transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+            transaction.on_commit(
+                lambda: notifications_dispatch_due(now=now, incident_id=incident.pk)
+            )
     return True
 
 
@@ -446,7 +448,34 @@ def incident_page_user(
             label=f"paged by {actor.display_name}",
             now=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now))
+        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
+
+
+def incident_page_team(
+    *, incident: Incident, team: Team, actor: User, now: datetime | None = None
+) -> list[User]:
+    """The paging panel's "page a team": page whoever the first level of the team's escalation
+    policy names now (its on-call), by hand like "page a person", so the incident's own
+    escalation is left as it is. Returns the people paged."""
+    require(actor, Action.RESPOND, incident)
+    policy = selectors.team_policy(team.pk)
+    if policy is None:
+        raise ValidationError({"team": f"{team.name} has no escalation policy to page."})
+    now = now or clock()
+    levels = selectors.policy_levels(policy)
+    users = selectors.level_users(levels[0], at=now) if levels else []
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
+        _page(
+            incident,
+            users,
+            key_prefix=f"manual:{incident.pk}:{secrets.token_hex(6)}",
+            escalation=None,
+            label=f"{team.name} on call, paged by {actor.display_name}",
+            now=now,
+        )
+        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
+    return users
 
 
 def incident_escalate(
@@ -499,14 +528,24 @@ def incident_escalate(
 
 
 def notifications_dispatch_due(
-    *, now: datetime | None = None, limit: int = 500, enqueue: Enqueue = _enqueue_deliveries
+    *,
+    now: datetime | None = None,
+    limit: int = 500,
+    enqueue: Enqueue = _enqueue_deliveries,
+    incident_id: int | None = None,
 ) -> list[int]:
-    """Hand due notifications to the workers: pending → queued, enqueued after commit."""
+    """Hand due notifications to the workers: pending → queued, enqueued after commit.
+
+    The tick hands out every due one; whoever just paged for an incident (a web request, a
+    task) hands out that incident's only, and leaves the rest to the tick.
+    """
     now = now or clock()
+    due = Notification.objects.filter(state=NotificationState.PENDING, due_at__lte=now)
+    if incident_id is not None:
+        due = due.filter(incident_id=incident_id)
     with transaction.atomic():
         ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(state=NotificationState.PENDING, due_at__lte=now)
+            due.select_for_update(skip_locked=True)
             .order_by("due_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -805,7 +844,9 @@ def contact_method_add(
         if hasattr(error, "error_dict"):
             raise
         raise ValidationError({"address": error.messages}) from error
-    if ContactMethod.objects.filter(user=user, kind=kind, address=address).exists():
+    if ContactMethod.objects.filter(
+        user=user, kind=kind, address=address, removed_at__isnull=True
+    ).exists():
         raise ValidationError({"address": "You already have this contact method."})
     webhook = kind == ContactKind.WEBHOOK
     method = ContactMethod.objects.create(
@@ -821,10 +862,31 @@ def contact_method_add(
     return method
 
 
-def contact_method_delete(*, actor: User, method: ContactMethod) -> None:
+def contact_method_delete(
+    *, actor: User, method: ContactMethod, now: datetime | None = None
+) -> None:
+    """Remove a contact method and its steps. One that pages went to is kept, disabled and
+    hidden, so the incidents' page history still says how each person was paged; its pages
+    not yet sent are cancelled."""
     if actor.pk != method.user_id and not actor.is_admin:
         raise PermissionDenied("You may only remove your own contact methods.")
-    method.delete()
+    now = now or clock()
+    with transaction.atomic():
+        if not Notification.objects.filter(contact_method=method).exists():
+            method.delete()
+            return
+        Notification.objects.filter(
+            contact_method=method,
+            state__in=(NotificationState.PENDING, NotificationState.QUEUED),
+        ).update(state=NotificationState.CANCELLED, last_error="contact method removed")
+        NotificationRule.objects.filter(contact_method=method).delete()
+        ContactMethod.objects.filter(pk=method.pk).update(
+            removed_at=now,
+            disabled_at=now,
+            disabled_reason="removed by its owner",
+            verification_code_hash="",
+            verification_expires_at=None,
+        )
 
 
 def notification_rule_add(
@@ -885,8 +947,17 @@ def _code_hash(method_id: int, code: str) -> str:
     return hmac.new(key, f"{method_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def contact_method_send_code(*, method: ContactMethod, now: datetime | None = None) -> None:
+def _require_owner(actor: User | None, method: ContactMethod) -> None:
+    """`None` is the system itself (adding a method sends its first code)."""
+    if actor is not None and actor.pk != method.user_id and not actor.is_admin:
+        raise PermissionDenied("You may only use your own contact methods.")
+
+
+def contact_method_send_code(
+    *, method: ContactMethod, actor: User | None = None, now: datetime | None = None
+) -> None:
     """Send a six-digit code to the address; using it proves the address reaches its owner."""
+    _require_owner(actor, method)
     now = now or clock()
     code = f"{secrets.randbelow(1_000_000):06d}"
     with transaction.atomic():
@@ -915,7 +986,10 @@ def contact_method_send_code(*, method: ContactMethod, now: datetime | None = No
         transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]))
 
 
-def contact_method_verify(*, method: ContactMethod, code: str, now: datetime | None = None) -> None:
+def contact_method_verify(
+    *, method: ContactMethod, code: str, actor: User | None = None, now: datetime | None = None
+) -> None:
+    _require_owner(actor, method)
     now = now or clock()
     with transaction.atomic():
         method = ContactMethod.objects.select_for_update().get(pk=method.pk)
@@ -938,8 +1012,11 @@ def contact_method_verify(*, method: ContactMethod, code: str, now: datetime | N
         raise ValidationError({"code": "That code is not right."})
 
 
-def contact_method_send_test(*, method: ContactMethod, now: datetime | None = None) -> None:
+def contact_method_send_test(
+    *, method: ContactMethod, actor: User | None = None, now: datetime | None = None
+) -> None:
     """The profile page's "send me a test page"."""
+    _require_owner(actor, method)
     now = now or clock()
     with transaction.atomic():
         notification = Notification.objects.create(

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from oncall import services
@@ -207,3 +207,24 @@ def test_the_recommended_steps_follow_each_usable_method():
     ]
     with pytest.raises(ValidationError):
         services.notification_rules_recommended(user=user)
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda method, actor: services.contact_method_send_code(method=method, actor=actor),
+        lambda method, actor: services.contact_method_verify(
+            method=method, code="000000", actor=actor
+        ),
+        lambda method, actor: services.contact_method_send_test(method=method, actor=actor),
+    ],
+    ids=["send code", "verify", "send test"],
+)
+def test_only_the_owner_may_use_a_contact_method(use):
+    owner, other = UserFactory(username="alice"), UserFactory(username="mallory")
+    method = ContactMethod.objects.create(user=owner, kind=ContactKind.EMAIL, address="a@x.com")
+
+    with pytest.raises(PermissionDenied):
+        use(method, other)
+
+    assert not Notification.objects.exists()

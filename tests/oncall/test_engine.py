@@ -17,7 +17,14 @@ from oncall.models import (
     NotificationState,
 )
 from tests.factories import TeamFactory, declare
-from tests.oncall.factories import contact, pageable, policy, rule, weekly_schedule
+from tests.oncall.factories import (
+    MONDAYS_NINE_UTC,
+    contact,
+    pageable,
+    policy,
+    rule,
+    weekly_schedule,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -327,6 +334,55 @@ def test_manual_page_reaches_one_person_now():
 
     assert paged(incident) == ["alice@None"]
     assert incident.timeline.filter(message="Paged Alice (paged by Rosa)").exists()
+
+
+def test_paging_a_team_pages_whoever_its_policy_names_first_and_leaves_the_escalation(
+    weekly, alice, bob, team
+):
+    contact(alice)
+    contact(bob)
+    database = policy((5, [weekly]), (10, [bob]), name="Database", default=False)
+    database.team = team
+    database.save()
+    responder = pageable("rosa")
+    incident = declare(severity_name="SEV4", actor=responder)
+
+    paged_people = services.incident_page_team(
+        incident=incident, team=team, actor=responder, now=MONDAYS_NINE_UTC + timedelta(days=8)
+    )
+
+    # The weekly rotation's second week is Bob's: he is the team's on-call, not level 2.
+    assert paged_people == [bob]
+    assert paged(incident) == ["bob@None"]
+    assert not Escalation.objects.filter(incident=incident).exists()
+    assert incident.timeline.filter(
+        message="Paged Bob Brown (Payments on call, paged by Rosa)"
+    ).exists()
+
+
+def test_paging_a_team_without_a_policy_is_refused_and_pages_nobody(team):
+    responder = pageable("rosa")
+    incident = declare(severity_name="SEV4", actor=responder)
+
+    with pytest.raises(ValidationError, match="Payments has no escalation policy"):
+        services.incident_page_team(incident=incident, team=team, actor=responder)
+
+    assert not Notification.objects.exists()
+
+
+def test_paging_by_hand_hands_out_that_incidents_pages_only(django_capture_on_commit_callbacks):
+    # A web request must not hand out every due page in the system: the tick does that.
+    alice, bob = pageable("alice"), pageable("bob")
+    responder = pageable("rosa")
+    elsewhere = declare(severity_name="SEV4", actor=responder, title="Elsewhere")
+    services.incident_page_user(incident=elsewhere, user=bob, actor=responder)
+    incident = declare(severity_name="SEV4", actor=responder)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_page_user(incident=incident, user=alice, actor=responder)
+
+    assert Notification.objects.get(user=alice).state == NotificationState.QUEUED
+    assert Notification.objects.get(user=bob).state == NotificationState.PENDING
 
 
 def test_a_person_paged_by_hand_after_the_acknowledgement_is_still_paged(smtp_stub):

@@ -21,7 +21,7 @@ from oncall.models import (
     Notification,
     NotificationState,
 )
-from tests.factories import UserFactory, declare
+from tests.factories import TeamFactory, UserFactory, declare
 from tests.oncall.factories import contact, pageable, policy, rule
 
 pytestmark = pytest.mark.django_db
@@ -190,7 +190,7 @@ def test_addresses_are_not_shown_to_everyone_who_sees_the_incident(signed_in, in
 
 
 @pytest.mark.parametrize("people", [1, 20])
-def test_the_panel_costs_three_queries_however_many_pages(
+def test_the_panel_costs_four_queries_however_many_pages(
     responder, incident, people, django_assert_max_num_queries
 ):
     fire(start(incident, levels=1))
@@ -200,8 +200,8 @@ def test_the_panel_costs_three_queries_however_many_pages(
     request.user = responder
     seen = incident_selectors.incident_get_for_user(user=responder, number=incident.number)
 
-    # The escalation with its level count, the pages, the people to page.
-    with django_assert_max_num_queries(3):
+    # The escalation with its level count, the pages, the people and the teams to page.
+    with django_assert_max_num_queries(4):
         context = panels.incident_paging_context(seen, request)
         html = render_to_string(panels.TEMPLATE, {"incident": seen, **context}, request=request)
 
@@ -283,6 +283,72 @@ def test_page_a_person_who_does_not_exist_is_a_message_not_an_error(signed_in, i
 
     assert response.status_code == 302
     assert "Select a valid choice" in page(signed_in, incident)
+    assert not Notification.objects.exists()
+
+
+# --- Page a team -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def database_team():
+    """A team whose policy's first level is Dee."""
+    team = TeamFactory(name="Database", slug="database")
+    made = policy((5, [pageable("dee")]), name="Database on call", default=False)
+    made.team = team
+    made.save()
+    return team
+
+
+def test_page_a_team_pages_its_first_level_and_says_who(signed_in, incident, database_team):
+    response = signed_in.post(action("incident-page-team", incident), {"team": database_team.pk})
+
+    assert response.status_code == 302
+    assert [n.user.username for n in Notification.objects.filter(incident=incident)] == ["dee"]
+    assert not Escalation.objects.filter(incident=incident).exists()
+    assert "Paged Database: Dee." in page(signed_in, incident)
+
+
+def test_only_teams_a_policy_pages_are_offered(signed_in, incident, database_team):
+    TeamFactory(name="Nobody's team", slug="nobody")
+
+    html = page(signed_in, incident)
+
+    assert f'<option value="{database_team.pk}">Database</option>' in html
+    assert "Nobody&#x27;s team" not in html
+
+
+def test_no_team_to_page_offers_no_team_form(signed_in, incident):
+    assert 'id="page-team"' not in page(signed_in, incident)
+
+
+def test_page_a_team_without_choosing_is_a_form_error_and_pages_nobody(
+    signed_in, incident, database_team
+):
+    response = signed_in.post(action("incident-page-team", incident), {"team": ""}, headers=HTMX)
+
+    assert response.status_code == 400
+    assert 'id="page-team-team_error1">This field is required.' in response.content.decode()
+    assert not Notification.objects.exists()
+
+
+def test_page_a_team_nobody_is_on_call_for_says_so(signed_in, incident, database_team):
+    Notification.objects.all().delete()
+    database_team.escalation_policies.get().levels.get().targets.all().delete()
+
+    signed_in.post(action("incident-page-team", incident), {"team": database_team.pk})
+
+    assert not Notification.objects.exists()
+    assert "Nobody is on call for Database right now, so nobody was paged." in page(
+        signed_in, incident
+    )
+
+
+def test_a_viewers_team_page_is_refused_and_pages_nobody(client, viewer, incident, database_team):
+    client.force_login(viewer)
+
+    response = client.post(action("incident-page-team", incident), {"team": database_team.pk})
+
+    assert response.status_code == 403
     assert not Notification.objects.exists()
 
 

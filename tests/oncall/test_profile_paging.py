@@ -17,6 +17,7 @@ from oncall.models import (
     NotificationState,
 )
 from oncall.profile import SEND_BUDGET
+from tests.factories import declare
 from tests.oncall.factories import contact, rule
 
 pytestmark = pytest.mark.django_db
@@ -322,6 +323,52 @@ def test_removing_a_method_removes_its_steps(signed_in, responder):
     assert response.status_code == 302
     assert not ContactMethod.objects.exists()
     assert not NotificationRule.objects.exists()
+
+
+def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
+    signed_in, responder
+):
+    method = contact(responder, kind=ContactKind.SMS)
+    rule(method)
+    incident = declare(responder, title="Checkout is failing")
+    services.incident_page_user(incident=incident, user=responder, actor=responder)
+    page = Notification.objects.get(contact_method=method)
+
+    response = signed_in.post(url("method-delete", pk=method.pk))
+
+    page.refresh_from_db()
+    method.refresh_from_db()
+    assert response.status_code == 302
+    assert method.removed_at is not None and not method.usable
+    assert not NotificationRule.objects.exists()
+    assert page.state == NotificationState.CANCELLED
+    assert page.last_error == "contact method removed"
+    assert f'id="method-{method.pk}"' not in html(signed_in.get(SETTINGS))
+    assert ">SMS</span>" in signed_in.get(incident.get_absolute_url()).content.decode()
+
+
+def test_a_removed_method_can_be_added_again(signed_in, responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    incident = declare(responder, title="Checkout is failing")
+    services.incident_page_user(incident=incident, user=responder, actor=responder)
+    services.contact_method_delete(actor=responder, method=method)
+
+    again = services.contact_method_add(
+        user=responder, kind=ContactKind.SMS, address=method.address
+    )
+
+    assert again.pk != method.pk
+    assert ContactMethod.objects.filter(address=method.address).count() == 2
+
+
+def test_a_removed_method_cannot_be_verified_or_tested(signed_in, responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    incident = declare(responder, title="Checkout is failing")
+    services.incident_page_user(incident=incident, user=responder, actor=responder)
+    services.contact_method_delete(actor=responder, method=method)
+
+    assert signed_in.post(url("method-test", pk=method.pk)).status_code == 404
+    assert signed_in.post(url("method-send-code", pk=method.pk)).status_code == 404
 
 
 def test_removing_another_persons_method_is_not_found(signed_in, outsider):
