@@ -1082,6 +1082,52 @@ def schedule_create(
     return schedule
 
 
+def schedule_update(
+    *,
+    actor: User | None,
+    schedule: Schedule,
+    team: Team,
+    name: str,
+    time_zone: str,
+    description: str = "",
+) -> Schedule:
+    """Rename a schedule, move it to another team, or change its zone or description; its
+    layers and overrides stay as they are."""
+    require(actor, Action.MANAGE_ONCALL)
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "A name is required."})
+    if Schedule.objects.filter(team=team, name=name).exclude(pk=schedule.pk).exists():
+        raise ValidationError({"name": f"{team.name} already has a schedule called {name}."})
+    schedule.team, schedule.name, schedule.description = team, name, description
+    schedule.time_zone = _valid_zone(time_zone)
+    schedule.save(update_fields=["team", "name", "time_zone", "description"])
+    logger.info("schedule %s updated by %s", schedule.pk, _who(actor))
+    return schedule
+
+
+def schedule_delete(*, actor: User | None, schedule: Schedule) -> None:
+    """Delete a schedule no escalation policy pages: deleting one a policy names would leave
+    that level paging nobody, so the policy must drop it first."""
+    require(actor, Action.MANAGE_ONCALL)
+    with transaction.atomic():
+        policies = sorted(
+            set(
+                EscalationTarget.objects.filter(schedule=schedule).values_list(
+                    "level__policy__name", flat=True
+                )
+            )
+        )
+        if policies:
+            raise ValidationError(
+                f"{schedule.name} is paged by {', '.join(policies)}: "
+                "remove it from those policies first."
+            )
+        pk = schedule.pk
+        schedule.delete()
+    logger.info("schedule %s (%s) deleted by %s", pk, schedule.name, _who(actor))
+
+
 def schedule_rotate_feed_token(*, actor: User | None, schedule: Schedule) -> Schedule:
     """A new secret iCal URL; calendars subscribed to the old one stop updating."""
     require(actor, Action.MANAGE_ONCALL)

@@ -312,6 +312,49 @@ def schedule_create(request: AuthedRequest) -> HttpResponse:
     return render(request, "oncall/schedule_form.html", {"form": form}, status=_form_status(form))
 
 
+@login_required
+def schedule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    schedule = _schedule_or_404(pk)
+    form = ScheduleForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "team": schedule.team,
+            "name": schedule.name,
+            "time_zone": schedule.time_zone,
+            "description": schedule.description,
+        },
+    )
+    if form.is_valid():
+        try:
+            services.schedule_update(actor=request.user, schedule=schedule, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Schedule {schedule.name} saved.")
+            return redirect("oncall-web:schedule-detail", pk=schedule.pk)
+    return render(
+        request,
+        "oncall/schedule_form.html",
+        {"form": form, "schedule": schedule},
+        status=_form_status(form),
+    )
+
+
+@login_required
+@require_POST
+def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    schedule = _schedule_or_404(pk)
+    try:
+        services.schedule_delete(actor=request.user, schedule=schedule)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("oncall-web:schedule-detail", pk=pk)
+    messages.success(request, f"Schedule {schedule.name} deleted.")
+    return redirect("oncall-web:schedule-list")
+
+
 @dataclass(frozen=True)
 class LayerView:
     layer: ScheduleLayer

@@ -16,7 +16,7 @@ from oncall.models import (
 )
 from oncall.services import LayerSpec
 from tests.factories import UserFactory
-from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
+from tests.oncall.factories import MONDAYS_NINE_UTC, policy, weekly_schedule
 
 LIST = "/schedules/"
 CREATE = "/schedules/new"
@@ -191,6 +191,73 @@ def test_responder_may_not_create_a_schedule(client, responder, team):
 
     assert response.status_code == 403
     assert not Schedule.objects.exists()
+
+
+# --- Editing and deleting a schedule ----------------------------------------------------------
+
+
+def test_manager_renames_a_schedule_and_changes_its_zone(client, manager, weekly):
+    response = signed_in(client, manager).post(
+        f"/schedules/{weekly.pk}/edit",
+        {"team": str(weekly.team.pk), "name": "Payments primary", "time_zone": "Europe/Paris"},
+    )
+
+    weekly.refresh_from_db()
+    assert response.status_code == 302
+    assert (weekly.name, weekly.time_zone) == ("Payments primary", "Europe/Paris")
+    assert weekly.layers.count() == 1, "its rotation is kept"
+
+
+def test_editing_to_a_name_the_team_already_uses_is_a_form_error(client, manager, weekly):
+    Schedule.objects.create(team=weekly.team, name="Secondary")
+
+    response = signed_in(client, manager).post(
+        f"/schedules/{weekly.pk}/edit",
+        {"team": str(weekly.team.pk), "name": "Secondary", "time_zone": "UTC"},
+    )
+
+    weekly.refresh_from_db()
+    assert response.status_code == 400
+    assert (
+        "Payments already has a schedule called Secondary."
+        in response.context["form"].errors["name"]
+    )
+    assert weekly.name == "Primary"
+
+
+def test_manager_deletes_a_schedule_no_policy_pages(client, manager, weekly):
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete")
+
+    assert response.status_code == 302
+    assert response["Location"] == LIST
+    assert not Schedule.objects.exists()
+    assert not ScheduleLayer.objects.exists()
+
+
+def test_a_schedule_a_policy_pages_is_not_deleted(client, manager, weekly):
+    policy((5, [weekly]), name="Payments escalation")
+
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete", follow=True)
+
+    assert Schedule.objects.filter(pk=weekly.pk).exists()
+    assert (
+        "Primary is paged by Payments escalation: remove it from those policies first."
+        in response.content.decode()
+    )
+
+
+def test_responder_may_not_edit_or_delete_a_schedule(client, responder, weekly):
+    signed_in(client, responder)
+
+    edit = client.post(
+        f"/schedules/{weekly.pk}/edit",
+        {"team": str(weekly.team.pk), "name": "Mine now", "time_zone": "UTC"},
+    )
+    delete = client.post(f"/schedules/{weekly.pk}/delete")
+
+    weekly.refresh_from_db()
+    assert (edit.status_code, delete.status_code) == (403, 403)
+    assert weekly.name == "Primary"
 
 
 # --- The calendar -----------------------------------------------------------------------------
