@@ -221,16 +221,26 @@ def policy_levels(policy: EscalationPolicy) -> list[EscalationLevel]:
     )
 
 
-def level_users(level: EscalationLevel, *, at: datetime) -> list[User]:
-    """Everyone a level pages at `at`, once each, in the order the targets list them."""
+def level_users(
+    level: EscalationLevel, *, at: datetime, on_call: dict[int, int | None] | None = None
+) -> list[User]:
+    """Everyone a level pages at `at`, once each, in the order the targets list them.
+
+    `on_call` remembers who each schedule has on call at `at`, for a caller reading many
+    levels at one instant (the tick: a burst's escalations mostly page the same schedules).
+    """
+    on_call = {} if on_call is None else on_call
     user_ids: list[int] = []
     for target in level.targets.all():
         if target.kind == TargetKind.USER and target.user_id is not None:
             user_ids.append(target.user_id)
         elif target.kind == TargetKind.SCHEDULE and target.schedule is not None:
-            on_call = schedule_on_call_user_id(target.schedule, at=at)
-            if on_call is not None:
-                user_ids.append(on_call)
+            schedule = target.schedule
+            if schedule.pk not in on_call:
+                on_call[schedule.pk] = schedule_on_call_user_id(schedule, at=at)
+            user_id = on_call[schedule.pk]
+            if user_id is not None:
+                user_ids.append(user_id)
         elif target.kind == TargetKind.TEAM_LEADS and target.team_id is not None:
             user_ids.extend(
                 User.objects.filter(led_teams=target.team_id).values_list("pk", flat=True)

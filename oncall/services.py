@@ -252,9 +252,10 @@ def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) ->
         .values_list("pk", flat=True)[:limit]
     )
     fired = 0
+    on_call: dict[int, int | None] = {}  # who each schedule has on call `now`, read once
     for pk in due:
         try:
-            fired += escalation_advance(escalation_id=pk, now=now, dispatch=False)
+            fired += escalation_advance(escalation_id=pk, now=now, dispatch=False, on_call=on_call)
         except Exception:
             # One broken escalation (a schedule with a bad zone, say) must not stop every
             # other incident's pages: log it and look at it again a minute later.
@@ -266,7 +267,11 @@ def escalations_advance_due(*, now: datetime | None = None, limit: int = 200) ->
 
 
 def escalation_advance(
-    *, escalation_id: int, now: datetime | None = None, dispatch: bool = True
+    *,
+    escalation_id: int,
+    now: datetime | None = None,
+    dispatch: bool = True,
+    on_call: dict[int, int | None] | None = None,
 ) -> bool:
     """Page the escalation's due level and schedule the next. False when not due or taken.
 
@@ -301,11 +306,13 @@ def escalation_advance(
             _finish(escalation, EscalationState.EXHAUSTED, "the policy has no levels", now)
             return True
         level = levels[min(escalation.level_index, len(levels) - 1)]
-        users = selectors.level_users(level, at=now)
+        on_call = {} if on_call is None else on_call
+        users = selectors.level_users(level, at=now, on_call=on_call)
         first_fire = escalation.level_index == 0 and escalation.cycle == 0
         if first_fire and escalation.page_management:
             for management in (lv for lv in levels[1:] if lv.management):
-                users += [u for u in selectors.level_users(management, at=now) if u not in users]
+                more = selectors.level_users(management, at=now, on_call=on_call)
+                users += [u for u in more if u not in users]
         label = f"level {escalation.level_index + 1}"
         if escalation.cycle:
             label += f", repeat {escalation.cycle}"

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -201,6 +203,21 @@ def test_team_leads_target_pages_each_lead():
     services.tick(now=incident.declared_at)
 
     assert sorted(paged(incident)) == ["lena@0", "leo@0"]
+
+
+def test_a_tick_reads_each_schedule_once_however_many_escalations_page_it(weekly, alice, bob):
+    contact(alice)
+    policy((5, [weekly]))
+    incidents = [declare(title=f"Burst {n}") for n in range(8)]
+    for incident in incidents:
+        services.escalation_start(incident=incident, now=MONDAYS_NINE_UTC, manual=True)
+
+    with CaptureQueriesContext(connection) as queries:
+        services.escalations_advance_due(now=MONDAYS_NINE_UTC)
+
+    layer_reads = [q for q in queries if 'FROM "oncall_schedulelayer"' in q["sql"]]
+    assert len(layer_reads) == 1
+    assert all(paged(incident) == ["alice@0"] for incident in incidents)
 
 
 def test_sev1_pages_management_levels_at_once_as_well():
