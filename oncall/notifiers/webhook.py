@@ -8,9 +8,11 @@ import ipaddress
 import json
 import socket
 import time
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -26,10 +28,19 @@ class WebhookNotifier(Notifier):
     method = "webhook"
 
     def notify(self, page: Page) -> str:
-        if urlsplit(page.address).scheme not in ("https", "http"):
-            raise NotifierError(f"Webhook URL must be http(s): {page.address!r}", permanent=True)
+        try:
+            parts = urlsplit(page.address)
+            port = parts.port
+        except ValueError as error:
+            raise NotifierError(f"Invalid webhook URL: {error}", permanent=True) from error
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise NotifierError(
+                f"Webhook URL must be http(s)://host/...: {page.address!r}", permanent=True
+            )
         # Checked again at each send: the name may resolve elsewhere than when it was added.
-        refused = destination_refused(page.address)
+        # And connected to as checked: resolving once more to connect would let a name answer
+        # a public address to the check and an internal one to the connection (DNS rebinding).
+        addresses, refused = _resolved(parts.hostname)
         if refused:
             raise NotifierError(refused, permanent=True)
         body = webhook_body(page)
@@ -42,27 +53,46 @@ class WebhookNotifier(Notifier):
         }
         if page.secret:
             headers["X-Tocsin-Signature"] = sign(page.secret, timestamp, body)
-        try:
-            # stream=True: only the status and headers matter; a huge or endless body is not read.
-            response = requests.post(
-                page.address,
-                data=body.encode(),
-                headers=headers,
-                timeout=settings.NOTIFIER_TIMEOUT,
-                # A redirect could point a signed page anywhere; the owner should fix the URL.
-                allow_redirects=False,
-                stream=True,
+        if parts.username:
+            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers.update(urllib3.make_headers(basic_auth=credentials))
+        https = parts.scheme == "https"
+        pool: urllib3.HTTPConnectionPool
+        timeout = urllib3.Timeout(connect=settings.NOTIFIER_TIMEOUT, read=settings.NOTIFIER_TIMEOUT)
+        if https:
+            pool = urllib3.HTTPSConnectionPool(
+                addresses[0],
+                port or 443,
+                timeout=timeout,
+                # The certificate must be the name's, although the connection is to an address.
+                server_hostname=parts.hostname,
+                assert_hostname=parts.hostname,
+                cert_reqs="CERT_REQUIRED",
+                # The CA bundle requests trusts, as the other notifiers do.
+                ca_certs=requests.utils.DEFAULT_CA_BUNDLE_PATH,
             )
-        except (
-            requests.exceptions.InvalidURL,
-            requests.exceptions.InvalidSchema,
-            requests.exceptions.MissingSchema,
-        ) as error:
-            raise NotifierError(f"Invalid webhook URL: {error}", permanent=True) from error
-        except requests.RequestException as error:
+        else:
+            pool = urllib3.HTTPConnectionPool(addresses[0], port or 80, timeout=timeout)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body.encode(),
+                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                # A redirect could point a signed page anywhere; the owner should fix the URL.
+                redirect=False,
+                retries=False,
+                # Only the status and headers matter; a huge or endless body is not read.
+                preload_content=False,
+            )
+        except urllib3.exceptions.HTTPError as error:
             raise NotifierError(f"Webhook unreachable: {error!r}", permanent=False) from error
-        with response:
-            return _outcome(response)
+        try:
+            return _outcome(response.status, response.headers)
+        finally:
+            response.release_conn()
+            pool.close()
 
 
 def webhook_body(page: Page) -> str:
@@ -118,12 +148,11 @@ def verify_signature(
     )
 
 
-def _outcome(response: requests.Response) -> str:
-    status = response.status_code
+def _outcome(status: int, headers: Mapping[str, str]) -> str:
     if 200 <= status < 300:
-        return response.headers.get("X-Request-Id", "")
+        return headers.get("X-Request-Id", "")
     if 300 <= status < 400:
-        location = response.headers.get("Location", "")
+        location = headers.get("Location", "")
         raise NotifierError(
             f"Webhook answered {status} redirect to {location!r}; redirects are not followed",
             permanent=True,
@@ -132,7 +161,7 @@ def _outcome(response: requests.Response) -> str:
     # service's answer), and this message is shown to the person and on the timeline.
     message = f"Webhook answered {status}"
     if status >= 500 or status in _TRANSIENT_4XX:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(headers.get("Retry-After"))
         raise NotifierError(message, permanent=False, retry_after=retry_after)
     raise NotifierError(message, permanent=True)
 
@@ -147,12 +176,20 @@ def destination_refused(url: str) -> str:
     """
     if settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED:
         return ""
-    host = urlsplit(url).hostname or ""
+    return _resolved(urlsplit(url).hostname or "")[1]
+
+
+def _resolved(host: str) -> tuple[list[str], str]:
+    """The host's addresses, and why a page may not go to them ("" when it may)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        return f"Cannot resolve the webhook's host {host!r}."
-    for address in addresses:
-        if not ipaddress.ip_address(str(address).split("%")[0]).is_global:
-            return f"The webhook's host {host!r} is not a public address."
-    return ""
+        return [], f"Cannot resolve the webhook's host {host!r}."
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    if not addresses:
+        return [], f"Cannot resolve the webhook's host {host!r}."
+    if not settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+                return addresses, f"The webhook's host {host!r} is not a public address."
+    return addresses, ""

@@ -1,6 +1,7 @@
 """Outgoing webhook pages: signed JSON POSTs to a local receiver."""
 
 import json
+import socket
 import time
 from dataclasses import replace
 
@@ -227,3 +228,33 @@ def test_the_receivers_answer_is_not_repeated_in_the_error(webhook_receiver):
 
     assert "INTERNAL-SECRET" not in raised.value.message
     assert "403" in raised.value.message
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_followed(
+    webhook_receiver, settings, monkeypatch
+):
+    # DNS rebinding: the name answers a public address to the check, then loopback (where
+    # an internal service listens) to whoever resolves it again to connect.
+    settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = False
+    settings.NOTIFIER_TIMEOUT = 0.5
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    asked: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = webhook_receiver.url.rsplit(":", 1)[1]
+
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(
+            replace(PAGE, address=f"http://rebind.example:{port}/hooks/tocsin")
+        )
+
+    assert raised.value.permanent is False
+    assert asked == ["rebind.example"], "resolved once: the address checked is the one used"
+    webhook_receiver.assert_nothing_sent()
