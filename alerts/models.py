@@ -122,6 +122,9 @@ class Alert(models.Model):
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     times_seen = models.PositiveIntegerField(default=1)
+    # How many times its status changed: the processor settles an alert only if this is what
+    # it read (a repeat in the meantime, even with a newer event time, changes nothing).
+    status_changes = models.PositiveIntegerField(default=0)
     needs_processing = models.BooleanField(default=True)
     incident = models.ForeignKey(
         Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"

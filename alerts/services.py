@@ -288,6 +288,7 @@ _UPSERT_COLUMNS = (
     "last_seen_at",
     "times_seen",
     "needs_processing",
+    "status_changes",
 )
 
 
@@ -325,7 +326,7 @@ def alert_events_ingest(*, integration: Integration, events: Sequence[AlertEvent
         sql = _UPSERT_FROM_JSON
         params: list[Any] = [integration.pk, now, now, json.dumps(rows, default=_isoformat)]
     else:
-        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, 1)"
+        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, 1, 0)"
         sql = (
             f"INSERT INTO {_ALERT_TABLE} ({', '.join(_UPSERT_COLUMNS)}) VALUES "  # noqa: S608
             + ", ".join([row] * len(rows))
@@ -364,6 +365,8 @@ _ON_CONFLICT = f"""
         event_at = excluded.event_at,
         last_seen_at = excluded.last_seen_at,
         times_seen = {_ALERT_TABLE}.times_seen + 1,
+        status_changes = {_ALERT_TABLE}.status_changes
+            + CASE WHEN {_ALERT_TABLE}.status <> excluded.status THEN 1 ELSE 0 END,
         needs_processing = (
             {_ALERT_TABLE}.needs_processing OR {_ALERT_TABLE}.status <> excluded.status)
     WHERE {_ALERT_TABLE}.event_at <= excluded.event_at"""
@@ -372,7 +375,7 @@ _UPSERT_FROM_JSON = (
     f"INSERT INTO {_ALERT_TABLE} ({', '.join(_UPSERT_COLUMNS)})"  # noqa: S608
     """
     SELECT %s, r.dedup_key, r.status, r.title, r.severity_hint, r.labels, r.annotations,
-        r.source_url, r.group_key, r.starts_at, r.ends_at, r.event_at, %s, %s, 1, TRUE
+        r.source_url, r.group_key, r.starts_at, r.ends_at, r.event_at, %s, %s, 1, TRUE, 0
     FROM jsonb_to_recordset(%s::jsonb) AS r(
         dedup_key text, status text, title text, severity_hint text, labels jsonb,
         annotations jsonb, source_url text, group_key text, starts_at timestamptz,
@@ -396,8 +399,8 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
     Processors of one integration take turns on its row lock; one that finds it taken returns
     at once (`busy`) rather than hold a worker while it waits (measured under load: every
     worker thread waiting on that lock while other integrations' alerts queued behind them).
-    An alert a delivery changes while the batch works stays pending for the next run, so
-    running twice or concurrently is harmless.
+    An alert whose status a delivery changes while the batch works stays pending for the next
+    run, as does one that joined an incident a responder closed meanwhile.
     """
     result = ProcessResult()
     with transaction.atomic():
@@ -427,9 +430,12 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
                 break
             processor.process(alert)
             processed.append(alert)
+        # Lock order: the incidents, then the alerts (a delivery locks alerts only).
+        again = processor.settle_incidents()
         unchanged = _lock_unchanged(processed)
-        processor.finish()
-        Alert.objects.filter(pk__in=unchanged).update(needs_processing=False)
+        processor.write()
+        done = [pk for pk in unchanged if pk not in again]
+        Alert.objects.filter(pk__in=done).update(needs_processing=False)
         result.processed = len(processed)
         result.incidents_declared = processor.declared
         result.more_pending = len(alerts) == PROCESS_BATCH or len(processed) < len(alerts)
@@ -437,19 +443,18 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
 
 
 def _lock_unchanged(alerts: Sequence[Alert]) -> list[int]:
-    """Lock the processed alerts' rows and return those no delivery changed since they were
-    read; a changed one keeps its new state pending for the next run."""
+    """Lock the processed alerts' rows and return those whose status no delivery changed since
+    they were read; a changed one keeps its new state pending for the next run."""
     # Locked in dedup-key order, the order in which a delivery's upsert locks them, so the two
     # never wait on each other in a cycle (measured before: deadlocks under load). Byte order,
     # as Python sorts the delivery's keys; a collation such as en_US would differ.
     current = dict(
-        (pk, (status, event_at))
-        for pk, status, event_at in Alert.objects.select_for_update()
+        Alert.objects.select_for_update()
         .filter(pk__in=[alert.pk for alert in alerts])
         .order_by(Collate("dedup_key", "C") if connection.vendor == "postgresql" else "dedup_key")
-        .values_list("pk", "status", "event_at")
+        .values_list("pk", "status_changes")
     )
-    return [alert.pk for alert in alerts if current.get(alert.pk) == (alert.status, alert.event_at)]
+    return [alert.pk for alert in alerts if current.get(alert.pk) == alert.status_changes]
 
 
 def _set_incidents(incident_of: dict[int, int | None]) -> None:
@@ -491,13 +496,14 @@ def _shortened(text: str, limit: int) -> str:
 
 class _Processor:
     """Turns a batch of alert state changes into incident changes. The caller holds the
-    integration's lock and the alerts' row locks.
+    integration's lock.
 
     Alerts are decided one by one in event order, against what the batch read up front: its
     groups' open incidents and how many unresolved alerts the incidents it resolves alerts
-    of still hold. Their timeline entries and new incidents are written at the end, each with
-    one statement, so a batch costs a handful of queries however many alerts it holds, plus
-    the incident services' own for what changes an incident (declare, severity, status).
+    of still hold. Then `settle_incidents` checks the incidents joined are still open and
+    raises severities, and `write` writes the timeline entries and the alerts' incidents,
+    each with one statement: a batch costs a handful of queries however many alerts it
+    holds, plus the incident services' own for what changes an incident (declare, status).
     """
 
     def __init__(self, integration: Integration, now: datetime, alerts: Sequence[Alert]) -> None:
@@ -516,6 +522,7 @@ class _Processor:
         # The most severe of the alerts joining each incident, when above the incident's: one
         # change per incident and batch (an alert of each severity in turn made four).
         self._raises: dict[int, Severity] = {}
+        self._acknowledged: set[int] = set()  # incidents this batch acknowledged
 
     def _open_incidents_of_groups(self, alerts: Sequence[Alert]) -> dict[str, Incident]:
         """The open incident each group may join: the newest among those holding an alert of
@@ -594,25 +601,53 @@ class _Processor:
             if incident is None:
                 self._attach(alert)
                 incident = alert.incident
-            if incident is not None and incident.status == Status.DETECTED:
+            if (
+                incident is not None
+                and incident.status == Status.DETECTED
+                and incident.pk not in self._acknowledged
+            ):
                 incident_services.incident_acknowledge(
                     incident=incident, actor=None, source=self.source
                 )
+                self._acknowledged.add(incident.pk)
         elif alert.status == AlertStatus.RESOLVED and incident is not None:
             self._record(incident, alert, f"Alert resolved: {alert.title}")
             self._follow_resolution(incident)
 
-    def finish(self) -> None:
-        """Write what the batch decided: severities raised, timeline entries, alerts' incidents.
-
-        The caller holds the alerts' row locks.
+    def settle_incidents(self) -> set[int]:
+        """Lock the incidents alerts joined, drop the joins to any closed meanwhile (by a
+        responder, while the batch worked), and raise severities. Returns the alerts whose
+        join was dropped: they stay pending and are processed again.
         """
+        joined = {alert.incident_id for alert in self._moved.values() if alert.incident_id}
+        still_open = set(
+            Incident.objects.select_for_update(no_key=True)
+            .filter(pk__in=joined, status__in=OPEN_STATUSES)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        again = {pk for pk, alert in self._moved.items() if alert.incident_id not in still_open}
+        for pk in again:
+            del self._moved[pk]
+        if again:
+            self._timeline = [entry for entry in self._timeline if entry.data["alert"] not in again]
         incidents = {incident.pk: incident for incident in self._group_incidents.values()}
         for incident_id, severity in self._raises.items():
-            incident_services.incident_set_severity(
-                incident=incidents[incident_id], actor=None, severity=severity, source=self.source
-            )
-        incident_services.incident_record_events(self._timeline)
+            if incident_id in still_open and incident_id in incidents:
+                # Only up: a responder may have raised it further while the batch worked.
+                incident_services.incident_set_severity(
+                    incident=incidents[incident_id],
+                    actor=None,
+                    severity=severity,
+                    source=self.source,
+                    raise_only=True,
+                )
+        return again
+
+    def write(self) -> None:
+        """Write the batch's timeline entries and its alerts' incidents; the caller holds the
+        alerts' row locks."""
+        incident_services.incident_record_events(entries=self._timeline)
         _set_incidents({alert.pk: alert.incident_id for alert in self._moved.values()})
 
     def _move(self, alert: Alert, incident: Incident | None) -> None:

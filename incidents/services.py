@@ -353,13 +353,20 @@ def incident_reopen(
 
 
 def incident_set_severity(
-    *, incident: Incident, actor: User | None, severity: Severity, source: str = Source.WEB
+    *,
+    incident: Incident,
+    actor: User | None,
+    severity: Severity,
+    source: str = Source.WEB,
+    raise_only: bool = False,
 ) -> Incident:
+    """`raise_only`: change it only if `severity` is more severe than the incident's now (the
+    alert processor, deciding from what it read a while ago, must not undo a responder)."""
     with transaction.atomic():
         incident = _locked(incident)
         require(actor, Action.RESPOND, incident)
         old = incident.severity
-        if old.pk == severity.pk:
+        if old.pk == severity.pk or (raise_only and severity.rank >= old.rank):
             # Setting a state it already has is not a change: nothing to record or announce.
             return incident
         incident.severity = severity
@@ -635,7 +642,7 @@ class TimelineEntry:
     actor: User | None = None
 
 
-def incident_record_events(entries: Iterable[TimelineEntry]) -> None:
+def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
     """Record many entries with one INSERT: the alert processor records an entry per alert
     event, and a burst brings thousands a second."""
     TimelineEvent.objects.bulk_create(

@@ -175,8 +175,9 @@ class EscalationTarget(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # PROTECT: deleting a schedule a level pages would leave that level paging nobody.
     schedule = models.ForeignKey(
-        Schedule, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Schedule, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     team = models.ForeignKey(
         Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

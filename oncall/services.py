@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -470,7 +470,9 @@ def incident_page_team(
         raise ValidationError({"team": f"{team.name} has no escalation policy to page."})
     now = now or clock()
     levels = selectors.policy_levels(policy)
-    users = selectors.level_users(levels[0], at=now) if levels else []
+    named = selectors.level_users(levels[0], at=now) if levels else []
+    # As for "page a person": paging makes them participants, who may see a private incident.
+    users = [user for user in named if user.can_respond]
     with transaction.atomic():
         incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
         _page(
@@ -481,6 +483,16 @@ def incident_page_team(
             label=f"{team.name} on call, paged by {actor.display_name}",
             now=now,
         )
+        for user in named:
+            if user not in users:
+                incident_services.incident_record_event(
+                    incident=incident,
+                    kind=EventKind.PAGE,
+                    source=Source.SYSTEM,
+                    message=f"Did not page {user.display_name} for {team.name}: "
+                    "their role may not respond to incidents.",
+                    at=now,
+                )
         transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
     return users
 
@@ -879,7 +891,9 @@ def contact_method_delete(
         raise PermissionDenied("You may only remove your own contact methods.")
     now = now or clock()
     with transaction.atomic():
-        if not Notification.objects.filter(contact_method=method).exists():
+        # Its verification codes and test pages are no history worth keeping an address for.
+        paged = Notification.objects.filter(contact_method=method, kind=NotificationKind.PAGE)
+        if not paged.exists():
             method.delete()
             return
         Notification.objects.filter(
@@ -1115,23 +1129,21 @@ def schedule_update(
 
 def schedule_delete(*, actor: User | None, schedule: Schedule) -> None:
     """Delete a schedule no escalation policy pages: deleting one a policy names would leave
-    that level paging nobody, so the policy must drop it first."""
+    that level paging nobody, so the policy must drop it first (the target's PROTECT)."""
     require(actor, Action.MANAGE_ONCALL)
-    with transaction.atomic():
-        policies = sorted(
-            set(
-                EscalationTarget.objects.filter(schedule=schedule).values_list(
-                    "level__policy__name", flat=True
-                )
-            )
+    pk = schedule.pk
+    try:
+        with transaction.atomic():
+            schedule.delete()
+    except ProtectedError as error:
+        names = EscalationTarget.objects.filter(schedule_id=pk).values_list(
+            "level__policy__name", flat=True
         )
-        if policies:
-            raise ValidationError(
-                f"{schedule.name} is paged by {', '.join(policies)}: "
-                "remove it from those policies first."
-            )
-        pk = schedule.pk
-        schedule.delete()
+        policies = sorted(set(names))
+        raise ValidationError(
+            f"{schedule.name} is paged by {', '.join(policies)}: "
+            "remove it from those policies first."
+        ) from error
     logger.info("schedule %s (%s) deleted by %s", pk, schedule.name, _who(actor))
 
 

@@ -5,17 +5,21 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connections, transaction
 from django.test import Client
+from django.utils import timezone
 
 from alerts import services, tasks
 from alerts.models import Alert, Integration, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create
-from incidents.models import EventKind, Incident, TimelineEvent
+from alerts.services import alert_events_ingest, alerts_process_pending, integration_create
+from incidents import services as incident_services
+from incidents.models import EventKind, Incident, Severity, TimelineEvent
+from tests.alerts.factories import firing, make_integration
 from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -254,3 +258,105 @@ def test_a_task_finding_another_at_work_comes_back_shortly_instead_of_waiting(ho
 
     assert processed == 0
     assert queued == [((integration_id,), {"countdown": tasks.BUSY_RETRY_SECONDS})]
+
+
+def meanwhile(monkeypatch: pytest.MonkeyPatch, step: str, work: Callable[[], Any]) -> None:
+    """Commit `work` on another connection once the batch has read and decided, just before
+    its `step` (_Processor.settle_incidents, or _lock_unchanged)."""
+    if step == "settle_incidents":
+        original = services._Processor.settle_incidents
+
+        def racing_settle(self: Any) -> set[int]:
+            in_thread(work).join(TIMEOUT)
+            return original(self)
+
+        monkeypatch.setattr(services._Processor, "settle_incidents", racing_settle)
+    else:
+        original_lock = services._lock_unchanged
+
+        def racing_lock(alerts: Any) -> list[int]:
+            in_thread(work).join(TIMEOUT)
+            return original_lock(alerts)
+
+        monkeypatch.setattr(services, "_lock_unchanged", racing_lock)
+
+
+def alert_messages(incident: Incident) -> list[str]:
+    return list(
+        incident.timeline.filter(kind=EventKind.ALERT)
+        .order_by("id")
+        .values_list("message", flat=True)
+    )
+
+
+@pytest.mark.parametrize("kind", [IntegrationKind.EVENTS_V2, IntegrationKind.GENERIC])
+def test_a_repeat_arriving_during_a_batch_is_not_processed_again(monkeypatch, kind):
+    # These sources stamp a repeat with its receipt time: the same status, a newer event time.
+    integration = make_integration(kind=kind)
+    first = timezone.now() - timedelta(seconds=30)
+    alert_events_ingest(integration=integration, events=[firing("k", at=first)])
+    repeat = firing("k", at=first + timedelta(seconds=10))
+    meanwhile(
+        monkeypatch,
+        "_lock_unchanged",
+        lambda: alert_events_ingest(integration=integration, events=[repeat]),
+    )
+
+    alerts_process_pending(integration_id=integration.pk)
+    monkeypatch.undo()
+    alerts_process_pending(integration_id=integration.pk)
+
+    assert alert_messages(Incident.objects.get()) == ["Alert firing: HighErrorRate on checkout"]
+    assert not Alert.objects.get().needs_processing
+
+
+def test_an_alert_does_not_join_an_incident_a_responder_resolved_during_its_batch(monkeypatch):
+    integration = make_integration()
+    alert_events_ingest(integration=integration, events=[firing("a", instance="a")])
+    alerts_process_pending(integration_id=integration.pk)
+    first = Incident.objects.get()
+    alert_events_ingest(integration=integration, events=[firing("b", instance="b")])
+    meanwhile(
+        monkeypatch,
+        "settle_incidents",
+        lambda: incident_services.incident_resolve(
+            incident=Incident.objects.get(pk=first.pk), actor=None, resolution="fixed"
+        ),
+    )
+
+    alerts_process_pending(integration_id=integration.pk)
+
+    b = Alert.objects.get(dedup_key="b")
+    assert b.incident is None and b.needs_processing, "processed again, not left on INC-1"
+    assert alert_messages(first) == ["Alert firing: HighErrorRate on checkout"]
+    monkeypatch.undo()
+    alerts_process_pending(integration_id=integration.pk)
+    b.refresh_from_db()
+    assert b.incident is not None and b.incident.is_open and b.incident != first
+
+
+def test_a_batch_raises_a_severity_but_never_lowers_what_a_responder_set_meanwhile(monkeypatch):
+    integration = make_integration()
+    alert_events_ingest(
+        integration=integration, events=[firing("a", instance="a", severity="info")]
+    )
+    alerts_process_pending(integration_id=integration.pk)
+    incident = Incident.objects.get()
+    alert_events_ingest(
+        integration=integration, events=[firing("b", instance="b", severity="error")]
+    )
+    meanwhile(
+        monkeypatch,
+        "settle_incidents",
+        lambda: incident_services.incident_set_severity(
+            incident=Incident.objects.get(pk=incident.pk),
+            actor=None,
+            severity=Severity.objects.get(name="SEV1"),
+        ),
+    )
+
+    alerts_process_pending(integration_id=integration.pk)
+
+    incident.refresh_from_db()
+    assert incident.severity.name == "SEV1"
+    assert not incident.timeline.filter(message__contains="lowered").exists()

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert, AlertStatus
+from alerts.parsers import AlertEvent
 from alerts.services import DECLARE_PER_BATCH, alert_events_ingest, alerts_process_pending
 from incidents.models import EventKind, Incident, Source, Status
 from tests.alerts.factories import firing, make_integration, resolved
@@ -186,7 +187,7 @@ def test_a_batch_costs_the_same_queries_for_ten_alerts_as_for_forty(db):
 
     assert Incident.objects.count() == 5
     assert not Alert.objects.filter(incident__isnull=True).exists()
-    assert small <= 12
+    assert small <= 13
     assert large <= small
 
 
@@ -228,3 +229,31 @@ def test_a_burst_of_new_groups_is_declared_a_few_incidents_per_batch(db):
     assert not second.more_pending
     assert Incident.objects.count() == DECLARE_PER_BATCH + 5
     assert not Alert.objects.filter(incident__isnull=True).exists()
+
+
+def test_acknowledging_a_burst_costs_no_query_per_alert(db):
+    def queries_to_acknowledge(count: int) -> int:
+        integration = make_integration(name=f"Prometheus {count}")
+        at = timezone.now() - timedelta(minutes=1)
+        keys = [f"k{count}-{n}" for n in range(count)]
+        ingest_and_process(integration, *[firing(k, at=at, instance=k) for k in keys])
+        alert_events_ingest(integration=integration, events=[acknowledged(k, at) for k in keys])
+        with CaptureQueriesContext(connection) as queries:
+            alerts_process_pending(integration_id=integration.pk)
+        return len(queries)
+
+    small, large = queries_to_acknowledge(5), queries_to_acknowledge(40)
+
+    assert Incident.objects.filter(status=Status.ACKNOWLEDGED).count() == 2
+    assert large <= small
+
+
+def acknowledged(key: str, at) -> AlertEvent:
+    return AlertEvent(
+        dedup_key=key,
+        status=AlertStatus.ACKNOWLEDGED,
+        title="HighErrorRate on checkout",
+        starts_at=at,
+        event_at=at + timedelta(seconds=1),
+        labels={"alertname": "HighErrorRate", "service": "checkout", "instance": key},
+    )

@@ -9,10 +9,12 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from incidents import panels as incident_panels
 from incidents import selectors as incident_selectors
 from incidents import services as incident_services
 from incidents.models import Incident
+from incidents.permissions import can_view
 from oncall import panels, services
 from oncall.models import (
     ContactKind,
@@ -341,6 +343,28 @@ def test_page_a_team_nobody_is_on_call_for_says_so(signed_in, incident, database
     assert "Nobody is on call for Database right now, so nobody was paged." in page(
         signed_in, incident
     )
+
+
+def test_page_a_team_does_not_page_a_viewer_into_a_private_incident(client, responder):
+    # Paging makes people participants, who see a private incident: responders only, as for
+    # "page a person".
+    team = TeamFactory(name="Database", slug="database")
+    lead = UserFactory(username="vera", first_name="Vera", last_name="", role=Role.VIEWER)
+    contact(lead)
+    team.leads.add(lead)
+    made = policy((5, [team]), name="Database on call", default=False)
+    made.team = team
+    made.save()
+    incident = declare(responder, title="Card data exposed", private=True)
+    client.force_login(responder)
+
+    client.post(action("incident-page-team", incident), {"team": team.pk})
+
+    assert not can_view(lead, incident)
+    assert not Notification.objects.exists()
+    assert incident.timeline.filter(
+        message="Did not page Vera for Database: their role may not respond to incidents."
+    ).exists()
 
 
 def test_a_viewers_team_page_is_refused_and_pages_nobody(client, viewer, incident, database_team):

@@ -347,6 +347,16 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
     assert ">SMS</span>" in signed_in.get(incident.get_absolute_url()).content.decode()
 
 
+def test_a_method_no_page_went_to_is_deleted_though_it_got_its_code(responder):
+    method = services.contact_method_add(
+        user=responder, kind=ContactKind.SMS, address="+14155550100"
+    )
+
+    services.contact_method_delete(actor=responder, method=method)
+
+    assert not ContactMethod.objects.filter(pk=method.pk).exists()
+
+
 def test_a_removed_method_can_be_added_again(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
