@@ -690,9 +690,12 @@ class _Processor:
     def _declare(self, alert: Alert, severity: Severity) -> Incident:
         service_slug = alert.labels.get("service", "")
         services = list(Service.objects.filter(slug=service_slug)) if service_slug else []
+        # A blank title (a template rendering spaces) would be refused, and a batch that fails
+        # every time it runs holds up every later alert of the integration.
+        title = alert.title.strip() or f"Alert {alert.dedup_key}"
         incident = incident_services.incident_declare(
             actor=None,
-            title=_shortened(alert.title, Incident._meta.get_field("title").max_length or 200),
+            title=_shortened(title, Incident._meta.get_field("title").max_length or 200),
             severity=severity,
             summary=alert.annotations.get("description", ""),
             services=services,

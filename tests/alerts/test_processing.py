@@ -1,5 +1,6 @@
 """What happens to alerts once they are stored: grouping, severity, resolution, storms."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.db import connection
@@ -257,3 +258,16 @@ def acknowledged(key: str, at) -> AlertEvent:
         event_at=at + timedelta(seconds=1),
         labels={"alertname": "HighErrorRate", "service": "checkout", "instance": key},
     )
+
+
+def test_an_alert_with_a_blank_title_still_declares_its_incident(db):
+    # A generic webhook's title template may render only spaces; refusing the incident would
+    # fail the batch, and every later one, holding up the integration's other alerts.
+    integration = make_integration()
+
+    ingest_and_process(integration, replace(firing("fp1"), title="   "), firing("fp2", service="x"))
+
+    assert sorted(Incident.objects.values_list("title", flat=True)) == [
+        "Alert fp1",
+        "HighErrorRate on x",
+    ]
