@@ -11,7 +11,7 @@ from django.urls import reverse
 from incidents import services
 from incidents.models import Incident, RoleKind
 from incidents.views import TIMELINE_RECENT
-from tests.factories import declare
+from tests.factories import TeamFactory, declare
 
 
 @pytest.fixture
@@ -39,6 +39,14 @@ def test_incident_page_header_shows_ref_title_severity_status_and_commander(
     assert "badge sev-1" in content
     assert 'class="status status--detected"' in content
     assert "<dd>Cole Commander</dd>" in content
+
+
+def test_the_incident_page_links_its_team(signed_in, responder):
+    incident = declare(responder, team=TeamFactory(name="Payments", slug="payments"))
+
+    content = page(signed_in, incident).content.decode()
+
+    assert '<a href="/teams/payments/" id="incident-team">Payments</a>' in content
 
 
 def test_header_shows_time_to_acknowledge_once_known(signed_in, responder):
