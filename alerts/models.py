@@ -126,6 +126,10 @@ class Alert(models.Model):
     # it read (a repeat in the meantime, even with a newer event time, changes nothing).
     status_changes = models.PositiveIntegerField(default=0)
     needs_processing = models.BooleanField(default=True)
+    # An alert whose processing failed on its own (a bug meeting an odd alert) is tried again
+    # from this time, backing off, so it cannot hold up the integration's other alerts.
+    process_failures = models.PositiveSmallIntegerField(db_default=0)  # the upsert omits it
+    process_after = models.DateTimeField(null=True, blank=True)
     incident = models.ForeignKey(
         Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
     )

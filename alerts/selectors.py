@@ -27,6 +27,15 @@ def integration_get_for_user(*, user: User, pk: int) -> Integration:
     return integration_list(user=user).get(pk=pk)
 
 
+def alerts_set_aside(*, integration: Integration) -> list[Alert]:
+    """Changed alerts whose processing failed on its own and waits to be tried again."""
+    return list(
+        Alert.objects.filter(integration=integration, needs_processing=True, process_failures__gt=0)
+        .only("dedup_key", "title", "process_failures", "process_after")
+        .order_by("event_at", "id")[:20]
+    )
+
+
 def incident_alerts(*, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN) -> list[Alert]:
     """The incident's newest alerts, each annotated with `total`, the count of all of them.
 

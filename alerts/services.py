@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -393,7 +393,14 @@ class ProcessResult:
     busy: bool = False
 
 
-def alerts_process_pending(*, integration_id: int, now: datetime | None = None) -> ProcessResult:
+def _due(now: datetime) -> Q:
+    """Changed alerts to process now: all but those set aside after failing on their own."""
+    return Q(needs_processing=True) & (Q(process_after__isnull=True) | Q(process_after__lte=now))
+
+
+def alerts_process_pending(
+    *, integration_id: int, now: datetime | None = None, only: int | None = None
+) -> ProcessResult:
     """Act on the oldest changed alerts of one integration, up to PROCESS_BATCH of them.
 
     Processors of one integration take turns on its row lock; one that finds it taken returns
@@ -418,12 +425,14 @@ def alerts_process_pending(*, integration_id: int, now: datetime | None = None) 
         # Read without row locks: deciding can take a while (declaring incidents, say), and a
         # delivery updating one of these alerts must not wait for it (measured under load: the
         # webhook's gunicorn threads all waiting on a batch's row locks for seconds).
+        now = now or timezone.now()
+        pending = Alert.objects.filter(_due(now), integration=integration)
+        if only is not None:
+            pending = pending.filter(pk=only)
         alerts = list(
-            Alert.objects.filter(integration=integration, needs_processing=True)
-            .select_related("incident__severity")
-            .order_by("event_at", "id")[:PROCESS_BATCH]
+            pending.select_related("incident__severity").order_by("event_at", "id")[:PROCESS_BATCH]
         )
-        processor = _Processor(integration, now or timezone.now(), alerts)
+        processor = _Processor(integration, now, alerts)
         processed: list[Alert] = []
         for alert in alerts:
             if processor.declared >= DECLARE_PER_BATCH:
@@ -479,11 +488,43 @@ def _set_incidents(incident_of: dict[int, int | None]) -> None:
         cursor.execute(sql, params)
 
 
+def alerts_set_aside_failing(*, integration_id: int, now: datetime | None = None) -> int | None:
+    """After a batch failed: process its oldest due alert alone. If that fails too, the alert
+    is (or shares) the cause: it is tried again later, backing off from a minute to an hour,
+    while the integration's other alerts go on. Returns the alert set aside, if any.
+
+    Each call moves the integration on by one alert, processed or set aside, so a failure
+    deeper in a batch is reached in as many calls.
+    """
+    now = now or timezone.now()
+    oldest = (
+        Alert.objects.filter(_due(now), integration_id=integration_id)
+        .order_by("event_at", "id")
+        .values_list("pk", "process_failures")
+        .first()
+    )
+    if oldest is None:
+        return None
+    pk, failures = oldest
+    try:
+        alerts_process_pending(integration_id=integration_id, now=now, only=pk)
+    except Exception:
+        # Anything at all: the point is that one alert cannot stop the others.
+        logger.exception("alert %s failed to process on its own; set aside", pk)
+        backoff = timedelta(minutes=min(2**failures, 60))
+        Alert.objects.filter(pk=pk).update(
+            process_failures=F("process_failures") + 1, process_after=now + backoff
+        )
+        return pk
+    return None
+
+
 def integrations_with_pending_alerts(*, older_than: timedelta = timedelta(0)) -> list[int]:
     """For the sweeper: integrations holding changed alerts nobody processed in time."""
-    cutoff = timezone.now() - older_than
+    now = timezone.now()
+    cutoff = now - older_than
     return list(
-        Alert.objects.filter(needs_processing=True, last_seen_at__lte=cutoff)
+        Alert.objects.filter(_due(now), last_seen_at__lte=cutoff)
         .values_list("integration_id", flat=True)
         .distinct()
         .order_by()

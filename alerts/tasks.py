@@ -1,9 +1,16 @@
+import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.core.cache import cache
 
-from alerts.services import alerts_process_pending, integrations_with_pending_alerts
+from alerts.services import (
+    alerts_process_pending,
+    alerts_set_aside_failing,
+    integrations_with_pending_alerts,
+)
+
+logger = logging.getLogger(__name__)
 
 # Changed alerts older than this, still unprocessed, were missed (a lost task, a worker killed).
 SWEEP_AFTER = timedelta(seconds=5)
@@ -36,7 +43,15 @@ def process_alerts(integration_id: int) -> int:
     # Cleared BEFORE reading pending rows: a delivery committed after this point queues a
     # new task; one committed before it is read below. No delivery is left uncovered.
     cache.delete(QUEUED_KEY.format(integration_id))
-    result = alerts_process_pending(integration_id=integration_id)
+    try:
+        result = alerts_process_pending(integration_id=integration_id)
+    except Exception:
+        # Logged, then narrowed down: a batch failing each time it runs must not hold up the
+        # integration's alerts for ever (the sweeper would only run it again).
+        logger.exception("processing the alerts of integration %s failed", integration_id)
+        alerts_set_aside_failing(integration_id=integration_id)
+        process_alerts_soon(integration_id, countdown=BUSY_RETRY_SECONDS)
+        return 0
     if result.busy:
         # The processor at work may have read its batch before our delivery committed; come
         # back when it is likely done rather than wait for its lock (and hold this thread).

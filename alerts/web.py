@@ -140,6 +140,7 @@ def _detail(
         ),
         "group_window_minutes": int(integration.group_window.total_seconds() // 60),
         "can_manage": can(request.user, Action.MANAGE_INTEGRATIONS),
+        "set_aside": selectors.alerts_set_aside(integration=integration),
     }
     response = render(request, "alerts/integration_detail.html", context, status=status)
     if token:

@@ -2,10 +2,12 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from alerts.models import Alert, Integration, IntegrationKind, hash_token
@@ -367,3 +369,26 @@ def test_admin_shows_alerts_read_only(client, team):
     alert.refresh_from_db()
     assert alert.title == "HighErrorRate on checkout"
     assert client.get(reverse("admin:alerts_alert_add")).status_code == 403
+
+
+def test_an_alert_set_aside_after_failing_is_shown_on_the_integration_page(client, manager, team):
+    integration = make_integration(team=team)
+    alert_events_ingest(integration=integration, events=[firing("odd-one")])
+    Alert.objects.filter(dedup_key="odd-one").update(
+        process_failures=2, process_after=timezone.now() + timedelta(minutes=4)
+    )
+
+    html = signed_in(client, manager).get(f"/integrations/{integration.pk}/").content.decode()
+
+    assert 'id="set-aside"' in html
+    assert "<code>odd-one</code>" in html
+    assert "failed 2 times" in html
+
+
+def test_an_integration_page_without_failures_shows_no_such_notice(client, manager, team):
+    integration = make_integration(team=team)
+    alert_events_ingest(integration=integration, events=[firing("fine")])
+
+    html = signed_in(client, manager).get(f"/integrations/{integration.pk}/").content.decode()
+
+    assert 'id="set-aside"' not in html

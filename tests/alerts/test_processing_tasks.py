@@ -1,6 +1,11 @@
 """How deliveries get a worker to act on them: one queued task per integration at a time."""
 
-from alerts import tasks
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from alerts import services, tasks
 from alerts.models import Alert
 from alerts.services import DECLARE_PER_BATCH, alert_events_ingest
 from tests.alerts.factories import firing, make_integration
@@ -79,3 +84,44 @@ def test_a_task_that_left_alerts_pending_queues_the_next_at_once(db, monkeypatch
     tasks.process_alerts.run(integration.pk)
     assert queued == [integration.pk], "nothing was left: no further task"
     assert not Alert.objects.filter(needs_processing=True).exists()
+
+
+def test_an_alert_that_fails_each_time_is_set_aside_and_the_others_go_on(db, monkeypatch):
+    monkeypatch.setattr(tasks.process_alerts, "delay", lambda integration_id: None)
+    monkeypatch.setattr(tasks.process_alerts, "apply_async", lambda *args, **kwargs: None)
+    integration = make_integration()
+    now = timezone.now()
+    alert_events_ingest(
+        integration=integration,
+        events=[
+            firing("odd", at=now - timedelta(minutes=3), service="odd"),
+            firing("b", at=now - timedelta(minutes=2), service="b"),
+            firing("c", at=now - timedelta(minutes=1), service="c"),
+        ],
+    )
+    # A bug that only this one alert meets.
+    declare = services._Processor._declare
+
+    def failing_for_odd(self: Any, alert: Alert, severity: Any) -> Any:
+        if alert.dedup_key == "odd":
+            raise RuntimeError("a bug meeting an odd alert")
+        return declare(self, alert, severity)
+
+    monkeypatch.setattr(services._Processor, "_declare", failing_for_odd)
+
+    tasks.process_alerts.run(integration.pk)  # the batch fails; the odd alert alone fails too
+    tasks.process_alerts.run(integration.pk)  # the others go on
+
+    odd, b, c = Alert.objects.order_by("event_at")
+    assert b.incident is not None and c.incident is not None
+    assert odd.incident is None and odd.needs_processing
+    assert odd.process_failures == 1
+    assert odd.process_after is not None and odd.process_after > timezone.now()
+
+    monkeypatch.setattr(services._Processor, "_declare", declare)  # the bug is fixed
+    services.alerts_process_pending(
+        integration_id=integration.pk, now=timezone.now() + timedelta(minutes=2)
+    )
+
+    odd.refresh_from_db()
+    assert odd.incident is not None and not odd.needs_processing
