@@ -35,9 +35,10 @@ class Integration(models.Model):
     kind = models.CharField(max_length=16, choices=IntegrationKind.choices)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="integrations")
     # Who is paged for this integration's incidents; empty = the team's policy, else the default.
+    # PROTECT: deleting the policy would quietly leave the integration's incidents to another.
     escalation_policy = models.ForeignKey(
         "oncall.EscalationPolicy",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="integrations",

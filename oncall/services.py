@@ -30,6 +30,7 @@ from django.db.models import F, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from alerts.models import Integration
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Paging, Source, Status, Team
 from incidents.permissions import Action, require
@@ -1359,6 +1360,32 @@ def policy_save(
             )
     logger.info("escalation policy %s saved by %s", policy.pk, _who(actor))
     return policy
+
+
+def policy_delete(*, actor: User | None, policy: EscalationPolicy) -> None:
+    """Delete a policy nothing depends on. The default, one an integration routes to, and
+    one that has paged incidents (their history names it) are kept."""
+    require(actor, Action.MANAGE_ONCALL)
+    if policy.is_default:
+        raise ValidationError(
+            f"{policy.name} is the default policy: make another one the default first."
+        )
+    pk = policy.pk
+    try:
+        with transaction.atomic():
+            policy.delete()
+    except ProtectedError as error:
+        names = sorted(o.name for o in error.protected_objects if isinstance(o, Integration))
+        if names:
+            raise ValidationError(
+                f"The integrations {', '.join(names)} route to {policy.name}: "
+                "route them to another policy first."
+            ) from error
+        raise ValidationError(
+            f"{policy.name} has paged incidents, whose history names it, so it is kept. "
+            "Rename it, or change its levels, instead."
+        ) from error
+    logger.info("escalation policy %s (%s) deleted by %s", pk, policy.name, _who(actor))
 
 
 def _who(actor: User | None) -> str:

@@ -787,3 +787,17 @@ def policy_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     return _policy_form(request, _policy_or_404(pk))
+
+
+@login_required
+@require_POST
+def policy_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    policy = _policy_or_404(pk)
+    try:
+        services.policy_delete(actor=request.user, policy=policy)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("oncall-web:policy-detail", pk=pk)
+    messages.success(request, f"Escalation policy {policy.name} deleted.")
+    return redirect("oncall-web:policy-list")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("policies/new", web.policy_create, name="policy-create"),
     path("policies/<int:pk>/", web.policy_detail, name="policy-detail"),
     path("policies/<int:pk>/edit", web.policy_edit, name="policy-edit"),
+    path("policies/<int:pk>/delete", web.policy_delete, name="policy-delete"),
     path("oncall/now", web.oncall_now, name="oncall-now"),
     path("oncall/teams/<slug:slug>/now", web.team_oncall, name="team-oncall"),
     # No login: the token in the address is the secret, as calendar apps cannot sign in.

@@ -279,3 +279,66 @@ def test_list_takes_the_same_number_of_queries_for_many_policies(
         response = client.get(LIST)
 
     assert response.content.decode().count("On call in Primary") == 5
+
+
+# --- Deleting a policy ------------------------------------------------------------------------
+
+
+def test_manager_deletes_a_policy_nothing_uses(client, manager):
+    unused = policy((5, []), name="Draft", default=False)
+
+    response = signed_in(client, manager).post(f"/policies/{unused.pk}/delete")
+
+    assert response.status_code == 302
+    assert response["Location"] == LIST
+    assert not EscalationPolicy.objects.exists()
+
+
+def test_the_default_policy_is_not_deleted(client, manager):
+    default = policy((5, []), name="Everyone", default=True)
+
+    response = signed_in(client, manager).post(f"/policies/{default.pk}/delete", follow=True)
+
+    assert EscalationPolicy.objects.filter(pk=default.pk).exists()
+    assert "Everyone is the default policy: make another one the default first." in (
+        response.content.decode()
+    )
+
+
+def test_a_policy_an_integration_routes_to_is_not_deleted(client, manager):
+    routed = policy((5, []), name="Payments escalation", default=False)
+    integration = make_integration(name="Prometheus")
+    integration.escalation_policy = routed
+    integration.save()
+
+    response = signed_in(client, manager).post(f"/policies/{routed.pk}/delete", follow=True)
+
+    assert Integration.objects.get().escalation_policy == routed
+    assert "The integrations Prometheus route to Payments escalation: route them" in (
+        response.content.decode()
+    )
+
+
+def test_a_policy_that_paged_an_incident_is_kept_for_its_history(client, manager, responder):
+    from oncall import services
+    from tests.factories import declare
+
+    used = policy((5, [responder]), name="Used", default=False)
+    incident = declare(responder)
+    services.escalation_start(incident=incident, policy=used, manual=True)
+
+    response = signed_in(client, manager).post(f"/policies/{used.pk}/delete", follow=True)
+
+    assert EscalationPolicy.objects.filter(pk=used.pk).exists()
+    assert "Used has paged incidents, whose history names it, so it is kept." in (
+        response.content.decode()
+    )
+
+
+def test_responder_may_not_delete_a_policy(client, responder):
+    unused = policy((5, []), name="Draft", default=False)
+
+    response = signed_in(client, responder).post(f"/policies/{unused.pk}/delete")
+
+    assert response.status_code == 403
+    assert EscalationPolicy.objects.filter(pk=unused.pk).exists()
