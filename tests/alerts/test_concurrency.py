@@ -4,7 +4,8 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -142,9 +143,9 @@ def in_thread(work: Callable[[], Any]) -> threading.Thread:
     return thread
 
 
-def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
-    integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+@contextmanager
+def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) -> Iterator[None]:
+    """A processor in another thread, held after reading its batch until the block ends."""
     working, release = threading.Event(), threading.Event()
     process = services._Processor.process
 
@@ -155,16 +156,25 @@ def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
 
     monkeypatch.setattr(services._Processor, "process", slow_process)
     processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
-    statuses: list[int] = []
     try:
         assert working.wait(TIMEOUT)
+        yield
+    finally:
+        release.set()
+        processor.join(TIMEOUT)
+        monkeypatch.setattr(services._Processor, "process", process)
+
+
+def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+    statuses: list[int] = []
+
+    with processor_mid_batch(monkeypatch, integration_id):
         delivery = in_thread(lambda: statuses.append(post(token, fixture("grouped_firing"))))
         delivery.join(5)
 
         assert statuses == [200], "the delivery waited for the processor"
-    finally:
-        release.set()
-        processor.join(TIMEOUT)
 
 
 def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_run(
@@ -172,23 +182,9 @@ def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_r
 ):
     integration_id, token = hook
     assert post(token, fixture("firing")) == 200
-    working, release = threading.Event(), threading.Event()
-    process = services._Processor.process
 
-    def slow_process(self: Any, alert: Alert) -> None:
-        working.set()
-        release.wait(TIMEOUT)
-        process(self, alert)
-
-    monkeypatch.setattr(services._Processor, "process", slow_process)
-    processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
-    try:
-        assert working.wait(TIMEOUT)
+    with processor_mid_batch(monkeypatch, integration_id):
         assert post(token, fixture("resolved")) == 200
-    finally:
-        release.set()
-        processor.join(TIMEOUT)
-    monkeypatch.setattr(services._Processor, "process", process)
 
     alert = Alert.objects.get()
     assert alert.status == "resolved"
