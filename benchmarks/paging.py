@@ -381,7 +381,7 @@ def main() -> int:
     from alerts.models import Alert
     from incidents.models import Incident
     from oncall.models import DeliveryAttempt, Notification
-    from oncall.services import PAGING_SEVERITIES
+    from oncall.selectors import PAGING_SEVERITIES
 
     received = dict(
         Alert.objects.filter(incident__isnull=False, integration=integration)

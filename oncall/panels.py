@@ -26,7 +26,7 @@ from oncall.models import (
     NotificationState,
 )
 from oncall.profile_forms import PageTeamForm, PageUserForm, pageable_teams
-from oncall.services import PAGING_SEVERITIES
+from oncall.selectors import PAGING_SEVERITIES
 
 TEMPLATE = "oncall/_incident_paging.html"
 PAGES_SHOWN = 100

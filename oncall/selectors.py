@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from alerts.models import Alert
-from incidents.models import Incident, Team
+from incidents.models import Incident, Paging, Team
 from oncall import schedules
 from oncall.models import (
     ContactMethod,
@@ -22,6 +22,9 @@ from oncall.models import (
     ScheduleOverride,
     TargetKind,
 )
+
+# What a severity must say for declaring an incident of it to page anyone on its own.
+PAGING_SEVERITIES = (Paging.ONCALL, Paging.ONCALL_AND_MANAGEMENT)
 
 # How far back and ahead overrides are loaded for a schedule read: enough for the two-week
 # calendar and for "next" on the schedule page; the iCal feed asks for its own window.
@@ -190,6 +193,11 @@ def team_on_call(*, team: Team, now: datetime) -> TeamOnCall:
         schedules=[on_call_now(item, now) for item in loaded],
         policies=list(EscalationPolicy.objects.filter(team=team).order_by("name")),
     )
+
+
+def severity_pages(incident_id: int) -> bool:
+    """Whether the incident's severity pages on its own (SEV1, SEV2; not SEV3, SEV4)."""
+    return Incident.objects.filter(pk=incident_id, severity__paging__in=PAGING_SEVERITIES).exists()
 
 
 def policy_for_incident(incident: Incident) -> EscalationPolicy | None:

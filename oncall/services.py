@@ -60,10 +60,10 @@ from oncall.models import (
 )
 from oncall.notifiers import NotifierError, notifier_for
 from oncall.notifiers.webhook import destination_refused
+from oncall.selectors import PAGING_SEVERITIES
 
 logger = logging.getLogger(__name__)
 
-PAGING_SEVERITIES = (Paging.ONCALL, Paging.ONCALL_AND_MANAGEMENT)
 # Incidents declared longer ago than this are history being entered (imports, demo data),
 # not something to wake people for.
 START_WINDOW = timedelta(hours=1)

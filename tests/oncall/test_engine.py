@@ -565,3 +565,44 @@ def test_raising_a_running_escalation_to_sev1_pages_management_at_once():
 
     assert sorted(paged(incident)) == ["alice@0", "maria@1"]
     assert Notification.objects.filter(user__username="maria").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("severity", "queued"), [("SEV1", 1), ("SEV2", 1), ("SEV3", 0), ("SEV4", 0)]
+)
+def test_declaring_queues_paging_only_for_a_severity_that_pages(
+    severity, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    # A storm of SEV3s queued ahead of real pages on the paging queue held them up by seconds.
+    from oncall import tasks
+
+    started: list[int] = []
+    monkeypatch.setattr(tasks.start_escalation, "delay", lambda pk, **kwargs: started.append(pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(severity_name=severity)
+
+    assert started == [incident.pk] * queued
+
+
+def test_raising_to_a_paging_severity_queues_paging_and_lowering_does_not(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from oncall import tasks
+    from tests.factories import severity
+
+    started: list[int] = []
+    monkeypatch.setattr(tasks.start_escalation, "delay", lambda pk, **kwargs: started.append(pk))
+    responder = pageable("rosa")
+    incident = declare(severity_name="SEV3", actor=responder)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV2")
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV4")
+        )
+
+    assert started == [incident.pk]
