@@ -66,6 +66,15 @@ class IntegrationSettingsForm(forms.Form):
         to_field_name="name",
         help_text="When no rule decides.",
     )
+    escalation_policy = forms.ModelChoiceField(
+        # The model by the foreign key: alerts names on call's policy without importing it.
+        queryset=Integration._meta.get_field(
+            "escalation_policy"
+        ).related_model._default_manager.all(),
+        required=False,
+        empty_label="The team's policy, else the default",
+        help_text="Who is paged for this integration's incidents.",
+    )
     grouping_labels = LabelListField(
         required=False,
         help_text="A new alert joins the open incident of alerts with the same values of these "
@@ -125,6 +134,7 @@ class IntegrationSettingsForm(forms.Form):
             "default_severity": (
                 integration.default_severity.name if integration.default_severity else None
             ),
+            "escalation_policy": integration.escalation_policy_id,
             "grouping_labels": integration.grouping_labels,
             "group_window": int(integration.group_window.total_seconds() // 60),
             "auto_resolve": integration.auto_resolve,

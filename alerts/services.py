@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Collate
 from django.utils import timezone
@@ -77,6 +77,7 @@ INTEGRATION_SETTINGS = frozenset(
         "dedup_key_template",
         "severity_template",
         "resolved_template",
+        "escalation_policy",
     }
 )
 
@@ -367,6 +368,8 @@ _ON_CONFLICT = f"""
         times_seen = {_ALERT_TABLE}.times_seen + 1,
         status_changes = {_ALERT_TABLE}.status_changes
             + CASE WHEN {_ALERT_TABLE}.status <> excluded.status THEN 1 ELSE 0 END,
+        process_after = CASE WHEN {_ALERT_TABLE}.status <> excluded.status THEN NULL
+            ELSE {_ALERT_TABLE}.process_after END,
         needs_processing = (
             {_ALERT_TABLE}.needs_processing OR {_ALERT_TABLE}.status <> excluded.status)
     WHERE {_ALERT_TABLE}.event_at <= excluded.event_at"""
@@ -444,7 +447,10 @@ def alerts_process_pending(
         unchanged = _lock_unchanged(processed)
         processor.write()
         done = [pk for pk in unchanged if pk not in again]
-        Alert.objects.filter(pk__in=done).update(needs_processing=False)
+        # Done: any earlier failure is history, so a later one backs off from a minute again.
+        Alert.objects.filter(pk__in=done).update(
+            needs_processing=False, process_failures=0, process_after=None
+        )
         result.processed = len(processed)
         result.incidents_declared = processor.declared
         result.more_pending = len(alerts) == PROCESS_BATCH or len(processed) < len(alerts)
@@ -488,35 +494,53 @@ def _set_incidents(incident_of: dict[int, int | None]) -> None:
         cursor.execute(sql, params)
 
 
-def alerts_set_aside_failing(*, integration_id: int, now: datetime | None = None) -> int | None:
-    """After a batch failed: process its oldest due alert alone. If that fails too, the alert
-    is (or shares) the cause: it is tried again later, backing off from a minute to an hour,
-    while the integration's other alerts go on. Returns the alert set aside, if any.
+# How long one narrowing-down may take; the next task run goes on from there.
+NARROW_DOWN_SECONDS = 2.0
 
-    Each call moves the integration on by one alert, processed or set aside, so a failure
-    deeper in a batch is reached in as many calls.
+
+def alerts_process_one_by_one(*, integration_id: int, now: datetime | None = None) -> int | None:
+    """After a batch failed: process its due alerts one at a time, oldest first, until one
+    fails. That alert is set aside (tried again after a minute, doubling to an hour) so the
+    integration's other alerts go on, unless the next alert fails as well: then the fault is
+    not that alert's (a bad deploy, the database) and nothing is set aside. A database that
+    cannot be reached stops the narrowing, for the task to try again. Returns the alert set
+    aside, if any.
     """
     now = now or timezone.now()
-    oldest = (
+    deadline = time.monotonic() + NARROW_DOWN_SECONDS
+    due = list(
         Alert.objects.filter(_due(now), integration_id=integration_id)
         .order_by("event_at", "id")
-        .values_list("pk", "process_failures")
-        .first()
+        .values_list("pk", "process_failures")[:PROCESS_BATCH]
     )
-    if oldest is None:
+    failed: tuple[int, int] | None = None
+    for pk, failures in due:
+        if time.monotonic() > deadline:
+            return None
+        try:
+            alerts_process_pending(integration_id=integration_id, now=now, only=pk)
+        except (OperationalError, InterfaceError):
+            logger.exception("the database failed while processing alert %s", pk)
+            return None
+        except Exception:
+            # Anything else: a bug meeting this alert, most likely.
+            logger.exception("alert %s failed to process on its own", pk)
+            if failed is not None:
+                logger.error("alerts %s and %s both fail: not set aside", failed[0], pk)
+                return None
+            failed = (pk, failures)
+            continue
+        if failed is not None:
+            break  # the next alert went through: the failure was the alert's own
+    if failed is None:
         return None
-    pk, failures = oldest
-    try:
-        alerts_process_pending(integration_id=integration_id, now=now, only=pk)
-    except Exception:
-        # Anything at all: the point is that one alert cannot stop the others.
-        logger.exception("alert %s failed to process on its own; set aside", pk)
-        backoff = timedelta(minutes=min(2**failures, 60))
-        Alert.objects.filter(pk=pk).update(
-            process_failures=F("process_failures") + 1, process_after=now + backoff
-        )
-        return pk
-    return None
+    pk, failures = failed
+    logger.error("alert %s set aside after failing on its own", pk)
+    Alert.objects.filter(pk=pk).update(
+        process_failures=F("process_failures") + 1,
+        process_after=now + timedelta(minutes=min(2**failures, 60)),
+    )
+    return pk
 
 
 def integrations_with_pending_alerts(*, older_than: timedelta = timedelta(0)) -> list[int]:

@@ -5,8 +5,8 @@ from celery import shared_task
 from django.core.cache import cache
 
 from alerts.services import (
+    alerts_process_one_by_one,
     alerts_process_pending,
-    alerts_set_aside_failing,
     integrations_with_pending_alerts,
 )
 
@@ -24,6 +24,9 @@ QUEUED_TTL_SECONDS = 5
 
 # A task that finds another processing its integration comes back this much later.
 BUSY_RETRY_SECONDS = 0.2
+# A task whose batch failed comes back this much later (sooner would only repeat the error
+# while the database or a deploy is at fault).
+FAILED_RETRY_SECONDS = 1.0
 
 
 def process_alerts_soon(integration_id: int, *, countdown: float = 0) -> None:
@@ -49,8 +52,8 @@ def process_alerts(integration_id: int) -> int:
         # Logged, then narrowed down: a batch failing each time it runs must not hold up the
         # integration's alerts for ever (the sweeper would only run it again).
         logger.exception("processing the alerts of integration %s failed", integration_id)
-        alerts_set_aside_failing(integration_id=integration_id)
-        process_alerts_soon(integration_id, countdown=BUSY_RETRY_SECONDS)
+        alerts_process_one_by_one(integration_id=integration_id)
+        process_alerts_soon(integration_id, countdown=FAILED_RETRY_SECONDS)
         return 0
     if result.busy:
         # The processor at work may have read its batch before our delivery committed; come

@@ -195,8 +195,8 @@ def team_on_call(*, team: Team, now: datetime) -> TeamOnCall:
     )
 
 
-def severity_pages(incident_id: int) -> bool:
-    """Whether the incident's severity pages on its own (SEV1, SEV2; not SEV3, SEV4)."""
+def severity_pages(*, incident_id: int) -> bool:
+    """Whether the incident's severity pages on its own (`Severity.paging`)."""
     return Incident.objects.filter(pk=incident_id, severity__paging__in=PAGING_SEVERITIES).exists()
 
 

@@ -1363,23 +1363,31 @@ def policy_save(
 
 
 def policy_delete(*, actor: User | None, policy: EscalationPolicy) -> None:
-    """Delete a policy nothing depends on. The default, one an integration routes to, and
-    one that has paged incidents (their history names it) are kept."""
+    """Delete a policy nothing depends on. The default, a team's policy, one an integration
+    routes to, and one that has paged incidents (their history names it) are kept: deleting
+    them would quietly hand incidents to another policy, or lose history."""
     require(actor, Action.MANAGE_ONCALL)
-    if policy.is_default:
-        raise ValidationError(
-            f"{policy.name} is the default policy: make another one the default first."
-        )
     pk = policy.pk
     try:
         with transaction.atomic():
+            # Re-read under its lock: it may have become the default meanwhile.
+            policy = EscalationPolicy.objects.select_for_update().get(pk=pk)
+            if policy.is_default:
+                raise ValidationError(
+                    f"{policy.name} is the default policy: make another one the default first."
+                )
+            if policy.team_id is not None and selectors.team_policy(policy.team_id) == policy:
+                raise ValidationError(
+                    f"The incidents of team {policy.team} use {policy.name}: give the team "
+                    "another policy first."
+                )
             policy.delete()
     except ProtectedError as error:
         names = sorted(o.name for o in error.protected_objects if isinstance(o, Integration))
         if names:
             raise ValidationError(
-                f"The integrations {', '.join(names)} route to {policy.name}: "
-                "route them to another policy first."
+                f"The integrations {', '.join(names)} route to {policy.name}: choose another "
+                "policy on their pages first."
             ) from error
         raise ValidationError(
             f"{policy.name} has paged incidents, whose history names it, so it is kept. "

@@ -8,13 +8,13 @@ def start_paging(event: events.IncidentDeclared) -> None:
     # A task on the paging queue: whoever declared (a web request, the alert processor working
     # through a storm) is not held up. Only for a severity that pages: a storm of SEV3s
     # queued ahead of real pages held them up by seconds (measured).
-    if selectors.severity_pages(event.incident_id):
+    if selectors.severity_pages(incident_id=event.incident_id):
         tasks.start_escalation.delay(event.incident_id)
 
 
 def start_paging_on_raise(event: events.IncidentSeverityChanged) -> None:
     # Raised to a severity that pages, however long after declaring: page now.
-    if selectors.severity_pages(event.incident_id):
+    if selectors.severity_pages(incident_id=event.incident_id):
         tasks.start_escalation.delay(event.incident_id, just_declared=False)
 
 

@@ -392,3 +392,32 @@ def test_an_integration_page_without_failures_shows_no_such_notice(client, manag
     html = signed_in(client, manager).get(f"/integrations/{integration.pk}/").content.decode()
 
     assert 'id="set-aside"' not in html
+
+
+def test_an_integration_routes_its_incidents_to_the_policy_chosen_on_its_form(
+    client, manager, team
+):
+    from tests.oncall.factories import policy
+
+    chosen = policy((5, []), name="Payments escalation", default=False)
+    integration = make_integration(team=team)
+    url = reverse("integrations:edit", args=[integration.pk])
+
+    response = signed_in(client, manager).post(
+        url,
+        {
+            "name": "Prometheus",
+            "escalation_policy": str(chosen.pk),
+            "grouping_labels": "alertname",
+            "group_window": "60",
+            "max_incidents_per_minute": "10",
+        },
+    )
+
+    integration.refresh_from_db()
+    assert response.status_code == 302
+    assert integration.escalation_policy == chosen
+    html = client.get(f"/integrations/{integration.pk}/").content.decode()
+    assert (
+        f'<a href="/policies/{chosen.pk}/" id="integration-policy">Payments escalation</a>' in html
+    )

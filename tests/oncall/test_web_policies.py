@@ -314,7 +314,7 @@ def test_a_policy_an_integration_routes_to_is_not_deleted(client, manager):
     response = signed_in(client, manager).post(f"/policies/{routed.pk}/delete", follow=True)
 
     assert Integration.objects.get().escalation_policy == routed
-    assert "The integrations Prometheus route to Payments escalation: route them" in (
+    assert "The integrations Prometheus route to Payments escalation: choose another" in (
         response.content.decode()
     )
 
@@ -342,3 +342,14 @@ def test_responder_may_not_delete_a_policy(client, responder):
 
     assert response.status_code == 403
     assert EscalationPolicy.objects.filter(pk=unused.pk).exists()
+
+
+def test_a_teams_policy_is_not_deleted(client, manager, team):
+    teams = policy((5, []), name="Payments escalation", default=False)
+    teams.team = team
+    teams.save()
+
+    response = signed_in(client, manager).post(f"/policies/{teams.pk}/delete", follow=True)
+
+    assert EscalationPolicy.objects.filter(pk=teams.pk).exists()
+    assert "The incidents of team Payments use Payments escalation" in response.content.decode()
