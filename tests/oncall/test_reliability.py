@@ -85,10 +85,16 @@ def test_a_worker_killed_while_delivering_does_not_lose_or_double_the_page(clust
     cluster.kill("w1")
     cluster.start_worker("w2")
 
+    # The stub sees the request before the worker records its answer: wait for both.
     wait_until(
-        lambda: sms_count(twilio_stub, "alice", incident) == 1,
+        lambda: (
+            sms_count(twilio_stub, "alice", incident) == 1
+            and Notification.objects.filter(
+                incident=incident, state=NotificationState.SENT
+            ).exists()
+        ),
         timeout=60,
-        what="the page to be delivered by the second worker",
+        what="the page to be delivered by the second worker and recorded as sent",
     )
     notification = Notification.objects.get(incident=incident)
     assert notification.state == NotificationState.SENT
@@ -180,6 +186,16 @@ def test_no_page_is_created_after_an_acknowledgement_commits(cluster, twilio_stu
             Notification.objects.filter(incident=incident).values_list("pk", flat=True)
         )
         assert now_present == seen_at_ack[incident.pk], incident.ref
+    # A page handed out before its acknowledgement may still be on its way: let it land.
+    wait_until(
+        lambda: (
+            not Notification.objects.filter(
+                user=bob, state__in=(NotificationState.QUEUED, NotificationState.SENDING)
+            ).exists()
+        ),
+        timeout=30,
+        what="bob's pages on their way to land",
+    )
     bob_pages = Notification.objects.filter(user=bob).count()
     assert sms_count(twilio_stub, "bob") <= bob_pages
     expected_bob = Notification.objects.filter(user=bob, state=NotificationState.SENT).count()
