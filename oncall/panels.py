@@ -25,8 +25,8 @@ from oncall.models import (
     NotificationKind,
     NotificationState,
 )
-from oncall.profile_forms import PageTeamForm, PageUserForm, pageable_teams
-from oncall.selectors import PAGING_SEVERITIES
+from oncall.profile_forms import PageTeamForm, PageUserForm
+from oncall.selectors import PAGING_SEVERITIES, pageable_teams
 
 TEMPLATE = "oncall/_incident_paging.html"
 PAGES_SHOWN = 100

@@ -106,11 +106,6 @@ class PageUserForm(forms.Form):
     )
 
 
-def pageable_teams() -> list[Team]:
-    """Teams a policy pages, by name: the others have nobody to page."""
-    return list(Team.objects.filter(escalation_policies__isnull=False).distinct().order_by("name"))
-
-
 class PageTeamForm(forms.Form):
     team = forms.TypedChoiceField(label="Team", coerce=int)
 

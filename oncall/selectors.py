@@ -216,6 +216,11 @@ def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
     return EscalationPolicy.objects.filter(is_default=True).first()
 
 
+def pageable_teams() -> list[Team]:
+    """Teams a policy pages, by name: the others have nobody to page."""
+    return list(Team.objects.filter(escalation_policies__isnull=False).distinct().order_by("name"))
+
+
 def team_policy(team_id: int) -> EscalationPolicy | None:
     """The policy that pages a team: the one its incidents use (the first by name)."""
     return EscalationPolicy.objects.filter(team_id=team_id).first()

@@ -55,3 +55,14 @@ def outsider(db: None) -> User:
     return UserFactory(
         username="otto", first_name="Otto", last_name="Outsider", role=Role.RESPONDER
     )
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    """Two people with nothing but names: on-call rotations, team members."""
+    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return UserFactory(username="bob", first_name="Bob", last_name="Brown")

@@ -200,9 +200,9 @@ def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_r
     ) == ["firing", "resolved"]
 
 
-def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(hook):
-    integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+@contextmanager
+def integration_held(integration_id: int) -> Iterator[None]:
+    """Another connection holds the integration's row lock, as a processor at work does."""
     held, release = threading.Event(), threading.Event()
 
     def hold_the_integration() -> None:
@@ -214,12 +214,20 @@ def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(h
     holder = in_thread(hold_the_integration)
     try:
         assert held.wait(TIMEOUT)
-        began = time.monotonic()
-        result = alerts_process_pending(integration_id=integration_id)
-        waited = time.monotonic() - began
+        yield
     finally:
         release.set()
         holder.join(TIMEOUT)
+
+
+def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(hook):
+    integration_id, token = hook
+    assert post(token, fixture("firing")) == 200
+
+    with integration_held(integration_id):
+        began = time.monotonic()
+        result = alerts_process_pending(integration_id=integration_id)
+        waited = time.monotonic() - began
 
     assert result.busy
     assert result.processed == 0
@@ -236,45 +244,26 @@ def test_a_task_finding_another_at_work_comes_back_shortly_instead_of_waiting(ho
     monkeypatch.setattr(
         tasks.process_alerts, "apply_async", lambda args, **options: queued.append((args, options))
     )
-    held, release = threading.Event(), threading.Event()
 
-    def hold_the_integration() -> None:
-        with transaction.atomic():
-            Integration.objects.select_for_update().get(pk=integration_id)
-            held.set()
-            release.wait(TIMEOUT)
-
-    holder = in_thread(hold_the_integration)
-    try:
-        assert held.wait(TIMEOUT)
+    with integration_held(integration_id):
         processed = tasks.process_alerts.run(integration_id)
-    finally:
-        release.set()
-        holder.join(TIMEOUT)
 
     assert processed == 0
     assert queued == [((integration_id,), {"countdown": tasks.BUSY_RETRY_SECONDS})]
 
 
-def meanwhile(monkeypatch: pytest.MonkeyPatch, step: str, work: Callable[[], Any]) -> None:
+def meanwhile(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, step: str, work: Callable[[], Any]
+) -> None:
     """Commit `work` on another connection once the batch has read and decided, just before
-    its `step` (_Processor.settle_incidents, or _lock_unchanged)."""
-    if step == "settle_incidents":
-        original = services._Processor.settle_incidents
+    `owner.step` (_Processor.settle_incidents, or services._lock_unchanged)."""
+    original = getattr(owner, step)
 
-        def racing_settle(self: Any) -> set[int]:
-            in_thread(work).join(TIMEOUT)
-            return original(self)
+    def racing(*args: Any) -> Any:
+        in_thread(work).join(TIMEOUT)
+        return original(*args)
 
-        monkeypatch.setattr(services._Processor, "settle_incidents", racing_settle)
-    else:
-        original_lock = services._lock_unchanged
-
-        def racing_lock(alerts: Any) -> list[int]:
-            in_thread(work).join(TIMEOUT)
-            return original_lock(alerts)
-
-        monkeypatch.setattr(services, "_lock_unchanged", racing_lock)
+    monkeypatch.setattr(owner, step, racing)
 
 
 def alert_messages(incident: Incident) -> list[str]:
@@ -294,6 +283,7 @@ def test_a_repeat_arriving_during_a_batch_is_not_processed_again(monkeypatch, ki
     repeat = firing("k", at=first + timedelta(seconds=10))
     meanwhile(
         monkeypatch,
+        services,
         "_lock_unchanged",
         lambda: alert_events_ingest(integration=integration, events=[repeat]),
     )
@@ -314,6 +304,7 @@ def test_an_alert_does_not_join_an_incident_a_responder_resolved_during_its_batc
     alert_events_ingest(integration=integration, events=[firing("b", instance="b")])
     meanwhile(
         monkeypatch,
+        services._Processor,
         "settle_incidents",
         lambda: incident_services.incident_resolve(
             incident=Incident.objects.get(pk=first.pk), actor=None, resolution="fixed"
@@ -343,6 +334,7 @@ def test_a_batch_raises_a_severity_but_never_lowers_what_a_responder_set_meanwhi
     )
     meanwhile(
         monkeypatch,
+        services._Processor,
         "settle_incidents",
         lambda: incident_services.incident_set_severity(
             incident=Incident.objects.get(pk=incident.pk),

@@ -26,16 +26,6 @@ def payments(db):
     return TeamFactory(name="Payments", slug="payments", description="Takes the money.")
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
-
-
 def resolved(incident, actor):
     services.incident_resolve(incident=incident, actor=actor, resolution="fixed")
     return incident

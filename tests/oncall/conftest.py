@@ -2,23 +2,13 @@
 
 import pytest
 
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import TeamFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
 
 
 @pytest.fixture
 def team(db):
     return TeamFactory(name="Payments", slug="payments")
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", first_name="Alice", last_name="Adams")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", first_name="Bob", last_name="Brown")
 
 
 @pytest.fixture
