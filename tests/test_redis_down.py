@@ -20,14 +20,19 @@ from oncall.models import ContactMethod, Notification, NotificationKind, Notific
 from tests.factories import UserFactory
 from tests.oncall.cluster import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The server needs committed data; serialized_rollback restores the seeded severities
+    # that the flush afterwards would delete.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"  # set by UserFactory
 
 
 @pytest.fixture
-def server(transactional_db, unused_port, tmp_path) -> Iterator[str]:
+def server(unused_port, tmp_path) -> Iterator[str]:
     """gunicorn on the test database, with REDIS_URL at a port nothing listens on."""
     port = free_port()
     database = connection.settings_dict["NAME"]

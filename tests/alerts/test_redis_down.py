@@ -12,7 +12,9 @@ from tests.factories import TeamFactory
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 
 
-@pytest.mark.django_db(transaction=True)
+# Committed for real, so the delivery's on_commit runs; serialized_rollback restores the
+# seeded severities that the flush afterwards would delete.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_alertmanager_delivery_is_committed_and_answered_with_redis_refused(
     client, redis_refused
 ):
