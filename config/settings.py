@@ -326,8 +326,10 @@ AXES_CLIENT_IP_CALLABLE = "accounts.lockout.lockout_address"
 AXES_RESET_ON_SUCCESS = True
 # Attempts while locked are refused uncounted, so a lock ends on time however often it is hit.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# Successful sign-ins are not logged to a table that would grow for ever.
+# Successful sign-ins are not logged to a table that would grow for ever, and no process logs
+# axes' banner at start; failures and locks are still logged, names and addresses masked.
 AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 # Sessions live in the database, never in the cache: Redis down must not sign anybody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # The sign-in forms show the lock as a form error (accounts/forms.py), so axes' middleware,
