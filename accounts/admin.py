@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.forms import RateLimitedAdminAuthenticationForm
 from accounts.models import ApiToken, User
+
+# The admin's sign-in is locked as ours is (accounts.lockout), and says so in the same words.
+admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 
 @admin.register(User)

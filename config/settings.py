@@ -302,12 +302,39 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
-# Failed sign-ins allowed per username and per client address in LOGIN_RATE_WINDOW seconds.
+# Sign-in lockout (accounts/lockout.py, django-axes with its database handler: no Redis).
+# A (username, address) pair is locked after LOGIN_RATE_LIMIT failed sign-ins, an address after
+# LOGIN_ADDRESS_RATE_LIMIT whatever the usernames; a lock ends LOGIN_RATE_WINDOW seconds after
+# the last failure it counted, and signing in clears the pair's count.
 LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", "10"))
+LOGIN_ADDRESS_RATE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "100"))
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))
 # How many proxies in front of Tocsin append to X-Forwarded-For. 0 trusts no header and takes
 # the client address from the connection; N takes the N-th address from the right.
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked sign-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.lockout.SignInLockout"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "accounts.lockout.failure_limit"
+AXES_COOLOFF_TIME = "accounts.lockout.lockout_window"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.lockout_address"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked are refused uncounted, so a lock ends on time however often it is hit.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Successful sign-ins are not logged to a table that would grow for ever, and no process logs
+# axes' banner at start; failures and locks are still logged, names and addresses masked.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Sessions live in the database, never in the cache: Redis down must not sign anybody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# The sign-in forms show the lock as a form error (accounts/forms.py), so axes' middleware,
+# which would replace the page with its own, is left out.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 
 # When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -6,6 +6,7 @@ with them (400, nothing written), and adding a webhook answers with the page sho
 signing secret, the one time Tocsin shows it.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,12 +19,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from incidents.forms import add_service_errors
 from oncall import services
-from oncall.models import ContactKind, ContactMethod, NotificationRule
+from oncall.models import (
+    ContactKind,
+    ContactMethod,
+    Notification,
+    NotificationKind,
+    NotificationRule,
+)
 from oncall.profile_forms import ContactMethodForm, RuleForm, VerifyForm, method_label
+
+logger = logging.getLogger(__name__)
 
 SETTINGS_URL = "paging-profile:settings"
 
@@ -79,14 +89,31 @@ def _awaits_code(method: ContactMethod) -> bool:
 
 
 def _may_send(user: User) -> bool:
-    """Spend one of the person's codes-and-test-pages budget; False when it is spent."""
+    """Spend one of the person's codes-and-test-pages budget; False when it is spent.
+
+    Counted in the cache, per person, so that removing a method (which deletes its codes) does
+    not give the budget back. With the cache unreachable (Redis down), the codes and test pages
+    still on record stand in: the page keeps working, held to its budget except by someone who
+    removes methods to reset it, and only while Redis is away.
+    """
     key = f"paging-profile:sends:{user.pk}"
-    cache.add(key, 0, timeout=SEND_WINDOW)
     try:
-        sent = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=SEND_WINDOW)
-        sent = 1
+        cache.add(key, 0, timeout=SEND_WINDOW)
+        try:
+            sent = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=SEND_WINDOW)
+            sent = 1
+    except RedisError as error:
+        logger.warning("send budget of user %s counted from the database: %s", user.pk, error)
+        since = services.clock() - timedelta(seconds=SEND_WINDOW)
+        sent = 1 + (
+            Notification.objects.filter(
+                user=user,
+                kind__in=(NotificationKind.VERIFICATION, NotificationKind.TEST),
+                created_at__gte=since,
+            ).count()
+        )
     return sent <= SEND_BUDGET
 
 

@@ -1005,7 +1005,9 @@ def contact_method_send_code(
             queued_at=now,
         )
         # Just this one: a web request must not hand out every due page in the system.
-        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]))
+        # Robust: with the broker down the row is committed all the same, and the rescue
+        # sweep (notifications_rescue_stuck) sends it once the broker is back.
+        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]), robust=True)
 
 
 def contact_method_verify(
@@ -1053,7 +1055,9 @@ def contact_method_send_test(
             queued_at=now,
         )
         # Just this one: a web request must not hand out every due page in the system.
-        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]))
+        # Robust: with the broker down the row is committed all the same, and the rescue
+        # sweep (notifications_rescue_stuck) sends it once the broker is back.
+        transaction.on_commit(lambda: _enqueue_deliveries([notification.pk]), robust=True)
 
 
 def _valid_zone(name: str, field: str = "time_zone") -> str:

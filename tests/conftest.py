@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Role, User
 from alerts.services import forget_cached_tokens
@@ -66,3 +67,17 @@ def alice(db: None) -> User:
 @pytest.fixture
 def bob(db: None) -> User:
     return UserFactory(username="bob", first_name="Bob", last_name="Brown")
+
+
+@pytest.fixture
+def redis_refused(settings, unused_port):
+    """The cache pointed at a loopback port nothing listens on: every call is refused, as
+    when Redis is down. Django opens fresh cache connections when CACHES changes."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "ops.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{unused_port}/0",
+        }
+    }
+    with pytest.raises(RedisConnectionError):
+        cache.get("is-redis-there")

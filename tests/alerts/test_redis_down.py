@@ -1,0 +1,33 @@
+"""Deliveries with Redis refusing connections are committed and answered 2xx: queueing their
+processing fails after the commit, and the sweeper queues it once Redis is back."""
+
+from pathlib import Path
+
+import pytest
+
+from alerts.models import Alert, IntegrationKind
+from alerts.services import integration_create
+from tests.factories import TeamFactory
+
+FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+
+
+# Committed for real, so the delivery's on_commit runs; serialized_rollback restores the
+# seeded severities that the flush afterwards would delete.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_alertmanager_delivery_is_committed_and_answered_with_redis_refused(
+    client, redis_refused
+):
+    integration, token = integration_create(
+        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Ops")
+    )
+
+    response = client.post(
+        "/hooks/alertmanager/",
+        (FIXTURES / "firing.json").read_text(),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert response.status_code == 200, response.content
+    assert Alert.objects.filter(integration=integration).exists()

@@ -1,0 +1,119 @@
+"""Redis down, end to end: a real server whose cache and broker both refuse connections.
+
+The in-process tests (tests/accounts/test_redis_down.py and their kin) refuse the cache only;
+here the broker is gone too, as when the one Redis of a deployment is down.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+from oncall.models import ContactMethod, Notification, NotificationKind, NotificationState
+from tests.factories import UserFactory
+from tests.oncall.cluster import free_port
+
+pytestmark = [
+    pytest.mark.slow,
+    # The server needs committed data; serialized_rollback restores the seeded severities
+    # that the flush afterwards would delete.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"  # set by UserFactory
+
+
+@pytest.fixture
+def server(unused_port, tmp_path) -> Iterator[str]:
+    """gunicorn on the test database, with REDIS_URL at a port nothing listens on."""
+    port = free_port()
+    database = connection.settings_dict["NAME"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:{unused_port}/0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", f"--bind=127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or still loading the app for its first request
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(f"gunicorn did not start:\n{log.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def csrf_token(response: requests.Response) -> str:
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.text)
+    assert token, "the form carries a CSRF token"
+    return token[1]
+
+
+def test_with_redis_down_people_sign_in_and_add_a_contact_method(server):
+    person = UserFactory(username="rosa")
+    session = requests.Session()
+
+    form = session.get(f"{server}/accounts/login/", timeout=10)
+    wrong = session.post(
+        f"{server}/accounts/login/",
+        data={"username": "rosa", "password": "wrong", "csrfmiddlewaretoken": csrf_token(form)},
+        timeout=10,
+    )
+    signed_in = session.post(
+        f"{server}/accounts/login/",
+        data={"username": "rosa", "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(wrong)},
+        timeout=10,
+    )
+    paging = session.get(f"{server}/me/paging/", timeout=10)
+    added = session.post(
+        f"{server}/me/paging/methods/",
+        data={
+            "kind": "email",
+            "address": "rosa@example.com",
+            "label": "",
+            "csrfmiddlewaretoken": csrf_token(paging),
+        },
+        timeout=10,
+    )
+
+    assert form.status_code == 200
+    assert wrong.status_code == 200
+    assert "Please enter a correct username and password" in wrong.text
+    assert signed_in.status_code == 200  # the incident list, after the redirect
+    assert signed_in.url == f"{server}/"
+    assert signed_in.history[0].status_code == 302
+    assert paging.status_code == 200
+    assert added.status_code == 200, added.text  # the settings page, after the redirect
+    assert "We sent a code to rosa@example.com" in added.text
+    method = ContactMethod.objects.get(user=person)
+    # Queued as a row: the rescue sweep sends it once the broker is back.
+    code = Notification.objects.get(contact_method=method, kind=NotificationKind.VERIFICATION)
+    assert code.state == NotificationState.QUEUED
