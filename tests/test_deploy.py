@@ -192,7 +192,7 @@ def test_docker_build_context_carries_the_constraints():
 
 
 def constraints() -> dict[str, str]:
-    pins = {}
+    pins: dict[str, str] = {}
     for line in (ROOT / "constraints.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, version = line.split("==")
@@ -225,7 +225,7 @@ def test_constraints_agree_with_every_dependency_in_pyproject():
 def test_constraints_hold_what_kombus_redis_transport_imports():
     # `packaging` comes only with the redis extra; without it every Celery process dies at start.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = {
+    extras: dict[str, set[str]] = {
         canonicalize_name(r.name): r.extras for r in map(Requirement, project["dependencies"])
     }
     assert "redis" in extras["celery"]
@@ -274,7 +274,7 @@ def settings_base_url(tmp_path: Path, **env: str) -> str:
     [
         ({}, "http://localhost:8000"),
         ({"PORT": "8123"}, "http://localhost:8123"),
-        ({"HOST": "0.0.0.0", "PORT": "9000"}, "http://localhost:9000"),
+        ({"HOST": "0.0.0.0", "PORT": "9000"}, "http://localhost:9000"),  # noqa: S104
         ({"HOST": "192.0.2.7", "PORT": "8123"}, "http://192.0.2.7:8123"),
         ({"HOST": "2001:db8::7", "PORT": "8123"}, "http://[2001:db8::7]:8123"),
     ],
