@@ -12,9 +12,10 @@ RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app t
 
 WORKDIR /app
 
-# Dependencies before the code, so a code change reuses this layer.
-COPY pyproject.toml README.md ./
-RUN pip install .
+# Dependencies before the code, so a code change reuses this layer; constraints.txt pins the
+# whole production set (`make lock`).
+COPY pyproject.toml README.md constraints.txt ./
+RUN pip install -c constraints.txt .
 
 COPY . .
 

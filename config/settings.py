@@ -36,7 +36,20 @@ SECRET_KEY = os.environ.get(
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-BASE_URL = os.environ.get("BASE_URL", "http://localhost:8000").rstrip("/")
+
+
+def _local_base_url() -> str:
+    """The address `make run` serves (HOST, PORT), for links when BASE_URL is not set."""
+    host = os.environ.get("HOST", "127.0.0.1")
+    if host in {"", "0.0.0.0", "::", "127.0.0.1", "::1"}:  # noqa: S104
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('PORT', '8000')}"
+
+
+# Links sent out (pages, email, feeds, integration snippets) start with this.
+BASE_URL = (os.environ.get("BASE_URL") or _local_base_url()).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -60,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ops.middleware.RequestMetricsMiddleware",
+    # Before anything that validates the Host header: probes come by pod or container address.
+    "ops.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
@@ -77,6 +92,8 @@ MIDDLEWARE = [
 # For /hooks/ (see config/wsgi.py): requests from machines need none of the browser's middleware.
 MACHINE_MIDDLEWARE = [
     "ops.middleware.RequestMetricsMiddleware",
+    # Before anything that validates the Host header: probes come by pod or container address.
+    "ops.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
     # Sets Content-Length, without which gunicorn answers chunked (or closes the connection).
@@ -179,7 +196,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Beat keeps its schedule in memory, not in a shelve file in DATA_DIR (which nothing creates on
+# a production install, so beat died at start): every timer that matters is a row fired by the
+# tick, so there is nothing to remember across restarts.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "sweep-pending-alerts": {"task": "alerts.tasks.sweep_pending_alerts", "schedule": 5.0},
     # The paging engine's clock. A tick that waited longer than this is dropped: the next one
