@@ -19,7 +19,7 @@ TOKEN_PLACEHOLDER = "<token>"  # noqa: S105 (a placeholder, not a secret)
 def webhook_url(integration: Integration) -> str:
     """The address to post to; the token goes outside it (senders and proxies log URLs):
     an `Authorization: Bearer` header, or the Events API's `routing_key`."""
-    names = {
+    names: dict[str, str] = {
         IntegrationKind.ALERTMANAGER: "hooks:alertmanager",
         IntegrationKind.EVENTS_V2: "hooks:events-v2",
     }
