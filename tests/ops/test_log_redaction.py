@@ -138,3 +138,11 @@ def test_a_server_error_still_logs_its_traceback(console: io.StringIO):
 
     assert "Traceback" in console.getvalue()
     assert "RuntimeError: boom" in console.getvalue()
+
+
+def test_the_development_servers_request_lines_reach_our_handler_redacted(console: io.StringIO):
+    # runserver logs each request on django.server; Django's own handler for it is dropped.
+    logging.getLogger("django.server").info('"%s" %s %s', f"GET /ack/{SECRET} HTTP/1.1", 200, 12)
+
+    assert console.getvalue().rstrip().endswith('django.server "GET /ack/*** HTTP/1.1" 200 12')
+    assert logging.getLogger("django.server").handlers == []
