@@ -146,3 +146,14 @@ def test_the_development_servers_request_lines_reach_our_handler_redacted(consol
 
     assert console.getvalue().rstrip().endswith('django.server "GET /ack/*** HTTP/1.1" 200 12')
     assert logging.getLogger("django.server").handlers == []
+
+
+@pytest.mark.django_db
+def test_a_refused_host_logs_one_security_line_without_a_traceback(
+    client: Client, console: io.StringIO
+):
+    response = client.get("/healthz", headers={"Host": "evil.example"})
+
+    assert response.status_code == 400
+    [line] = console.getvalue().splitlines()
+    assert "ERROR django.security.DisallowedHost Invalid HTTP_HOST header: 'evil.example'" in line
