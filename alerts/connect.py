@@ -16,18 +16,22 @@ from alerts.models import Integration, IntegrationKind
 TOKEN_PLACEHOLDER = "<token>"  # noqa: S105 (a placeholder, not a secret)
 
 
-def webhook_url(integration: Integration, token: str = "") -> str:
-    """Alertmanager and Events API v2 take the token outside the URL (sources log URLs);
-    the generic webhook, for tools that cannot set a header, carries it in the path."""
-    if integration.kind == IntegrationKind.ALERTMANAGER:
-        path = reverse("hooks:alertmanager")
-    elif integration.kind == IntegrationKind.EVENTS_V2:
-        path = reverse("hooks:events-v2")
-    else:
-        # reverse() would percent-encode the placeholder; a token is URL-safe as it is.
-        prefix = reverse("hooks:generic", kwargs={"token": "-"}).removesuffix("-")
-        path = prefix + (token or TOKEN_PLACEHOLDER)
-    return f"{settings.BASE_URL}{path}"
+def webhook_url(integration: Integration) -> str:
+    """The address to post to; the token goes outside it (senders and proxies log URLs):
+    an `Authorization: Bearer` header, or the Events API's `routing_key`."""
+    names: dict[str, str] = {
+        IntegrationKind.ALERTMANAGER: "hooks:alertmanager",
+        IntegrationKind.EVENTS_V2: "hooks:events-v2",
+    }
+    return f"{settings.BASE_URL}{reverse(names.get(integration.kind, 'hooks:generic'))}"
+
+
+def token_in_path_url(integration: Integration, token: str = "") -> str:
+    """The generic webhook's address for tools that cannot set a header: the token in the
+    path. Tocsin's logs hide it; the sender's and any proxy's may not."""
+    # reverse() would percent-encode the placeholder; a token is URL-safe as it is.
+    prefix = reverse("hooks:generic-token", kwargs={"token": "-"}).removesuffix("-")
+    return f"{settings.BASE_URL}{prefix}{token or TOKEN_PLACEHOLDER}"
 
 
 def alertmanager_receiver(integration: Integration, token: str = "") -> str:
@@ -49,11 +53,12 @@ def alertmanager_receiver(integration: Integration, token: str = "") -> str:
 def curl_example(integration: Integration, token: str = "") -> str:
     """A request that fires a test alert, in the source's own format."""
     secret = token or TOKEN_PLACEHOLDER
-    url = webhook_url(integration, token)
+    url = webhook_url(integration)
     headers = ["-H 'Content-Type: application/json'"]
+    if integration.kind != IntegrationKind.EVENTS_V2:
+        headers.append(f"-H {shlex.quote(f'Authorization: Bearer {secret}')}")
     body: dict[str, object]
     if integration.kind == IntegrationKind.ALERTMANAGER:
-        headers.append(f"-H {shlex.quote(f'Authorization: Bearer {secret}')}")
         body = {
             "version": "4",
             "status": "firing",

@@ -131,7 +131,12 @@ def _detail(
         "integration": integration,
         "token": token,
         "rotated": rotated,
-        "url": connect.webhook_url(integration, token),
+        "url": connect.webhook_url(integration),
+        "token_in_path_url": (
+            connect.token_in_path_url(integration, token)
+            if integration.kind == IntegrationKind.GENERIC
+            else ""
+        ),
         "curl": connect.curl_example(integration, token),
         "receiver": (
             connect.alertmanager_receiver(integration, token)

@@ -30,8 +30,10 @@ def bearer_token(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(request: HttpRequest, token: str, *, kind: str) -> Integration:
-    integration = services.integration_for_token(token)
+def authenticate(request: HttpRequest, path_token: str, *, kind: str) -> Integration:
+    """The integration whose token came as `Authorization: Bearer <token>` or, for senders
+    that cannot set a header, in the URL's path (`path_token`)."""
+    integration = services.integration_for_token(path_token or bearer_token(request))
     if integration is None or integration.kind != kind:
         raise WebhookRefused(problem_response(request, 401, "Unknown integration token."))
     if not integration.active:

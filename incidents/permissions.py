@@ -49,6 +49,15 @@ def can(user: AnyUser, action: Action, incident: Incident | None = None) -> bool
     return user.can_respond
 
 
+def can_change_visibility(user: AnyUser, incident: Incident) -> bool:
+    """Making an incident private hides it from everyone who takes no part in it, and making
+    it public shows its whole timeline: either is the commander's call, or a manager's or an
+    admin's (among those who can see it), and either can be undone by the same people."""
+    if not isinstance(user, User) or not can(user, Action.EDIT, incident):
+        return False
+    return user.can_manage or incident.commander_id == user.pk
+
+
 def require(user: AnyUser | None, action: Action, incident: Incident | None = None) -> None:
     """Raise PermissionDenied unless `user` may do `action`. `None` is the system itself."""
     if user is None:

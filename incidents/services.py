@@ -35,7 +35,7 @@ from incidents.models import (
     Team,
     TimelineEvent,
 )
-from incidents.permissions import Action, require
+from incidents.permissions import Action, can_change_visibility, require
 
 
 class IncidentConflict(Exception):
@@ -552,9 +552,15 @@ def incident_update_details(
         incident = _locked(incident)
         require(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
-        if "private" in changed and incident.private and actor is not None and not actor.is_admin:
-            # Publishing shows the timeline to everyone; hiding it stays a responder's call.
-            raise PermissionDenied("Only an admin may make a private incident public.")
+        if (
+            "private" in changed
+            and actor is not None
+            and not can_change_visibility(actor, incident)
+        ):
+            raise PermissionDenied(
+                "Only the incident's commander, a manager or an admin may make it "
+                f"{'public' if incident.private else 'private'}."
+            )
         for name in changed:
             setattr(incident, name, changes[name])
         if changed:

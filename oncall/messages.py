@@ -1,12 +1,16 @@
 """What a notification says: subject, text and HTML bodies, links and the webhook payload."""
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
+from accounts.models import User
 from oncall.acklinks import ack_url
-from oncall.models import ContactKind, Notification, NotificationKind
+from oncall.models import ContactKind, Notification, NotificationKind, ScheduleOverride
 from oncall.notifiers import Page
 
 
@@ -65,3 +69,28 @@ def page_for(notification: Notification) -> Page:
             },
         },
     )
+
+
+def override_notice(override: ScheduleOverride, *, recipient_id: int, actor: User | None) -> str:
+    """What a person is told when an override changes their on-call time: `recipient_id` is
+    the person put on call or one of those whose time it takes. Caller selected
+    `schedule__team` and `user`."""
+    schedule = override.schedule
+    zone = ZoneInfo(schedule.time_zone)
+
+    def when(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%a %d %b %Y %H:%M")
+
+    where = f"{schedule.team.name} / {schedule.name}"
+    span = f"from {when(override.start)} to {when(override.end)} ({schedule.time_zone})"
+    by = actor.display_name if actor is not None else "Tocsin"
+    if recipient_id == override.user_id:
+        change = f"You are on call on {where} {span}: {by} added an override."
+    else:
+        change = (
+            f"{override.user.display_name} is on call in your place on {where} {span}: "
+            f"{by} added an override."
+        )
+    note = f' Note: "{override.note}".' if override.note else ""
+    url = settings.BASE_URL + reverse("oncall-web:schedule-detail", kwargs={"pk": schedule.pk})
+    return f"{change}{note} See the schedule: {url}"

@@ -11,6 +11,7 @@ from alerts.models import Alert
 from incidents.models import Incident, Paging, Team
 from oncall import schedules
 from oncall.models import (
+    ContactKind,
     ContactMethod,
     EscalationLevel,
     EscalationPolicy,
@@ -25,6 +26,10 @@ from oncall.models import (
 
 # What a severity must say for declaring an incident of it to page anyone on its own.
 PAGING_SEVERITIES = (Paging.ONCALL, Paging.ONCALL_AND_MANAGEMENT)
+
+# The channels a notice (not a page) may go by, in the order tried: a call reading out a
+# change of rota at 3 a.m. would be a page in all but name.
+NOTICE_CHANNELS = (ContactKind.EMAIL, ContactKind.SLACK, ContactKind.SMS, ContactKind.WEBHOOK)
 
 # How far back and ahead overrides are loaded for a schedule read: enough for the two-week
 # calendar and for "next" on the schedule page; the iCal feed asks for its own window.
@@ -75,6 +80,36 @@ def schedule_spec(schedule: Schedule, *, start: datetime, end: datetime) -> sche
             for o in overrides
         ),
     )
+
+
+def can_override(user: User, schedule: Schedule) -> bool:
+    """Who may put someone on call on `schedule` for a span: a manager or an admin on any
+    schedule, a responder on their own teams' schedules and on those whose rotations they
+    take part in (a shift swapped with someone of another team)."""
+    if not (user.is_active and user.can_respond):
+        return False
+    if user.can_manage:
+        return True
+    return (
+        user.teams.filter(pk=schedule.team_id).exists()
+        or LayerParticipant.objects.filter(layer__schedule=schedule, user=user).exists()
+    )
+
+
+def notice_methods(user_ids: Iterable[int]) -> dict[int, ContactMethod]:
+    """Each person's contact method for a notice: the first of NOTICE_CHANNELS they have
+    verified and not disabled. People with none are left out."""
+    methods = ContactMethod.objects.filter(
+        user_id__in=list(user_ids),
+        kind__in=NOTICE_CHANNELS,
+        verified_at__isnull=False,
+        disabled_at__isnull=True,
+        removed_at__isnull=True,
+    )
+    chosen: dict[int, ContactMethod] = {}
+    for method in sorted(methods, key=lambda m: (NOTICE_CHANNELS.index(m.kind), m.pk)):
+        chosen.setdefault(method.user_id, method)
+    return chosen
 
 
 def schedule_on_call_user_id(schedule: Schedule, *, at: datetime) -> int | None:

@@ -35,7 +35,7 @@ from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Paging, Source, Status, Team
 from incidents.permissions import Action, require
 from oncall import selectors
-from oncall.messages import page_for
+from oncall.messages import override_notice, page_for
 from oncall.models import (
     AttemptStatus,
     CalendarFeed,
@@ -60,6 +60,7 @@ from oncall.models import (
 )
 from oncall.notifiers import NotifierError, notifier_for
 from oncall.notifiers.webhook import destination_refused
+from oncall.schedules import shifts
 from oncall.selectors import PAGING_SEVERITIES
 
 logger = logging.getLogger(__name__)
@@ -1269,21 +1270,65 @@ def override_create(
     start: datetime,
     end: datetime,
     note: str = "",
+    now: datetime | None = None,
 ) -> ScheduleOverride:
-    """Put `user` on call for [start, end): "take this shift", "cover for me"."""
-    if actor is not None and not (actor.can_manage or (actor.can_respond and actor.is_active)):
-        raise PermissionDenied("You may not change who is on call.")
+    """Put `user` on call for [start, end): "take this shift", "cover for me".
+
+    The people whose time it takes, and `user`, are sent a notice (unless they added it
+    themselves): nobody should find out at 3 a.m. that they were, or were not, on call.
+    """
+    if actor is not None and not selectors.can_override(actor, schedule):
+        raise PermissionDenied(
+            "You may change who is on call only on your own teams' schedules."
+            if actor.is_active and actor.can_respond
+            else "You may not change who is on call."
+        )
     if end <= start:
         raise ValidationError({"end": "The override must end after it starts."})
     if end - start > timedelta(days=90):
         raise ValidationError({"end": "An override lasts at most 90 days."})
     if not user.is_active or not user.can_respond:
         raise ValidationError({"user": f"{user.display_name} cannot be on call."})
-    override = ScheduleOverride.objects.create(
-        schedule=schedule, user=user, start=start, end=end, note=note, created_by=actor
+    now = now or clock()
+    with transaction.atomic():
+        spec = selectors.schedule_spec(schedule, start=start, end=end)
+        replaced = sorted({shift.user_id for shift in shifts(spec, start, end)} - {user.pk})
+        override = ScheduleOverride.objects.create(
+            schedule=schedule, user=user, start=start, end=end, note=note, created_by=actor
+        )
+        _override_notices(override, replaced=replaced, actor=actor, now=now)
+    logger.info(
+        "override %s on schedule %s: %s on call %s to %s in place of %s, added by %s",
+        override.pk,
+        schedule.pk,
+        user.username,
+        start.isoformat(),
+        end.isoformat(),
+        ", ".join(str(pk) for pk in replaced) or "nobody",
+        _who(actor),
     )
-    logger.info("override %s on schedule %s by %s", override.pk, schedule.pk, _who(actor))
     return override
+
+
+def _override_notices(
+    override: ScheduleOverride, *, replaced: list[int], actor: User | None, now: datetime
+) -> None:
+    """Notices, due now, to `user` and to the people whose on-call time the override takes;
+    the tick hands them out like any other notification."""
+    recipients = {*replaced, override.user_id} - ({actor.pk} if actor is not None else set())
+    methods = selectors.notice_methods(recipients)
+    Notification.objects.bulk_create(
+        Notification(
+            key=f"notice:override:{override.pk}:{recipient_id}",
+            kind=NotificationKind.NOTICE,
+            user_id=recipient_id,
+            contact_method=method,
+            body=override_notice(override, recipient_id=recipient_id, actor=actor),
+            due_at=now,
+            created_at=now,
+        )
+        for recipient_id, method in sorted(methods.items())
+    )
 
 
 def override_delete(*, actor: User | None, override: ScheduleOverride) -> None:

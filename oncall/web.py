@@ -265,10 +265,6 @@ def _require_manager(request: AuthedRequest) -> None:
         raise PermissionDenied("You may not change schedules or escalation policies.")
 
 
-def _can_override(user: User) -> bool:
-    return user.is_active and user.can_respond
-
-
 def _schedule_or_404(pk: int) -> Schedule:
     try:
         return Schedule.objects.select_related("team").get(pk=pk)
@@ -423,7 +419,7 @@ def schedule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         Schedule.objects.filter(pk=schedule.pk), start=window_start, end=window_end
     )
     user = request.user
-    may_override = _can_override(user)
+    may_override = selectors.can_override(user, schedule)
     calendar = build_calendar(
         loaded,
         first=first,
@@ -561,8 +557,8 @@ def _week_of(moment: datetime) -> str:
 def override_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Take this shift" and "cover for me" arrive here with the shift's span in the query."""
     schedule = _schedule_or_404(pk)
-    if not _can_override(request.user):
-        raise PermissionDenied("You may not change who is on call.")
+    if not selectors.can_override(request.user, schedule):
+        raise PermissionDenied("You may not change who is on call on this schedule.")
     initial: dict[str, Any] = {
         "start": _aware(request.GET.get("start")),
         "end": _aware(request.GET.get("end")),

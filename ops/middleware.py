@@ -9,12 +9,24 @@ from ops.problems import problem_response
 
 
 class BodySizeLimitMiddleware:
-    """Refuse oversized bodies with 413 before any view reads them."""
+    """Refuse bodies no view could read whole: oversized ones with 413, before any view reads
+    them, and those without a length with 411.
+
+    A chunked body (`Transfer-Encoding: chunked`, no Content-Length) reaches Django as an
+    empty one: WSGI gives it no length, and Django reads a body of unknown length as zero
+    bytes. A view would then answer "invalid JSON" or, worse, act on an empty form. Every
+    client we serve (Alertmanager, PagerDuty's, curl, browsers) sends a length for a body it
+    holds, so the rare one that streams is told to send it instead (RFC 9110, 15.5.12).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+            return problem_response(
+                request, 411, "Send the body with a Content-Length; chunked bodies are refused."
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

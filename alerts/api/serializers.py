@@ -32,8 +32,9 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
     grouping_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
     group_window = serializers.SerializerMethodField(help_text="Seconds.")
     url = serializers.SerializerMethodField(
-        help_text="Where the source posts. A generic webhook's URL holds its token, so outside "
-        "the create and rotate answers it ends in the placeholder `<token>`."
+        help_text="Where the source posts, without the token: it goes in an "
+        "`Authorization: Bearer` header (a generic webhook also takes it at `<url><token>`, "
+        "for senders that cannot set a header), or as the Events API's `routing_key`."
     )
 
     class Meta:
@@ -64,7 +65,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
         return int(integration.group_window.total_seconds())
 
     def get_url(self, integration: Integration) -> str:
-        return connect.webhook_url(integration, self.context.get("token", ""))
+        return connect.webhook_url(integration)
 
 
 class IntegrationWithTokenSerializer(IntegrationSerializer):

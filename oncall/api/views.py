@@ -1,8 +1,9 @@
 """The on-call API: schedules, who is on call, shifts, overrides and escalation policies.
 
-Any signed-in user may read, as on the web pages; overrides are for responders, checked by the
-service. Its PermissionDenied and ValidationError become 403 and 400 problem details in
-ops.problems, and an unknown schedule is 404.
+Any signed-in user may read, as on the web pages; overrides are for responders of the
+schedule's team (oncall.selectors.can_override), checked by the service. Its PermissionDenied
+and ValidationError become 403 and 400 problem details in ops.problems, and an unknown
+schedule is 404.
 """
 
 from collections import defaultdict
@@ -218,7 +219,9 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
         tags=TAGS,
         summary="Add an override",
         description="Puts `user` on call from `start` to `end` (at most 90 days), whatever the "
-        "layers say. Responders, managers and admins.",
+        "layers say. Managers and admins on any schedule; responders on their own teams' "
+        "schedules and on those whose rotations they take part in. Whoever was on call in the "
+        "span, and `user`, are sent a notice.",
         parameters=[ID_PARAMETER],
         request=OverrideCreateSerializer,
         responses={201: OverrideSerializer, **_problems(*BODY_PROBLEMS, 404)},

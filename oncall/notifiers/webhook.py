@@ -56,43 +56,81 @@ class WebhookNotifier(Notifier):
         if parts.username:
             credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             headers.update(urllib3.make_headers(basic_auth=credentials))
-        https = parts.scheme == "https"
-        pool: urllib3.HTTPConnectionPool
-        timeout = urllib3.Timeout(connect=settings.NOTIFIER_TIMEOUT, read=settings.NOTIFIER_TIMEOUT)
-        if https:
-            pool = urllib3.HTTPSConnectionPool(
-                addresses[0],
-                port or 443,
-                timeout=timeout,
-                # The certificate must be the name's, although the connection is to an address.
-                server_hostname=parts.hostname,
-                assert_hostname=parts.hostname,
-                cert_reqs="CERT_REQUIRED",
-                # The CA bundle requests trusts, as the other notifiers do.
-                ca_certs=requests.utils.DEFAULT_CA_BUNDLE_PATH,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(addresses[0], port or 80, timeout=timeout)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers["Host"] = parts.netloc.rpartition("@")[2]
+        status, response_headers = _post(
+            parts.scheme, parts.hostname, port, addresses, path, body, headers
+        )
+        return _outcome(status, response_headers)
+
+
+def _post(
+    scheme: str,
+    hostname: str,
+    port: int | None,
+    addresses: list[str],
+    path: str,
+    body: str,
+    headers: dict[str, str],
+) -> tuple[int, Mapping[str, str]]:
+    """POST to the first of the checked `addresses` that accepts a connection.
+
+    A dual-stack name whose IPv6 address is unreachable from here must still be paged over
+    IPv4 (and the other way round). Only the addresses checked are tried, never the name
+    resolved again. A failure after connecting is not retried elsewhere: the receiver may
+    have the page already. The connect budget (NOTIFIER_TIMEOUT) is shared, so a list of
+    unreachable addresses cannot hold a delivery past its lease.
+    """
+    budget: float = settings.NOTIFIER_TIMEOUT
+    deadline = time.monotonic() + budget
+    failures: list[str] = []
+    for index, address in enumerate(addresses):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        # Each address left gets its share of what remains; a refusal is quick, and the
+        # next address inherits the time it did not use.
+        timeout = urllib3.Timeout(connect=remaining / (len(addresses) - index), read=budget)
+        pool = _pool(scheme, hostname, address, port, timeout)
         try:
             response = pool.urlopen(
                 "POST",
                 path,
                 body=body.encode(),
-                headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+                headers=headers,
                 # A redirect could point a signed page anywhere; the owner should fix the URL.
                 redirect=False,
                 retries=False,
                 # Only the status and headers matter; a huge or endless body is not read.
                 preload_content=False,
             )
+            response.release_conn()
+            return response.status, response.headers
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
+            failures.append(f"{address}: {e!r}")
         except urllib3.exceptions.HTTPError as error:
             raise NotifierError(f"Webhook unreachable: {error!r}", permanent=False) from error
-        try:
-            return _outcome(response.status, response.headers)
         finally:
-            response.release_conn()
             pool.close()
+    raise NotifierError(f"Webhook unreachable: {'; '.join(failures)}", permanent=False)
+
+
+def _pool(
+    scheme: str, hostname: str, address: str, port: int | None, timeout: urllib3.Timeout
+) -> urllib3.HTTPConnectionPool:
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port or 443,
+            timeout=timeout,
+            # The certificate must be the name's, although the connection is to an address.
+            server_hostname=hostname,
+            assert_hostname=hostname,
+            cert_reqs="CERT_REQUIRED",
+            # The CA bundle requests trusts, as the other notifiers do.
+            ca_certs=requests.utils.DEFAULT_CA_BUNDLE_PATH,
+        )
+    return urllib3.HTTPConnectionPool(address, port or 80, timeout=timeout)
 
 
 def webhook_body(page: Page) -> str:
@@ -190,6 +228,35 @@ def _resolved(host: str) -> tuple[list[str], str]:
         return [], f"Cannot resolve the webhook's host {host!r}."
     if not settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            if not is_public(address):
                 return addresses, f"The webhook's host {host!r} is not a public address."
     return addresses, ""
+
+
+# IPv6 ranges that reach IPv4 addresses. NAT64's well-known prefix carries a whole IPv4
+# address in its last 32 bits (RFC 6052), and IPv6-only networks reach every IPv4 host
+# through it, so the address inside is checked. The others are refused whatever they carry:
+# local-use NAT64 may embed the address at several offsets (RFC 8215), 6to4 and Teredo are
+# deprecated tunnels through relays we do not choose, and IPv4-compatible addresses were
+# deprecated by RFC 4291 (`::1` and `::` are among them).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_REFUSED_V6 = tuple(
+    ipaddress.IPv6Network(network)
+    for network in ("64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96")
+)
+
+
+def is_public(address: str) -> bool:
+    """Whether `address` (an IP address, IPv6 with or without a zone) is a public one,
+    including the IPv4 address an IPv6 one reaches."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        # Python's own tables differ between versions for these: decide here, explicitly.
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.is_global and not ip.ipv4_mapped.is_multicast
+        if ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+            return embedded.is_global and not embedded.is_multicast
+        if any(ip in network for network in _REFUSED_V6):
+            return False
+    return ip.is_global and not ip.is_multicast

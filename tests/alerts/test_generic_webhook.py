@@ -1,4 +1,5 @@
-"""POST /hooks/generic/<token>: any JSON, mapped by the integration's sandboxed templates."""
+"""POST /hooks/generic/ (token as a bearer header, or in the path): any JSON, mapped by the
+integration's sandboxed templates."""
 
 import json
 from pathlib import Path
@@ -289,6 +290,43 @@ def test_an_unknown_token_is_refused_with_401(hook):
 
     assert response.status_code == 401
     assert not Alert.objects.exists()
+
+
+def test_the_token_is_accepted_as_a_bearer_header(hook):
+    response = hook.post(
+        "plain", url="/hooks/generic/", headers={"Authorization": f"Bearer {hook.token}"}
+    )
+
+    assert response.status_code == 200, response.content
+    assert Alert.objects.count() == 1
+
+
+def test_an_unknown_bearer_token_is_refused_with_401(hook):
+    response = hook.post(
+        "plain", url="/hooks/generic/", headers={"Authorization": "Bearer not-a-token"}
+    )
+
+    assert response.status_code == 401
+    assert not Alert.objects.exists()
+
+
+def test_no_token_at_all_is_refused_with_401(hook):
+    response = hook.post("plain", url="/hooks/generic/")
+
+    assert response.status_code == 401
+    assert not Alert.objects.exists()
+
+
+def test_a_bearer_token_of_another_kind_of_integration_is_refused(hook):
+    _, alertmanager_token = integration_create(
+        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=hook.integration.team
+    )
+
+    response = hook.post(
+        "plain", url="/hooks/generic/", headers={"Authorization": f"Bearer {alertmanager_token}"}
+    )
+
+    assert response.status_code == 401
 
 
 def test_a_paused_integration_refuses_deliveries_with_403(hook):

@@ -95,6 +95,7 @@ def test_reads_never_show_the_token_again(manager, team):
     [
         ("alertmanager", "/hooks/alertmanager/"),
         ("events_v2", "/hooks/events/v2/enqueue"),
+        ("generic", "/hooks/generic/"),
     ],
 )
 def test_url_is_the_sources_webhook_without_the_token(manager, team, kind, path):
@@ -104,14 +105,18 @@ def test_url_is_the_sources_webhook_without_the_token(manager, team, kind, path)
     assert body["token"] not in body["url"]
 
 
-def test_generic_url_carries_the_token_only_in_the_create_answer(manager, team):
+def test_generic_url_takes_the_token_as_a_bearer_header(client, manager, team):
     body = create(manager, kind="generic").json()
-    integration = Integration.objects.get()
 
-    later = api_client(manager).get(detail_url(integration)).json()
+    response = client.post(
+        body["url"].removeprefix(settings.BASE_URL),
+        {"title": "Disk full"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {body['token']}"},
+    )
 
-    assert body["url"] == f"{settings.BASE_URL}/hooks/generic/{body['token']}"
-    assert later["url"] == f"{settings.BASE_URL}/hooks/generic/<token>"
+    assert response.status_code == 200, response.content
+    assert Alert.objects.count() == 1
 
 
 def test_created_token_authenticates_the_alertmanager_webhook(client, manager, team):

@@ -122,7 +122,21 @@ def test_events_v2_curl_example_carries_the_token_as_routing_key(client, manager
     assert 'id="receiver-snippet"' not in html
 
 
-def test_generic_page_shows_the_url_with_its_token_only_after_creation(client, manager, team):
+def test_generic_curl_example_sends_a_bearer_token_to_the_url_without_it(client, manager, team):
+    html = (
+        signed_in(client, manager).post(CREATE, create_form(team, kind="generic")).content.decode()
+    )
+    token = shown_token(html)
+
+    curl = re.search(r'<pre id="curl-snippet">(.*?)</pre>', html, re.S)
+    assert curl is not None
+    assert f"Authorization: Bearer {token}" in curl[1]
+    assert f"{settings.BASE_URL}/hooks/generic/\n" in curl[1] + "\n"
+    assert f"/hooks/generic/{token}" not in curl[1]
+    assert f'<code id="webhook-url">{settings.BASE_URL}/hooks/generic/</code>' in html
+
+
+def test_generic_page_offers_the_token_in_path_url_only_after_creation(client, manager, team):
     html = (
         signed_in(client, manager).post(CREATE, create_form(team, kind="generic")).content.decode()
     )
@@ -133,6 +147,7 @@ def test_generic_page_shows_the_url_with_its_token_only_after_creation(client, m
 
     assert f"{settings.BASE_URL}/hooks/generic/{token}" in html
     assert f"{settings.BASE_URL}/hooks/generic/&lt;token&gt;" in later
+    assert token not in later
 
 
 def test_the_shown_token_authenticates_the_webhook(client, manager, team):

@@ -24,9 +24,13 @@ PARIS = ZoneInfo("Europe/Paris")
 
 @pytest.fixture
 def people(transactional_db):
-    TeamFactory(name="Payments", slug="payments")
+    payments = TeamFactory(name="Payments", slug="payments")
     UserFactory(username="mona", first_name="Mona", last_name="Manager", role=Role.MANAGER)
-    UserFactory(username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER)
+    rosa = UserFactory(
+        username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
+    )
+    # Responders change who is on call on their own teams' schedules.
+    payments.members.add(rosa)
     UserFactory(username="alice", first_name="Alice", last_name="Adams", role=Role.RESPONDER)
     UserFactory(username="bob", first_name="Bob", last_name="Brown", role=Role.RESPONDER)
 

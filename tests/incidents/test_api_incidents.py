@@ -146,7 +146,8 @@ def test_get_incident_shows_every_field(responder, commander, settings):
 def test_patch_edits_the_details(responder):
     team = TeamFactory(slug="payments")
     cart = ServiceFactory(slug="cart")
-    incident = declare(responder, services=[ServiceFactory(slug="checkout")])
+    # As commander: making it private is the commander's call (or a manager's).
+    incident = declare(responder, services=[ServiceFactory(slug="checkout")], commander=responder)
     started = timezone.now().replace(microsecond=0) - timedelta(hours=2)
 
     response = api_client(responder).patch(

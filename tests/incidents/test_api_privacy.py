@@ -107,13 +107,24 @@ def test_a_private_incident_declared_through_the_api_is_hidden_from_outsiders(re
     assert_problem(api_client(outsider).get(f"{API}/incidents/{number}/"), 404)
 
 
-def test_a_participant_who_is_not_an_admin_cannot_make_a_private_incident_public(commander, secret):
+def test_a_participant_who_is_not_commander_cannot_make_a_private_incident_public(
+    responder, secret
+):
     before = written_rows()
 
+    response = api_client(responder).patch(incident_url(secret), {"private": False})
+
+    assert "commander, a manager or an admin" in assert_problem(response, 403)["detail"]
+    assert written_rows() == before
+
+
+def test_the_commander_can_make_a_private_incident_public(commander, outsider, secret):
     response = api_client(commander).patch(incident_url(secret), {"private": False})
 
-    assert "admin" in assert_problem(response, 403)["detail"]
-    assert written_rows() == before
+    assert response.status_code == 200, response.content
+    assert api_client(outsider).get(incident_url(secret)).status_code == 200
+    latest = api_client(commander).get(incident_url(secret, "timeline")).json()["results"][-1]
+    assert latest["message"] == "Cole Commander made the incident public"
 
 
 def test_an_admin_can_make_a_private_incident_public(admin_user, outsider, secret):
@@ -126,13 +137,24 @@ def test_an_admin_can_make_a_private_incident_public(admin_user, outsider, secre
     assert latest["message"] == "Ada Admin made the incident public"
 
 
-def test_a_responder_can_make_a_public_incident_private(responder, outsider):
-    incident = declare(responder, title="Looked harmless")
+def test_the_commander_can_make_a_public_incident_private(commander, outsider):
+    incident = declare(commander, title="Looked harmless", commander=commander)
 
-    response = api_client(responder).patch(incident_url(incident), {"private": True})
+    response = api_client(commander).patch(incident_url(incident), {"private": True})
 
     assert response.status_code == 200, response.content
     assert_problem(api_client(outsider).get(incident_url(incident)), 404)
+
+
+def test_a_responder_who_is_not_commander_cannot_make_an_incident_private(responder, outsider):
+    incident = declare(responder, title="Looked harmless")
+    before = written_rows()
+
+    response = api_client(responder).patch(incident_url(incident), {"private": True})
+
+    assert_problem(response, 403)
+    assert written_rows() == before
+    assert api_client(outsider).get(incident_url(incident)).status_code == 200
 
 
 def test_a_public_status_update_on_a_private_incident_is_problem_400(commander, secret):

@@ -506,17 +506,45 @@ def test_update_details_without_a_change_writes_nothing(incident, responder):
     assert incident.timeline.count() == entries
 
 
-def test_a_responder_may_make_a_public_incident_private(incident, responder):
-    services.incident_update_details(incident=incident, actor=responder, private=True)
+def test_the_commander_may_make_a_public_incident_private(incident, commander):
+    services.incident_update_details(incident=incident, actor=commander, private=True)
 
     incident.refresh_from_db()
     entry = incident.timeline.latest("occurred_at", "id")
     assert incident.private
-    assert entry.message == "Rosa Responder made the incident private"
+    assert entry.message == "Cole Commander made the incident private"
     assert entry.data == {"fields": ["private"]}
 
 
-def test_a_responder_may_not_make_a_private_incident_public(responder):
+def test_the_commander_may_make_it_public_again(incident, commander):
+    services.incident_update_details(incident=incident, actor=commander, private=True)
+
+    services.incident_update_details(incident=incident, actor=commander, private=False)
+
+    incident.refresh_from_db()
+    assert not incident.private
+    messages = list(incident.timeline.order_by("id").values_list("message", flat=True))
+    assert messages[-2:] == [
+        "Cole Commander made the incident private",
+        "Cole Commander made the incident public",
+    ]
+
+
+def test_a_responder_who_is_not_commander_may_not_make_an_incident_private(incident, responder):
+    row = Incident.objects.values().get(pk=incident.pk)
+    entries = incident.timeline.count()
+
+    with pytest.raises(PermissionDenied) as refused:
+        services.incident_update_details(
+            incident=incident, actor=responder, title="Renamed", private=True
+        )
+
+    assert "commander, a manager or an admin may make it private" in str(refused.value)
+    assert Incident.objects.values().get(pk=incident.pk) == row
+    assert incident.timeline.count() == entries
+
+
+def test_a_responder_who_is_not_commander_may_not_make_a_private_incident_public(responder):
     incident = declare(responder, private=True)
     row = Incident.objects.values().get(pk=incident.pk)
     entries = incident.timeline.count()
@@ -528,6 +556,23 @@ def test_a_responder_may_not_make_a_private_incident_public(responder):
 
     assert Incident.objects.values().get(pk=incident.pk) == row
     assert incident.timeline.count() == entries
+
+
+def test_a_manager_may_make_an_incident_private_and_public_again(incident, manager):
+    services.incident_update_details(incident=incident, actor=manager, private=True)
+    incident.participants.add(manager)  # a private incident shows to its participants only
+
+    services.incident_update_details(incident=incident, actor=manager, private=False)
+
+    incident.refresh_from_db()
+    assert not incident.private
+
+
+def test_a_manager_who_cannot_see_a_private_incident_cannot_publish_it(responder, manager):
+    incident = declare(responder, private=True)
+
+    with pytest.raises(PermissionDenied):
+        services.incident_update_details(incident=incident, actor=manager, private=False)
 
 
 def test_an_admin_may_make_a_private_incident_public(responder, admin_user):
@@ -545,7 +590,7 @@ def test_an_admin_may_make_a_private_incident_public(responder, admin_user):
     )
 
 
-def test_keeping_a_private_incident_private_needs_no_admin(responder):
+def test_keeping_a_private_incident_private_needs_no_commander(responder):
     incident = declare(responder, private=True)
 
     services.incident_update_details(

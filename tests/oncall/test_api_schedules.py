@@ -291,8 +291,8 @@ def test_shifts_default_to_the_next_two_weeks(viewer, weekly):
 # --- Overrides --------------------------------------------------------------------------------
 
 
-def test_responder_adds_an_override(responder, weekly, alice):
-    response = api_client(responder).post(
+def test_responder_adds_an_override(teammate, weekly, alice):
+    response = api_client(teammate).post(
         url(weekly, "overrides"),
         {"user": "alice", "start": "2025-01-14T00:00:00Z", "end": "2025-01-15T00:00:00Z"},
     )
@@ -306,13 +306,13 @@ def test_responder_adds_an_override(responder, weekly, alice):
         "start": "2025-01-14T00:00:00Z",
         "end": "2025-01-15T00:00:00Z",
         "note": "",
-        "created_by": person(responder),
+        "created_by": person(teammate),
         "created_at": response.json()["created_at"],
     }
 
 
-def test_override_shows_in_who_is_on_call(responder, weekly, alice):
-    client = api_client(responder)
+def test_override_shows_in_who_is_on_call(teammate, weekly, alice):
+    client = api_client(teammate)
     client.post(
         url(weekly, "overrides"),
         {"user": "alice", "start": "2025-01-14T00:00:00Z", "end": "2025-01-15T00:00:00Z"},
@@ -333,8 +333,8 @@ def test_viewer_may_not_add_an_override(viewer, weekly):
     assert not ScheduleOverride.objects.exists()
 
 
-def test_override_over_90_days_is_refused_and_nothing_is_written(responder, weekly, alice):
-    response = api_client(responder).post(
+def test_override_over_90_days_is_refused_and_nothing_is_written(teammate, weekly, alice):
+    response = api_client(teammate).post(
         url(weekly, "overrides"),
         {"user": "alice", "start": "2025-01-01T00:00:00Z", "end": "2025-04-02T00:00:00Z"},
     )
@@ -344,8 +344,8 @@ def test_override_over_90_days_is_refused_and_nothing_is_written(responder, week
     assert not ScheduleOverride.objects.exists()
 
 
-def test_override_ending_before_it_starts_is_refused(responder, weekly, alice):
-    response = api_client(responder).post(
+def test_override_ending_before_it_starts_is_refused(teammate, weekly, alice):
+    response = api_client(teammate).post(
         url(weekly, "overrides"),
         {"user": "alice", "start": "2025-01-15T00:00:00Z", "end": "2025-01-14T00:00:00Z"},
     )

@@ -150,6 +150,9 @@ def test_a_test_page_is_queued_for_the_method():
         "http://169.254.169.254/latest/meta-data/",
         "https://10.0.0.7/internal",
         "http://[::1]/hook",
+        # NAT64 of the metadata address: what a viewer registered once.
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[::ffff:10.0.0.7]/hook",
     ],
 )
 def test_a_webhook_into_the_internal_network_is_refused(settings, url):

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from oncall.notifiers import NotifierError, Page, notifier_for
-from oncall.notifiers.webhook import verify_signature
+from oncall.notifiers.webhook import is_public, verify_signature
 
 SECRET = "whsec-0123456789abcdef"
 PAGE = Page(
@@ -257,4 +257,140 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_followed(
 
     assert raised.value.permanent is False
     assert asked == ["rebind.example"], "resolved once: the address checked is the one used"
+    webhook_receiver.assert_nothing_sent()
+
+
+# IPv6 addresses that reach IPv4 ones: each carries (or could carry) an internal address.
+INTERNAL_BEHIND_IPV6 = [
+    pytest.param("64:ff9b::a9fe:a9fe", id="nat64-metadata"),
+    pytest.param("64:ff9b::7f00:1", id="nat64-loopback"),
+    pytest.param("64:ff9b::a00:7", id="nat64-private"),
+    pytest.param("64:ff9b:1::a9fe:a9fe", id="local-nat64"),
+    pytest.param("64:ff9b:1::808:808", id="local-nat64-any"),
+    pytest.param("2002:a9fe:a9fe::1", id="6to4-metadata"),
+    pytest.param("2002:808:808::1", id="6to4-any"),
+    pytest.param("2001:0:4136:e378:8000:63bf:3fff:fdd2", id="teredo"),
+    pytest.param("::ffff:169.254.169.254", id="ipv4-mapped-metadata"),
+    pytest.param("::ffff:127.0.0.1", id="ipv4-mapped-loopback"),
+    pytest.param("::169.254.169.254", id="ipv4-compatible-metadata"),
+    pytest.param("::8.8.8.8", id="ipv4-compatible-any"),
+    pytest.param("ff02::1", id="multicast-v6"),
+    pytest.param("224.0.0.1", id="multicast-v4"),
+]
+
+
+@pytest.mark.parametrize("address", INTERNAL_BEHIND_IPV6)
+def test_an_address_reaching_an_internal_or_untraceable_ipv4_one_is_not_public(address):
+    assert is_public(address) is False
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::808:808", "::ffff:8.8.8.8", "8.8.8.8", "2606:4700:4700::1111"],
+)
+def test_nat64_and_mapped_addresses_of_public_ipv4_hosts_stay_public(address):
+    # An IPv6-only host reaches every IPv4 webhook through NAT64.
+    assert is_public(address) is True
+
+
+@pytest.mark.parametrize("address", INTERNAL_BEHIND_IPV6)
+def test_a_webhook_to_an_ipv4_embedding_address_is_refused_at_send_time(
+    webhook_receiver, settings, address
+):
+    settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = False
+    host = f"[{address}]" if ":" in address else address
+
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(replace(PAGE, address=f"http://{host}/hooks/tocsin"))
+
+    assert raised.value.permanent is True
+    assert "not a public address" in raised.value.message
+
+
+def dual_stack(monkeypatch, name: str, addresses: list[str]) -> None:
+    """`name` resolves to `addresses`, in that order. At the stdlib boundary: the system's
+    resolver has no name for both loopbacks, and nothing of ours is replaced."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host != name:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def test_a_refused_first_address_falls_back_to_the_next_one_checked(webhook_receiver, monkeypatch):
+    # The receiver listens on 127.0.0.1 only: [::1] on its port refuses.
+    dual_stack(monkeypatch, "dual.example", ["::1", "127.0.0.1"])
+    port = webhook_receiver.url.rsplit(":", 1)[1]
+
+    provider_id = notifier_for("webhook").notify(
+        replace(PAGE, address=f"http://dual.example:{port}/hooks/tocsin")
+    )
+
+    assert provider_id == "req-1"
+    [request] = webhook_receiver.requests
+    assert request.headers["host"] == f"dual.example:{port}"
+
+
+@pytest.fixture
+def black_hole_on_ipv6_loopback(webhook_receiver):
+    """[::1] on the receiver's port accepts no connection and refuses none: a full backlog
+    drops SYNs, so connecting there times out, as a broken IPv6 route does."""
+    port = int(webhook_receiver.url.rsplit(":", 1)[1])
+    listener = socket.socket(socket.AF_INET6)
+    listener.bind(("::1", port))
+    listener.listen(0)
+    filler = socket.create_connection(("::1", port), timeout=1)
+    yield
+    filler.close()
+    listener.close()
+
+
+def test_a_first_address_that_times_out_falls_back_within_the_timeout(
+    webhook_receiver, black_hole_on_ipv6_loopback, monkeypatch, settings
+):
+    settings.NOTIFIER_TIMEOUT = 2
+    dual_stack(monkeypatch, "dual.example", ["::1", "127.0.0.1"])
+    port = webhook_receiver.url.rsplit(":", 1)[1]
+    started = time.monotonic()
+
+    notifier_for("webhook").notify(
+        replace(PAGE, address=f"http://dual.example:{port}/hooks/tocsin")
+    )
+
+    assert time.monotonic() - started < 2.5
+    assert len(webhook_receiver.requests) == 1
+
+
+def test_when_no_address_answers_the_failure_is_transient_and_names_each(monkeypatch, unused_port):
+    dual_stack(monkeypatch, "dual.example", ["::1", "127.0.0.1"])
+
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(
+            replace(PAGE, address=f"http://dual.example:{unused_port}/hooks/tocsin")
+        )
+
+    assert raised.value.permanent is False
+    assert "::1" in raised.value.message
+    assert "127.0.0.1" in raised.value.message
+
+
+def test_a_fallback_never_leaves_the_addresses_checked(webhook_receiver, monkeypatch, settings):
+    # One public address that refuses, then loopback: the check refuses the whole name, so
+    # no fallback can reach an address the check did not pass.
+    settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED = False
+    dual_stack(monkeypatch, "dual.example", ["93.184.216.34", "127.0.0.1"])
+    port = webhook_receiver.url.rsplit(":", 1)[1]
+
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(
+            replace(PAGE, address=f"http://dual.example:{port}/hooks/tocsin")
+        )
+
+    assert raised.value.permanent is True
     webhook_receiver.assert_nothing_sent()

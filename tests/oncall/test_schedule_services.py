@@ -84,7 +84,8 @@ def test_an_override_must_end_after_it_starts(manager, schedule):
     assert not ScheduleOverride.objects.exists()
 
 
-def test_a_responder_may_cover_a_shift(responder, manager, schedule):
+def test_a_responder_may_cover_a_shift_on_a_schedule_of_their_team(responder, manager, schedule):
+    schedule.team.members.add(responder)
     services.layer_create(actor=manager, schedule=schedule, spec=weekly([manager]))
 
     services.override_create(

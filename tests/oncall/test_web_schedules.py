@@ -353,19 +353,19 @@ def test_calendar_shows_an_override_in_its_row_and_in_the_final_schedule(
     assert people_in(html, "final", "2025-01-09") == ["alice"]
 
 
-def test_final_shifts_link_to_take_them_for_responders(client, responder, team, alice, bob):
+def test_final_shifts_link_to_take_them_for_responders(client, teammate, team, alice, bob):
     start = timezone.now().replace(second=0, microsecond=0) + timedelta(days=1)
     schedule = weekly_schedule([alice, bob], start=start, team=team)
     day = timezone.localtime(start + timedelta(days=2)).date().isoformat()
 
-    html = signed_in(client, responder).get(page(schedule)).content.decode()
+    html = signed_in(client, teammate).get(page(schedule)).content.decode()
     link = re.search(r'href="([^"]+)"', cell(html, "final", day))
 
     assert link is not None
     query = parse_qs(urlparse(link[1].replace("&amp;", "&")).query)
     assert datetime.fromisoformat(query["start"][0]) == start
     assert datetime.fromisoformat(query["end"][0]) == start + timedelta(days=7)
-    assert query["user"] == [str(responder.pk)]
+    assert query["user"] == [str(teammate.pk)]
 
 
 def test_viewers_see_final_shifts_without_links(client, viewer, team, alice, bob):
@@ -623,32 +623,31 @@ def test_layer_of_another_schedule_is_404(client, manager, weekly, team):
 # --- Overrides --------------------------------------------------------------------------------
 
 
-def test_responder_adds_an_override_and_sees_its_week(client, responder, weekly):
-    response = signed_in(client, responder).post(
-        f"/schedules/{weekly.pk}/overrides/new", override_form(responder)
+def test_responder_adds_an_override_and_sees_its_week(client, teammate, weekly):
+    response = signed_in(client, teammate).post(
+        f"/schedules/{weekly.pk}/overrides/new", override_form(teammate)
     )
 
     override = ScheduleOverride.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/schedules/{weekly.pk}/?start=2025-01-06"
-    assert (override.user, override.created_by) == (responder, responder)
+    assert (override.user, override.created_by) == (teammate, teammate)
     assert override.start == datetime(2025, 1, 8, 9, tzinfo=UTC)
 
 
-def test_override_times_are_read_in_the_viewers_zone(client, weekly):
+def test_override_times_are_read_in_the_viewers_zone(client, weekly, team):
     paris = UserFactory(username="pierre", role=Role.RESPONDER, timezone="Europe/Paris")
+    team.members.add(paris)
 
     signed_in(client, paris).post(f"/schedules/{weekly.pk}/overrides/new", override_form(paris))
 
     assert ScheduleOverride.objects.get().start == datetime(2025, 1, 8, 8, tzinfo=UTC)
 
 
-def test_override_form_rejects_an_end_before_the_start_and_writes_nothing(
-    client, responder, weekly
-):
-    response = signed_in(client, responder).post(
+def test_override_form_rejects_an_end_before_the_start_and_writes_nothing(client, teammate, weekly):
+    response = signed_in(client, teammate).post(
         f"/schedules/{weekly.pk}/overrides/new",
-        override_form(responder, start="2025-01-09T09:00", end="2025-01-08T09:00"),
+        override_form(teammate, start="2025-01-09T09:00", end="2025-01-08T09:00"),
     )
 
     assert response.status_code == 400
@@ -656,10 +655,10 @@ def test_override_form_rejects_an_end_before_the_start_and_writes_nothing(
     assert not ScheduleOverride.objects.exists()
 
 
-def test_override_form_rejects_more_than_90_days_and_writes_nothing(client, responder, weekly):
-    response = signed_in(client, responder).post(
+def test_override_form_rejects_more_than_90_days_and_writes_nothing(client, teammate, weekly):
+    response = signed_in(client, teammate).post(
         f"/schedules/{weekly.pk}/overrides/new",
-        override_form(responder, start="2025-01-01T00:00", end="2025-04-02T00:00"),
+        override_form(teammate, start="2025-01-01T00:00", end="2025-04-02T00:00"),
     )
 
     assert response.status_code == 400
@@ -667,8 +666,8 @@ def test_override_form_rejects_more_than_90_days_and_writes_nothing(client, resp
     assert not ScheduleOverride.objects.exists()
 
 
-def test_override_form_refuses_a_viewer_as_the_person_on_call(client, responder, viewer, weekly):
-    response = signed_in(client, responder).post(
+def test_override_form_refuses_a_viewer_as_the_person_on_call(client, teammate, viewer, weekly):
+    response = signed_in(client, teammate).post(
         f"/schedules/{weekly.pk}/overrides/new", override_form(viewer)
     )
 
@@ -686,20 +685,20 @@ def test_viewer_may_not_add_an_override(client, viewer, responder, weekly):
     assert not ScheduleOverride.objects.exists()
 
 
-def test_take_this_shift_prefills_the_form_with_the_shift_and_you(client, responder, weekly):
-    response = signed_in(client, responder).get(
+def test_take_this_shift_prefills_the_form_with_the_shift_and_you(client, teammate, weekly):
+    response = signed_in(client, teammate).get(
         f"/schedules/{weekly.pk}/overrides/new",
         {
             "start": "2025-01-13T09:00:00+00:00",
             "end": "2025-01-20T09:00:00+00:00",
-            "user": str(responder.pk),
+            "user": str(teammate.pk),
         },
     )
 
     html = response.content.decode()
     assert 'value="2025-01-13T09:00"' in html
     assert 'value="2025-01-20T09:00"' in html
-    assert f'<option value="{responder.pk}" selected>' in html
+    assert f'<option value="{teammate.pk}" selected>' in html
 
 
 def test_cover_for_me_offers_your_next_shift_for_someone_else_to_take(
