@@ -20,7 +20,6 @@ import time as monotonic_time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -61,6 +60,8 @@ from oncall.models import (
 from oncall.notifiers import NotifierError, notifier_for
 from oncall.notifiers.webhook import destination_refused
 from oncall.selectors import PAGING_SEVERITIES
+from ops.text import shown
+from ops.timestamps import plan_time_error, zone_named
 
 logger = logging.getLogger(__name__)
 
@@ -1057,10 +1058,10 @@ def contact_method_send_test(
 
 
 def _valid_zone(name: str, field: str = "time_zone") -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError({field: f"Unknown time zone {name!r}."}) from None
+    # A known IANA name: ZoneInfo() itself would read "America" (a directory) or a 300-character
+    # name from the file system and raise OSError.
+    if zone_named(name) is None:
+        raise ValidationError({field: f"Unknown time zone {shown(name)!r}."})
     return name
 
 
@@ -1177,6 +1178,8 @@ def _clean_layer(spec: LayerSpec) -> LayerSpec:
         raise ValidationError({"participants": "A rotation needs at least one person."})
     if spec.rotation_start.tzinfo is None:
         raise ValidationError({"rotation_start": "Give the start with its time zone."})
+    if error := plan_time_error(spec.rotation_start):
+        raise ValidationError({"rotation_start": error})
     if spec.shift_length not in ShiftLength.values:
         raise ValidationError({"shift_length": "Choose daily, weekly or every N hours."})
     if spec.shift_length == ShiftLength.HOURS and not 1 <= spec.shift_hours <= 24 * 28:
@@ -1269,6 +1272,9 @@ def override_create(
     """Put `user` on call for [start, end): "take this shift", "cover for me"."""
     if actor is not None and not (actor.can_manage or (actor.can_respond and actor.is_active)):
         raise PermissionDenied("You may not change who is on call.")
+    for name, value in (("start", start), ("end", end)):
+        if error := plan_time_error(value):
+            raise ValidationError({name: error})
     if end <= start:
         raise ValidationError({"end": "The override must end after it starts."})
     if end - start > timedelta(days=90):
