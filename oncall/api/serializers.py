@@ -58,7 +58,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 
     def get_value(self, dictionary: Any) -> Any:
         # DRF reads an empty query parameter (`?at=`) as absent, so as "now": say it is wrong.
-        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name) == "":
+        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name or "") == "":
             return ""
         return super().get_value(dictionary)
 

@@ -40,7 +40,9 @@ def send(client: Any, method: str, url: str, body: Any) -> Any:
     ],
 )
 def test_declaring_with_an_impossible_start_is_refused_naming_it(responder, when):
-    response = send(api_client(responder), "post", f"{API}/incidents/", {**VALID, "started_at": when})
+    response = send(
+        api_client(responder), "post", f"{API}/incidents/", {**VALID, "started_at": when}
+    )
 
     problem = assert_problem(response, 400)
     assert list(problem["errors"]) == ["started_at"]
@@ -86,7 +88,9 @@ def test_an_unstorable_value_in_any_declare_field_is_refused(responder, name, ba
 
 @pytest.mark.parametrize("bad", [NUL, SURROGATE])
 def test_an_unstorable_service_slug_is_refused(responder, bad):
-    response = send(api_client(responder), "post", f"{API}/incidents/", {**VALID, "services": [bad]})
+    response = send(
+        api_client(responder), "post", f"{API}/incidents/", {**VALID, "services": [bad]}
+    )
 
     assert list(assert_problem(response, 400)["errors"]) == ["services.0"]
 
@@ -203,6 +207,8 @@ def test_the_api_answers_an_edge_time_as_the_same_instant(responder, edge_incide
 def test_a_start_of_impact_a_minute_ago_is_still_accepted(responder):
     when = (timezone.now() - timedelta(minutes=1)).isoformat()
 
-    response = send(api_client(responder), "post", f"{API}/incidents/", {**VALID, "started_at": when})
+    response = send(
+        api_client(responder), "post", f"{API}/incidents/", {**VALID, "started_at": when}
+    )
 
     assert response.status_code == 201, response.content

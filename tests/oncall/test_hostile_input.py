@@ -105,7 +105,10 @@ def test_the_override_form_refuses_an_impossible_time_with_a_form_error(weekly, 
 
 @pytest.mark.parametrize(
     "query",
-    ["start=0001-01-01T00:00:00%2B14:00&end=0001-01-02T00:00:00Z", "start=9999-12-31T23:00:00-12:00"],
+    [
+        "start=0001-01-01T00:00:00%2B14:00&end=0001-01-02T00:00:00Z",
+        "start=9999-12-31T23:00:00-12:00",
+    ],
 )
 def test_an_override_link_at_an_impossible_time_opens_an_empty_form(responder, weekly, query):
     responder.timezone = "America/Los_Angeles"
