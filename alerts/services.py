@@ -13,7 +13,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,8 @@ from incidents.models import (
     Team,
 )
 from incidents.permissions import Action, can
+from ops.text import is_storable, shown
+from ops.timestamps import EARLIEST, clamp_event_time
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +102,10 @@ def _severity_map_errors(value: object) -> tuple[dict[str, str], list[str]]:
     errors: list[str] = []
     for key, name in value.items():
         hint = str(key).strip().lower()
-        if not hint or len(hint) > 32:
+        if not is_storable(hint) or (isinstance(name, str) and not is_storable(name)):
+            # PostgreSQL's jsonb refuses them; shown escaped, as the answer must encode.
+            errors.append(f"{shown(hint)!r}: text may not hold NUL or unpaired surrogates.")
+        elif not hint or len(hint) > 32:
             errors.append(f"{key!r} is not a severity label value (1 to 32 characters).")
         elif not isinstance(name, str) or name not in known:
             errors.append(f"{hint}: unknown severity {name!r}.")
@@ -234,7 +239,9 @@ def forget_cached_tokens() -> None:
 
 def integration_for_token(token: str) -> Integration | None:
     """The integration a token belongs to, active or paused; None for an unknown token."""
-    if not token or len(token) > 200:
+    # Our tokens are URL-safe ASCII; anything else (a lone surrogate cannot even be hashed)
+    # is simply unknown.
+    if not token or len(token) > 200 or not token.isascii() or not is_storable(token):
         return None
     digest = hash_token(token)
     now = time.monotonic()
@@ -272,6 +279,18 @@ def _latest_per_key(events: Sequence[AlertEvent]) -> list[AlertEvent]:
     return [latest[key] for key in sorted(latest)]
 
 
+def _within_window(event: AlertEvent, now: datetime) -> AlertEvent:
+    """The parsers clamp their times already; this keeps the upsert's ordering sound whatever
+    builds the events: one `event_at` after now would make every later delivery of the alert
+    look stale, and be dropped (see ops.timestamps)."""
+    starts_at = clamp_event_time(event.starts_at, now=now)
+    event_at = clamp_event_time(event.event_at, now=now)
+    ends_at = None if event.ends_at is None else clamp_event_time(event.ends_at, now=now)
+    if (starts_at, event_at, ends_at) == (event.starts_at, event.event_at, event.ends_at):
+        return event
+    return replace(event, starts_at=starts_at, event_at=event_at, ends_at=ends_at)
+
+
 _UPSERT_COLUMNS = (
     "integration_id",
     "dedup_key",
@@ -300,10 +319,10 @@ def alert_events_ingest(*, integration: Integration, events: Sequence[AlertEvent
     late and repeated deliveries change nothing. A changed status marks the row for processing.
     Caller commits; the processor runs after.
     """
-    events = _latest_per_key(events)
+    now = timezone.now()
+    events = _latest_per_key([_within_window(event, now) for event in events])
     if not events:
         return 0
-    now = timezone.now()
     rows = [
         {
             "dedup_key": event.dedup_key[:255],
@@ -768,7 +787,8 @@ class _Processor:
             source=self.source,
             labels={k: str(v) for k, v in alert.labels.items()},
             detected_at=min(alert.first_seen_at, self.now),
-            started_at=min(alert.starts_at, alert.first_seen_at, self.now),
+            # Clamped: an alert stored before times were checked must still declare.
+            started_at=max(min(alert.starts_at, alert.first_seen_at, self.now), EARLIEST),
         )
         self.declared += 1
         if self._declared_this_minute is not None:

@@ -115,6 +115,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # Django's `date` and `time` filters, safe for times the viewer's zone cannot hold.
+            "builtins": ["ops.templatetags.viewer_time"],
         },
     },
 ]

@@ -36,6 +36,10 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.permissions import Action, can_change_visibility, require
+from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
+from ops.timestamps import FUTURE_EVENT, event_time_error
+
+IMPACT_IN_FUTURE = "The start of impact cannot be in the future."
 
 
 class IncidentConflict(Exception):
@@ -138,8 +142,11 @@ def incident_declare(
     now = timezone.now()
     detected_at = detected_at or now
     started_at = started_at or detected_at
-    if started_at > now or detected_at > now:
-        raise ValidationError({"started_at": "The start of impact cannot be in the future."})
+    _check_input(
+        {"title": title, "summary": summary, "labels": labels or {}},
+        {"started_at": started_at, "detected_at": detected_at},
+        now=now,
+    )
     with transaction.atomic():
         incident = Incident.objects.create(
             number=_next_number(),
@@ -174,6 +181,22 @@ def incident_declare(
                 incident, actor=actor, role=RoleKind.COMMANDER, user=commander, source=source
             )
     return incident
+
+
+def _check_input(texts: dict[str, Any], times: dict[str, datetime], *, now: datetime) -> None:
+    """The last line behind the forms and serializers, for every caller: text PostgreSQL can
+    store (labels' keys included) and times in the plausible window (ops.timestamps), the
+    start of impact never in the future."""
+    errors: dict[str, str] = {}
+    for path in unstorable_paths(texts):
+        errors.setdefault(path.split(".")[0], UNSTORABLE_MESSAGE)
+    for name, value in times.items():
+        if value > now:
+            errors[name] = IMPACT_IN_FUTURE if name == "started_at" else FUTURE_EVENT
+        elif error := event_time_error(value, now=now):
+            errors[name] = error
+    if errors:
+        raise ValidationError(errors)
 
 
 def _pk(user: User | None) -> int | None:
@@ -546,8 +569,12 @@ def incident_update_details(
         changes["title"] = str(changes["title"]).strip()
         if not changes["title"]:
             raise ValidationError({"title": "A title is required."})
-    if "started_at" in changes and changes["started_at"] > timezone.now():
-        raise ValidationError({"started_at": "The start of impact cannot be in the future."})
+    texts = ("title", "summary", "cause_category", "labels")
+    _check_input(
+        {name: changes[name] for name in texts if name in changes},
+        {"started_at": changes["started_at"]} if "started_at" in changes else {},
+        now=timezone.now(),
+    )
     with transaction.atomic():
         incident = _locked(incident)
         require(actor, Action.EDIT, incident)

@@ -17,6 +17,7 @@ from oncall import schedules, selectors
 from oncall.ical import render_calendar
 from oncall.models import CalendarFeed, Schedule
 from oncall.selectors import schedules_loaded
+from ops.text import is_storable
 
 BACK = timedelta(days=7)
 AHEAD = timedelta(days=180)
@@ -45,8 +46,17 @@ def _answer(body: bytes, name: str) -> HttpResponse:
     return response
 
 
+def _known_token(token: str) -> str:
+    """The token if it could be one of ours; 404 otherwise, before it reaches a query (a
+    `%00` in the address would make PostgreSQL refuse the query, so a 500)."""
+    if not token.isascii() or not is_storable(token):
+        raise Http404("No such calendar.")
+    return token
+
+
 @require_GET
 def schedule_feed(request: HttpRequest, token: str) -> HttpResponse:
+    token = _known_token(token)
     schedule = Schedule.objects.select_related("team").filter(feed_token=token).first()
     if schedule is None:
         raise Http404("No such calendar.")
@@ -74,6 +84,7 @@ def _own_shift_title(schedule: Schedule) -> Callable[[schedules.Shift], str]:
 
 @require_GET
 def user_feed(request: HttpRequest, token: str) -> HttpResponse:
+    token = _known_token(token)
     feed = CalendarFeed.objects.select_related("user").filter(token=token).first()
     if feed is None or not feed.user.is_active:
         raise Http404("No such calendar.")

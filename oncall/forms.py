@@ -23,6 +23,7 @@ from oncall.models import (
     TargetKind,
 )
 from oncall.services import LayerSpec, LevelSpec
+from ops.timestamps import plan_time_error, validate_plan_time, zone_named
 
 WEEKDAYS = [
     ("0", "Mon"),
@@ -89,12 +90,21 @@ class WallTimeField(forms.DateTimeField):
             parsed = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise forms.ValidationError("Enter a date and time.", code="invalid") from None
-        return parsed.replace(tzinfo=None)
+        wall = parsed.replace(tzinfo=None)
+        # Checked as if in UTC, before any zone is applied: near year 1 or 9999 applying one
+        # overflows. A zone's offset moves it by hours, which the services' check catches.
+        error = plan_time_error(wall.replace(tzinfo=UTC))
+        if error:
+            raise forms.ValidationError(error, code="out_of_range")
+        return wall
 
 
 def in_zone(wall: datetime, zone_name: str) -> datetime | None:
-    """`wall` read in `zone_name`, or None where clocks skip it (a spring-forward gap)."""
-    zone = ZoneInfo(zone_name)
+    """`wall` read in `zone_name`, or None where clocks skip it (a spring-forward gap) or the
+    zone is unknown. Precondition: `wall` is in the window (WallTimeField checks it)."""
+    zone = zone_named(zone_name)
+    if zone is None:
+        return None
     aware = wall.replace(tzinfo=zone)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
         return None
@@ -187,6 +197,7 @@ class LayerForm(forms.Form):
         if effective:
             self.fields["effective_at"] = forms.DateTimeField(
                 required=False,
+                validators=[validate_plan_time],
                 widget=_datetime_local(),
                 label="Change from",
                 help_text="Shifts before this stay as they were. Empty means now.",
@@ -300,8 +311,12 @@ class OverrideForm(forms.Form):
     user = PersonChoiceField(
         queryset=on_call_people(), label="Who is on call", empty_label="Choose someone"
     )
-    start = forms.DateTimeField(widget=_datetime_local(), label="From")
-    end = forms.DateTimeField(widget=_datetime_local(), label="Until")
+    start = forms.DateTimeField(
+        widget=_datetime_local(), label="From", validators=[validate_plan_time]
+    )
+    end = forms.DateTimeField(
+        widget=_datetime_local(), label="Until", validators=[validate_plan_time]
+    )
     note = forms.CharField(max_length=200, required=False)
 
 

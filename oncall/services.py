@@ -20,7 +20,6 @@ import time as monotonic_time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -62,6 +61,8 @@ from oncall.notifiers import NotifierError, notifier_for
 from oncall.notifiers.webhook import destination_refused
 from oncall.schedules import shifts
 from oncall.selectors import PAGING_SEVERITIES
+from ops.text import shown
+from ops.timestamps import plan_time_error, zone_named
 
 logger = logging.getLogger(__name__)
 
@@ -1062,10 +1063,10 @@ def contact_method_send_test(
 
 
 def _valid_zone(name: str, field: str = "time_zone") -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError({field: f"Unknown time zone {name!r}."}) from None
+    # A known IANA name: ZoneInfo() itself would read "America" (a directory) or a 300-character
+    # name from the file system and raise OSError.
+    if zone_named(name) is None:
+        raise ValidationError({field: f"Unknown time zone {shown(name)!r}."})
     return name
 
 
@@ -1182,6 +1183,8 @@ def _clean_layer(spec: LayerSpec) -> LayerSpec:
         raise ValidationError({"participants": "A rotation needs at least one person."})
     if spec.rotation_start.tzinfo is None:
         raise ValidationError({"rotation_start": "Give the start with its time zone."})
+    if error := plan_time_error(spec.rotation_start):
+        raise ValidationError({"rotation_start": error})
     if spec.shift_length not in ShiftLength.values:
         raise ValidationError({"shift_length": "Choose daily, weekly or every N hours."})
     if spec.shift_length == ShiftLength.HOURS and not 1 <= spec.shift_hours <= 24 * 28:
@@ -1283,6 +1286,9 @@ def override_create(
             if actor.is_active and actor.can_respond
             else "You may not change who is on call."
         )
+    for name, value in (("start", start), ("end", end)):
+        if error := plan_time_error(value):
+            raise ValidationError({name: error})
     if end <= start:
         raise ValidationError({"end": "The override must end after it starts."})
     if end - start > timedelta(days=90):

@@ -51,6 +51,7 @@ from oncall.models import (
     ShiftLength,
     TargetKind,
 )
+from ops.timestamps import plan_time_error
 
 CALENDAR_DAYS = 14
 # Segments are sized in half hours: fine enough for a handoff at 09:30, few enough CSS classes.
@@ -539,13 +540,17 @@ def layer_end(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse:
 
 
 def _aware(raw: str | None) -> datetime | None:
+    """A link's start or end for the override form; None unless it is an aware time in the
+    window (a hand-made year-1 link would overflow where the form shows it)."""
     if not raw:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None or plan_time_error(moment):
+        return None
+    return moment
 
 
 def _week_of(moment: datetime) -> str:

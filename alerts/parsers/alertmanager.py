@@ -2,15 +2,27 @@
 
 Strict about what we store, lenient where Alertmanager versions differ: every field we read is
 checked and reported by its path (`alerts.0.startsAt`); fields we do not read may be absent.
+
+Times are the exception: an impossible one (year 1 but not Go's zero time, year 9999, or just
+a clock running ahead of ours) is clamped into ops.timestamps' window rather than refused.
+Alertmanager does not retry a 4xx, so refusing would lose every alert of the delivery, the sound
+ones included; and a time after the receive time would make every later delivery of the alert
+look older than the one stored, and be dropped (one `endsAt: 9999-…` would silence the alert
+for good).
 """
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
+
+from django.utils import timezone
 
 from alerts.models import AlertStatus, Integration
 from alerts.parsers.base import AlertEvent, PayloadError
+from ops.text import is_storable
+from ops.timestamps import clamp_event_time
 
 VERSION = "4"
 STATUSES = (AlertStatus.FIRING, AlertStatus.RESOLVED)
@@ -43,8 +55,14 @@ class _Errors:
         self.by_field.setdefault(path, []).append(message)
 
 
-def parse(payload: Any, *, integration: Integration) -> list[AlertEvent]:
-    """The alert events of one delivery, in payload order; PayloadError if it is not v4."""
+def parse(
+    payload: Any, *, integration: Integration, received_at: datetime | None = None
+) -> list[AlertEvent]:
+    """The alert events of one delivery, in payload order; PayloadError if it is not v4.
+
+    `received_at` (default now) caps the alerts' times, as the Events API's are capped.
+    """
+    received_at = received_at or timezone.now()
     errors = _Errors()
     if not isinstance(payload, dict):
         errors.add("payload", "Expected a JSON object (an Alertmanager webhook, version 4).")
@@ -59,7 +77,7 @@ def parse(payload: Any, *, integration: Integration) -> list[AlertEvent]:
         errors.add("alerts", "Expected a list of alerts." if "alerts" in payload else "Required.")
     else:
         for index, alert in enumerate(alerts):
-            event = _event(alert, f"alerts.{index}", errors)
+            event = _event(alert, f"alerts.{index}", errors, received_at)
             if event is not None:
                 events.append(event)
     if errors.by_field:
@@ -93,7 +111,7 @@ def _check_envelope(payload: Mapping[str, Any], errors: _Errors) -> None:
         errors.add("truncatedAlerts", "Expected a whole number, zero or more.")
 
 
-def _event(alert: Any, path: str, errors: _Errors) -> AlertEvent | None:
+def _event(alert: Any, path: str, errors: _Errors, received_at: datetime) -> AlertEvent | None:
     if not isinstance(alert, dict):
         errors.add(path, "Expected an alert object.")
         return None
@@ -114,13 +132,13 @@ def _event(alert: Any, path: str, errors: _Errors) -> AlertEvent | None:
         ends_at = None
     if status == AlertStatus.RESOLVED and ends_at is None and f"{path}.endsAt" not in errors:
         errors.add(f"{path}.endsAt", "A resolved alert needs its end time.")
-    if starts_at is not None and ends_at is not None and ends_at < starts_at:
-        errors.add(f"{path}.endsAt", "Ends before it starts.")
+    if starts_at is not None and starts_at is not _ZERO_TIME:
+        starts_at, ends_at = _plausible(starts_at, ends_at, status, received_at, path, errors)
     source_url = alert.get("generatorURL", "")
-    if not _storable(source_url):
+    if not _storable_string(source_url):
         errors.add(f"{path}.generatorURL", "Expected a string.")
     fingerprint = alert.get("fingerprint", "")
-    if not _storable(fingerprint) or len(fingerprint) > MAX_KEY_LENGTH:
+    if not _storable_string(fingerprint) or len(fingerprint) > MAX_KEY_LENGTH:
         errors.add(f"{path}.fingerprint", f"Expected a string of at most {MAX_KEY_LENGTH}.")
     if len(errors.by_field) > before or labels is None or annotations is None or not starts_at:
         return None
@@ -161,15 +179,31 @@ def labels_fingerprint(labels: Mapping[str, str]) -> str:
     return f"{digest:016x}"
 
 
-def _storable(value: Any) -> bool:
+def _storable_string(value: Any) -> bool:
     """A string PostgreSQL can hold: no NUL, no lone surrogate (JSON allows both)."""
-    if not isinstance(value, str) or "\x00" in value:
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and is_storable(value)
+
+
+def _plausible(
+    starts_at: datetime,
+    ends_at: datetime | None,
+    status: Any,
+    received_at: datetime,
+    path: str,
+    errors: _Errors,
+) -> tuple[datetime, datetime | None]:
+    """The alert's times clamped into the window (see the module's docstring)."""
+    starts = clamp_event_time(starts_at, now=received_at)
+    if ends_at is None:
+        return starts, None
+    if status != AlertStatus.RESOLVED and ends_at > received_at:
+        # A firing alert's end still to come is a forecast, not an event: not kept.
+        return starts, None
+    ends = clamp_event_time(ends_at, now=received_at)
+    if ends_at < starts_at and starts == starts_at and ends == ends_at:
+        errors.add(f"{path}.endsAt", "Ends before it starts.")
+    # A clamped start may pass a sound end: the alert cannot have started after it ended.
+    return min(starts, ends), ends
 
 
 def _string_map(
@@ -180,9 +214,11 @@ def _string_map(
     if not isinstance(value, dict):
         errors.add(path, "Required." if value is None else "Expected an object of strings.")
         return None
-    bad = [key for key, item in value.items() if not (_storable(key) and _storable(item))]
+    bad = [
+        key for key, item in value.items() if not (_storable_string(key) and _storable_string(item))
+    ]
     for key in bad[:10]:
-        errors.add(f"{path}.{key}" if _storable(key) else path, "Expected a string.")
+        errors.add(f"{path}.{key}" if _storable_string(key) else path, "Expected a string.")
     return None if bad else value
 
 
@@ -203,11 +239,19 @@ def _time(value: Any, path: str, errors: _Errors) -> datetime | None:
         # Go's zero time, kept as is: converting it to UTC from a zone can overflow.
         return _ZERO_TIME
     try:
-        zone = timezone(-offset if sign == "-" else offset)
-        return datetime(*parts, micro, tzinfo=zone).astimezone(UTC)
-    except (ValueError, OverflowError):
+        local = datetime(*parts, micro, tzinfo=dt_timezone(-offset if sign == "-" else offset))
+    except ValueError:
         errors.add(path, "Not a valid time.")
         return None
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        # Within a day of year 1 or 9999: outside the window anyway, and clamped by the caller.
+        return (
+            datetime.min.replace(tzinfo=UTC)
+            if local.year == 1
+            else datetime.max.replace(tzinfo=UTC)
+        )
 
 
 def _shown(value: Any) -> str:

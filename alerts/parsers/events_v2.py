@@ -20,6 +20,7 @@ from alerts import services
 from alerts.models import Alert, AlertStatus, Integration
 from alerts.parsers.base import AlertEvent
 from alerts.parsers.generic import clean_text
+from ops.timestamps import clamp_event_time
 
 logger = logging.getLogger(__name__)
 
@@ -57,17 +58,22 @@ def _string(value: Any, name: str, errors: list[str], *, required: bool = False)
 
 
 def _timestamp(value: Any, errors: list[str]) -> datetime | None:
+    """The event's own time in UTC, as sent; validate() clamps it into the window."""
     if value is None:
         return None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
-            # Converting can overflow near year 1 or 9999.
-            return parsed.astimezone(UTC)
-        except (ValueError, OverflowError):
-            pass
+            try:
+                return parsed.astimezone(UTC)
+            except OverflowError:
+                # Within a day of year 1 or 9999: outside the window, clamped either way.
+                return datetime.min.replace(tzinfo=UTC)
     errors.append("'payload.timestamp' must be an ISO 8601 timestamp.")
     return None
 
@@ -102,7 +108,9 @@ def validate(body: Any, received_at: datetime) -> tuple[str, str, str, dict[str,
         dedup_key = uuid.uuid4().hex
     # A source clock ahead of ours must not put a trigger in the future: a resolve sent right
     # after it without a timestamp (stamped with our now) would then look older and be ignored.
-    event["at"] = min(timestamp, received_at) if timestamp is not None else None
+    # An impossible timestamp (year 1, year 9999) is clamped too, not refused: PagerDuty's
+    # clients do not retry a 400, and the event is worth more than its timestamp.
+    event["at"] = clamp_event_time(timestamp, now=received_at) if timestamp is not None else None
     return routing_key, action, dedup_key, event
 
 

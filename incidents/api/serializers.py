@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django.conf import settings
+from django.db import models
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -24,16 +25,24 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import IncidentFilters
+from incidents.services import IMPACT_IN_FUTURE
+from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
+from ops.timestamps import EventTimeValidator, ViewerDateTimeField
 
 # The `status` filter accepts every status and this shorthand for all the open ones.
 OPEN_FILTER = "open"
 STATUS_FILTER_CHOICES = (*Status.values, OPEN_FILTER)
 
 
-# Refuses keys it does not know, so a typo or a read-only field is an error, not a no-op.
+# Refuses keys it does not know, so a typo or a read-only field is an error, not a no-op;
+# and text PostgreSQL cannot store (NUL, unpaired surrogates) anywhere in the body, keys and
+# nested values included, before any field looks it up or echoes it in an error.
 # (A comment, not a docstring: the schema would show a docstring on every input.)
 class StrictSerializer(serializers.Serializer[Any]):
     def to_internal_value(self, data: Any) -> Any:
+        unstorable = unstorable_paths(data)
+        if unstorable:
+            raise serializers.ValidationError({path: [UNSTORABLE_MESSAGE] for path in unstorable})
         unknown: dict[str, list[str]] = {}
         if isinstance(data, Mapping):
             writable = {name for name, field in self.fields.items() if not field.read_only}
@@ -113,6 +122,14 @@ def _user_field(**kwargs: Any) -> serializers.SlugRelatedField[User]:
     )
 
 
+# What the model serializers below answer stored times with: never an error for a time the
+# viewer's zone cannot hold (rows written before times were checked).
+_TIME_FIELDS = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateTimeField: ViewerDateTimeField,
+}
+
+
 class RoleSerializer(serializers.ModelSerializer[RoleAssignment]):
     user: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, help_text="A username."
@@ -124,6 +141,7 @@ class RoleSerializer(serializers.ModelSerializer[RoleAssignment]):
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
+    serializer_field_mapping = _TIME_FIELDS
     ref = serializers.CharField(read_only=True, help_text="INC-<number>")
     severity: serializers.SlugRelatedField[Severity] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
@@ -186,7 +204,9 @@ class IncidentCreateSerializer(StrictSerializer):
     private = serializers.BooleanField(required=False)
     commander = _user_field(required=False, allow_null=True)
     started_at = serializers.DateTimeField(
-        required=False, help_text="When impact began; defaults to now."
+        required=False,
+        validators=[EventTimeValidator(IMPACT_IN_FUTURE)],
+        help_text="When impact began; defaults to now. From 2000-01-01, not in the future.",
     )
     labels = StringMapField(required=False)
 
@@ -203,7 +223,11 @@ class IncidentUpdateSerializer(StrictSerializer):
     team = _team_field()
     private = serializers.BooleanField(required=False)
     cause_category = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    started_at = serializers.DateTimeField(required=False)
+    started_at = serializers.DateTimeField(
+        required=False,
+        validators=[EventTimeValidator(IMPACT_IN_FUTURE)],
+        help_text="When impact began. From 2000-01-01, not in the future.",
+    )
     labels = StringMapField(required=False)
     severity = _severity_field(required=False)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
@@ -245,6 +269,7 @@ class ReopenSerializer(StrictSerializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
+    serializer_field_mapping = _TIME_FIELDS
     actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
@@ -259,6 +284,7 @@ class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
 
 
 class StatusUpdateSerializer(serializers.ModelSerializer[StatusUpdate]):
+    serializer_field_mapping = _TIME_FIELDS
     author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="A username."
     )

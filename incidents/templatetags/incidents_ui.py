@@ -7,6 +7,7 @@ from django.contrib.humanize.templatetags.humanize import naturalday
 from django.utils import timezone
 
 from incidents.models import Severity
+from ops.timestamps import in_zone
 
 register = template.Library()
 
@@ -49,8 +50,9 @@ def age(value: datetime | None) -> str:
         return "just now"
     if elapsed < timedelta(days=1):
         return f"{duration(elapsed)} ago"
-    # naturalday compares calendar days, so give it the viewer's local time.
-    return str(naturalday(timezone.localtime(value), "j M Y"))
+    # naturalday compares calendar days, so give it the viewer's local time (UTC when the
+    # viewer's zone cannot hold it: a year-1 time seen from west of UTC).
+    return str(naturalday(in_zone(value), "j M Y"))
 
 
 @register.filter

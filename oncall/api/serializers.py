@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import models
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,9 +21,17 @@ from oncall.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from ops.timestamps import ViewerDateTimeField, validate_plan_time
 
 MAX_SHIFTS_WINDOW = timedelta(days=90)
 DEFAULT_SHIFTS_WINDOW = timedelta(days=14)
+
+
+# Stored times in answers: in UTC where the viewer's zone cannot hold them, never an error.
+_TIME_FIELDS = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.DateTimeField: ViewerDateTimeField,
+}
 
 
 class PersonSerializer(serializers.ModelSerializer[User]):
@@ -34,12 +44,23 @@ class PersonSerializer(serializers.ModelSerializer[User]):
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant with its UTC offset: a bare local time is ambiguous, so refused."""
+    """An ISO 8601 instant with its UTC offset: a bare local time is ambiguous, so refused.
+    In the window of schedules (ops.timestamps: from 2000, at most three years ahead)."""
 
     default_error_messages = {
         **serializers.DateTimeField.default_error_messages,
         "naive": "Give the time with its UTC offset, e.g. 2025-01-06T09:00:00Z.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [*kwargs.get("validators", ()), validate_plan_time]
+        super().__init__(**kwargs)
+
+    def get_value(self, dictionary: Any) -> Any:
+        # DRF reads an empty query parameter (`?at=`) as absent, so as "now": say it is wrong.
+        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name or "") == "":
+            return ""
+        return super().get_value(dictionary)
 
     def to_internal_value(self, value: Any) -> datetime:
         # In a query string an unencoded "+" arrives as a space: "09:00:00 01:00" meant +01:00.
@@ -72,6 +93,7 @@ class RestrictionSerializer(serializers.Serializer[Any]):
 
 
 class LayerSerializer(serializers.ModelSerializer[ScheduleLayer]):
+    serializer_field_mapping = _TIME_FIELDS
     participants = ParticipantSerializer(many=True, read_only=True)
     restrictions = RestrictionSerializer(many=True, read_only=True)
 
@@ -180,6 +202,7 @@ class OverrideCreateSerializer(StrictSerializer):
 
 
 class OverrideSerializer(serializers.ModelSerializer[ScheduleOverride]):
+    serializer_field_mapping = _TIME_FIELDS
     user = PersonSerializer(read_only=True)
     created_by = PersonSerializer(read_only=True, allow_null=True)
 

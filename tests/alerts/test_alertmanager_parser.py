@@ -95,10 +95,16 @@ def test_go_zero_time_as_end_means_no_end(zero):
     assert event.ends_at is None
 
 
-def test_a_time_that_overflows_when_converted_to_utc_is_refused():
-    errors = errors_of(with_alert(startsAt="0001-01-01T00:30:00+01:00"))
+def test_a_time_that_overflows_when_converted_to_utc_is_taken_as_the_receive_time():
+    received = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
-    assert errors == {"alerts.0.startsAt": ["Not a valid time."]}
+    [event] = parse(
+        with_alert(startsAt="0001-01-01T00:30:00+01:00"),
+        integration=INTEGRATION,
+        received_at=received,
+    )
+
+    assert event.starts_at == received
 
 
 def test_an_alert_without_fingerprint_gets_the_one_alertmanager_would_give_it():
