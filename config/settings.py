@@ -389,6 +389,9 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every sign-in and each clean-up of its counters at INFO; a lockout
+        # (WARNING) is the line an operator needs.
+        "axes": {"level": "WARNING"},
         # The paging tick runs every second: logging each task sent, received and finished
         # would bury everything else. Failures still log (at ERROR); TASK_LOG_LEVEL=INFO shows all.
         **{

@@ -92,8 +92,9 @@ def test_an_override_with_unstorable_text_is_refused_by_the_api(responder, weekl
     [("0001-01-01T00:00", "0001-01-02T00:00"), ("9999-12-31T00:00", "9999-12-31T23:59")],
 )
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", ""])
-def test_the_override_form_refuses_an_impossible_time_with_a_form_error(weekly, span, zone):
+def test_the_override_form_refuses_an_impossible_time_with_a_form_error(team, weekly, span, zone):
     person = UserFactory(username="pat", role=Role.RESPONDER, timezone=zone)
+    team.members.add(person)
     form = {"user": str(person.pk), "start": span[0], "end": span[1], "note": ""}
 
     response = signed_in(person).post(f"/schedules/{weekly.pk}/overrides/new", form)
@@ -110,7 +111,8 @@ def test_the_override_form_refuses_an_impossible_time_with_a_form_error(weekly, 
         "start=9999-12-31T23:00:00-12:00",
     ],
 )
-def test_an_override_link_at_an_impossible_time_opens_an_empty_form(responder, weekly, query):
+def test_an_override_link_at_an_impossible_time_opens_an_empty_form(teammate, weekly, query):
+    responder = teammate
     responder.timezone = "America/Los_Angeles"
     responder.save(update_fields=["timezone"])
 
@@ -175,7 +177,8 @@ def test_the_schedule_services_refuse_a_name_that_is_no_zone(manager, team, alic
 
 
 @pytest.mark.parametrize("when", [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)])
-def test_the_override_service_refuses_an_impossible_time(responder, weekly, when):
+def test_the_override_service_refuses_an_impossible_time(teammate, weekly, when):
+    responder = teammate
     with pytest.raises(ValidationError):
         services.override_create(
             actor=responder,
