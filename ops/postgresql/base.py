@@ -73,6 +73,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             connection.read_timeout = read_timeout(self.settings_dict["OPTIONS"])
         return connection
 
+    @contextmanager
+    def _nodb_cursor(self) -> Iterator[Any]:
+        # Database-level work (creating and dropping databases, for tests and tools) may
+        # rightly take longer than any statement of a request.
+        with super()._nodb_cursor() as cursor:
+            raw = cursor.cursor.connection
+            if isinstance(raw, BoundedConnection):
+                raw.read_timeout = None
+            cursor.execute("SELECT set_config('statement_timeout', '0', false)")
+            yield cursor
+
     def is_usable(self) -> bool:
         raw = self.connection
         if not isinstance(raw, BoundedConnection):
