@@ -9,12 +9,15 @@ earlier run would be counted again.
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+# Ours to delete at exit only when we made it; an operator's directory is only emptied.
+_OWN_DIR = ""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tocsin-metrics-")
+    _OWN_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tocsin-metrics-")
 
 
 def on_starting(server: Any) -> None:
@@ -28,3 +31,8 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_DIR:
+        shutil.rmtree(_OWN_DIR, ignore_errors=True)
