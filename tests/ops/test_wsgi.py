@@ -46,7 +46,8 @@ def call(path: str, *, method: str = "GET", body: bytes = b"", **headers: str):
 
     chunks = application(environ, start_response)
     answer["body"] = b"".join(chunks)
-    chunks.close()
+    if hasattr(chunks, "close"):  # optional in WSGI
+        chunks.close()
     return answer
 
 
