@@ -3,7 +3,7 @@
 gunicorn writes its access log (and its error log: "Error handling request <path>") through
 its own handlers, which our LOGGING settings never see; the request line, the path and the
 Referer of an access line would otherwise show a feed's, an ack link's or a webhook's token.
-Start gunicorn with `--logger-class config.gunicorn_logging.RedactingLogger`.
+config/gunicorn.py names it; start gunicorn with `--config python:config.gunicorn`.
 """
 
 from typing import Any

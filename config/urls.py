@@ -28,6 +28,7 @@ urlpatterns = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("readyz", ops_views.readyz, name="readyz"),
     path("metrics", ops_views.metrics, name="metrics"),
+    path("ops/health/", ops_views.health, name="ops-health"),
     path("", include("incidents.urls")),
 ]
 

@@ -1,11 +1,14 @@
 """RFC 9457 problem details for every error the API and webhooks answer with."""
 
+import sys
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -114,11 +117,34 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+# Seconds a client is asked to wait before trying again while the database is unreachable.
+UNAVAILABLE_RETRY_AFTER = 5
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: problem details under /api/; the exception itself is only logged."""
+    """handler500: problem details under /api/ and /hooks/; the exception itself is only logged.
+
+    The database being unreachable (refused, timed out, dropped) is no bug of ours: 503 with
+    Retry-After, so clients and proxies retry instead of giving up.
+    """
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(request)
     if _wants_problem(request):
         return problem_response(request, 500, "Something went wrong on our side.")
     return defaults.server_error(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
+    if _wants_problem(request) or request.path.startswith("/hooks/"):
+        response = problem_response(request, 503, "The database is unavailable; retry shortly.")
+    else:
+        # A page of its own, without the base layout: that reads the user, from the database.
+        body = loader.render_to_string("ops/unavailable.html")
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -1,6 +1,9 @@
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.utils import timezone
+
+from ops.models import HeartbeatKind
+from ops.services import heartbeat_record
 
 PING_KEY = "ops:ping:{token}"
 
@@ -10,3 +13,12 @@ def ping(token: str) -> str:
     """Proves a worker consumes the queue: records when it saw `token`, in the shared cache."""
     cache.set(PING_KEY.format(token=token), timezone.now().isoformat(), timeout=3600)
     return token
+
+
+@shared_task(bind=True, ignore_result=True)
+def heartbeat(self: Task[[str], None], queue: str) -> None:
+    """Beat sends one to each worker queue: the worker that runs it proves the queue is served.
+
+    Not acks_late: a heartbeat lost with its worker only means a later one counts.
+    """
+    heartbeat_record(kind=HeartbeatKind.QUEUE, name=queue, hostname=self.request.hostname or "")

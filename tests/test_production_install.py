@@ -186,6 +186,7 @@ def install(
             "web",
             "gunicorn",
             "config.wsgi",
+            "--config=python:config.gunicorn",
             f"--bind=127.0.0.1:{port}",
             "--workers=1",
             "--threads=2",

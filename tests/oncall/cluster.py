@@ -118,14 +118,14 @@ class Cluster:
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str, *, queues: str = "celery,paging") -> subprocess.Popen[bytes]:
         # The solo pool runs tasks in the worker process itself, so killing that process
         # kills the delivery in the middle.
         process = self._start(
             name,
             [
                 "worker",
-                "--queues=celery,paging",
+                f"--queues={queues}",
                 "--pool=solo",
                 "--without-heartbeat",
                 "--without-gossip",

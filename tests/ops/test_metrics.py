@@ -1,11 +1,17 @@
 """Prometheus metrics at /metrics: request counts, latency and incidents by status."""
 
+from datetime import timedelta
+
 import pytest
+from celery import current_app
+from django.utils import timezone
+from kombu import Queue
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents import services
 from incidents.models import Status
 from ops.metrics import REGISTRY
+from ops.services import heartbeat_record
 from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +161,77 @@ def test_with_a_token_configured_metrics_answers_the_bearer_of_it(client, settin
 
     assert response.status_code == 200
     assert b"tocsin_http_requests_total" in response.content
+
+
+def test_in_production_metrics_stay_closed_until_a_token_is_set(client, settings):
+    settings.PRODUCTION = True
+    settings.METRICS_TOKEN = ""
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert "set METRICS_TOKEN" in response.json()["detail"]
+    assert b"tocsin_http_requests_total" not in response.content
+
+
+def test_in_production_metrics_answer_the_bearer_of_the_token(client, settings):
+    settings.PRODUCTION = True
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+
+    response = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+
+    assert response.status_code == 200
+
+
+def test_each_scrape_time_collector_reports_itself_up(client):
+    samples = scrape(client)
+
+    for collector in ("incidents", "heartbeats", "queues"):
+        assert samples[("tocsin_metrics_collector_up", (("collector", collector),))] == 1
+
+
+def test_heartbeat_ages_are_exposed_and_one_never_seen_is_infinite_and_stale(client):
+    heartbeat_record(
+        kind="queue", name="paging", hostname="pager@a", now=timezone.now() - timedelta(seconds=90)
+    )
+
+    samples = scrape(client)
+
+    paging = (("kind", "queue"), ("name", "paging"))
+    assert 90 <= samples[("tocsin_heartbeat_age_seconds", paging)] < 120
+    assert samples[("tocsin_heartbeat_stale", paging)] == 1
+    beat = (("kind", "beat"), ("name", "beat"))
+    assert samples[("tocsin_heartbeat_age_seconds", beat)] == float("inf")
+    assert samples[("tocsin_heartbeat_stale", beat)] == 1
+
+
+def test_a_fresh_heartbeat_is_not_stale(client):
+    heartbeat_record(kind="queue", name="celery", hostname="worker@a")
+
+    samples = scrape(client)
+
+    celery = (("kind", "queue"), ("name", "celery"))
+    assert samples[("tocsin_heartbeat_age_seconds", celery)] < 5
+    assert samples[("tocsin_heartbeat_stale", celery)] == 0
+
+
+def test_queue_lengths_count_the_tasks_waiting_in_each_queue(client, settings, tmp_path):
+    # A broker of the test's own (kombu's filesystem transport), so the count is exact.
+    folder = tmp_path / "broker"
+    folder.mkdir()
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(folder),
+    }
+    app = current_app._get_current_object()
+    with app.connection_for_write() as conn, conn.Producer() as producer:
+        for _ in range(3):
+            producer.publish({"n": 1}, routing_key="paging", declare=[Queue("paging")])
+
+    samples = scrape(client)
+
+    assert samples[("tocsin_queue_length", (("queue", "paging"),))] == 3
+    assert samples[("tocsin_queue_length", (("queue", "celery"),))] == 0

@@ -46,7 +46,8 @@ def call(path: str, *, method: str = "GET", body: bytes = b"", **headers: str):
 
     chunks = application(environ, start_response)
     answer["body"] = b"".join(chunks)
-    chunks.close()
+    if hasattr(chunks, "close"):  # optional in WSGI
+        chunks.close()
     return answer
 
 
@@ -111,3 +112,19 @@ def test_the_cache_keeps_one_redis_client():
     assert backend.get_client(write=True) is backend.get_client(write=True)
     assert cache.add("wsgi-test-key", 1, 5) is True
     assert cache.add("wsgi-test-key", 1, 5) is False
+
+
+def test_healthz_is_answered_before_django_runs():
+    # No middleware and no request signals: those check the database connection.
+    answer = call("/healthz", HOST="not-an-allowed-host.example")
+
+    assert answer["status"] == 200
+    assert json.loads(answer["body"]) == {"status": "ok"}
+    assert answer["headers"]["cache-control"] == "no-store"
+
+
+def test_healthz_answers_head_and_refuses_other_methods():
+    assert call("/healthz", method="HEAD")["status"] == 200
+    answer = call("/healthz", method="POST")
+    assert answer["status"] == 405
+    assert answer["headers"]["allow"] == "GET, HEAD"
