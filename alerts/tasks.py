@@ -3,6 +3,8 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.core.cache import cache
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from alerts.services import (
     alerts_process_one_by_one,
@@ -32,13 +34,21 @@ FAILED_RETRY_SECONDS = 1.0
 def process_alerts_soon(integration_id: int, *, countdown: float = 0) -> None:
     """Queue processing for an integration unless a queued task will already cover it.
 
-    Call after the delivery's alerts are committed (transaction.on_commit).
+    Call after the delivery's alerts are committed (transaction.on_commit). With Redis down
+    the alerts wait, committed, for the sweeper: one line says so, not a traceback per webhook.
     """
-    if cache.add(QUEUED_KEY.format(integration_id), 1, QUEUED_TTL_SECONDS):
-        if countdown:
-            process_alerts.apply_async((integration_id,), countdown=countdown)
-        else:
-            process_alerts.delay(integration_id)
+    try:
+        if cache.add(QUEUED_KEY.format(integration_id), 1, QUEUED_TTL_SECONDS):
+            if countdown:
+                process_alerts.apply_async((integration_id,), countdown=countdown)
+            else:
+                process_alerts.delay(integration_id)
+    except (RedisError, OperationalError) as error:
+        logger.warning(
+            "alerts of integration %s wait for the sweeper: Redis is unreachable (%s)",
+            integration_id,
+            error,
+        )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=5)

@@ -95,6 +95,9 @@ def requeue_after() -> timedelta:
 Enqueue = Callable[[list[int]], None]
 
 
+# Every publish after commit is `robust`: the rows are committed and the tick and the rescue
+# sweep hand them out once the broker is back, so a broker outage must not turn a committed
+# page into a 500 (or stop the next on_commit callback).
 def _enqueue_deliveries(notification_ids: list[int]) -> None:
     from oncall.tasks import deliver_notification
 
@@ -185,7 +188,7 @@ def escalation_start(
             at=now,
         )
         if fire_now:
-            transaction.on_commit(lambda: _enqueue_escalation(escalation.pk))
+            transaction.on_commit(lambda: _enqueue_escalation(escalation.pk), robust=True)
     return escalation
 
 
@@ -210,7 +213,9 @@ def _page_management_now(
             label="management, severity raised",
             now=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
+        transaction.on_commit(
+            lambda: notifications_dispatch_due(now=now, incident_id=incident.pk), robust=True
+        )
 
 
 def policy_name(escalation: Escalation) -> str:
@@ -333,7 +338,7 @@ def escalation_advance(
         if dispatch:
             # Hand the pages out now; the tick passes False and hands out once for all.
             transaction.on_commit(
-                lambda: notifications_dispatch_due(now=now, incident_id=incident.pk)
+                lambda: notifications_dispatch_due(now=now, incident_id=incident.pk), robust=True
             )
     return True
 
@@ -458,7 +463,9 @@ def incident_page_user(
             label=f"paged by {actor.display_name}",
             now=now,
         )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
+        transaction.on_commit(
+            lambda: notifications_dispatch_due(now=now, incident_id=incident.pk), robust=True
+        )
 
 
 def incident_page_team(
@@ -496,7 +503,9 @@ def incident_page_team(
                     "their role may not respond to incidents.",
                     at=now,
                 )
-        transaction.on_commit(lambda: notifications_dispatch_due(now=now, incident_id=incident.pk))
+        transaction.on_commit(
+            lambda: notifications_dispatch_due(now=now, incident_id=incident.pk), robust=True
+        )
     return users
 
 
@@ -545,7 +554,7 @@ def incident_escalate(
             message=f"{actor.display_name} escalated to level {escalation.level_index + 1}",
             at=now,
         )
-        transaction.on_commit(lambda: _enqueue_escalation(escalation.pk))
+        transaction.on_commit(lambda: _enqueue_escalation(escalation.pk), robust=True)
     return escalation
 
 
@@ -575,7 +584,7 @@ def notifications_dispatch_due(
             Notification.objects.filter(pk__in=ids).update(
                 state=NotificationState.QUEUED, queued_at=now
             )
-            transaction.on_commit(lambda: enqueue(ids))
+            transaction.on_commit(lambda: enqueue(ids), robust=True)
     return ids
 
 
@@ -597,7 +606,7 @@ def notifications_rescue_stuck(
                 state=NotificationState.QUEUED, queued_at=now
             )
             logger.warning("re-enqueued %d stuck deliveries", len(ids))
-            transaction.on_commit(lambda: enqueue(ids))
+            transaction.on_commit(lambda: enqueue(ids), robust=True)
     return ids
 
 

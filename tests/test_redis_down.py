@@ -15,10 +15,19 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+from django.urls import reverse
 
-from oncall.models import ContactMethod, Notification, NotificationKind, NotificationState
-from tests.factories import UserFactory
+from accounts.models import Role, User
+from oncall.models import (
+    ContactMethod,
+    Escalation,
+    Notification,
+    NotificationKind,
+    NotificationState,
+)
+from tests.factories import UserFactory, declare
 from tests.oncall.cluster import free_port
+from tests.oncall.factories import pageable, policy
 
 pytestmark = [
     pytest.mark.slow,
@@ -117,3 +126,38 @@ def test_with_redis_down_people_sign_in_and_add_a_contact_method(server):
     # Queued as a row: the rescue sweep sends it once the broker is back.
     code = Notification.objects.get(contact_method=method, kind=NotificationKind.VERIFICATION)
     assert code.state == NotificationState.QUEUED
+
+
+def test_with_redis_down_a_responder_pages_a_person_and_escalates_by_hand(server):
+    UserFactory(username="rosa", role=Role.RESPONDER)
+    cole = pageable("cole")
+    policy((5, [pageable("ann")]))
+    incident = declare(User.objects.get(username="rosa"), title="Checkout is failing")
+    session = requests.Session()
+    form = session.get(f"{server}/accounts/login/", timeout=10)
+    session.post(
+        f"{server}/accounts/login/",
+        data={"username": "rosa", "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(form)},
+        timeout=10,
+    )
+    page = session.get(f"{server}{incident.get_absolute_url()}", timeout=10)
+
+    number = {"number": incident.number}
+
+    paged = session.post(
+        f"{server}{reverse('paging-profile:incident-page', kwargs=number)}",
+        data={"user": cole.pk, "csrfmiddlewaretoken": csrf_token(page)},
+        timeout=10,
+    )
+    escalated = session.post(
+        f"{server}{reverse('paging-profile:incident-escalate', kwargs=number)}",
+        data={"csrfmiddlewaretoken": csrf_token(page)},
+        timeout=10,
+    )
+
+    # The pages are rows; the tick and the rescue sweep hand them out once the broker is back.
+    assert paged.status_code == 200, paged.text  # the incident page, after the redirect
+    assert "Paged Cole." in paged.text
+    assert escalated.status_code == 200, escalated.text
+    assert Notification.objects.filter(incident=incident, user=cole).exists()
+    assert Escalation.objects.filter(incident=incident).exists()

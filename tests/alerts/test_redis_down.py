@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
 # seeded severities that the flush afterwards would delete.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_alertmanager_delivery_is_committed_and_answered_with_redis_refused(
-    client, redis_refused
+    client, redis_refused, caplog
 ):
     integration, token = integration_create(
         name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Ops")
@@ -31,3 +31,8 @@ def test_an_alertmanager_delivery_is_committed_and_answered_with_redis_refused(
 
     assert response.status_code == 200, response.content
     assert Alert.objects.filter(integration=integration).exists()
+    # One line per delivery, not a traceback at ERROR for every webhook of the outage.
+    [line] = [r for r in caplog.records if r.name == "alerts.tasks"]
+    assert line.levelname == "WARNING"
+    assert line.exc_info is None
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
