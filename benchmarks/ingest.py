@@ -481,6 +481,8 @@ def start_gunicorn(
         "-m",
         "gunicorn",
         "config.wsgi",
+        # As production runs it: multiprocess metrics and the redacting access logger.
+        "--config=python:config.gunicorn",
         f"--bind=127.0.0.1:{port}",
         f"--workers={args.workers}",
         f"--threads={args.threads}",
