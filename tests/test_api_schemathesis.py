@@ -24,8 +24,10 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import api_token_create
-from incidents.models import Service, Severity, Team
+from alerts.models import Integration
+from incidents.models import Incident, Service, Severity, Team
 from incidents.services import incident_resolve
+from oncall.models import Schedule
 from tests.alerts.factories import make_integration
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare, severity
 from tests.oncall.cluster import PrivateRedis, free_port, wait_until
@@ -65,17 +67,20 @@ RULES_BEYOND_THE_SCHEMA = [
 ]
 
 
-def _toml_list(values: list[str]) -> str:
+def _toml_list(values: list[str] | list[int]) -> str:
     return json.dumps(values)  # a JSON array of strings is a TOML array
 
 
 def _config(path: Path) -> Path:
     """schemathesis.toml: the seeded names as dictionaries, and the rules above."""
-    dictionaries = {
+    dictionaries: dict[str, list[str] | list[int]] = {
         "severities": sorted(Severity.objects.values_list("name", flat=True)),
         "teams": sorted(Team.objects.values_list("slug", flat=True)),
         "services": sorted(Service.objects.values_list("slug", flat=True)),
         "users": sorted(User.objects.values_list("username", flat=True)),
+        "incidents": sorted(Incident.objects.values_list("number", flat=True)),
+        "schedules": sorted(Schedule.objects.values_list("pk", flat=True)),
+        "integrations": sorted(Integration.objects.values_list("pk", flat=True)),
     }
     bindings = {
         "body.severity": "severities",
@@ -103,6 +108,14 @@ def _config(path: Path) -> Path:
         lines += [f"[dictionaries.{name}]", f"values = {_toml_list(values)}"]
     lines.append("[parameters]")
     lines += [f'"{key}" = {{ dictionary = "{name}" }}' for key, name in bindings.items()]
+    # Mostly rows that exist, so the fuzzer gets past 404; now and then one that does not.
+    lines.append('"path.number" = { dictionary = "incidents", probability = 0.8 }')
+    for prefix, name in (("schedules", "schedules"), ("integrations", "integrations")):
+        lines += [
+            "[[operations]]",
+            f'include-path-regex = "^/api/v1/{prefix}/[{{]id[}}]/"',
+            f'parameters = {{ "path.id" = {{ dictionary = "{name}", probability = 0.8 }} }}',
+        ]
     lines += [
         "[[operations]]",
         f"include-name = {_toml_list(RULES_BEYOND_THE_SCHEMA)}",
@@ -214,7 +227,7 @@ def test_the_api_answers_as_its_schema_says_to_every_role(server, tokens, tmp_pa
                         "--checks=all",
                         "--phases=examples,coverage,fuzzing,stateful",
                         "--workers=1",
-                        "--request-timeout=10",
+                        "--request-timeout=30",
                         "--no-color",
                         f"--header=Authorization: Token {tokens[role]}",
                     ],

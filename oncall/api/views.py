@@ -64,9 +64,7 @@ def _actor(request: Request) -> User:
 
 
 def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    # A plain dict, not the QueryDict: DRF reads an empty value in a QueryDict as absent, so
-    # `?at=` would quietly mean now instead of being refused.
-    serializer = serializer_class(data=request.query_params.dict())
+    serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
