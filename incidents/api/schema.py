@@ -39,6 +39,7 @@ PROBLEM_DESCRIPTIONS = {
     403: "Your role may not do this (or, signed in by session, the CSRF token is missing).",
     404: "No such object, or one you may not see.",
     409: "The incident's lifecycle does not allow this now.",
+    411: "The body came without a Content-Length (chunked): send its length.",
     413: "The request body is over the size limit.",
     415: "The body is not JSON.",
     429: "Too many requests: wait as `Retry-After` says.",
@@ -97,6 +98,7 @@ class ApiSchema(AutoSchema):
         elif in_path or PAGE_PARAMETER in query:
             codes[404] = None if in_path else PAGE_NOT_FOUND
         if has_body:
+            codes[411] = None
             codes[413] = None
             codes[415] = None
         if self.view.get_throttles():

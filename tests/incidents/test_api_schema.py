@@ -63,7 +63,7 @@ def test_schema_documents_errors_as_problem_details(db):
     responses = schema.json()["paths"]["/api/v1/incidents/{number}/acknowledge/"]["post"][
         "responses"
     ]
-    assert set(responses) == {"200", "400", "401", "403", "404", "409", "413", "415"}
+    assert set(responses) == {"200", "400", "401", "403", "404", "409", "411", "413", "415"}
     assert list(responses["409"]["content"]) == ["application/problem+json"]
 
 
@@ -103,7 +103,7 @@ def test_every_operation_documents_the_errors_its_shape_allows(schema):
         parameters = operation.get("parameters", [])
         expected = {"401"}
         if "requestBody" in operation:
-            expected |= {"400", "413", "415"}
+            expected |= {"400", "411", "413", "415"}
         if method in WRITES:
             expected.add("403")
         if any(p["in"] == "query" for p in parameters):
