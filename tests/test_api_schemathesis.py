@@ -179,11 +179,12 @@ def server(tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
     }
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("ab")
-    # The project's gunicorn.conf.py applies (cwd), as in production.
+    # With the settings every Tocsin web server runs with, as in production.
     process = subprocess.Popen(
         [
             GUNICORN,
             "config.wsgi",
+            "--config=python:config.gunicorn",
             f"--bind=127.0.0.1:{port}",
             "--workers=2",
             "--threads=4",
@@ -250,3 +251,29 @@ def test_the_api_answers_as_its_schema_says_to_every_role(server, tokens, tmp_pa
     assert not failed, "\n\n".join(
         f"===== schemathesis as {role} =====\n{text}" for role, text in failed.items()
     )
+
+
+def test_the_longest_incident_list_query_the_schema_allows_is_served(server, tokens):
+    # Four bytes a character in UTF-8, twelve once percent-encoded: the longest request line.
+    wide = "\U0001d11e"
+    params = {
+        "q": wide * 200,
+        "team": wide * 100,
+        "service": wide * 100,
+        "severity": [wide * 16] * 10,
+        "status": ["investigating"] * 10,
+        "mine": "false",
+        "page": "1",
+    }
+    request = requests.Request(
+        "GET",
+        f"{server}/api/v1/incidents/",
+        params=params,
+        headers={"Authorization": f"Token {tokens[Role.VIEWER]}"},
+    ).prepare()
+    assert request.url is not None
+    assert len(request.url) > 7_000
+
+    response = requests.Session().send(request, timeout=30)
+
+    assert response.status_code == 200, response.text[:500]
