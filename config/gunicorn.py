@@ -17,6 +17,11 @@ from typing import Any
 # The access and error logs hide the tokens of secret-bearing paths (feeds, ack links, hooks).
 logger_class = "config.gunicorn_logging.RedactingLogger"
 
+# The longest request line, in bytes (gunicorn's maximum; its default, 4094, answers an HTML
+# 414 to queries the API schema allows): the incident list's filters at their longest,
+# percent-encoded, take about 7,200 bytes. A reverse proxy in front commonly allows 8 KiB.
+limit_request_line = 8190
+
 # Ours to delete at exit only when we made it; an operator's directory is only emptied.
 _OWN_DIR = ""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -344,16 +344,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "ops.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "ops.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tocsin API",
-    "DESCRIPTION": "Incidents, their timeline and the people who run them.",
+    "DESCRIPTION": (
+        "Incidents, their timeline, integrations, schedules and the people who run them.\n\n"
+        "Every error is an RFC 9457 problem details body (`application/problem+json`); a 400 "
+        "names each invalid field in `errors`. Inputs refuse fields they do not know and values "
+        "of another JSON type, and text may not hold NUL characters or unpaired surrogates "
+        "(PostgreSQL cannot store them)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -10,7 +10,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,8 +18,9 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from incidents import selectors, services
-from incidents.api.schema import BODY_PROBLEMS, READ_PROBLEMS, problems
+from incidents.api.schema import PAGE_NOT_FOUND, problems
 from incidents.api.serializers import (
+    MAX_FILTER_VALUES,
     STATUS_FILTER_CHOICES,
     EmptySerializer,
     IncidentCreateSerializer,
@@ -57,36 +57,58 @@ INCIDENT_PREFETCH = (
     Prefetch("roles", queryset=RoleAssignment.objects.select_related("user")),
 )
 
+# Errors that need knowing the domain; the rest (400, 401, 403, 404, 413, 415) follow from each
+# operation's shape in ApiSchema.
+INCIDENT_404 = "No such incident, or a private one you take no part in."
+NOT_FOUND = problems(404, _404=INCIDENT_404)
+
 # Incident actions answer with the changed incident; notes and status updates are new records
 # of their own and answer 201 with that record.
 ACTION_RESPONSES: dict[int | tuple[int, str], Any] = {
     200: IncidentSerializer,
-    **problems(*BODY_PROBLEMS, 404, 409),
+    **NOT_FOUND,
+    **problems(409),
 }
 
 LIST_PARAMETERS = [
     OpenApiParameter(
         "status",
-        str,
-        many=True,
-        enum=STATUS_FILTER_CHOICES,
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": sorted(STATUS_FILTER_CHOICES)},
+            "maxItems": MAX_FILTER_VALUES,
+        },
         description="Repeatable, or comma-separated. `open` means every status but resolved.",
     ),
     OpenApiParameter(
-        "severity", str, many=True, description="Severity names (SEV1…); repeatable or commas."
+        "severity",
+        {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 16},
+            "maxItems": MAX_FILTER_VALUES,
+        },
+        description="Severity names (SEV1…); repeatable or commas.",
     ),
-    OpenApiParameter("team", str, description="A team slug."),
-    OpenApiParameter("service", str, description="A service slug."),
+    OpenApiParameter("team", {"type": "string", "maxLength": 100}, description="A team slug."),
+    OpenApiParameter(
+        "service", {"type": "string", "maxLength": 100}, description="A service slug."
+    ),
     OpenApiParameter(
         "mine", bool, description="Only incidents you declared, command or hold a role in."
     ),
     OpenApiParameter(
-        "q", str, description="Text in the title or summary; `INC-12` or `12` finds that number."
+        "q",
+        {"type": "string", "maxLength": 200},
+        description="Text in the title or summary; `INC-12` or `12` finds that number.",
     ),
 ]
 
 NUMBER_PARAMETER = OpenApiParameter(
-    "number", OpenApiTypes.INT, OpenApiParameter.PATH, description="The n of INC-n."
+    "number",
+    # lookup_value_regex: nine digits at most, so the number fits the 32-bit column.
+    {"type": "integer", "minimum": 1, "maximum": 999_999_999},
+    OpenApiParameter.PATH,
+    description="The n of INC-n.",
 )
 
 
@@ -115,17 +137,17 @@ def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request
         summary="List incidents",
         description="Open incidents first, newest first within each group.",
         parameters=LIST_PARAMETERS,
-        responses={200: IncidentSerializer, **problems(400, *READ_PROBLEMS)},
+        responses=IncidentSerializer,
     ),
     create=extend_schema(
         summary="Declare an incident",
         request=IncidentCreateSerializer,
-        responses={201: IncidentSerializer, **problems(*BODY_PROBLEMS)},
+        responses={201: IncidentSerializer},
     ),
     retrieve=extend_schema(
         summary="Get an incident",
         parameters=[NUMBER_PARAMETER],
-        responses={200: IncidentSerializer, **problems(*READ_PROBLEMS, 404)},
+        responses={200: IncidentSerializer, **NOT_FOUND},
     ),
     partial_update=extend_schema(
         summary="Edit an incident",
@@ -204,7 +226,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
             "unchanged. A resolved incident is 409."
         ),
         parameters=[NUMBER_PARAMETER],
-        request=None,
+        request=EmptySerializer,
         responses=ACTION_RESPONSES,
     )
     @action(detail=True, methods=["post"])
@@ -277,7 +299,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         summary="Add a note to the timeline",
         parameters=[NUMBER_PARAMETER],
         request=NoteCreateSerializer,
-        responses={201: TimelineEventSerializer, **problems(*BODY_PROBLEMS, 404)},
+        responses={201: TimelineEventSerializer, **NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="notes")
     def add_note(self, request: Request, number: str) -> Response:
@@ -292,7 +314,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         summary="Post a status update",
         parameters=[NUMBER_PARAMETER],
         request=StatusUpdateCreateSerializer,
-        responses={201: StatusUpdateSerializer, **problems(*BODY_PROBLEMS, 404)},
+        responses={201: StatusUpdateSerializer, **NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="updates")
     def post_update(self, request: Request, number: str) -> Response:
@@ -350,7 +372,10 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         summary="An incident's timeline",
         description="Oldest first.",
         parameters=[NUMBER_PARAMETER],
-        responses={200: TimelineEventSerializer, **problems(*READ_PROBLEMS, 404)},
+        responses={
+            200: TimelineEventSerializer,
+            **problems(404, _404=f"{INCIDENT_404} {PAGE_NOT_FOUND}"),
+        },
     )
 )
 class IncidentTimeline(generics.ListAPIView[TimelineEvent]):
@@ -365,9 +390,7 @@ class IncidentTimeline(generics.ListAPIView[TimelineEvent]):
 
 
 def _catalog_schema(summary: str, serializer: type[serializers.Serializer[Any]]) -> Any:
-    return extend_schema_view(
-        get=extend_schema(summary=summary, responses={200: serializer, **problems(*READ_PROBLEMS)})
-    )
+    return extend_schema_view(get=extend_schema(summary=summary, responses=serializer))
 
 
 @_catalog_schema("List severities", SeveritySerializer)

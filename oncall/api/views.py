@@ -15,7 +15,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -24,8 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from incidents.api.schema import BODY_PROBLEMS, READ_PROBLEMS, problems
-from incidents.api.serializers import ProblemSerializer
+from incidents.api.schema import problems
 from oncall import schedules, selectors, services
 from oncall.api.serializers import (
     OnCallQuerySerializer,
@@ -46,18 +44,11 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.selectors import LoadedSchedule, on_call_run, schedules_loaded
-from ops.problems import PROBLEM_CONTENT_TYPE
 
 TAGS = ["on call"]
 
 
-def _problems(*codes: int) -> dict[int | tuple[int, str], OpenApiResponse]:
-    answers = problems(*codes)
-    if 404 in codes:
-        answers[(404, PROBLEM_CONTENT_TYPE)] = OpenApiResponse(
-            ProblemSerializer, description="No such schedule."
-        )
-    return answers
+NOT_FOUND = problems(404, _404="No such schedule.")
 
 
 ID_PARAMETER = OpenApiParameter(
@@ -111,7 +102,7 @@ def _render_schedules(loaded: list[LoadedSchedule], now: datetime) -> Any:
         summary="List schedules",
         description="With their current layers and who is on call now. A fixed number of "
         "queries, however many schedules.",
-        responses={200: ScheduleSerializer, **problems(*READ_PROBLEMS)},
+        responses=ScheduleSerializer,
     )
 )
 class ScheduleList(generics.ListAPIView[Schedule]):
@@ -139,7 +130,7 @@ class ScheduleDetail(generics.GenericAPIView[Schedule]):
         tags=TAGS,
         summary="Get a schedule",
         parameters=[ID_PARAMETER],
-        responses={200: ScheduleSerializer, **_problems(*READ_PROBLEMS, 404)},
+        responses={200: ScheduleSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
@@ -160,7 +151,7 @@ class ScheduleOnCall(generics.GenericAPIView[Schedule]):
         description="At `at` (default now): overrides first, else the highest layer with "
         "someone on call.",
         parameters=[ID_PARAMETER, OnCallQuerySerializer],
-        responses={200: OnCallSerializer, **_problems(400, *READ_PROBLEMS, 404)},
+        responses={200: OnCallSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
@@ -183,7 +174,7 @@ class ScheduleShifts(generics.GenericAPIView[Schedule]):
         description="Who is on call from `start` to `end` (at most 90 days), as contiguous "
         "pieces; a gap between pieces means nobody.",
         parameters=[ID_PARAMETER, ShiftsQuerySerializer],
-        responses={200: ShiftsSerializer, **_problems(400, *READ_PROBLEMS, 404)},
+        responses={200: ShiftsSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
@@ -224,7 +215,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
         "span, and `user`, are sent a notice.",
         parameters=[ID_PARAMETER],
         request=OverrideCreateSerializer,
-        responses={201: OverrideSerializer, **_problems(*BODY_PROBLEMS, 404)},
+        responses={201: OverrideSerializer, **NOT_FOUND},
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = _actor(request)
@@ -246,7 +237,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
         tags=TAGS,
         summary="List escalation policies",
         description="With their levels in order and each level's targets.",
-        responses={200: PolicySerializer, **problems(*READ_PROBLEMS)},
+        responses=PolicySerializer,
     )
 )
 class PolicyList(generics.ListAPIView[EscalationPolicy]):
