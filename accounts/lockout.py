@@ -57,10 +57,22 @@ def client_address(request: HttpRequest | None) -> str:
     return _address(addresses[-hops]) or remote
 
 
+# The block an IPv6 client holds: one connection gets a /64, and could take a fresh address
+# from it for every attempt.
+IPV6_CLIENT_PREFIX = 64
+
+
 def lockout_address(request: HttpRequest) -> str | None:
-    """AXES_CLIENT_IP_CALLABLE. The attempts table stores addresses as such (PostgreSQL inet),
-    so an unknown one is NULL; such requests share one address ceiling."""
-    return client_address(request) or None
+    """AXES_CLIENT_IP_CALLABLE: the client's address, or for IPv6 its /64's first address.
+    The attempts table stores addresses as such (PostgreSQL inet), so an unknown one is NULL;
+    such requests share one address ceiling."""
+    address = client_address(request)
+    if not address:
+        return None
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False).network_address)
+    return address
 
 
 def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> int:

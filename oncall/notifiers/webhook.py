@@ -238,11 +238,20 @@ def _resolved(host: str) -> tuple[list[str], str]:
 # through it, so the address inside is checked. The others are refused whatever they carry:
 # local-use NAT64 may embed the address at several offsets (RFC 8215), 6to4 and Teredo are
 # deprecated tunnels through relays we do not choose, and IPv4-compatible addresses were
-# deprecated by RFC 4291 (`::1` and `::` are among them).
+# deprecated by RFC 4291 (`::1` and `::` are among them). SIIT's IPv4-translated addresses
+# (`::ffff:0:a.b.c.d`, RFC 2765) and site-local ones (RFC 3879) reach internal hosts too, and
+# Python's tables call both global.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _REFUSED_V6 = tuple(
     ipaddress.IPv6Network(network)
-    for network in ("64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96")
+    for network in (
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+        "::/96",
+        "::ffff:0:0:0/96",
+        "fec0::/10",
+    )
 )
 
 

@@ -328,3 +328,16 @@ def test_client_address_is_empty_when_the_connection_has_none(rf, settings):
     request = rf.post("/", REMOTE_ADDR="")
 
     assert client_address(request) == ""
+
+
+def test_failures_from_one_ipv6_network_count_as_one_address(client, responder):
+    # Anyone with an IPv6 connection holds a /64 (2^64 addresses): one address per guess
+    # would escape both the pair's limit and the address ceiling.
+    for attempt in range(settings.LOGIN_RATE_LIMIT):
+        sign_in(client, "rosa", "wrong", address=f"2001:db8:1:2::{attempt + 1:x}")
+
+    attacker = sign_in(client, "rosa", PASSWORD, address="2001:db8:1:2::ffff")
+    person = sign_in(client, "rosa", PASSWORD, address="2001:db8:9:9::1")
+
+    assert attacker.status_code == 429
+    assert person.status_code == 302

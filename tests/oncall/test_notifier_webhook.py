@@ -267,6 +267,11 @@ INTERNAL_BEHIND_IPV6 = [
     pytest.param("64:ff9b::a00:7", id="nat64-private"),
     pytest.param("64:ff9b:1::a9fe:a9fe", id="local-nat64"),
     pytest.param("64:ff9b:1::808:808", id="local-nat64-any"),
+    # SIIT's IPv4-translated form (RFC 2765), which Python's tables call global.
+    pytest.param("::ffff:0:a9fe:a9fe", id="ipv4-translated-metadata"),
+    pytest.param("::ffff:0:7f00:1", id="ipv4-translated-loopback"),
+    # Site-local (RFC 3879): deprecated, still routed inside old networks; Python calls it global.
+    pytest.param("fec0::1", id="site-local"),
     pytest.param("2002:a9fe:a9fe::1", id="6to4-metadata"),
     pytest.param("2002:808:808::1", id="6to4-any"),
     pytest.param("2001:0:4136:e378:8000:63bf:3fff:fdd2", id="teredo"),
