@@ -93,7 +93,9 @@ def test_every_tocsin_service_is_built_from_the_one_dockerfile(compose):
 def test_each_service_runs_its_process(compose):
     services = compose["services"]
     assert command(services["migrate"]) == "python manage.py migrate --noinput"
-    assert command(services["web"]).startswith("gunicorn config.wsgi --bind=0.0.0.0:8000")
+    assert command(services["web"]).startswith(
+        "gunicorn config.wsgi --config=python:config.gunicorn --bind=0.0.0.0:8000"
+    )
     assert command(services["worker"]).startswith("celery -A config worker --queues=celery ")
     # Pages on their own worker: a backlog of alerts never holds up a tick or a delivery.
     assert command(services["pager"]).startswith("celery -A config worker --queues=paging ")
@@ -241,7 +243,7 @@ def test_beat_starts_when_the_data_directory_does_not_exist(tmp_path):
         "-c",
         # What `celery -A config beat` builds before it starts its loop.
         "from celery.apps.beat import Beat; from config.celery import app; beat = Beat(app=app); "
-        "service = beat.Service(app=app, max_interval=beat.max_interval, "
+        "beat.init_loader(); service = beat.Service(app=app, max_interval=beat.max_interval, "
         "scheduler_cls=beat.scheduler_cls, schedule_filename=beat.schedule); "
         "print(sorted(service.scheduler.schedule))",
         env=production_env(TOCSIN_DATA_DIR=str(data_dir)),

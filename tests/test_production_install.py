@@ -300,7 +300,24 @@ def test_gunicorn_serves_healthz_and_readyz(install):
     ready = requests.get(f"{install.web_url}/readyz", timeout=10)
 
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": True, "broker": True}
+    assert ready.json()["checks"] == {"database": True}
+
+
+def test_the_whole_installation_is_ready_once_beat_and_each_queue_beat(install):
+    # The heartbeats of beat, of the worker (queue celery) and of the pager (queue paging).
+    wait_until(
+        lambda: web_answers(f"{install.web_url}/readyz?full=1"),
+        what="/readyz?full=1 to see the broker and fresh heartbeats of beat and both queues",
+    )
+    checks = requests.get(f"{install.web_url}/readyz?full=1", timeout=10).json()["checks"]
+
+    assert checks == {
+        "database": True,
+        "broker": True,
+        "heartbeat:beat:beat": True,
+        "heartbeat:queue:celery": True,
+        "heartbeat:queue:paging": True,
+    }
 
 
 def web_answers(url: str) -> bool:
