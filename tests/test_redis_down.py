@@ -55,7 +55,12 @@ def server(unused_port, tmp_path) -> Iterator[str]:
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", f"--bind=127.0.0.1:{port}"],
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                "config.wsgi",
+                "--config=python:config.gunicorn",
+                f"--bind=127.0.0.1:{port}",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,

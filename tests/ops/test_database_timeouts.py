@@ -2,7 +2,11 @@
 and the client gives up on a server that has gone silent. A connection of its own, through a
 Blackhole proxy, stands in for a web request's."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,6 +18,8 @@ from ops.postgresql.base import BoundedConnection, DatabaseWrapper, use_statemen
 from tests.stubs.blackhole import Blackhole
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -144,3 +150,33 @@ def test_migrations_run_without_a_statement_timeout():
         assert connection.connection.read_timeout is None
     finally:
         use_statement_timeout(saved["statement_timeout"])
+
+
+def test_management_commands_have_the_workers_statement_timeout_not_webs():
+    # Commands are not web requests: seeding or a report may take longer than a page may.
+    database = connection.settings_dict["NAME"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.db import connection; cursor = connection.cursor(); "
+            "cursor.execute('SHOW statement_timeout'); print(cursor.fetchone()[0])",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "DB_STATEMENT_TIMEOUT": "5",
+            "WORKER_DB_STATEMENT_TIMEOUT": "60",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1min"
