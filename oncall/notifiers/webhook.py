@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import socket
+import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -78,8 +81,9 @@ def _post(
     A dual-stack name whose IPv6 address is unreachable from here must still be paged over
     IPv4 (and the other way round). Only the addresses checked are tried, never the name
     resolved again. A failure after connecting is not retried elsewhere: the receiver may
-    have the page already. The connect budget (NOTIFIER_TIMEOUT) is shared, so a list of
-    unreachable addresses cannot hold a delivery past its lease.
+    have the page already. One budget (NOTIFIER_TIMEOUT) covers the whole exchange, connects
+    and answer alike, so neither a list of unreachable addresses nor a receiver trickling its
+    answer can hold a delivery (and a pager thread) past it.
     """
     budget: float = settings.NOTIFIER_TIMEOUT
     deadline = time.monotonic() + budget
@@ -90,8 +94,8 @@ def _post(
             break
         # Each address left gets its share of what remains; a refusal is quick, and the
         # next address inherits the time it did not use.
-        timeout = urllib3.Timeout(connect=remaining / (len(addresses) - index), read=budget)
-        pool = _pool(scheme, hostname, address, port, timeout)
+        timeout = urllib3.Timeout(connect=remaining / (len(addresses) - index), read=remaining)
+        pool = _pool(scheme, hostname, address, port, timeout, deadline)
         try:
             response = pool.urlopen(
                 "POST",
@@ -115,14 +119,61 @@ def _post(
     raise NotifierError(f"Webhook unreachable: {'; '.join(failures)}", permanent=False)
 
 
+class _Deadline:
+    """Shuts the connection down at `deadline` (time.monotonic()), whatever it is waiting for.
+
+    A read timeout bounds each read, not the answer: a receiver sending a byte of its headers
+    every few seconds would keep the delivery going for ever.
+    """
+
+    sock: socket.socket | None
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+        self._watchdog: threading.Timer | None = None
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        self._watchdog = threading.Timer(max(self._deadline - time.monotonic(), 0), self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _expire(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            # The pending read returns at once, empty, and the exchange fails as cut off.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        super().close()  # type: ignore[misc]
+
+
+class _HTTPConnection(_Deadline, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Deadline, urllib3.connection.HTTPSConnection):
+    pass
+
+
 def _pool(
-    scheme: str, hostname: str, address: str, port: int | None, timeout: urllib3.Timeout
+    scheme: str,
+    hostname: str,
+    address: str,
+    port: int | None,
+    timeout: urllib3.Timeout,
+    deadline: float,
 ) -> urllib3.HTTPConnectionPool:
     if scheme == "https":
-        return urllib3.HTTPSConnectionPool(
+        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
             address,
             port or 443,
             timeout=timeout,
+            deadline=deadline,
             # The certificate must be the name's, although the connection is to an address.
             server_hostname=hostname,
             assert_hostname=hostname,
@@ -130,7 +181,11 @@ def _pool(
             # The CA bundle requests trusts, as the other notifiers do.
             ca_certs=requests.utils.DEFAULT_CA_BUNDLE_PATH,
         )
-    return urllib3.HTTPConnectionPool(address, port or 80, timeout=timeout)
+        pool.ConnectionCls = _HTTPSConnection
+        return pool
+    pool = urllib3.HTTPConnectionPool(address, port or 80, timeout=timeout, deadline=deadline)
+    pool.ConnectionCls = _HTTPConnection
+    return pool
 
 
 def webhook_body(page: Page) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import threading
 import time
 from dataclasses import replace
 
@@ -399,3 +400,45 @@ def test_a_fallback_never_leaves_the_addresses_checked(webhook_receiver, monkeyp
 
     assert raised.value.permanent is True
     webhook_receiver.assert_nothing_sent()
+
+
+@pytest.fixture
+def trickling_receiver():
+    """A receiver that reads the page, then sends its answer's head a byte every 0.3 s for
+    6 s: each read is quick, the whole answer is not."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 20 + b"\r\nContent-Length: 0\r\n\r\n"
+            for byte in head:
+                if stop.wait(0.3):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return  # the notifier gave up and closed the connection
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    listener.close()
+    server.join(timeout=5)
+
+
+def test_a_receiver_trickling_its_answer_cannot_hold_a_delivery_past_the_timeout(
+    trickling_receiver, settings
+):
+    # Otherwise a few such receivers would hold the pager's threads, and everyone's pages.
+    settings.NOTIFIER_TIMEOUT = 1
+
+    started = time.monotonic()
+    with pytest.raises(NotifierError) as raised:
+        notifier_for("webhook").notify(replace(PAGE, address=trickling_receiver))
+
+    assert time.monotonic() - started < 2.5
+    assert raised.value.permanent is False
