@@ -17,4 +17,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from ops import checks  # noqa: F401  (registers the deploy checks)
+
         pre_migrate.connect(lift_statement_timeout, dispatch_uid="ops.lift_statement_timeout")

@@ -59,6 +59,18 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("base_url", [None, "http://tocsin.example.com", "https://localhost:8000"])
+def test_check_deploy_warns_when_links_would_point_nowhere(base_url):
+    env = production_env(**({"BASE_URL": base_url} if base_url else {}))
+    if base_url is None:
+        del env["BASE_URL"]
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode != 0
+    assert "tocsin.W001" in result.stdout + result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = production_env()
     del env["SECRET_KEY"]
