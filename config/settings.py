@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    # Sign-in lockout, counted in the database (see the sign-in block below).
+    "axes",
     "accounts",
     "incidents",
     "alerts",
@@ -94,8 +96,6 @@ MIDDLEWARE = [
 # For /hooks/ (see config/wsgi.py): requests from machines need none of the browser's middleware.
 MACHINE_MIDDLEWARE = [
     "ops.middleware.RequestMetricsMiddleware",
-    # Before anything that validates the Host header: probes come by pod or container address.
-    "ops.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ops.middleware.BodySizeLimitMiddleware",
     # Sets Content-Length, without which gunicorn answers chunked (or closes the connection).
@@ -414,7 +414,6 @@ LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", "300"))
 # How many proxies in front of Tocsin append to X-Forwarded-For. 0 trusts no header and takes
 # the client address from the connection; N takes the N-th address from the right.
 TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
-INSTALLED_APPS += ["axes"]
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked sign-in before any password is checked.
     "axes.backends.AxesStandaloneBackend",
