@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 RATE_LIMITED = "Too many failed sign-in attempts. Wait a few minutes, then try again."
 
 
-class LockoutMessageMixin(AuthenticationForm):
+class RateLimitedAuthenticationForm(AuthenticationForm):
     """Says so when a sign-in was refused for too many failures (accounts.lockout), rather
     than calling the password wrong: the right one is refused too until the lock ends."""
 
@@ -26,9 +26,5 @@ class LockoutMessageMixin(AuthenticationForm):
         return any(error.code == "rate_limited" for error in self.non_field_errors().as_data())
 
 
-class RateLimitedAuthenticationForm(LockoutMessageMixin):
-    pass
-
-
-class RateLimitedAdminAuthenticationForm(LockoutMessageMixin, AdminAuthenticationForm):
-    pass
+class RateLimitedAdminAuthenticationForm(RateLimitedAuthenticationForm, AdminAuthenticationForm):
+    """The admin's sign-in (staff only), with the same message for a lock."""
