@@ -704,12 +704,7 @@ class _Processor:
         join was dropped: they stay pending and are processed again.
         """
         joined = {alert.incident_id for alert in self._moved.values() if alert.incident_id}
-        still_open = set(
-            Incident.objects.select_for_update(no_key=True)
-            .filter(pk__in=joined, status__in=OPEN_STATUSES)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        still_open = incident_services.incidents_lock_open(joined)
         again = {pk for pk, alert in self._moved.items() if alert.incident_id not in still_open}
         for pk in again:
             del self._moved[pk]

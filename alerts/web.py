@@ -9,20 +9,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
+from accounts.requests import AuthedRequest
 from alerts import connect, selectors, services
 from alerts.forms import ActiveForm, IntegrationCreateForm, IntegrationSettingsForm
 from alerts.models import Integration, IntegrationKind
-from incidents.forms import add_service_errors
 from incidents.permissions import Action, can
-
-
-class AuthedRequest(HttpRequest):
-    user: User
+from ops.forms import add_service_errors
 
 
 def _integration_or_404(request: AuthedRequest, pk: int) -> Integration:

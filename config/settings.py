@@ -346,7 +346,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "ops.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.ApiSchema",
+    "DEFAULT_SCHEMA_CLASS": "ops.api.schema.ApiSchema",
     "EXCEPTION_HANDLER": "ops.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -1,9 +1,6 @@
 """Forms of the web UI. They parse and validate input; the services do every write."""
 
-from typing import Any
-
 from django import forms
-from django.core.exceptions import ValidationError
 
 from incidents import selectors
 from incidents.models import SUMMARY_MAX_LENGTH, RoleKind, Service, Severity, Status, Team
@@ -132,13 +129,3 @@ class ChecklistForm(forms.Form):
 
 class HighlightForm(forms.Form):
     highlighted = forms.BooleanField(required=False)
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the matching fields, or on the form as a whole."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    errors: dict[str, Any] = error.error_dict
-    for name, messages in errors.items():
-        form.add_error(name if name in form.fields else None, messages)

@@ -19,6 +19,7 @@ from accounts.models import User
 from incidents import events
 from incidents.models import (
     COMMANDER_CHECKLIST,
+    OPEN_STATUSES,
     SINGLE_HOLDER_ROLES,
     STATUS_ORDER,
     ChecklistItem,
@@ -36,13 +37,14 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.permissions import Action, can_change_visibility, require
+from ops.problems import Conflict
 from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
 from ops.timestamps import FUTURE_EVENT, event_time_error
 
 IMPACT_IN_FUTURE = "The start of impact cannot be in the future."
 
 
-class IncidentConflict(Exception):
+class IncidentConflict(Conflict):
     """The change conflicts with the incident's current state (answered as 409 Conflict)."""
 
 
@@ -94,8 +96,10 @@ def _record(
     )
 
 
-def _locked(incident: Incident) -> Incident:
+def incident_lock(incident: Incident | int) -> Incident:
     """Re-read the incident under a row lock; the caller is inside a transaction.
+
+    The one way any app locks an incident row.
 
     FOR NO KEY UPDATE of the incident's row alone, without joins: FOR UPDATE with
     select_related would also lock the severity row every incident shares; FOR UPDATE blocks
@@ -104,7 +108,19 @@ def _locked(incident: Incident) -> Incident:
     version after a concurrent update, so a severity changed meanwhile made the row vanish
     (DoesNotExist). All three were measured under load.
     """
-    return Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
+    pk = incident if isinstance(incident, int) else incident.pk
+    return Incident.objects.select_for_update(no_key=True).get(pk=pk)
+
+
+def incidents_lock_open(pks: Iterable[int]) -> set[int]:
+    """Lock the open incidents among `pks`, in pk order (the order every app locks several in),
+    and return their pks; the caller is inside a transaction. Rows alone, as incident_lock."""
+    return set(
+        Incident.objects.select_for_update(no_key=True)
+        .filter(pk__in=list(pks), status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _actor_name(actor: User | None) -> str:
@@ -214,7 +230,7 @@ def incident_set_status(
     if status == Status.RESOLVED:
         return incident_resolve(incident=incident, actor=actor, resolution=message, source=source)
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         _change_status(incident, status, actor=actor, source=source, message=message)
     return incident
@@ -292,7 +308,7 @@ def incident_acknowledge(
     A resolved incident cannot be acknowledged.
     """
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         if incident.status not in (Status.DETECTED, Status.RESOLVED):
             return incident
@@ -304,7 +320,7 @@ def incident_resolve(
     *, incident: Incident, actor: User | None, resolution: str = "", source: str = Source.WEB
 ) -> Incident:
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         if not transition_allowed(incident.status, Status.RESOLVED):
             raise IllegalTransition(incident, Status.RESOLVED)
@@ -335,7 +351,7 @@ def incident_reopen(
     *, incident: Incident, actor: User | None, reason: str = "", source: str = Source.WEB
 ) -> Incident:
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         if incident.status != Status.RESOLVED:
             raise IllegalTransition(
@@ -386,7 +402,7 @@ def incident_set_severity(
     """`raise_only`: change it only if `severity` is more severe than the incident's now (the
     alert processor, deciding from what it read a while ago, must not undo a responder)."""
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         old = incident.severity
         if old.pk == severity.pk or (raise_only and severity.rank >= old.rank):
@@ -423,7 +439,7 @@ def incident_assign_role(
     source: str = Source.WEB,
 ) -> RoleAssignment:
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         return _assign_role(incident, actor=actor, role=role, user=user, source=source)
 
@@ -492,7 +508,7 @@ def incident_add_note(
     if not text:
         raise ValidationError({"text": "A note needs some text."})
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         note = _record(incident, kind=EventKind.NOTE, actor=actor, source=source, message=text)
         events.publish(
@@ -515,7 +531,7 @@ def incident_post_update(
     if not message:
         raise ValidationError({"message": "A status update needs a message."})
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.RESPOND, incident)
         if public and incident.private:
             # The public status page must never show that a private incident exists.
@@ -576,7 +592,7 @@ def incident_update_details(
         now=timezone.now(),
     )
     with transaction.atomic():
-        incident = _locked(incident)
+        incident = incident_lock(incident)
         require(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
         if (
@@ -622,7 +638,7 @@ def checklist_item_set_done(
     *, item: ChecklistItem, actor: User | None, done: bool, source: str = Source.WEB
 ) -> ChecklistItem:
     with transaction.atomic():
-        incident = _locked(item.incident)
+        incident = incident_lock(item.incident)
         require(actor, Action.RESPOND, incident)
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         if (item.done_at is not None) == done:
@@ -702,7 +718,7 @@ def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: User | None, highlighted: bool
 ) -> TimelineEvent:
     with transaction.atomic():
-        incident = _locked(event.incident)
+        incident = incident_lock(event.incident)
         require(actor, Action.RESPOND, incident)
         TimelineEvent.objects.filter(pk=event.pk).update(highlighted=highlighted)
         event.highlighted = highlighted
@@ -718,7 +734,7 @@ def incident_merge(
     with transaction.atomic():
         # Lock both rows in a fixed order so two crossing merges cannot deadlock.
         first, second = sorted((incident, into), key=lambda i: i.pk)
-        locked = {i.pk: _locked(i) for i in (first, second)}
+        locked = {i.pk: incident_lock(i) for i in (first, second)}
         incident, into = locked[incident.pk], locked[into.pk]
         require(actor, Action.MERGE, incident)
         require(actor, Action.MERGE, into)

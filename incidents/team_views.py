@@ -10,9 +10,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from accounts.requests import AuthedRequest
 from incidents import selectors
 from incidents.models import Team
-from incidents.views import PAGE_SIZE, AuthedRequest
+from incidents.views import PAGE_SIZE
 
 
 @login_required

@@ -14,14 +14,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
-from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
+from accounts.requests import AuthedRequest
 from incidents import selectors, services
 from incidents.forms import (
     ChecklistForm,
@@ -35,7 +35,6 @@ from incidents.forms import (
     SeverityForm,
     StatusForm,
     UpdateForm,
-    add_service_errors,
 )
 from incidents.models import (
     ROLE_RESPONSIBILITIES,
@@ -45,6 +44,7 @@ from incidents.models import (
     Status,
 )
 from incidents.permissions import Action, can
+from ops.forms import add_service_errors
 
 PAGE_SIZE = 25
 
@@ -58,13 +58,6 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
     "resolve": ResolveForm,
     "reopen": ReopenForm,
 }
-
-
-class AuthedRequest(HttpRequest):
-    """A request that passed login_required, with django-htmx's details attached."""
-
-    user: User
-    htmx: HtmxDetails
 
 
 def _partial(request: AuthedRequest) -> bool:

@@ -9,25 +9,18 @@ A refusal is a notice in the panel (htmx, 403) or the 403 page (plain post), nev
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
+from accounts.requests import AuthedRequest
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from oncall import panels, services
 from oncall.profile_forms import PageTeamForm, PageUserForm
 from oncall.selectors import pageable_teams
-
-
-class AuthedRequest(HttpRequest):
-    """A request that passed login_required, with django-htmx's details attached."""
-
-    user: User
-    htmx: HtmxDetails
 
 
 def _incident_or_404(request: AuthedRequest, number: int) -> Incident:

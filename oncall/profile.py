@@ -15,14 +15,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
 from accounts.models import User
-from incidents.forms import add_service_errors
+from accounts.requests import AuthedRequest
 from oncall import services
 from oncall.models import (
     ContactKind,
@@ -32,6 +32,7 @@ from oncall.models import (
     NotificationRule,
 )
 from oncall.profile_forms import ContactMethodForm, RuleForm, VerifyForm, method_label
+from ops.forms import add_service_errors
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,6 @@ SETTINGS_URL = "paging-profile:settings"
 SEND_BUDGET = 10
 SEND_WINDOW = 600  # seconds
 TOO_MANY_SENDS = "You asked for many messages in a short time. Wait ten minutes and try again."
-
-
-class AuthedRequest(HttpRequest):
-    """A request that passed login_required."""
-
-    user: User
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,7 @@ def escalation_start(
     """
     now = now or clock()
     with transaction.atomic():
-        incident = (
-            # Locked as incidents.services locks it: the row alone, no join.
-            Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
-        )
+        incident = incident_services.incident_lock(incident)
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             return None
         if not manual and (
@@ -301,7 +298,7 @@ def escalation_advance(
         # UPDATE of its row alone). Acknowledging locks the incident, so an
         # acknowledgement either commits before this read (and nothing is paged) or waits
         # until these pages exist (and its subscriber cancels the ones not yet sent).
-        incident = Incident.objects.select_for_update(no_key=True).get(pk=escalation.incident_id)
+        incident = incident_services.incident_lock(escalation.incident_id)
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             _finish(escalation, EscalationState.STOPPED, "acknowledged", now)
             return False
@@ -454,7 +451,7 @@ def incident_page_user(
         raise ValidationError({"user": f"{user.display_name} cannot be paged for incidents."})
     now = now or clock()
     with transaction.atomic():
-        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
+        incident = incident_services.incident_lock(incident)
         _page(
             incident,
             [user],
@@ -484,7 +481,7 @@ def incident_page_team(
     # As for "page a person": paging makes them participants, who may see a private incident.
     users = [user for user in named if user.can_respond]
     with transaction.atomic():
-        incident = Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
+        incident = incident_services.incident_lock(incident)
         _page(
             incident,
             users,

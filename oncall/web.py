@@ -19,17 +19,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
-from incidents.forms import add_service_errors
+from accounts.requests import AuthedRequest
 from incidents.models import Team
 from incidents.permissions import Action, can
 from oncall import schedules, selectors, services
@@ -51,6 +50,7 @@ from oncall.models import (
     ShiftLength,
     TargetKind,
 )
+from ops.forms import add_service_errors
 from ops.timestamps import plan_time_error
 
 CALENDAR_DAYS = 14
@@ -60,11 +60,6 @@ SLOT = timedelta(minutes=30)
 # so "on call now", "next" and the list of upcoming overrides come from the same read.
 HORIZON = schedules.NEXT_SHIFT_HORIZON
 TONES = 8
-
-
-class AuthedRequest(HttpRequest):
-    user: User
-    htmx: HtmxDetails
 
 
 ShiftLink = Callable[[schedules.Shift], str]

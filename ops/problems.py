@@ -14,9 +14,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from incidents.services import IncidentConflict
-
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Conflict(Exception):
+    """The change conflicts with the current state of what it changes: answered as 409 Conflict.
+
+    Each app subclasses it for its own conflicts (`incidents.services.IncidentConflict`).
+    """
 
 
 def problem_body(
@@ -91,7 +96,7 @@ def _translate(exc: Exception) -> Exception:
                 }
             )
         return exceptions.ValidationError({"non_field_errors": exc.messages})
-    if isinstance(exc, IncidentConflict):
+    if isinstance(exc, Conflict):
         error = exceptions.APIException(str(exc))
         error.status_code = status.HTTP_409_CONFLICT
         return error

@@ -8,8 +8,8 @@ from rest_framework import serializers
 from alerts import connect
 from alerts.models import Integration, IntegrationKind
 from alerts.services import MAX_GROUP_WINDOW
-from incidents.api.serializers import StrictSerializer
 from incidents.models import Severity, Team
+from ops.api.serializers import StrictSerializer
 
 MAX_WINDOW_SECONDS = int(MAX_GROUP_WINDOW.total_seconds())
 

@@ -22,7 +22,7 @@ from alerts.api.serializers import (
     IntegrationWithTokenSerializer,
 )
 from alerts.models import Integration
-from incidents.api.schema import problems
+from ops.api.schema import problems
 
 TAGS = ["integrations"]
 

@@ -18,7 +18,6 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from incidents import selectors, services
-from incidents.api.schema import PAGE_NOT_FOUND, problems
 from incidents.api.serializers import (
     MAX_FILTER_VALUES,
     STATUS_FILTER_CHOICES,
@@ -50,6 +49,7 @@ from incidents.models import (
     Team,
     TimelineEvent,
 )
+from ops.api.schema import PAGE_NOT_FOUND, problems
 
 # What the incident JSON needs beyond the row, fetched in a fixed number of queries.
 INCIDENT_PREFETCH = (

@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from incidents.api.serializers import StrictSerializer
 from incidents.models import Team
 from oncall.models import (
     EscalationLevel,
@@ -21,6 +20,7 @@ from oncall.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from ops.api.serializers import StrictSerializer
 from ops.timestamps import ViewerDateTimeField, validate_plan_time
 
 MAX_SHIFTS_WINDOW = timedelta(days=90)

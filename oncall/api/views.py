@@ -23,7 +23,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from incidents.api.schema import problems
 from oncall import schedules, selectors, services
 from oncall.api.serializers import (
     OnCallQuerySerializer,
@@ -44,6 +43,7 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.selectors import LoadedSchedule, on_call_run, schedules_loaded
+from ops.api.schema import problems
 
 TAGS = ["on call"]
 

@@ -1,7 +1,7 @@
 """The OpenAPI schema and the Swagger UI page that renders it under our strict CSP.
 
 The schema says what the API enforces; tests/test_api_schemathesis.py checks every operation
-against a live server. These pin the rules ApiSchema (incidents/api/schema.py) applies.
+against a live server. These pin the rules ApiSchema (ops/api/schema.py) applies.
 """
 
 import re

@@ -1,0 +1,1 @@
+"""What every app's DRF API shares: strict serializers, problem details, the schema."""
