@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from incidents.models import Incident
 from incidents.permissions import Action, can
+from oncall.forms import PageTeamForm, PageUserForm
 from oncall.models import (
     Escalation,
     EscalationState,
@@ -25,7 +26,6 @@ from oncall.models import (
     NotificationKind,
     NotificationState,
 )
-from oncall.profile_forms import PageTeamForm, PageUserForm
 from oncall.selectors import PAGING_SEVERITIES, pageable_teams
 
 TEMPLATE = "oncall/_incident_paging.html"
@@ -35,7 +35,7 @@ IN_FLIGHT = (NotificationState.PENDING, NotificationState.QUEUED, NotificationSt
 
 
 @dataclass(frozen=True)
-class Paging:
+class EscalationProgress:
     """Where the incident's escalation stands, in the panel's words."""
 
     state: str  # "none", or an EscalationState
@@ -78,16 +78,18 @@ def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[Noti
     return pages
 
 
-def paging_state(escalation: Escalation | None, *, now: datetime) -> Paging:
+def paging_state(escalation: Escalation | None, *, now: datetime) -> EscalationProgress:
     if escalation is None:
-        return Paging("none")
+        return EscalationProgress("none")
     count: int = getattr(escalation, "level_count", 0)
     if escalation.state == EscalationState.EXHAUSTED:
         answer_by = escalation.stopped_at
         ahead = answer_by is not None and answer_by > now
-        return Paging(escalation.state, escalation, count, answer_by=answer_by if ahead else None)
+        return EscalationProgress(
+            escalation.state, escalation, count, answer_by=answer_by if ahead else None
+        )
     if escalation.state == EscalationState.STOPPED:
-        return Paging(escalation.state, escalation, count)
+        return EscalationProgress(escalation.state, escalation, count)
     # level_index is the level paged next; the one before it (or the last one, after a
     # repeat) is the one paged most recently.
     if escalation.level_index > 0:
@@ -95,7 +97,7 @@ def paging_state(escalation: Escalation | None, *, now: datetime) -> Paging:
     else:
         paged = count if escalation.cycle > 0 else 0
     next_at = escalation.next_at if escalation.next_at and escalation.next_at > now else None
-    return Paging(
+    return EscalationProgress(
         escalation.state, escalation, count, paged, escalation.level_index + 1, next_at=next_at
     )
 

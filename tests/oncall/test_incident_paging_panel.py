@@ -47,7 +47,7 @@ def page(client, incident: Incident) -> str:
 
 
 def action(name: str, incident: Incident) -> str:
-    return reverse(f"paging-profile:{name}", kwargs={"number": incident.number})
+    return reverse(f"oncall:{name}", kwargs={"number": incident.number})
 
 
 def hhmm(at, zone: str) -> str:
@@ -238,7 +238,7 @@ def test_page_a_person_creates_a_page_for_each_of_their_steps(signed_in, inciden
     rule(contact(cole, kind=ContactKind.SMS), minutes=1)
     rule(cole.contact_methods.get(kind=ContactKind.EMAIL), minutes=0)
 
-    response = signed_in.post(action("incident-page", incident), {"user": cole.pk})
+    response = signed_in.post(action("incident-page-user", incident), {"user": cole.pk})
 
     pages = Notification.objects.filter(incident=incident, user=cole).order_by("due_at")
     assert response.status_code == 302
@@ -252,7 +252,9 @@ def test_page_a_person_creates_a_page_for_each_of_their_steps(signed_in, inciden
 def test_page_a_person_over_htmx_answers_with_the_panel(signed_in, incident):
     cole = pageable("cole")
 
-    response = signed_in.post(action("incident-page", incident), {"user": cole.pk}, headers=HTMX)
+    response = signed_in.post(
+        action("incident-page-user", incident), {"user": cole.pk}, headers=HTMX
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -264,7 +266,7 @@ def test_page_a_person_over_htmx_answers_with_the_panel(signed_in, incident):
 def test_paging_someone_without_a_verified_method_says_nobody_was_paged(signed_in, incident):
     nobody = UserFactory(username="nobody", first_name="No", last_name="Body")
 
-    signed_in.post(action("incident-page", incident), {"user": nobody.pk})
+    signed_in.post(action("incident-page-user", incident), {"user": nobody.pk})
 
     assert not Notification.objects.exists()
     html = page(signed_in, incident)
@@ -273,7 +275,7 @@ def test_paging_someone_without_a_verified_method_says_nobody_was_paged(signed_i
 
 
 def test_page_a_person_without_choosing_is_a_form_error_and_pages_nobody(signed_in, incident):
-    response = signed_in.post(action("incident-page", incident), {"user": ""}, headers=HTMX)
+    response = signed_in.post(action("incident-page-user", incident), {"user": ""}, headers=HTMX)
 
     assert response.status_code == 400
     assert 'id="page-user_error1">This field is required.' in response.content.decode()
@@ -281,7 +283,7 @@ def test_page_a_person_without_choosing_is_a_form_error_and_pages_nobody(signed_
 
 
 def test_page_a_person_who_does_not_exist_is_a_message_not_an_error(signed_in, incident):
-    response = signed_in.post(action("incident-page", incident), {"user": "99999"})
+    response = signed_in.post(action("incident-page-user", incident), {"user": "99999"})
 
     assert response.status_code == 302
     assert "Select a valid choice" in page(signed_in, incident)
@@ -434,7 +436,7 @@ def test_a_responder_sees_both_actions(signed_in, incident):
 def test_a_viewers_page_is_refused_and_pages_nobody(client, viewer, incident):
     client.force_login(viewer)
 
-    response = client.post(action("incident-page", incident), {"user": pageable("ann").pk})
+    response = client.post(action("incident-page-user", incident), {"user": pageable("ann").pk})
 
     assert response.status_code == 403
     assert "may not page people" in response.content.decode()
@@ -456,7 +458,7 @@ def test_someone_who_cannot_see_a_private_incident_cannot_page_for_it(client, ou
     private = declare(responder, private=True)
     client.force_login(outsider)
 
-    response = client.post(action("incident-page", private), {"user": pageable("ann").pk})
+    response = client.post(action("incident-page-user", private), {"user": pageable("ann").pk})
 
     assert response.status_code == 404
     assert not Notification.objects.exists()
@@ -482,7 +484,7 @@ def test_a_resolved_incident_offers_no_actions(signed_in, incident, responder):
 
 def test_only_people_who_may_respond_are_offered_to_page(signed_in, incident, viewer):
     html = page(signed_in, incident)
-    response = signed_in.post(action("incident-page", incident), {"user": viewer.pk})
+    response = signed_in.post(action("incident-page-user", incident), {"user": viewer.pk})
 
     assert "Vic Viewer" not in html
     assert response.status_code == 302

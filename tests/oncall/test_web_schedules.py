@@ -4,6 +4,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
@@ -99,7 +101,7 @@ def test_list_says_nobody_when_no_rotation_covers_now(client, viewer, team):
 def test_list_takes_the_same_number_of_queries_for_many_schedules(
     client, viewer, team, alice, bob, django_assert_max_num_queries
 ):
-    signed_in(client, viewer).get(LIST)  # creates the viewer's calendar feed
+    signed_in(client, viewer).post("/schedules/my-feed")
     for number in range(6):
         schedule = weekly_schedule(
             [alice, bob], start=timezone.now() - timedelta(days=3), team=team, name=f"S{number}"
@@ -119,22 +121,53 @@ def test_list_takes_the_same_number_of_queries_for_many_schedules(
     assert response.content.decode().count("Alice Adams") == 6
 
 
-def test_list_gives_you_your_own_calendar_feed_address(client, responder):
+def test_list_writes_nothing(client, responder):
+    signed_in(client, responder)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST)
+
+    assert response.status_code == 200
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    assert not CalendarFeed.objects.filter(user=responder).exists()
+
+
+def test_list_offers_your_calendar_feed_address_before_you_have_one(client, responder):
     html = signed_in(client, responder).get(LIST).content.decode()
+
+    assert 'id="my-feed-create"' in html
+    assert ".ics" not in html
+
+
+def test_asking_for_your_calendar_feed_address_shows_it(client, responder):
+    response = signed_in(client, responder).post("/schedules/my-feed")
+    html = client.get(response["Location"]).content.decode()
 
     feed = CalendarFeed.objects.get(user=responder)
     assert f"/oncall/users/{feed.token}.ics" in html
+    assert 'id="my-feed-create"' not in html
 
 
-def test_your_feed_keeps_its_address_between_visits(client, responder):
-    signed_in(client, responder).get(LIST)
-    client.get(LIST)
+def test_your_feed_keeps_its_address_when_asked_again(client, responder):
+    signed_in(client, responder).post("/schedules/my-feed")
+    token = CalendarFeed.objects.get(user=responder).token
 
-    assert CalendarFeed.objects.filter(user=responder).count() == 1
+    client.post("/schedules/my-feed")
+
+    assert list(CalendarFeed.objects.filter(user=responder).values_list("token", flat=True)) == [
+        token
+    ]
+
+
+def test_asking_for_your_feed_address_takes_a_post(client, responder):
+    response = signed_in(client, responder).get("/schedules/my-feed")
+
+    assert response.status_code == 405
+    assert not CalendarFeed.objects.filter(user=responder).exists()
 
 
 def test_a_new_address_for_your_feed_replaces_the_old_one(client, responder):
-    signed_in(client, responder).get(LIST)
+    signed_in(client, responder).post("/schedules/my-feed")
     old = CalendarFeed.objects.get(user=responder).token
 
     client.post("/schedules/my-feed/rotate")

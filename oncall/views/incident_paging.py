@@ -19,7 +19,7 @@ from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from oncall import panels, services
-from oncall.profile_forms import PageTeamForm, PageUserForm
+from oncall.forms import PageTeamForm, PageUserForm
 from oncall.selectors import pageable_teams
 
 
