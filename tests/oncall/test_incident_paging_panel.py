@@ -68,9 +68,6 @@ def fire(escalation: Escalation, *, at=None) -> Escalation:
     return escalation
 
 
-# --- Where paging stands ---------------------------------------------------------------------
-
-
 def test_the_panel_is_registered_by_the_oncall_app():
     assert panels.TEMPLATE in incident_panels._panels
 
@@ -129,9 +126,6 @@ def test_an_exhausted_escalation_says_nobody_acknowledged_and_until_when_to_answ
     assert "paged all 1 level and nobody has acknowledged." in html
     assert "The last level has until <time datetime=" in html
     assert f">{hhmm(escalation.stopped_at, 'UTC')} UTC</time> to answer." in html
-
-
-# --- The pages sent --------------------------------------------------------------------------
 
 
 def test_pages_are_grouped_by_person_with_method_state_and_attempts(signed_in, incident, responder):
@@ -230,9 +224,6 @@ def test_the_panel_alone_is_served_for_its_refresh(signed_in, incident):
     assert "<html" not in content
 
 
-# --- Page a person ---------------------------------------------------------------------------
-
-
 def test_page_a_person_creates_a_page_for_each_of_their_steps(signed_in, incident):
     cole = pageable("cole")
     rule(contact(cole, kind=ContactKind.SMS), minutes=1)
@@ -288,9 +279,6 @@ def test_page_a_person_who_does_not_exist_is_a_message_not_an_error(signed_in, i
     assert response.status_code == 302
     assert "Select a valid choice" in page(signed_in, incident)
     assert not Notification.objects.exists()
-
-
-# --- Page a team -----------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -378,9 +366,6 @@ def test_a_viewers_team_page_is_refused_and_pages_nobody(client, viewer, inciden
     assert not Notification.objects.exists()
 
 
-# --- Escalate --------------------------------------------------------------------------------
-
-
 def test_escalate_starts_the_policy_when_nothing_pages(signed_in, incident):
     policy((5, [pageable("ann")]))
 
@@ -411,9 +396,6 @@ def test_escalate_without_a_policy_is_a_message_not_an_error(signed_in, incident
     # Recorded as stopped (so nothing retries it), and nobody paged.
     assert not Escalation.objects.exclude(state="stopped").exists()
     assert not Notification.objects.exists()
-
-
-# --- Who may act -----------------------------------------------------------------------------
 
 
 def test_a_viewer_sees_the_panel_without_the_actions(client, viewer, incident):

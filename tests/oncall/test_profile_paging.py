@@ -59,9 +59,6 @@ def html(response) -> str:
     return response.content.decode()
 
 
-# --- The page --------------------------------------------------------------------------------
-
-
 def test_the_page_needs_a_signed_in_person(client):
     response = client.get(SETTINGS)
 
@@ -97,9 +94,6 @@ def test_the_page_costs_the_same_queries_however_many_methods_and_steps(
         response = signed_in.get(SETTINGS)
 
     assert html(response).count('class="paging-method"') == methods
-
-
-# --- Adding contact methods ------------------------------------------------------------------
 
 
 def test_adding_an_email_sends_a_code_and_asks_for_it(signed_in, responder):
@@ -165,9 +159,6 @@ def test_a_webhook_works_at_once_and_shows_its_secret_only_in_the_answer(signed_
     assert "X-Tocsin-Timestamp" in page
     assert not Notification.objects.exists()
     assert method.secret not in html(signed_in.get(SETTINGS))
-
-
-# --- Verification ----------------------------------------------------------------------------
 
 
 def test_the_right_code_verifies_the_method(signed_in, responder):
@@ -271,9 +262,6 @@ def test_actions_refuse_get(signed_in, responder):
     assert not Notification.objects.exists()
 
 
-# --- Test pages ------------------------------------------------------------------------------
-
-
 def test_add_verify_and_send_a_test_page(signed_in, responder):
     add(signed_in, ContactKind.EMAIL, "rosa@example.com")
     method = ContactMethod.objects.get(user=responder)
@@ -317,9 +305,6 @@ def test_codes_and_test_pages_have_a_budget(signed_in, responder):
 
     assert Notification.objects.count() == SEND_BUDGET
     assert "Wait ten minutes" in html(signed_in.get(SETTINGS))
-
-
-# --- Removing methods ------------------------------------------------------------------------
 
 
 def test_removing_a_method_removes_its_steps(signed_in, responder):
@@ -398,9 +383,6 @@ def test_removing_another_persons_method_is_not_found(signed_in, outsider):
     assert ContactMethod.objects.filter(pk=method.pk).exists()
 
 
-# --- Disabled methods ------------------------------------------------------------------------
-
-
 def test_a_method_a_provider_disabled_is_announced_with_the_reason(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     services.contact_method_disable(
@@ -424,9 +406,6 @@ def test_verifying_a_disabled_method_again_enables_it(signed_in, responder):
     method.refresh_from_db()
     assert method.usable
     assert "Tocsin stopped paging you" not in html(signed_in.get(SETTINGS))
-
-
-# --- Notification rules ----------------------------------------------------------------------
 
 
 def test_adding_a_step(signed_in, responder):
