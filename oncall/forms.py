@@ -6,7 +6,7 @@ import re
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -29,6 +29,9 @@ from oncall.models import (
 )
 from oncall.services import LayerSpec, LevelSpec
 from ops.timestamps import plan_time_error, validate_plan_time, zone_named
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 WEEKDAYS = [
     ("0", "Mon"),
@@ -516,7 +519,18 @@ def method_label(method: ContactMethod) -> str:
     return f"{name} ({method.label})" if method.label else name
 
 
-def pageable_people() -> QuerySet[User]:
+class Reachable(TypedDict):
+    reachable: bool  # whether the person has a verified, enabled contact method
+
+
+if TYPE_CHECKING:
+    PageablePerson = WithAnnotations[User, Reachable]
+else:
+    # At run time the alias cannot be subscripted (it is for the type checker alone).
+    PageablePerson = User
+
+
+def pageable_people() -> QuerySet[PageablePerson]:
     """People who may respond, each annotated `reachable`: whether they have a usable method.
 
     Viewers are left out: paging someone makes them a participant who is expected to act.
@@ -527,9 +541,9 @@ def pageable_people() -> QuerySet[User]:
     return incident_selectors.users_who_can_respond().annotate(reachable=Exists(usable))
 
 
-class PageablePersonField(forms.ModelChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        if getattr(obj, "reachable", True):
+class PageablePersonField(forms.ModelChoiceField[PageablePerson]):
+    def label_from_instance(self, obj: PageablePerson) -> str:
+        if obj.reachable:
             return obj.display_name
         return f"{obj.display_name} (no verified contact method)"
 

@@ -7,9 +7,10 @@ count, the newest pages with their people and methods, and (for responders) the 
 teams to choose from.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Window
 from django.http import HttpRequest
@@ -27,6 +28,9 @@ from oncall.models import (
     NotificationState,
 )
 from oncall.selectors import PAGING_SEVERITIES, pageable_teams
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 TEMPLATE = "oncall/_incident_paging.html"
 PAGES_SHOWN = 100
@@ -56,7 +60,24 @@ class PersonPages:
     pages: list[Notification]
 
 
-def incident_escalation(incident: Incident) -> Escalation | None:
+class LevelCount(TypedDict):
+    level_count: int  # how many levels the escalation's policy has
+
+
+class Total(TypedDict):
+    total: int  # how many pages the incident has, however many were loaded
+
+
+if TYPE_CHECKING:
+    CountedEscalation = WithAnnotations[Escalation, LevelCount]
+    CountedPage = WithAnnotations[Notification, Total]
+else:
+    # At run time the aliases cannot be subscripted (they are for the type checker alone).
+    CountedEscalation = Escalation
+    CountedPage = Notification
+
+
+def incident_escalation(incident: Incident) -> CountedEscalation | None:
     """The incident's escalation with its policy, annotated `level_count`. One query."""
     return (
         Escalation.objects.filter(incident_id=incident.pk)
@@ -66,9 +87,9 @@ def incident_escalation(incident: Incident) -> Escalation | None:
     )
 
 
-def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[Notification]:
+def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[CountedPage]:
     """The incident's newest pages, oldest first, each annotated `total`. One query."""
-    pages: list[Notification] = list(
+    pages: list[CountedPage] = list(
         Notification.objects.filter(incident_id=incident.pk, kind=NotificationKind.PAGE)
         .select_related("user", "contact_method")
         .annotate(total=Window(Count("id")))
@@ -78,10 +99,10 @@ def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[Noti
     return pages
 
 
-def paging_state(escalation: Escalation | None, *, now: datetime) -> EscalationProgress:
+def paging_state(escalation: CountedEscalation | None, *, now: datetime) -> EscalationProgress:
     if escalation is None:
         return EscalationProgress("none")
-    count: int = getattr(escalation, "level_count", 0)
+    count = escalation.level_count
     if escalation.state == EscalationState.EXHAUSTED:
         answer_by = escalation.stopped_at
         ahead = answer_by is not None and answer_by > now
@@ -102,7 +123,7 @@ def paging_state(escalation: Escalation | None, *, now: datetime) -> EscalationP
     )
 
 
-def by_person(pages: list[Notification]) -> list[PersonPages]:
+def by_person(pages: Sequence[Notification]) -> list[PersonPages]:
     """Pages grouped by person, people in the order they were first paged."""
     groups: dict[int, PersonPages] = {}
     for page in pages:
@@ -125,7 +146,7 @@ def paging_context(
     now = timezone.now()
     paging = paging_state(incident_escalation(incident), now=now)
     pages = incident_pages(incident)
-    total: int = getattr(pages[0], "total", len(pages)) if pages else 0
+    total = pages[0].total if pages else 0
     can_respond = can(request.user, Action.RESPOND, incident)
     # Tocsin pages nobody for an acknowledged or resolved incident (an escalation stops, and
     # pages still waiting are cancelled), so the actions are offered only before that.
