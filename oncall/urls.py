@@ -83,7 +83,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The incident page's paging panel; incidents.urls owns the other /incidents/<n>/ addresses
     # and none of them is one of these.
     path("incidents/<int:number>/paging/", incident_paging.incident_paging, name="incident-paging"),
-    path("incidents/<int:number>/page/", incident_paging.incident_page, name="incident-page-user"),
+    path(
+        "incidents/<int:number>/page/",
+        incident_paging.incident_page_user,
+        name="incident-page-user",
+    ),
     path(
         "incidents/<int:number>/page-team/",
         incident_paging.incident_page_team,

@@ -103,7 +103,7 @@ def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def incident_page(request: AuthedRequest, number: int) -> HttpResponse:
+def incident_page_user(request: AuthedRequest, number: int) -> HttpResponse:
     incident = _incident_or_404(request, number)
     denied = _may_respond(request, incident)
     if denied is not None:
