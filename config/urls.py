@@ -22,8 +22,6 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("oncall.api.urls")),
     path("", include("oncall.urls")),
-    path("", include("oncall.web_urls")),
-    path("me/", include("oncall.profile_urls")),
     path("hooks/", include("alerts.urls")),
     path("integrations/", include("alerts.web_urls")),
     path("healthz", ops_views.healthz, name="healthz"),

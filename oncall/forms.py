@@ -1,20 +1,25 @@
-"""Forms of the schedules and escalation policies pages. They parse what a person typed; the
-services validate the rest and do every write."""
+"""Forms of the on-call pages: schedules, layers and overrides; escalation policies; my paging
+settings; the incident page's paging panel. They parse what a person typed; the services
+validate the rest (addresses, codes, steps, rotations) and do every write."""
 
+import re
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
+from incidents import selectors as incident_selectors
 from incidents.models import Team
 from oncall.models import (
+    ContactKind,
+    ContactMethod,
     EscalationLevel,
     EscalationPolicy,
     Schedule,
@@ -24,6 +29,9 @@ from oncall.models import (
 )
 from oncall.services import LayerSpec, LevelSpec
 from ops.timestamps import plan_time_error, validate_plan_time, zone_named
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 WEEKDAYS = [
     ("0", "Mon"),
@@ -52,14 +60,6 @@ class TimeZoneField(forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=zone_choices, **kwargs)
-
-
-def on_call_people() -> QuerySet[User]:
-    """Who may be put on call: active people whose role can respond."""
-    return User.objects.filter(
-        Q(role__in=(Role.RESPONDER, Role.MANAGER, Role.ADMIN)) | Q(is_superuser=True),
-        is_active=True,
-    ).order_by("first_name", "last_name", "username")
 
 
 class PersonChoiceField(forms.ModelChoiceField[User]):
@@ -172,7 +172,8 @@ class LayerForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.people = list(on_call_people())
+        # Who may be put on call: active people whose role can respond.
+        self.people = list(incident_selectors.users_who_can_respond())
         participants = cast(ParticipantsField, self.fields["participants"])
         participants.choices = [(p.pk, p.display_name) for p in self.people]
         self.restriction_rows = restriction_rows
@@ -309,7 +310,9 @@ class LayerForm(forms.Form):
 
 class OverrideForm(forms.Form):
     user = PersonChoiceField(
-        queryset=on_call_people(), label="Who is on call", empty_label="Choose someone"
+        queryset=incident_selectors.users_who_can_respond(),
+        label="Who is on call",
+        empty_label="Choose someone",
     )
     start = forms.DateTimeField(
         widget=_datetime_local(), label="From", validators=[validate_plan_time]
@@ -365,7 +368,7 @@ class LevelForm(forms.Form):
         help_text="Before the next level is paged.",
     )
     users = PeopleChoiceField(
-        queryset=on_call_people(),
+        queryset=incident_selectors.users_who_can_respond(),
         required=False,
         label="People",
         widget=forms.CheckboxSelectMultiple,
@@ -447,3 +450,119 @@ def level_formset(
         max_num=20,
     )
     return cast(BaseLevelFormSet, formset_class(data, initial=initial, prefix="levels"))
+
+
+# notification_rule_add takes steps from 0 to 120 minutes after the page.
+MAX_STEP_MINUTES = 120
+
+ADDRESS_HELP = (
+    "An email address; a phone number in international form, e.g. +14155550100; your Slack "
+    "member ID, e.g. U024BE7LH (Slack: your profile → ⋮ → Copy member ID); or your endpoint's "
+    "https URL."
+)
+
+
+class ContactMethodForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind", choices=ContactKind.choices)
+    address = forms.CharField(max_length=500, help_text=ADDRESS_HELP)
+    label = forms.CharField(
+        max_length=100, required=False, help_text="Yours to tell methods apart, e.g. “Work phone”."
+    )
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": "8"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        # People paste "123 456" or "123-456" from their phone.
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not re.fullmatch(r"\d{6}", code):
+            raise forms.ValidationError("Enter the 6-digit code we sent.")
+        return code
+
+
+class RuleForm(forms.Form):
+    """A step: one of my usable methods, some minutes after the page."""
+
+    method = forms.TypedChoiceField(label="Contact method", coerce=int)
+    minutes = forms.IntegerField(
+        label="Minutes after the page",
+        min_value=0,
+        max_value=MAX_STEP_MINUTES,
+        initial=0,
+        help_text="0 for at once.",
+    )
+
+    def __init__(self, *args: Any, methods: list[ContactMethod], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built from the page's list, so the choices cost no query of their own; another
+        # person's method id is simply not a valid choice.
+        self.methods = {method.pk: method for method in methods}
+        field = cast(forms.TypedChoiceField, self.fields["method"])
+        field.choices = [(method.pk, method_label(method)) for method in methods]
+
+    def clean_minutes(self) -> timedelta:
+        return timedelta(minutes=self.cleaned_data["minutes"])
+
+    def clean_method(self) -> ContactMethod:
+        return self.methods[self.cleaned_data["method"]]
+
+
+def method_label(method: ContactMethod) -> str:
+    name = f"{method.get_kind_display()} {method.address}"
+    return f"{name} ({method.label})" if method.label else name
+
+
+class Reachable(TypedDict):
+    reachable: bool  # whether the person has a verified, enabled contact method
+
+
+if TYPE_CHECKING:
+    PageablePerson = WithAnnotations[User, Reachable]
+else:
+    # At run time the alias cannot be subscripted (it is for the type checker alone).
+    PageablePerson = User
+
+
+def pageable_people() -> QuerySet[PageablePerson]:
+    """People who may respond, each annotated `reachable`: whether they have a usable method.
+
+    Viewers are left out: paging someone makes them a participant who is expected to act.
+    """
+    usable = ContactMethod.objects.filter(
+        user=OuterRef("pk"), verified_at__isnull=False, disabled_at__isnull=True
+    )
+    return incident_selectors.users_who_can_respond().annotate(reachable=Exists(usable))
+
+
+class PageablePersonField(forms.ModelChoiceField[PageablePerson]):
+    def label_from_instance(self, obj: PageablePerson) -> str:
+        if obj.reachable:
+            return obj.display_name
+        return f"{obj.display_name} (no verified contact method)"
+
+
+class PageUserForm(forms.Form):
+    user = PageablePersonField(
+        label="Person", queryset=pageable_people(), empty_label="Choose someone…"
+    )
+
+
+class PageTeamForm(forms.Form):
+    team = forms.TypedChoiceField(label="Team", coerce=int)
+
+    def __init__(self, *args: Any, teams: list[Team], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built from the caller's list, so the choices cost no query of their own.
+        self.teams = {team.pk: team for team in teams}
+        field = cast(forms.TypedChoiceField, self.fields["team"])
+        field.choices = [("", "Choose a team…"), *((team.pk, team.name) for team in teams)]
+
+    def clean_team(self) -> Team:
+        return self.teams[self.cleaned_data["team"]]

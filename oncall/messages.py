@@ -92,5 +92,5 @@ def override_notice(override: ScheduleOverride, *, recipient_id: int, actor: Use
             f"{by} added an override."
         )
     note = f' Note: "{override.note}".' if override.note else ""
-    url = settings.BASE_URL + reverse("oncall-web:schedule-detail", kwargs={"pk": schedule.pk})
+    url = settings.BASE_URL + reverse("oncall:schedule-detail", kwargs={"pk": schedule.pk})
     return f"{change}{note} See the schedule: {url}"

@@ -7,9 +7,10 @@ count, the newest pages with their people and methods, and (for responders) the 
 teams to choose from.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Window
 from django.http import HttpRequest
@@ -18,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from incidents.models import Incident
 from incidents.permissions import Action, can
+from oncall.forms import PageTeamForm, PageUserForm
 from oncall.models import (
     Escalation,
     EscalationState,
@@ -25,8 +27,10 @@ from oncall.models import (
     NotificationKind,
     NotificationState,
 )
-from oncall.profile_forms import PageTeamForm, PageUserForm
 from oncall.selectors import PAGING_SEVERITIES, pageable_teams
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 TEMPLATE = "oncall/_incident_paging.html"
 PAGES_SHOWN = 100
@@ -35,7 +39,7 @@ IN_FLIGHT = (NotificationState.PENDING, NotificationState.QUEUED, NotificationSt
 
 
 @dataclass(frozen=True)
-class Paging:
+class EscalationProgress:
     """Where the incident's escalation stands, in the panel's words."""
 
     state: str  # "none", or an EscalationState
@@ -56,7 +60,24 @@ class PersonPages:
     pages: list[Notification]
 
 
-def incident_escalation(incident: Incident) -> Escalation | None:
+class LevelCount(TypedDict):
+    level_count: int  # how many levels the escalation's policy has
+
+
+class Total(TypedDict):
+    total: int  # how many pages the incident has, however many were loaded
+
+
+if TYPE_CHECKING:
+    CountedEscalation = WithAnnotations[Escalation, LevelCount]
+    CountedPage = WithAnnotations[Notification, Total]
+else:
+    # At run time the aliases cannot be subscripted (they are for the type checker alone).
+    CountedEscalation = Escalation
+    CountedPage = Notification
+
+
+def incident_escalation(incident: Incident) -> CountedEscalation | None:
     """The incident's escalation with its policy, annotated `level_count`. One query."""
     return (
         Escalation.objects.filter(incident_id=incident.pk)
@@ -66,9 +87,9 @@ def incident_escalation(incident: Incident) -> Escalation | None:
     )
 
 
-def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[Notification]:
+def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[CountedPage]:
     """The incident's newest pages, oldest first, each annotated `total`. One query."""
-    pages: list[Notification] = list(
+    pages: list[CountedPage] = list(
         Notification.objects.filter(incident_id=incident.pk, kind=NotificationKind.PAGE)
         .select_related("user", "contact_method")
         .annotate(total=Window(Count("id")))
@@ -78,16 +99,18 @@ def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[Noti
     return pages
 
 
-def paging_state(escalation: Escalation | None, *, now: datetime) -> Paging:
+def paging_state(escalation: CountedEscalation | None, *, now: datetime) -> EscalationProgress:
     if escalation is None:
-        return Paging("none")
-    count: int = getattr(escalation, "level_count", 0)
+        return EscalationProgress("none")
+    count = escalation.level_count
     if escalation.state == EscalationState.EXHAUSTED:
         answer_by = escalation.stopped_at
         ahead = answer_by is not None and answer_by > now
-        return Paging(escalation.state, escalation, count, answer_by=answer_by if ahead else None)
+        return EscalationProgress(
+            escalation.state, escalation, count, answer_by=answer_by if ahead else None
+        )
     if escalation.state == EscalationState.STOPPED:
-        return Paging(escalation.state, escalation, count)
+        return EscalationProgress(escalation.state, escalation, count)
     # level_index is the level paged next; the one before it (or the last one, after a
     # repeat) is the one paged most recently.
     if escalation.level_index > 0:
@@ -95,12 +118,12 @@ def paging_state(escalation: Escalation | None, *, now: datetime) -> Paging:
     else:
         paged = count if escalation.cycle > 0 else 0
     next_at = escalation.next_at if escalation.next_at and escalation.next_at > now else None
-    return Paging(
+    return EscalationProgress(
         escalation.state, escalation, count, paged, escalation.level_index + 1, next_at=next_at
     )
 
 
-def by_person(pages: list[Notification]) -> list[PersonPages]:
+def by_person(pages: Sequence[Notification]) -> list[PersonPages]:
     """Pages grouped by person, people in the order they were first paged."""
     groups: dict[int, PersonPages] = {}
     for page in pages:
@@ -123,7 +146,7 @@ def paging_context(
     now = timezone.now()
     paging = paging_state(incident_escalation(incident), now=now)
     pages = incident_pages(incident)
-    total: int = getattr(pages[0], "total", len(pages)) if pages else 0
+    total = pages[0].total if pages else 0
     can_respond = can(request.user, Action.RESPOND, incident)
     # Tocsin pages nobody for an acknowledged or resolved incident (an escalation stops, and
     # pages still waiting are cancelled), so the actions are offered only before that.

@@ -150,12 +150,12 @@ def test_with_redis_down_a_responder_pages_a_person_and_escalates_by_hand(server
     number = {"number": incident.number}
 
     paged = session.post(
-        f"{server}{reverse('paging-profile:incident-page', kwargs=number)}",
+        f"{server}{reverse('oncall:incident-page-user', kwargs=number)}",
         data={"user": cole.pk, "csrfmiddlewaretoken": csrf_token(page)},
         timeout=10,
     )
     escalated = session.post(
-        f"{server}{reverse('paging-profile:incident-escalate', kwargs=number)}",
+        f"{server}{reverse('oncall:incident-escalate', kwargs=number)}",
         data={"csrfmiddlewaretoken": csrf_token(page)},
         timeout=10,
     )

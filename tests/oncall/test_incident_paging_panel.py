@@ -47,7 +47,7 @@ def page(client, incident: Incident) -> str:
 
 
 def action(name: str, incident: Incident) -> str:
-    return reverse(f"paging-profile:{name}", kwargs={"number": incident.number})
+    return reverse(f"oncall:{name}", kwargs={"number": incident.number})
 
 
 def hhmm(at, zone: str) -> str:
@@ -66,9 +66,6 @@ def fire(escalation: Escalation, *, at=None) -> Escalation:
     assert services.escalation_advance(escalation_id=escalation.pk, now=at or timezone.now())
     escalation.refresh_from_db()
     return escalation
-
-
-# --- Where paging stands ---------------------------------------------------------------------
 
 
 def test_the_panel_is_registered_by_the_oncall_app():
@@ -129,9 +126,6 @@ def test_an_exhausted_escalation_says_nobody_acknowledged_and_until_when_to_answ
     assert "paged all 1 level and nobody has acknowledged." in html
     assert "The last level has until <time datetime=" in html
     assert f">{hhmm(escalation.stopped_at, 'UTC')} UTC</time> to answer." in html
-
-
-# --- The pages sent --------------------------------------------------------------------------
 
 
 def test_pages_are_grouped_by_person_with_method_state_and_attempts(signed_in, incident, responder):
@@ -230,15 +224,12 @@ def test_the_panel_alone_is_served_for_its_refresh(signed_in, incident):
     assert "<html" not in content
 
 
-# --- Page a person ---------------------------------------------------------------------------
-
-
 def test_page_a_person_creates_a_page_for_each_of_their_steps(signed_in, incident):
     cole = pageable("cole")
     rule(contact(cole, kind=ContactKind.SMS), minutes=1)
     rule(cole.contact_methods.get(kind=ContactKind.EMAIL), minutes=0)
 
-    response = signed_in.post(action("incident-page", incident), {"user": cole.pk})
+    response = signed_in.post(action("incident-page-user", incident), {"user": cole.pk})
 
     pages = Notification.objects.filter(incident=incident, user=cole).order_by("due_at")
     assert response.status_code == 302
@@ -252,7 +243,9 @@ def test_page_a_person_creates_a_page_for_each_of_their_steps(signed_in, inciden
 def test_page_a_person_over_htmx_answers_with_the_panel(signed_in, incident):
     cole = pageable("cole")
 
-    response = signed_in.post(action("incident-page", incident), {"user": cole.pk}, headers=HTMX)
+    response = signed_in.post(
+        action("incident-page-user", incident), {"user": cole.pk}, headers=HTMX
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -264,7 +257,7 @@ def test_page_a_person_over_htmx_answers_with_the_panel(signed_in, incident):
 def test_paging_someone_without_a_verified_method_says_nobody_was_paged(signed_in, incident):
     nobody = UserFactory(username="nobody", first_name="No", last_name="Body")
 
-    signed_in.post(action("incident-page", incident), {"user": nobody.pk})
+    signed_in.post(action("incident-page-user", incident), {"user": nobody.pk})
 
     assert not Notification.objects.exists()
     html = page(signed_in, incident)
@@ -273,7 +266,7 @@ def test_paging_someone_without_a_verified_method_says_nobody_was_paged(signed_i
 
 
 def test_page_a_person_without_choosing_is_a_form_error_and_pages_nobody(signed_in, incident):
-    response = signed_in.post(action("incident-page", incident), {"user": ""}, headers=HTMX)
+    response = signed_in.post(action("incident-page-user", incident), {"user": ""}, headers=HTMX)
 
     assert response.status_code == 400
     assert 'id="page-user_error1">This field is required.' in response.content.decode()
@@ -281,14 +274,11 @@ def test_page_a_person_without_choosing_is_a_form_error_and_pages_nobody(signed_
 
 
 def test_page_a_person_who_does_not_exist_is_a_message_not_an_error(signed_in, incident):
-    response = signed_in.post(action("incident-page", incident), {"user": "99999"})
+    response = signed_in.post(action("incident-page-user", incident), {"user": "99999"})
 
     assert response.status_code == 302
     assert "Select a valid choice" in page(signed_in, incident)
     assert not Notification.objects.exists()
-
-
-# --- Page a team -----------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -376,9 +366,6 @@ def test_a_viewers_team_page_is_refused_and_pages_nobody(client, viewer, inciden
     assert not Notification.objects.exists()
 
 
-# --- Escalate --------------------------------------------------------------------------------
-
-
 def test_escalate_starts_the_policy_when_nothing_pages(signed_in, incident):
     policy((5, [pageable("ann")]))
 
@@ -411,9 +398,6 @@ def test_escalate_without_a_policy_is_a_message_not_an_error(signed_in, incident
     assert not Notification.objects.exists()
 
 
-# --- Who may act -----------------------------------------------------------------------------
-
-
 def test_a_viewer_sees_the_panel_without_the_actions(client, viewer, incident):
     client.force_login(viewer)
 
@@ -434,7 +418,7 @@ def test_a_responder_sees_both_actions(signed_in, incident):
 def test_a_viewers_page_is_refused_and_pages_nobody(client, viewer, incident):
     client.force_login(viewer)
 
-    response = client.post(action("incident-page", incident), {"user": pageable("ann").pk})
+    response = client.post(action("incident-page-user", incident), {"user": pageable("ann").pk})
 
     assert response.status_code == 403
     assert "may not page people" in response.content.decode()
@@ -456,7 +440,7 @@ def test_someone_who_cannot_see_a_private_incident_cannot_page_for_it(client, ou
     private = declare(responder, private=True)
     client.force_login(outsider)
 
-    response = client.post(action("incident-page", private), {"user": pageable("ann").pk})
+    response = client.post(action("incident-page-user", private), {"user": pageable("ann").pk})
 
     assert response.status_code == 404
     assert not Notification.objects.exists()
@@ -482,7 +466,7 @@ def test_a_resolved_incident_offers_no_actions(signed_in, incident, responder):
 
 def test_only_people_who_may_respond_are_offered_to_page(signed_in, incident, viewer):
     html = page(signed_in, incident)
-    response = signed_in.post(action("incident-page", incident), {"user": viewer.pk})
+    response = signed_in.post(action("incident-page-user", incident), {"user": viewer.pk})
 
     assert "Vic Viewer" not in html
     assert response.status_code == 302

@@ -16,7 +16,7 @@ from oncall.models import (
     NotificationRule,
     NotificationState,
 )
-from oncall.profile import SEND_BUDGET
+from oncall.views.paging_settings import SEND_BUDGET
 from tests.factories import declare
 from tests.oncall.factories import contact, rule
 
@@ -32,11 +32,13 @@ def signed_in(client, responder):
 
 
 def url(name: str, **kwargs: int) -> str:
-    return reverse(f"paging-profile:{name}", kwargs=kwargs or None)
+    return reverse(f"oncall:{name}", kwargs=kwargs or None)
 
 
 def add(client, kind: str, address: str, label: str = ""):
-    return client.post(url("method-add"), {"kind": kind, "address": address, "label": label})
+    return client.post(
+        url("contact-method-add"), {"kind": kind, "address": address, "label": label}
+    )
 
 
 def sent_code(method: ContactMethod) -> str:
@@ -55,9 +57,6 @@ def wrong(code: str) -> str:
 
 def html(response) -> str:
     return response.content.decode()
-
-
-# --- The page --------------------------------------------------------------------------------
 
 
 def test_the_page_needs_a_signed_in_person(client):
@@ -95,9 +94,6 @@ def test_the_page_costs_the_same_queries_however_many_methods_and_steps(
         response = signed_in.get(SETTINGS)
 
     assert html(response).count('class="paging-method"') == methods
-
-
-# --- Adding contact methods ------------------------------------------------------------------
 
 
 def test_adding_an_email_sends_a_code_and_asks_for_it(signed_in, responder):
@@ -165,14 +161,13 @@ def test_a_webhook_works_at_once_and_shows_its_secret_only_in_the_answer(signed_
     assert method.secret not in html(signed_in.get(SETTINGS))
 
 
-# --- Verification ----------------------------------------------------------------------------
-
-
 def test_the_right_code_verifies_the_method(signed_in, responder):
     add(signed_in, ContactKind.SMS, "+1 415 555 0100")
     method = ContactMethod.objects.get(user=responder)
 
-    response = signed_in.post(url("method-verify", pk=method.pk), {"code": sent_code(method)})
+    response = signed_in.post(
+        url("contact-method-verify", pk=method.pk), {"code": sent_code(method)}
+    )
 
     method.refresh_from_db()
     assert response.status_code == 302
@@ -185,7 +180,7 @@ def test_a_code_typed_with_a_space_is_accepted(signed_in, responder):
     method = ContactMethod.objects.get(user=responder)
     code = sent_code(method)
 
-    signed_in.post(url("method-verify", pk=method.pk), {"code": f"{code[:3]} {code[3:]}"})
+    signed_in.post(url("contact-method-verify", pk=method.pk), {"code": f"{code[:3]} {code[3:]}"})
 
     method.refresh_from_db()
     assert method.usable
@@ -196,7 +191,7 @@ def test_a_wrong_code_is_a_form_error_and_verifies_nothing(signed_in, responder)
     method = ContactMethod.objects.get(user=responder)
 
     response = signed_in.post(
-        url("method-verify", pk=method.pk), {"code": wrong(sent_code(method))}
+        url("contact-method-verify", pk=method.pk), {"code": wrong(sent_code(method))}
     )
 
     method.refresh_from_db()
@@ -210,7 +205,7 @@ def test_something_that_is_not_a_code_is_refused_without_spending_a_try(signed_i
     add(signed_in, ContactKind.EMAIL, "rosa@example.com")
     method = ContactMethod.objects.get(user=responder)
 
-    response = signed_in.post(url("method-verify", pk=method.pk), {"code": "abc"})
+    response = signed_in.post(url("contact-method-verify", pk=method.pk), {"code": "abc"})
 
     method.refresh_from_db()
     assert response.status_code == 400
@@ -223,7 +218,9 @@ def test_verifying_another_persons_method_is_not_found(signed_in, outsider):
         user=outsider, kind=ContactKind.EMAIL, address="otto@example.com"
     )
 
-    response = signed_in.post(url("method-verify", pk=method.pk), {"code": sent_code(method)})
+    response = signed_in.post(
+        url("contact-method-verify", pk=method.pk), {"code": sent_code(method)}
+    )
 
     method.refresh_from_db()
     assert response.status_code == 404
@@ -235,9 +232,11 @@ def test_a_new_code_replaces_the_old_one(signed_in, responder):
     method = ContactMethod.objects.get(user=responder)
     old = sent_code(method)
 
-    response = signed_in.post(url("method-send-code", pk=method.pk))
+    response = signed_in.post(url("contact-method-send-code", pk=method.pk))
     new = sent_code(method)
-    signed_in.post(url("method-verify", pk=method.pk), {"code": old if old != new else wrong(new)})
+    signed_in.post(
+        url("contact-method-verify", pk=method.pk), {"code": old if old != new else wrong(new)}
+    )
 
     method.refresh_from_db()
     assert response.status_code == 302
@@ -248,7 +247,7 @@ def test_a_new_code_replaces_the_old_one(signed_in, responder):
 def test_asking_a_code_for_another_persons_method_is_not_found(signed_in, outsider):
     method = contact(outsider, verified=False)
 
-    response = signed_in.post(url("method-send-code", pk=method.pk))
+    response = signed_in.post(url("contact-method-send-code", pk=method.pk))
 
     assert response.status_code == 404
     assert not Notification.objects.exists()
@@ -257,21 +256,18 @@ def test_asking_a_code_for_another_persons_method_is_not_found(signed_in, outsid
 def test_actions_refuse_get(signed_in, responder):
     method = contact(responder)
 
-    response = signed_in.get(url("method-test", pk=method.pk))
+    response = signed_in.get(url("contact-method-test", pk=method.pk))
 
     assert response.status_code == 405
     assert not Notification.objects.exists()
 
 
-# --- Test pages ------------------------------------------------------------------------------
-
-
 def test_add_verify_and_send_a_test_page(signed_in, responder):
     add(signed_in, ContactKind.EMAIL, "rosa@example.com")
     method = ContactMethod.objects.get(user=responder)
-    signed_in.post(url("method-verify", pk=method.pk), {"code": sent_code(method)})
+    signed_in.post(url("contact-method-verify", pk=method.pk), {"code": sent_code(method)})
 
-    response = signed_in.post(url("method-test", pk=method.pk))
+    response = signed_in.post(url("contact-method-test", pk=method.pk))
 
     test_page = Notification.objects.get(kind=NotificationKind.TEST)
     assert response.status_code == 302
@@ -285,7 +281,7 @@ def test_add_verify_and_send_a_test_page(signed_in, responder):
 def test_a_test_page_to_an_unverified_method_is_refused(signed_in, responder):
     method = contact(responder, verified=False)
 
-    signed_in.post(url("method-test", pk=method.pk))
+    signed_in.post(url("contact-method-test", pk=method.pk))
 
     assert not Notification.objects.exists()
     assert "before sending a test page" in html(signed_in.get(SETTINGS))
@@ -294,7 +290,7 @@ def test_a_test_page_to_an_unverified_method_is_refused(signed_in, responder):
 def test_a_test_page_to_another_persons_method_is_not_found(signed_in, outsider):
     method = contact(outsider)
 
-    response = signed_in.post(url("method-test", pk=method.pk))
+    response = signed_in.post(url("contact-method-test", pk=method.pk))
 
     assert response.status_code == 404
     assert not Notification.objects.exists()
@@ -303,22 +299,19 @@ def test_a_test_page_to_another_persons_method_is_not_found(signed_in, outsider)
 def test_codes_and_test_pages_have_a_budget(signed_in, responder):
     method = contact(responder)
     for _ in range(SEND_BUDGET):
-        signed_in.post(url("method-test", pk=method.pk))
+        signed_in.post(url("contact-method-test", pk=method.pk))
 
-    signed_in.post(url("method-test", pk=method.pk))
+    signed_in.post(url("contact-method-test", pk=method.pk))
 
     assert Notification.objects.count() == SEND_BUDGET
     assert "Wait ten minutes" in html(signed_in.get(SETTINGS))
-
-
-# --- Removing methods ------------------------------------------------------------------------
 
 
 def test_removing_a_method_removes_its_steps(signed_in, responder):
     method = contact(responder)
     rule(method)
 
-    response = signed_in.post(url("method-delete", pk=method.pk))
+    response = signed_in.post(url("contact-method-delete", pk=method.pk))
 
     assert response.status_code == 302
     assert not ContactMethod.objects.exists()
@@ -334,7 +327,7 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
     services.incident_page_user(incident=incident, user=responder, actor=responder)
     page = Notification.objects.get(contact_method=method)
 
-    response = signed_in.post(url("method-delete", pk=method.pk))
+    response = signed_in.post(url("contact-method-delete", pk=method.pk))
 
     page.refresh_from_db()
     method.refresh_from_db()
@@ -377,20 +370,17 @@ def test_a_removed_method_cannot_be_verified_or_tested(signed_in, responder):
     services.incident_page_user(incident=incident, user=responder, actor=responder)
     services.contact_method_delete(actor=responder, method=method)
 
-    assert signed_in.post(url("method-test", pk=method.pk)).status_code == 404
-    assert signed_in.post(url("method-send-code", pk=method.pk)).status_code == 404
+    assert signed_in.post(url("contact-method-test", pk=method.pk)).status_code == 404
+    assert signed_in.post(url("contact-method-send-code", pk=method.pk)).status_code == 404
 
 
 def test_removing_another_persons_method_is_not_found(signed_in, outsider):
     method = contact(outsider)
 
-    response = signed_in.post(url("method-delete", pk=method.pk))
+    response = signed_in.post(url("contact-method-delete", pk=method.pk))
 
     assert response.status_code == 404
     assert ContactMethod.objects.filter(pk=method.pk).exists()
-
-
-# --- Disabled methods ------------------------------------------------------------------------
 
 
 def test_a_method_a_provider_disabled_is_announced_with_the_reason(signed_in, responder):
@@ -410,21 +400,18 @@ def test_verifying_a_disabled_method_again_enables_it(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     services.contact_method_disable(method=method, reason="unknown number", now=timezone.now())
 
-    signed_in.post(url("method-send-code", pk=method.pk))
-    signed_in.post(url("method-verify", pk=method.pk), {"code": sent_code(method)})
+    signed_in.post(url("contact-method-send-code", pk=method.pk))
+    signed_in.post(url("contact-method-verify", pk=method.pk), {"code": sent_code(method)})
 
     method.refresh_from_db()
     assert method.usable
     assert "Tocsin stopped paging you" not in html(signed_in.get(SETTINGS))
 
 
-# --- Notification rules ----------------------------------------------------------------------
-
-
 def test_adding_a_step(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
 
-    response = signed_in.post(url("rule-add"), {"method": method.pk, "minutes": "3"})
+    response = signed_in.post(url("notification-rule-add"), {"method": method.pk, "minutes": "3"})
 
     assert response.status_code == 302
     assert response["Location"] == f"{SETTINGS}#rules"
@@ -440,7 +427,7 @@ def test_a_step_on_another_persons_method_is_refused(signed_in, responder, outsi
     contact(responder)
     method = contact(outsider)
 
-    response = signed_in.post(url("rule-add"), {"method": method.pk, "minutes": "0"})
+    response = signed_in.post(url("notification-rule-add"), {"method": method.pk, "minutes": "0"})
 
     assert response.status_code == 400
     assert "Select a valid choice" in html(response)
@@ -450,7 +437,7 @@ def test_a_step_on_another_persons_method_is_refused(signed_in, responder, outsi
 def test_a_step_on_an_unverified_method_is_refused(signed_in, responder):
     method = contact(responder, verified=False)
 
-    response = signed_in.post(url("rule-add"), {"method": method.pk, "minutes": "0"})
+    response = signed_in.post(url("notification-rule-add"), {"method": method.pk, "minutes": "0"})
 
     assert response.status_code == 400
     assert not NotificationRule.objects.exists()
@@ -459,7 +446,7 @@ def test_a_step_on_an_unverified_method_is_refused(signed_in, responder):
 def test_a_step_more_than_two_hours_after_the_page_is_refused(signed_in, responder):
     method = contact(responder)
 
-    response = signed_in.post(url("rule-add"), {"method": method.pk, "minutes": "121"})
+    response = signed_in.post(url("notification-rule-add"), {"method": method.pk, "minutes": "121"})
 
     assert response.status_code == 400
     assert 'id="rule-minutes_error1"' in html(response)
@@ -470,7 +457,7 @@ def test_the_same_step_twice_is_refused(signed_in, responder):
     method = contact(responder)
     rule(method, minutes=2)
 
-    response = signed_in.post(url("rule-add"), {"method": method.pk, "minutes": "2"})
+    response = signed_in.post(url("notification-rule-add"), {"method": method.pk, "minutes": "2"})
 
     assert response.status_code == 400
     assert "You already have this step." in html(response)
@@ -502,7 +489,7 @@ def test_a_step_on_a_disabled_method_is_shown_skipped(signed_in, responder):
 def test_removing_a_step(signed_in, responder):
     step = rule(contact(responder))
 
-    response = signed_in.post(url("rule-delete", pk=step.pk))
+    response = signed_in.post(url("notification-rule-delete", pk=step.pk))
 
     assert response.status_code == 302
     assert not NotificationRule.objects.exists()
@@ -511,7 +498,7 @@ def test_removing_a_step(signed_in, responder):
 def test_removing_another_persons_step_is_not_found(signed_in, outsider):
     step = rule(contact(outsider))
 
-    response = signed_in.post(url("rule-delete", pk=step.pk))
+    response = signed_in.post(url("notification-rule-delete", pk=step.pk))
 
     assert response.status_code == 404
     assert NotificationRule.objects.filter(pk=step.pk).exists()
@@ -544,7 +531,7 @@ def test_the_recommended_steps_start_quiet_and_get_louder(signed_in, responder):
     voice = contact(responder, kind=ContactKind.VOICE)
     contact(responder, kind=ContactKind.SMS, address="+15005550009", verified=False)
 
-    response = signed_in.post(url("rules-recommended"))
+    response = signed_in.post(url("notification-rules-recommended"))
 
     steps = {(r.contact_method_id, r.delay) for r in NotificationRule.objects.all()}
     assert response.status_code == 302
@@ -561,7 +548,7 @@ def test_the_recommended_steps_are_not_added_over_existing_ones(signed_in, respo
     method = contact(responder, kind=ContactKind.SMS)
     rule(method, minutes=7)
 
-    signed_in.post(url("rules-recommended"))
+    signed_in.post(url("notification-rules-recommended"))
 
     assert list(NotificationRule.objects.values_list("delay", flat=True)) == [timedelta(minutes=7)]
     assert "You already have steps." in html(signed_in.get(SETTINGS))
@@ -570,6 +557,6 @@ def test_the_recommended_steps_are_not_added_over_existing_ones(signed_in, respo
 def test_the_recommended_steps_need_a_verified_method(signed_in, responder):
     contact(responder, verified=False)
 
-    signed_in.post(url("rules-recommended"))
+    signed_in.post(url("notification-rules-recommended"))
 
     assert not NotificationRule.objects.exists()

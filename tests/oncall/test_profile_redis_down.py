@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from oncall.models import ContactMethod, Notification, NotificationKind
-from oncall.profile import SEND_BUDGET
+from oncall.views.paging_settings import SEND_BUDGET
 from tests.oncall.factories import contact
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def test_adding_a_contact_method_sends_its_code_with_redis_refused(
     signed_in, responder, redis_refused
 ):
     response = signed_in.post(
-        reverse("paging-profile:method-add"),
+        reverse("oncall:contact-method-add"),
         {"kind": "email", "address": "rosa@example.com", "label": ""},
     )
 
@@ -36,10 +36,10 @@ def test_adding_a_contact_method_sends_its_code_with_redis_refused(
 def test_the_send_budget_holds_with_redis_refused(signed_in, responder, redis_refused):
     method = contact(responder)
     for _ in range(SEND_BUDGET):
-        signed_in.post(reverse("paging-profile:method-test", kwargs={"pk": method.pk}))
+        signed_in.post(reverse("oncall:contact-method-test", kwargs={"pk": method.pk}))
 
     response = signed_in.post(
-        reverse("paging-profile:method-add"),
+        reverse("oncall:contact-method-add"),
         {"kind": "email", "address": "other@example.com", "label": ""},
     )
 

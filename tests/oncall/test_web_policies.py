@@ -281,9 +281,6 @@ def test_list_takes_the_same_number_of_queries_for_many_policies(
     assert response.content.decode().count("On call in Primary") == 5
 
 
-# --- Deleting a policy ------------------------------------------------------------------------
-
-
 def test_manager_deletes_a_policy_nothing_uses(client, manager):
     unused = policy((5, []), name="Draft", default=False)
 

@@ -1,9 +1,12 @@
-"""The schedules pages: who is on call, the two-week calendar, layers, overrides, feeds."""
+"""The schedules pages: the list and your calendar feed, creating, editing and deleting a
+schedule, its page with the two-week calendar, and its feed."""
 
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
@@ -17,63 +20,12 @@ from oncall.models import (
 from oncall.services import LayerSpec
 from tests.factories import UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, policy, weekly_schedule
+from tests.oncall.pages import cell, page, people_in, signed_in
 
-LIST = "/schedules/"
-CREATE = "/schedules/new"
 # A Monday: the weekly rotation below hands off every Monday at 09:00 UTC.
 HANDOFF = MONDAYS_NINE_UTC
-
-
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-def page(schedule, **query):
-    url = f"/schedules/{schedule.pk}/"
-    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-
-
-def cell(html: str, row: str, day: str) -> str:
-    match = re.search(
-        rf'<td class="calendar__cell[^"]*" data-row="{row}" data-day="{day}">(.*?)</td>',
-        html,
-        re.S,
-    )
-    assert match is not None, f"no {row} cell on {day}"
-    return match[1]
-
-
-def people_in(html: str, row: str, day: str) -> list[str]:
-    return re.findall(r'data-user="([^"]+)"', cell(html, row, day))
-
-
-def layer_form(**fields):
-    form = {
-        "name": "Primary rotation",
-        "participants": [],
-        "shift_length": "weekly",
-        "shift_hours": "",
-        "rotation_start": "2025-01-06T09:00",
-        "time_zone": "Europe/Paris",
-        "level": "1",
-    }
-    form.update(fields)
-    return form
-
-
-def override_form(user, **fields):
-    form = {
-        "user": str(user.pk),
-        "start": "2025-01-08T09:00",
-        "end": "2025-01-09T09:00",
-        "note": "",
-    }
-    form.update(fields)
-    return form
-
-
-# --- The list ---------------------------------------------------------------------------------
+LIST = "/schedules/"
+CREATE = "/schedules/new"
 
 
 def test_list_shows_who_is_on_call_now_and_who_is_next(client, viewer, team, alice, bob):
@@ -99,7 +51,7 @@ def test_list_says_nobody_when_no_rotation_covers_now(client, viewer, team):
 def test_list_takes_the_same_number_of_queries_for_many_schedules(
     client, viewer, team, alice, bob, django_assert_max_num_queries
 ):
-    signed_in(client, viewer).get(LIST)  # creates the viewer's calendar feed
+    signed_in(client, viewer).post("/schedules/my-feed")
     for number in range(6):
         schedule = weekly_schedule(
             [alice, bob], start=timezone.now() - timedelta(days=3), team=team, name=f"S{number}"
@@ -119,30 +71,58 @@ def test_list_takes_the_same_number_of_queries_for_many_schedules(
     assert response.content.decode().count("Alice Adams") == 6
 
 
-def test_list_gives_you_your_own_calendar_feed_address(client, responder):
+def test_list_writes_nothing(client, responder):
+    signed_in(client, responder)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST)
+
+    assert response.status_code == 200
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    assert not CalendarFeed.objects.filter(user=responder).exists()
+
+
+def test_list_offers_your_calendar_feed_address_before_you_have_one(client, responder):
     html = signed_in(client, responder).get(LIST).content.decode()
+
+    assert 'id="my-feed-create"' in html
+    assert ".ics" not in html
+
+
+def test_asking_for_your_calendar_feed_address_shows_it(client, responder):
+    response = signed_in(client, responder).post("/schedules/my-feed")
+    html = client.get(response["Location"]).content.decode()
 
     feed = CalendarFeed.objects.get(user=responder)
     assert f"/oncall/users/{feed.token}.ics" in html
+    assert 'id="my-feed-create"' not in html
 
 
-def test_your_feed_keeps_its_address_between_visits(client, responder):
-    signed_in(client, responder).get(LIST)
-    client.get(LIST)
+def test_your_feed_keeps_its_address_when_asked_again(client, responder):
+    signed_in(client, responder).post("/schedules/my-feed")
+    token = CalendarFeed.objects.get(user=responder).token
 
-    assert CalendarFeed.objects.filter(user=responder).count() == 1
+    client.post("/schedules/my-feed")
+
+    assert list(CalendarFeed.objects.filter(user=responder).values_list("token", flat=True)) == [
+        token
+    ]
+
+
+def test_asking_for_your_feed_address_takes_a_post(client, responder):
+    response = signed_in(client, responder).get("/schedules/my-feed")
+
+    assert response.status_code == 405
+    assert not CalendarFeed.objects.filter(user=responder).exists()
 
 
 def test_a_new_address_for_your_feed_replaces_the_old_one(client, responder):
-    signed_in(client, responder).get(LIST)
+    signed_in(client, responder).post("/schedules/my-feed")
     old = CalendarFeed.objects.get(user=responder).token
 
     client.post("/schedules/my-feed/rotate")
 
     assert CalendarFeed.objects.get(user=responder).token != old
-
-
-# --- Creating a schedule ----------------------------------------------------------------------
 
 
 def test_manager_creates_a_schedule(client, manager, team):
@@ -191,9 +171,6 @@ def test_responder_may_not_create_a_schedule(client, responder, team):
 
     assert response.status_code == 403
     assert not Schedule.objects.exists()
-
-
-# --- Editing and deleting a schedule ----------------------------------------------------------
 
 
 def test_manager_renames_a_schedule_and_changes_its_zone(client, manager, weekly):
@@ -258,9 +235,6 @@ def test_responder_may_not_edit_or_delete_a_schedule(client, responder, weekly):
     weekly.refresh_from_db()
     assert (edit.status_code, delete.status_code) == (403, 403)
     assert weekly.name == "Primary"
-
-
-# --- The calendar -----------------------------------------------------------------------------
 
 
 def test_calendar_shows_the_person_on_call_each_day_of_a_weekly_rotation(client, viewer, weekly):
@@ -416,391 +390,3 @@ def test_responder_may_not_give_the_schedule_feed_a_new_address(client, responde
     weekly.refresh_from_db()
     assert response.status_code == 403
     assert weekly.feed_token == old
-
-
-# --- Layers -----------------------------------------------------------------------------------
-
-
-def test_manager_adds_a_layer_with_people_in_the_order_chosen(client, manager, team, alice, bob):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(bob.pk), "", str(alice.pk)]),
-    )
-
-    assert response.status_code == 302
-    layer = schedule.layers.get()
-    order = list(layer.participants.order_by("position").values_list("user__username", flat=True))
-    assert order == ["bob", "alice"]
-    assert layer.time_zone == "Europe/Paris"
-    # 09:00 in Paris in January is 08:00 UTC.
-    assert layer.rotation_start == datetime(2025, 1, 6, 8, tzinfo=UTC)
-
-
-def test_layer_form_rejects_a_rotation_without_people_and_writes_nothing(client, manager, team):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new", layer_form(participants=["", ""])
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["participants"] == [
-        "A rotation needs at least one person."
-    ]
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_rejects_an_unknown_zone_and_writes_nothing(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], time_zone="Europe/Atlantis"),
-    )
-
-    assert response.status_code == 400
-    assert "time_zone" in response.context["form"].errors
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_rejects_a_handoff_the_clocks_skip(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], rotation_start="2025-03-30T02:30"),
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["rotation_start"] == [
-        "Clocks in Europe/Paris skip this time; choose another."
-    ]
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_asks_for_hours_when_shifts_last_n_hours(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], shift_length="hours", shift_hours=""),
-    )
-
-    assert response.status_code == 400
-    assert "shift_hours" in response.context["form"].errors
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_saves_restriction_windows(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(
-            participants=[str(alice.pk)],
-            restriction_1_days=["0", "1", "2", "3", "4"],
-            restriction_1_start="09:00",
-            restriction_1_end="17:00",
-            restriction_2_start="22:00",
-            restriction_2_end="06:00",
-        ),
-    )
-
-    assert schedule.layers.get().restrictions == [
-        {"start": "09:00", "end": "17:00", "weekdays": [0, 1, 2, 3, 4]},
-        {"start": "22:00", "end": "06:00", "weekdays": []},
-    ]
-
-
-def test_layer_form_rejects_a_window_with_one_end_and_writes_nothing(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], restriction_1_start="09:00"),
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["restriction_1_end"] == ["Give both ends of the window."]
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_responder_may_not_add_a_layer(client, responder, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    client = signed_in(client, responder)
-    opened = client.get(f"/schedules/{schedule.pk}/layers/new")
-    posted = client.post(
-        f"/schedules/{schedule.pk}/layers/new", layer_form(participants=[str(alice.pk)])
-    )
-
-    assert (opened.status_code, posted.status_code) == (403, 403)
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_responder_may_not_change_or_end_a_layer(client, responder, weekly, alice):
-    layer = weekly.layers.get()
-
-    client = signed_in(client, responder)
-    changed = client.post(
-        f"/schedules/{weekly.pk}/layers/{layer.pk}/edit", layer_form(participants=[str(alice.pk)])
-    )
-    ended = client.post(f"/schedules/{weekly.pk}/layers/{layer.pk}/end")
-
-    assert (changed.status_code, ended.status_code) == (403, 403)
-    layer.refresh_from_db()
-    assert layer.ends_at is None
-    assert ScheduleLayer.objects.count() == 1
-
-
-def test_changing_a_layer_ends_the_old_rotation_and_starts_the_new_one(
-    client, manager, weekly, alice, bob
-):
-    layer = weekly.layers.get()
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{weekly.pk}/layers/{layer.pk}/edit",
-        layer_form(participants=[str(bob.pk)], time_zone="UTC", name="Weekly"),
-    )
-
-    assert response.status_code == 302
-    layer.refresh_from_db()
-    assert layer.ends_at is not None
-    new = ScheduleLayer.objects.exclude(pk=layer.pk).get()
-    assert new.starts_at == layer.ends_at
-    assert list(new.participants.values_list("user__username", flat=True)) == ["bob"]
-
-
-def test_change_form_shows_the_layer_as_it_is(client, manager, weekly):
-    layer = weekly.layers.get()
-
-    html = signed_in(client, manager).get(f"/schedules/{weekly.pk}/layers/{layer.pk}/edit")
-
-    form = html.context["form"]
-    assert form.participant_slots()[:3] == [
-        p.user_id for p in layer.participants.order_by("position")
-    ] + [None]
-    # A wall time in the layer's zone, as the datetime-local input shows it.
-    assert form["rotation_start"].value() == datetime(2025, 1, 6, 9, tzinfo=UTC).replace(
-        tzinfo=None
-    )
-
-
-def test_change_form_refuses_a_change_in_the_past(client, manager, weekly, alice):
-    layer = weekly.layers.get()
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{weekly.pk}/layers/{layer.pk}/edit",
-        layer_form(participants=[str(alice.pk)], effective_at="2025-02-01T00:00"),
-    )
-
-    assert response.status_code == 400
-    assert "effective_at" in response.context["form"].errors
-    assert ScheduleLayer.objects.count() == 1
-
-
-def test_manager_ends_a_layer(client, manager, weekly):
-    layer = weekly.layers.get()
-
-    signed_in(client, manager).post(f"/schedules/{weekly.pk}/layers/{layer.pk}/end")
-
-    layer.refresh_from_db()
-    assert layer.ends_at is not None
-    assert layer.ends_at <= timezone.now()
-
-
-def test_layer_of_another_schedule_is_404(client, manager, weekly, team):
-    other = Schedule.objects.create(team=team, name="Other")
-    layer = weekly.layers.get()
-
-    response = signed_in(client, manager).post(f"/schedules/{other.pk}/layers/{layer.pk}/end")
-
-    assert response.status_code == 404
-
-
-# --- Overrides --------------------------------------------------------------------------------
-
-
-def test_responder_adds_an_override_and_sees_its_week(client, teammate, weekly):
-    response = signed_in(client, teammate).post(
-        f"/schedules/{weekly.pk}/overrides/new", override_form(teammate)
-    )
-
-    override = ScheduleOverride.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == f"/schedules/{weekly.pk}/?start=2025-01-06"
-    assert (override.user, override.created_by) == (teammate, teammate)
-    assert override.start == datetime(2025, 1, 8, 9, tzinfo=UTC)
-
-
-def test_override_times_are_read_in_the_viewers_zone(client, weekly, team):
-    paris = UserFactory(username="pierre", role=Role.RESPONDER, timezone="Europe/Paris")
-    team.members.add(paris)
-
-    signed_in(client, paris).post(f"/schedules/{weekly.pk}/overrides/new", override_form(paris))
-
-    assert ScheduleOverride.objects.get().start == datetime(2025, 1, 8, 8, tzinfo=UTC)
-
-
-def test_override_form_rejects_an_end_before_the_start_and_writes_nothing(client, teammate, weekly):
-    response = signed_in(client, teammate).post(
-        f"/schedules/{weekly.pk}/overrides/new",
-        override_form(teammate, start="2025-01-09T09:00", end="2025-01-08T09:00"),
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["end"] == ["The override must end after it starts."]
-    assert not ScheduleOverride.objects.exists()
-
-
-def test_override_form_rejects_more_than_90_days_and_writes_nothing(client, teammate, weekly):
-    response = signed_in(client, teammate).post(
-        f"/schedules/{weekly.pk}/overrides/new",
-        override_form(teammate, start="2025-01-01T00:00", end="2025-04-02T00:00"),
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["end"] == ["An override lasts at most 90 days."]
-    assert not ScheduleOverride.objects.exists()
-
-
-def test_override_form_refuses_a_viewer_as_the_person_on_call(client, teammate, viewer, weekly):
-    response = signed_in(client, teammate).post(
-        f"/schedules/{weekly.pk}/overrides/new", override_form(viewer)
-    )
-
-    assert response.status_code == 400
-    assert "user" in response.context["form"].errors
-    assert not ScheduleOverride.objects.exists()
-
-
-def test_viewer_may_not_add_an_override(client, viewer, responder, weekly):
-    client = signed_in(client, viewer)
-    opened = client.get(f"/schedules/{weekly.pk}/overrides/new")
-    posted = client.post(f"/schedules/{weekly.pk}/overrides/new", override_form(responder))
-
-    assert (opened.status_code, posted.status_code) == (403, 403)
-    assert not ScheduleOverride.objects.exists()
-
-
-def test_take_this_shift_prefills_the_form_with_the_shift_and_you(client, teammate, weekly):
-    response = signed_in(client, teammate).get(
-        f"/schedules/{weekly.pk}/overrides/new",
-        {
-            "start": "2025-01-13T09:00:00+00:00",
-            "end": "2025-01-20T09:00:00+00:00",
-            "user": str(teammate.pk),
-        },
-    )
-
-    html = response.content.decode()
-    assert 'value="2025-01-13T09:00"' in html
-    assert 'value="2025-01-20T09:00"' in html
-    assert f'<option value="{teammate.pk}" selected>' in html
-
-
-def test_cover_for_me_offers_your_next_shift_for_someone_else_to_take(
-    client, team, responder, alice
-):
-    start = timezone.now().replace(second=0, microsecond=0) + timedelta(days=2)
-    schedule = weekly_schedule([responder, alice], start=start, team=team)
-
-    html = signed_in(client, responder).get(page(schedule)).content.decode()
-    cover = re.search(r'href="([^"]+)" id="cover-for-me"', html)
-    assert cover is not None
-    form_html = client.get(cover[1].replace("&amp;", "&")).content.decode()
-
-    local = timezone.localtime(start)
-    assert f'value="{local:%Y-%m-%dT%H:%M}"' in form_html
-    assert f'value="{local + timedelta(days=7):%Y-%m-%dT%H:%M}"' in form_html
-    assert "Covering for Rosa Responder" in form_html
-    assert '<option value="" selected>Choose someone</option>' in form_html
-
-
-def test_author_removes_their_override(client, responder, weekly):
-    override = ScheduleOverride.objects.create(
-        schedule=weekly,
-        user=responder,
-        created_by=responder,
-        start=timezone.now() + timedelta(days=1),
-        end=timezone.now() + timedelta(days=2),
-    )
-
-    signed_in(client, responder).post(f"/schedules/{weekly.pk}/overrides/{override.pk}/delete")
-
-    assert not ScheduleOverride.objects.exists()
-
-
-def test_another_responder_may_not_remove_an_override(client, responder, outsider, weekly):
-    override = ScheduleOverride.objects.create(
-        schedule=weekly,
-        user=responder,
-        created_by=responder,
-        start=timezone.now() + timedelta(days=1),
-        end=timezone.now() + timedelta(days=2),
-    )
-
-    response = signed_in(client, outsider).post(
-        f"/schedules/{weekly.pk}/overrides/{override.pk}/delete"
-    )
-
-    assert response.status_code == 403
-    assert ScheduleOverride.objects.exists()
-
-
-def test_upcoming_overrides_are_listed_with_who_added_them(client, viewer, responder, weekly):
-    ScheduleOverride.objects.create(
-        schedule=weekly,
-        user=responder,
-        created_by=responder,
-        note="Swapped with Alice",
-        start=timezone.now() + timedelta(days=1),
-        end=timezone.now() + timedelta(days=2),
-    )
-
-    html = signed_in(client, viewer).get(page(weekly)).content.decode()
-
-    overrides = re.search(r'id="overrides-title".*?</section>', html, re.S)
-    assert overrides is not None
-    assert "Swapped with Alice" in overrides[0]
-    assert "by Rosa Responder" in overrides[0]
-    assert "Remove" not in overrides[0]  # a viewer may not
-
-
-# --- On call now, on the home page ------------------------------------------------------------
-
-
-def test_home_page_loads_the_on_call_box(client, viewer):
-    html = signed_in(client, viewer).get("/").content.decode()
-
-    assert 'hx-get="/oncall/now"' in html
-
-
-def test_on_call_box_lists_each_schedule_with_who_is_on_call(client, viewer, team, alice, bob):
-    weekly_schedule([alice, bob], start=timezone.now() - timedelta(days=1), team=team)
-    weekly_schedule([bob], start=timezone.now() - timedelta(days=1), team=team, name="Backup")
-
-    html = signed_in(client, viewer).get("/oncall/now").content.decode()
-
-    items = re.findall(r"<li>(.*?)</li>", html, re.S)
-    assert len(items) == 2
-    assert "Backup" in items[0] and "Bob Brown" in items[0]
-    assert "Primary" in items[1] and "Alice Adams" in items[1]
-
-
-def test_on_call_box_takes_the_same_number_of_queries_for_many_schedules(
-    client, viewer, team, alice, bob, django_assert_max_num_queries
-):
-    for number in range(6):
-        weekly_schedule(
-            [alice, bob], start=timezone.now() - timedelta(days=1), team=team, name=f"S{number}"
-        )
-    signed_in(client, viewer)
-
-    # session, user, schedules + teams, layers, participants, overrides
-    with django_assert_max_num_queries(6):
-        response = client.get("/oncall/now")
-
-    assert response.content.decode().count("Alice Adams") == 6

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from accounts.models import User
 from accounts.requests import AuthedRequest
 from oncall import services
+from oncall.forms import ContactMethodForm, RuleForm, VerifyForm, method_label
 from oncall.models import (
     ContactKind,
     ContactMethod,
@@ -31,12 +32,11 @@ from oncall.models import (
     NotificationKind,
     NotificationRule,
 )
-from oncall.profile_forms import ContactMethodForm, RuleForm, VerifyForm, method_label
 from ops.forms import add_service_errors
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_URL = "paging-profile:settings"
+SETTINGS_URL = "oncall:paging-settings"
 
 # Codes and test pages go to addresses typed into this page, which need not be the typist's:
 # a budget per person keeps the page from being used to flood someone's phone.
@@ -178,7 +178,7 @@ def _render(
         "created": created,
         "verification_minutes": int(services.VERIFICATION_TTL.total_seconds() // 60),
     }
-    response = render(request, "oncall/profile_paging.html", context, status=status)
+    response = render(request, "oncall/paging_settings.html", context, status=status)
     if created is not None:
         # The one copy of the signing secret on screen: no cache, no back-forward cache.
         response["Cache-Control"] = "no-store"

@@ -1,5 +1,6 @@
-"""A team's "on call now": who is on call in each of its schedules, until when, who is next, and
-its escalation policies. The on-call app serves it; the team page loads it with htmx."""
+"""On call now: a team's section (who is on call in each of its schedules, until when, who is
+next, and its escalation policies) and the home page's box. The on-call app serves both; the
+team page and the incident list load them with htmx."""
 
 import re
 from datetime import timedelta
@@ -11,6 +12,7 @@ from oncall import selectors
 from oncall.models import EscalationPolicy, ScheduleOverride
 from tests.factories import TeamFactory, UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
+from tests.oncall.pages import signed_in
 
 # In the first week of the shared rotation (tests/oncall/conftest.py): Alice is on call until
 # Bob takes over on Monday 13 January at 09:00 UTC.
@@ -174,3 +176,37 @@ def test_asks_anonymous_visitors_to_sign_in(client, team):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_home_page_loads_the_on_call_box(client, viewer):
+    html = signed_in(client, viewer).get("/").content.decode()
+
+    assert 'hx-get="/oncall/now"' in html
+
+
+def test_on_call_box_lists_each_schedule_with_who_is_on_call(client, viewer, team, alice, bob):
+    weekly_schedule([alice, bob], start=timezone.now() - timedelta(days=1), team=team)
+    weekly_schedule([bob], start=timezone.now() - timedelta(days=1), team=team, name="Backup")
+
+    html = signed_in(client, viewer).get("/oncall/now").content.decode()
+
+    items = re.findall(r"<li>(.*?)</li>", html, re.S)
+    assert len(items) == 2
+    assert "Backup" in items[0] and "Bob Brown" in items[0]
+    assert "Primary" in items[1] and "Alice Adams" in items[1]
+
+
+def test_on_call_box_takes_the_same_number_of_queries_for_many_schedules(
+    client, viewer, team, alice, bob, django_assert_max_num_queries
+):
+    for number in range(6):
+        weekly_schedule(
+            [alice, bob], start=timezone.now() - timedelta(days=1), team=team, name=f"S{number}"
+        )
+    signed_in(client, viewer)
+
+    # session, user, schedules + teams, layers, participants, overrides
+    with django_assert_max_num_queries(6):
+        response = client.get("/oncall/now")
+
+    assert response.content.decode().count("Alice Adams") == 6

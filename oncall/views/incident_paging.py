@@ -13,13 +13,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
 from accounts.requests import AuthedRequest
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from oncall import panels, services
-from oncall.profile_forms import PageTeamForm, PageUserForm
+from oncall.forms import PageablePerson, PageTeamForm, PageUserForm
 from oncall.selectors import pageable_teams
 
 
@@ -104,7 +103,7 @@ def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def incident_page(request: AuthedRequest, number: int) -> HttpResponse:
+def incident_page_user(request: AuthedRequest, number: int) -> HttpResponse:
     incident = _incident_or_404(request, number)
     denied = _may_respond(request, incident)
     if denied is not None:
@@ -113,12 +112,12 @@ def incident_page(request: AuthedRequest, number: int) -> HttpResponse:
     if not form.is_valid():
         error = ValidationError(list(form.errors.get("user") or ["Choose someone to page."]))
         return _refused(request, incident, error, page_form=form)
-    person: User = form.cleaned_data["user"]
+    person: PageablePerson = form.cleaned_data["user"]
     try:
         services.incident_page_user(incident=incident, user=person, actor=request.user)
     except (PermissionDenied, ValidationError) as error:
         return _refused(request, incident, error, page_form=form)
-    if not getattr(person, "reachable", True):
+    if not person.reachable:
         return _done(
             request,
             incident,

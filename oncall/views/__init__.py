@@ -1,0 +1,1 @@
+"""On call's pages, a module per area. Inbound machine endpoints live in oncall.hooks."""
