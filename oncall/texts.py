@@ -25,7 +25,7 @@ def page_for(notification: Notification) -> Page:
         }.get(NotificationKind(notification.kind), "A message from Tocsin")
         return Page(
             notification_id=notification.pk,
-            method=method.kind,
+            method=ContactKind(method.kind),
             address=method.address,
             subject=subject,
             text=notification.body,
@@ -48,7 +48,7 @@ def page_for(notification: Notification) -> Page:
         html = render_to_string("oncall/email/page.html", context)
     return Page(
         notification_id=notification.pk,
-        method=method.kind,
+        method=ContactKind(method.kind),
         address=method.address,
         subject=subject,
         text=text,
