@@ -6,7 +6,8 @@ an escalation starts) claims due escalations with `select_for_update(skip_locked
 inserts one `Notification` per person and notification-rule step under a unique key, then
 moves the escalation to its next level. The tick also claims due notifications (pending ->
 queued) and enqueues their delivery after commit (oncall.services.deliveries). Responders page
-a person or a team, or escalate, by hand from the incident page: the last three services here.
+a person or a team, or escalate, by hand from the incident page: page_user_for_incident,
+page_team_for_incident and escalate_now.
 """
 
 import logging
