@@ -6,7 +6,9 @@ class AlertsConfig(AppConfig):
     verbose_name = "Alerts"
 
     def ready(self) -> None:
-        from alerts import panels
+        from alerts import panels, selectors
         from incidents.panels import register_panel
+        from oncall.policy_resolvers import register_policy_resolver
 
         register_panel(panels.TEMPLATE, panels.incident_alerts_context)
+        register_policy_resolver(selectors.incident_escalation_policy_id)

@@ -48,3 +48,13 @@ def incident_alerts(*, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN) -
         .annotate(total=Window(Count("id")))
         .order_by("-last_seen_at", "-id")[:limit]
     )
+
+
+def incident_escalation_policy_id(incident: Incident) -> int | None:
+    """The escalation policy the incident's first alert's integration routes to, if any:
+    registered with oncall.policy_resolvers, which asks it before the team's and the default."""
+    return (
+        Alert.objects.filter(incident=incident, integration__escalation_policy__isnull=False)
+        .values_list("integration__escalation_policy", flat=True)
+        .first()
+    )

@@ -15,6 +15,10 @@ from django.db.models import Q
 
 from incidents.models import Incident, Team
 
+# TEMPORARY: the lead removes this re-export after merging h/oncallweb (forms.py, web.py and the
+# demo seeder import ShiftLength from here; its home is oncall.schedules).
+from oncall.schedules import ShiftLength as ShiftLength
+
 
 def _feed_token() -> str:
     return secrets.token_urlsafe(24)
@@ -38,12 +42,6 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ShiftLength(models.TextChoices):
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly"
-    HOURS = "hours", "Every N hours"
 
 
 class ScheduleLayer(models.Model):

@@ -1,6 +1,7 @@
 """Who is on call, computed from a schedule's layers and overrides: pure functions over dataclasses.
 
-Nothing here touches the database, so selectors, the iCal feed and the pager can share one
+Nothing here touches the database (ShiftLength is a Django enum only so that the model's field
+can take its choices from here), so selectors, the iCal feed and the pager can share one
 definition of the rotation arithmetic, and it can be tested exhaustively without fixtures.
 
 Every instant returned is aware and in UTC; every interval is half-open, [start, end), so at the
@@ -12,9 +13,10 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from functools import cache, cached_property
 from zoneinfo import ZoneInfo
+
+from django.db.models import TextChoices
 
 NEXT_SHIFT_HORIZON = timedelta(days=90)
 NEXT_SHIFT_FIRST_LOOK = timedelta(days=7)
@@ -84,10 +86,12 @@ class Restriction:
         return (opens, closes) if closes > opens else None
 
 
-class ShiftLength(StrEnum):
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    HOURS = "hours"
+class ShiftLength(TextChoices):
+    """How a layer's shifts are cut; also the choices of ScheduleLayer.shift_length."""
+
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    HOURS = "hours", "Every N hours"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from datetime import datetime, time, timedelta
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
-from alerts.models import Alert
 from incidents.models import Incident, Paging, Team
-from oncall import schedules
+from oncall import policy_resolvers, schedules
 from oncall.models import (
     ContactKind,
     ContactMethod,
@@ -236,14 +235,11 @@ def severity_pages(*, incident_id: int) -> bool:
 
 
 def policy_for_incident(incident: Incident) -> EscalationPolicy | None:
-    """The integration's policy for alert-born incidents, else the team's, else the default."""
-    from_alert = (
-        Alert.objects.filter(incident=incident, integration__escalation_policy__isnull=False)
-        .values_list("integration__escalation_policy", flat=True)
-        .first()
-    )
-    if from_alert is not None:
-        return EscalationPolicy.objects.get(pk=from_alert)
+    """The policy a registered resolver names (alerts: the integration's, for alert-born
+    incidents), else the team's, else the default."""
+    resolved = policy_resolvers.resolved_policy_id(incident)
+    if resolved is not None:
+        return EscalationPolicy.objects.get(pk=resolved)
     if incident.team_id is not None:
         policy = team_policy(incident.team_id)
         if policy is not None:

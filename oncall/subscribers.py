@@ -1,7 +1,8 @@
 """How on call reacts to incidents: start paging when declared, stop when acknowledged."""
 
 from incidents import events
-from oncall import selectors, services, tasks
+from oncall import selectors, tasks
+from oncall.services import escalations
 
 
 def start_paging(event: events.IncidentDeclared) -> None:
@@ -24,7 +25,7 @@ def stop_paging(event: events.IncidentEvent) -> None:
         events.IncidentResolved: "resolved",
         events.IncidentMerged: "merged into another incident",
     }.get(type(event), "stopped")
-    services.escalation_stop(incident_id=event.incident_id, reason=reason)
+    escalations.escalation_stop(incident_id=event.incident_id, reason=reason)
 
 
 def connect() -> None:

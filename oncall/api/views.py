@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from oncall import schedules, selectors, services
+from oncall import schedules, selectors
 from oncall.api.serializers import (
     OnCallQuerySerializer,
     OnCallSerializer,
@@ -43,6 +43,7 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.selectors import LoadedSchedule, on_call_run, schedules_loaded
+from oncall.services import rotations
 from ops.api.schema import problems
 
 TAGS = ["on call"]
@@ -221,7 +222,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
         actor = _actor(request)
         schedule = _schedule(pk)
         data = _parse_body(OverrideCreateSerializer, request)
-        override = services.override_create(
+        override = rotations.override_create(
             actor=actor,
             schedule=schedule,
             user=data["user"],

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
+from oncall.models import ContactKind
+
 
 @dataclass(frozen=True)
 class Page:
     """One message to one person over one contact method, as the paging engine hands it over."""
 
     notification_id: int  # our id; providers that accept an idempotency key get it
-    method: str  # "email" | "sms" | "voice" | "slack" | "webhook"
+    method: ContactKind
     address: str  # email address, E.164 phone number, Slack user id (U…), or https URL
     subject: str  # e.g. "[SEV1] INC-42 Database down"
     text: str  # plain text body
@@ -83,7 +85,7 @@ def _rebuild_error(
 class Notifier(ABC):
     """Delivers pages over one channel. Stateless: settings are read on every call."""
 
-    method: ClassVar[str]
+    method: ClassVar[ContactKind]
 
     @abstractmethod
     def notify(self, page: Page) -> str:

@@ -10,11 +10,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils.html import escape
 
+from oncall.models import ContactKind
 from oncall.notifiers.base import Notifier, NotifierError, Page
 
 
 class EmailNotifier(Notifier):
-    method = "email"
+    method = ContactKind.EMAIL
 
     def notify(self, page: Page) -> str:
         message_id = make_msgid(idstring=f"tocsin.{page.notification_id}", domain=_msgid_domain())

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from oncall.models import ContactKind
 from oncall.notifiers.base import Notifier, NotifierError, Page, parse_retry_after
 
 ACK_ACTION_ID = "incident_ack"
@@ -56,7 +57,7 @@ _PARTIAL_ENTITY = re.compile(r"&[a-z]*$")
 
 
 class SlackNotifier(Notifier):
-    method = "slack"
+    method = ContactKind.SLACK
 
     def notify(self, page: Page) -> str:
         if not settings.SLACK_BOT_TOKEN:

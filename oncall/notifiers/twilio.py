@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 import requests
 from django.conf import settings
 
+from oncall.models import ContactKind
 from oncall.notifiers.base import Notifier, NotifierError, Page, parse_retry_after, truncate
 
 # Twilio concatenates longer bodies into at most this many characters.
@@ -31,14 +32,14 @@ PERMANENT_STATUSES = frozenset({400, 401, 403, 404})
 
 
 class SmsNotifier(Notifier):
-    method = "sms"
+    method = ContactKind.SMS
 
     def notify(self, page: Page) -> str:
         return _create("Messages", {"To": page.address, "Body": sms_body(page)})
 
 
 class VoiceNotifier(Notifier):
-    method = "voice"
+    method = ContactKind.VOICE
 
     def notify(self, page: Page) -> str:
         return _create("Calls", {"To": page.address, "Twiml": voice_twiml(page)})

@@ -19,6 +19,7 @@ import urllib3
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
+from oncall.models import ContactKind
 from oncall.notifiers.base import Notifier, NotifierError, Page, parse_retry_after
 
 SIGNATURE_VERSION = "v1"
@@ -28,7 +29,7 @@ _TRANSIENT_4XX = frozenset({408, 425, 429})
 
 
 class WebhookNotifier(Notifier):
-    method = "webhook"
+    method = ContactKind.WEBHOOK
 
     def notify(self, page: Page) -> str:
         try:

@@ -16,9 +16,9 @@ from oncall.models import (
     NotificationRule,
     Schedule,
     ScheduleLayer,
-    ShiftLength,
     TargetKind,
 )
+from oncall.schedules import ShiftLength
 from tests.factories import TeamFactory, UserFactory
 
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import EventKind, Source, Status
-from oncall import services
 from oncall.acklinks import ack_url
 from oncall.models import ContactKind, Notification, NotificationState
+from oncall.services import escalations
 from tests.factories import declare
 from tests.oncall.factories import pageable, policy
 
@@ -27,9 +27,9 @@ def paged_notification(kind: str = ContactKind.EMAIL):
     person = pageable("alice", kind=kind, address=PHONE if kind != ContactKind.EMAIL else "")
     policy((5, [person]))
     incident = declare(severity_name="SEV2")
-    escalation = services.escalation_start(incident=incident, now=incident.declared_at)
+    escalation = escalations.escalation_start(incident=incident, now=incident.declared_at)
     assert escalation is not None
-    services.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
+    escalations.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
     # As if delivered: the person has the page in hand.
     Notification.objects.filter(incident=incident).update(
         state=NotificationState.SENT, sent_at=timezone.now()

@@ -21,9 +21,6 @@ def url(schedule, action: str = "") -> str:
     return f"{SCHEDULES}{schedule.pk}/" + (f"{action}/" if action else "")
 
 
-# --- Schedules --------------------------------------------------------------------------------
-
-
 def test_list_shows_each_schedule_with_its_layers_and_who_is_on_call(viewer, weekly, alice, bob):
     response = api_client(viewer).get(SCHEDULES)
 
@@ -116,9 +113,6 @@ def test_schedules_need_credentials(db):
     assert_problem(api_client().get(SCHEDULES), 401)
 
 
-# --- Who is on call ---------------------------------------------------------------------------
-
-
 def test_oncall_answers_who_and_until_when(viewer, weekly, alice):
     response = api_client(viewer).get(url(weekly, "oncall"), {"at": "2025-01-08T12:00:00Z"})
 
@@ -202,9 +196,6 @@ def test_oncall_of_an_unknown_schedule_is_404(viewer):
     assert_problem(api_client(viewer).get(f"{SCHEDULES}999999/oncall/"), 404)
 
 
-# --- Shifts -----------------------------------------------------------------------------------
-
-
 def test_shifts_lay_out_the_final_schedule_over_the_window(viewer, weekly, alice, bob):
     response = api_client(viewer).get(
         url(weekly, "shifts"), {"start": "2025-01-10T00:00:00Z", "end": "2025-01-17T00:00:00Z"}
@@ -286,9 +277,6 @@ def test_shifts_default_to_the_next_two_weeks(viewer, weekly):
     start, end = datetime.fromisoformat(body["start"]), datetime.fromisoformat(body["end"])
     assert end - start == timedelta(days=14)
     assert body["shifts"][0]["start"] == body["start"]
-
-
-# --- Overrides --------------------------------------------------------------------------------
 
 
 def test_responder_adds_an_override(teammate, weekly, alice):
@@ -381,9 +369,6 @@ def test_override_on_an_unknown_schedule_is_404(responder, alice):
     )
 
     assert_problem(response, 404)
-
-
-# --- Escalation policies ----------------------------------------------------------------------
 
 
 def test_policies_list_their_levels_and_targets(viewer, weekly, team, alice):

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident
-from oncall import services
 from oncall.models import (
     AttemptStatus,
     ContactKind,
@@ -17,6 +16,8 @@ from oncall.models import (
     NotificationKind,
     NotificationState,
 )
+from oncall.notifiers import NotifierError
+from oncall.services import deliveries, escalations
 from tests.factories import declare
 from tests.oncall.factories import contact, pageable, policy
 
@@ -32,14 +33,14 @@ def page(username: str = "alice", *, kind: str = ContactKind.EMAIL, address: str
         contact(person)  # an email to be told about a disabled method
     policy((5, [person]))
     incident = declare(severity_name="SEV2")
-    escalation = services.escalation_start(incident=incident, now=incident.declared_at)
+    escalation = escalations.escalation_start(incident=incident, now=incident.declared_at)
     assert escalation is not None
-    services.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
+    escalations.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
     return Notification.objects.filter(user=person, contact_method__kind=kind).get()
 
 
 def deliver(notification: Notification, *, at=None):
-    outcome = services.notification_deliver(
+    outcome = deliveries.notification_deliver(
         notification_id=notification.pk, now=at or timezone.now()
     )
     notification.refresh_from_db()
@@ -140,9 +141,9 @@ def test_the_providers_retry_after_is_honoured(twilio_stub):
 
 def test_delivery_gives_up_after_the_last_attempt(twilio_stub):
     notification = page(kind=ContactKind.SMS, address=PHONE)
-    twilio_stub.fail_next(status=503, code=None, times=services.MAX_ATTEMPTS)
+    twilio_stub.fail_next(status=503, code=None, times=deliveries.MAX_ATTEMPTS)
 
-    for _ in range(services.MAX_ATTEMPTS):
+    for _ in range(deliveries.MAX_ATTEMPTS):
         deliver(notification, at=notification.due_at)
 
     assert notification.state == NotificationState.FAILED
@@ -192,11 +193,11 @@ def test_a_queued_delivery_whose_task_was_lost_is_enqueued_again(settings):
     notification = page()
     now = timezone.now()
     queued: list[int] = []
-    services.notifications_dispatch_due(now=now, enqueue=lambda ids: None)
+    deliveries.notifications_dispatch_due(now=now, enqueue=lambda ids: None)
 
-    assert services.notifications_rescue_stuck(now=now, enqueue=queued.extend) == []
+    assert deliveries.notifications_rescue_stuck(now=now, enqueue=queued.extend) == []
     later = now + timedelta(seconds=settings.PAGING_REQUEUE_AFTER + 1)
-    assert services.notifications_rescue_stuck(now=later, enqueue=queued.extend) == [
+    assert deliveries.notifications_rescue_stuck(now=later, enqueue=queued.extend) == [
         notification.pk
     ]
 
@@ -208,9 +209,9 @@ def test_a_delivery_whose_worker_died_is_handed_out_again_after_its_lease(settin
         state=NotificationState.SENDING, claimed_at=now
     )
 
-    assert services.notifications_rescue_stuck(now=now + timedelta(seconds=5)) == []
+    assert deliveries.notifications_rescue_stuck(now=now + timedelta(seconds=5)) == []
     later = now + timedelta(seconds=settings.PAGING_DELIVERY_LEASE + 1)
-    assert services.notifications_rescue_stuck(now=later, enqueue=lambda ids: None) == [
+    assert deliveries.notifications_rescue_stuck(now=later, enqueue=lambda ids: None) == [
         notification.pk
     ]
     notification.refresh_from_db()
@@ -238,14 +239,14 @@ def test_a_delivery_that_outlived_its_lease_does_not_overwrite_the_second_worker
     )
     first_claim = Notification.objects.get(pk=notification.pk)
     later = now + timedelta(seconds=settings.PAGING_DELIVERY_LEASE + 1)
-    services.notifications_rescue_stuck(now=later, enqueue=lambda ids: None)
+    deliveries.notifications_rescue_stuck(now=later, enqueue=lambda ids: None)
     deliver(notification, at=later)  # worker B sends it
     assert notification.state == NotificationState.SENT
 
     # Worker A's late failure finally arrives.
-    services._delivery_failed(
+    deliveries._delivery_failed(
         first_claim,
-        services.NotifierError("timed out", permanent=False),
+        NotifierError("timed out", permanent=False),
         started=now,
         duration_ms=61_000,
     )

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Severity
-from oncall import services
 from oncall.models import (
     ContactKind,
     Escalation,
@@ -18,6 +17,7 @@ from oncall.models import (
     Notification,
     NotificationState,
 )
+from oncall.services import deliveries, escalations
 from tests.factories import TeamFactory, declare
 from tests.oncall.factories import (
     MONDAYS_NINE_UTC,
@@ -43,7 +43,7 @@ def paged(incident: Incident) -> list[str]:
 
 
 def start(incident: Incident, **kwargs) -> Escalation:
-    escalation = services.escalation_start(incident=incident, now=incident.declared_at, **kwargs)
+    escalation = escalations.escalation_start(incident=incident, now=incident.declared_at, **kwargs)
     assert escalation is not None
     return escalation
 
@@ -64,7 +64,7 @@ def test_severities_that_do_not_page_start_nothing(severity):
     policy((5, [pageable("alice")]))
     incident = declare(severity_name=severity)
 
-    assert services.escalation_start(incident=incident, now=incident.declared_at) is None
+    assert escalations.escalation_start(incident=incident, now=incident.declared_at) is None
     assert not Escalation.objects.exists()
 
 
@@ -73,7 +73,7 @@ def test_an_incident_declared_long_ago_is_history_and_is_not_paged():
     incident = declare(severity_name="SEV1")
 
     later = incident.declared_at + timedelta(hours=2)
-    assert services.escalation_start(incident=incident, now=later) is None
+    assert escalations.escalation_start(incident=incident, now=later) is None
 
 
 def test_starting_twice_keeps_one_escalation():
@@ -92,7 +92,7 @@ def test_first_level_is_paged_at_once():
     incident = declare()
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == ["alice@0"]
     assert incident.timeline.filter(message="Paged Alice (level 1)").exists()
@@ -104,11 +104,11 @@ def test_next_level_is_paged_when_the_first_does_not_acknowledge_in_time():
     start(incident)
     t0 = incident.declared_at
 
-    services.tick(now=t0)
-    services.tick(now=t0 + timedelta(minutes=4, seconds=59))
+    escalations.tick(now=t0)
+    escalations.tick(now=t0 + timedelta(minutes=4, seconds=59))
     assert paged(incident) == ["alice@0"]
 
-    services.tick(now=t0 + timedelta(minutes=5))
+    escalations.tick(now=t0 + timedelta(minutes=5))
     assert paged(incident) == ["alice@0", "bob@1"]
 
 
@@ -120,11 +120,11 @@ def test_acknowledging_stops_the_escalation_and_cancels_pages_not_yet_sent():
     incident = declare()
     start(incident)
     t0 = incident.declared_at
-    services.tick(now=t0)
+    escalations.tick(now=t0)
 
     incident_services.incident_acknowledge(incident=incident, actor=alice)
-    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
-    services.tick(now=t0 + timedelta(minutes=30))
+    escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    escalations.tick(now=t0 + timedelta(minutes=30))
 
     assert paged(incident) == ["alice@0"]
     sms = Notification.objects.get(contact_method__kind=ContactKind.SMS)
@@ -138,10 +138,10 @@ def test_an_acknowledged_incident_is_not_paged_even_if_its_escalation_was_not_st
     incident = declare()
     start(incident)
     t0 = incident.declared_at
-    services.tick(now=t0)
+    escalations.tick(now=t0)
 
     incident_services.incident_acknowledge(incident=incident, actor=None)
-    services.tick(now=t0 + timedelta(minutes=5))
+    escalations.tick(now=t0 + timedelta(minutes=5))
 
     assert paged(incident) == ["alice@0"]
     assert Escalation.objects.get().state == EscalationState.STOPPED
@@ -154,7 +154,7 @@ def test_the_policy_repeats_when_nobody_acknowledges():
     t0 = incident.declared_at
 
     for minutes in (0, 5, 15, 20, 30, 60):
-        services.tick(now=t0 + timedelta(minutes=minutes))
+        escalations.tick(now=t0 + timedelta(minutes=minutes))
 
     rows = Notification.objects.filter(incident=incident).order_by("created_at")
     assert [(n.user.username, n.key.split(":")[3]) for n in rows] == [
@@ -175,7 +175,7 @@ def test_a_schedule_target_pages_whoever_is_on_call_then():
     incident = declare()
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == ["bob@0"]
 
@@ -186,7 +186,7 @@ def test_a_schedule_with_nobody_on_call_records_that_nobody_was_paged():
     incident = declare()
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == []
     assert incident.timeline.filter(message__startswith="Nobody to page at level 1").exists()
@@ -200,7 +200,7 @@ def test_team_leads_target_pages_each_lead():
     incident = declare()
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert sorted(paged(incident)) == ["lena@0", "leo@0"]
 
@@ -210,10 +210,10 @@ def test_a_tick_reads_each_schedule_once_however_many_escalations_page_it(weekly
     policy((5, [weekly]))
     incidents = [declare(title=f"Burst {n}") for n in range(8)]
     for incident in incidents:
-        services.escalation_start(incident=incident, now=MONDAYS_NINE_UTC, manual=True)
+        escalations.escalation_start(incident=incident, now=MONDAYS_NINE_UTC, manual=True)
 
     with CaptureQueriesContext(connection) as queries:
-        services.escalations_advance_due(now=MONDAYS_NINE_UTC)
+        escalations.escalations_advance_due(now=MONDAYS_NINE_UTC)
 
     layer_reads = [q for q in queries if 'FROM "oncall_schedulelayer"' in q["sql"]]
     assert len(layer_reads) == 1
@@ -230,7 +230,7 @@ def test_sev1_pages_management_levels_at_once_as_well():
     incident = declare(severity_name="SEV1")
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == ["alice@0", "maria@0"]
 
@@ -240,7 +240,7 @@ def test_sev2_reaches_management_only_by_escalating():
     incident = declare(severity_name="SEV2")
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == ["alice@0"]
 
@@ -255,12 +255,12 @@ def test_notification_rules_are_steps_due_at_their_delay(django_capture_on_commi
     incident = declare()
     start(incident)
     t0 = incident.declared_at
-    services.escalation_advance(escalation_id=Escalation.objects.get().pk, now=t0)
+    escalations.escalation_advance(escalation_id=Escalation.objects.get().pk, now=t0)
     queued: list[int] = []
 
     def dispatch(at):
         with django_capture_on_commit_callbacks(execute=True):
-            services.notifications_dispatch_due(now=at, enqueue=queued.extend)
+            deliveries.notifications_dispatch_due(now=at, enqueue=queued.extend)
         return [Notification.objects.get(pk=pk).contact_method for pk in queued]
 
     assert dispatch(t0) == [email]
@@ -275,7 +275,7 @@ def test_someone_without_a_verified_method_is_recorded_as_unreachable():
     incident = declare()
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert not Notification.objects.exists()
     assert incident.timeline.filter(
@@ -289,9 +289,9 @@ def test_a_level_fires_once_however_often_it_is_ticked():
     escalation = start(incident)
     t0 = incident.declared_at
 
-    assert services.escalation_advance(escalation_id=escalation.pk, now=t0) is True
-    assert services.escalation_advance(escalation_id=escalation.pk, now=t0) is False
-    services.tick(now=t0 + timedelta(seconds=1))
+    assert escalations.escalation_advance(escalation_id=escalation.pk, now=t0) is True
+    assert escalations.escalation_advance(escalation_id=escalation.pk, now=t0) is False
+    escalations.tick(now=t0 + timedelta(seconds=1))
 
     assert Notification.objects.count() == 1
 
@@ -302,7 +302,7 @@ def test_paged_people_become_participants_so_they_can_see_a_private_incident():
     incident = declare(private=True)
     start(incident)
 
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert incident.participants.filter(pk=alice.pk).exists()
 
@@ -311,12 +311,12 @@ def test_the_tick_starts_an_escalation_the_declared_subscriber_missed():
     policy((5, [pageable("alice")]))
     incident = declare(severity_name="SEV2")
 
-    just_before = incident.declared_at + services.MISSED_START_AFTER - timedelta(seconds=1)
-    services.tick(now=just_before)
+    just_before = incident.declared_at + escalations.MISSED_START_AFTER - timedelta(seconds=1)
+    escalations.tick(now=just_before)
     assert not Escalation.objects.exists()
-    after = incident.declared_at + services.MISSED_START_AFTER
-    services.tick(now=after)
-    services.tick(now=after)
+    after = incident.declared_at + escalations.MISSED_START_AFTER
+    escalations.tick(now=after)
+    escalations.tick(now=after)
 
     assert paged(incident) == ["alice@0"]
 
@@ -337,7 +337,7 @@ def test_the_integration_policy_wins_over_the_team_and_the_default():
     incident = Incident.objects.get()
 
     start(incident)
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
 
     assert paged(incident) == ["ian@0"]
 
@@ -347,7 +347,7 @@ def test_manual_page_reaches_one_person_now():
     responder = pageable("rosa")
     incident = declare(severity_name="SEV4", actor=responder)
 
-    services.incident_page_user(incident=incident, user=alice, actor=responder)
+    escalations.page_user_for_incident(incident=incident, user=alice, actor=responder)
 
     assert paged(incident) == ["alice@None"]
     assert incident.timeline.filter(message="Paged Alice (paged by Rosa)").exists()
@@ -364,7 +364,7 @@ def test_paging_a_team_pages_whoever_its_policy_names_first_and_leaves_the_escal
     responder = pageable("rosa")
     incident = declare(severity_name="SEV4", actor=responder)
 
-    paged_people = services.incident_page_team(
+    paged_people = escalations.page_team_for_incident(
         incident=incident, team=team, actor=responder, now=MONDAYS_NINE_UTC + timedelta(days=8)
     )
 
@@ -382,7 +382,7 @@ def test_paging_a_team_without_a_policy_is_refused_and_pages_nobody(team):
     incident = declare(severity_name="SEV4", actor=responder)
 
     with pytest.raises(ValidationError, match="Payments has no escalation policy"):
-        services.incident_page_team(incident=incident, team=team, actor=responder)
+        escalations.page_team_for_incident(incident=incident, team=team, actor=responder)
 
     assert not Notification.objects.exists()
 
@@ -392,11 +392,11 @@ def test_paging_by_hand_hands_out_that_incidents_pages_only(django_capture_on_co
     alice, bob = pageable("alice"), pageable("bob")
     responder = pageable("rosa")
     elsewhere = declare(severity_name="SEV4", actor=responder, title="Elsewhere")
-    services.incident_page_user(incident=elsewhere, user=bob, actor=responder)
+    escalations.page_user_for_incident(incident=elsewhere, user=bob, actor=responder)
     incident = declare(severity_name="SEV4", actor=responder)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_page_user(incident=incident, user=alice, actor=responder)
+        escalations.page_user_for_incident(incident=incident, user=alice, actor=responder)
 
     assert Notification.objects.get(user=alice).state == NotificationState.QUEUED
     assert Notification.objects.get(user=bob).state == NotificationState.PENDING
@@ -407,13 +407,13 @@ def test_a_person_paged_by_hand_after_the_acknowledgement_is_still_paged(smtp_st
     policy((5, [alice]))
     incident = declare()
     start(incident)
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
     incident_services.incident_acknowledge(incident=incident, actor=alice)
-    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
 
-    services.incident_page_user(incident=incident, user=expert, actor=alice)
+    escalations.page_user_for_incident(incident=incident, user=expert, actor=alice)
     manual = Notification.objects.get(user=expert)
-    services.notification_deliver(notification_id=manual.pk)
+    deliveries.notification_deliver(notification_id=manual.pk)
 
     manual.refresh_from_db()
     assert manual.state == NotificationState.SENT
@@ -428,7 +428,7 @@ def test_escalating_an_acknowledged_incident_is_refused():
     incident.refresh_from_db()
 
     with pytest.raises(ValidationError):
-        services.incident_escalate(incident=incident, actor=alice)
+        escalations.escalate_now(incident=incident, actor=alice)
     assert not Escalation.objects.exists()
 
 
@@ -455,10 +455,10 @@ def test_one_broken_escalation_does_not_stop_the_others(manager):
     policy((5, [pageable("alice")]))
     first = declare(title="Broken schedule")
     second = declare(title="Healthy")
-    services.escalation_start(incident=first, policy=broken, now=first.declared_at)
+    escalations.escalation_start(incident=first, policy=broken, now=first.declared_at)
     start(second)
 
-    services.tick(now=second.declared_at + timedelta(seconds=1))
+    escalations.tick(now=second.declared_at + timedelta(seconds=1))
 
     assert paged(second) == ["alice@0"]
     # The broken one is looked at again later, not every second.
@@ -469,10 +469,10 @@ def test_one_broken_escalation_does_not_stop_the_others(manager):
 
 def test_an_incident_no_policy_applies_to_is_noted_once():
     incident = declare(severity_name="SEV1")
-    later = incident.declared_at + services.MISSED_START_AFTER
+    later = incident.declared_at + escalations.MISSED_START_AFTER
 
     for seconds in range(3):
-        services.tick(now=later + timedelta(seconds=seconds))
+        escalations.tick(now=later + timedelta(seconds=seconds))
 
     assert (
         incident.timeline.filter(message__startswith="Nobody was paged: no escalation").count() == 1
@@ -484,12 +484,16 @@ def test_raising_the_severity_hours_after_declaring_pages_at_once():
     incident = declare(severity_name="SEV3")
     hours_later = incident.declared_at + timedelta(hours=3)
 
-    escalation = services.escalation_start(incident=incident, now=hours_later, just_declared=False)
+    escalation = escalations.escalation_start(
+        incident=incident, now=hours_later, just_declared=False
+    )
     assert escalation is None  # SEV3 does not page
     incident_services.incident_set_severity(
         incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
     )
-    escalation = services.escalation_start(incident=incident, now=hours_later, just_declared=False)
+    escalation = escalations.escalation_start(
+        incident=incident, now=hours_later, just_declared=False
+    )
 
     assert escalation is not None
 
@@ -500,12 +504,12 @@ def test_escalating_an_exhausted_policy_runs_it_again():
     incident = declare()
     start(incident)
     t0 = incident.declared_at
-    services.tick(now=t0)
-    services.tick(now=t0 + timedelta(minutes=5))
+    escalations.tick(now=t0)
+    escalations.tick(now=t0 + timedelta(minutes=5))
     assert Escalation.objects.get().state == EscalationState.EXHAUSTED
 
-    services.incident_escalate(incident=incident, actor=rosa, now=t0 + timedelta(minutes=6))
-    services.tick(now=t0 + timedelta(minutes=6))
+    escalations.escalate_now(incident=incident, actor=rosa, now=t0 + timedelta(minutes=6))
+    escalations.tick(now=t0 + timedelta(minutes=6))
 
     assert Notification.objects.filter(user=alice).count() == 2
 
@@ -515,7 +519,7 @@ def test_only_people_who_can_respond_are_paged_by_hand(viewer):
     incident = declare(private=True, actor=rosa)
 
     with pytest.raises(ValidationError):
-        services.incident_page_user(incident=incident, user=viewer, actor=rosa)
+        escalations.page_user_for_incident(incident=incident, user=viewer, actor=rosa)
     assert not incident.participants.filter(pk=viewer.pk).exists()
 
 
@@ -550,16 +554,16 @@ def test_raising_a_running_escalation_to_sev1_pages_management_at_once():
     policy((5, [pageable("alice")]), (15, [pageable("maria")]), management=(2,))
     incident = declare(severity_name="SEV2")
     start(incident)
-    services.tick(now=incident.declared_at)
+    escalations.tick(now=incident.declared_at)
     assert paged(incident) == ["alice@0"]
 
     incident_services.incident_set_severity(
         incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
     )
-    services.escalation_start(
+    escalations.escalation_start(
         incident=incident, now=incident.declared_at + timedelta(minutes=1), just_declared=False
     )
-    services.escalation_start(
+    escalations.escalation_start(
         incident=incident, now=incident.declared_at + timedelta(minutes=2), just_declared=False
     )
 

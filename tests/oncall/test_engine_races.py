@@ -7,8 +7,8 @@ import pytest
 from django.db import connection, transaction
 
 from incidents import services as incident_services
-from oncall import services
 from oncall.models import Escalation, EscalationState, Notification
+from oncall.services import escalations
 from tests.factories import declare
 from tests.oncall.factories import pageable, policy
 
@@ -31,8 +31,8 @@ def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():
     alice, bob = pageable("alice"), pageable("bob")
     policy((5, [alice]), (10, [bob]))
     incident = declare(severity_name="SEV2")
-    escalation = services.escalation_start(incident=incident, fire_now=False)
-    assert services.escalation_advance(escalation_id=escalation.pk, now=escalation.next_at)
+    escalation = escalations.escalation_start(incident=incident, fire_now=False)
+    assert escalations.escalation_advance(escalation_id=escalation.pk, now=escalation.next_at)
     level_two = escalation.next_at + timedelta(minutes=5)
     acknowledging, release = threading.Event(), threading.Event()
 
@@ -43,7 +43,7 @@ def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():
             release.wait(10)
 
     def tick():
-        services.escalation_advance(escalation_id=escalation.pk, now=level_two)
+        escalations.escalation_advance(escalation_id=escalation.pk, now=level_two)
 
     ack_thread = in_thread(acknowledge)
     assert acknowledging.wait(10)
@@ -61,14 +61,14 @@ def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():
 def test_two_ticks_at_once_fire_a_level_once():
     policy((5, [pageable("alice")]))
     incident = declare(severity_name="SEV2")
-    escalation = services.escalation_start(incident=incident, fire_now=False)
+    escalation = escalations.escalation_start(incident=incident, fire_now=False)
     start = threading.Barrier(2)
     fired: list[bool] = []
 
     def tick():
         start.wait(5)
         fired.append(
-            services.escalation_advance(escalation_id=escalation.pk, now=escalation.next_at)
+            escalations.escalation_advance(escalation_id=escalation.pk, now=escalation.next_at)
         )
 
     threads = [in_thread(tick), in_thread(tick)]

@@ -7,8 +7,8 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from incidents.models import Team
-from oncall import services
 from oncall.models import CalendarFeed, ScheduleOverride
+from oncall.services import calendar_feeds
 from tests.factories import TeamFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
 
@@ -26,7 +26,7 @@ def schedule_feed(client, schedule):
 
 
 def user_feed(client, user):
-    token = services.calendar_feed_get_or_create(user=user).token
+    token = calendar_feeds.calendar_feed_get_or_create(user=user).token
     return client.get(f"/oncall/users/{token}.ics")
 
 
@@ -114,7 +114,7 @@ def test_unknown_schedule_feed_is_404(client, db):
 
 def test_schedule_feed_stops_at_its_old_address_once_rotated(client, weekly, manager):
     old = weekly.feed_token
-    services.schedule_rotate_feed_token(actor=manager, schedule=weekly)
+    calendar_feeds.schedule_rotate_feed_token(actor=manager, schedule=weekly)
 
     assert client.get(f"/oncall/schedules/{old}.ics").status_code == 404
     assert schedule_feed(client, weekly).status_code == 200
@@ -180,7 +180,7 @@ def test_unknown_user_feed_is_404(client, db):
 
 
 def test_feed_of_a_deactivated_person_is_404(client, weekly, alice):
-    token = services.calendar_feed_get_or_create(user=alice).token
+    token = calendar_feeds.calendar_feed_get_or_create(user=alice).token
     alice.is_active = False
     alice.save()
 
@@ -188,8 +188,8 @@ def test_feed_of_a_deactivated_person_is_404(client, weekly, alice):
 
 
 def test_user_feed_stops_at_its_old_address_once_rotated(client, alice):
-    old = services.calendar_feed_get_or_create(user=alice).token
-    services.calendar_feed_rotate(user=alice)
+    old = calendar_feeds.calendar_feed_get_or_create(user=alice).token
+    calendar_feeds.calendar_feed_rotate(user=alice)
 
     assert client.get(f"/oncall/users/{old}.ics").status_code == 404
     assert CalendarFeed.objects.get(user=alice).token != old

@@ -11,9 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
-from oncall import services
 from oncall.models import Schedule, ScheduleLayer, ScheduleOverride
-from oncall.services import LayerSpec
+from oncall.services import rotations
 from tests.factories import UserFactory
 from tests.incidents.api_support import API, api_client, assert_problem
 
@@ -163,7 +162,7 @@ def test_the_layer_form_refuses_an_impossible_change_date(manager, weekly, alice
 @pytest.mark.parametrize("zone", ["America", "a" * 300, "Europe/London" + NUL, "zone.tab"])
 def test_the_schedule_services_refuse_a_name_that_is_no_zone(manager, team, alice, zone):
     schedule = Schedule.objects.create(team=team, name="Primary")
-    spec = LayerSpec(
+    spec = rotations.LayerSpec(
         name="Weekly",
         participants=[alice],
         rotation_start=datetime(2025, 1, 6, 9, tzinfo=UTC),
@@ -171,7 +170,7 @@ def test_the_schedule_services_refuse_a_name_that_is_no_zone(manager, team, alic
     )
 
     with pytest.raises(ValidationError) as caught:
-        services.layer_create(actor=manager, schedule=schedule, spec=spec)
+        rotations.layer_create(actor=manager, schedule=schedule, spec=spec)
 
     assert list(caught.value.message_dict) == ["time_zone"]
 
@@ -180,7 +179,7 @@ def test_the_schedule_services_refuse_a_name_that_is_no_zone(manager, team, alic
 def test_the_override_service_refuses_an_impossible_time(teammate, weekly, when):
     responder = teammate
     with pytest.raises(ValidationError):
-        services.override_create(
+        rotations.override_create(
             actor=responder,
             schedule=weekly,
             user=responder,

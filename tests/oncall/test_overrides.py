@@ -8,9 +8,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.models import Role
-from oncall import services
 from oncall.models import ContactKind, Notification, NotificationKind, ScheduleOverride
+from oncall.services import deliveries, rotations
 from tests.factories import TeamFactory, UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, contact, weekly_schedule
 
@@ -26,7 +27,7 @@ def carol(db):
 
 
 def override(actor, schedule, user, *, hours: int = 24, note: str = "") -> ScheduleOverride:
-    return services.override_create(
+    return rotations.override_create(
         actor=actor,
         schedule=schedule,
         user=user,
@@ -42,7 +43,7 @@ def notices() -> dict[str, Notification]:
 
 
 def deliver(notice: Notification) -> None:
-    outcome = services.notification_deliver(notification_id=notice.pk, now=timezone.now())
+    outcome = deliveries.notification_deliver(notification_id=notice.pk, now=timezone.now())
     assert outcome.status == "sent", outcome
 
 
@@ -174,7 +175,7 @@ def test_notices_wait_for_the_tick_as_every_notification_does(manager, weekly, a
 def test_an_override_is_logged_with_who_it_replaces_and_who_added_it(
     manager, weekly, alice, carol, caplog
 ):
-    with caplog.at_level(logging.INFO, logger="oncall.services"):
+    with caplog.at_level(logging.INFO, logger="oncall.services.rotations"):
         made = override(manager, weekly, carol)
 
     [record] = [r for r in caplog.records if r.getMessage().startswith("override ")]
@@ -182,7 +183,7 @@ def test_an_override_is_logged_with_who_it_replaces_and_who_added_it(
     assert record.getMessage() == (
         f"override {made.pk} on schedule {weekly.pk}: carol on call "
         "2025-01-08T09:00:00+00:00 to 2025-01-09T09:00:00+00:00 "
-        f"in place of {alice.pk}, added by mona"
+        f"in place of {alice.pk}, added by Mona Manager"
     )
 
 
@@ -210,3 +211,25 @@ def test_a_viewer_is_refused_an_override_whatever_their_team(client, weekly):
     client.force_login(viewer)
 
     assert client.get(f"/schedules/{weekly.pk}/overrides/new").status_code == 403
+
+
+def test_the_system_adds_an_override_and_tells_everyone_it_concerns(alice, weekly, carol):
+    contact(alice)
+    contact(carol)
+
+    made = override(SYSTEM, weekly, carol)
+
+    assert made.created_by is None
+    assert set(notices()) == {"alice", "carol"}
+    assert "Tocsin added an override" in notices()["carol"].body
+
+
+def test_only_its_author_or_a_manager_removes_an_override(teammate, manager, weekly, carol):
+    made = override(teammate, weekly, carol)
+    stranger = UserFactory(username="sam", role=Role.RESPONDER)
+
+    with pytest.raises(PermissionDenied, match="only change your own"):
+        rotations.override_delete(actor=stranger, override=made)
+    rotations.override_delete(actor=manager, override=made)
+
+    assert not ScheduleOverride.objects.exists()

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from oncall import schedules, selectors, services
+from oncall import schedules, selectors
 from oncall.models import EscalationPolicy, Schedule, ScheduleLayer, ScheduleOverride
+from oncall.services import policies, rotations
 from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,14 +15,14 @@ pytestmark = pytest.mark.django_db
 MONDAY_9 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
-def weekly(participants, **changes) -> services.LayerSpec:
+def weekly(participants, **changes) -> rotations.LayerSpec:
     fields = {"name": "Weekly", "participants": participants, "rotation_start": MONDAY_9}
-    return services.LayerSpec(**{**fields, **changes})
+    return rotations.LayerSpec(**{**fields, **changes})
 
 
 @pytest.fixture
 def schedule(manager):
-    return services.schedule_create(
+    return rotations.schedule_create(
         actor=manager, team=TeamFactory(name="Payments"), name="Primary"
     )
 
@@ -34,12 +35,12 @@ def on_call(schedule: Schedule, at: datetime) -> str | None:
 
 def test_a_responder_may_not_create_a_schedule(responder):
     with pytest.raises(PermissionDenied):
-        services.schedule_create(actor=responder, team=TeamFactory(name="Ops"), name="Primary")
+        rotations.schedule_create(actor=responder, team=TeamFactory(name="Ops"), name="Primary")
 
 
 def test_an_unknown_zone_is_refused(manager):
     with pytest.raises(ValidationError) as refused:
-        services.schedule_create(
+        rotations.schedule_create(
             actor=manager, team=TeamFactory(name="Ops"), name="P", time_zone="Mars/Olympus"
         )
     assert "time_zone" in refused.value.message_dict
@@ -48,24 +49,24 @@ def test_an_unknown_zone_is_refused(manager):
 
 def test_a_rotation_needs_someone(manager, schedule):
     with pytest.raises(ValidationError) as refused:
-        services.layer_create(actor=manager, schedule=schedule, spec=weekly([]))
+        rotations.layer_create(actor=manager, schedule=schedule, spec=weekly([]))
     assert "participants" in refused.value.message_dict
 
 
 def test_a_restriction_must_be_times_of_day(manager, schedule):
     bad = weekly([manager], restrictions=[{"start": "25:00", "end": "06:00"}])
     with pytest.raises(ValidationError) as refused:
-        services.layer_create(actor=manager, schedule=schedule, spec=bad)
+        rotations.layer_create(actor=manager, schedule=schedule, spec=bad)
     assert "restrictions" in refused.value.message_dict
     assert not ScheduleLayer.objects.exists()
 
 
 def test_adding_someone_mid_rotation_keeps_the_past_and_changes_the_future(manager, schedule):
     alice, bob, carol = (UserFactory(username=name) for name in ("alice", "bob", "carol"))
-    layer = services.layer_create(actor=manager, schedule=schedule, spec=weekly([alice, bob]))
+    layer = rotations.layer_create(actor=manager, schedule=schedule, spec=weekly([alice, bob]))
     change = MONDAY_9 + timedelta(weeks=2, days=3)  # in Alice's second week
 
-    services.layer_change(
+    rotations.layer_change(
         actor=manager, layer=layer, spec=weekly([carol, alice, bob]), effective_at=change
     )
 
@@ -78,7 +79,7 @@ def test_adding_someone_mid_rotation_keeps_the_past_and_changes_the_future(manag
 
 def test_an_override_must_end_after_it_starts(manager, schedule):
     with pytest.raises(ValidationError):
-        services.override_create(
+        rotations.override_create(
             actor=manager, schedule=schedule, user=manager, start=MONDAY_9, end=MONDAY_9
         )
     assert not ScheduleOverride.objects.exists()
@@ -86,9 +87,9 @@ def test_an_override_must_end_after_it_starts(manager, schedule):
 
 def test_a_responder_may_cover_a_shift_on_a_schedule_of_their_team(responder, manager, schedule):
     schedule.team.members.add(responder)
-    services.layer_create(actor=manager, schedule=schedule, spec=weekly([manager]))
+    rotations.layer_create(actor=manager, schedule=schedule, spec=weekly([manager]))
 
-    services.override_create(
+    rotations.override_create(
         actor=responder,
         schedule=schedule,
         user=responder,
@@ -101,7 +102,7 @@ def test_a_responder_may_cover_a_shift_on_a_schedule_of_their_team(responder, ma
 
 def test_a_viewer_cannot_be_put_on_call(manager, viewer, schedule):
     with pytest.raises(ValidationError):
-        services.override_create(
+        rotations.override_create(
             actor=manager,
             schedule=schedule,
             user=viewer,
@@ -111,30 +112,30 @@ def test_a_viewer_cannot_be_put_on_call(manager, viewer, schedule):
 
 
 def test_a_policy_level_must_page_someone(manager):
-    empty = services.LevelSpec(delay=timedelta(minutes=5), users=[], schedules=[], lead_teams=[])
+    empty = policies.LevelSpec(delay=timedelta(minutes=5), users=[], schedules=[], lead_teams=[])
     with pytest.raises(ValidationError) as refused:
-        services.policy_save(actor=manager, name="Payments", levels=[empty])
+        policies.policy_save(actor=manager, name="Payments", levels=[empty])
     assert "levels" in refused.value.message_dict
     assert not EscalationPolicy.objects.exists()
 
 
 def test_saving_a_policy_replaces_its_levels(manager, responder):
-    level = services.LevelSpec(
+    level = policies.LevelSpec(
         delay=timedelta(minutes=5), users=[responder], schedules=[], lead_teams=[]
     )
-    policy = services.policy_save(actor=manager, name="Payments", levels=[level, level])
+    policy = policies.policy_save(actor=manager, name="Payments", levels=[level, level])
 
-    services.policy_save(actor=manager, name="Payments", levels=[level], policy=policy)
+    policies.policy_save(actor=manager, name="Payments", levels=[level], policy=policy)
 
     assert policy.levels.count() == 1
 
 
 def test_only_one_policy_is_the_default(manager, responder):
-    level = services.LevelSpec(
+    level = policies.LevelSpec(
         delay=timedelta(minutes=5), users=[responder], schedules=[], lead_teams=[]
     )
-    services.policy_save(actor=manager, name="First", levels=[level], is_default=True)
-    services.policy_save(actor=manager, name="Second", levels=[level], is_default=True)
+    policies.policy_save(actor=manager, name="First", levels=[level], is_default=True)
+    policies.policy_save(actor=manager, name="Second", levels=[level], is_default=True)
 
     assert list(
         EscalationPolicy.objects.filter(is_default=True).values_list("name", flat=True)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.actors import Actor
 from oncall.acklinks import ack_url
 from oncall.models import ContactKind, Notification, NotificationKind, ScheduleOverride
 from oncall.notifiers import Page
@@ -25,7 +25,7 @@ def page_for(notification: Notification) -> Page:
         }.get(NotificationKind(notification.kind), "A message from Tocsin")
         return Page(
             notification_id=notification.pk,
-            method=method.kind,
+            method=ContactKind(method.kind),
             address=method.address,
             subject=subject,
             text=notification.body,
@@ -48,7 +48,7 @@ def page_for(notification: Notification) -> Page:
         html = render_to_string("oncall/email/page.html", context)
     return Page(
         notification_id=notification.pk,
-        method=method.kind,
+        method=ContactKind(method.kind),
         address=method.address,
         subject=subject,
         text=text,
@@ -71,7 +71,7 @@ def page_for(notification: Notification) -> Page:
     )
 
 
-def override_notice(override: ScheduleOverride, *, recipient_id: int, actor: User | None) -> str:
+def override_notice(override: ScheduleOverride, *, recipient_id: int, actor: Actor) -> str:
     """What a person is told when an override changes their on-call time: `recipient_id` is
     the person put on call or one of those whose time it takes. Caller selected
     `schedule__team` and `user`."""
@@ -83,13 +83,12 @@ def override_notice(override: ScheduleOverride, *, recipient_id: int, actor: Use
 
     where = f"{schedule.team.name} / {schedule.name}"
     span = f"from {when(override.start)} to {when(override.end)} ({schedule.time_zone})"
-    by = actor.display_name if actor is not None else "Tocsin"
     if recipient_id == override.user_id:
-        change = f"You are on call on {where} {span}: {by} added an override."
+        change = f"You are on call on {where} {span}: {actor.display_name} added an override."
     else:
         change = (
             f"{override.user.display_name} is on call in your place on {where} {span}: "
-            f"{by} added an override."
+            f"{actor.display_name} added an override."
         )
     note = f' Note: "{override.note}".' if override.note else ""
     url = settings.BASE_URL + reverse("oncall:schedule-detail", kwargs={"pk": schedule.pk})
