@@ -237,30 +237,31 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from accounts.actors import SYSTEM
     from accounts.models import User
     from alerts.models import IntegrationKind
     from alerts.services import integration_create
     from incidents.models import Team
-    from oncall import services as oncall_services
+    from oncall.services import contacts, policies
 
     call_command("migrate", verbosity=0)
     receiver = Receiver()
     team = Team.objects.create(name="Platform", slug="platform")
     first, second = (User.objects.create(username=name) for name in ("first", "second"))
     for user in (first, second):
-        oncall_services.contact_method_add(user=user, kind="webhook", address=receiver.url)
-    policy = oncall_services.policy_save(
-        actor=None,
+        contacts.contact_method_add(user=user, kind="webhook", address=receiver.url)
+    policy = policies.policy_save(
+        actor=SYSTEM,
         name="Platform",
         team=team,
         levels=[
-            oncall_services.LevelSpec(
+            policies.LevelSpec(
                 delay=timedelta(seconds=args.level_delay),
                 users=[first],
                 schedules=[],
                 lead_teams=[],
             ),
-            oncall_services.LevelSpec(
+            policies.LevelSpec(
                 delay=timedelta(minutes=30), users=[second], schedules=[], lead_teams=[]
             ),
         ],

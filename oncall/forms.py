@@ -24,10 +24,11 @@ from oncall.models import (
     EscalationPolicy,
     Schedule,
     ScheduleLayer,
-    ShiftLength,
     TargetKind,
 )
-from oncall.services import LayerSpec, LevelSpec
+from oncall.schedules import ShiftLength
+from oncall.services.policies import LevelSpec
+from oncall.services.rotations import LayerSpec
 from ops.timestamps import plan_time_error, validate_plan_time, zone_named
 
 if TYPE_CHECKING:

@@ -14,10 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from incidents.models import Incident, Team
-
-# TEMPORARY: the lead removes this re-export after merging h/oncallweb (forms.py, web.py and the
-# demo seeder import ShiftLength from here; its home is oncall.schedules).
-from oncall.schedules import ShiftLength as ShiftLength
+from oncall.schedules import ShiftLength
 
 
 def _feed_token() -> str:

@@ -17,9 +17,10 @@ from accounts.requests import AuthedRequest
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
-from oncall import panels, services
+from oncall import panels
 from oncall.forms import PageablePerson, PageTeamForm, PageUserForm
 from oncall.selectors import pageable_teams
+from oncall.services import escalations
 
 
 def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
@@ -114,7 +115,7 @@ def incident_page_user(request: AuthedRequest, number: int) -> HttpResponse:
         return _refused(request, incident, error, page_form=form)
     person: PageablePerson = form.cleaned_data["user"]
     try:
-        services.incident_page_user(incident=incident, user=person, actor=request.user)
+        escalations.page_user_for_incident(incident=incident, user=person, actor=request.user)
     except (PermissionDenied, ValidationError) as error:
         return _refused(request, incident, error, page_form=form)
     if not person.reachable:
@@ -140,7 +141,7 @@ def incident_page_team(request: AuthedRequest, number: int) -> HttpResponse:
         return _refused(request, incident, error, team_form=form)
     team = form.cleaned_data["team"]
     try:
-        paged = services.incident_page_team(incident=incident, team=team, actor=request.user)
+        paged = escalations.page_team_for_incident(incident=incident, team=team, actor=request.user)
     except ValidationError as error:
         form.add_error("team", error.messages)
         return _refused(request, incident, error, team_form=form)
@@ -165,7 +166,7 @@ def incident_escalate(request: AuthedRequest, number: int) -> HttpResponse:
     if denied is not None:
         return _refused(request, incident, denied)
     try:
-        escalation = services.incident_escalate(incident=incident, actor=request.user)
+        escalation = escalations.escalate_now(incident=incident, actor=request.user)
     except (PermissionDenied, ValidationError) as error:
         return _refused(request, incident, error)
     if escalation is None:
@@ -180,6 +181,6 @@ def incident_escalate(request: AuthedRequest, number: int) -> HttpResponse:
     return _done(
         request,
         incident,
-        f"Escalated: {services.policy_name(escalation)} pages level "
+        f"Escalated: {escalations.policy_name(escalation)} pages level "
         f"{escalation.level_index + 1} now.",
     )

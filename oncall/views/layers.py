@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
-from oncall import services
 from oncall.forms import LayerForm
 from oncall.models import Schedule, ScheduleLayer
+from oncall.services import rotations
 from oncall.views.common import form_status, require_manager, schedule_or_404
 from ops.forms import add_service_errors
 
@@ -48,7 +48,7 @@ def layer_create(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     if form.is_valid():
         try:
-            services.layer_create(actor=request.user, schedule=schedule, spec=form.spec())
+            rotations.layer_create(actor=request.user, schedule=schedule, spec=form.spec())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -70,7 +70,7 @@ def layer_change(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse
     form = LayerForm.for_layer(layer, request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            services.layer_change(
+            rotations.layer_change(
                 actor=request.user,
                 layer=layer,
                 spec=form.spec(),
@@ -94,6 +94,6 @@ def layer_change(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse
 def layer_end(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse:
     schedule = schedule_or_404(pk)
     layer = _layer_or_404(schedule, layer_id)
-    services.layer_end(actor=request.user, layer=layer)
+    rotations.layer_end(actor=request.user, layer=layer)
     messages.success(request, f"Layer {layer.name} ended: it puts nobody on call from now on.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)

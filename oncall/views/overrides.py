@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
-from oncall import selectors, services
+from oncall import selectors
 from oncall.forms import OverrideForm
 from oncall.models import ScheduleOverride
+from oncall.services import rotations
 from oncall.views.common import form_status, schedule_or_404
 from ops.forms import add_service_errors
 from ops.timestamps import plan_time_error
@@ -45,7 +46,7 @@ def _week_of(moment: datetime) -> str:
 def override_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """ "Take this shift" and "cover for me" arrive here with the shift's span in the query."""
     schedule = schedule_or_404(pk)
-    # The predicate services.override_create checks; this answers 403 before the form is shown.
+    # The predicate rotations.override_create checks; this answers 403 before the form is shown.
     if not selectors.can_override(request.user, schedule):
         raise PermissionDenied("You may not change who is on call on this schedule.")
     initial: dict[str, Any] = {
@@ -63,7 +64,7 @@ def override_create(request: AuthedRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            override = services.override_create(
+            override = rotations.override_create(
                 actor=request.user,
                 schedule=schedule,
                 user=data["user"],
@@ -95,6 +96,6 @@ def override_delete(request: AuthedRequest, pk: int, override_id: int) -> HttpRe
         )
     except ScheduleOverride.DoesNotExist as exc:
         raise Http404("No such override.") from exc
-    services.override_delete(actor=request.user, override=override)
+    rotations.override_delete(actor=request.user, override=override)
     messages.success(request, f"Override of {override.user.display_name} removed.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)

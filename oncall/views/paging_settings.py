@@ -23,7 +23,6 @@ from redis.exceptions import RedisError
 
 from accounts.models import User
 from accounts.requests import AuthedRequest
-from oncall import services
 from oncall.forms import ContactMethodForm, RuleForm, VerifyForm, method_label
 from oncall.models import (
     ContactKind,
@@ -32,6 +31,8 @@ from oncall.models import (
     NotificationKind,
     NotificationRule,
 )
+from oncall.services import contacts
+from oncall.services.base import clock
 from ops.forms import add_service_errors
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def _may_send(user: User) -> bool:
             sent = 1
     except RedisError as error:
         logger.warning("send budget of user %s counted from the database: %s", user.pk, error)
-        since = services.clock() - timedelta(seconds=SEND_WINDOW)
+        since = clock() - timedelta(seconds=SEND_WINDOW)
         sent = 1 + (
             Notification.objects.filter(
                 user=user,
@@ -168,15 +169,15 @@ def _render(
         # Rules whose methods all stopped working page nobody; say so rather than pretend.
         "steps_page_nobody": bool(steps) and not working,
         "suggestions": [
-            Suggestion(method, _when(services.RECOMMENDED_DELAY[ContactKind(method.kind)]))
+            Suggestion(method, _when(contacts.RECOMMENDED_DELAY[ContactKind(method.kind)]))
             for method in sorted(
-                usable, key=lambda m: services.RECOMMENDED_DELAY[ContactKind(m.kind)]
+                usable, key=lambda m: contacts.RECOMMENDED_DELAY[ContactKind(m.kind)]
             )
         ],
         "add_form": add_form or ContactMethodForm(auto_id="add-%s"),
         "rule_form": rule_form or RuleForm(methods=usable, auto_id="rule-%s"),
         "created": created,
-        "verification_minutes": int(services.VERIFICATION_TTL.total_seconds() // 60),
+        "verification_minutes": int(contacts.VERIFICATION_TTL.total_seconds() // 60),
     }
     response = render(request, "oncall/paging_settings.html", context, status=status)
     if created is not None:
@@ -201,7 +202,7 @@ def method_add(request: AuthedRequest) -> HttpResponse:
             form.add_error(None, TOO_MANY_SENDS)
         else:
             try:
-                method = services.contact_method_add(
+                method = contacts.contact_method_add(
                     user=request.user,
                     kind=data["kind"],
                     address=data["address"],
@@ -230,7 +231,7 @@ def method_verify(request: AuthedRequest, pk: int) -> HttpResponse:
     form = VerifyForm(request.POST, auto_id=f"code-{method.pk}-%s")
     if form.is_valid():
         try:
-            services.contact_method_verify(
+            contacts.contact_method_verify(
                 method=method, code=form.cleaned_data["code"], actor=request.user
             )
         except ValidationError as exc:
@@ -250,7 +251,7 @@ def method_send_code(request: AuthedRequest, pk: int) -> HttpResponse:
     elif not _may_send(request.user):
         messages.error(request, TOO_MANY_SENDS)
     else:
-        services.contact_method_send_code(method=method, actor=request.user)
+        contacts.contact_method_send_code(method=method, actor=request.user)
         messages.success(request, f"A new code is on its way to {method.address}.")
     return _back(method)
 
@@ -264,7 +265,7 @@ def method_test(request: AuthedRequest, pk: int) -> HttpResponse:
     elif not _may_send(request.user):
         messages.error(request, TOO_MANY_SENDS)
     else:
-        services.contact_method_send_test(method=method, actor=request.user)
+        contacts.contact_method_send_test(method=method, actor=request.user)
         messages.success(
             request, f"Test page on its way to {method.address}. It should arrive within a minute."
         )
@@ -276,7 +277,7 @@ def method_test(request: AuthedRequest, pk: int) -> HttpResponse:
 def method_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     method = _method_or_404(request, pk)
     label = method_label(method)
-    services.contact_method_delete(actor=request.user, method=method)
+    contacts.contact_method_delete(actor=request.user, method=method)
     messages.success(request, f"Removed {label}, and its steps.")
     return _back()
 
@@ -289,7 +290,7 @@ def rule_add(request: AuthedRequest) -> HttpResponse:
     if form.is_valid():
         method: ContactMethod = form.cleaned_data["method"]
         try:
-            services.notification_rule_add(
+            contacts.notification_rule_add(
                 actor=request.user, method=method, delay=form.cleaned_data["minutes"]
             )
         except ValidationError as exc:
@@ -305,7 +306,7 @@ def rule_add(request: AuthedRequest) -> HttpResponse:
 @login_required
 def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     rule = get_object_or_404(NotificationRule, pk=pk, user=request.user)
-    services.notification_rule_delete(actor=request.user, rule=rule)
+    contacts.notification_rule_delete(actor=request.user, rule=rule)
     messages.success(request, "Step removed.")
     return _back(anchor="rules")
 
@@ -315,7 +316,7 @@ def rule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 def rules_recommended(request: AuthedRequest) -> HttpResponse:
     """Steps for each usable method: chat, email and webhook at once, SMS at 1, voice at 5."""
     try:
-        services.notification_rules_recommended(user=request.user)
+        contacts.notification_rules_recommended(user=request.user)
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))
         return _back(anchor="rules")

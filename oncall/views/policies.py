@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, can
-from oncall import services
 from oncall.forms import PolicyForm, level_formset
 from oncall.models import EscalationLevel, EscalationPolicy, EscalationTarget, TargetKind
+from oncall.services import policies
 from oncall.views.common import form_status, require_manager
 from ops.forms import add_service_errors
 
@@ -77,12 +77,14 @@ def _policy_or_404(pk: int) -> EscalationPolicy:
 @login_required
 @require_GET
 def policy_list(request: AuthedRequest) -> HttpResponse:
-    policies = EscalationPolicy.objects.select_related("team").prefetch_related(*POLICY_PREFETCH)
+    all_policies = EscalationPolicy.objects.select_related("team").prefetch_related(
+        *POLICY_PREFETCH
+    )
     return render(
         request,
         "oncall/policy_list.html",
         {
-            "rows": [(p, _level_views(p.levels.all())) for p in policies],
+            "rows": [(p, _level_views(p.levels.all())) for p in all_policies],
             "can_manage": can(request.user, Action.MANAGE_ONCALL),
         },
     )
@@ -111,7 +113,7 @@ def _policy_form(request: AuthedRequest, policy: EscalationPolicy | None) -> Htt
     levels = level_formset(data, levels=list(policy.levels.all()) if policy else None)
     if form.is_valid() and levels.is_valid():
         try:
-            saved = services.policy_save(
+            saved = policies.policy_save(
                 actor=request.user,
                 levels=levels.specs(),
                 policy=policy,
@@ -146,7 +148,7 @@ def policy_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     require_manager(request)
     policy = _policy_or_404(pk)
     try:
-        services.policy_delete(actor=request.user, policy=policy)
+        policies.policy_delete(actor=request.user, policy=policy)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("oncall:policy-detail", pk=pk)

@@ -24,10 +24,12 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, can
-from oncall import schedules, selectors, services
+from oncall import schedules, selectors
 from oncall.calendar import CALENDAR_DAYS, ShiftLink, build_calendar, calendar_start, midnight
 from oncall.forms import WEEKDAYS, ScheduleForm
-from oncall.models import CalendarFeed, Schedule, ScheduleLayer, ShiftLength
+from oncall.models import CalendarFeed, Schedule, ScheduleLayer
+from oncall.schedules import ShiftLength
+from oncall.services import calendar_feeds, rotations
 from oncall.views.common import form_status, require_manager, schedule_or_404
 from ops.forms import add_service_errors
 
@@ -59,14 +61,14 @@ def schedule_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def my_feed_create(request: AuthedRequest) -> HttpResponse:
-    services.calendar_feed_get_or_create(user=request.user)
+    calendar_feeds.calendar_feed_get_or_create(user=request.user)
     return redirect(reverse("oncall:schedule-list") + "#my-feed-title")
 
 
 @login_required
 @require_POST
 def my_feed_rotate(request: AuthedRequest) -> HttpResponse:
-    services.calendar_feed_rotate(user=request.user)
+    calendar_feeds.calendar_feed_rotate(user=request.user)
     messages.success(request, "New address for your calendar feed: the old one stops working.")
     return redirect("oncall:schedule-list")
 
@@ -80,7 +82,7 @@ def schedule_create(request: AuthedRequest) -> HttpResponse:
     )
     if form.is_valid():
         try:
-            schedule = services.schedule_create(actor=request.user, **form.cleaned_data)
+            schedule = rotations.schedule_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -104,7 +106,7 @@ def schedule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     )
     if form.is_valid():
         try:
-            services.schedule_update(actor=request.user, schedule=schedule, **form.cleaned_data)
+            rotations.schedule_update(actor=request.user, schedule=schedule, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -124,7 +126,7 @@ def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     require_manager(request)
     schedule = schedule_or_404(pk)
     try:
-        services.schedule_delete(actor=request.user, schedule=schedule)
+        rotations.schedule_delete(actor=request.user, schedule=schedule)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("oncall:schedule-detail", pk=pk)
@@ -136,7 +138,7 @@ def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def schedule_rotate_feed(request: AuthedRequest, pk: int) -> HttpResponse:
     schedule = schedule_or_404(pk)
-    services.schedule_rotate_feed_token(actor=request.user, schedule=schedule)
+    calendar_feeds.schedule_rotate_feed_token(actor=request.user, schedule=schedule)
     messages.success(request, "New calendar address: calendars using the old one stop updating.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)
 

@@ -15,7 +15,7 @@ from incidents import selectors as incident_selectors
 from incidents import services as incident_services
 from incidents.models import Incident
 from incidents.permissions import can_view
-from oncall import panels, services
+from oncall import panels
 from oncall.models import (
     ContactKind,
     Escalation,
@@ -23,6 +23,7 @@ from oncall.models import (
     Notification,
     NotificationState,
 )
+from oncall.services import escalations
 from tests.factories import TeamFactory, UserFactory, declare
 from tests.oncall.factories import contact, pageable, policy, rule
 
@@ -57,13 +58,13 @@ def hhmm(at, zone: str) -> str:
 def start(incident: Incident, *, levels: int = 2, **kwargs) -> Escalation:
     people = [pageable(f"level{n}") for n in range(1, levels + 1)]
     policy(*[(5, [person]) for person in people], **kwargs)
-    escalation = services.escalation_start(incident=incident, manual=True)
+    escalation = escalations.escalation_start(incident=incident, manual=True)
     assert escalation is not None
     return escalation
 
 
 def fire(escalation: Escalation, *, at=None) -> Escalation:
-    assert services.escalation_advance(escalation_id=escalation.pk, now=at or timezone.now())
+    assert escalations.escalation_advance(escalation_id=escalation.pk, now=at or timezone.now())
     escalation.refresh_from_db()
     return escalation
 
@@ -105,7 +106,7 @@ def test_an_escalation_not_fired_yet_says_its_first_level_is_paged_now(signed_in
 
 def test_a_stopped_escalation_says_when_and_why(signed_in, incident):
     fire(start(incident))
-    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
     stopped_at = Escalation.objects.get().stopped_at
 
     html = page(signed_in, incident)
@@ -132,8 +133,8 @@ def test_pages_are_grouped_by_person_with_method_state_and_attempts(signed_in, i
     ann, bob = pageable("ann"), pageable("bob", kind=ContactKind.SMS)
     rule(contact(ann, kind=ContactKind.VOICE), minutes=5)
     rule(ann.contact_methods.get(kind=ContactKind.EMAIL), minutes=0)
-    services.incident_page_user(incident=incident, user=ann, actor=responder)
-    services.incident_page_user(incident=incident, user=bob, actor=responder)
+    escalations.page_user_for_incident(incident=incident, user=ann, actor=responder)
+    escalations.page_user_for_incident(incident=incident, user=bob, actor=responder)
     now = timezone.now()
     Notification.objects.filter(user=ann, contact_method__kind=ContactKind.EMAIL).update(
         state=NotificationState.SENT, sent_at=now, attempts=1
@@ -159,7 +160,7 @@ def test_pages_are_grouped_by_person_with_method_state_and_attempts(signed_in, i
 def test_a_cancelled_page_says_why(signed_in, incident):
     # A policy's pages are cancelled when paging stops; pages by hand are not.
     fire(start(incident))
-    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
 
     html = page(signed_in, incident)
 
@@ -175,7 +176,7 @@ def test_pages_from_a_policy_say_their_level(signed_in, incident):
 
 
 def test_addresses_are_not_shown_to_everyone_who_sees_the_incident(signed_in, incident, responder):
-    services.incident_page_user(
+    escalations.page_user_for_incident(
         incident=incident, user=pageable("ann", kind=ContactKind.SMS), actor=responder
     )
 
@@ -191,7 +192,9 @@ def test_the_panel_costs_four_queries_however_many_pages(
 ):
     fire(start(incident, levels=1))
     for n in range(people):
-        services.incident_page_user(incident=incident, user=pageable(f"p{n}"), actor=responder)
+        escalations.page_user_for_incident(
+            incident=incident, user=pageable(f"p{n}"), actor=responder
+        )
     request = RequestFactory().get(incident.get_absolute_url())
     request.user = responder
     seen = incident_selectors.incident_get_for_user(user=responder, number=incident.number)
@@ -207,7 +210,7 @@ def test_the_panel_costs_four_queries_however_many_pages(
 def test_the_panel_refreshes_itself_only_while_pages_are_on_their_way(signed_in, incident):
     start(incident)
     live = page(signed_in, incident)
-    services.escalation_stop(incident_id=incident.pk, reason="acknowledged")
+    escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
 
     still = page(signed_in, incident)
 

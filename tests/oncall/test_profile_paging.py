@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from oncall import services
 from oncall.models import (
     ContactKind,
     ContactMethod,
@@ -16,6 +15,7 @@ from oncall.models import (
     NotificationRule,
     NotificationState,
 )
+from oncall.services import contacts, escalations
 from oncall.views.paging_settings import SEND_BUDGET
 from tests.factories import declare
 from tests.oncall.factories import contact, rule
@@ -214,7 +214,7 @@ def test_something_that_is_not_a_code_is_refused_without_spending_a_try(signed_i
 
 
 def test_verifying_another_persons_method_is_not_found(signed_in, outsider):
-    method = services.contact_method_add(
+    method = contacts.contact_method_add(
         user=outsider, kind=ContactKind.EMAIL, address="otto@example.com"
     )
 
@@ -324,7 +324,7 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
     method = contact(responder, kind=ContactKind.SMS)
     rule(method)
     incident = declare(responder, title="Checkout is failing")
-    services.incident_page_user(incident=incident, user=responder, actor=responder)
+    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
     page = Notification.objects.get(contact_method=method)
 
     response = signed_in.post(url("contact-method-delete", pk=method.pk))
@@ -341,11 +341,11 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
 
 
 def test_a_method_no_page_went_to_is_deleted_though_it_got_its_code(responder):
-    method = services.contact_method_add(
+    method = contacts.contact_method_add(
         user=responder, kind=ContactKind.SMS, address="+14155550100"
     )
 
-    services.contact_method_delete(actor=responder, method=method)
+    contacts.contact_method_delete(actor=responder, method=method)
 
     assert not ContactMethod.objects.filter(pk=method.pk).exists()
 
@@ -353,10 +353,10 @@ def test_a_method_no_page_went_to_is_deleted_though_it_got_its_code(responder):
 def test_a_removed_method_can_be_added_again(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
-    services.incident_page_user(incident=incident, user=responder, actor=responder)
-    services.contact_method_delete(actor=responder, method=method)
+    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    contacts.contact_method_delete(actor=responder, method=method)
 
-    again = services.contact_method_add(
+    again = contacts.contact_method_add(
         user=responder, kind=ContactKind.SMS, address=method.address
     )
 
@@ -367,8 +367,8 @@ def test_a_removed_method_can_be_added_again(signed_in, responder):
 def test_a_removed_method_cannot_be_verified_or_tested(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
-    services.incident_page_user(incident=incident, user=responder, actor=responder)
-    services.contact_method_delete(actor=responder, method=method)
+    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    contacts.contact_method_delete(actor=responder, method=method)
 
     assert signed_in.post(url("contact-method-test", pk=method.pk)).status_code == 404
     assert signed_in.post(url("contact-method-send-code", pk=method.pk)).status_code == 404
@@ -385,7 +385,7 @@ def test_removing_another_persons_method_is_not_found(signed_in, outsider):
 
 def test_a_method_a_provider_disabled_is_announced_with_the_reason(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
-    services.contact_method_disable(
+    contacts.contact_method_disable(
         method=method, reason="Twilio: unknown number", now=timezone.now()
     )
 
@@ -398,7 +398,7 @@ def test_a_method_a_provider_disabled_is_announced_with_the_reason(signed_in, re
 
 def test_verifying_a_disabled_method_again_enables_it(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
-    services.contact_method_disable(method=method, reason="unknown number", now=timezone.now())
+    contacts.contact_method_disable(method=method, reason="unknown number", now=timezone.now())
 
     signed_in.post(url("contact-method-send-code", pk=method.pk))
     signed_in.post(url("contact-method-verify", pk=method.pk), {"code": sent_code(method)})
@@ -478,7 +478,7 @@ def test_steps_are_listed_in_order_and_summed_up(signed_in, responder):
 def test_a_step_on_a_disabled_method_is_shown_skipped(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     rule(method)
-    services.contact_method_disable(method=method, reason="unknown number", now=timezone.now())
+    contacts.contact_method_disable(method=method, reason="unknown number", now=timezone.now())
 
     page = html(signed_in.get(SETTINGS))
 

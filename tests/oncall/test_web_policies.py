@@ -317,12 +317,12 @@ def test_a_policy_an_integration_routes_to_is_not_deleted(client, manager):
 
 
 def test_a_policy_that_paged_an_incident_is_kept_for_its_history(client, manager, responder):
-    from oncall import services
+    from oncall.services import escalations
     from tests.factories import declare
 
     used = policy((5, [responder]), name="Used", default=False)
     incident = declare(responder)
-    services.escalation_start(incident=incident, policy=used, manual=True)
+    escalations.escalation_start(incident=incident, policy=used, manual=True)
 
     response = signed_in(client, manager).post(f"/policies/{used.pk}/delete", follow=True)
 

@@ -10,14 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from oncall import services
 from oncall.models import (
     CalendarFeed,
     Schedule,
     ScheduleLayer,
     ScheduleOverride,
 )
-from oncall.services import LayerSpec
+from oncall.services import rotations
+from oncall.services.rotations import LayerSpec
 from tests.factories import UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, policy, weekly_schedule
 from tests.oncall.pages import cell, page, people_in, signed_in
@@ -262,7 +262,7 @@ def test_calendar_shows_a_changed_rotation_as_two_rows_meeting_at_the_change(
     client, viewer, manager, weekly, bob
 ):
     old = weekly.layers.get()
-    services.layer_change(
+    rotations.layer_change(
         actor=manager,
         layer=old,
         spec=LayerSpec(name="Weekly", participants=[bob], rotation_start=HANDOFF),
