@@ -119,6 +119,12 @@ def users_who_can_respond() -> QuerySet[User]:
     )
 
 
+def incident_counts_by_status_and_severity() -> list[tuple[tuple[str, str], int]]:
+    """How many incidents are in each (status, severity name), for /metrics; one aggregate."""
+    rows = Incident.objects.values("status", "severity__name").annotate(n=Count("id")).order_by()
+    return [((row["status"], row["severity__name"]), row["n"]) for row in rows]
+
+
 def team_list(*, user: User) -> QuerySet[Team]:
     """Every team with `member_count` and `open_incident_count`, counting only the incidents
     `user` may see: a private incident's existence is not the outsider's to know."""

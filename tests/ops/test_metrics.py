@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from incidents import services
 from incidents.models import Status
-from ops.metrics import REGISTRY
+from ops.metrics import DATABASE_COLLECTORS, REGISTRY, register_gauge
 from ops.services import heartbeat_record
 from tests.factories import declare
 
@@ -189,6 +189,26 @@ def test_each_scrape_time_collector_reports_itself_up(client):
 
     for collector in ("incidents", "heartbeats", "queues"):
         assert samples[("tocsin_metrics_collector_up", (("collector", collector),))] == 1
+
+
+def test_a_gauge_an_app_registers_is_read_at_each_scrape_and_reported_up(client, monkeypatch):
+    monkeypatch.setattr("ops.metrics.DATABASE_COLLECTORS", dict(DATABASE_COLLECTORS))
+    depth = [2.0]
+    register_gauge(
+        "widgets",
+        name="tocsin_widgets",
+        documentation="Widgets by colour.",
+        labels=("colour",),
+        read=lambda: [(("blue",), depth[0])],
+    )
+
+    first = scrape(client)
+    depth[0] = 5.0
+    second = scrape(client)
+
+    assert first[("tocsin_widgets", (("colour", "blue"),))] == 2
+    assert second[("tocsin_widgets", (("colour", "blue"),))] == 5
+    assert second[("tocsin_metrics_collector_up", (("collector", "widgets"),))] == 1
 
 
 def test_heartbeat_ages_are_exposed_and_one_never_seen_is_infinite_and_stale(client):
