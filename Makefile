@@ -23,9 +23,11 @@ run: install
 services:
 	@bash scripts/ensure-services
 
+# lint-imports: apps import downwards only (the `layers` contract in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: install
 	$(BIN)/mypy $(PY_PACKAGES)
@@ -66,4 +68,4 @@ bench-paging: install services
 	$(BIN)/python -m benchmarks.paging $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
