@@ -23,3 +23,8 @@ class SystemActor:
 SYSTEM: Final = SystemActor()
 
 Actor = User | SystemActor
+
+
+def actor_user(actor: Actor) -> User | None:
+    """Who to store in a "done by" foreign key: the user, or NULL for SYSTEM."""
+    return actor if isinstance(actor, User) else None
