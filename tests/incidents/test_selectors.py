@@ -325,3 +325,22 @@ def test_the_timeline_reads_in_the_order_things_happened(responder):
     entries = selectors.incident_timeline(incident=incident)
 
     assert [entry.message for entry in entries][1:] == ["first", "second"]
+
+
+
+def test_users_who_can_respond_is_user_can_respond_in_sql(db):
+    people = [
+        UserFactory(
+            username=f"{role}-{superuser}-{active}",
+            role=role,
+            is_superuser=superuser,
+            is_active=active,
+        )
+        for role in Role.values
+        for superuser in (False, True)
+        for active in (False, True)
+    ]
+
+    chosen = set(selectors.users_who_can_respond())
+
+    assert chosen == {person for person in people if person.is_active and person.can_respond}
