@@ -189,7 +189,9 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(IncidentCreateSerializer, request)
         incident = services.incident_declare(actor=_actor(request), source=Source.API, **data)
         response = self._render(incident, status.HTTP_201_CREATED)
-        response["Location"] = reverse("api:incident-detail", kwargs={"number": incident.number})
+        response["Location"] = reverse(
+            "incidents-api:incident-detail", kwargs={"number": incident.number}
+        )
         return response
 
     def retrieve(self, request: Request, number: str) -> Response:
