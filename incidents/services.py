@@ -81,9 +81,9 @@ def transition_allowed(current: str, target: str) -> bool:
 def _record(
     incident: Incident,
     *,
-    kind: str,
+    kind: EventKind,
     actor: Actor,
-    source: str,
+    source: Source,
     message: str,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
@@ -145,7 +145,7 @@ def incident_declare(
     team: Team | None = None,
     private: bool = False,
     commander: User | None = None,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
     labels: dict[str, str] | None = None,
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
@@ -218,8 +218,8 @@ def incident_set_status(
     *,
     incident: Incident,
     actor: Actor,
-    status: str,
-    source: str = Source.WEB,
+    status: Status,
+    source: Source = Source.WEB,
     message: str = "",
 ) -> Incident:
     if status == Status.RESOLVED:
@@ -232,7 +232,7 @@ def incident_set_status(
 
 
 def _change_status(
-    incident: Incident, status: str, *, actor: Actor, source: str, message: str
+    incident: Incident, status: Status, *, actor: Actor, source: Source, message: str
 ) -> None:
     """Move an open incident forward. Caller holds the row lock inside a transaction."""
     if not transition_allowed(incident.status, status):
@@ -260,7 +260,7 @@ def _change_status(
     _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
 
 
-def _move(incident: Incident, status: str, *, actor: Actor, now: datetime) -> bool:
+def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) -> bool:
     """Set the status and stamp first arrivals; True when this first stamped acknowledged_at.
 
     Caller holds the row lock, and passes the `now` its timeline entry records, so a stamp and
@@ -293,7 +293,9 @@ def _publish_status_change(
         events.publish(events.IncidentAcknowledged(incident_id=incident.pk, actor_id=actor.pk))
 
 
-def incident_acknowledge(*, incident: Incident, actor: Actor, source: str = Source.WEB) -> Incident:
+def incident_acknowledge(
+    *, incident: Incident, actor: Actor, source: Source = Source.WEB
+) -> Incident:
     """Acknowledge a detected incident; idempotent, as PagerDuty's acknowledge is.
 
     An incident already acknowledged or further along comes back unchanged, with nothing
@@ -310,7 +312,7 @@ def incident_acknowledge(*, incident: Incident, actor: Actor, source: str = Sour
 
 
 def incident_resolve(
-    *, incident: Incident, actor: Actor, resolution: str = "", source: str = Source.WEB
+    *, incident: Incident, actor: Actor, resolution: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -341,7 +343,7 @@ def incident_resolve(
 
 
 def incident_reopen(
-    *, incident: Incident, actor: Actor, reason: str = "", source: str = Source.WEB
+    *, incident: Incident, actor: Actor, reason: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -389,7 +391,7 @@ def incident_set_severity(
     incident: Incident,
     actor: Actor,
     severity: Severity,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
     raise_only: bool = False,
 ) -> Incident:
     """`raise_only`: change it only if `severity` is more severe than the incident's now (the
@@ -429,7 +431,7 @@ def incident_assign_role(
     actor: Actor,
     role: str,
     user: User,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
 ) -> RoleAssignment:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -438,7 +440,7 @@ def incident_assign_role(
 
 
 def _assign_role(
-    incident: Incident, *, actor: Actor, role: str, user: User, source: str
+    incident: Incident, *, actor: Actor, role: str, user: User, source: Source
 ) -> RoleAssignment:
     """Caller holds the incident's row lock inside a transaction."""
     if role not in RoleKind.values:
@@ -499,7 +501,7 @@ def _ensure_checklist(incident: Incident) -> None:
 
 
 def incident_add_note(
-    *, incident: Incident, actor: Actor, text: str, source: str = Source.WEB
+    *, incident: Incident, actor: Actor, text: str, source: Source = Source.WEB
 ) -> TimelineEvent:
     text = text.strip()
     if not text:
@@ -522,7 +524,7 @@ def incident_post_update(
     actor: Actor,
     message: str,
     public: bool = False,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
 ) -> StatusUpdate:
     message = message.strip()
     if not message:
@@ -571,7 +573,7 @@ def incident_update_details(
     *,
     incident: Incident,
     actor: Actor,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
     services: Iterable[Service] | None = None,
     **changes: Any,
 ) -> Incident:
@@ -632,7 +634,7 @@ def _edit_description(incident: Incident, changed: list[str]) -> str:
 
 
 def checklist_item_set_done(
-    *, item: ChecklistItem, actor: Actor, done: bool, source: str = Source.WEB
+    *, item: ChecklistItem, actor: Actor, done: bool, source: Source = Source.WEB
 ) -> ChecklistItem:
     with transaction.atomic():
         incident = incident_lock(item.incident)
@@ -658,8 +660,8 @@ def checklist_item_set_done(
 def incident_record_event(
     *,
     incident: Incident,
-    kind: str,
-    source: str,
+    kind: EventKind,
+    source: Source,
     message: str,
     data: dict[str, Any] | None = None,
     actor: Actor = SYSTEM,
@@ -681,8 +683,8 @@ class TimelineEntry:
     """One entry of `incident_record_events`: what `incident_record_event` takes, as data."""
 
     incident: Incident
-    kind: str
-    source: str
+    kind: EventKind
+    source: Source
     message: str
     at: datetime
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -724,7 +726,7 @@ def timeline_event_set_highlight(
 
 
 def incident_merge(
-    *, incident: Incident, into: Incident, actor: Actor, source: str = Source.WEB
+    *, incident: Incident, into: Incident, actor: Actor, source: Source = Source.WEB
 ) -> Incident:
     """Fold `incident` into `into`: its timeline moves to the survivor and it is resolved."""
     if incident.pk == into.pk:

@@ -46,6 +46,7 @@ from incidents.models import (
     Service,
     Severity,
     Source,
+    Status,
     Team,
     TimelineEvent,
 )
@@ -217,7 +218,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
                 )
             if new_status is not None and new_status != incident.status:
                 incident = services.incident_set_status(
-                    incident=incident, actor=actor, status=new_status, source=Source.API
+                    incident=incident, actor=actor, status=Status(new_status), source=Source.API
                 )
         return self._render(incident)
 
