@@ -111,7 +111,8 @@ def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:
 
 
 def users_who_can_respond() -> QuerySet[User]:
-    """Active users who may hold an incident role; mirrors User.can_respond in SQL."""
+    """Active users who may hold an incident role or be paged: User.can_respond in SQL (a test
+    holds the two equal). The one query for "who can respond"; pickers in other apps use it."""
     return (
         User.objects.filter(is_active=True)
         .filter(Q(is_superuser=True) | Q(role__in=[Role.RESPONDER, Role.MANAGER, Role.ADMIN]))
