@@ -327,7 +327,6 @@ def test_the_timeline_reads_in_the_order_things_happened(responder):
     assert [entry.message for entry in entries][1:] == ["first", "second"]
 
 
-
 def test_users_who_can_respond_is_user_can_respond_in_sql(db):
     people = [
         UserFactory(
