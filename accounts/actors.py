@@ -23,3 +23,15 @@ class SystemActor:
 SYSTEM: Final = SystemActor()
 
 Actor = User | SystemActor
+
+
+def actor_user(actor: Actor) -> User | None:
+    """Who to store in a "done by" foreign key: the user, or NULL for SYSTEM.
+
+    Anything else (a `None` that slipped through a view) is an error, never the system.
+    """
+    if isinstance(actor, SystemActor):
+        return None
+    if not isinstance(actor, User):
+        raise TypeError(f"actor must be a User or accounts.actors.SYSTEM, not {actor!r}.")
+    return actor

@@ -5,6 +5,7 @@ from enum import StrEnum
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from accounts.actors import SYSTEM, Actor
 from accounts.models import User
 from incidents.models import Incident
 
@@ -58,9 +59,25 @@ def can_change_visibility(user: AnyUser, incident: Incident) -> bool:
     return user.can_manage or incident.commander_id == user.pk
 
 
-def require(user: AnyUser | None, action: Action, incident: Incident | None = None) -> None:
-    """Raise PermissionDenied unless `user` may do `action`. `None` is the system itself."""
-    if user is None:
+# Refusals of what is not done to one incident; the others say "… this incident".
+REFUSALS = {
+    Action.DECLARE: "You may not declare incidents.",
+    Action.MANAGE_CATALOG: "You may not change teams, services or severities.",
+    Action.MANAGE_INTEGRATIONS: "You may not manage integrations.",
+    Action.MANAGE_ONCALL: "You may not change schedules or escalation policies.",
+}
+
+
+def require(actor: Actor | AnonymousUser, action: Action, incident: Incident | None = None) -> None:
+    """Raise PermissionDenied unless `actor` may do `action`; SYSTEM (Tocsin itself) may.
+
+    `None` is a caller that lost its actor on the way, not the system: a TypeError.
+    """
+    if actor is SYSTEM:
         return
-    if not can(user, action, incident):
-        raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} this incident.")
+    if not isinstance(actor, User | AnonymousUser):
+        raise TypeError(f"require() needs a user or accounts.actors.SYSTEM, not {actor!r}.")
+    if not can(actor, action, incident):
+        raise PermissionDenied(
+            REFUSALS.get(action) or f"You may not {action.value.replace('_', ' ')} this incident."
+        )

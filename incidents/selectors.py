@@ -111,12 +111,19 @@ def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:
 
 
 def users_who_can_respond() -> QuerySet[User]:
-    """Active users who may hold an incident role; mirrors User.can_respond in SQL."""
+    """Active users who may hold an incident role or be paged: User.can_respond in SQL (a test
+    holds the two equal). The one query for "who can respond"; pickers in other apps use it."""
     return (
         User.objects.filter(is_active=True)
         .filter(Q(is_superuser=True) | Q(role__in=[Role.RESPONDER, Role.MANAGER, Role.ADMIN]))
         .order_by("first_name", "last_name", "username")
     )
+
+
+def incident_counts_by_status_and_severity() -> list[tuple[tuple[str, str], int]]:
+    """How many incidents are in each (status, severity name), for /metrics; one aggregate."""
+    rows = Incident.objects.values("status", "severity__name").annotate(n=Count("id")).order_by()
+    return [((row["status"], row["severity__name"]), row["n"]) for row in rows]
 
 
 def team_list(*, user: User) -> QuerySet[Team]:

@@ -2,7 +2,9 @@
 
 Each service runs in one transaction, locks the incident row, checks permissions and the
 transition table, writes a TimelineEvent in the same transaction and publishes a domain event
-after commit. `actor=None` means Tocsin itself (alert ingestion, timers).
+after commit. Each takes the `actor` making the change: a user, or `accounts.actors.SYSTEM` for
+Tocsin itself (alert ingestion, timers, commands); SYSTEM passes every permission check and is
+recorded as no one (actor NULL).
 """
 
 import dataclasses
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.actors import SYSTEM, Actor, actor_user
 from accounts.models import User
 from incidents import events
 from incidents.models import (
@@ -78,9 +81,9 @@ def transition_allowed(current: str, target: str) -> bool:
 def _record(
     incident: Incident,
     *,
-    kind: str,
-    actor: User | None,
-    source: str,
+    kind: EventKind,
+    actor: Actor,
+    source: Source,
     message: str,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
@@ -88,7 +91,7 @@ def _record(
     return TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
-        actor=actor,
+        actor=actor_user(actor),
         source=source,
         message=message,
         data=data or {},
@@ -123,10 +126,6 @@ def incidents_lock_open(pks: Iterable[int]) -> set[int]:
     )
 
 
-def _actor_name(actor: User | None) -> str:
-    return actor.display_name if actor is not None else "Tocsin"
-
-
 def _next_number() -> int:
     # The UPDATE holds the counter's row lock until commit, so numbers never repeat and a
     # rolled-back declaration leaves no gap. The row is seeded by a migration but gone after
@@ -138,7 +137,7 @@ def _next_number() -> int:
 
 def incident_declare(
     *,
-    actor: User | None,
+    actor: Actor,
     title: str,
     severity: Severity,
     summary: str = "",
@@ -146,7 +145,7 @@ def incident_declare(
     team: Team | None = None,
     private: bool = False,
     commander: User | None = None,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
     labels: dict[str, str] | None = None,
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
@@ -173,25 +172,25 @@ def incident_declare(
             private=private,
             source=source,
             labels=labels or {},
-            declared_by=actor,
+            declared_by=actor_user(actor),
             started_at=started_at,
             detected_at=detected_at,
             declared_at=now,
         )
         incident.services.set(list(services))
-        if actor is not None:
+        if isinstance(actor, User):
             incident.participants.add(actor)
         _record(
             incident,
             kind=EventKind.DECLARED,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} declared {incident.ref} as {severity.name}: {title}",
+            message=f"{actor.display_name} declared {incident.ref} as {severity.name}: {title}",
             data={"severity": severity.name, "private": private},
             at=now,
         )
         # Published before the commander's role so subscribers hear of the incident first.
-        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=_pk(actor)))
+        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=actor.pk))
         if commander is not None:
             _assign_role(
                 incident, actor=actor, role=RoleKind.COMMANDER, user=commander, source=source
@@ -215,16 +214,12 @@ def _check_input(texts: dict[str, Any], times: dict[str, datetime], *, now: date
         raise ValidationError(errors)
 
 
-def _pk(user: User | None) -> int | None:
-    return None if user is None else user.pk
-
-
 def incident_set_status(
     *,
     incident: Incident,
-    actor: User | None,
-    status: str,
-    source: str = Source.WEB,
+    actor: Actor,
+    status: Status,
+    source: Source = Source.WEB,
     message: str = "",
 ) -> Incident:
     if status == Status.RESOLVED:
@@ -237,7 +232,7 @@ def incident_set_status(
 
 
 def _change_status(
-    incident: Incident, status: str, *, actor: User | None, source: str, message: str
+    incident: Incident, status: Status, *, actor: Actor, source: Source, message: str
 ) -> None:
     """Move an open incident forward. Caller holds the row lock inside a transaction."""
     if not transition_allowed(incident.status, status):
@@ -247,9 +242,9 @@ def _change_status(
     kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
     acknowledged = _move(incident, status, actor=actor, now=now)
     text = (
-        f"{_actor_name(actor)} acknowledged {incident.ref}"
+        f"{actor.display_name} acknowledged {incident.ref}"
         if kind == EventKind.ACKNOWLEDGED
-        else f"{_actor_name(actor)} changed status from {old} to {status}"
+        else f"{actor.display_name} changed status from {old} to {status}"
     )
     if message:
         text += f": {message}"
@@ -265,7 +260,7 @@ def _change_status(
     _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
 
 
-def _move(incident: Incident, status: str, *, actor: User | None, now: datetime) -> bool:
+def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) -> bool:
     """Set the status and stamp first arrivals; True when this first stamped acknowledged_at.
 
     Caller holds the row lock, and passes the `now` its timeline entry records, so a stamp and
@@ -275,7 +270,7 @@ def _move(incident: Incident, status: str, *, actor: User | None, now: datetime)
     incident.status = status
     stamps = [STATUS_TIMESTAMPS[status]] if status in STATUS_TIMESTAMPS else []
     # A person who moves an incident on has seen it: that is an acknowledgement.
-    if actor is not None and status != Status.DETECTED:
+    if isinstance(actor, User) and status != Status.DETECTED:
         stamps.append("acknowledged_at")
     for field in stamps:
         if getattr(incident, field) is None:
@@ -286,20 +281,20 @@ def _move(incident: Incident, status: str, *, actor: User | None, now: datetime)
 
 
 def _publish_status_change(
-    incident: Incident, *, actor: User | None, old: str, acknowledged: bool
+    incident: Incident, *, actor: Actor, old: str, acknowledged: bool
 ) -> None:
     events.publish(
         events.IncidentStatusChanged(
-            incident_id=incident.pk, actor_id=_pk(actor), old_status=old, new_status=incident.status
+            incident_id=incident.pk, actor_id=actor.pk, old_status=old, new_status=incident.status
         )
     )
     # The paging engine stops escalating on this, so it goes out exactly once per incident.
     if acknowledged:
-        events.publish(events.IncidentAcknowledged(incident_id=incident.pk, actor_id=_pk(actor)))
+        events.publish(events.IncidentAcknowledged(incident_id=incident.pk, actor_id=actor.pk))
 
 
 def incident_acknowledge(
-    *, incident: Incident, actor: User | None, source: str = Source.WEB
+    *, incident: Incident, actor: Actor, source: Source = Source.WEB
 ) -> Incident:
     """Acknowledge a detected incident; idempotent, as PagerDuty's acknowledge is.
 
@@ -317,7 +312,7 @@ def incident_acknowledge(
 
 
 def incident_resolve(
-    *, incident: Incident, actor: User | None, resolution: str = "", source: str = Source.WEB
+    *, incident: Incident, actor: Actor, resolution: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -330,7 +325,7 @@ def incident_resolve(
         if resolution:
             incident.resolution = resolution
             incident.save(update_fields=["resolution"])
-        text = f"{_actor_name(actor)} resolved {incident.ref}"
+        text = f"{actor.display_name} resolved {incident.ref}"
         if resolution:
             text += f": {resolution}"
         _record(
@@ -343,12 +338,12 @@ def incident_resolve(
             at=now,
         )
         _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
-        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=_pk(actor)))
+        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=actor.pk))
     return incident
 
 
 def incident_reopen(
-    *, incident: Incident, actor: User | None, reason: str = "", source: str = Source.WEB
+    *, incident: Incident, actor: Actor, reason: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -367,7 +362,7 @@ def incident_reopen(
         now = timezone.now()
         incident.status = Status.INVESTIGATING
         incident.save(update_fields=["status", "updated_at"])
-        text = f"{_actor_name(actor)} reopened {incident.ref}"
+        text = f"{actor.display_name} reopened {incident.ref}"
         if reason:
             text += f": {reason}"
         _record(
@@ -382,21 +377,21 @@ def incident_reopen(
         events.publish(
             events.IncidentStatusChanged(
                 incident_id=incident.pk,
-                actor_id=_pk(actor),
+                actor_id=actor.pk,
                 old_status=Status.RESOLVED,
                 new_status=Status.INVESTIGATING,
             )
         )
-        events.publish(events.IncidentReopened(incident_id=incident.pk, actor_id=_pk(actor)))
+        events.publish(events.IncidentReopened(incident_id=incident.pk, actor_id=actor.pk))
     return incident
 
 
 def incident_set_severity(
     *,
     incident: Incident,
-    actor: User | None,
+    actor: Actor,
     severity: Severity,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
     raise_only: bool = False,
 ) -> Incident:
     """`raise_only`: change it only if `severity` is more severe than the incident's now (the
@@ -416,13 +411,13 @@ def incident_set_severity(
             kind=EventKind.SEVERITY_CHANGED,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} {verb} severity from {old.name} to {severity.name}",
+            message=f"{actor.display_name} {verb} severity from {old.name} to {severity.name}",
             data={"from": old.name, "to": severity.name},
         )
         events.publish(
             events.IncidentSeverityChanged(
                 incident_id=incident.pk,
-                actor_id=_pk(actor),
+                actor_id=actor.pk,
                 old_severity=old.name,
                 new_severity=severity.name,
             )
@@ -433,10 +428,10 @@ def incident_set_severity(
 def incident_assign_role(
     *,
     incident: Incident,
-    actor: User | None,
+    actor: Actor,
     role: str,
     user: User,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
 ) -> RoleAssignment:
     with transaction.atomic():
         incident = incident_lock(incident)
@@ -445,7 +440,7 @@ def incident_assign_role(
 
 
 def _assign_role(
-    incident: Incident, *, actor: User | None, role: str, user: User, source: str
+    incident: Incident, *, actor: Actor, role: str, user: User, source: Source
 ) -> RoleAssignment:
     """Caller holds the incident's row lock inside a transaction."""
     if role not in RoleKind.values:
@@ -462,7 +457,11 @@ def _assign_role(
     elif existing.filter(user=user).exists():
         raise IncidentConflict(f"{user.display_name} is already a subject expert.")
     assignment = RoleAssignment.objects.create(
-        incident=incident, role=role, user=user, assigned_by=actor, assigned_at=timezone.now()
+        incident=incident,
+        role=role,
+        user=user,
+        assigned_by=actor_user(actor),
+        assigned_at=timezone.now(),
     )
     incident.participants.add(user)
     label = RoleKind(role).label.lower()
@@ -472,11 +471,11 @@ def _assign_role(
         _ensure_checklist(incident)
         message = (
             f"{user.display_name} assumed command"
-            if actor is not None and actor.pk == user.pk
-            else f"{_actor_name(actor)} made {user.display_name} incident commander"
+            if actor.pk == user.pk
+            else f"{actor.display_name} made {user.display_name} incident commander"
         )
     else:
-        message = f"{_actor_name(actor)} assigned {user.display_name} as {label}"
+        message = f"{actor.display_name} assigned {user.display_name} as {label}"
     _record(
         incident,
         kind=EventKind.ROLE_ASSIGNED,
@@ -487,7 +486,7 @@ def _assign_role(
     )
     events.publish(
         events.IncidentRoleAssigned(
-            incident_id=incident.pk, actor_id=_pk(actor), role=role, user_id=user.pk
+            incident_id=incident.pk, actor_id=actor.pk, role=role, user_id=user.pk
         )
     )
     return assignment
@@ -502,7 +501,7 @@ def _ensure_checklist(incident: Incident) -> None:
 
 
 def incident_add_note(
-    *, incident: Incident, actor: User | None, text: str, source: str = Source.WEB
+    *, incident: Incident, actor: Actor, text: str, source: Source = Source.WEB
 ) -> TimelineEvent:
     text = text.strip()
     if not text:
@@ -513,7 +512,7 @@ def incident_add_note(
         note = _record(incident, kind=EventKind.NOTE, actor=actor, source=source, message=text)
         events.publish(
             events.IncidentNoteAdded(
-                incident_id=incident.pk, actor_id=_pk(actor), timeline_event_id=note.pk
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=note.pk
             )
         )
     return note
@@ -522,10 +521,10 @@ def incident_add_note(
 def incident_post_update(
     *,
     incident: Incident,
-    actor: User | None,
+    actor: Actor,
     message: str,
     public: bool = False,
-    source: str = Source.WEB,
+    source: Source = Source.WEB,
 ) -> StatusUpdate:
     message = message.strip()
     if not message:
@@ -543,7 +542,7 @@ def incident_post_update(
             message=message,
             public=public,
             status=incident.status,
-            author=actor,
+            author=actor_user(actor),
             posted_at=timezone.now(),
         )
         audience = "public" if public else "internal"
@@ -552,13 +551,13 @@ def incident_post_update(
             kind=EventKind.STATUS_UPDATE,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} posted a {audience} update: {message}",
+            message=f"{actor.display_name} posted a {audience} update: {message}",
             data={"public": public, "status_update": update.pk},
         )
         events.publish(
             events.IncidentUpdatePosted(
                 incident_id=incident.pk,
-                actor_id=_pk(actor),
+                actor_id=actor.pk,
                 status_update_id=update.pk,
                 public=public,
             )
@@ -573,8 +572,8 @@ EDITABLE_FIELDS = ("title", "summary", "team", "private", "cause_category", "sta
 def incident_update_details(
     *,
     incident: Incident,
-    actor: User | None,
-    source: str = Source.WEB,
+    actor: Actor,
+    source: Source = Source.WEB,
     services: Iterable[Service] | None = None,
     **changes: Any,
 ) -> Incident:
@@ -597,7 +596,7 @@ def incident_update_details(
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
         if (
             "private" in changed
-            and actor is not None
+            and isinstance(actor, User)
             and not can_change_visibility(actor, incident)
         ):
             raise PermissionDenied(
@@ -619,7 +618,7 @@ def incident_update_details(
                 kind=EventKind.EDITED,
                 actor=actor,
                 source=source,
-                message=f"{_actor_name(actor)} {_edit_description(incident, changed)}",
+                message=f"{actor.display_name} {_edit_description(incident, changed)}",
                 data={"fields": changed},
             )
     return incident
@@ -635,7 +634,7 @@ def _edit_description(incident: Incident, changed: list[str]) -> str:
 
 
 def checklist_item_set_done(
-    *, item: ChecklistItem, actor: User | None, done: bool, source: str = Source.WEB
+    *, item: ChecklistItem, actor: Actor, done: bool, source: Source = Source.WEB
 ) -> ChecklistItem:
     with transaction.atomic():
         incident = incident_lock(item.incident)
@@ -644,7 +643,7 @@ def checklist_item_set_done(
         if (item.done_at is not None) == done:
             return item
         item.done_at = timezone.now() if done else None
-        item.done_by = actor if done else None
+        item.done_by = actor_user(actor) if done else None
         item.save(update_fields=["done_at", "done_by"])
         verb = "ticked" if done else "unticked"
         _record(
@@ -652,7 +651,7 @@ def checklist_item_set_done(
             kind=EventKind.CHECKLIST,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} {verb} “{item.title}”",
+            message=f"{actor.display_name} {verb} “{item.title}”",
             data={"item": item.position, "done": done},
         )
     return item
@@ -661,17 +660,18 @@ def checklist_item_set_done(
 def incident_record_event(
     *,
     incident: Incident,
-    kind: str,
-    source: str,
+    kind: EventKind,
+    source: Source,
     message: str,
     data: dict[str, Any] | None = None,
-    actor: User | None = None,
+    actor: Actor = SYSTEM,
     at: datetime | None = None,
 ) -> TimelineEvent:
     """Record something that happened around an incident (an alert, a page, a Slack pin).
 
     For the other apps' events that change nothing on the incident itself; changes go through
-    the services above, which record their own entries.
+    the services above, which record their own entries. Nothing here is permission-checked, and
+    most entries are Tocsin's own (a page sent, an alert fired): hence SYSTEM by default.
     """
     return _record(
         incident, kind=kind, actor=actor, source=source, message=message, data=data, at=at
@@ -683,12 +683,12 @@ class TimelineEntry:
     """One entry of `incident_record_events`: what `incident_record_event` takes, as data."""
 
     incident: Incident
-    kind: str
-    source: str
+    kind: EventKind
+    source: Source
     message: str
     at: datetime
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
-    actor: User | None = None
+    actor: Actor = SYSTEM
 
 
 def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
@@ -698,7 +698,7 @@ def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
         TimelineEvent(
             incident=entry.incident,
             kind=entry.kind,
-            actor=entry.actor,
+            actor=actor_user(entry.actor),
             source=entry.source,
             message=entry.message,
             data=entry.data,
@@ -715,7 +715,7 @@ def incident_add_responders(*, incident: Incident, users: Iterable[User]) -> Non
 
 
 def timeline_event_set_highlight(
-    *, event: TimelineEvent, actor: User | None, highlighted: bool
+    *, event: TimelineEvent, actor: Actor, highlighted: bool
 ) -> TimelineEvent:
     with transaction.atomic():
         incident = incident_lock(event.incident)
@@ -726,7 +726,7 @@ def timeline_event_set_highlight(
 
 
 def incident_merge(
-    *, incident: Incident, into: Incident, actor: User | None, source: str = Source.WEB
+    *, incident: Incident, into: Incident, actor: Actor, source: Source = Source.WEB
 ) -> Incident:
     """Fold `incident` into `into`: its timeline moves to the survivor and it is resolved."""
     if incident.pk == into.pk:
@@ -757,7 +757,7 @@ def incident_merge(
             kind=EventKind.MERGED,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} merged {incident.ref} into {into.ref}",
+            message=f"{actor.display_name} merged {incident.ref} into {into.ref}",
             data={"into": into.number},
             at=now,
         )
@@ -766,13 +766,13 @@ def incident_merge(
             kind=EventKind.MERGED,
             actor=actor,
             source=source,
-            message=f"{_actor_name(actor)} merged {incident.ref} into this incident",
+            message=f"{actor.display_name} merged {incident.ref} into this incident",
             data={"from": incident.number},
             at=now,
         )
         _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
-        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=_pk(actor)))
+        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=actor.pk))
         events.publish(
-            events.IncidentMerged(incident_id=incident.pk, actor_id=_pk(actor), survivor_id=into.pk)
+            events.IncidentMerged(incident_id=incident.pk, actor_id=actor.pk, survivor_id=into.pk)
         )
     return into

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from incidents import team_views, views
+from incidents import views
 
 app_name = "incidents"
 
@@ -26,6 +26,6 @@ urlpatterns = [
         views.timeline_event_highlight,
         name="highlight",
     ),
-    path("teams/", team_views.team_list, name="team-list"),
-    path("teams/<slug:slug>/", team_views.team_detail, name="team-detail"),
+    path("teams/", views.team_list, name="team-list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team-detail"),
 ]

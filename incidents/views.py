@@ -3,6 +3,10 @@
 Every action on the incident page is a POST to its own small view. An htmx request gets the
 re-rendered incident panel back, so the page changes in place; a plain form post is redirected
 to the incident page (post/redirect/get), so the UI also works without JavaScript.
+
+The team pages are here too. Who is on call for a team belongs to the on-call app, which this
+app does not import: the team page loads that section from it with htmx, as the incident list
+loads the home page's box.
 """
 
 from collections.abc import Callable
@@ -18,7 +22,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.requests import AuthedRequest
@@ -42,6 +46,7 @@ from incidents.models import (
     Incident,
     RoleKind,
     Status,
+    Team,
 )
 from incidents.permissions import Action, can
 from ops.forms import add_service_errors
@@ -345,3 +350,38 @@ def timeline_event_highlight(request: AuthedRequest, number: int, event_id: int)
         )
 
     return _act(request, number, perform, form_class=HighlightForm)
+
+
+@login_required
+@require_GET
+def team_list(request: AuthedRequest) -> HttpResponse:
+    return render(
+        request, "incidents/team_list.html", {"teams": selectors.team_list(user=request.user)}
+    )
+
+
+@login_required
+@require_GET
+def team_detail(request: AuthedRequest, slug: str) -> HttpResponse:
+    try:
+        team = selectors.team_get(slug=slug)
+    except Team.DoesNotExist as exc:
+        raise Http404("No such team.") from exc
+    open_incidents = selectors.incident_list(
+        user=request.user, filters=selectors.IncidentFilters(statuses=["open"], team=team.slug)
+    )
+    # The newest open incidents; the incident list, filtered to the team, pages through the rest.
+    page = Paginator(open_incidents, PAGE_SIZE).get_page(1)
+    leads = list(team.leads.all())
+    return render(
+        request,
+        "incidents/team_detail.html",
+        {
+            "team": team,
+            "leads": leads,
+            "lead_ids": {lead.pk for lead in leads},
+            "members": list(team.members.all()),
+            "services": list(team.services.all()),
+            "open_incidents": page,
+        },
+    )

@@ -2,20 +2,23 @@
 
 Counters and histograms live in REGISTRY; under gunicorn they are also written to
 PROMETHEUS_MULTIPROC_DIR (config/gunicorn.py), so a scrape adds up every worker's. Figures read
-at scrape time (incidents, heartbeats, queue lengths) come from scrape collectors, run once per
-scrape by the process that answers it, so they are never multiplied by the number of workers.
-A scrape collector that fails (the database or the broker is down) is reported down by
-`tocsin_metrics_collector_up` and the scrape still serves everything else.
+at scrape time (heartbeats, queue lengths, and what the apps register: incidents) come from
+scrape collectors, run once per scrape by the process that answers it, so they are never
+multiplied by the number of workers. A scrape collector that fails (the database or the broker
+is down) is reported down by `tocsin_metrics_collector_up` and the scrape still serves
+everything else.
+
+This module knows no domain app: an app adds its figures with `register_gauge` in its
+AppConfig.ready(), as incidents does for `tocsin_incidents`.
 """
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -44,18 +47,6 @@ LATENCY = Histogram(
 def observe_request(*, method: str, view: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method=method, view=view, status=str(status)).inc()
     LATENCY.labels(method=method, view=view).observe(seconds)
-
-
-def incident_families() -> Iterator[Metric]:
-    from incidents.models import Incident
-
-    family = GaugeMetricFamily(
-        "tocsin_incidents", "Incidents by status and severity.", labels=["status", "severity"]
-    )
-    rows = Incident.objects.values("status", "severity__name").annotate(n=Count("id"))
-    for row in rows.order_by():
-        family.add_metric([row["status"], row["severity__name"]], row["n"])
-    yield family
 
 
 def heartbeat_families() -> Iterator[Metric]:
@@ -90,13 +81,32 @@ def queue_families() -> Iterator[Metric]:
     yield family
 
 
+Families = Callable[[], Iterable[Metric]]
+# One gauge's samples: each sample's label values, in the gauge's label order, and its value.
+GaugeRead = Callable[[], Iterable[tuple[Sequence[str], float]]]
+
 # Read at scrape time, in this order; the database ones stop at the first that finds the
 # database unreachable, so a scrape during an outage costs one timeout, not one per collector.
-DATABASE_COLLECTORS: dict[str, Callable[[], Iterable[Metric]]] = {
-    "incidents": incident_families,
-    "heartbeats": heartbeat_families,
-}
-BROKER_COLLECTORS: dict[str, Callable[[], Iterable[Metric]]] = {"queues": queue_families}
+DATABASE_COLLECTORS: dict[str, Families] = {"heartbeats": heartbeat_families}
+BROKER_COLLECTORS: dict[str, Families] = {"queues": queue_families}
+
+
+def register_gauge(
+    collector: str, *, name: str, documentation: str, labels: Sequence[str], read: GaugeRead
+) -> None:
+    """Serve a gauge read from the database at each scrape, reported up or down as `collector`.
+
+    Called from an AppConfig.ready(); registering a collector again replaces it (ready() may
+    run again). `read` runs under METRICS_COLLECTOR_TIMEOUT: one aggregate query, not a loop.
+    """
+
+    def families() -> Iterator[Metric]:
+        family = GaugeMetricFamily(name, documentation, labels=list(labels))
+        for values, value in read():
+            family.add_metric(list(values), value)
+        yield family
+
+    DATABASE_COLLECTORS[collector] = families
 
 
 class ScrapeCollector(Collector):

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from incidents.api import views
 
-app_name = "api"
+app_name = "incidents-api"
 
 router = SimpleRouter()
 router.register("incidents", views.IncidentViewSet, basename="incident")

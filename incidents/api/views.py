@@ -46,6 +46,7 @@ from incidents.models import (
     Service,
     Severity,
     Source,
+    Status,
     Team,
     TimelineEvent,
 )
@@ -189,7 +190,9 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(IncidentCreateSerializer, request)
         incident = services.incident_declare(actor=_actor(request), source=Source.API, **data)
         response = self._render(incident, status.HTTP_201_CREATED)
-        response["Location"] = reverse("api:incident-detail", kwargs={"number": incident.number})
+        response["Location"] = reverse(
+            "incidents-api:incident-detail", kwargs={"number": incident.number}
+        )
         return response
 
     def retrieve(self, request: Request, number: str) -> Response:
@@ -215,7 +218,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
                 )
             if new_status is not None and new_status != incident.status:
                 incident = services.incident_set_status(
-                    incident=incident, actor=actor, status=new_status, source=Source.API
+                    incident=incident, actor=actor, status=Status(new_status), source=Source.API
                 )
         return self._render(incident)
 

@@ -7,16 +7,15 @@ from django.db import transaction
 
 from accounts.actors import Actor
 from accounts.models import User
-from incidents.permissions import Action
+from incidents.permissions import Action, require
 from oncall.models import CalendarFeed, Schedule
-from oncall.services.base import require_actor
 
 logger = logging.getLogger(__name__)
 
 
 def schedule_rotate_feed_token(*, actor: Actor, schedule: Schedule) -> Schedule:
     """A new secret iCal URL; calendars subscribed to the old one stop updating."""
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     schedule.feed_token = secrets.token_urlsafe(24)
     schedule.save(update_fields=["feed_token"])
     return schedule

@@ -12,7 +12,7 @@ from django.db.models import Model, ProtectedError
 from accounts.actors import Actor
 from accounts.models import User
 from incidents.models import Team
-from incidents.permissions import Action
+from incidents.permissions import Action, require
 from oncall import selectors
 from oncall.models import (
     Escalation,
@@ -22,7 +22,6 @@ from oncall.models import (
     Schedule,
     TargetKind,
 )
-from oncall.services.base import require_actor
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def policy_save(
 
     Running escalations keep their place: they read the levels as they are at each step.
     """
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     name = name.strip()
     others = EscalationPolicy.objects.exclude(pk=policy.pk) if policy else EscalationPolicy.objects
     errors: dict[str, str] = {}
@@ -105,7 +104,7 @@ def policy_delete(*, actor: Actor, policy: EscalationPolicy) -> None:
     """Delete a policy nothing depends on. The default, a team's policy, one an integration
     routes to, and one that has paged incidents (their history names it) are kept: deleting
     them would quietly hand incidents to another policy, or lose history."""
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     pk = policy.pk
     try:
         with transaction.atomic():

@@ -15,7 +15,7 @@ from django.db.models import ProtectedError
 from accounts.actors import Actor, SystemActor
 from accounts.models import User
 from incidents.models import Team
-from incidents.permissions import Action
+from incidents.permissions import Action, require
 from oncall import selectors
 from oncall.models import (
     EscalationTarget,
@@ -27,7 +27,7 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.schedules import ShiftLength, shifts
-from oncall.services.base import clock, require_actor, require_owner
+from oncall.services.base import clock, require_owner
 from oncall.texts import override_notice
 from ops.text import shown
 from ops.timestamps import plan_time_error, zone_named
@@ -70,7 +70,7 @@ def _clean_restrictions(raw: object) -> list[dict[str, object]]:
 def schedule_create(
     *, actor: Actor, team: Team, name: str, time_zone: str = "UTC", description: str = ""
 ) -> Schedule:
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A name is required."})
@@ -94,7 +94,7 @@ def schedule_update(
 ) -> Schedule:
     """Rename a schedule, move it to another team, or change its zone or description; its
     layers and overrides stay as they are."""
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     name = name.strip()
     if not name:
         raise ValidationError({"name": "A name is required."})
@@ -110,7 +110,7 @@ def schedule_update(
 def schedule_delete(*, actor: Actor, schedule: Schedule) -> None:
     """Delete a schedule no escalation policy pages: deleting one a policy names would leave
     that level paging nobody, so the policy must drop it first (the target's PROTECT)."""
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     pk = schedule.pk
     try:
         with transaction.atomic():
@@ -189,7 +189,7 @@ def _write_layer(
 
 
 def layer_create(*, actor: Actor, schedule: Schedule, spec: LayerSpec) -> ScheduleLayer:
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     spec = _clean_layer(spec)
     with transaction.atomic():
         return _write_layer(schedule, spec, starts_at=None)
@@ -205,7 +205,7 @@ def layer_change(
     """Change a rotation from `effective_at` (now) on, keeping its past as it was: the old
     layer ends there and a new one starts, so past shifts and the calendar's history stay
     true (participants added or removed mid-rotation)."""
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     spec = _clean_layer(spec)
     effective_at = effective_at or clock()
     with transaction.atomic():
@@ -223,7 +223,7 @@ def layer_change(
 
 
 def layer_end(*, actor: Actor, layer: ScheduleLayer, effective_at: datetime | None = None) -> None:
-    require_actor(actor, Action.MANAGE_ONCALL)
+    require(actor, Action.MANAGE_ONCALL)
     effective_at = effective_at or clock()
     ScheduleLayer.objects.filter(pk=layer.pk).update(ends_at=effective_at)
 

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
@@ -23,15 +22,6 @@ from rest_framework import serializers
 
 from ops.api.serializers import ProblemSerializer, StrictSerializer
 from ops.problems import PROBLEM_CONTENT_TYPE
-
-
-class ApiTokenScheme(TokenScheme):  # type: ignore[no-untyped-call]
-    """Documents `Authorization: Token <key>`; drf-spectacular finds it by subclassing."""
-
-    target_class = "accounts.authentication.ApiTokenAuthentication"
-    name = "tokenAuth"
-    priority = 0
-
 
 PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON or invalid fields or parameters; `errors` maps each to its messages.",

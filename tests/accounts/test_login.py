@@ -176,9 +176,6 @@ def test_attempts_while_locked_do_not_extend_the_lock(client, responder):
     assert response.status_code == 302
 
 
-# --- The admin's sign-in ---------------------------------------------------------------------
-
-
 def test_admin_sign_in_is_locked_after_too_many_failures(client, admin_user):
     admin_user.is_staff = True
     admin_user.save(update_fields=["is_staff"])
@@ -215,9 +212,6 @@ def test_admin_sign_in_with_the_right_password_still_works(client, admin_user):
     assert client.session["_auth_user_id"] == str(admin_user.pk)
 
 
-# --- Sign out --------------------------------------------------------------------------------
-
-
 def test_sign_out_is_a_post_that_ends_the_session(client, responder):
     client.force_login(responder)
 
@@ -235,9 +229,6 @@ def test_sign_out_refuses_a_get(client, responder):
 
     assert response.status_code == 405
     assert client.session["_auth_user_id"] == str(responder.pk)
-
-
-# --- Behind proxies --------------------------------------------------------------------------
 
 
 def sign_in_via_proxy(

@@ -199,7 +199,7 @@ def test_anonymous_writes_are_problem_401_and_write_nothing(db):
 def test_a_viewer_declaring_is_problem_403_and_writes_nothing(viewer):
     problem = _declare_refused(api_client(viewer), VALID, status=403)
 
-    assert problem["detail"] == "You may not declare this incident."
+    assert problem["detail"] == "You may not declare incidents."
 
 
 def test_an_unknown_incident_is_problem_404(responder):

@@ -10,6 +10,7 @@ import logging
 import pytest
 from django.db import transaction
 
+from accounts.actors import SYSTEM
 from incidents import events, services
 from incidents.models import RoleKind, Status
 from tests.factories import UserFactory, declare, severity
@@ -120,7 +121,7 @@ def test_an_event_published_inside_an_outer_transaction_waits_for_the_outer_comm
 def test_a_system_declaration_publishes_no_actor(received, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         incident = services.incident_declare(
-            actor=None, title="Disk full", severity=severity("SEV3")
+            actor=SYSTEM, title="Disk full", severity=severity("SEV3")
         )
 
     assert received.received == [events.IncidentDeclared(incident_id=incident.pk, actor_id=None)]
@@ -180,7 +181,7 @@ def test_the_system_acknowledging_publishes_acknowledged_without_an_actor(
     received, incident, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_acknowledge(incident=incident, actor=None)
+        services.incident_acknowledge(incident=incident, actor=SYSTEM)
 
     assert received.of(events.IncidentAcknowledged) == [
         events.IncidentAcknowledged(incident_id=incident.pk, actor_id=None)
@@ -205,8 +206,8 @@ def test_the_system_moving_an_incident_on_publishes_no_acknowledged(
     received, incident, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
-        services.incident_resolve(incident=incident, actor=None)
+        services.incident_set_status(incident=incident, actor=SYSTEM, status=Status.MONITORING)
+        services.incident_resolve(incident=incident, actor=SYSTEM)
 
     assert received.of(events.IncidentAcknowledged) == []
 
@@ -216,7 +217,7 @@ def test_set_status_publishes_a_status_change(
     received, incident, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
+        services.incident_set_status(incident=incident, actor=SYSTEM, status=Status.MONITORING)
 
     assert received.received == [
         events.IncidentStatusChanged(

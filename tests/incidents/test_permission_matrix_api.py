@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from accounts.actors import SYSTEM
 from accounts.models import Role
 from incidents import services
 from incidents.models import RoleKind
@@ -101,7 +102,7 @@ def test_incident_action_permissions(request, incidents, persona, visibility, ca
     call = CALLS[call_name]
     incident = incidents[visibility]
     if call.needs_resolved:
-        services.incident_resolve(incident=incident, actor=None)
+        services.incident_resolve(incident=incident, actor=SYSTEM)
     before = written_rows()
 
     response = getattr(api_client(user), call.method)(

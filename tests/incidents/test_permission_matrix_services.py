@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from accounts.actors import SYSTEM, Actor
 from accounts.models import Role, User
 from incidents import services
 from incidents.models import (
@@ -21,7 +22,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
-from incidents.permissions import Action, can
+from incidents.permissions import Action, can, require
 from tests.factories import UserFactory, declare, severity
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @dataclass
 class World:
-    actor: User | None
+    actor: Actor
     incident: Incident
     other: Incident  # a second incident like the first, for merges
     assignee: User  # someone to give a role to
@@ -65,7 +66,7 @@ def _first_entry(world: World) -> TimelineEvent:
 
 
 def _resolve(world: World) -> None:
-    services.incident_resolve(incident=world.incident, actor=None)
+    services.incident_resolve(incident=world.incident, actor=SYSTEM)
 
 
 # service → (preparation run by the system beforehand, the call made as `world.actor`)
@@ -167,14 +168,14 @@ def world(request, commander) -> World:
     incident = declare(declarer, private=private, commander=commander)
     other = declare(declarer, title="Payments time out", private=private)
     if source == "system":
-        actor = None
+        actor = SYSTEM
     elif source == "inactive":
         actor = UserFactory.create(username="ivan", role=Role.RESPONDER, is_active=False)
     elif source == "participant":
         actor = UserFactory.create(username="pia", role=Role.RESPONDER)
         for each in (incident, other):
             services.incident_assign_role(
-                incident=each, actor=None, role=RoleKind.SUBJECT_EXPERT, user=actor
+                incident=each, actor=SYSTEM, role=RoleKind.SUBJECT_EXPERT, user=actor
             )
     else:
         actor = request.getfixturevalue(source)
@@ -261,3 +262,42 @@ def test_a_superuser_counts_as_an_admin(responder):
     root = UserFactory.create(username="root", role=Role.VIEWER, is_superuser=True)
 
     assert can(root, Action.RESPOND, incident)
+
+
+@pytest.mark.parametrize("action", Action)
+def test_the_system_actor_passes_every_check(responder, action):
+    incident = declare(responder, private=True)
+
+    require(SYSTEM, action, incident)
+    require(SYSTEM, action)
+
+
+def test_no_actor_is_an_error_not_the_system(responder):
+    incident = declare(responder)
+
+    with pytest.raises(TypeError):
+        require(None, Action.RESPOND, incident)  # type: ignore[arg-type]
+
+
+def test_a_service_that_lost_its_actor_changes_nothing(responder):
+    incident = declare(responder)
+    before = everything()
+
+    with pytest.raises(TypeError):
+        services.incident_resolve(incident=incident, actor=None)  # type: ignore[arg-type]
+
+    assert everything() == before
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (Action.DECLARE, "You may not declare incidents."),
+        (Action.MANAGE_CATALOG, "You may not change teams, services or severities."),
+        (Action.MANAGE_INTEGRATIONS, "You may not manage integrations."),
+        (Action.MANAGE_ONCALL, "You may not change schedules or escalation policies."),
+    ],
+)
+def test_a_refusal_of_what_concerns_no_one_incident_says_what_was_refused(viewer, action, message):
+    with pytest.raises(PermissionDenied, match=message):
+        require(viewer, action)

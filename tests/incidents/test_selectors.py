@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.models import Role
 from incidents import selectors, services
 from incidents.models import Incident, IncidentCounter, RoleKind, Status
@@ -52,7 +53,7 @@ def test_the_commander_sees_the_private_incident(private, commander):
 
 def test_a_role_holder_sees_the_private_incident(private, outsider):
     services.incident_assign_role(
-        incident=private, actor=None, role=RoleKind.SUBJECT_EXPERT, user=outsider
+        incident=private, actor=SYSTEM, role=RoleKind.SUBJECT_EXPERT, user=outsider
     )
 
     assert "Credentials leaked" in visible(outsider)
@@ -61,7 +62,7 @@ def test_a_role_holder_sees_the_private_incident(private, outsider):
 def test_a_participant_without_a_role_sees_the_private_incident(private, outsider):
     # Merging makes the source's declarer a participant of the survivor, with no role there.
     source = declare(outsider, title="Odd logins")
-    services.incident_merge(incident=source, into=private, actor=None)
+    services.incident_merge(incident=source, into=private, actor=SYSTEM)
 
     assert "Credentials leaked" in visible(outsider)
 
@@ -100,7 +101,7 @@ def test_an_admin_sees_every_incident(private, public, admin_user):
 
 def test_a_former_commander_still_sees_the_private_incident(private, commander, outsider):
     services.incident_assign_role(
-        incident=private, actor=None, role=RoleKind.COMMANDER, user=outsider
+        incident=private, actor=SYSTEM, role=RoleKind.COMMANDER, user=outsider
     )
 
     assert "Credentials leaked" in visible(commander)
@@ -253,7 +254,7 @@ def test_mine_lists_what_i_declared_command_or_hold_a_role_in(responder, command
     clock()
     held = declare(somebody, title="role held")
     services.incident_assign_role(
-        incident=held, actor=None, role=RoleKind.TECHNICAL_LEAD, user=commander
+        incident=held, actor=SYSTEM, role=RoleKind.TECHNICAL_LEAD, user=commander
     )
     clock()
     declare(somebody, title="not mine")
@@ -324,3 +325,21 @@ def test_the_timeline_reads_in_the_order_things_happened(responder):
     entries = selectors.incident_timeline(incident=incident)
 
     assert [entry.message for entry in entries][1:] == ["first", "second"]
+
+
+def test_users_who_can_respond_is_user_can_respond_in_sql(db):
+    people = [
+        UserFactory(
+            username=f"{role}-{superuser}-{active}",
+            role=role,
+            is_superuser=superuser,
+            is_active=active,
+        )
+        for role in Role.values
+        for superuser in (False, True)
+        for active in (False, True)
+    ]
+
+    chosen = set(selectors.users_who_can_respond())
+
+    assert chosen == {person for person in people if person.is_active and person.can_respond}

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.models import Role
 from incidents import events, services
 from incidents.models import (
@@ -176,7 +177,7 @@ def test_timeline_entry_records_actor_and_source(incident, responder):
 
 
 def test_a_system_change_is_recorded_without_an_actor(incident):
-    services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
+    services.incident_set_status(incident=incident, actor=SYSTEM, status=Status.MONITORING)
 
     entry = incident.timeline.latest("occurred_at", "id")
     assert entry.actor is None
@@ -362,7 +363,7 @@ def test_the_declarer_becomes_a_participant(responder):
 
 
 def test_a_system_declaration_has_no_declarer_or_participant(db):
-    incident = services.incident_declare(actor=None, title="Disk full", severity=severity("SEV3"))
+    incident = services.incident_declare(actor=SYSTEM, title="Disk full", severity=severity("SEV3"))
 
     assert incident.declared_by is None
     assert not incident.participants.exists()
@@ -891,7 +892,7 @@ def test_an_incident_cannot_be_merged_into_itself(incident, responder):
 def test_only_open_incidents_merge(responder, resolved):
     source = declare(responder, title="Payments time out")
     survivor = declare(responder)
-    services.incident_resolve(incident=source if resolved == "source" else survivor, actor=None)
+    services.incident_resolve(incident=source if resolved == "source" else survivor, actor=SYSTEM)
     entries = TimelineEvent.objects.count()
 
     with pytest.raises(IllegalTransition):

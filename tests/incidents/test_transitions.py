@@ -8,6 +8,7 @@ from itertools import product
 import pytest
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from incidents import services
 from incidents.models import EventKind, Incident, Status
 from incidents.services import IllegalTransition
@@ -324,7 +325,7 @@ def test_the_system_moving_an_incident_out_of_detected_does_not_acknowledge_it(r
     incident = declare(responder)
     clock.advance()
 
-    services.incident_set_status(incident=incident, actor=None, status=Status.MONITORING)
+    services.incident_set_status(incident=incident, actor=SYSTEM, status=Status.MONITORING)
 
     incident.refresh_from_db()
     assert incident.acknowledged_at is None
@@ -335,7 +336,7 @@ def test_the_system_resolving_an_incident_does_not_acknowledge_it(responder, clo
     incident = declare(responder)
     clock.advance()
 
-    services.incident_resolve(incident=incident, actor=None)
+    services.incident_resolve(incident=incident, actor=SYSTEM)
 
     incident.refresh_from_db()
     assert incident.acknowledged_at is None

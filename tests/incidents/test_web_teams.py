@@ -31,9 +31,6 @@ def resolved(incident, actor):
     return incident
 
 
-# --- Signing in -------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("page", ["list", "team"])
 def test_team_pages_ask_anonymous_visitors_to_sign_in(client, payments, page):
     response = client.get(TEAMS if page == "list" else team_page(payments))
@@ -48,9 +45,6 @@ def test_main_navigation_links_to_the_teams(client, viewer):
     html = client.get(reverse("incidents:list")).content.decode()
 
     assert f'<a href="{TEAMS}">Teams</a>' in html
-
-
-# --- The list ---------------------------------------------------------------------------------
 
 
 def test_list_links_each_team_to_its_page(client, viewer, payments):
@@ -103,9 +97,6 @@ def test_list_takes_the_same_number_of_queries_for_many_teams(
         response = client.get(TEAMS)
 
     assert response.content.decode().count('href="/teams/team-') == 6
-
-
-# --- A team's page ----------------------------------------------------------------------------
 
 
 def test_unknown_team_is_not_found(client, viewer):

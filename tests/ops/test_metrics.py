@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from incidents import services
 from incidents.models import Status
-from ops.metrics import REGISTRY
+from ops.metrics import DATABASE_COLLECTORS, REGISTRY, register_gauge
 from ops.services import heartbeat_record
 from tests.factories import declare
 
@@ -47,7 +47,7 @@ def test_metrics_is_served_in_the_prometheus_text_format(client):
 
 
 def test_each_request_is_counted_by_method_route_and_status(client):
-    labels = {"method": "GET", "view": "healthz", "status": "200"}
+    labels = {"method": "GET", "view": "ops:healthz", "status": "200"}
     before = sample("tocsin_http_requests_total", **labels)
 
     client.get("/healthz")
@@ -57,7 +57,7 @@ def test_each_request_is_counted_by_method_route_and_status(client):
 
 
 def test_an_error_is_counted_under_its_status(client):
-    labels = {"method": "POST", "view": "healthz", "status": "405"}
+    labels = {"method": "POST", "view": "ops:healthz", "status": "405"}
     before = sample("tocsin_http_requests_total", **labels)
 
     client.post("/healthz")
@@ -76,7 +76,7 @@ def test_unmatched_paths_share_one_label(client):
 
 
 def test_request_latency_is_observed_in_the_histogram(client):
-    labels = {"method": "GET", "view": "healthz"}
+    labels = {"method": "GET", "view": "ops:healthz"}
     count_before = sample("tocsin_http_request_duration_seconds_count", **labels)
     slowest_before = sample("tocsin_http_request_duration_seconds_bucket", **labels, le="+Inf")
 
@@ -189,6 +189,26 @@ def test_each_scrape_time_collector_reports_itself_up(client):
 
     for collector in ("incidents", "heartbeats", "queues"):
         assert samples[("tocsin_metrics_collector_up", (("collector", collector),))] == 1
+
+
+def test_a_gauge_an_app_registers_is_read_at_each_scrape_and_reported_up(client, monkeypatch):
+    monkeypatch.setattr("ops.metrics.DATABASE_COLLECTORS", dict(DATABASE_COLLECTORS))
+    depth = [2.0]
+    register_gauge(
+        "widgets",
+        name="tocsin_widgets",
+        documentation="Widgets by colour.",
+        labels=("colour",),
+        read=lambda: [(("blue",), depth[0])],
+    )
+
+    first = scrape(client)
+    depth[0] = 5.0
+    second = scrape(client)
+
+    assert first[("tocsin_widgets", (("colour", "blue"),))] == 2
+    assert second[("tocsin_widgets", (("colour", "blue"),))] == 5
+    assert second[("tocsin_metrics_collector_up", (("collector", "widgets"),))] == 1
 
 
 def test_heartbeat_ages_are_exposed_and_one_never_seen_is_infinite_and_stale(client):

@@ -30,7 +30,7 @@ def test_a_webhook_still_refuses_a_host_that_is_not_allowed(client):
 
 
 def test_probes_keep_their_view_name_in_the_request_metrics(client):
-    labels = {"method": "GET", "view": "healthz", "status": "200"}
+    labels = {"method": "GET", "view": "ops:healthz", "status": "200"}
     before = REGISTRY.get_sample_value("tocsin_http_requests_total", labels) or 0
     client.get("/healthz", HTTP_HOST=POD_ADDRESS)
 

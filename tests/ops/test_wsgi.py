@@ -70,9 +70,9 @@ def firing_payload() -> bytes:
 
 
 @pytest.mark.django_db
-def test_a_webhook_is_served_without_the_browsers_middleware():
+def test_a_webhook_is_served_without_the_browsers_middleware(manager):
     _, token = integration_create(
-        name="Prometheus", kind="alertmanager", team=TeamFactory(name="Ops"), actor=None
+        name="Prometheus", kind="alertmanager", team=TeamFactory(name="Ops"), actor=manager
     )
 
     answer = call(
