@@ -6,11 +6,8 @@ from django.core.cache import cache
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from alerts.services import (
-    alerts_process_one_by_one,
-    alerts_process_pending,
-    integrations_with_pending_alerts,
-)
+from alerts.selectors import integrations_with_pending_alerts
+from alerts.services.processing import alerts_process_one_by_one, alerts_process_pending
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import IntegrationKind
 from alerts.parsers import PayloadError, alertmanager, events_v2, generic
-from alerts.services import integration_for_token
+from alerts.selectors import integration_for_token
 from alerts.webhooks import (
     JSON_TYPES,
     WebhookRefused,

@@ -14,9 +14,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
-from alerts import connect, selectors, services
+from alerts import connect, selectors
 from alerts.forms import ActiveForm, IntegrationCreateForm, IntegrationSettingsForm
 from alerts.models import Integration, IntegrationKind
+from alerts.services import integrations
 from incidents.permissions import Action, can
 from ops.forms import add_service_errors
 
@@ -54,7 +55,7 @@ def integration_create(request: AuthedRequest) -> HttpResponse:
     if form.is_valid():
         data = form.settings()
         try:
-            integration, token = services.integration_create(actor=request.user, **data)
+            integration, token = integrations.integration_create(actor=request.user, **data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -76,7 +77,7 @@ def integration_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = IntegrationSettingsForm.for_integration(integration, data)
     if form.is_valid():
         try:
-            services.integration_update(
+            integrations.integration_update(
                 integration=integration, actor=request.user, **form.settings()
             )
         except ValidationError as exc:
@@ -100,7 +101,7 @@ def integration_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
     form = ActiveForm(request.POST)
     form.is_valid()  # a missing box is False, which pauses
     active = bool(form.cleaned_data.get("active"))
-    services.integration_update(integration=integration, actor=request.user, active=active)
+    integrations.integration_update(integration=integration, actor=request.user, active=active)
     messages.success(
         request, "Resumed: alerts are accepted." if active else "Paused: alerts are refused."
     )
@@ -111,7 +112,7 @@ def integration_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def integration_rotate_token(request: AuthedRequest, pk: int) -> HttpResponse:
     integration = _integration_or_404(request, pk)
-    token = services.integration_rotate_token(integration=integration, actor=request.user)
+    token = integrations.integration_rotate_token(integration=integration, actor=request.user)
     return _detail(request, integration, token=token, rotated=True)
 
 

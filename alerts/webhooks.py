@@ -7,9 +7,10 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from alerts import services, tasks
+from alerts import selectors, tasks
 from alerts.models import Integration
 from alerts.parsers import AlertEvent
+from alerts.services import ingest
 from ops.problems import problem_response
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def bearer_token(request: HttpRequest) -> str:
 def authenticate(request: HttpRequest, path_token: str, *, kind: str) -> Integration:
     """The integration whose token came as `Authorization: Bearer <token>` or, for senders
     that cannot set a header, in the URL's path (`path_token`)."""
-    integration = services.integration_for_token(path_token or bearer_token(request))
+    integration = selectors.integration_for_token(path_token or bearer_token(request))
     if integration is None or integration.kind != kind:
         raise WebhookRefused(problem_response(request, 401, "Unknown integration token."))
     if not integration.active:
@@ -62,7 +63,7 @@ def store(integration: Integration, events: list[AlertEvent]) -> int:
     The ingest is one statement, so autocommit commits it on its own, without the BEGIN and
     COMMIT round trips of an atomic block; inside a caller's transaction, on_commit waits for it.
     """
-    stored = services.alert_events_ingest(integration=integration, events=events)
+    stored = ingest.alert_events_ingest(integration=integration, events=events)
     if stored:
         # robust: a broker outage must not fail a committed delivery; the sweeper catches up.
         transaction.on_commit(lambda: tasks.process_alerts_soon(integration.pk), robust=True)

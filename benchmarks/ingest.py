@@ -666,7 +666,8 @@ def main() -> int:
     from django.db import connection
 
     from alerts.models import IntegrationKind
-    from alerts.services import alerts_process_pending, integration_create
+    from alerts.services.integrations import integration_create
+    from alerts.services.processing import alerts_process_pending
     from benchmarks.floor import FLOOR_TABLE_SQL
     from incidents.models import Team
 

@@ -239,7 +239,7 @@ def main() -> int:
 
     from accounts.models import User
     from alerts.models import IntegrationKind
-    from alerts.services import integration_create
+    from alerts.services.integrations import integration_create
     from incidents.models import Team
     from oncall import services as oncall_services
 

@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts import services
+from alerts import selectors
 from alerts.models import Alert, AlertStatus, Integration
 from alerts.parsers.base import AlertEvent
 from alerts.parsers.generic import clean_text
@@ -216,7 +216,7 @@ def events(
                 severity_hint=event["severity"],
             )
         ]
-    alert = services.alert_open_for_key(integration=integration, dedup_key=key)
+    alert = selectors.alert_open_for_key(integration=integration, dedup_key=key)
     if alert is None:
         return []
     return [_follow_up(alert, ACTIONS[action], at, received_at)]

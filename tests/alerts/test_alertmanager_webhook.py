@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create, integration_update
+from alerts.services.integrations import integration_create, integration_update
+from alerts.services.processing import alerts_process_pending
 from incidents.models import EventKind, Incident, Source, Status, TimelineEvent
 from tests.factories import TeamFactory
 

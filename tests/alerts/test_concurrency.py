@@ -15,9 +15,12 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from alerts import services, tasks
+from alerts import tasks
 from alerts.models import Alert, Integration, IntegrationKind
-from alerts.services import alert_events_ingest, alerts_process_pending, integration_create
+from alerts.services import processing
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Severity, TimelineEvent
 from tests.alerts.factories import firing, make_integration
@@ -147,14 +150,14 @@ def in_thread(work: Callable[[], Any]) -> threading.Thread:
 def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) -> Iterator[None]:
     """A processor in another thread, held after reading its batch until the block ends."""
     working, release = threading.Event(), threading.Event()
-    process = services._Processor.process
+    process = processing._Processor.process
 
     def slow_process(self: Any, alert: Alert) -> None:
         working.set()
         release.wait(TIMEOUT)
         process(self, alert)
 
-    monkeypatch.setattr(services._Processor, "process", slow_process)
+    monkeypatch.setattr(processing._Processor, "process", slow_process)
     processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
     try:
         assert working.wait(TIMEOUT)
@@ -162,7 +165,7 @@ def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) ->
     finally:
         release.set()
         processor.join(TIMEOUT)
-        monkeypatch.setattr(services._Processor, "process", process)
+        monkeypatch.setattr(processing._Processor, "process", process)
 
 
 def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
@@ -256,7 +259,7 @@ def meanwhile(
     monkeypatch: pytest.MonkeyPatch, owner: Any, step: str, work: Callable[[], Any]
 ) -> None:
     """Commit `work` on another connection once the batch has read and decided, just before
-    `owner.step` (_Processor.settle_incidents, or services._lock_unchanged)."""
+    `owner.step` (_Processor.settle_incidents, or processing._lock_unchanged)."""
     original = getattr(owner, step)
 
     def racing(*args: Any) -> Any:
@@ -283,7 +286,7 @@ def test_a_repeat_arriving_during_a_batch_is_not_processed_again(monkeypatch, ki
     repeat = firing("k", at=first + timedelta(seconds=10))
     meanwhile(
         monkeypatch,
-        services,
+        processing,
         "_lock_unchanged",
         lambda: alert_events_ingest(integration=integration, events=[repeat]),
     )
@@ -304,7 +307,7 @@ def test_an_alert_does_not_join_an_incident_a_responder_resolved_during_its_batc
     alert_events_ingest(integration=integration, events=[firing("b", instance="b")])
     meanwhile(
         monkeypatch,
-        services._Processor,
+        processing._Processor,
         "settle_incidents",
         lambda: incident_services.incident_resolve(
             incident=Incident.objects.get(pk=first.pk), actor=None, resolution="fixed"
@@ -334,7 +337,7 @@ def test_a_batch_raises_a_severity_but_never_lowers_what_a_responder_set_meanwhi
     )
     meanwhile(
         monkeypatch,
-        services._Processor,
+        processing._Processor,
         "settle_incidents",
         lambda: incident_services.incident_set_severity(
             incident=Incident.objects.get(pk=incident.pk),

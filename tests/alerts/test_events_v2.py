@@ -11,9 +11,11 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from alerts import services
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alert_events_ingest, alerts_process_pending, integration_create
+from alerts.services import ingest
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.integrations import integration_create, integration_update
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Source, Status
 from tests.alerts.factories import firing
 from tests.factories import TeamFactory
@@ -446,7 +448,7 @@ def test_a_routing_key_of_another_kind_of_integration_is_refused(hook):
 
 
 def test_a_paused_integration_refuses_events_and_nothing_written(hook):
-    services.integration_update(integration=hook.integration, active=False)
+    integration_update(integration=hook.integration, active=False)
 
     response = hook.post(hook.event("trigger"))
 
@@ -510,7 +512,7 @@ def test_a_database_outage_answers_503_so_the_client_retries(hook, monkeypatch):
     def unavailable(**kwargs: Any) -> int:
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(services, "alert_events_ingest", unavailable)
+    monkeypatch.setattr(ingest, "alert_events_ingest", unavailable)
 
     response = hook.post(hook.event("trigger"))
 

@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
-from alerts.services import (
-    alerts_process_pending,
+from alerts.services.integrations import (
     integration_create,
     integration_update,
     validate_generic_templates,
 )
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Status
 from tests.factories import TeamFactory
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.middleware import TIMEZONE_COOKIE
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Status
 from oncall import tasks as oncall_tasks
 from oncall.models import Notification

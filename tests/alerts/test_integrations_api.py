@@ -305,10 +305,10 @@ def test_a_system_caller_needs_no_actor(team):
 def test_a_responder_calling_the_service_is_refused(responder, team):
     from django.core.exceptions import PermissionDenied
 
-    from alerts import services
+    from alerts.services import integrations
 
     with pytest.raises(PermissionDenied):
-        services.integration_create(
+        integrations.integration_create(
             name="x", kind=IntegrationKind.GENERIC, team=team, actor=responder
         )
     assert not Integration.objects.exists()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from alerts.models import Alert, Integration, IntegrationKind, hash_token
-from alerts.services import alert_events_ingest
+from alerts.services.ingest import alert_events_ingest
 from tests.alerts.factories import firing, make_integration
 from tests.alerts.test_integrations_api import alertmanager_payload
 from tests.factories import TeamFactory

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from alerts.models import AlertStatus, Integration, IntegrationKind
 from alerts.parsers import AlertEvent, PayloadError
 from alerts.parsers.alertmanager import parse
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from tests.factories import TeamFactory
 
 json_values = st.recursive(

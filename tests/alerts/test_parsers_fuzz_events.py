@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alerts.models import IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from tests.factories import TeamFactory
 
 FUZZ = settings(

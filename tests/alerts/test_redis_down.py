@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from alerts.models import Alert, IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from tests.factories import TeamFactory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"

@@ -14,7 +14,8 @@ import requests
 
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Source, Status
 from tests.factories import TeamFactory
 

@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.middleware import TIMEZONE_COOKIE
 from accounts.models import Role
 from alerts.models import Alert, Integration, IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from incidents.models import Incident, TimelineEvent
 from oncall.models import ScheduleOverride
 from tests.factories import TeamFactory, UserFactory, declare

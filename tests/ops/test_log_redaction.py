@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import Role
 from alerts.models import IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from ops.logging import JsonFormatter, redact
 from tests.factories import TeamFactory, UserFactory
 

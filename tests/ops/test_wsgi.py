@@ -9,7 +9,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from alerts.models import Alert
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from config.wsgi import application
 from tests.factories import TeamFactory
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from alerts.models import Integration, IntegrationKind, hash_token
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from incidents.models import Team
 
 # Published on purpose, like the demo passwords: `make run` prints it so a newcomer can post an
