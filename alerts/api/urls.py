@@ -2,7 +2,7 @@ from django.urls import path
 
 from alerts.api import views
 
-app_name = "alerts-api"
+app_name = "api"
 
 urlpatterns = [
     path("integrations/", views.IntegrationList.as_view(), name="integration-list"),

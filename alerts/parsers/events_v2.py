@@ -1,6 +1,6 @@
 """PagerDuty Events API v2 events: validated as PagerDuty does, turned into AlertEvents.
 
-The endpoint (`POST /hooks/events/v2/enqueue`) is alerts.views.events_v2_enqueue.
+The endpoint (`POST /hooks/events/v2/enqueue`) is alerts.hooks.events_v2_enqueue.
 
 Field rules and answers follow PagerDuty's documentation (developer.pagerduty.com, "Send an
 Alert Event" and "Events API v2 Overview"): 202 `{"status": "success", "message": "Event

@@ -488,7 +488,7 @@ def test_a_database_failure_while_storing_answers_503_and_stores_nothing(hook, m
 
 
 def test_only_post_is_allowed(hook):
-    assert hook.client.get(reverse("hooks:alertmanager")).status_code == 405
+    assert hook.client.get(reverse("alerts:hook-alertmanager")).status_code == 405
 
 
 def test_a_summary_longer_than_an_incident_title_is_shortened_for_the_incident(hook):
