@@ -1,9 +1,6 @@
 """POST /hooks/alertmanager/: what Alertmanager's deliveries do, from fixture payloads."""
 
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -19,47 +16,11 @@ from alerts.models import Alert, AlertStatus, IntegrationKind
 from alerts.services.integrations import integration_create, integration_update
 from alerts.services.processing import alerts_process_pending
 from incidents.models import EventKind, Incident, Source, Status, TimelineEvent
+from tests.alerts.hooks import AlertmanagerHook as Hook
+from tests.alerts.hooks import fixture
 from tests.factories import TeamFactory
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-URL = "/hooks/alertmanager/"
-FIXTURE_NAME = re.compile(r"^[a-z_]+$")
-
-
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
-
-
-class Hook:
-    """An Alertmanager integration and a client that posts to it as Alertmanager does."""
-
-    def __init__(self, client: Client, **settings: Any) -> None:
-        self.client = client
-        self.integration, self.token = integration_create(
-            name="Prometheus",
-            kind=IntegrationKind.ALERTMANAGER,
-            team=TeamFactory(name="Payments"),
-            **settings,
-        )
-
-    def post(self, payload: Any, *, token: str | None = None, **kwargs: Any) -> Any:
-        """`payload`: a fixture's name, a raw body (str or bytes), or a value sent as JSON."""
-        if isinstance(payload, str) and FIXTURE_NAME.match(payload):
-            payload = fixture(payload)
-        body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-        kwargs.setdefault("content_type", "application/json")
-        kwargs.setdefault("headers", {"Authorization": f"Bearer {token or self.token}"})
-        kwargs["headers"].setdefault("User-Agent", "Alertmanager/0.25.0")
-        return self.client.post(kwargs.pop("url", URL), body, **kwargs)
-
-    def deliver(self, *payloads: Any) -> None:
-        """Post each payload (expecting 200), then run the processor as the worker would."""
-        for payload in payloads:
-            response = self.post(payload)
-            assert response.status_code == 200, response.content
-            while alerts_process_pending(integration_id=self.integration.pk).more_pending:
-                pass  # as the task does: run again while alerts remain
+URL = Hook.URL
 
 
 @pytest.fixture
@@ -202,7 +163,7 @@ def test_alerts_of_one_group_become_one_incident_at_the_most_severe_level(db, cl
 
 def test_a_new_alert_joins_the_open_incident_of_its_group(hook):
     hook.deliver("firing")
-    other = fixture("firing")
+    other = fixture("alertmanager", "firing")
     other["alerts"][0]["labels"]["instance"] = "checkout-2:8080"
     other["alerts"][0]["fingerprint"] = "2e13768c7ec52373"
 
@@ -237,7 +198,7 @@ def test_every_alert_resolved_resolves_the_incident_when_the_integration_says_so
 def test_the_incident_stays_open_while_one_of_its_alerts_still_fires(db, client):
     hook = Hook(client, grouping_labels=["alertname"], auto_resolve=True)
     hook.deliver("grouped_firing")
-    resolution = fixture("grouped_firing")
+    resolution = fixture("alertmanager", "grouped_firing")
     [cart, _] = resolution["alerts"]
     cart.update(status="resolved", endsAt="2026-11-23T19:50:00Z")
     resolution["alerts"] = [cart]
@@ -353,7 +314,7 @@ def test_a_mixed_group_splits_into_incidents_per_group_and_stores_the_resolved(h
 
 def test_each_alert_event_writes_a_timeline_entry(db, client):
     hook = Hook(client, grouping_labels=["alertname"])
-    resolution = fixture("grouped_firing")
+    resolution = fixture("alertmanager", "grouped_firing")
     cart, checkout = resolution["alerts"]
     cart.update(status="resolved", endsAt="2026-11-23T19:51:00Z")
     checkout.update(status="resolved", endsAt="2026-11-23T19:50:00Z")
@@ -447,14 +408,14 @@ def test_missing_fields_are_refused_with_422_naming_each(refused):
 
 
 def test_one_invalid_alert_refuses_the_whole_delivery(refused):
-    payload = fixture("grouped_firing")
+    payload = fixture("alertmanager", "grouped_firing")
     payload["alerts"][1]["labels"]["port"] = 9100
 
     assert list(refused(422, payload)["errors"]) == ["alerts.1.labels.port"]
 
 
 def test_a_body_over_the_size_limit_is_refused_with_413(refused):
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload["alerts"][0]["annotations"]["description"] = "x" * settings.MAX_REQUEST_BODY_BYTES
 
     refused(413, payload)
@@ -493,7 +454,7 @@ def test_only_post_is_allowed(hook):
 
 def test_a_summary_longer_than_an_incident_title_is_shortened_for_the_incident(hook):
     summary = "Checkout is failing for every customer in every region " * 10
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload["alerts"][0]["annotations"]["summary"] = summary
 
     hook.deliver(payload)
@@ -505,7 +466,7 @@ def test_a_summary_longer_than_an_incident_title_is_shortened_for_the_incident(h
 
 
 def test_alerts_with_label_values_too_long_for_the_group_column_still_group(hook):
-    payload = fixture("grouped_firing")
+    payload = fixture("alertmanager", "grouped_firing")
     for alert in payload["alerts"]:
         alert["labels"].update(alertname="QueueBacklog" * 50, service="checkout")
 

@@ -1,13 +1,11 @@
 """Deliveries and processors racing each other, each thread on its own database connection."""
 
-import json
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,18 +22,13 @@ from alerts.services.processing import alerts_process_pending
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Severity, TimelineEvent
 from tests.alerts.factories import firing, make_integration
+from tests.alerts.hooks import AlertmanagerHook, fixture
 from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-URL = "/hooks/alertmanager/"
+URL = AlertmanagerHook.URL
 TIMEOUT = 30
-
-
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +80,7 @@ def post(token: str, payload: Any) -> int:
 
 def test_the_same_firing_payload_posted_ten_times_at_once_makes_one_alert_and_one_incident(hook):
     integration_id, token = hook
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
 
     statuses = at_once(10, lambda _: post(token, payload))
     at_once(4, lambda _: alerts_process_pending(integration_id=integration_id))
@@ -103,7 +96,7 @@ def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook
     integration_id, token = hook
 
     def post_one(index: int) -> int:
-        payload = fixture("firing")
+        payload = fixture("alertmanager", "firing")
         payload["alerts"][0]["labels"]["instance"] = f"checkout-{index}:8080"
         payload["alerts"][0]["fingerprint"] = f"{index:016x}"
         status = post(token, payload)
@@ -122,7 +115,7 @@ def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook
 
 def test_deliveries_of_the_same_alerts_in_different_orders_at_once_all_succeed(hook):
     _, token = hook
-    storm = fixture("storm")
+    storm = fixture("alertmanager", "storm")
 
     def post_shuffled(index: int) -> int:
         payload = dict(storm, alerts=random.Random(index).sample(storm["alerts"], 50))
@@ -170,11 +163,13 @@ def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) ->
 
 def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
     statuses: list[int] = []
 
     with processor_mid_batch(monkeypatch, integration_id):
-        delivery = in_thread(lambda: statuses.append(post(token, fixture("grouped_firing"))))
+        delivery = in_thread(
+            lambda: statuses.append(post(token, fixture("alertmanager", "grouped_firing")))
+        )
         delivery.join(5)
 
         assert statuses == [200], "the delivery waited for the processor"
@@ -184,10 +179,10 @@ def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_r
     hook, monkeypatch
 ):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
 
     with processor_mid_batch(monkeypatch, integration_id):
-        assert post(token, fixture("resolved")) == 200
+        assert post(token, fixture("alertmanager", "resolved")) == 200
 
     alert = Alert.objects.get()
     assert alert.status == "resolved"
@@ -225,7 +220,7 @@ def integration_held(integration_id: int) -> Iterator[None]:
 
 def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(hook):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
 
     with integration_held(integration_id):
         began = time.monotonic()
@@ -242,7 +237,7 @@ def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(h
 
 def test_a_task_finding_another_at_work_comes_back_shortly_instead_of_waiting(hook, monkeypatch):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
     queued: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(
         tasks.process_alerts, "apply_async", lambda args, **options: queued.append((args, options))

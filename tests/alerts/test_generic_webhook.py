@@ -2,24 +2,20 @@
 integration's sandboxed templates."""
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
+from alerts.models import Alert, AlertStatus, IntegrationKind
 from alerts.services.integrations import (
     integration_create,
     integration_update,
     validate_generic_templates,
 )
-from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Status
-from tests.factories import TeamFactory
-
-FIXTURES = Path(__file__).parent / "fixtures" / "generic"
+from tests.alerts.hooks import GenericHook as Hook
+from tests.alerts.hooks import fixture
 
 GRAFANA = {
     "title_template": "{{ payload.rule.name }} on {{ payload.host }}",
@@ -27,42 +23,6 @@ GRAFANA = {
     "severity_template": "{{ payload.level }}",
     "resolved_template": '{{ payload.state == "ok" }}',
 }
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-class Hook:
-    def __init__(self, client: Client, **settings: Any) -> None:
-        self.client = client
-        self.integration, self.token = integration_create(
-            name="Grafana",
-            kind=IntegrationKind.GENERIC,
-            team=TeamFactory(name="Payments"),
-            **settings,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"/hooks/generic/{self.token}"
-
-    def post(self, body: Any, **kwargs: Any) -> Any:
-        if isinstance(body, str) and (FIXTURES / f"{body}.json").exists():
-            body = fixture(body)
-        data = body if isinstance(body, str | bytes) else json.dumps(body)
-        kwargs.setdefault("content_type", "application/json")
-        return self.client.post(kwargs.pop("url", self.url), data, **kwargs)
-
-    def deliver(self, body: Any) -> None:
-        response = self.post(body)
-        assert response.status_code == 200, response.content
-        while alerts_process_pending(integration_id=self.integration.pk).more_pending:
-            pass  # as the task does: run again while alerts remain
-
-    def set_templates_unchecked(self, **templates: str) -> None:
-        """Store templates as an older release or a raw SQL edit might have: unvalidated."""
-        Integration.objects.filter(pk=self.integration.pk).update(**templates)
 
 
 @pytest.fixture
@@ -339,7 +299,7 @@ def test_a_paused_integration_refuses_deliveries_with_403(hook):
 
 
 def test_a_body_that_is_not_json_content_is_refused_with_415(hook):
-    response = hook.post(json.dumps(fixture("plain")), content_type="text/plain")
+    response = hook.post(json.dumps(fixture("generic", "plain")), content_type="text/plain")
 
     assert response.status_code == 415
     assert not Alert.objects.exists()
