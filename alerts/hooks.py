@@ -35,7 +35,7 @@ def bearer_token(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def authenticate(request: HttpRequest, path_token: str, *, kind: str) -> Integration:
+def authenticate(request: HttpRequest, path_token: str, *, kind: IntegrationKind) -> Integration:
     """The integration whose token came as `Authorization: Bearer <token>` or, for senders
     that cannot set a header, in the URL's path (`path_token`)."""
     integration = selectors.integration_for_token(path_token or bearer_token(request))
@@ -82,7 +82,7 @@ def unavailable(request: HttpRequest, exc: DatabaseError) -> JsonResponse:
     return response
 
 
-def _parse(kind: str, payload: Any, integration: Integration) -> list[AlertEvent]:
+def _parse(kind: IntegrationKind, payload: Any, integration: Integration) -> list[AlertEvent]:
     if kind == IntegrationKind.ALERTMANAGER:
         return alertmanager.parse(payload, integration=integration)
     return generic.parse(payload, integration=integration, received_at=timezone.now())
@@ -90,7 +90,7 @@ def _parse(kind: str, payload: Any, integration: Integration) -> list[AlertEvent
 
 @csrf_exempt
 @require_POST
-def webhook(request: HttpRequest, kind: str, token: str = "") -> HttpResponse:
+def webhook(request: HttpRequest, kind: IntegrationKind, token: str = "") -> HttpResponse:
     """Alertmanager webhook v4 (`kind` alertmanager), or any JSON whose integration's templates
     say what the title, key and status are (`kind` generic). The token as a bearer token or,
     for senders that cannot set a header, in the path."""

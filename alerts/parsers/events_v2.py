@@ -222,7 +222,9 @@ def events(
     return [_follow_up(alert, ACTIONS[action], at, received_at)]
 
 
-def _follow_up(alert: Alert, status: str, at: datetime | None, received_at: datetime) -> AlertEvent:
+def _follow_up(
+    alert: Alert, status: AlertStatus, at: datetime | None, received_at: datetime
+) -> AlertEvent:
     """An acknowledge or resolve carries only the key: the rest is the alert's as stored, so
     the upsert keeps its title and labels (and so its group)."""
     # Without a timestamp the event happened now, and never before the state it follows —

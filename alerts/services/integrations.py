@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
-from alerts.models import Integration, hash_token
+from alerts.models import Integration, IntegrationKind, hash_token
 from alerts.parsers.generic import template_errors
 from alerts.selectors import forget_cached_tokens
 from incidents.models import Severity, Team
@@ -109,7 +109,7 @@ def _integration_clean(integration: Integration) -> None:
 def integration_create(
     *,
     name: str,
-    kind: str,
+    kind: IntegrationKind,
     team: Team,
     actor: User | None = None,
     **settings: Any,
