@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-PY_PACKAGES := config accounts incidents alerts ops oncall benchmarks scripts/run.py
+PY_PACKAGES := config accounts incidents alerts ops oncall demo benchmarks scripts/run.py
 
 .PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging
 

@@ -112,14 +112,19 @@ def integration_create(
     kind: IntegrationKind,
     team: Team,
     actor: User | None = None,
+    token: str | None = None,
     **settings: Any,
 ) -> tuple[Integration, str]:
-    """Create an integration and return it with its token, which is shown once only."""
+    """Create an integration and return it with its token, which is shown once only.
+
+    `token` is for the demo, whose token is published so `make run` can print it; anything
+    else takes the generated one.
+    """
     require(actor, Action.MANAGE_INTEGRATIONS)
     unknown = set(settings) - INTEGRATION_SETTINGS
     if unknown:
         raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
-    token = Integration.generate_token()
+    token = token or Integration.generate_token()
     integration = Integration(
         name=name,
         kind=kind,
