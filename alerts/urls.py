@@ -1,4 +1,7 @@
-from django.urls import include, path
+"""Integration pages under /integrations/, inbound webhooks under /hooks/; the API is
+alerts-api (alerts/api/urls.py), mounted under /api/v1/ with the other apps' APIs."""
+
+from django.urls import path
 
 from alerts import hooks, views
 from alerts.models import IntegrationKind
@@ -30,5 +33,4 @@ urlpatterns = [
         views.integration_rotate_token,
         name="integration-rotate-token",
     ),
-    path("api/v1/", include("alerts.api.urls")),
 ]

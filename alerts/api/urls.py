@@ -2,7 +2,7 @@ from django.urls import path
 
 from alerts.api import views
 
-app_name = "api"
+app_name = "alerts-api"
 
 urlpatterns = [
     path("integrations/", views.IntegrationList.as_view(), name="integration-list"),

@@ -76,7 +76,7 @@ class IntegrationList(generics.ListAPIView[Integration]):
         integration, token = integrations.integration_create(actor=_actor(request), **data)
         response = _with_token(integration, token, status.HTTP_201_CREATED)
         response["Location"] = reverse(
-            "alerts:api:integration-detail", kwargs={"pk": integration.pk}
+            "alerts-api:integration-detail", kwargs={"pk": integration.pk}
         )
         return response
 
