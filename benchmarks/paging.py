@@ -237,6 +237,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from accounts.actors import SYSTEM
     from accounts.models import User
     from alerts.models import IntegrationKind
     from alerts.services.integrations import integration_create
@@ -250,7 +251,7 @@ def main() -> int:
     for user in (first, second):
         oncall_services.contact_method_add(user=user, kind="webhook", address=receiver.url)
     policy = oncall_services.policy_save(
-        actor=None,
+        actor=SYSTEM,
         name="Platform",
         team=team,
         levels=[
@@ -269,12 +270,14 @@ def main() -> int:
     # incidents are declared and recorded but page no one, as in the ingest benchmark.
     load_team = Team.objects.create(name="Load", slug="load")
     _, load_token = integration_create(
+        actor=SYSTEM,
         name="Prometheus (load)",
         kind=IntegrationKind.ALERTMANAGER,
         team=load_team,
         max_incidents_per_minute=1_000_000,
     )
     integration, token = integration_create(
+        actor=SYSTEM,
         # One incident per probe: the storm cap would fold probes into one storm incident.
         name="Prometheus",
         kind=IntegrationKind.ALERTMANAGER,

@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.models import Role, User
 from demo.catalog import DEMO_PASSWORD, DEMO_USERS, SERVICES, TEAMS
 from demo.scenarios import (
@@ -134,7 +135,7 @@ class Seeder:
         source = self.rng.choice([Source.WEB, Source.WEB, Source.SLACK, Source.ALERTMANAGER])
         return services.incident_declare(
             # An alert declares on its own; people declare from the web or Slack.
-            actor=None if source == Source.ALERTMANAGER else declarer,
+            actor=SYSTEM if source == Source.ALERTMANAGER else declarer,
             title=scenario.title,
             severity=self.severities[scenario.severity],
             services=[self.catalog[scenario.service]],

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.models import User
 from incidents.models import Team
 from oncall import services
@@ -52,11 +53,11 @@ def team_on_call(team: Team, users: dict[str, User]) -> EscalationPolicy:
     rotation = [users[name] for name in ROTATIONS[team.slug]]
     team.leads.add(users[LEADS[team.slug]])
     primary = services.schedule_create(
-        actor=None, team=team, name=f"{team.name} primary", time_zone="Europe/London"
+        actor=SYSTEM, team=team, name=f"{team.name} primary", time_zone="Europe/London"
     )
     handoff = last_monday_nine(now)
     services.layer_create(
-        actor=None,
+        actor=SYSTEM,
         schedule=primary,
         spec=services.LayerSpec(
             name="Weekly rotation",
@@ -69,7 +70,7 @@ def team_on_call(team: Team, users: dict[str, User]) -> EscalationPolicy:
     )
     # Office hours on weekdays are covered by a daily day-shift on top of the week.
     services.layer_create(
-        actor=None,
+        actor=SYSTEM,
         schedule=primary,
         spec=services.LayerSpec(
             name="Weekday office hours",
@@ -83,7 +84,7 @@ def team_on_call(team: Team, users: dict[str, User]) -> EscalationPolicy:
     )
     tomorrow_evening = (now + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
     services.override_create(
-        actor=None,
+        actor=SYSTEM,
         schedule=primary,
         user=rotation[-1],
         start=tomorrow_evening,
@@ -91,10 +92,10 @@ def team_on_call(team: Team, users: dict[str, User]) -> EscalationPolicy:
         note="Covering the evening",
     )
     secondary = services.schedule_create(
-        actor=None, team=team, name=f"{team.name} secondary", time_zone="UTC"
+        actor=SYSTEM, team=team, name=f"{team.name} secondary", time_zone="UTC"
     )
     services.layer_create(
-        actor=None,
+        actor=SYSTEM,
         schedule=secondary,
         spec=services.LayerSpec(
             name="Weekly rotation",
@@ -107,7 +108,7 @@ def team_on_call(team: Team, users: dict[str, User]) -> EscalationPolicy:
     # The playbook's escalation: primary 5 min; secondary and team lead 10 min;
     # engineering manager and director 15 min.
     return services.policy_save(
-        actor=None,
+        actor=SYSTEM,
         name=f"{team.name} escalation",
         team=team,
         is_default=team.slug == "platform",

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor
 from accounts.models import User
 from alerts.models import Integration, IntegrationKind, hash_token
 from alerts.parsers.generic import template_errors
@@ -111,7 +112,7 @@ def integration_create(
     name: str,
     kind: IntegrationKind,
     team: Team,
-    actor: User | None = None,
+    actor: Actor,
     token: str | None = None,
     **settings: Any,
 ) -> tuple[Integration, str]:
@@ -139,9 +140,7 @@ def integration_create(
     return integration, token
 
 
-def integration_update(
-    *, integration: Integration, actor: User | None = None, **changes: Any
-) -> Integration:
+def integration_update(*, integration: Integration, actor: Actor, **changes: Any) -> Integration:
     """Change an integration's settings; all of them or, when one is invalid, none."""
     require(actor, Action.MANAGE_INTEGRATIONS)
     unknown = set(changes) - INTEGRATION_SETTINGS
@@ -161,7 +160,7 @@ def integration_update(
     return locked
 
 
-def integration_rotate_token(*, integration: Integration, actor: User | None = None) -> str:
+def integration_rotate_token(*, integration: Integration, actor: Actor) -> str:
     """A new token replaces the old one, which stops working at once; shown once only."""
     require(actor, Action.MANAGE_INTEGRATIONS)
     token = Integration.generate_token()
@@ -173,8 +172,8 @@ def integration_rotate_token(*, integration: Integration, actor: User | None = N
     return token
 
 
-def _who(actor: User | None) -> str:
-    return actor.username if actor is not None else "the system"
+def _who(actor: Actor) -> str:
+    return actor.username if isinstance(actor, User) else "the system"
 
 
 def generic_template_errors(

@@ -15,6 +15,7 @@ from django.db.models import Count, F
 from django.db.models.functions import Collate
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
 from alerts.rules import severity_candidates
 from alerts.selectors import alerts_due
@@ -320,7 +321,7 @@ class _Processor:
                 and incident.pk not in self._acknowledged
             ):
                 incident_services.incident_acknowledge(
-                    incident=incident, actor=None, source=self.source
+                    incident=incident, actor=SYSTEM, source=self.source
                 )
                 self._acknowledged.add(incident.pk)
         elif alert.status == AlertStatus.RESOLVED and incident is not None:
@@ -345,7 +346,7 @@ class _Processor:
                 # Only up: a responder may have raised it further while the batch worked.
                 incident_services.incident_set_severity(
                     incident=incidents[incident_id],
-                    actor=None,
+                    actor=SYSTEM,
                     severity=severity,
                     source=self.source,
                     raise_only=True,
@@ -402,7 +403,7 @@ class _Processor:
         # every time it runs holds up every later alert of the integration.
         title = alert.title.strip() or f"Alert {alert.dedup_key}"
         incident = incident_services.incident_declare(
-            actor=None,
+            actor=SYSTEM,
             title=_shortened(title, Incident._meta.get_field("title").max_length or 200),
             severity=severity,
             summary=alert.annotations.get("description", ""),
@@ -440,7 +441,7 @@ class _Processor:
         if storm is not None and storm.is_open:
             return storm
         storm = incident_services.incident_declare(
-            actor=None,
+            actor=SYSTEM,
             title=f"Alert storm on {self.integration.name}",
             severity=min(self._severities.values(), key=lambda s: s.rank),
             summary=(
@@ -471,7 +472,7 @@ class _Processor:
         if self.integration.auto_resolve:
             incident_services.incident_resolve(
                 incident=incident,
-                actor=None,
+                actor=SYSTEM,
                 source=self.source,
                 resolution="Every alert resolved.",
             )
@@ -482,7 +483,7 @@ class _Processor:
         elif STATUS_ORDER.index(incident.status) < STATUS_ORDER.index(Status.MONITORING):
             incident_services.incident_set_status(
                 incident=incident,
-                actor=None,
+                actor=SYSTEM,
                 status=Status.MONITORING,
                 source=self.source,
                 message="every alert resolved",

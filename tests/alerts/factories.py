@@ -3,6 +3,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from alerts.models import AlertStatus, Integration, IntegrationKind
 from alerts.parsers import AlertEvent
 from alerts.services import integrations
@@ -11,6 +12,7 @@ from tests.factories import TeamFactory
 
 def make_integration(kind: str = IntegrationKind.ALERTMANAGER, **settings: Any) -> Integration:
     integration, _ = integrations.integration_create(
+        actor=SYSTEM,
         name=settings.pop("name", "Prometheus"),
         kind=kind,
         team=settings.pop("team", None) or TeamFactory(name="Payments"),

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.test import Client
 
+from accounts.actors import SYSTEM
 from alerts.models import Integration, IntegrationKind
 from alerts.services.integrations import integration_create
 from alerts.services.processing import alerts_process_pending
@@ -38,7 +39,11 @@ class Hook:
     def __init__(self, client: Client, **settings: Any) -> None:
         self.client = client
         self.integration, self.token = integration_create(
-            name=self.name, kind=self.kind, team=TeamFactory(name="Payments"), **settings
+            actor=SYSTEM,
+            name=self.name,
+            kind=self.kind,
+            team=TeamFactory(name="Payments"),
+            **settings,
         )
 
     @property

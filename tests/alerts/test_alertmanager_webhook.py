@@ -11,6 +11,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, IntegrationKind
 from alerts.services.integrations import integration_create, integration_update
@@ -366,14 +367,14 @@ def test_a_delivery_without_a_token_is_refused_with_401(refused):
 
 def test_the_token_of_another_kind_of_integration_is_refused_with_401(refused):
     _, token = integration_create(
-        name="Generic", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Web")
+        actor=SYSTEM, name="Generic", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Web")
     )
 
     refused(401, token=token)
 
 
 def test_a_paused_integration_refuses_with_403(refused, hook):
-    integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     assert refused(403)["detail"] == "This integration is paused."
 

@@ -13,6 +13,7 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from alerts import tasks
 from alerts.models import Alert, Integration, IntegrationKind
 from alerts.services import processing
@@ -40,7 +41,10 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def hook() -> tuple[int, str]:
     integration, token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Payments")
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=TeamFactory(name="Payments"),
     )
     return integration.pk, token
 
@@ -305,7 +309,7 @@ def test_an_alert_does_not_join_an_incident_a_responder_resolved_during_its_batc
         processing._Processor,
         "settle_incidents",
         lambda: incident_services.incident_resolve(
-            incident=Incident.objects.get(pk=first.pk), actor=None, resolution="fixed"
+            incident=Incident.objects.get(pk=first.pk), actor=SYSTEM, resolution="fixed"
         ),
     )
 
@@ -336,7 +340,7 @@ def test_a_batch_raises_a_severity_but_never_lowers_what_a_responder_set_meanwhi
         "settle_incidents",
         lambda: incident_services.incident_set_severity(
             incident=Incident.objects.get(pk=incident.pk),
-            actor=None,
+            actor=SYSTEM,
             severity=Severity.objects.get(name="SEV1"),
         ),
     )

@@ -10,6 +10,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from alerts.models import Alert, AlertStatus, IntegrationKind
 from alerts.services import ingest
 from alerts.services.ingest import alert_events_ingest
@@ -401,7 +402,7 @@ def test_an_unknown_routing_key_is_refused_as_invalid_and_nothing_written(hook):
 
 def test_a_routing_key_of_another_kind_of_integration_is_refused(hook):
     _, generic_token = integration_create(
-        name="Generic", kind=IntegrationKind.GENERIC, team=hook.integration.team
+        actor=SYSTEM, name="Generic", kind=IntegrationKind.GENERIC, team=hook.integration.team
     )
 
     response = hook.post(hook.event("trigger", routing_key=generic_token))
@@ -412,7 +413,7 @@ def test_a_routing_key_of_another_kind_of_integration_is_refused(hook):
 
 
 def test_a_paused_integration_refuses_events_and_nothing_written(hook):
-    integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     response = hook.post(hook.event("trigger"))
 

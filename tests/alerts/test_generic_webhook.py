@@ -7,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from accounts.actors import SYSTEM
 from alerts.models import Alert, AlertStatus, IntegrationKind
 from alerts.services.integrations import (
     integration_create,
@@ -120,7 +121,7 @@ def test_the_resolved_template_resolves_the_alert_and_the_incident_follows(grafa
 
 @pytest.mark.parametrize("rendered", ["true", "True", "1", "resolved", " RESOLVED "])
 def test_these_renderings_of_the_resolved_template_mean_resolved(hook, rendered):
-    integration_update(integration=hook.integration, resolved_template=rendered)
+    integration_update(actor=SYSTEM, integration=hook.integration, resolved_template=rendered)
 
     hook.post({"id": "a"})
 
@@ -129,7 +130,7 @@ def test_these_renderings_of_the_resolved_template_mean_resolved(hook, rendered)
 
 @pytest.mark.parametrize("rendered", ["false", "False", "0", "firing", "{{ payload.nothing }}"])
 def test_other_renderings_of_the_resolved_template_mean_firing(hook, rendered):
-    integration_update(integration=hook.integration, resolved_template=rendered)
+    integration_update(actor=SYSTEM, integration=hook.integration, resolved_template=rendered)
 
     hook.post({"id": "a"})
 
@@ -137,7 +138,9 @@ def test_other_renderings_of_the_resolved_template_mean_firing(hook, rendered):
 
 
 def test_a_template_rendering_nothing_falls_back_to_the_default(hook):
-    integration_update(integration=hook.integration, title_template="{{ payload.name }}")
+    integration_update(
+        actor=SYSTEM, integration=hook.integration, title_template="{{ payload.name }}"
+    )
 
     hook.post({"id": "x", "title": "Plain title"})
 
@@ -146,6 +149,7 @@ def test_a_template_rendering_nothing_falls_back_to_the_default(hook):
 
 def test_a_list_is_one_event_per_item(hook):
     integration_update(
+        actor=SYSTEM,
         integration=hook.integration,
         title_template="{{ payload.monitor }} is {{ payload.status }}",
         dedup_key_template="{{ payload.monitor }}",
@@ -236,7 +240,9 @@ def test_an_error_in_one_event_of_a_list_names_the_event(hook):
 
 
 def test_a_dedup_key_longer_than_255_characters_is_stored_as_its_digest(hook):
-    integration_update(integration=hook.integration, dedup_key_template="{{ payload.key }}")
+    integration_update(
+        actor=SYSTEM, integration=hook.integration, dedup_key_template="{{ payload.key }}"
+    )
 
     hook.post({"key": "k" * 300})
 
@@ -279,7 +285,10 @@ def test_no_token_at_all_is_refused_with_401(hook):
 
 def test_a_bearer_token_of_another_kind_of_integration_is_refused(hook):
     _, alertmanager_token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=hook.integration.team
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=hook.integration.team,
     )
 
     response = hook.post(
@@ -290,7 +299,7 @@ def test_a_bearer_token_of_another_kind_of_integration_is_refused(hook):
 
 
 def test_a_paused_integration_refuses_deliveries_with_403(hook):
-    integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     response = hook.post("plain")
 

@@ -1,5 +1,6 @@
 """Webhooks find their integration by token; each process keeps the answer for a moment."""
 
+from accounts.actors import SYSTEM
 from alerts import selectors
 from alerts.models import Integration
 from alerts.services import integrations
@@ -7,7 +8,7 @@ from tests.alerts.factories import make_integration
 
 
 def token_of(integration: Integration) -> str:
-    token = integrations.integration_rotate_token(integration=integration)
+    token = integrations.integration_rotate_token(actor=SYSTEM, integration=integration)
     selectors.forget_cached_tokens()
     return token
 
@@ -52,7 +53,7 @@ def test_pausing_here_takes_effect_at_once(db, django_capture_on_commit_callback
     selectors.integration_for_token(token)
 
     with django_capture_on_commit_callbacks(execute=True):
-        integrations.integration_update(integration=integration, active=False)
+        integrations.integration_update(actor=SYSTEM, integration=integration, active=False)
 
     assert not selectors.integration_for_token(token).active
 
@@ -63,6 +64,6 @@ def test_a_rotated_token_stops_working_here_at_once(db, django_capture_on_commit
     selectors.integration_for_token(old)
 
     with django_capture_on_commit_callbacks(execute=True):
-        integrations.integration_rotate_token(integration=integration)
+        integrations.integration_rotate_token(actor=SYSTEM, integration=integration)
 
     assert selectors.integration_for_token(old) is None

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from accounts.actors import SYSTEM
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
 from alerts.services.integrations import integration_create
@@ -81,6 +82,7 @@ class Alertmanager:
 @pytest.fixture
 def integration_token(request: pytest.FixtureRequest) -> tuple[Integration, str]:
     return integration_create(
+        actor=SYSTEM,
         name="Prometheus",
         kind=IntegrationKind.ALERTMANAGER,
         team=TeamFactory(name="Payments"),

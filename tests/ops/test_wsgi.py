@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
+from accounts.actors import SYSTEM
 from alerts.models import Alert
 from alerts.services.integrations import integration_create
 from config.wsgi import application
@@ -72,7 +73,7 @@ def firing_payload() -> bytes:
 @pytest.mark.django_db
 def test_a_webhook_is_served_without_the_browsers_middleware():
     _, token = integration_create(
-        name="Prometheus", kind="alertmanager", team=TeamFactory(name="Ops"), actor=None
+        name="Prometheus", kind="alertmanager", team=TeamFactory(name="Ops"), actor=SYSTEM
     )
 
     answer = call(

@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.actors import SYSTEM
 from alerts import selectors
 from alerts.models import IntegrationKind
 from alerts.services.integrations import integration_create
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         if team is None:
             raise CommandError(f"Run seed_demo first: there is no team {DEMO_ALERTS_TEAM!r}.")
         integration_create(
+            actor=SYSTEM,
             name="Prometheus (demo)",
             kind=IntegrationKind.ALERTMANAGER,
             team=team,

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.actors import SYSTEM
 from accounts.models import User
 from alerts import selectors
 from alerts.services.integrations import integration_update
@@ -35,5 +36,7 @@ class Command(BaseCommand):
             # The demo Prometheus integration pages the platform team.
             integration = selectors.integration_for_token(DEMO_ALERTMANAGER_TOKEN)
             if integration is not None:
-                integration_update(integration=integration, escalation_policy=policies["platform"])
+                integration_update(
+                    actor=SYSTEM, integration=integration, escalation_policy=policies["platform"]
+                )
         self.stdout.write(self.style.SUCCESS("Created demo schedules and escalation policies."))
