@@ -3,6 +3,7 @@ the processor (token lookup, open alert for a key, due alerts) are the system's 
 
 import time
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Window
@@ -12,6 +13,9 @@ from accounts.models import User
 from alerts.models import Alert, AlertStatus, Integration, hash_token
 from incidents.models import Incident
 from ops.text import is_storable
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # The newest alerts an incident page lists; an alert storm may hold thousands.
 INCIDENT_ALERTS_SHOWN = 50
@@ -42,7 +46,20 @@ def alerts_set_aside(*, integration: Integration) -> list[Alert]:
     )
 
 
-def incident_alerts(*, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN) -> list[Alert]:
+class Total(TypedDict):
+    total: int  # how many alerts the incident has, however many were loaded
+
+
+if TYPE_CHECKING:
+    CountedAlert = WithAnnotations[Alert, Total]
+else:
+    # At run time the alias cannot be subscripted (it is for the type checker alone).
+    CountedAlert = Alert
+
+
+def incident_alerts(
+    *, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN
+) -> list[CountedAlert]:
     """The incident's newest alerts, each annotated with `total`, the count of all of them.
 
     One query however many alerts there are: the window count rides along with the rows.

@@ -45,9 +45,6 @@ def alert_entries(incident: Incident) -> list[str]:
     return list(incident.timeline.filter(kind=EventKind.ALERT).values_list("message", flat=True))
 
 
-# Accepted deliveries
-
-
 def test_a_delivery_with_a_bearer_token_is_stored_and_answered_with_its_count(hook):
     response = hook.post("grouped_firing")
 
@@ -328,9 +325,6 @@ def test_each_alert_event_writes_a_timeline_entry(db, client):
         "Alert resolved: HighErrorRate on checkout",
         "Alert resolved: HighErrorRate on cart",
     ]
-
-
-# Refused deliveries: a clear 4xx, and nothing written
 
 
 @pytest.fixture
