@@ -20,17 +20,17 @@ def webhook_url(integration: Integration) -> str:
     """The address to post to; the token goes outside it (senders and proxies log URLs):
     an `Authorization: Bearer` header, or the Events API's `routing_key`."""
     names: dict[str, str] = {
-        IntegrationKind.ALERTMANAGER: "hooks:alertmanager",
-        IntegrationKind.EVENTS_V2: "hooks:events-v2",
+        IntegrationKind.ALERTMANAGER: "alerts:hook-alertmanager",
+        IntegrationKind.EVENTS_V2: "alerts:hook-events-v2",
     }
-    return f"{settings.BASE_URL}{reverse(names.get(integration.kind, 'hooks:generic'))}"
+    return f"{settings.BASE_URL}{reverse(names.get(integration.kind, 'alerts:hook-generic'))}"
 
 
 def token_in_path_url(integration: Integration, token: str = "") -> str:
     """The generic webhook's address for tools that cannot set a header: the token in the
     path. Tocsin's logs hide it; the sender's and any proxy's may not."""
     # reverse() would percent-encode the placeholder; a token is URL-safe as it is.
-    prefix = reverse("hooks:generic-token", kwargs={"token": "-"}).removesuffix("-")
+    prefix = reverse("alerts:hook-generic-token", kwargs={"token": "-"}).removesuffix("-")
     return f"{settings.BASE_URL}{prefix}{token or TOKEN_PLACEHOLDER}"
 
 

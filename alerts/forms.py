@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 
 from alerts.models import Integration, IntegrationKind
-from alerts.services import MAX_GROUP_WINDOW
+from alerts.services.integrations import MAX_GROUP_WINDOW
 from incidents.models import Severity, Team
 
 MAX_WINDOW_MINUTES = int(MAX_GROUP_WINDOW.total_seconds() // 60)

@@ -7,6 +7,8 @@ from django.db import models
 
 from incidents.models import Incident, Severity, Team
 
+LINK_SCHEMES = ("https://", "http://")
+
 
 class IntegrationKind(models.TextChoices):
     ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
@@ -151,3 +153,8 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} [{self.status}]"
+
+    @property
+    def source_link(self) -> str:
+        """`source_url` if it is a web link, else "": sources send any string as generatorURL."""
+        return self.source_url if self.source_url.startswith(LINK_SCHEMES) else ""

@@ -8,7 +8,6 @@ from alerts import selectors
 from incidents.models import Incident
 
 TEMPLATE = "alerts/_incident_alerts.html"
-LINK_SCHEMES = ("https://", "http://")
 
 
 def incident_alerts_context(incident: Incident, request: HttpRequest) -> dict[str, Any] | None:
@@ -16,8 +15,5 @@ def incident_alerts_context(incident: Incident, request: HttpRequest) -> dict[st
     alerts = selectors.incident_alerts(incident=incident)
     if not alerts:
         return None
-    total: int = getattr(alerts[0], "total", len(alerts))
-    for alert in alerts:
-        # Sources send any string as generatorURL; only web links become links.
-        alert.link = alert.source_url if alert.source_url.startswith(LINK_SCHEMES) else ""  # type: ignore[attr-defined]
+    total = alerts[0].total
     return {"alerts": alerts, "alerts_total": total, "alerts_hidden": total - len(alerts)}

@@ -1,11 +1,21 @@
-"""Reads of integrations and alerts, each checking who asks."""
+"""Reads of integrations and alerts. Those for people check who asks; those for webhooks and
+the processor (token lookup, open alert for a key, due alerts) are the system's own."""
+
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, Q, QuerySet, Window
+from django.utils import timezone
 
 from accounts.models import User
-from alerts.models import Alert, Integration
+from alerts.models import Alert, AlertStatus, Integration, hash_token
 from incidents.models import Incident
+from ops.text import is_storable
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # The newest alerts an incident page lists; an alert storm may hold thousands.
 INCIDENT_ALERTS_SHOWN = 50
@@ -36,7 +46,20 @@ def alerts_set_aside(*, integration: Integration) -> list[Alert]:
     )
 
 
-def incident_alerts(*, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN) -> list[Alert]:
+class Total(TypedDict):
+    total: int  # how many alerts the incident has, however many were loaded
+
+
+if TYPE_CHECKING:
+    CountedAlert = WithAnnotations[Alert, Total]
+else:
+    # At run time the alias cannot be subscripted (it is for the type checker alone).
+    CountedAlert = Alert
+
+
+def incident_alerts(
+    *, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN
+) -> list[CountedAlert]:
     """The incident's newest alerts, each annotated with `total`, the count of all of them.
 
     One query however many alerts there are: the window count rides along with the rows.
@@ -48,6 +71,68 @@ def incident_alerts(*, incident: Incident, limit: int = INCIDENT_ALERTS_SHOWN) -
         .annotate(total=Window(Count("id")))
         .order_by("-last_seen_at", "-id")[:limit]
     )
+
+
+# Webhook deliveries look their integration up by token hash, a database round trip on every
+# request. Each process keeps what it found for a moment: a pause or a new token takes effect
+# here at once and in the other processes within TOKEN_CACHE_SECONDS. Unknown tokens are never
+# kept, so guessing cannot grow the cache.
+TOKEN_CACHE_SECONDS = 2.0
+_TOKEN_CACHE_MAX = 1000
+_token_cache: dict[str, tuple[Integration, float]] = {}
+
+
+def forget_cached_tokens() -> None:
+    _token_cache.clear()
+
+
+def integration_for_token(token: str) -> Integration | None:
+    """The integration a token belongs to, active or paused; None for an unknown token."""
+    # Our tokens are URL-safe ASCII; anything else (a lone surrogate cannot even be hashed)
+    # is simply unknown.
+    if not token or len(token) > 200 or not token.isascii() or not is_storable(token):
+        return None
+    digest = hash_token(token)
+    now = time.monotonic()
+    cached = _token_cache.get(digest)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    integration = Integration.objects.filter(token_hash=digest).first()
+    if integration is not None:
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[digest] = (integration, now + TOKEN_CACHE_SECONDS)
+    return integration
+
+
+def integrations_with_pending_alerts(*, older_than: timedelta = timedelta(0)) -> list[int]:
+    """For the sweeper: integrations holding changed alerts nobody processed in time."""
+    now = timezone.now()
+    cutoff = now - older_than
+    return list(
+        Alert.objects.filter(alerts_due(now), last_seen_at__lte=cutoff)
+        .values_list("integration_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
+def alert_open_for_key(*, integration: Integration, dedup_key: str) -> Alert | None:
+    """The alert a follow-up event (acknowledge, resolve) applies to: firing or acknowledged.
+
+    As PagerDuty does, follow-ups for a key that is unknown or already resolved are dropped:
+    they must not open an incident, and an acknowledgement must not revive a resolved alert.
+    """
+    return (
+        Alert.objects.filter(integration=integration, dedup_key=dedup_key)
+        .exclude(status=AlertStatus.RESOLVED)
+        .first()
+    )
+
+
+def alerts_due(now: datetime) -> Q:
+    """Changed alerts to process now: all but those set aside after failing on their own."""
+    return Q(needs_processing=True) & (Q(process_after__isnull=True) | Q(process_after__lte=now))
 
 
 def incident_escalation_policy_id(incident: Incident) -> int | None:

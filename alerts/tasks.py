@@ -6,11 +6,8 @@ from django.core.cache import cache
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from alerts.services import (
-    alerts_process_one_by_one,
-    alerts_process_pending,
-    integrations_with_pending_alerts,
-)
+from alerts.selectors import integrations_with_pending_alerts
+from alerts.services.processing import alerts_process_one_by_one, alerts_process_pending
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +48,10 @@ def process_alerts_soon(integration_id: int, *, countdown: float = 0) -> None:
         )
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=5)
+# acks_late and reject_on_worker_lost come from settings. No Celery retries: a failed batch is
+# narrowed down here and queued again through process_alerts_soon, which keeps one queued task
+# per integration, and the sweeper re-enqueues whatever a lost task left (the alerts are rows).
+@shared_task
 def process_alerts(integration_id: int) -> int:
     # Cleared BEFORE reading pending rows: a delivery committed after this point queues a
     # new task; one committed before it is read below. No delivery is left uncovered.
@@ -75,7 +75,7 @@ def process_alerts(integration_id: int) -> int:
     return result.processed
 
 
-@shared_task(acks_late=True)
+@shared_task
 def sweep_pending_alerts() -> int:
     integration_ids = integrations_with_pending_alerts(older_than=SWEEP_AFTER)
     for integration_id in integration_ids:

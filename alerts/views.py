@@ -1,125 +1,147 @@
-"""Inbound webhooks. Each answers 2xx only once the delivery's alerts are committed."""
+"""Web pages for integrations: list, create, show how to connect, edit, pause, rotate.
 
-import json
-import logging
+A token is shown once: the answer to the POST that made it renders it, and nothing stores it.
+Those answers are pages, not redirects, so reloading them re-posts (the browser asks first).
+"""
 
-from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from alerts.models import IntegrationKind
-from alerts.parsers import PayloadError, alertmanager, events_v2, generic
-from alerts.services import integration_for_token
-from alerts.webhooks import (
-    JSON_TYPES,
-    WebhookRefused,
-    authenticate,
-    read_json,
-    store,
-    unavailable,
-)
-from ops.problems import problem_response
-
-logger = logging.getLogger(__name__)
+from accounts.requests import AuthedRequest
+from alerts import connect, selectors
+from alerts.forms import ActiveForm, IntegrationCreateForm, IntegrationSettingsForm
+from alerts.models import Integration, IntegrationKind
+from alerts.services import integrations
+from incidents.permissions import Action, can, require
+from ops.forms import add_service_errors
 
 
-@csrf_exempt
-@require_POST
-def alertmanager_webhook(request: HttpRequest, token: str = "") -> HttpResponse:
-    """Alertmanager webhook v4; the token in the path or, better, as a bearer token."""
+def _integration_or_404(request: AuthedRequest, pk: int) -> Integration:
     try:
-        integration = authenticate(request, token, kind=IntegrationKind.ALERTMANAGER)
-        payload = read_json(request)
-        events = alertmanager.parse(payload, integration=integration)
-        stored = store(integration, events)
-    except WebhookRefused as refused:
-        return refused.response
-    except PayloadError as exc:
-        return problem_response(request, 422, str(exc), errors=exc.errors)
-    except DatabaseError as exc:
-        return unavailable(request, exc)
-    return JsonResponse({"status": "ok", "alerts": stored})
+        return selectors.integration_get_for_user(user=request.user, pk=pk)
+    except Integration.DoesNotExist as exc:
+        raise Http404("No such integration.") from exc
 
 
-@csrf_exempt
-@require_POST
-def generic_webhook(request: HttpRequest, token: str = "") -> HttpResponse:
-    """Any JSON; the integration's templates say what the title, key and status are. The
-    token as a bearer token or, for senders that cannot set a header, in the path."""
-    try:
-        integration = authenticate(request, token, kind=IntegrationKind.GENERIC)
-        payload = read_json(request)
-        events = generic.parse(payload, integration=integration, received_at=timezone.now())
-        stored = store(integration, events)
-    except WebhookRefused as refused:
-        return refused.response
-    except PayloadError as exc:
-        return problem_response(request, 422, str(exc), errors=exc.errors)
-    except DatabaseError as exc:
-        return unavailable(request, exc)
-    return JsonResponse({"status": "ok", "alerts": stored})
-
-
-@csrf_exempt
-@require_POST
-def events_v2_enqueue(request: HttpRequest) -> HttpResponse:
-    """PagerDuty Events API v2: the routing key in the body.
-
-    Every answer keeps PagerDuty's shape (202 success; 400 "invalid event", which clients log
-    and do not retry; 5xx, which they retry), so a PagerDuty client can read our errors too;
-    only the 413 of the body-size middleware, which runs before any view, is problem JSON.
-    """
-    if request.content_type not in JSON_TYPES:
-        return _invalid_event(
-            ["The body must be JSON (Content-Type: application/json)."], status=415
-        )
-    try:
-        body = json.loads(request.body)
-    except RequestDataTooBig:
-        return _invalid_event(["The event is larger than 512 KB."], status=413)
-    except RecursionError:
-        return _invalid_event(["The body is not valid JSON: nested too deeply."])
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _invalid_event([f"The body is not valid JSON: {exc}"])
-    received_at = timezone.now()
-    try:
-        routing_key, action, dedup_key, event = events_v2.validate(body, received_at)
-    except events_v2.InvalidEvent as exc:
-        return _invalid_event(exc.errors)
-    try:
-        integration = integration_for_token(routing_key)
-        # An unknown or paused key is answered as PagerDuty answers a key it does not know:
-        # 400 "invalid event". PagerDuty's clients treat 400 as final and log it, which is what
-        # we want: retrying will not make the key valid, and a paused integration means "drop
-        # these" — whereas 401/403 are outside the Events API's contract (some clients retry
-        # them) and a 202 would let the sender believe somebody was paged.
-        if integration is None or integration.kind != IntegrationKind.EVENTS_V2:
-            return _invalid_event(["Invalid routing key."])
-        if not integration.active:
-            return _invalid_event(
-                ["The integration of this routing key is paused; events are refused."]
-            )
-        events = events_v2.events(integration, action, dedup_key, event, received_at)
-        store(integration, events)
-    except DatabaseError as exc:
-        # 5xx makes PagerDuty clients retry; the event is not lost.
-        logger.error("events v2: database unavailable: %s", exc)
-        response = _pagerduty_answer(
-            503, "unavailable", "Try again later", ["The database is unavailable."]
-        )
-        response["Retry-After"] = "5"
-        return response
-    return JsonResponse(
-        {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
+@login_required
+def integration_list(request: AuthedRequest) -> HttpResponse:
+    integrations = selectors.integration_list(user=request.user)
+    return render(
+        request,
+        "alerts/integration_list.html",
+        {
+            "integrations": integrations,
+            "can_manage": can(request.user, Action.MANAGE_INTEGRATIONS),
+        },
     )
 
 
-def _pagerduty_answer(status: int, state: str, message: str, errors: list[str]) -> JsonResponse:
-    return JsonResponse({"status": state, "message": message, "errors": errors}, status=status)
+@login_required
+def integration_create(request: AuthedRequest) -> HttpResponse:
+    # The services check again; this only answers 403 before a form is shown.
+    require(request.user, Action.MANAGE_INTEGRATIONS)
+    form = IntegrationCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        data = form.settings()
+        try:
+            integration, token = integrations.integration_create(actor=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _detail(request, integration, token=token, status=201)
+    status = 400 if form.is_bound else 200
+    return render(request, "alerts/integration_form.html", {"form": form}, status=status)
 
 
-def _invalid_event(errors: list[str], status: int = 400) -> JsonResponse:
-    return _pagerduty_answer(status, "invalid event", "Event object is invalid", errors)
+@login_required
+def integration_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    return _detail(request, _integration_or_404(request, pk))
+
+
+@login_required
+def integration_edit(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    # The services check again; this only answers 403 before a form is shown.
+    require(request.user, Action.MANAGE_INTEGRATIONS)
+    data = request.POST if request.method == "POST" else None
+    form = IntegrationSettingsForm.for_integration(integration, data)
+    if form.is_valid():
+        try:
+            integrations.integration_update(
+                integration=integration, actor=request.user, **form.settings()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("alerts:integration-detail", pk=integration.pk)
+    status = 400 if form.is_bound else 200
+    return render(
+        request,
+        "alerts/integration_form.html",
+        {"form": form, "integration": integration},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def integration_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    form = ActiveForm(request.POST)
+    form.is_valid()  # a missing box is False, which pauses
+    active = bool(form.cleaned_data.get("active"))
+    integrations.integration_update(integration=integration, actor=request.user, active=active)
+    messages.success(
+        request, "Resumed: alerts are accepted." if active else "Paused: alerts are refused."
+    )
+    return redirect("alerts:integration-detail", pk=integration.pk)
+
+
+@require_POST
+@login_required
+def integration_rotate_token(request: AuthedRequest, pk: int) -> HttpResponse:
+    integration = _integration_or_404(request, pk)
+    token = integrations.integration_rotate_token(integration=integration, actor=request.user)
+    return _detail(request, integration, token=token, rotated=True)
+
+
+def _detail(
+    request: AuthedRequest,
+    integration: Integration,
+    *,
+    token: str = "",
+    rotated: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "integration": integration,
+        "token": token,
+        "rotated": rotated,
+        "url": connect.webhook_url(integration),
+        "token_in_path_url": (
+            connect.token_in_path_url(integration, token)
+            if integration.kind == IntegrationKind.GENERIC
+            else ""
+        ),
+        "curl": connect.curl_example(integration, token),
+        "receiver": (
+            connect.alertmanager_receiver(integration, token)
+            if integration.kind == IntegrationKind.ALERTMANAGER
+            else ""
+        ),
+        "group_window_minutes": int(integration.group_window.total_seconds() // 60),
+        "can_manage": can(request.user, Action.MANAGE_INTEGRATIONS),
+        "set_aside": selectors.alerts_set_aside(integration=integration),
+    }
+    response = render(request, "alerts/integration_detail.html", context, status=status)
+    if token:
+        # The one copy of the secret: no cache, no back-forward cache, may keep it.
+        response["Cache-Control"] = "no-store"
+    return response

@@ -665,8 +665,10 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from accounts.actors import SYSTEM
     from alerts.models import IntegrationKind
-    from alerts.services import alerts_process_pending, integration_create
+    from alerts.services.integrations import integration_create
+    from alerts.services.processing import alerts_process_pending
     from benchmarks.floor import FLOOR_TABLE_SQL
     from incidents.models import Team
 
@@ -675,6 +677,7 @@ def main() -> int:
         cursor.execute(FLOOR_TABLE_SQL)
     team = Team.objects.create(name="Platform", slug="platform")
     integration, token = integration_create(
+        actor=SYSTEM,
         name="Prometheus",
         kind=IntegrationKind.ALERTMANAGER,
         team=team,

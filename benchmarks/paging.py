@@ -240,7 +240,7 @@ def main() -> int:
     from accounts.actors import SYSTEM
     from accounts.models import User
     from alerts.models import IntegrationKind
-    from alerts.services import integration_create
+    from alerts.services.integrations import integration_create
     from incidents.models import Team
     from oncall.services import contacts, policies
 
@@ -270,12 +270,14 @@ def main() -> int:
     # incidents are declared and recorded but page no one, as in the ingest benchmark.
     load_team = Team.objects.create(name="Load", slug="load")
     _, load_token = integration_create(
+        actor=SYSTEM,
         name="Prometheus (load)",
         kind=IntegrationKind.ALERTMANAGER,
         team=load_team,
         max_incidents_per_minute=1_000_000,
     )
     integration, token = integration_create(
+        actor=SYSTEM,
         # One incident per probe: the storm cap would fold probes into one storm incident.
         name="Prometheus",
         kind=IntegrationKind.ALERTMANAGER,

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "alerts",
     "oncall",
     "ops",
+    "demo",
 ]
 
 MIDDLEWARE = [

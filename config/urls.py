@@ -10,8 +10,7 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("oncall.api.urls")),
     path("", include("oncall.urls")),
-    path("hooks/", include("alerts.urls")),
-    path("integrations/", include("alerts.web_urls")),
+    path("", include("alerts.urls")),
     path("", include("incidents.urls")),
 ]
 

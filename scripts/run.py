@@ -44,7 +44,7 @@ def prepare() -> None:
 
 def banner(url: str) -> str:
     from accounts.models import Role
-    from incidents.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, TEAMS
+    from demo.catalog import DEMO_ALERTMANAGER_TOKEN, DEMO_PASSWORD, DEMO_USERS, TEAMS
 
     rows = [
         f"Tocsin is running at {url}",
@@ -54,8 +54,6 @@ def banner(url: str) -> str:
     for user in DEMO_USERS:
         team = f", {TEAMS[user.team][0]}" if user.team else ""
         rows.append(f"  {user.username:<10} {Role(user.role).label}{team}")
-    from alerts.management.commands.seed_demo_alerts import DEMO_ALERTMANAGER_TOKEN
-
     rows += [
         "",
         f"Django admin  {url}admin/",

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Role, User
-from alerts.services import forget_cached_tokens
+from alerts.selectors import forget_cached_tokens
 from tests.factories import UserFactory
 
 pytest_plugins = ["tests.stubs.fixtures"]

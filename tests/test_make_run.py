@@ -18,8 +18,7 @@ import pytest
 import requests
 from django.core.cache.backends.filebased import FileBasedCache
 
-from alerts.management.commands.seed_demo_alerts import DEMO_ALERTMANAGER_TOKEN
-from incidents.management.commands.seed_demo import DEMO_PASSWORD
+from demo.catalog import DEMO_ALERTMANAGER_TOKEN, DEMO_PASSWORD
 from ops.tasks import PING_KEY
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from alerts import connect
 from alerts.models import Integration, IntegrationKind
-from alerts.services import MAX_GROUP_WINDOW
+from alerts.services.integrations import MAX_GROUP_WINDOW
 from incidents.models import Severity, Team
 from ops.api.serializers import StrictSerializer
 

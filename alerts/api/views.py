@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from alerts import selectors, services
+from alerts import selectors
 from alerts.api.serializers import (
     IntegrationCreateSerializer,
     IntegrationSerializer,
@@ -22,6 +22,7 @@ from alerts.api.serializers import (
     IntegrationWithTokenSerializer,
 )
 from alerts.models import Integration
+from alerts.services import integrations
 from ops.api.schema import problems
 
 TAGS = ["integrations"]
@@ -72,7 +73,7 @@ class IntegrationList(generics.ListAPIView[Integration]):
     )
     def post(self, request: Request) -> Response:
         data = _parse(IntegrationCreateSerializer, request)
-        integration, token = services.integration_create(actor=_actor(request), **data)
+        integration, token = integrations.integration_create(actor=_actor(request), **data)
         response = _with_token(integration, token, status.HTTP_201_CREATED)
         response["Location"] = reverse(
             "alerts-api:integration-detail", kwargs={"pk": integration.pk}
@@ -104,7 +105,7 @@ class IntegrationDetail(generics.GenericAPIView[Integration]):
         actor = _actor(request)
         integration = selectors.integration_get_for_user(user=actor, pk=pk)
         data = _parse(IntegrationUpdateSerializer, request)
-        integration = services.integration_update(integration=integration, actor=actor, **data)
+        integration = integrations.integration_update(integration=integration, actor=actor, **data)
         return Response(IntegrationSerializer(integration).data)
 
 
@@ -123,5 +124,5 @@ class IntegrationRotateToken(generics.GenericAPIView[Integration]):
     def post(self, request: Request, pk: int) -> Response:
         actor = _actor(request)
         integration = selectors.integration_get_for_user(user=actor, pk=pk)
-        token = services.integration_rotate_token(integration=integration, actor=actor)
+        token = integrations.integration_rotate_token(integration=integration, actor=actor)
         return _with_token(integration, token, status.HTTP_200_OK)

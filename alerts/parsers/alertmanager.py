@@ -144,7 +144,7 @@ def _event(alert: Any, path: str, errors: _Errors, received_at: datetime) -> Ale
         return None
     return AlertEvent(
         dedup_key=fingerprint.strip() or labels_fingerprint(labels),
-        status=str(status),
+        status=AlertStatus(str(status)),
         title=_title(labels, annotations),
         starts_at=starts_at,
         ends_at=ends_at,

@@ -1,6 +1,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from alerts.models import AlertStatus
+
 
 class PayloadError(Exception):
     """The payload is JSON but not of the source's format; answered with 422 (or 400)."""
@@ -15,7 +17,7 @@ class AlertEvent:
     """One alert's state as a source reported it."""
 
     dedup_key: str
-    status: str  # an AlertStatus value
+    status: AlertStatus
     title: str
     starts_at: datetime
     # The source's time of this state: startsAt when firing, endsAt when resolved.

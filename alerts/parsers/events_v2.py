@@ -1,6 +1,6 @@
 """PagerDuty Events API v2 events: validated as PagerDuty does, turned into AlertEvents.
 
-The endpoint (`POST /hooks/events/v2/enqueue`) is alerts.views.events_v2_enqueue.
+The endpoint (`POST /hooks/events/v2/enqueue`) is alerts.hooks.events_v2_enqueue.
 
 Field rules and answers follow PagerDuty's documentation (developer.pagerduty.com, "Send an
 Alert Event" and "Events API v2 Overview"): 202 `{"status": "success", "message": "Event
@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts import services
+from alerts import selectors
 from alerts.models import Alert, AlertStatus, Integration
 from alerts.parsers.base import AlertEvent
 from alerts.parsers.generic import clean_text
@@ -216,13 +216,15 @@ def events(
                 severity_hint=event["severity"],
             )
         ]
-    alert = services.alert_open_for_key(integration=integration, dedup_key=key)
+    alert = selectors.alert_open_for_key(integration=integration, dedup_key=key)
     if alert is None:
         return []
     return [_follow_up(alert, ACTIONS[action], at, received_at)]
 
 
-def _follow_up(alert: Alert, status: str, at: datetime | None, received_at: datetime) -> AlertEvent:
+def _follow_up(
+    alert: Alert, status: AlertStatus, at: datetime | None, received_at: datetime
+) -> AlertEvent:
     """An acknowledge or resolve carries only the key: the rest is the alert's as stored, so
     the upsert keeps its title and labels (and so its group)."""
     # Without a timestamp the event happened now, and never before the state it follows —

@@ -3,14 +3,16 @@ from typing import Any
 
 from django.utils import timezone
 
-from alerts import services
+from accounts.actors import SYSTEM
 from alerts.models import AlertStatus, Integration, IntegrationKind
 from alerts.parsers import AlertEvent
+from alerts.services import integrations
 from tests.factories import TeamFactory
 
 
 def make_integration(kind: str = IntegrationKind.ALERTMANAGER, **settings: Any) -> Integration:
-    integration, _ = services.integration_create(
+    integration, _ = integrations.integration_create(
+        actor=SYSTEM,
         name=settings.pop("name", "Prometheus"),
         kind=kind,
         team=settings.pop("team", None) or TeamFactory(name="Payments"),

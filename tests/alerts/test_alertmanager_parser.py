@@ -1,9 +1,7 @@
 """Alertmanager webhook v4 → AlertEvents, from the payloads a real Alertmanager sent."""
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,16 +9,10 @@ import pytest
 from alerts.models import AlertStatus, Integration, IntegrationKind
 from alerts.parsers import PayloadError
 from alerts.parsers.alertmanager import labels_fingerprint, parse
-
-FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
+from tests.alerts.hooks import fixture
 
 # parse() reads nothing from the integration; an unsaved one keeps these tests off the database.
 INTEGRATION = Integration(kind=IntegrationKind.ALERTMANAGER)
-
-
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
 
 
 def errors_of(payload: Any) -> dict[str, list[str]]:
@@ -31,7 +23,7 @@ def errors_of(payload: Any) -> dict[str, list[str]]:
 
 def with_alert(**changes: Any) -> dict[str, Any]:
     """firing.json with its one alert changed; a value of ... removes the field."""
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     for name, value in changes.items():
         if value is ...:
             del payload["alerts"][0][name]
@@ -41,7 +33,7 @@ def with_alert(**changes: Any) -> dict[str, Any]:
 
 
 def test_a_firing_alert_becomes_one_firing_event():
-    [event] = parse(fixture("firing"), integration=INTEGRATION)
+    [event] = parse(fixture("alertmanager", "firing"), integration=INTEGRATION)
 
     assert event.dedup_key == "1e13768c7ec52373"
     assert event.status == AlertStatus.FIRING
@@ -60,7 +52,7 @@ def test_a_firing_alert_becomes_one_firing_event():
 
 
 def test_a_resolved_alert_is_dated_by_its_end():
-    [event] = parse(fixture("resolved"), integration=INTEGRATION)
+    [event] = parse(fixture("alertmanager", "resolved"), integration=INTEGRATION)
 
     assert event.status == AlertStatus.RESOLVED
     assert event.ends_at == datetime(2026, 11, 23, 19, 45, 37, 326336, tzinfo=UTC)
@@ -69,14 +61,14 @@ def test_a_resolved_alert_is_dated_by_its_end():
 
 
 def test_every_alert_of_a_grouped_payload_is_an_event():
-    events = parse(fixture("grouped_firing"), integration=INTEGRATION)
+    events = parse(fixture("alertmanager", "grouped_firing"), integration=INTEGRATION)
 
     assert [e.dedup_key for e in events] == ["3812044a4740f25a", "7d2d332feada5c59"]
     assert [e.severity_hint for e in events] == ["warning", "critical"]
 
 
 def test_times_with_nine_six_three_or_no_fractional_digits_and_any_zone_read_as_utc():
-    events = parse(fixture("precision"), integration=INTEGRATION)
+    events = parse(fixture("alertmanager", "precision"), integration=INTEGRATION)
 
     assert [e.starts_at for e in events] == [
         datetime(2026, 11, 23, 19, 45, 37, 225119, tzinfo=UTC),
@@ -108,7 +100,7 @@ def test_a_time_that_overflows_when_converted_to_utc_is_taken_as_the_receive_tim
 
 
 def test_an_alert_without_fingerprint_gets_the_one_alertmanager_would_give_it():
-    [event] = parse(fixture("missing_fingerprint"), integration=INTEGRATION)
+    [event] = parse(fixture("alertmanager", "missing_fingerprint"), integration=INTEGRATION)
 
     assert event.dedup_key == "1e13768c7ec52373"
     grouped_cart = {"alertname": "HighErrorRate", "service": "cart", "severity": "warning"}
@@ -139,7 +131,7 @@ def test_without_summary_the_title_is_the_alertname_on_its_service_or_instance(l
 
 
 def test_only_version_and_alerts_are_required_of_the_envelope():
-    payload = {"version": "4", "alerts": fixture("firing")["alerts"]}
+    payload = {"version": "4", "alerts": fixture("alertmanager", "firing")["alerts"]}
 
     assert len(parse(payload, integration=INTEGRATION)) == 1
 
@@ -154,20 +146,20 @@ def test_an_alert_without_annotations_or_end_or_generator_url_is_accepted():
 
 @pytest.mark.parametrize("version", ["3", 4, None])
 def test_another_version_is_refused(version):
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload["version"] = version
 
     assert list(errors_of(payload)) == ["version"]
 
 
 def test_missing_fields_are_named_by_their_path():
-    errors = errors_of(fixture("missing_fields"))
+    errors = errors_of(fixture("alertmanager", "missing_fields"))
 
     assert set(errors) == {"alerts.0.status", "alerts.0.startsAt"}
 
 
 def test_a_payload_that_is_not_an_object_is_refused():
-    assert list(errors_of([fixture("firing")])) == ["payload"]
+    assert list(errors_of([fixture("alertmanager", "firing")])) == ["payload"]
 
 
 def test_alerts_must_be_a_list_of_objects():
@@ -205,14 +197,14 @@ def test_a_start_that_is_not_an_rfc3339_time_is_refused(when):
 
 
 def test_a_resolved_alert_without_its_end_is_refused():
-    payload = fixture("resolved")
+    payload = fixture("alertmanager", "resolved")
     payload["alerts"][0]["endsAt"] = "0001-01-01T00:00:00Z"
 
     assert list(errors_of(payload)) == ["alerts.0.endsAt"]
 
 
 def test_an_alert_ending_before_it_starts_is_refused():
-    payload = fixture("resolved")
+    payload = fixture("alertmanager", "resolved")
     payload["alerts"][0]["endsAt"] = "2026-11-23T19:00:00Z"
 
     assert errors_of(payload) == {"alerts.0.endsAt": ["Ends before it starts."]}
@@ -229,7 +221,7 @@ def test_a_fingerprint_longer_than_the_dedup_key_column_is_refused():
 
 
 def test_every_invalid_alert_is_reported_at_once():
-    payload = fixture("grouped_firing")
+    payload = fixture("alertmanager", "grouped_firing")
     broken = copy.deepcopy(payload["alerts"])
     broken[0]["status"] = "pending"
     broken[1]["labels"] = None
@@ -239,7 +231,7 @@ def test_every_invalid_alert_is_reported_at_once():
 
 
 def test_envelope_fields_present_must_have_alertmanagers_shapes():
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload.update(status="ok", groupLabels=["alertname"], truncatedAlerts=-1, receiver=7)
 
     assert set(errors_of(payload)) == {"status", "groupLabels", "truncatedAlerts", "receiver"}

@@ -1,9 +1,6 @@
 """POST /hooks/alertmanager/: what Alertmanager's deliveries do, from fixture payloads."""
 
-import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -14,51 +11,17 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 from django.urls import reverse
 
+from accounts.actors import SYSTEM
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create, integration_update
+from alerts.services.integrations import integration_create, integration_update
+from alerts.services.processing import alerts_process_pending
 from incidents.models import EventKind, Incident, Source, Status, TimelineEvent
+from tests.alerts.hooks import AlertmanagerHook as Hook
+from tests.alerts.hooks import fixture
 from tests.factories import TeamFactory
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-URL = "/hooks/alertmanager/"
-FIXTURE_NAME = re.compile(r"^[a-z_]+$")
-
-
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
-
-
-class Hook:
-    """An Alertmanager integration and a client that posts to it as Alertmanager does."""
-
-    def __init__(self, client: Client, **settings: Any) -> None:
-        self.client = client
-        self.integration, self.token = integration_create(
-            name="Prometheus",
-            kind=IntegrationKind.ALERTMANAGER,
-            team=TeamFactory(name="Payments"),
-            **settings,
-        )
-
-    def post(self, payload: Any, *, token: str | None = None, **kwargs: Any) -> Any:
-        """`payload`: a fixture's name, a raw body (str or bytes), or a value sent as JSON."""
-        if isinstance(payload, str) and FIXTURE_NAME.match(payload):
-            payload = fixture(payload)
-        body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-        kwargs.setdefault("content_type", "application/json")
-        kwargs.setdefault("headers", {"Authorization": f"Bearer {token or self.token}"})
-        kwargs["headers"].setdefault("User-Agent", "Alertmanager/0.25.0")
-        return self.client.post(kwargs.pop("url", URL), body, **kwargs)
-
-    def deliver(self, *payloads: Any) -> None:
-        """Post each payload (expecting 200), then run the processor as the worker would."""
-        for payload in payloads:
-            response = self.post(payload)
-            assert response.status_code == 200, response.content
-            while alerts_process_pending(integration_id=self.integration.pk).more_pending:
-                pass  # as the task does: run again while alerts remain
+URL = Hook.URL
 
 
 @pytest.fixture
@@ -80,9 +43,6 @@ def counts() -> tuple[int, int, int]:
 
 def alert_entries(incident: Incident) -> list[str]:
     return list(incident.timeline.filter(kind=EventKind.ALERT).values_list("message", flat=True))
-
-
-# Accepted deliveries
 
 
 def test_a_delivery_with_a_bearer_token_is_stored_and_answered_with_its_count(hook):
@@ -201,7 +161,7 @@ def test_alerts_of_one_group_become_one_incident_at_the_most_severe_level(db, cl
 
 def test_a_new_alert_joins_the_open_incident_of_its_group(hook):
     hook.deliver("firing")
-    other = fixture("firing")
+    other = fixture("alertmanager", "firing")
     other["alerts"][0]["labels"]["instance"] = "checkout-2:8080"
     other["alerts"][0]["fingerprint"] = "2e13768c7ec52373"
 
@@ -236,7 +196,7 @@ def test_every_alert_resolved_resolves_the_incident_when_the_integration_says_so
 def test_the_incident_stays_open_while_one_of_its_alerts_still_fires(db, client):
     hook = Hook(client, grouping_labels=["alertname"], auto_resolve=True)
     hook.deliver("grouped_firing")
-    resolution = fixture("grouped_firing")
+    resolution = fixture("alertmanager", "grouped_firing")
     [cart, _] = resolution["alerts"]
     cart.update(status="resolved", endsAt="2026-11-23T19:50:00Z")
     resolution["alerts"] = [cart]
@@ -352,7 +312,7 @@ def test_a_mixed_group_splits_into_incidents_per_group_and_stores_the_resolved(h
 
 def test_each_alert_event_writes_a_timeline_entry(db, client):
     hook = Hook(client, grouping_labels=["alertname"])
-    resolution = fixture("grouped_firing")
+    resolution = fixture("alertmanager", "grouped_firing")
     cart, checkout = resolution["alerts"]
     cart.update(status="resolved", endsAt="2026-11-23T19:51:00Z")
     checkout.update(status="resolved", endsAt="2026-11-23T19:50:00Z")
@@ -365,9 +325,6 @@ def test_each_alert_event_writes_a_timeline_entry(db, client):
         "Alert resolved: HighErrorRate on checkout",
         "Alert resolved: HighErrorRate on cart",
     ]
-
-
-# Refused deliveries: a clear 4xx, and nothing written
 
 
 @pytest.fixture
@@ -404,14 +361,14 @@ def test_a_delivery_without_a_token_is_refused_with_401(refused):
 
 def test_the_token_of_another_kind_of_integration_is_refused_with_401(refused):
     _, token = integration_create(
-        name="Generic", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Web")
+        actor=SYSTEM, name="Generic", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Web")
     )
 
     refused(401, token=token)
 
 
 def test_a_paused_integration_refuses_with_403(refused, hook):
-    integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     assert refused(403)["detail"] == "This integration is paused."
 
@@ -446,14 +403,14 @@ def test_missing_fields_are_refused_with_422_naming_each(refused):
 
 
 def test_one_invalid_alert_refuses_the_whole_delivery(refused):
-    payload = fixture("grouped_firing")
+    payload = fixture("alertmanager", "grouped_firing")
     payload["alerts"][1]["labels"]["port"] = 9100
 
     assert list(refused(422, payload)["errors"]) == ["alerts.1.labels.port"]
 
 
 def test_a_body_over_the_size_limit_is_refused_with_413(refused):
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload["alerts"][0]["annotations"]["description"] = "x" * settings.MAX_REQUEST_BODY_BYTES
 
     refused(413, payload)
@@ -487,12 +444,12 @@ def test_a_database_failure_while_storing_answers_503_and_stores_nothing(hook, m
 
 
 def test_only_post_is_allowed(hook):
-    assert hook.client.get(reverse("hooks:alertmanager")).status_code == 405
+    assert hook.client.get(reverse("alerts:hook-alertmanager")).status_code == 405
 
 
 def test_a_summary_longer_than_an_incident_title_is_shortened_for_the_incident(hook):
     summary = "Checkout is failing for every customer in every region " * 10
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
     payload["alerts"][0]["annotations"]["summary"] = summary
 
     hook.deliver(payload)
@@ -504,7 +461,7 @@ def test_a_summary_longer_than_an_incident_title_is_shortened_for_the_incident(h
 
 
 def test_alerts_with_label_values_too_long_for_the_group_column_still_group(hook):
-    payload = fixture("grouped_firing")
+    payload = fixture("alertmanager", "grouped_firing")
     for alert in payload["alerts"]:
         alert["labels"].update(alertname="QueueBacklog" * 50, service="checkout")
 

@@ -1,13 +1,11 @@
 """Deliveries and processors racing each other, each thread on its own database connection."""
 
-import json
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,24 +13,23 @@ from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from alerts import services, tasks
+from accounts.actors import SYSTEM
+from alerts import tasks
 from alerts.models import Alert, Integration, IntegrationKind
-from alerts.services import alert_events_ingest, alerts_process_pending, integration_create
+from alerts.services import processing
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Severity, TimelineEvent
 from tests.alerts.factories import firing, make_integration
+from tests.alerts.hooks import AlertmanagerHook, fixture
 from tests.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
-URL = "/hooks/alertmanager/"
+URL = AlertmanagerHook.URL
 TIMEOUT = 30
-
-
-def fixture(name: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return body
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +41,10 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def hook() -> tuple[int, str]:
     integration, token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Payments")
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=TeamFactory(name="Payments"),
     )
     return integration.pk, token
 
@@ -84,7 +84,7 @@ def post(token: str, payload: Any) -> int:
 
 def test_the_same_firing_payload_posted_ten_times_at_once_makes_one_alert_and_one_incident(hook):
     integration_id, token = hook
-    payload = fixture("firing")
+    payload = fixture("alertmanager", "firing")
 
     statuses = at_once(10, lambda _: post(token, payload))
     at_once(4, lambda _: alerts_process_pending(integration_id=integration_id))
@@ -100,7 +100,7 @@ def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook
     integration_id, token = hook
 
     def post_one(index: int) -> int:
-        payload = fixture("firing")
+        payload = fixture("alertmanager", "firing")
         payload["alerts"][0]["labels"]["instance"] = f"checkout-{index}:8080"
         payload["alerts"][0]["fingerprint"] = f"{index:016x}"
         status = post(token, payload)
@@ -119,7 +119,7 @@ def test_alerts_of_one_group_posted_and_processed_at_once_make_one_incident(hook
 
 def test_deliveries_of_the_same_alerts_in_different_orders_at_once_all_succeed(hook):
     _, token = hook
-    storm = fixture("storm")
+    storm = fixture("alertmanager", "storm")
 
     def post_shuffled(index: int) -> int:
         payload = dict(storm, alerts=random.Random(index).sample(storm["alerts"], 50))
@@ -147,14 +147,14 @@ def in_thread(work: Callable[[], Any]) -> threading.Thread:
 def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) -> Iterator[None]:
     """A processor in another thread, held after reading its batch until the block ends."""
     working, release = threading.Event(), threading.Event()
-    process = services._Processor.process
+    process = processing._Processor.process
 
     def slow_process(self: Any, alert: Alert) -> None:
         working.set()
         release.wait(TIMEOUT)
         process(self, alert)
 
-    monkeypatch.setattr(services._Processor, "process", slow_process)
+    monkeypatch.setattr(processing._Processor, "process", slow_process)
     processor = in_thread(lambda: alerts_process_pending(integration_id=integration_id))
     try:
         assert working.wait(TIMEOUT)
@@ -162,16 +162,18 @@ def processor_mid_batch(monkeypatch: pytest.MonkeyPatch, integration_id: int) ->
     finally:
         release.set()
         processor.join(TIMEOUT)
-        monkeypatch.setattr(services._Processor, "process", process)
+        monkeypatch.setattr(processing._Processor, "process", process)
 
 
 def test_a_delivery_is_stored_while_the_processor_works(hook, monkeypatch):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
     statuses: list[int] = []
 
     with processor_mid_batch(monkeypatch, integration_id):
-        delivery = in_thread(lambda: statuses.append(post(token, fixture("grouped_firing"))))
+        delivery = in_thread(
+            lambda: statuses.append(post(token, fixture("alertmanager", "grouped_firing")))
+        )
         delivery.join(5)
 
         assert statuses == [200], "the delivery waited for the processor"
@@ -181,10 +183,10 @@ def test_an_alert_changed_while_the_processor_works_stays_pending_for_the_next_r
     hook, monkeypatch
 ):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
 
     with processor_mid_batch(monkeypatch, integration_id):
-        assert post(token, fixture("resolved")) == 200
+        assert post(token, fixture("alertmanager", "resolved")) == 200
 
     alert = Alert.objects.get()
     assert alert.status == "resolved"
@@ -222,7 +224,7 @@ def integration_held(integration_id: int) -> Iterator[None]:
 
 def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(hook):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
 
     with integration_held(integration_id):
         began = time.monotonic()
@@ -239,7 +241,7 @@ def test_a_processor_finding_another_at_work_returns_at_once_and_reads_nothing(h
 
 def test_a_task_finding_another_at_work_comes_back_shortly_instead_of_waiting(hook, monkeypatch):
     integration_id, token = hook
-    assert post(token, fixture("firing")) == 200
+    assert post(token, fixture("alertmanager", "firing")) == 200
     queued: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(
         tasks.process_alerts, "apply_async", lambda args, **options: queued.append((args, options))
@@ -256,7 +258,7 @@ def meanwhile(
     monkeypatch: pytest.MonkeyPatch, owner: Any, step: str, work: Callable[[], Any]
 ) -> None:
     """Commit `work` on another connection once the batch has read and decided, just before
-    `owner.step` (_Processor.settle_incidents, or services._lock_unchanged)."""
+    `owner.step` (_Processor.settle_incidents, or processing._lock_unchanged)."""
     original = getattr(owner, step)
 
     def racing(*args: Any) -> Any:
@@ -283,7 +285,7 @@ def test_a_repeat_arriving_during_a_batch_is_not_processed_again(monkeypatch, ki
     repeat = firing("k", at=first + timedelta(seconds=10))
     meanwhile(
         monkeypatch,
-        services,
+        processing,
         "_lock_unchanged",
         lambda: alert_events_ingest(integration=integration, events=[repeat]),
     )
@@ -304,10 +306,10 @@ def test_an_alert_does_not_join_an_incident_a_responder_resolved_during_its_batc
     alert_events_ingest(integration=integration, events=[firing("b", instance="b")])
     meanwhile(
         monkeypatch,
-        services._Processor,
+        processing._Processor,
         "settle_incidents",
         lambda: incident_services.incident_resolve(
-            incident=Incident.objects.get(pk=first.pk), actor=None, resolution="fixed"
+            incident=Incident.objects.get(pk=first.pk), actor=SYSTEM, resolution="fixed"
         ),
     )
 
@@ -334,11 +336,11 @@ def test_a_batch_raises_a_severity_but_never_lowers_what_a_responder_set_meanwhi
     )
     meanwhile(
         monkeypatch,
-        services._Processor,
+        processing._Processor,
         "settle_incidents",
         lambda: incident_services.incident_set_severity(
             incident=Incident.objects.get(pk=incident.pk),
-            actor=None,
+            actor=SYSTEM,
             severity=Severity.objects.get(name="SEV1"),
         ),
     )

@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,50 +10,18 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
-from alerts import services
+from accounts.actors import SYSTEM
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alert_events_ingest, alerts_process_pending, integration_create
+from alerts.services import ingest
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.integrations import integration_create, integration_update
 from incidents.models import Incident, Source, Status
 from tests.alerts.factories import firing
-from tests.factories import TeamFactory
+from tests.alerts.hooks import EventsHook as Hook
 
-FIXTURES = Path(__file__).parent / "fixtures" / "events_v2"
-URL = "/hooks/events/v2/enqueue"
+URL = Hook.URL
+
 INVALID = "invalid event"
-
-
-class Hook:
-    """An Events API v2 integration and a client that posts to it as a PagerDuty client does."""
-
-    def __init__(self, client: Client, **settings: Any) -> None:
-        self.client = client
-        self.integration, self.token = integration_create(
-            name="Grafana",
-            kind=IntegrationKind.EVENTS_V2,
-            team=TeamFactory(name="Payments"),
-            **settings,
-        )
-
-    def event(self, name: str, **changes: Any) -> dict[str, Any]:
-        """A fixture event carrying this integration's routing key, with top-level changes."""
-        body: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-        body["routing_key"] = self.token
-        body.update(changes)
-        return body
-
-    def post(self, body: Any, **kwargs: Any) -> Any:
-        data = body if isinstance(body, str | bytes) else json.dumps(body)
-        kwargs.setdefault("content_type", "application/json")
-        return self.client.post(URL, data, **kwargs)
-
-    def send(self, name: str, **changes: Any) -> dict[str, Any]:
-        """Post a fixture (expecting 202), then run the processor as the worker would."""
-        response = self.post(self.event(name, **changes))
-        assert response.status_code == 202, response.content
-        while alerts_process_pending(integration_id=self.integration.pk).more_pending:
-            pass  # as the task does: run again while alerts remain
-        answer: dict[str, Any] = response.json()
-        return answer
 
 
 @pytest.fixture
@@ -435,7 +402,7 @@ def test_an_unknown_routing_key_is_refused_as_invalid_and_nothing_written(hook):
 
 def test_a_routing_key_of_another_kind_of_integration_is_refused(hook):
     _, generic_token = integration_create(
-        name="Generic", kind=IntegrationKind.GENERIC, team=hook.integration.team
+        actor=SYSTEM, name="Generic", kind=IntegrationKind.GENERIC, team=hook.integration.team
     )
 
     response = hook.post(hook.event("trigger", routing_key=generic_token))
@@ -446,7 +413,7 @@ def test_a_routing_key_of_another_kind_of_integration_is_refused(hook):
 
 
 def test_a_paused_integration_refuses_events_and_nothing_written(hook):
-    services.integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     response = hook.post(hook.event("trigger"))
 
@@ -510,7 +477,7 @@ def test_a_database_outage_answers_503_so_the_client_retries(hook, monkeypatch):
     def unavailable(**kwargs: Any) -> int:
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(services, "alert_events_ingest", unavailable)
+    monkeypatch.setattr(ingest, "alert_events_ingest", unavailable)
 
     response = hook.post(hook.event("trigger"))
 

@@ -2,24 +2,21 @@
 integration's sandboxed templates."""
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
-from alerts.services import (
-    alerts_process_pending,
+from accounts.actors import SYSTEM
+from alerts.models import Alert, AlertStatus, IntegrationKind
+from alerts.services.integrations import (
     integration_create,
     integration_update,
     validate_generic_templates,
 )
 from incidents.models import Incident, Status
-from tests.factories import TeamFactory
-
-FIXTURES = Path(__file__).parent / "fixtures" / "generic"
+from tests.alerts.hooks import GenericHook as Hook
+from tests.alerts.hooks import fixture
 
 GRAFANA = {
     "title_template": "{{ payload.rule.name }} on {{ payload.host }}",
@@ -27,42 +24,6 @@ GRAFANA = {
     "severity_template": "{{ payload.level }}",
     "resolved_template": '{{ payload.state == "ok" }}',
 }
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-class Hook:
-    def __init__(self, client: Client, **settings: Any) -> None:
-        self.client = client
-        self.integration, self.token = integration_create(
-            name="Grafana",
-            kind=IntegrationKind.GENERIC,
-            team=TeamFactory(name="Payments"),
-            **settings,
-        )
-
-    @property
-    def url(self) -> str:
-        return f"/hooks/generic/{self.token}"
-
-    def post(self, body: Any, **kwargs: Any) -> Any:
-        if isinstance(body, str) and (FIXTURES / f"{body}.json").exists():
-            body = fixture(body)
-        data = body if isinstance(body, str | bytes) else json.dumps(body)
-        kwargs.setdefault("content_type", "application/json")
-        return self.client.post(kwargs.pop("url", self.url), data, **kwargs)
-
-    def deliver(self, body: Any) -> None:
-        response = self.post(body)
-        assert response.status_code == 200, response.content
-        while alerts_process_pending(integration_id=self.integration.pk).more_pending:
-            pass  # as the task does: run again while alerts remain
-
-    def set_templates_unchecked(self, **templates: str) -> None:
-        """Store templates as an older release or a raw SQL edit might have: unvalidated."""
-        Integration.objects.filter(pk=self.integration.pk).update(**templates)
 
 
 @pytest.fixture
@@ -160,7 +121,7 @@ def test_the_resolved_template_resolves_the_alert_and_the_incident_follows(grafa
 
 @pytest.mark.parametrize("rendered", ["true", "True", "1", "resolved", " RESOLVED "])
 def test_these_renderings_of_the_resolved_template_mean_resolved(hook, rendered):
-    integration_update(integration=hook.integration, resolved_template=rendered)
+    integration_update(actor=SYSTEM, integration=hook.integration, resolved_template=rendered)
 
     hook.post({"id": "a"})
 
@@ -169,7 +130,7 @@ def test_these_renderings_of_the_resolved_template_mean_resolved(hook, rendered)
 
 @pytest.mark.parametrize("rendered", ["false", "False", "0", "firing", "{{ payload.nothing }}"])
 def test_other_renderings_of_the_resolved_template_mean_firing(hook, rendered):
-    integration_update(integration=hook.integration, resolved_template=rendered)
+    integration_update(actor=SYSTEM, integration=hook.integration, resolved_template=rendered)
 
     hook.post({"id": "a"})
 
@@ -177,7 +138,9 @@ def test_other_renderings_of_the_resolved_template_mean_firing(hook, rendered):
 
 
 def test_a_template_rendering_nothing_falls_back_to_the_default(hook):
-    integration_update(integration=hook.integration, title_template="{{ payload.name }}")
+    integration_update(
+        actor=SYSTEM, integration=hook.integration, title_template="{{ payload.name }}"
+    )
 
     hook.post({"id": "x", "title": "Plain title"})
 
@@ -186,6 +149,7 @@ def test_a_template_rendering_nothing_falls_back_to_the_default(hook):
 
 def test_a_list_is_one_event_per_item(hook):
     integration_update(
+        actor=SYSTEM,
         integration=hook.integration,
         title_template="{{ payload.monitor }} is {{ payload.status }}",
         dedup_key_template="{{ payload.monitor }}",
@@ -276,7 +240,9 @@ def test_an_error_in_one_event_of_a_list_names_the_event(hook):
 
 
 def test_a_dedup_key_longer_than_255_characters_is_stored_as_its_digest(hook):
-    integration_update(integration=hook.integration, dedup_key_template="{{ payload.key }}")
+    integration_update(
+        actor=SYSTEM, integration=hook.integration, dedup_key_template="{{ payload.key }}"
+    )
 
     hook.post({"key": "k" * 300})
 
@@ -319,7 +285,10 @@ def test_no_token_at_all_is_refused_with_401(hook):
 
 def test_a_bearer_token_of_another_kind_of_integration_is_refused(hook):
     _, alertmanager_token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=hook.integration.team
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=hook.integration.team,
     )
 
     response = hook.post(
@@ -330,7 +299,7 @@ def test_a_bearer_token_of_another_kind_of_integration_is_refused(hook):
 
 
 def test_a_paused_integration_refuses_deliveries_with_403(hook):
-    integration_update(integration=hook.integration, active=False)
+    integration_update(actor=SYSTEM, integration=hook.integration, active=False)
 
     response = hook.post("plain")
 
@@ -339,7 +308,7 @@ def test_a_paused_integration_refuses_deliveries_with_403(hook):
 
 
 def test_a_body_that_is_not_json_content_is_refused_with_415(hook):
-    response = hook.post(json.dumps(fixture("plain")), content_type="text/plain")
+    response = hook.post(json.dumps(fixture("generic", "plain")), content_type="text/plain")
 
     assert response.status_code == 415
     assert not Alert.objects.exists()

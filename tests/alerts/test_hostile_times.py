@@ -15,9 +15,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from accounts.middleware import TIMEZONE_COOKIE
 from alerts.models import Alert, AlertStatus, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Status
 from oncall import tasks as oncall_tasks
 from oncall.models import Notification
@@ -50,6 +52,7 @@ class Alertmanager:
     def __init__(self, client: Client, **settings: Any) -> None:
         self.client = client
         self.integration, self.token = integration_create(
+            actor=SYSTEM,
             name="Prometheus",
             kind=IntegrationKind.ALERTMANAGER,
             team=TeamFactory(name="Payments"),
@@ -196,7 +199,10 @@ class EventsApi:
     def __init__(self, client: Client) -> None:
         self.client = client
         self.integration, self.token = integration_create(
-            name="Grafana", kind=IntegrationKind.EVENTS_V2, team=TeamFactory(name="Payments")
+            actor=SYSTEM,
+            name="Grafana",
+            kind=IntegrationKind.EVENTS_V2,
+            team=TeamFactory(name="Payments"),
         )
 
     def post(self, **body: Any) -> Any:

@@ -10,7 +10,8 @@ from alerts import panels as alert_panels
 from alerts.models import Alert
 from alerts.parsers import AlertEvent
 from alerts.selectors import INCIDENT_ALERTS_SHOWN
-from alerts.services import alert_events_ingest, alerts_process_pending
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.processing import alerts_process_pending
 from incidents import panels
 from incidents.models import Incident
 from tests.alerts.factories import firing, make_integration, resolved

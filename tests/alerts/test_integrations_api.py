@@ -295,20 +295,30 @@ def test_list_query_count_does_not_grow_with_rows(
     assert response.json()["count"] == rows
 
 
-def test_a_system_caller_needs_no_actor(team):
-    # Seed data and tests create integrations without a user; None is the system itself.
+def test_the_system_may_create_integrations(team):
+    # Seed data and commands act as SYSTEM, which passes every check.
     integration = make_integration(team=team)
 
     assert integration.pk is not None
 
 
+def test_a_missing_actor_is_an_error_not_the_system(team):
+    from alerts.services import integrations
+
+    with pytest.raises(TypeError):
+        integrations.integration_create(
+            name="x", kind=IntegrationKind.GENERIC, team=team, actor=None
+        )
+    assert not Integration.objects.exists()
+
+
 def test_a_responder_calling_the_service_is_refused(responder, team):
     from django.core.exceptions import PermissionDenied
 
-    from alerts import services
+    from alerts.services import integrations
 
     with pytest.raises(PermissionDenied):
-        services.integration_create(
+        integrations.integration_create(
             name="x", kind=IntegrationKind.GENERIC, team=team, actor=responder
         )
     assert not Integration.objects.exists()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from alerts.models import Alert, Integration, IntegrationKind, hash_token
-from alerts.services import alert_events_ingest
+from alerts.services.ingest import alert_events_ingest
 from tests.alerts.factories import firing, make_integration
 from tests.alerts.test_integrations_api import alertmanager_payload
 from tests.factories import TeamFactory
@@ -50,7 +50,7 @@ def shown_token(html: str) -> str:
 
 
 def detail(integration):
-    return reverse("integrations:detail", args=[integration.pk])
+    return reverse("alerts:integration-detail", args=[integration.pk])
 
 
 def test_create_shows_the_token_once_and_stores_only_its_hash(client, manager, team):
@@ -168,7 +168,7 @@ def test_the_shown_token_authenticates_the_webhook(client, manager, team):
 def test_rotate_shows_a_new_token_and_the_old_one_stops_working(client, manager, team):
     integration, old = _created(client, manager, team)
 
-    response = client.post(reverse("integrations:rotate", args=[integration.pk]))
+    response = client.post(reverse("alerts:integration-rotate-token", args=[integration.pk]))
 
     assert response.status_code == 200
     new = shown_token(response.content.decode())
@@ -181,7 +181,7 @@ def test_rotate_shows_a_new_token_and_the_old_one_stops_working(client, manager,
 
 def test_pause_and_resume(client, manager, team):
     integration, token = _created(client, manager, team)
-    url = reverse("integrations:active", args=[integration.pk])
+    url = reverse("alerts:integration-active", args=[integration.pk])
 
     paused = client.post(url, {})
     integration.refresh_from_db()
@@ -196,7 +196,7 @@ def test_pause_and_resume(client, manager, team):
 
 def test_edit_form_changes_the_settings(client, manager, team):
     integration = make_integration(team=team)
-    url = reverse("integrations:edit", args=[integration.pk])
+    url = reverse("alerts:integration-edit", args=[integration.pk])
     signed_in(client, manager)
 
     assert client.get(url).status_code == 200
@@ -232,7 +232,7 @@ def test_unknown_severity_is_shown_on_its_field_and_nothing_is_written(client, m
 
 def test_bad_grouping_label_is_refused_on_edit(client, manager, team):
     integration = make_integration(team=team, name="Prometheus")
-    url = reverse("integrations:edit", args=[integration.pk])
+    url = reverse("alerts:integration-edit", args=[integration.pk])
 
     response = signed_in(client, manager).post(
         url,
@@ -258,9 +258,14 @@ def test_only_managers_and_admins_may_change_integrations(client, request, team,
 
     assert client.get(CREATE).status_code == 403
     assert client.post(CREATE, create_form(team, name="Other")).status_code == 403
-    assert client.post(reverse("integrations:rotate", args=[integration.pk])).status_code == 403
-    assert client.post(reverse("integrations:active", args=[integration.pk])).status_code == 403
-    edit = reverse("integrations:edit", args=[integration.pk])
+    assert (
+        client.post(reverse("alerts:integration-rotate-token", args=[integration.pk])).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("alerts:integration-active", args=[integration.pk])).status_code == 403
+    )
+    edit = reverse("alerts:integration-edit", args=[integration.pk])
     assert client.post(edit, {"name": "x"}).status_code == 403
 
     integration.refresh_from_db()
@@ -349,8 +354,12 @@ def test_edit_form_shows_templates_only_for_generic_webhooks(client, manager, te
     generic = make_integration(IntegrationKind.GENERIC, team=team, name="Generic")
     signed_in(client, manager)
 
-    am_html = client.get(reverse("integrations:edit", args=[alertmanager.pk])).content.decode()
-    generic_html = client.get(reverse("integrations:edit", args=[generic.pk])).content.decode()
+    am_html = client.get(
+        reverse("alerts:integration-edit", args=[alertmanager.pk])
+    ).content.decode()
+    generic_html = client.get(
+        reverse("alerts:integration-edit", args=[generic.pk])
+    ).content.decode()
 
     assert 'name="title_template"' not in am_html
     assert 'name="title_template"' in generic_html
@@ -416,7 +425,7 @@ def test_an_integration_routes_its_incidents_to_the_policy_chosen_on_its_form(
 
     chosen = policy((5, []), name="Payments escalation", default=False)
     integration = make_integration(team=team)
-    url = reverse("integrations:edit", args=[integration.pk])
+    url = reverse("alerts:integration-edit", args=[integration.pk])
 
     response = signed_in(client, manager).post(
         url,

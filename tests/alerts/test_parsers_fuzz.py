@@ -13,10 +13,12 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.actors import SYSTEM
 from alerts.models import AlertStatus, Integration, IntegrationKind
 from alerts.parsers import AlertEvent, PayloadError
 from alerts.parsers.alertmanager import parse
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from tests.factories import TeamFactory
 
 json_values = st.recursive(
@@ -126,7 +128,10 @@ def test_the_alertmanager_parser_returns_sound_events_or_raises_payload_error(pa
 @pytest.fixture
 def token(db: None) -> tuple[int, str]:
     integration, token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Fuzz")
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=TeamFactory(name="Fuzz"),
     )
     return integration.pk, token
 

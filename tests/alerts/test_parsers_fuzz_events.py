@@ -10,8 +10,9 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.actors import SYSTEM
 from alerts.models import IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from tests.factories import TeamFactory
 
 FUZZ = settings(
@@ -114,7 +115,9 @@ def post(client: Client, url: str, body: Any) -> int:
 @FUZZ
 @given(data=st.data())
 def test_no_event_body_gives_a_server_error(db, client, data):
-    _, token = integration_create(name="Fuzz", kind=IntegrationKind.EVENTS_V2, team=TeamFactory())
+    _, token = integration_create(
+        actor=SYSTEM, name="Fuzz", kind=IntegrationKind.EVENTS_V2, team=TeamFactory()
+    )
     for _ in range(3):
         body = data.draw(valid_events(token) | events(token) | st.binary(max_size=200))
         assert post(client, "/hooks/events/v2/enqueue", body) in {202, 400, 415}
@@ -133,6 +136,6 @@ GENERIC_TEMPLATES = {
 def test_no_generic_body_gives_a_server_error(db, client, body):
     for templates in ({}, GENERIC_TEMPLATES):
         _, token = integration_create(
-            name="Fuzz", kind=IntegrationKind.GENERIC, team=TeamFactory(), **templates
+            actor=SYSTEM, name="Fuzz", kind=IntegrationKind.GENERIC, team=TeamFactory(), **templates
         )
         assert post(client, f"/hooks/generic/{token}", body) in {200, 400, 415, 422}

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertStatus
 from alerts.parsers import AlertEvent
-from alerts.services import DECLARE_PER_BATCH, alert_events_ingest, alerts_process_pending
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.processing import DECLARE_PER_BATCH, alerts_process_pending
 from incidents.models import EventKind, Incident, Source, Status
 from tests.alerts.factories import firing, make_integration, resolved
 

@@ -7,9 +7,11 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from alerts import services, tasks
+from alerts import tasks
 from alerts.models import Alert
-from alerts.services import DECLARE_PER_BATCH, alert_events_ingest
+from alerts.services import processing
+from alerts.services.ingest import alert_events_ingest
+from alerts.services.processing import DECLARE_PER_BATCH
 from tests.alerts.factories import firing, make_integration, resolved
 
 
@@ -102,14 +104,14 @@ def test_an_alert_that_fails_each_time_is_set_aside_and_the_others_go_on(db, mon
         ],
     )
     # A bug that only this one alert meets.
-    declare = services._Processor._declare
+    declare = processing._Processor._declare
 
     def failing_for_odd(self: Any, alert: Alert, severity: Any) -> Any:
         if alert.dedup_key == "odd":
             raise RuntimeError("a bug meeting an odd alert")
         return declare(self, alert, severity)
 
-    monkeypatch.setattr(services._Processor, "_declare", failing_for_odd)
+    monkeypatch.setattr(processing._Processor, "_declare", failing_for_odd)
 
     tasks.process_alerts.run(integration.pk)  # the batch fails; the odd alert alone fails too
     tasks.process_alerts.run(integration.pk)  # the others go on
@@ -120,8 +122,8 @@ def test_an_alert_that_fails_each_time_is_set_aside_and_the_others_go_on(db, mon
     assert odd.process_failures == 1
     assert odd.process_after is not None and odd.process_after > timezone.now()
 
-    monkeypatch.setattr(services._Processor, "_declare", declare)  # the bug is fixed
-    services.alerts_process_pending(
+    monkeypatch.setattr(processing._Processor, "_declare", declare)  # the bug is fixed
+    processing.alerts_process_pending(
         integration_id=integration.pk, now=timezone.now() + timedelta(minutes=2)
     )
 
@@ -132,14 +134,14 @@ def test_an_alert_that_fails_each_time_is_set_aside_and_the_others_go_on(db, mon
 def failing_for(monkeypatch: pytest.MonkeyPatch, *keys: str, error: Exception | None = None) -> Any:
     """Make declaring an incident fail for these alerts' keys (every alert's, with none): a
     bug meeting odd alerts. Returns the real method, to put back."""
-    declare = services._Processor._declare
+    declare = processing._Processor._declare
 
     def failing(self: Any, alert: Alert, severity: Any) -> Any:
         if not keys or alert.dedup_key in keys:
             raise error or RuntimeError("a bug meeting an odd alert")
         return declare(self, alert, severity)
 
-    monkeypatch.setattr(services._Processor, "_declare", failing)
+    monkeypatch.setattr(processing._Processor, "_declare", failing)
     return declare
 
 
@@ -195,7 +197,7 @@ def test_a_fault_every_alert_meets_sets_none_aside_and_they_go_once_it_is_fixed(
     tasks.process_alerts.run(integration.pk)
 
     assert not Alert.objects.filter(process_failures__gt=0).exists()
-    monkeypatch.setattr(services._Processor, "_declare", declare)  # the fix is deployed
+    monkeypatch.setattr(processing._Processor, "_declare", declare)  # the fix is deployed
     tasks.process_alerts.run(integration.pk)
     assert Alert.objects.filter(incident__isnull=False).count() == 3
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from accounts.actors import SYSTEM
 from alerts.models import Alert, IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from tests.factories import TeamFactory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alertmanager"
@@ -19,7 +20,10 @@ def test_an_alertmanager_delivery_is_committed_and_answered_with_redis_refused(
     client, redis_refused, caplog
 ):
     integration, token = integration_create(
-        name="Prometheus", kind=IntegrationKind.ALERTMANAGER, team=TeamFactory(name="Ops")
+        actor=SYSTEM,
+        name="Prometheus",
+        kind=IntegrationKind.ALERTMANAGER,
+        team=TeamFactory(name="Ops"),
     )
 
     response = client.post(

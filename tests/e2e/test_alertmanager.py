@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import requests
 
+from accounts.actors import SYSTEM
 from alerts import tasks
 from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
-from alerts.services import alerts_process_pending, integration_create
+from alerts.services.integrations import integration_create
+from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Source, Status
 from tests.factories import TeamFactory
 
@@ -80,6 +82,7 @@ class Alertmanager:
 @pytest.fixture
 def integration_token(request: pytest.FixtureRequest) -> tuple[Integration, str]:
     return integration_create(
+        actor=SYSTEM,
         name="Prometheus",
         kind=IntegrationKind.ALERTMANAGER,
         team=TeamFactory(name="Payments"),

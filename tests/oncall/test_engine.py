@@ -322,7 +322,7 @@ def test_the_tick_starts_an_escalation_the_declared_subscriber_missed():
 
 
 def test_the_integration_policy_wins_over_the_team_and_the_default():
-    from alerts import services as alert_services
+    from alerts.services import ingest, processing
     from tests.alerts.factories import firing, make_integration
 
     policy((5, [pageable("dora")]), name="Default")
@@ -330,10 +330,10 @@ def test_the_integration_policy_wins_over_the_team_and_the_default():
     integration = make_integration()
     integration.escalation_policy = routed
     integration.save()
-    alert_services.alert_events_ingest(
+    ingest.alert_events_ingest(
         integration=integration, events=[firing("fp-1", severity="critical")]
     )
-    alert_services.alerts_process_pending(integration_id=integration.pk)
+    processing.alerts_process_pending(integration_id=integration.pk)
     incident = Incident.objects.get()
 
     start(incident)

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.actors import SYSTEM
 from accounts.middleware import TIMEZONE_COOKIE
 from accounts.models import Role
 from alerts.models import Alert, Integration, IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from incidents.models import Incident, TimelineEvent
 from oncall.models import ScheduleOverride
 from tests.factories import TeamFactory, UserFactory, declare
@@ -42,7 +43,7 @@ def world(db: None) -> World:
     tokens = {}
     made = {}
     for kind in IntegrationKind.values:
-        made[kind], tokens[kind] = integration_create(name=kind, kind=kind, team=team)
+        made[kind], tokens[kind] = integration_create(actor=SYSTEM, name=kind, kind=kind, team=team)
     return World(
         admin=admin,
         team=team,

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
+from accounts.actors import SYSTEM
 from accounts.models import Role
 from alerts.models import IntegrationKind
-from alerts.services import integration_create
+from alerts.services.integrations import integration_create
 from ops.logging import JsonFormatter, redact
 from tests.factories import TeamFactory, UserFactory
 
@@ -80,7 +81,7 @@ def test_a_delivery_with_the_token_in_its_path_logs_nothing_with_the_token(
     client: Client, console: io.StringIO
 ):
     _, token = integration_create(
-        name="Grafana", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Ops")
+        actor=SYSTEM, name="Grafana", kind=IntegrationKind.GENERIC, team=TeamFactory(name="Ops")
     )
 
     response = client.post(

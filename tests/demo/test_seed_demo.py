@@ -9,8 +9,8 @@ from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from accounts.models import Role, User
+from demo.catalog import DEMO_PASSWORD
 from incidents import selectors
-from incidents.management.commands.seed_demo import DEMO_PASSWORD
 from incidents.models import (
     EventKind,
     Incident,

@@ -1,33 +1,24 @@
-"""Alert ingestion and processing.
-
-A delivery is parsed, then written with ONE bulk upsert (`alert_events_ingest`) and committed
-before the webhook answers. Rows whose state changed carry `needs_processing`; the processor
-(`alerts_process_pending`, run by a task enqueued on commit and by the sweeper) turns them into
-incident changes through incidents.services, one integration at a time.
+"""The processor: changed alerts become incident changes through incidents.services, one
+integration at a time (`alerts_process_pending`, run by a task enqueued on commit of a delivery
+and by the sweeper): grouping, declaring, acknowledging, resolving.
 """
 
-import hashlib
-import json
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from accounts.models import User
-from alerts.models import Alert, AlertStatus, Integration, IntegrationKind, hash_token
-from alerts.parsers import AlertEvent
-from alerts.parsers.generic import template_errors
+from accounts.actors import SYSTEM
+from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
 from alerts.rules import severity_candidates
+from alerts.selectors import alerts_due
 from incidents import services as incident_services
 from incidents.models import (
     OPEN_STATUSES,
@@ -38,11 +29,8 @@ from incidents.models import (
     Severity,
     Source,
     Status,
-    Team,
 )
-from incidents.permissions import Action, can
-from ops.text import is_storable, shown
-from ops.timestamps import EARLIEST, clamp_event_time
+from ops.timestamps import EARLIEST
 
 logger = logging.getLogger(__name__)
 
@@ -64,347 +52,6 @@ PROCESS_BATCH = 200
 DECLARE_PER_BATCH = 10
 
 
-# What a manager may change after creation; kind and team are fixed, the token only rotates.
-INTEGRATION_SETTINGS = frozenset(
-    {
-        "name",
-        "active",
-        "severity_map",
-        "default_severity",
-        "grouping_labels",
-        "group_window",
-        "auto_resolve",
-        "max_incidents_per_minute",
-        "title_template",
-        "dedup_key_template",
-        "severity_template",
-        "resolved_template",
-        "escalation_policy",
-    }
-)
-
-# Prometheus' label name syntax; the other sources' keys are held to the same rule.
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-MAX_GROUP_WINDOW = timedelta(days=7)
-
-
-def _require_manager(actor: User | None) -> None:
-    """`None` is the system itself (seed data, tests, management commands)."""
-    if actor is not None and not can(actor, Action.MANAGE_INTEGRATIONS):
-        raise PermissionDenied("You may not manage integrations.")
-
-
-def _severity_map_errors(value: object) -> tuple[dict[str, str], list[str]]:
-    if not isinstance(value, dict):
-        return {}, ["Map label values to severity names, e.g. {'critical': 'SEV1'}."]
-    known = set(Severity.objects.values_list("name", flat=True))
-    cleaned: dict[str, str] = {}
-    errors: list[str] = []
-    for key, name in value.items():
-        hint = str(key).strip().lower()
-        if not is_storable(hint) or (isinstance(name, str) and not is_storable(name)):
-            # PostgreSQL's jsonb refuses them; shown escaped, as the answer must encode.
-            errors.append(f"{shown(hint)!r}: text may not hold NUL or unpaired surrogates.")
-        elif not hint or len(hint) > 32:
-            errors.append(f"{key!r} is not a severity label value (1 to 32 characters).")
-        elif not isinstance(name, str) or name not in known:
-            errors.append(f"{hint}: unknown severity {name!r}.")
-        else:
-            cleaned[hint] = name
-    return cleaned, errors
-
-
-def _grouping_label_errors(value: object) -> list[str]:
-    if not isinstance(value, list):
-        return ["A list of label names, e.g. ['alertname', 'service']."]
-    bad = [str(name) for name in value if not isinstance(name, str) or not LABEL_NAME.match(name)]
-    if bad:
-        return [f"Not a label name: {', '.join(bad)}."]
-    if len(value) > 20:
-        return ["At most 20 grouping labels."]
-    return []
-
-
-def _integration_clean(integration: Integration) -> None:
-    """Raise one ValidationError naming every bad setting; nothing is saved on error."""
-    errors: dict[str, list[str]] = {}
-    integration.severity_map, map_errors = _severity_map_errors(integration.severity_map)
-    if map_errors:
-        errors["severity_map"] = map_errors
-    label_errors = _grouping_label_errors(integration.grouping_labels)
-    if label_errors:
-        errors["grouping_labels"] = label_errors
-    else:
-        # Order and repeats do not change a group, so store each name once, sorted.
-        integration.grouping_labels = sorted(set(integration.grouping_labels))
-    # Checked whatever the kind: a template is refused when saved, not on every delivery.
-    errors.update(
-        generic_template_errors(
-            title_template=integration.title_template,
-            dedup_key_template=integration.dedup_key_template,
-            severity_template=integration.severity_template,
-            resolved_template=integration.resolved_template,
-        )
-    )
-    window = integration.group_window
-    if isinstance(window, timedelta) and not timedelta(0) <= window <= MAX_GROUP_WINDOW:
-        errors["group_window"] = ["Between 0 seconds and 7 days."]
-    try:
-        integration.full_clean(exclude=["token_hash", "token_prefix", "storm_incident", *errors])
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
-    if errors:
-        raise ValidationError(errors)
-
-
-def integration_create(
-    *,
-    name: str,
-    kind: str,
-    team: Team,
-    actor: User | None = None,
-    **settings: Any,
-) -> tuple[Integration, str]:
-    """Create an integration and return it with its token, which is shown once only."""
-    _require_manager(actor)
-    unknown = set(settings) - INTEGRATION_SETTINGS
-    if unknown:
-        raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
-    token = Integration.generate_token()
-    integration = Integration(
-        name=name,
-        kind=kind,
-        team=team,
-        token_hash=hash_token(token),
-        token_prefix=token[:8],
-        **settings,
-    )
-    _integration_clean(integration)
-    integration.save()
-    logger.info("integration %s created by %s", integration.pk, _who(actor))
-    return integration, token
-
-
-def integration_update(
-    *, integration: Integration, actor: User | None = None, **changes: Any
-) -> Integration:
-    """Change an integration's settings; all of them or, when one is invalid, none."""
-    _require_manager(actor)
-    unknown = set(changes) - INTEGRATION_SETTINGS
-    if unknown:
-        raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
-    with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        _integration_clean(locked)
-        if changes:
-            locked.save(update_fields=sorted(changes))
-        transaction.on_commit(forget_cached_tokens)
-    logger.info(
-        "integration %s updated by %s: %s", locked.pk, _who(actor), ", ".join(sorted(changes))
-    )
-    return locked
-
-
-def integration_rotate_token(*, integration: Integration, actor: User | None = None) -> str:
-    """A new token replaces the old one, which stops working at once; shown once only."""
-    _require_manager(actor)
-    token = Integration.generate_token()
-    integration.token_hash = hash_token(token)
-    integration.token_prefix = token[:8]
-    integration.save(update_fields=["token_hash", "token_prefix"])
-    transaction.on_commit(forget_cached_tokens)
-    logger.info("integration %s token rotated by %s", integration.pk, _who(actor))
-    return token
-
-
-def _who(actor: User | None) -> str:
-    return actor.username if actor is not None else "the system"
-
-
-# Webhook deliveries look their integration up by token hash, a database round trip on every
-# request. Each process keeps what it found for a moment: a pause or a new token takes effect
-# here at once and in the other processes within TOKEN_CACHE_SECONDS. Unknown tokens are never
-# kept, so guessing cannot grow the cache.
-TOKEN_CACHE_SECONDS = 2.0
-_TOKEN_CACHE_MAX = 1000
-_token_cache: dict[str, tuple[Integration, float]] = {}
-
-
-def forget_cached_tokens() -> None:
-    _token_cache.clear()
-
-
-def integration_for_token(token: str) -> Integration | None:
-    """The integration a token belongs to, active or paused; None for an unknown token."""
-    # Our tokens are URL-safe ASCII; anything else (a lone surrogate cannot even be hashed)
-    # is simply unknown.
-    if not token or len(token) > 200 or not token.isascii() or not is_storable(token):
-        return None
-    digest = hash_token(token)
-    now = time.monotonic()
-    cached = _token_cache.get(digest)
-    if cached is not None and cached[1] > now:
-        return cached[0]
-    integration = Integration.objects.filter(token_hash=digest).first()
-    if integration is not None:
-        if len(_token_cache) >= _TOKEN_CACHE_MAX:
-            _token_cache.clear()
-        _token_cache[digest] = (integration, now + TOKEN_CACHE_SECONDS)
-    return integration
-
-
-def group_key(integration: Integration, labels: dict[str, str]) -> str:
-    names = sorted(integration.grouping_labels or [])
-    key = json.dumps({name: labels.get(name, "") for name in names}, sort_keys=True)
-    # The column holds 500 characters: longer label values group by their digest instead.
-    limit = Alert._meta.get_field("group_key").max_length or 500
-    return key if len(key) <= limit else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _latest_per_key(events: Sequence[AlertEvent]) -> list[AlertEvent]:
-    """One event per dedup key: the newest by the source's clock (a payload may repeat keys).
-
-    Sorted by key, so that concurrent deliveries of the same alerts lock their rows in the
-    same order: in payload order, two upserts of [a, b] and [b, a] deadlock.
-    """
-    latest: dict[str, AlertEvent] = {}
-    for event in events:
-        key = event.dedup_key[:255]  # as stored
-        held = latest.get(key)
-        if held is None or event.event_at >= held.event_at:
-            latest[key] = event
-    return [latest[key] for key in sorted(latest)]
-
-
-def _within_window(event: AlertEvent, now: datetime) -> AlertEvent:
-    """The parsers clamp their times already; this keeps the upsert's ordering sound whatever
-    builds the events: one `event_at` after now would make every later delivery of the alert
-    look stale, and be dropped (see ops.timestamps)."""
-    starts_at = clamp_event_time(event.starts_at, now=now)
-    event_at = clamp_event_time(event.event_at, now=now)
-    ends_at = None if event.ends_at is None else clamp_event_time(event.ends_at, now=now)
-    if (starts_at, event_at, ends_at) == (event.starts_at, event.event_at, event.ends_at):
-        return event
-    return replace(event, starts_at=starts_at, event_at=event_at, ends_at=ends_at)
-
-
-_UPSERT_COLUMNS = (
-    "integration_id",
-    "dedup_key",
-    "status",
-    "title",
-    "severity_hint",
-    "labels",
-    "annotations",
-    "source_url",
-    "group_key",
-    "starts_at",
-    "ends_at",
-    "event_at",
-    "first_seen_at",
-    "last_seen_at",
-    "times_seen",
-    "needs_processing",
-    "status_changes",
-)
-
-
-def alert_events_ingest(*, integration: Integration, events: Sequence[AlertEvent]) -> int:
-    """Write a delivery's events with one statement; returns how many events it carried.
-
-    An event older than the state held for its key is ignored (the WHERE of the DO UPDATE), so
-    late and repeated deliveries change nothing. A changed status marks the row for processing.
-    Caller commits; the processor runs after.
-    """
-    now = timezone.now()
-    events = _latest_per_key([_within_window(event, now) for event in events])
-    if not events:
-        return 0
-    rows = [
-        {
-            "dedup_key": event.dedup_key[:255],
-            "status": event.status,
-            "title": event.title[:1024],
-            "severity_hint": event.severity_hint[:32],
-            "labels": event.labels,
-            "annotations": event.annotations,
-            "source_url": event.source_url[:2000],
-            "group_key": group_key(integration, event.labels),
-            "starts_at": event.starts_at,
-            "ends_at": event.ends_at,
-            "event_at": event.event_at,
-        }
-        for event in events
-    ]
-    if connection.vendor == "postgresql":
-        # The whole delivery is one JSON parameter: the statement's text never changes, so
-        # neither psycopg nor PostgreSQL parses a new 150-parameter query for each delivery
-        # (measured: about half the Python time of the upsert).
-        sql = _UPSERT_FROM_JSON
-        params: list[Any] = [integration.pk, now, now, json.dumps(rows, default=_isoformat)]
-    else:
-        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, 1, 0)"
-        sql = (
-            f"INSERT INTO {_ALERT_TABLE} ({', '.join(_UPSERT_COLUMNS)}) VALUES "  # noqa: S608
-            + ", ".join([row] * len(rows))
-            + _ON_CONFLICT
-        )
-        params = []
-        for values in rows:
-            values["labels"] = json.dumps(values["labels"])
-            values["annotations"] = json.dumps(values["annotations"])
-            params += [integration.pk, *(values[name] for name in _UPSERT_COLUMNS[1:12]), now, now]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    return len(events)
-
-
-def _isoformat(value: object) -> str:
-    # Full precision: DjangoJSONEncoder would cut times to milliseconds.
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# Only our own table and column names are interpolated into these; every value is a parameter.
-_ALERT_TABLE = Alert._meta.db_table
-_ON_CONFLICT = f"""
-    ON CONFLICT (integration_id, dedup_key) DO UPDATE SET
-        status = excluded.status,
-        title = excluded.title,
-        severity_hint = excluded.severity_hint,
-        labels = excluded.labels,
-        annotations = excluded.annotations,
-        source_url = excluded.source_url,
-        group_key = excluded.group_key,
-        starts_at = excluded.starts_at,
-        ends_at = excluded.ends_at,
-        event_at = excluded.event_at,
-        last_seen_at = excluded.last_seen_at,
-        times_seen = {_ALERT_TABLE}.times_seen + 1,
-        status_changes = {_ALERT_TABLE}.status_changes
-            + CASE WHEN {_ALERT_TABLE}.status <> excluded.status THEN 1 ELSE 0 END,
-        process_after = CASE WHEN {_ALERT_TABLE}.status <> excluded.status THEN NULL
-            ELSE {_ALERT_TABLE}.process_after END,
-        needs_processing = (
-            {_ALERT_TABLE}.needs_processing OR {_ALERT_TABLE}.status <> excluded.status)
-    WHERE {_ALERT_TABLE}.event_at <= excluded.event_at"""
-# jsonb_to_recordset returns the rows in array order: still sorted by key, as the VALUES are.
-_UPSERT_FROM_JSON = (
-    f"INSERT INTO {_ALERT_TABLE} ({', '.join(_UPSERT_COLUMNS)})"  # noqa: S608
-    """
-    SELECT %s, r.dedup_key, r.status, r.title, r.severity_hint, r.labels, r.annotations,
-        r.source_url, r.group_key, r.starts_at, r.ends_at, r.event_at, %s, %s, 1, TRUE, 0
-    FROM jsonb_to_recordset(%s::jsonb) AS r(
-        dedup_key text, status text, title text, severity_hint text, labels jsonb,
-        annotations jsonb, source_url text, group_key text, starts_at timestamptz,
-        ends_at timestamptz, event_at timestamptz)""" + _ON_CONFLICT
-)
-
-
 @dataclass
 class ProcessResult:
     processed: int = 0
@@ -413,11 +60,6 @@ class ProcessResult:
     # Another processor held the integration, so nothing was read. It may have read its batch
     # before the caller's alerts were committed: the caller tries again shortly.
     busy: bool = False
-
-
-def _due(now: datetime) -> Q:
-    """Changed alerts to process now: all but those set aside after failing on their own."""
-    return Q(needs_processing=True) & (Q(process_after__isnull=True) | Q(process_after__lte=now))
 
 
 def alerts_process_pending(
@@ -448,7 +90,7 @@ def alerts_process_pending(
         # delivery updating one of these alerts must not wait for it (measured under load: the
         # webhook's gunicorn threads all waiting on a batch's row locks for seconds).
         now = now or timezone.now()
-        pending = Alert.objects.filter(_due(now), integration=integration)
+        pending = Alert.objects.filter(alerts_due(now), integration=integration)
         if only is not None:
             pending = pending.filter(pk=only)
         alerts = list(
@@ -528,7 +170,7 @@ def alerts_process_one_by_one(*, integration_id: int, now: datetime | None = Non
     now = now or timezone.now()
     deadline = time.monotonic() + NARROW_DOWN_SECONDS
     due = list(
-        Alert.objects.filter(_due(now), integration_id=integration_id)
+        Alert.objects.filter(alerts_due(now), integration_id=integration_id)
         .order_by("event_at", "id")
         .values_list("pk", "process_failures")[:PROCESS_BATCH]
     )
@@ -560,18 +202,6 @@ def alerts_process_one_by_one(*, integration_id: int, now: datetime | None = Non
         process_after=now + timedelta(minutes=min(2**failures, 60)),
     )
     return pk
-
-
-def integrations_with_pending_alerts(*, older_than: timedelta = timedelta(0)) -> list[int]:
-    """For the sweeper: integrations holding changed alerts nobody processed in time."""
-    now = timezone.now()
-    cutoff = now - older_than
-    return list(
-        Alert.objects.filter(_due(now), last_seen_at__lte=cutoff)
-        .values_list("integration_id", flat=True)
-        .distinct()
-        .order_by()
-    )
 
 
 def _shortened(text: str, limit: int) -> str:
@@ -691,7 +321,7 @@ class _Processor:
                 and incident.pk not in self._acknowledged
             ):
                 incident_services.incident_acknowledge(
-                    incident=incident, actor=None, source=self.source
+                    incident=incident, actor=SYSTEM, source=self.source
                 )
                 self._acknowledged.add(incident.pk)
         elif alert.status == AlertStatus.RESOLVED and incident is not None:
@@ -716,7 +346,7 @@ class _Processor:
                 # Only up: a responder may have raised it further while the batch worked.
                 incident_services.incident_set_severity(
                     incident=incidents[incident_id],
-                    actor=None,
+                    actor=SYSTEM,
                     severity=severity,
                     source=self.source,
                     raise_only=True,
@@ -773,7 +403,7 @@ class _Processor:
         # every time it runs holds up every later alert of the integration.
         title = alert.title.strip() or f"Alert {alert.dedup_key}"
         incident = incident_services.incident_declare(
-            actor=None,
+            actor=SYSTEM,
             title=_shortened(title, Incident._meta.get_field("title").max_length or 200),
             severity=severity,
             summary=alert.annotations.get("description", ""),
@@ -811,7 +441,7 @@ class _Processor:
         if storm is not None and storm.is_open:
             return storm
         storm = incident_services.incident_declare(
-            actor=None,
+            actor=SYSTEM,
             title=f"Alert storm on {self.integration.name}",
             severity=min(self._severities.values(), key=lambda s: s.rank),
             summary=(
@@ -842,7 +472,7 @@ class _Processor:
         if self.integration.auto_resolve:
             incident_services.incident_resolve(
                 incident=incident,
-                actor=None,
+                actor=SYSTEM,
                 source=self.source,
                 resolution="Every alert resolved.",
             )
@@ -853,7 +483,7 @@ class _Processor:
         elif STATUS_ORDER.index(incident.status) < STATUS_ORDER.index(Status.MONITORING):
             incident_services.incident_set_status(
                 incident=incident,
-                actor=None,
+                actor=SYSTEM,
                 status=Status.MONITORING,
                 source=self.source,
                 message="every alert resolved",
@@ -876,52 +506,3 @@ class _Processor:
                 },
             )
         )
-
-
-def alert_open_for_key(*, integration: Integration, dedup_key: str) -> Alert | None:
-    """The alert a follow-up event (acknowledge, resolve) applies to: firing or acknowledged.
-
-    As PagerDuty does, follow-ups for a key that is unknown or already resolved are dropped:
-    they must not open an incident, and an acknowledgement must not revive a resolved alert.
-    """
-    return (
-        Alert.objects.filter(integration=integration, dedup_key=dedup_key)
-        .exclude(status=AlertStatus.RESOLVED)
-        .first()
-    )
-
-
-def generic_template_errors(
-    *,
-    title_template: str = "",
-    dedup_key_template: str = "",
-    severity_template: str = "",
-    resolved_template: str = "",
-) -> dict[str, list[str]]:
-    """Why each generic-webhook template would be refused, by field; empty when all are fine."""
-    templates = {
-        "title_template": title_template,
-        "dedup_key_template": dedup_key_template,
-        "severity_template": severity_template,
-        "resolved_template": resolved_template,
-    }
-    errors = {name: template_errors(source) for name, source in templates.items() if source}
-    return {name: messages for name, messages in errors.items() if messages}
-
-
-def validate_generic_templates(
-    *,
-    title_template: str = "",
-    dedup_key_template: str = "",
-    severity_template: str = "",
-    resolved_template: str = "",
-) -> None:
-    """Refuse, at save time, templates that could only fail (or be refused) on every delivery."""
-    errors = generic_template_errors(
-        title_template=title_template,
-        dedup_key_template=dedup_key_template,
-        severity_template=severity_template,
-        resolved_template=resolved_template,
-    )
-    if errors:
-        raise ValidationError(errors)

@@ -1,9 +1,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from alerts.management.commands.seed_demo_alerts import DEMO_ALERTMANAGER_TOKEN
 from alerts.models import Integration
-from alerts.services import integration_for_token
+from alerts.selectors import integration_for_token
+from demo.catalog import DEMO_ALERTMANAGER_TOKEN
 from tests.factories import TeamFactory
 
 
