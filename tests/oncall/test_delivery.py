@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident
 from oncall.models import (
@@ -180,7 +181,7 @@ def test_our_own_bad_credentials_disable_nobodys_number(twilio_stub, settings):
 
 def test_a_page_for_an_incident_acknowledged_meanwhile_is_not_sent(smtp_stub):
     notification = page()
-    incident_services.incident_acknowledge(incident=notification.incident, actor=None)
+    incident_services.incident_acknowledge(incident=notification.incident, actor=SYSTEM)
 
     outcome = deliver(notification)
 

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Severity
 from oncall.models import (
@@ -140,7 +141,7 @@ def test_an_acknowledged_incident_is_not_paged_even_if_its_escalation_was_not_st
     t0 = incident.declared_at
     escalations.tick(now=t0)
 
-    incident_services.incident_acknowledge(incident=incident, actor=None)
+    incident_services.incident_acknowledge(incident=incident, actor=SYSTEM)
     escalations.tick(now=t0 + timedelta(minutes=5))
 
     assert paged(incident) == ["alice@0"]
@@ -489,7 +490,7 @@ def test_raising_the_severity_hours_after_declaring_pages_at_once():
     )
     assert escalation is None  # SEV3 does not page
     incident_services.incident_set_severity(
-        incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
+        incident=incident, actor=SYSTEM, severity=Severity.objects.get(name="SEV1")
     )
     escalation = escalations.escalation_start(
         incident=incident, now=hours_later, just_declared=False
@@ -558,7 +559,7 @@ def test_raising_a_running_escalation_to_sev1_pages_management_at_once():
     assert paged(incident) == ["alice@0"]
 
     incident_services.incident_set_severity(
-        incident=incident, actor=None, severity=Severity.objects.get(name="SEV1")
+        incident=incident, actor=SYSTEM, severity=Severity.objects.get(name="SEV1")
     )
     escalations.escalation_start(
         incident=incident, now=incident.declared_at + timedelta(minutes=1), just_declared=False

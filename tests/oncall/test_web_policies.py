@@ -311,8 +311,9 @@ def test_a_policy_an_integration_routes_to_is_not_deleted(client, manager):
     response = signed_in(client, manager).post(f"/policies/{routed.pk}/delete", follow=True)
 
     assert Integration.objects.get().escalation_policy == routed
-    assert "The integrations Prometheus route to Payments escalation: choose another" in (
-        response.content.decode()
+    assert (
+        "Payments escalation is still used by integration Prometheus (Prometheus Alertmanager):"
+        " choose another policy there first." in response.content.decode()
     )
 
 
