@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from ops import views as ops_views
-from ops.api.schema import SchemaView
+from ops.api.views import SchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -10,7 +10,6 @@
 schemathesis checks all of it against a live server: tests/test_api_schemathesis.py.
 """
 
-import threading
 from http import HTTPStatus
 from types import SimpleNamespace
 from typing import Any
@@ -20,10 +19,7 @@ from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from ops.api.serializers import ProblemSerializer, StrictSerializer
 from ops.problems import PROBLEM_CONTENT_TYPE
@@ -143,28 +139,3 @@ class ApiSchema(AutoSchema):
             schema["minLength"] = max(schema.get("minLength", 0), 1)
             schema["pattern"] = r"\S"
         return schema
-
-
-class SchemaView(SpectacularAPIView):
-    """/api/schema/, generated once per process.
-
-    The schema depends on the code alone, generating it takes about a second, and
-    drf-spectacular's first generation is not thread-safe: it loads its extensions lazily, and
-    two requests at once on a fresh process answered 500.
-    """
-
-    _lock = threading.Lock()
-    _schema: dict[str, Any] | None = None
-
-    def _get_schema_response(self, request: Request) -> Response:
-        with self._lock:
-            if SchemaView._schema is None:
-                generator = self.generator_class(urlconf=self.urlconf, patterns=self.patterns)
-                SchemaView._schema = generator.get_schema(  # type: ignore[no-untyped-call]
-                    request=request, public=self.serve_public
-                )
-        filename = self._get_filename(request, None)  # type: ignore[no-untyped-call]
-        return Response(
-            data=SchemaView._schema,
-            headers={"Content-Disposition": f'inline; filename="{filename}"'},
-        )
