@@ -93,6 +93,8 @@ def changes_of(entry: LogEntry) -> list[Change]:
             changes.append(Change(field=name, label=label, added=added, removed=removed))
             continue
         before, after = value if isinstance(value, list) and len(value) == 2 else (None, value)
+        if before in (None, "") and after in (None, ""):
+            continue  # a blank column of a new or deleted row: nothing to read
         if is_time:
             before, after = _time(before), _time(after)
         changes.append(Change(field=name, label=label, before=before, after=after))

@@ -66,4 +66,8 @@ TYPE_KEYS: dict[str, type[Model]] = {type_key(model): model for model in TRACKED
 
 def register() -> None:
     for model, options in TRACKED.items():
+        # The model's own columns only: auditlog would otherwise list every reverse relation
+        # of a new or deleted row ("services: None"). The primary key is the entry's object id.
+        columns = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        options = {"include_fields": columns, **options}
         auditlog.register(model, **options)

@@ -4,4 +4,4 @@ from audit import views
 
 app_name = "audit"
 
-urlpatterns = [path("", views.entry_list, name="list")]
+urlpatterns = [path("", views.entry_list, name="entry-list")]

@@ -200,3 +200,12 @@ def test_state_the_system_keeps_for_itself_is_no_entry(integration):
 
     assert len(entries_for(integration)) == before
     assert len(entries_for(token)) == 1  # its creation
+
+
+def test_a_new_row_lists_its_own_columns_only():
+    team = TeamFactory(name="Payments", slug="payments")
+
+    entry = last_entry(team)
+
+    assert entry.action == LogEntry.Action.CREATE
+    assert set(entry.changes) == {"name", "slug", "description"}
