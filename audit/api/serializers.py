@@ -25,6 +25,12 @@ class InstantField(serializers.DateTimeField):
         "naive": "Give the time with its UTC offset, e.g. 2025-01-06T09:00:00Z.",
     }
 
+    def get_value(self, dictionary: Any) -> Any:
+        # DRF reads an empty query parameter (`?until=`) as absent: say it is wrong.
+        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name or "") == "":
+            return ""
+        return super().get_value(dictionary)
+
     def enforce_timezone(self, value: datetime) -> datetime:
         if timezone.is_naive(value):
             self.fail("naive")

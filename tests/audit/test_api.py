@@ -122,6 +122,7 @@ def test_instants_past_what_utc_can_hold_find_nothing_or_everything(manager, his
         {"type": "accounts.nothing"},
         {"since": "2026-03-02T00:00:00"},  # no offset: whose midnight?
         {"since": "yesterday"},
+        {"until": ""},
         {"system": "perhaps"},
         {"actor": "a\x00b"},
     ],
