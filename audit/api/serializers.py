@@ -15,7 +15,23 @@ from audit.tracked import TYPE_KEYS
 from ops.timestamps import ViewerDateTimeField
 
 
-class InstantField(serializers.DateTimeField):
+class _EmptyIsGiven:
+    """DRF reads an empty query parameter (`?until=`) as absent; the schema calls it invalid,
+    so it is given, and refused."""
+
+    field_name: str | None
+
+    def get_value(self, dictionary: Any) -> Any:
+        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name or "") == "":
+            return ""
+        return super().get_value(dictionary)  # type: ignore[misc]
+
+
+class QueryBooleanField(_EmptyIsGiven, serializers.BooleanField):
+    pass
+
+
+class InstantField(_EmptyIsGiven, serializers.DateTimeField):
     """An ISO 8601 instant with its UTC offset (a bare local time is ambiguous, so refused).
     One too far out to convert to UTC stands for the end of time it points at: a filter on
     the year 9999 finds nothing rather than failing."""
@@ -24,12 +40,6 @@ class InstantField(serializers.DateTimeField):
         **serializers.DateTimeField.default_error_messages,
         "naive": "Give the time with its UTC offset, e.g. 2025-01-06T09:00:00Z.",
     }
-
-    def get_value(self, dictionary: Any) -> Any:
-        # DRF reads an empty query parameter (`?until=`) as absent: say it is wrong.
-        if isinstance(dictionary, QueryDict) and dictionary.get(self.field_name or "") == "":
-            return ""
-        return super().get_value(dictionary)
 
     def enforce_timezone(self, value: datetime) -> datetime:
         if timezone.is_naive(value):
@@ -43,17 +53,20 @@ class InstantField(serializers.DateTimeField):
 
 
 class AuditQuerySerializer(serializers.Serializer[Any]):
-    type = serializers.ChoiceField(
-        choices=sorted(TYPE_KEYS), required=False, help_text="Only changes to this kind of object."
-    )
     # Blank means no filter, as an emptied field of the page's form sends.
+    type = serializers.ChoiceField(
+        choices=[(key, str(TYPE_KEYS[key]._meta.verbose_name)) for key in sorted(TYPE_KEYS)],
+        required=False,
+        allow_blank=True,
+        help_text="Only changes to this kind of object.",
+    )
     actor = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=150,
         help_text="Only changes by the person with this username.",
     )
-    system = serializers.BooleanField(
+    system = QueryBooleanField(
         required=False,
         default=False,
         help_text="Only changes Tocsin made itself (tasks, the paging engine, commands).",
@@ -75,7 +88,7 @@ class AuditQuerySerializer(serializers.Serializer[Any]):
         )
 
 
-class ActorSerializer(serializers.ModelSerializer[User]):
+class AuditActorSerializer(serializers.ModelSerializer[User]):
     name = serializers.CharField(source="display_name", read_only=True)
 
     class Meta:
@@ -84,7 +97,7 @@ class ActorSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class ChangeSerializer(serializers.Serializer[Any]):
+class AuditChangeSerializer(serializers.Serializer[Any]):
     field = serializers.CharField()
     before = serializers.JSONField(
         required=False, help_text="The value before; absent for a many-to-many field."
@@ -105,9 +118,9 @@ class ChangeSerializer(serializers.Serializer[Any]):
         return {"field": instance.field, "before": instance.before, "after": instance.after}
 
 
-class EntrySerializer(serializers.ModelSerializer[LogEntry]):
+class AuditEntrySerializer(serializers.ModelSerializer[LogEntry]):
     at = ViewerDateTimeField(source="timestamp", read_only=True)
-    actor = ActorSerializer(
+    actor = AuditActorSerializer(
         read_only=True,
         allow_null=True,
         help_text="Who made the change; null when Tocsin made it, or the person was deleted.",
@@ -150,6 +163,6 @@ class EntrySerializer(serializers.ModelSerializer[LogEntry]):
     def get_object_type(self, entry: LogEntry) -> str:
         return f"{entry.content_type.app_label}.{entry.content_type.model}"
 
-    @extend_schema_field(ChangeSerializer(many=True))
+    @extend_schema_field(AuditChangeSerializer(many=True))
     def get_changes(self, entry: LogEntry) -> list[dict[str, Any]]:
-        return ChangeSerializer(selectors.changes_of(entry), many=True).data  # type: ignore[return-value]
+        return AuditChangeSerializer(selectors.changes_of(entry), many=True).data  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from rest_framework import exceptions, generics
 
 from accounts.models import User
 from audit import selectors
-from audit.api.serializers import AuditQuerySerializer, EntrySerializer
+from audit.api.serializers import AuditQuerySerializer, AuditEntrySerializer
 from ops.api.schema import problems
 
 
@@ -22,13 +22,13 @@ from ops.api.schema import problems
         '`actor_name` "Tocsin" for the system itself), when, to what, and each field before '
         "and after. Secrets are never recorded. Managers and admins.",
         parameters=[AuditQuerySerializer],
-        responses={200: EntrySerializer, **problems(403)},
+        responses={200: AuditEntrySerializer, **problems(403)},
     )
 )
 class EntryList(generics.ListAPIView[LogEntry]):
     # For the schema only: reads go through the selector, which checks the caller's role.
     queryset = LogEntry.objects.none()
-    serializer_class = EntrySerializer
+    serializer_class = AuditEntrySerializer
 
     def get_queryset(self) -> QuerySet[LogEntry]:
         user = self.request.user

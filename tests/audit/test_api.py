@@ -105,7 +105,7 @@ def test_filters(manager, history):
     assert _objects(api.get(URL, {"system": "true"})) == ["SEV4"]
     assert _objects(api.get(URL, {"since": "2026-03-02T00:00:00+01:00"})) == ["SEV4"]
     assert _objects(api.get(URL, {"until": "2026-03-02T00:00:00Z"})) == ["checkout"]
-    assert _objects(api.get(URL, {"actor": ""})) == ["SEV4", "checkout"]
+    assert _objects(api.get(URL, {"actor": "", "type": ""})) == ["SEV4", "checkout"]
 
 
 def test_instants_past_what_utc_can_hold_find_nothing_or_everything(manager, history):
@@ -123,6 +123,7 @@ def test_instants_past_what_utc_can_hold_find_nothing_or_everything(manager, his
         {"since": "2026-03-02T00:00:00"},  # no offset: whose midnight?
         {"since": "yesterday"},
         {"until": ""},
+        {"system": ""},
         {"system": "perhaps"},
         {"actor": "a\x00b"},
     ],
