@@ -10,7 +10,7 @@ from rest_framework import exceptions, generics
 
 from accounts.models import User
 from audit import selectors
-from audit.api.serializers import AuditQuerySerializer, AuditEntrySerializer
+from audit.api.serializers import AuditEntrySerializer, AuditQuerySerializer
 from ops.api.schema import problems
 
 
