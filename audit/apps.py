@@ -9,7 +9,8 @@ class AuditConfig(AppConfig):
         from auditlog.models import LogEntry
         from django.db.models.signals import pre_save
 
-        from audit import actors, tracked
+        from audit import actors, team_people, tracked
 
         tracked.register()
+        team_people.connect()
         pre_save.connect(actors.name_actor, sender=LogEntry, dispatch_uid="audit.name_actor")

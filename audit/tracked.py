@@ -33,7 +33,8 @@ from oncall.models import (
 TRACKED: dict[type[Model], dict[str, Any]] = {
     User: {"include_fields": ["username", "role", "is_active", "is_staff", "is_superuser"]},
     ApiToken: {"exclude_fields": ["key_hash", "last_used_at"]},
-    Team: {"m2m_fields": {"members", "leads"}},
+    # Its members and leads: audit.team_people.
+    Team: {},
     Service: {},
     Severity: {},
     Integration: {"exclude_fields": ["token_hash", "storm_incident"]},

@@ -210,3 +210,25 @@ def test_a_new_row_lists_its_own_columns_only():
 
     assert entry.action == LogEntry.Action.CREATE
     assert set(entry.changes) == {"name", "slug", "description"}
+
+
+def test_people_joining_from_their_side_are_recorded_on_the_team(alice, bob):
+    team = TeamFactory(name="Payments", slug="payments")
+
+    alice.led_teams.add(team)
+
+    assert last_entry(team).changes == {
+        "leads": {"type": "m2m", "operation": "add", "objects": ["alice"]}
+    }
+    assert all("leads" not in (entry.changes or {}) for entry in entries_for(alice))
+
+
+def test_clearing_a_team_names_only_those_who_left(alice, bob, responder):
+    team = TeamFactory(name="Payments", slug="payments")
+    team.members.add(bob, alice)
+
+    team.members.clear()
+
+    assert last_entry(team).changes == {
+        "members": {"type": "m2m", "operation": "delete", "objects": ["alice", "bob"]}
+    }
