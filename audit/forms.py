@@ -1,4 +1,5 @@
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -27,11 +28,11 @@ class AuditFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["type"].choices = type_choices()  # type: ignore[attr-defined]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["type"]).choices = type_choices()
         people = User.objects.order_by("first_name", "last_name", "username")
-        self.fields["person"].choices = [  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["person"]).choices = [
             ("", "Anyone"),
             (SYSTEM_CHOICE, f"{SYSTEM.display_name} (the system)"),
             *((str(person.pk), person.display_name) for person in people),

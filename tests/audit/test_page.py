@@ -8,6 +8,7 @@ from auditlog.context import set_actor
 from auditlog.models import LogEntry
 
 from incidents.models import Service, Severity
+from oncall.models import Schedule, ScheduleOverride
 from tests.factories import ServiceFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -108,8 +109,6 @@ def test_times_in_a_change_are_shown_in_the_viewers_zone(client, manager):
     manager.timezone = "America/New_York"
     manager.save()
     team = TeamFactory(name="Payments", slug="payments")
-    from oncall.models import Schedule, ScheduleOverride
-
     schedule = Schedule.objects.create(team=team, name="Primary")
     ScheduleOverride.objects.create(
         schedule=schedule,
