@@ -14,3 +14,6 @@ class AuditConfig(AppConfig):
         tracked.register()
         team_people.connect()
         pre_save.connect(actors.name_actor, sender=LogEntry, dispatch_uid="audit.name_actor")
+        pre_save.connect(
+            tracked.redact_addresses, sender=LogEntry, dispatch_uid="audit.redact_addresses"
+        )

@@ -9,9 +9,13 @@ Signals are all django-auditlog sees: QuerySet.update(), bulk_create() and raw S
 models write no entry, so their services save rows one by one.
 """
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
+from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
 from accounts.models import ApiToken, User
@@ -72,3 +76,31 @@ def register() -> None:
         columns = [f.name for f in model._meta.concrete_fields if not f.primary_key]
         options = {"include_fields": columns, **options}
         auditlog.register(model, **options)
+
+
+# A webhook's address often carries its credential (Slack's incoming webhooks put it in the
+# path, some put it in the query or the user part), so the trail keeps its origin only.
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def _origin(match: re.Match[str]) -> str:
+    try:
+        parts = urlsplit(match[0])
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(a URL)"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}/…"
+
+
+def origin_only(value: Any) -> Any:
+    return _URL.sub(_origin, value) if isinstance(value, str) else value
+
+
+def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
+    """pre_save of LogEntry: a contact method's URL is recorded as its origin."""
+    if instance.content_type_id != ContentType.objects.get_for_model(ContactMethod).pk:
+        return
+    instance.object_repr = origin_only(instance.object_repr)
+    address = (instance.changes or {}).get("address")
+    if isinstance(address, list | tuple):  # auditlog writes (before, after) tuples
+        instance.changes["address"] = [origin_only(value) for value in address]

@@ -115,3 +115,21 @@ def test_every_field_named_like_a_secret_is_left_out(model):
     secret_like = [name for name in tracked if SECRET_NAME.search(name)]
 
     assert set(secret_like) <= NOT_SECRETS
+
+
+def test_a_webhook_address_is_recorded_as_its_origin_only(responder):
+    method = oncall_services.contact_method_add(
+        user=responder,
+        kind=ContactKind.WEBHOOK,
+        address="https://hooks.slack.com/services/T000/B000/XXXXsekritXXXX",
+    )
+    method.address = "https://bot:hunter2@example.com:8443/page?key=opensesame"
+    method.save()
+
+    table = _audit_table()
+
+    for secret in ("sekrit", "hunter2", "opensesame", "/services/"):
+        assert secret not in table
+    entry = LogEntry.objects.get_for_object(method).latest("pk")
+    assert entry.changes["address"] == ["https://hooks.slack.com/…", "https://example.com:8443/…"]
+    assert entry.object_repr == "Webhook https://example.com:8443/…"
