@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "alerts",
     "oncall",
     "ops",
+    # The audit trail of configuration changes: django-auditlog's table, filled and read by audit.
+    "auditlog",
+    "audit",
     "demo",
 ]
 
@@ -92,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ViewerTimezoneMiddleware",
+    # After authentication: audit entries written during the request name its user.
+    "audit.actors.AuditActorMiddleware",
 ]
 
 # For /hooks/ (see config/wsgi.py): requests from machines need none of the browser's middleware.
@@ -376,6 +381,15 @@ SPECTACULAR_SETTINGS = {
         "IntegrationKindEnum": "alerts.models.IntegrationKind",
     },
 }
+
+# The audit trail (audit/tracked.py chooses the models and leaves out their secrets). Changes are
+# stored as JSON values, a related row by its name (still readable after the row is gone), and
+# no client address: behind the proxy it would be the proxy's. Raw saves are fixtures being
+# loaded (loaddata, a test database restored), which replay rows rather than change them.
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
+AUDITLOG_DISABLE_REMOTE_ADDR = True
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
 
 # Largest request body accepted anywhere; larger ones get 413 before any view runs.
 MAX_REQUEST_BODY_BYTES = int(os.environ.get("MAX_REQUEST_BODY_BYTES", str(512 * 1024)))

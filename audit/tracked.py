@@ -1,0 +1,106 @@
+"""What the audit trail records: configuration, never secrets.
+
+Each model is registered with django-auditlog, whose signals write an entry (who, when, what,
+each field before and after) in the transaction of the change. Fields that hold a secret, or
+a hash of one, are left out; so is state the system keeps for itself (a token's last use, an
+integration's current storm incident, a verification in progress), which is no configuration.
+
+Signals are all django-auditlog sees: QuerySet.update(), bulk_create() and raw SQL on these
+models write no entry, so their services save rows one by one.
+"""
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
+
+from accounts.models import ApiToken, User
+from alerts.models import Integration
+from incidents.models import Service, Severity, Team
+from oncall.models import (
+    ContactMethod,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationTarget,
+    LayerParticipant,
+    NotificationRule,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)
+
+# Model → auditlog.register options. Of a person only what grants access is configuration.
+TRACKED: dict[type[Model], dict[str, Any]] = {
+    User: {"include_fields": ["username", "role", "is_active", "is_staff", "is_superuser"]},
+    ApiToken: {"exclude_fields": ["key_hash", "last_used_at"]},
+    # Its members and leads: audit.team_people.
+    Team: {},
+    Service: {},
+    Severity: {},
+    Integration: {"exclude_fields": ["token_hash", "storm_incident"]},
+    Schedule: {"exclude_fields": ["feed_token"]},
+    ScheduleLayer: {},
+    LayerParticipant: {},
+    ScheduleOverride: {},
+    EscalationPolicy: {},
+    EscalationLevel: {},
+    EscalationTarget: {},
+    ContactMethod: {
+        "exclude_fields": [
+            "secret",
+            "verification_code_hash",
+            "verification_expires_at",
+            "verification_attempts",
+        ]
+    },
+    NotificationRule: {},
+}
+
+
+def type_key(model: type[Model]) -> str:
+    """How the page and the API name a kind of object: `oncall.schedule`."""
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+TYPE_KEYS: dict[str, type[Model]] = {type_key(model): model for model in TRACKED}
+
+
+def register() -> None:
+    for model, options in TRACKED.items():
+        # The model's own columns only: auditlog would otherwise list every reverse relation
+        # of a new or deleted row ("services: None"). The primary key is the entry's object id.
+        columns = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        options = {"include_fields": columns, **options}
+        auditlog.register(model, **options)
+
+
+# A webhook's address often carries its credential (Slack's incoming webhooks put it in the
+# path, some put it in the query or the user part), so the trail keeps its origin only.
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def _origin(match: re.Match[str]) -> str:
+    try:
+        parts = urlsplit(match[0])
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(a URL)"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}/…"
+
+
+def origin_only(value: Any) -> Any:
+    return _URL.sub(_origin, value) if isinstance(value, str) else value
+
+
+def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
+    """pre_save of LogEntry: a contact method's URL is recorded as its origin."""
+    if instance.content_type_id != ContentType.objects.get_for_model(ContactMethod).pk:
+        return
+    instance.object_repr = origin_only(instance.object_repr)
+    address = (instance.changes or {}).get("address")
+    if isinstance(address, list | tuple):  # auditlog writes (before, after) tuples
+        instance.changes["address"] = [origin_only(value) for value in address]

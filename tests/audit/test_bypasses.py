@@ -1,0 +1,116 @@
+"""Writes to audited rows that send no model signal (QuerySet.update(), bulk_create()), so
+django-auditlog records nothing. Each test says what the trail should hold and fails until its
+service saves the rows one by one (strict xfail: a fixed service turns it into a pass to keep).
+
+A QuerySet.delete() does send a signal per row, and is recorded (the last test)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from oncall.models import (
+    ContactKind,
+    EscalationPolicy,
+    EscalationTarget,
+    LayerParticipant,
+    Notification,
+    NotificationKind,
+    NotificationRule,
+)
+from oncall.services import contacts, policies, rotations
+from tests.audit.support import assert_by, entries_for, last_entry
+from tests.factories import TeamFactory
+from tests.oncall.factories import contact, rule
+
+pytestmark = pytest.mark.django_db
+
+
+def _bypass(where: str):
+    return pytest.mark.xfail(
+        strict=True, raises=AssertionError, reason=f"{where} writes without a model signal"
+    )
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Payments", slug="payments")
+
+
+@_bypass("oncall.services._write_layer: LayerParticipant.objects.bulk_create")
+def test_a_layers_participants_are_recorded(manager, team, alice, bob):
+    schedule = rotations.schedule_create(actor=manager, team=team, name="Primary")
+    spec = rotations.LayerSpec(
+        name="Weekly", participants=[alice, bob], rotation_start=datetime(2026, 1, 5, 9, tzinfo=UTC)
+    )
+
+    layer = rotations.layer_create(actor=manager, schedule=schedule, spec=spec)
+
+    participant = LayerParticipant.objects.filter(layer=layer).first()
+    assert participant is not None and entries_for(participant)
+
+
+@_bypass("oncall.rotations.layer_end: ScheduleLayer.objects.filter().update(ends_at=)")
+def test_ending_a_layer_is_recorded(manager, team, alice):
+    schedule = rotations.schedule_create(actor=manager, team=team, name="Primary")
+    spec = rotations.LayerSpec(
+        name="Weekly", participants=[alice], rotation_start=datetime(2026, 1, 5, 9, tzinfo=UTC)
+    )
+    layer = rotations.layer_create(actor=manager, schedule=schedule, spec=spec)
+
+    rotations.layer_end(actor=manager, layer=layer)
+
+    assert "ends_at" in last_entry(layer).changes
+
+
+def _level(user):
+    return policies.LevelSpec(delay=timedelta(minutes=5), users=[user], schedules=[], lead_teams=[])
+
+
+@_bypass("oncall.policies.policy_save: EscalationTarget.objects.bulk_create")
+def test_who_a_level_pages_is_recorded(manager, alice):
+    policy = policies.policy_save(actor=manager, name="Payments", levels=[_level(alice)])
+
+    target = EscalationTarget.objects.get(level__policy=policy)
+    assert entries_for(target)
+
+
+@_bypass("oncall.policies.policy_save: the former default's is_default=False by update()")
+def test_the_former_default_losing_its_flag_is_recorded(manager, alice):
+    first = policies.policy_save(
+        actor=manager, name="First", levels=[_level(alice)], is_default=True
+    )
+
+    policies.policy_save(actor=manager, name="Second", levels=[_level(alice)], is_default=True)
+
+    assert EscalationPolicy.objects.get(pk=first.pk).is_default is False
+    assert last_entry(first).changes.get("is_default") == [True, False]
+
+
+@_bypass("oncall.contacts.contact_method_delete: ContactMethod.objects.filter().update(...)")
+def test_removing_a_method_pages_went_to_is_recorded(responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    now = timezone.now()
+    Notification.objects.create(
+        key="page:1",
+        kind=NotificationKind.PAGE,
+        user=responder,
+        contact_method=method,
+        due_at=now,
+        created_at=now,
+    )
+
+    contacts.contact_method_delete(actor=responder, method=method)
+
+    assert "removed_at" in last_entry(method).changes
+
+
+def test_a_queryset_delete_is_recorded_row_by_row(responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    step = rule(method, minutes=1)
+
+    NotificationRule.objects.filter(contact_method=method).delete()
+
+    entry = last_entry(step)
+    assert entry.changes["delay"] == ["0:01:00", None]
+    assert_by(entry, None)
