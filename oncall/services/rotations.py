@@ -181,10 +181,10 @@ def _write_layer(
         restrictions=spec.restrictions or [],
         starts_at=starts_at,
     )
-    LayerParticipant.objects.bulk_create(
-        LayerParticipant(layer=layer, user=user, position=position)
-        for position, user in enumerate(spec.participants)
-    )
+    # One by one, not bulk_create(), which sends no signal: the audit trail records each.
+    # A rotation has a handful of people.
+    for position, user in enumerate(spec.participants):
+        LayerParticipant.objects.create(layer=layer, user=user, position=position)
     return layer
 
 
@@ -225,7 +225,14 @@ def layer_change(
 def layer_end(*, actor: Actor, layer: ScheduleLayer, effective_at: datetime | None = None) -> None:
     require(actor, Action.MANAGE_ONCALL)
     effective_at = effective_at or clock()
-    ScheduleLayer.objects.filter(pk=layer.pk).update(ends_at=effective_at)
+    with transaction.atomic():
+        # Locked and re-read, as layer_change does: a layer already ended (a second click,
+        # a change meanwhile) keeps its end, which ending it again would move later.
+        locked = ScheduleLayer.objects.select_for_update().filter(pk=layer.pk).first()
+        if locked is None or (locked.ends_at is not None and locked.ends_at <= effective_at):
+            return
+        locked.ends_at = effective_at
+        locked.save(update_fields=["ends_at"])
 
 
 def override_create(
