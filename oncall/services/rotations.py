@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from accounts.actors import Actor, SystemActor
+from accounts.actors import Actor, SystemActor, actor_user
 from accounts.models import User
 from incidents.models import Team
 from incidents.permissions import Action, require
@@ -27,7 +27,7 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.schedules import ShiftLength, shifts
-from oncall.services.base import clock, require_owner
+from oncall.services.base import clock
 from oncall.texts import override_notice
 from ops.text import shown
 from ops.timestamps import plan_time_error, zone_named
@@ -313,5 +313,9 @@ def _override_notices(
 
 
 def override_delete(*, actor: Actor, override: ScheduleOverride) -> None:
-    require_owner(actor, owner_id=override.created_by_id, managers_too=True)
+    person = actor_user(actor)
+    if person is not None and not selectors.may_change_override(person, override):
+        raise PermissionDenied(
+            "You may only change your own overrides, unless you manage the schedules."
+        )
     override.delete()
