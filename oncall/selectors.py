@@ -95,6 +95,14 @@ def can_override(user: User, schedule: Schedule) -> bool:
     )
 
 
+def may_change_override(user: User, override: ScheduleOverride) -> bool:
+    """Who may remove an override: the person who added it, or a manager or an admin, who run
+    the schedules. The service enforces it; the schedule page shows Remove to them alone."""
+    if not user.is_active:
+        return False
+    return user.pk == override.created_by_id or user.can_manage
+
+
 def notice_methods(user_ids: Iterable[int]) -> dict[int, ContactMethod]:
     """Each person's contact method for a notice: the first of NOTICE_CHANNELS they have
     verified and not disabled. People with none are left out."""

@@ -13,15 +13,10 @@ def clock() -> datetime:
     return timezone.now()
 
 
-def require_owner(actor: Actor, *, owner_id: int | None, managers_too: bool = False) -> None:
-    """People change their own contact methods, notification rules and overrides. Admins may
-    change anyone's, and, for overrides (`managers_too`), so may managers, who run the
-    schedules; the system acts for everyone."""
+def require_owner(actor: Actor, *, owner_id: int | None) -> None:
+    """People change their own contact methods and notification rules. Admins may change
+    anyone's; the system acts for everyone."""
     person = actor_user(actor)
     if person is None or person.pk == owner_id or person.is_admin:
         return
-    if managers_too and person.can_manage:
-        return
-    raise PermissionDenied(
-        "You may only change your own contact methods, notification rules and overrides."
-    )
+    raise PermissionDenied("You may only change your own contact methods and notification rules.")

@@ -30,11 +30,27 @@ VERIFICATION_MAX_TRIES = 5
 
 
 def contact_method_disable(*, method: ContactMethod, reason: str, now: datetime) -> None:
-    """A provider said this address can never work: stop using it and tell its owner."""
-    if not ContactMethod.objects.filter(pk=method.pk, disabled_at__isnull=True).update(
-        disabled_at=now, disabled_reason=reason[:500]
-    ):
-        return
+    """A provider said this address can never work: stop using it and tell its owner.
+
+    Saved, not updated, so the audit trail records it; a task calls this, outside any request,
+    so the entry is Tocsin's."""
+    with transaction.atomic():
+        # Locked and re-read: of two deliveries failing at once, one disables and tells. No
+        # key lock, as the UPDATE this replaced took: pages being created for it need not wait.
+        locked = (
+            ContactMethod.objects.select_for_update(no_key=True)
+            .filter(pk=method.pk, disabled_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return
+        locked.disabled_at = now
+        locked.disabled_reason = reason[:500]
+        locked.save(update_fields=["disabled_at", "disabled_reason"])
+        _tell_disabled(locked, reason=reason, now=now)
+
+
+def _tell_disabled(method: ContactMethod, *, reason: str, now: datetime) -> None:
     others = ContactMethod.objects.filter(
         user_id=method.user_id,
         kind=ContactKind.EMAIL,
@@ -125,6 +141,16 @@ def contact_method_delete(
     require_owner(actor, owner_id=method.user_id)
     now = now or clock()
     with transaction.atomic():
+        # Locked and re-read, so two removals at once (a double click) remove it once. No key
+        # lock, as the UPDATE this replaced took: pages being created for it need not wait.
+        locked = (
+            ContactMethod.objects.select_for_update(no_key=True)
+            .filter(pk=method.pk, removed_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return
+        method = locked
         # Its verification codes and test pages are no history worth keeping an address for.
         paged = Notification.objects.filter(contact_method=method, kind=NotificationKind.PAGE)
         if not paged.exists():
@@ -135,12 +161,19 @@ def contact_method_delete(
             state__in=(NotificationState.PENDING, NotificationState.QUEUED),
         ).update(state=NotificationState.CANCELLED, last_error="contact method removed")
         NotificationRule.objects.filter(contact_method=method).delete()
-        ContactMethod.objects.filter(pk=method.pk).update(
-            removed_at=now,
-            disabled_at=now,
-            disabled_reason="removed by its owner",
-            verification_code_hash="",
-            verification_expires_at=None,
+        method.removed_at = now
+        method.disabled_at = now
+        method.disabled_reason = "removed by its owner"
+        method.verification_code_hash = ""
+        method.verification_expires_at = None
+        method.save(
+            update_fields=[
+                "removed_at",
+                "disabled_at",
+                "disabled_reason",
+                "verification_code_hash",
+                "verification_expires_at",
+            ]
         )
 
 

@@ -71,7 +71,11 @@ def policy_save(
         raise ValidationError(errors)
     with transaction.atomic():
         if is_default:
-            others.filter(is_default=True).update(is_default=False)
+            # Saved, not updated, so the audit trail records the former default losing its
+            # flag; locked first, as the UPDATE this replaced locked it.
+            for former in others.select_for_update(no_key=True).filter(is_default=True):
+                former.is_default = False
+                former.save(update_fields=["is_default"])
         if policy is None:
             policy = EscalationPolicy(name=name)
         policy.name = name
@@ -85,17 +89,18 @@ def policy_save(
             level = EscalationLevel.objects.create(
                 policy=policy, position=position, delay=spec.delay, management=spec.management
             )
-            EscalationTarget.objects.bulk_create(
-                [EscalationTarget(level=level, kind=TargetKind.USER, user=u) for u in spec.users]
-                + [
-                    EscalationTarget(level=level, kind=TargetKind.SCHEDULE, schedule=s)
-                    for s in spec.schedules
-                ]
-                + [
-                    EscalationTarget(level=level, kind=TargetKind.TEAM_LEADS, team=t)
-                    for t in spec.lead_teams
-                ]
-            )
+            # One by one, not bulk_create(), which sends no signal: the audit trail records
+            # each. A level pages a handful of people, schedules and teams.
+            for user in spec.users:
+                EscalationTarget.objects.create(level=level, kind=TargetKind.USER, user=user)
+            for schedule in spec.schedules:
+                EscalationTarget.objects.create(
+                    level=level, kind=TargetKind.SCHEDULE, schedule=schedule
+                )
+            for lead_team in spec.lead_teams:
+                EscalationTarget.objects.create(
+                    level=level, kind=TargetKind.TEAM_LEADS, team=lead_team
+                )
     logger.info("escalation policy %s saved by %s", policy.pk, actor.display_name)
     return policy
 

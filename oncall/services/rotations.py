@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from accounts.actors import Actor, SystemActor
+from accounts.actors import Actor, SystemActor, actor_user
 from accounts.models import User
 from incidents.models import Team
 from incidents.permissions import Action, require
@@ -27,7 +27,7 @@ from oncall.models import (
     ScheduleOverride,
 )
 from oncall.schedules import ShiftLength, shifts
-from oncall.services.base import clock, require_owner
+from oncall.services.base import clock
 from oncall.texts import override_notice
 from ops.text import shown
 from ops.timestamps import plan_time_error, zone_named
@@ -181,10 +181,10 @@ def _write_layer(
         restrictions=spec.restrictions or [],
         starts_at=starts_at,
     )
-    LayerParticipant.objects.bulk_create(
-        LayerParticipant(layer=layer, user=user, position=position)
-        for position, user in enumerate(spec.participants)
-    )
+    # One by one, not bulk_create(), which sends no signal: the audit trail records each.
+    # A rotation has a handful of people.
+    for position, user in enumerate(spec.participants):
+        LayerParticipant.objects.create(layer=layer, user=user, position=position)
     return layer
 
 
@@ -225,7 +225,14 @@ def layer_change(
 def layer_end(*, actor: Actor, layer: ScheduleLayer, effective_at: datetime | None = None) -> None:
     require(actor, Action.MANAGE_ONCALL)
     effective_at = effective_at or clock()
-    ScheduleLayer.objects.filter(pk=layer.pk).update(ends_at=effective_at)
+    with transaction.atomic():
+        # Locked and re-read, as layer_change does: a layer already ended (a second click,
+        # a change meanwhile) keeps its end, which ending it again would move later.
+        locked = ScheduleLayer.objects.select_for_update().filter(pk=layer.pk).first()
+        if locked is None or (locked.ends_at is not None and locked.ends_at <= effective_at):
+            return
+        locked.ends_at = effective_at
+        locked.save(update_fields=["ends_at"])
 
 
 def override_create(
@@ -306,5 +313,9 @@ def _override_notices(
 
 
 def override_delete(*, actor: Actor, override: ScheduleOverride) -> None:
-    require_owner(actor, owner_id=override.created_by_id, managers_too=True)
+    person = actor_user(actor)
+    if person is not None and not selectors.may_change_override(person, override):
+        raise PermissionDenied(
+            "You may only change your own overrides, unless you manage the schedules."
+        )
     override.delete()

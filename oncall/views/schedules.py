@@ -233,7 +233,7 @@ def schedule_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         if layer.ends_at is None or layer.ends_at > now
     ]
     upcoming = [
-        (o, can_manage or o.created_by_id == user.pk) for o in loaded.overrides if o.end > now
+        (o, selectors.may_change_override(user, o)) for o in loaded.overrides if o.end > now
     ]
     context = {
         "schedule": loaded.schedule,

@@ -132,12 +132,6 @@ def test_a_change_made_for_a_person_outside_a_request_names_them(manager, integr
     assert entry.changes == {"active": [True, False]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="contact_method_disable writes with QuerySet.update(), which sends no signal: "
-    "oncall/services.py must save the row (the lead converts it after the oncall split)",
-)
 def test_a_task_that_disables_a_contact_method_is_tocsins(responder):
     method = contact(responder, kind=ContactKind.SMS)
 

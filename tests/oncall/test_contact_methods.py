@@ -256,7 +256,7 @@ def test_someone_elses_contact_methods_and_steps_are_refused_with_one_message(ch
         change(method, other)
 
     assert str(refused.value) == (
-        "You may only change your own contact methods, notification rules and overrides."
+        "You may only change your own contact methods and notification rules."
     )
 
 

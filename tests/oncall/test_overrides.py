@@ -233,3 +233,22 @@ def test_only_its_author_or_a_manager_removes_an_override(teammate, manager, wee
     rotations.override_delete(actor=manager, override=made)
 
     assert not ScheduleOverride.objects.exists()
+
+
+def test_a_deactivated_manager_may_not_remove_an_override(teammate, manager, weekly, carol):
+    made = override(teammate, weekly, carol)
+    manager.is_active = False
+    manager.save(update_fields=["is_active"])
+
+    with pytest.raises(PermissionDenied, match="only change your own"):
+        rotations.override_delete(actor=manager, override=made)
+
+    assert ScheduleOverride.objects.exists()
+
+
+def test_the_system_removes_any_override(teammate, weekly, carol):
+    made = override(teammate, weekly, carol)
+
+    rotations.override_delete(actor=SYSTEM, override=made)
+
+    assert not ScheduleOverride.objects.exists()

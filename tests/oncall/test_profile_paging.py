@@ -350,6 +350,32 @@ def test_a_method_no_page_went_to_is_deleted_though_it_got_its_code(responder):
     assert not ContactMethod.objects.filter(pk=method.pk).exists()
 
 
+def test_removing_a_method_twice_keeps_its_first_removal(responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    incident = declare(responder, title="Checkout is failing")
+    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    first = timezone.now()
+    contacts.contact_method_delete(actor=responder, method=method, now=first)
+
+    contacts.contact_method_delete(actor=responder, method=method, now=first + timedelta(hours=1))
+
+    method.refresh_from_db()
+    assert method.removed_at == first
+
+
+def test_a_method_disabled_twice_is_announced_once(responder):
+    method = contact(responder, kind=ContactKind.SMS)
+    contact(responder, kind=ContactKind.EMAIL)
+    now = timezone.now()
+
+    for reason in ("unknown number", "unknown number, again"):
+        contacts.contact_method_disable(method=method, reason=reason, now=now)
+
+    method.refresh_from_db()
+    assert method.disabled_reason == "unknown number"
+    assert Notification.objects.filter(kind=NotificationKind.NOTICE).count() == 1
+
+
 def test_a_removed_method_can_be_added_again(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")

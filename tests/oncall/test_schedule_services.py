@@ -77,6 +77,27 @@ def test_adding_someone_mid_rotation_keeps_the_past_and_changes_the_future(manag
     assert ScheduleLayer.objects.count() == 2
 
 
+def test_ending_a_layer_puts_nobody_on_call_from_then_on(manager, schedule):
+    layer = rotations.layer_create(actor=manager, schedule=schedule, spec=weekly([manager]))
+    end = MONDAY_9 + timedelta(days=3)
+
+    rotations.layer_end(actor=manager, layer=layer, effective_at=end)
+
+    assert on_call(schedule, end - timedelta(minutes=1)) == manager.username
+    assert on_call(schedule, end) is None
+
+
+def test_ending_a_layer_again_keeps_its_first_end(manager, schedule):
+    layer = rotations.layer_create(actor=manager, schedule=schedule, spec=weekly([manager]))
+    end = MONDAY_9 + timedelta(days=3)
+    rotations.layer_end(actor=manager, layer=layer, effective_at=end)
+
+    rotations.layer_end(actor=manager, layer=layer, effective_at=end + timedelta(days=1))
+
+    layer.refresh_from_db()
+    assert layer.ends_at == end
+
+
 def test_an_override_must_end_after_it_starts(manager, schedule):
     with pytest.raises(ValidationError):
         rotations.override_create(

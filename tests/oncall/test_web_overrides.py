@@ -3,12 +3,15 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from accounts.models import Role
 from oncall.models import (
     ScheduleOverride,
 )
+from oncall.services import rotations
 from tests.factories import UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
 from tests.oncall.pages import page, signed_in
@@ -172,3 +175,32 @@ def test_upcoming_overrides_are_listed_with_who_added_them(client, viewer, respo
     assert "Swapped with Alice" in overrides[0]
     assert "by Rosa Responder" in overrides[0]
     assert "Remove" not in overrides[0]  # a viewer may not
+
+
+@pytest.mark.parametrize("person", ["responder", "manager", "admin_user", "outsider", "viewer"])
+def test_remove_is_offered_to_exactly_those_who_may_remove(
+    client, request, responder, weekly, person
+):
+    # The author (Rosa), a manager or an admin: the page and the service apply one rule.
+    override = ScheduleOverride.objects.create(
+        schedule=weekly,
+        user=responder,
+        created_by=responder,
+        start=timezone.now() + timedelta(days=1),
+        end=timezone.now() + timedelta(days=2),
+    )
+    user = request.getfixturevalue(person)
+
+    html = signed_in(client, user).get(page(weekly)).content.decode()
+    overrides = re.search(r'id="overrides-title".*?</section>', html, re.S)
+    assert overrides is not None
+    offered = "Remove" in overrides[0]
+    try:
+        rotations.override_delete(actor=user, override=override)
+    except PermissionDenied:
+        removed = False
+    else:
+        removed = True
+
+    may = person in ("responder", "manager", "admin_user")
+    assert (offered, removed) == (may, may)
