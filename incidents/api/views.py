@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.requests import api_user
 from incidents import selectors, services
 from incidents.api.serializers import (
     MAX_FILTER_VALUES,
@@ -113,16 +114,9 @@ NUMBER_PARAMETER = OpenApiParameter(
 )
 
 
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated()
-    return user
-
-
 def _incident_for(request: Request, number: str) -> Incident:
     try:
-        return selectors.incident_get_for_user(user=_actor(request), number=int(number))
+        return selectors.incident_get_for_user(user=api_user(request), number=int(number))
     except Incident.DoesNotExist as exc:
         raise exceptions.NotFound() from exc
 
@@ -181,14 +175,14 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = IncidentFilterSerializer.parse(request.query_params)
         incidents: QuerySet[Incident] = selectors.incident_list(
-            user=_actor(request), filters=filters
+            user=api_user(request), filters=filters
         ).prefetch_related(*INCIDENT_PREFETCH)
         page = self.paginate_queryset(incidents)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = _parse(IncidentCreateSerializer, request)
-        incident = services.incident_declare(actor=_actor(request), source=Source.API, **data)
+        incident = services.incident_declare(actor=api_user(request), source=Source.API, **data)
         response = self._render(incident, status.HTTP_201_CREATED)
         response["Location"] = reverse(
             "incidents-api:incident-detail", kwargs={"number": incident.number}
@@ -199,7 +193,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         return self._render(self._incident(number))
 
     def partial_update(self, request: Request, number: str) -> Response:
-        actor = _actor(request)
+        actor = api_user(request)
         incident = self._incident(number)
         data = _parse(IncidentUpdateSerializer, request)
         severity: Severity | None = data.pop("severity", None)
@@ -238,7 +232,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         # No fields, but a body that is not JSON or carries fields is still refused.
         _parse(EmptySerializer, request)
         incident = services.incident_acknowledge(
-            incident=incident, actor=_actor(request), source=Source.API
+            incident=incident, actor=api_user(request), source=Source.API
         )
         return self._render(incident)
 
@@ -255,7 +249,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(StatusChangeSerializer, request)
         incident = services.incident_set_status(
             incident=incident,
-            actor=_actor(request),
+            actor=api_user(request),
             status=data["status"],
             message=data.get("message", ""),
             source=Source.API,
@@ -273,7 +267,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         incident = self._incident(number)
         data = _parse(SeverityChangeSerializer, request)
         incident = services.incident_set_severity(
-            incident=incident, actor=_actor(request), severity=data["severity"], source=Source.API
+            incident=incident, actor=api_user(request), severity=data["severity"], source=Source.API
         )
         return self._render(incident)
 
@@ -291,7 +285,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(RoleAssignSerializer, request)
         assignment = services.incident_assign_role(
             incident=incident,
-            actor=_actor(request),
+            actor=api_user(request),
             role=data["role"],
             user=data["user"],
             source=Source.API,
@@ -309,7 +303,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         incident = self._incident(number)
         data = _parse(NoteCreateSerializer, request)
         note = services.incident_add_note(
-            incident=incident, actor=_actor(request), text=data["text"], source=Source.API
+            incident=incident, actor=api_user(request), text=data["text"], source=Source.API
         )
         return Response(TimelineEventSerializer(note).data, status=status.HTTP_201_CREATED)
 
@@ -325,7 +319,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(StatusUpdateCreateSerializer, request)
         update = services.incident_post_update(
             incident=incident,
-            actor=_actor(request),
+            actor=api_user(request),
             message=data["message"],
             public=data.get("public", False),
             source=Source.API,
@@ -344,7 +338,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(ResolveSerializer, request)
         incident = services.incident_resolve(
             incident=incident,
-            actor=_actor(request),
+            actor=api_user(request),
             resolution=data.get("resolution", ""),
             source=Source.API,
         )
@@ -363,7 +357,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         data = _parse(ReopenSerializer, request)
         incident = services.incident_reopen(
             incident=incident,
-            actor=_actor(request),
+            actor=api_user(request),
             reason=data.get("reason", ""),
             source=Source.API,
         )
