@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.actors import SYSTEM, Actor, actor_user
+from accounts.actors import Actor, actor_user
 from accounts.models import User
 from incidents import events
 from incidents.models import (
@@ -663,32 +663,32 @@ def incident_record_event(
     kind: EventKind,
     source: Source,
     message: str,
+    actor: Actor,
     data: dict[str, Any] | None = None,
-    actor: Actor = SYSTEM,
     at: datetime | None = None,
 ) -> TimelineEvent:
     """Record something that happened around an incident (an alert, a page, a Slack pin).
 
     For the other apps' events that change nothing on the incident itself; changes go through
-    the services above, which record their own entries. Nothing here is permission-checked, and
-    most entries are Tocsin's own (a page sent, an alert fired): hence SYSTEM by default.
+    the services above, which record their own entries. Nothing here is permission-checked; most
+    entries are Tocsin's own (a page sent, an alert fired), and say so with `actor=SYSTEM`.
     """
     return _record(
         incident, kind=kind, actor=actor, source=source, message=message, data=data, at=at
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TimelineEntry:
     """One entry of `incident_record_events`: what `incident_record_event` takes, as data."""
 
     incident: Incident
     kind: EventKind
+    actor: Actor
     source: Source
     message: str
     at: datetime
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
-    actor: Actor = SYSTEM
 
 
 def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
