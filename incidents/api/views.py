@@ -69,7 +69,7 @@ NOT_FOUND = problems(404, _404=INCIDENT_404)
 ACTION_RESPONSES: dict[int | tuple[int, str], Any] = {
     200: IncidentSerializer,
     **NOT_FOUND,
-    **problems(409),
+    **problems(409, _409="The incident's lifecycle does not allow this now."),
 }
 
 LIST_PARAMETERS = [
