@@ -22,11 +22,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from accounts.requests import AuthedRequest
+from accounts.requests import AuthedRequest, render_fragment_or_page, wants_fragment
 from incidents import selectors, services
 from incidents.forms import (
     ChecklistForm,
@@ -66,11 +65,6 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
 }
 
 
-def _partial(request: AuthedRequest) -> bool:
-    # A history restore after a cache miss needs the whole page, not the fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
     try:
         return selectors.incident_get_for_user(user=request.user, number=number)
@@ -83,11 +77,12 @@ def incident_list(request: AuthedRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET)
     incidents = selectors.incident_list(user=request.user, filters=form.filters())
     page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "incidents/_results.html" if _partial(request) else "incidents/list.html"
-    response = render(request, template, {"form": form, "page": page})
-    # The same URL answers with a fragment or a page, so caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_fragment_or_page(
+        request,
+        fragment="incidents/_results.html",
+        page="incidents/list.html",
+        context={"form": form, "page": page},
+    )
 
 
 @login_required
@@ -195,7 +190,7 @@ def _panel(
     bound: dict[str, forms.Form] | None = None,
     notice: str = "",
 ) -> HttpResponse:
-    template = "incidents/_panel.html" if _partial(request) else "incidents/detail.html"
+    template = "incidents/_panel.html" if wants_fragment(request) else "incidents/detail.html"
     context = _panel_context(request, incident, bound=bound, notice=notice)
     return render(request, template, context, status=status)
 
@@ -233,16 +228,16 @@ def panel_action(
                 add_service_errors(form, exc)
                 return _panel(request, incident, status=400, bound=bound)
             except services.IncidentConflict as exc:
-                if _partial(request):
+                if wants_fragment(request):
                     return _panel(request, incident, status=409, notice=str(exc))
                 messages.error(request, str(exc))
                 return redirect(incident)
             except PermissionDenied as exc:
-                if _partial(request):
+                if wants_fragment(request):
                     notice = str(exc) or "You may not do that."
                     return _panel(request, incident, status=403, notice=notice)
                 raise
-            if _partial(request):
+            if wants_fragment(request):
                 # Re-read through the selector: the service changed the row and its relations.
                 return _panel(request, _incident_or_404(request, number))
             return redirect(incident)
