@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Role, User
 from alerts.selectors import forget_cached_tokens
+from tests.clock import Clock
 from tests.factories import UserFactory
 from tests.oncall.cluster import PrivateRedis
 
@@ -61,6 +63,14 @@ def outsider(db: None) -> User:
     return UserFactory(
         username="otto", first_name="Otto", last_name="Outsider", role=Role.RESPONDER
     )
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """timezone.now stopped at T0, moved on by `clock.advance()`."""
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock)
+    return clock
 
 
 @pytest.fixture
