@@ -55,6 +55,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from ops.api.schema import PAGE_NOT_FOUND, problems
+from ops.api.serializers import validated
 
 # What the incident JSON needs beyond the row, fetched in a fixed number of queries.
 INCIDENT_PREFETCH = (
@@ -124,12 +125,6 @@ def _incident_for(request: Request, number: str) -> Incident:
         raise exceptions.NotFound() from exc
 
 
-def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # What an incident action does once the view has the incident and the validated body: it calls
 # a service and returns the changed incident, or the new record (a note, a status update).
 IncidentAct = Callable[[Any, Incident, User, Any], Model]
@@ -160,7 +155,7 @@ def incident_action(
         @functools.wraps(act)
         def view(self: "IncidentViewSet", request: Request, number: str) -> Response:
             incident = self._incident(number)
-            data = _parse(body, request)
+            data = validated(body, request.data)
             result = act(self, incident, api_user(request), data)
             if created is not None:
                 return Response(created(result).data, status=status.HTTP_201_CREATED)
@@ -225,7 +220,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _parse(IncidentCreateSerializer, request)
+        data = validated(IncidentCreateSerializer, request.data)
         incident = services.incident_declare(actor=api_user(request), source=Source.API, **data)
         response = self._render(incident, status.HTTP_201_CREATED)
         response["Location"] = reverse(
@@ -239,7 +234,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     def partial_update(self, request: Request, number: str) -> Response:
         actor = api_user(request)
         incident = self._incident(number)
-        data = _parse(IncidentUpdateSerializer, request)
+        data = validated(IncidentUpdateSerializer, request.data)
         severity: Severity | None = data.pop("severity", None)
         new_status: str | None = data.pop("status", None)
         new_services: list[Service] | None = data.pop("services", None)
