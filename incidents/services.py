@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.actors import SYSTEM, Actor, actor_user
+from accounts.actors import Actor, actor_user
 from accounts.models import User
 from incidents import events
 from incidents.models import (
@@ -113,6 +113,14 @@ def incident_lock(incident: Incident | int) -> Incident:
     """
     pk = incident if isinstance(incident, int) else incident.pk
     return Incident.objects.select_for_update(no_key=True).get(pk=pk)
+
+
+def _lock_for(actor: Actor, action: Action, incident: Incident | int) -> Incident:
+    """Lock the incident's row, then check `actor` may do `action` to it as the locked row
+    stands. The caller is inside a transaction."""
+    incident = incident_lock(incident)
+    require(actor, action, incident)
+    return incident
 
 
 def incidents_lock_open(pks: Iterable[int]) -> set[int]:
@@ -225,8 +233,7 @@ def incident_set_status(
     if status == Status.RESOLVED:
         return incident_resolve(incident=incident, actor=actor, resolution=message, source=source)
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         _change_status(incident, status, actor=actor, source=source, message=message)
     return incident
 
@@ -303,8 +310,7 @@ def incident_acknowledge(
     A resolved incident cannot be acknowledged.
     """
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         if incident.status not in (Status.DETECTED, Status.RESOLVED):
             return incident
         _change_status(incident, Status.ACKNOWLEDGED, actor=actor, source=source, message="")
@@ -315,8 +321,7 @@ def incident_resolve(
     *, incident: Incident, actor: Actor, resolution: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         if not transition_allowed(incident.status, Status.RESOLVED):
             raise IllegalTransition(incident, Status.RESOLVED)
         now = timezone.now()
@@ -346,8 +351,7 @@ def incident_reopen(
     *, incident: Incident, actor: Actor, reason: str = "", source: Source = Source.WEB
 ) -> Incident:
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         if incident.status != Status.RESOLVED:
             raise IllegalTransition(
                 incident, Status.INVESTIGATING, f"{incident.ref} is not resolved."
@@ -397,8 +401,7 @@ def incident_set_severity(
     """`raise_only`: change it only if `severity` is more severe than the incident's now (the
     alert processor, deciding from what it read a while ago, must not undo a responder)."""
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         old = incident.severity
         if old.pk == severity.pk or (raise_only and severity.rank >= old.rank):
             # Setting a state it already has is not a change: nothing to record or announce.
@@ -434,8 +437,7 @@ def incident_assign_role(
     source: Source = Source.WEB,
 ) -> RoleAssignment:
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         return _assign_role(incident, actor=actor, role=role, user=user, source=source)
 
 
@@ -507,8 +509,7 @@ def incident_add_note(
     if not text:
         raise ValidationError({"text": "A note needs some text."})
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         note = _record(incident, kind=EventKind.NOTE, actor=actor, source=source, message=text)
         events.publish(
             events.IncidentNoteAdded(
@@ -530,8 +531,7 @@ def incident_post_update(
     if not message:
         raise ValidationError({"message": "A status update needs a message."})
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, incident)
         if public and incident.private:
             # The public status page must never show that a private incident exists.
             raise ValidationError(
@@ -591,8 +591,7 @@ def incident_update_details(
         now=timezone.now(),
     )
     with transaction.atomic():
-        incident = incident_lock(incident)
-        require(actor, Action.EDIT, incident)
+        incident = _lock_for(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
         if (
             "private" in changed
@@ -637,8 +636,7 @@ def checklist_item_set_done(
     *, item: ChecklistItem, actor: Actor, done: bool, source: Source = Source.WEB
 ) -> ChecklistItem:
     with transaction.atomic():
-        incident = incident_lock(item.incident)
-        require(actor, Action.RESPOND, incident)
+        incident = _lock_for(actor, Action.RESPOND, item.incident)
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         if (item.done_at is not None) == done:
             return item
@@ -663,32 +661,32 @@ def incident_record_event(
     kind: EventKind,
     source: Source,
     message: str,
+    actor: Actor,
     data: dict[str, Any] | None = None,
-    actor: Actor = SYSTEM,
     at: datetime | None = None,
 ) -> TimelineEvent:
     """Record something that happened around an incident (an alert, a page, a Slack pin).
 
     For the other apps' events that change nothing on the incident itself; changes go through
-    the services above, which record their own entries. Nothing here is permission-checked, and
-    most entries are Tocsin's own (a page sent, an alert fired): hence SYSTEM by default.
+    the services above, which record their own entries. Nothing here is permission-checked; most
+    entries are Tocsin's own (a page sent, an alert fired), and say so with `actor=SYSTEM`.
     """
     return _record(
         incident, kind=kind, actor=actor, source=source, message=message, data=data, at=at
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TimelineEntry:
     """One entry of `incident_record_events`: what `incident_record_event` takes, as data."""
 
     incident: Incident
     kind: EventKind
+    actor: Actor
     source: Source
     message: str
     at: datetime
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
-    actor: Actor = SYSTEM
 
 
 def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
@@ -718,8 +716,7 @@ def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: Actor, highlighted: bool
 ) -> TimelineEvent:
     with transaction.atomic():
-        incident = incident_lock(event.incident)
-        require(actor, Action.RESPOND, incident)
+        _lock_for(actor, Action.RESPOND, event.incident)
         TimelineEvent.objects.filter(pk=event.pk).update(highlighted=highlighted)
         event.highlighted = highlighted
     return event

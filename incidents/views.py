@@ -9,6 +9,7 @@ app does not import: the team page loads that section from it with htmx, as the 
 loads the home page's box.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from accounts.requests import AuthedRequest
+from accounts.requests import AuthedRequest, render_fragment_or_page, wants_fragment
 from incidents import selectors, services
 from incidents.forms import (
     ChecklistForm,
@@ -65,11 +65,6 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
 }
 
 
-def _partial(request: AuthedRequest) -> bool:
-    # A history restore after a cache miss needs the whole page, not the fragment.
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
     try:
         return selectors.incident_get_for_user(user=request.user, number=number)
@@ -82,11 +77,12 @@ def incident_list(request: AuthedRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET)
     incidents = selectors.incident_list(user=request.user, filters=form.filters())
     page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "incidents/_results.html" if _partial(request) else "incidents/list.html"
-    response = render(request, template, {"form": form, "page": page})
-    # The same URL answers with a fragment or a page, so caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_fragment_or_page(
+        request,
+        fragment="incidents/_results.html",
+        page="incidents/list.html",
+        context={"form": form, "page": page},
+    )
 
 
 @login_required
@@ -194,162 +190,138 @@ def _panel(
     bound: dict[str, forms.Form] | None = None,
     notice: str = "",
 ) -> HttpResponse:
-    template = "incidents/_panel.html" if _partial(request) else "incidents/detail.html"
+    template = "incidents/_panel.html" if wants_fragment(request) else "incidents/detail.html"
     context = _panel_context(request, incident, bound=bound, notice=notice)
     return render(request, template, context, status=status)
 
 
-Perform = Callable[[Incident, dict[str, Any]], object]
+# What a panel action does with the incident and the cleaned form: call one service.
+Perform = Callable[..., object]
 
 
-def _act(
-    request: AuthedRequest,
-    number: int,
-    perform: Perform,
-    *,
-    form_class: type[forms.Form] | None = None,
-    key: str = "",
-) -> HttpResponse:
-    """Validate the posted form, call the service through `perform`, and answer."""
-    incident = _incident_or_404(request, number)
-    form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
-    bound = {key: form} if form is not None and key else {}
-    if form is not None and not form.is_valid():
-        return _panel(request, incident, status=400, bound=bound)
-    try:
-        perform(incident, form.cleaned_data if form is not None else {})
-    except ValidationError as exc:
-        if form is None:
-            return _panel(request, incident, status=400, notice=" ".join(exc.messages))
-        add_service_errors(form, exc)
-        return _panel(request, incident, status=400, bound=bound)
-    except services.IncidentConflict as exc:
-        if _partial(request):
-            return _panel(request, incident, status=409, notice=str(exc))
-        messages.error(request, str(exc))
-        return redirect(incident)
-    except PermissionDenied as exc:
-        if _partial(request):
-            notice = str(exc) or "You may not do that."
-            return _panel(request, incident, status=403, notice=notice)
-        raise
-    if _partial(request):
-        # Re-read through the selector: the service changed the row and its relations.
-        return _panel(request, _incident_or_404(request, number))
-    return redirect(incident)
+def panel_action(
+    form_class: type[forms.Form] | None = None, *, key: str = ""
+) -> Callable[[Perform], Callable[..., HttpResponse]]:
+    """A POST that changes an incident from its panel (`key` names the panel's form).
+
+    The view validates the posted form, calls `perform(request, incident, cleaned_data, **url
+    kwargs)` and answers with the panel, its errors (400), a refusal (403) or a conflict (409);
+    a plain form post is redirected to the incident page.
+    """
+
+    def decorate(perform: Perform) -> Callable[..., HttpResponse]:
+        @require_POST
+        @login_required
+        @functools.wraps(perform)
+        def view(request: AuthedRequest, number: int, **kwargs: Any) -> HttpResponse:
+            incident = _incident_or_404(request, number)
+            form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
+            bound = {key: form} if form is not None and key else {}
+            if form is not None and not form.is_valid():
+                return _panel(request, incident, status=400, bound=bound)
+            data = form.cleaned_data if form is not None else {}
+            try:
+                perform(request, incident, data, **kwargs)
+            except ValidationError as exc:
+                if form is None:
+                    return _panel(request, incident, status=400, notice=" ".join(exc.messages))
+                add_service_errors(form, exc)
+                return _panel(request, incident, status=400, bound=bound)
+            except services.IncidentConflict as exc:
+                if wants_fragment(request):
+                    return _panel(request, incident, status=409, notice=str(exc))
+                messages.error(request, str(exc))
+                return redirect(incident)
+            except PermissionDenied as exc:
+                if wants_fragment(request):
+                    notice = str(exc) or "You may not do that."
+                    return _panel(request, incident, status=403, notice=notice)
+                raise
+            if wants_fragment(request):
+                # Re-read through the selector: the service changed the row and its relations.
+                return _panel(request, _incident_or_404(request, number))
+            return redirect(incident)
+
+        return view
+
+    return decorate
 
 
-@require_POST
-@login_required
-def incident_acknowledge(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_acknowledge(incident=incident, actor=request.user)
-
-    return _act(request, number, perform)
+@panel_action()
+def incident_acknowledge(
+    request: AuthedRequest, incident: Incident, data: dict[str, Any]
+) -> object:
+    return services.incident_acknowledge(incident=incident, actor=request.user)
 
 
-@require_POST
-@login_required
-def incident_status(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_set_status(
-            incident=incident, actor=request.user, status=data["status"]
-        )
-
-    return _act(request, number, perform, form_class=StatusForm, key="status")
+@panel_action(StatusForm, key="status")
+def incident_status(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_set_status(
+        incident=incident, actor=request.user, status=data["status"]
+    )
 
 
-@require_POST
-@login_required
-def incident_severity(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_set_severity(
-            incident=incident, actor=request.user, severity=data["severity"]
-        )
-
-    return _act(request, number, perform, form_class=SeverityForm, key="severity")
+@panel_action(SeverityForm, key="severity")
+def incident_severity(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_set_severity(
+        incident=incident, actor=request.user, severity=data["severity"]
+    )
 
 
-@require_POST
-@login_required
-def incident_role(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_assign_role(
-            incident=incident, actor=request.user, role=data["role"], user=data["user"]
-        )
-
-    return _act(request, number, perform, form_class=RoleForm, key="role")
+@panel_action(RoleForm, key="role")
+def incident_role(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_assign_role(
+        incident=incident, actor=request.user, role=data["role"], user=data["user"]
+    )
 
 
-@require_POST
-@login_required
-def incident_note(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_add_note(incident=incident, actor=request.user, text=data["text"])
-
-    return _act(request, number, perform, form_class=NoteForm, key="note")
+@panel_action(NoteForm, key="note")
+def incident_note(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_add_note(incident=incident, actor=request.user, text=data["text"])
 
 
-@require_POST
-@login_required
-def incident_update(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_post_update(
-            incident=incident,
-            actor=request.user,
-            message=data["message"],
-            public=data["audience"] == "public",
-        )
-
-    return _act(request, number, perform, form_class=UpdateForm, key="update")
+@panel_action(UpdateForm, key="update")
+def incident_update(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_post_update(
+        incident=incident,
+        actor=request.user,
+        message=data["message"],
+        public=data["audience"] == "public",
+    )
 
 
-@require_POST
-@login_required
-def incident_resolve(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_resolve(
-            incident=incident, actor=request.user, resolution=data["resolution"]
-        )
-
-    return _act(request, number, perform, form_class=ResolveForm, key="resolve")
+@panel_action(ResolveForm, key="resolve")
+def incident_resolve(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_resolve(
+        incident=incident, actor=request.user, resolution=data["resolution"]
+    )
 
 
-@require_POST
-@login_required
-def incident_reopen(request: AuthedRequest, number: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        return services.incident_reopen(
-            incident=incident, actor=request.user, reason=data["reason"]
-        )
-
-    return _act(request, number, perform, form_class=ReopenForm, key="reopen")
+@panel_action(ReopenForm, key="reopen")
+def incident_reopen(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    return services.incident_reopen(incident=incident, actor=request.user, reason=data["reason"])
 
 
-@require_POST
-@login_required
-def checklist_item_toggle(request: AuthedRequest, number: int, item_id: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        item = incident.checklist.filter(pk=item_id).first()
-        if item is None:
-            raise Http404("No such checklist item.")
-        return services.checklist_item_set_done(item=item, actor=request.user, done=data["done"])
-
-    return _act(request, number, perform, form_class=ChecklistForm)
+@panel_action(ChecklistForm)
+def checklist_item_toggle(
+    request: AuthedRequest, incident: Incident, data: dict[str, Any], item_id: int
+) -> object:
+    item = incident.checklist.filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such checklist item.")
+    return services.checklist_item_set_done(item=item, actor=request.user, done=data["done"])
 
 
-@require_POST
-@login_required
-def timeline_event_highlight(request: AuthedRequest, number: int, event_id: int) -> HttpResponse:
-    def perform(incident: Incident, data: dict[str, Any]) -> object:
-        event = incident.timeline.filter(pk=event_id).first()
-        if event is None:
-            raise Http404("No such timeline entry.")
-        return services.timeline_event_set_highlight(
-            event=event, actor=request.user, highlighted=data["highlighted"]
-        )
-
-    return _act(request, number, perform, form_class=HighlightForm)
+@panel_action(HighlightForm)
+def timeline_event_highlight(
+    request: AuthedRequest, incident: Incident, data: dict[str, Any], event_id: int
+) -> object:
+    event = incident.timeline.filter(pk=event_id).first()
+    if event is None:
+        raise Http404("No such timeline entry.")
+    return services.timeline_event_set_highlight(
+        event=event, actor=request.user, highlighted=data["highlighted"]
+    )
 
 
 @login_required

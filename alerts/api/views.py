@@ -9,11 +9,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.requests import api_user
 from alerts import selectors
 from alerts.api.serializers import (
     IntegrationCreateSerializer,
@@ -26,13 +26,6 @@ from alerts.services import integrations
 from ops.api.schema import problems
 
 TAGS = ["integrations"]
-
-
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated()
-    return user
 
 
 def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
@@ -61,7 +54,7 @@ class IntegrationList(generics.ListAPIView[Integration]):
     serializer_class = IntegrationSerializer
 
     def get_queryset(self) -> QuerySet[Integration]:
-        return selectors.integration_list(user=_actor(self.request))
+        return selectors.integration_list(user=api_user(self.request))
 
     @extend_schema(
         tags=TAGS,
@@ -73,7 +66,7 @@ class IntegrationList(generics.ListAPIView[Integration]):
     )
     def post(self, request: Request) -> Response:
         data = _parse(IntegrationCreateSerializer, request)
-        integration, token = integrations.integration_create(actor=_actor(request), **data)
+        integration, token = integrations.integration_create(actor=api_user(request), **data)
         response = _with_token(integration, token, status.HTTP_201_CREATED)
         response["Location"] = reverse(
             "alerts-api:integration-detail", kwargs={"pk": integration.pk}
@@ -91,7 +84,7 @@ class IntegrationDetail(generics.GenericAPIView[Integration]):
         responses={200: IntegrationSerializer, **problems(403)},
     )
     def get(self, request: Request, pk: int) -> Response:
-        integration = selectors.integration_get_for_user(user=_actor(request), pk=pk)
+        integration = selectors.integration_get_for_user(user=api_user(request), pk=pk)
         return Response(IntegrationSerializer(integration).data)
 
     @extend_schema(
@@ -102,7 +95,7 @@ class IntegrationDetail(generics.GenericAPIView[Integration]):
         responses=IntegrationSerializer,
     )
     def patch(self, request: Request, pk: int) -> Response:
-        actor = _actor(request)
+        actor = api_user(request)
         integration = selectors.integration_get_for_user(user=actor, pk=pk)
         data = _parse(IntegrationUpdateSerializer, request)
         integration = integrations.integration_update(integration=integration, actor=actor, **data)
@@ -122,7 +115,7 @@ class IntegrationRotateToken(generics.GenericAPIView[Integration]):
         responses=IntegrationWithTokenSerializer,
     )
     def post(self, request: Request, pk: int) -> Response:
-        actor = _actor(request)
+        actor = api_user(request)
         integration = selectors.integration_get_for_user(user=actor, pk=pk)
         token = integrations.integration_rotate_token(integration=integration, actor=actor)
         return _with_token(integration, token, status.HTTP_200_OK)

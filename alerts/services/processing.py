@@ -494,6 +494,7 @@ class _Processor:
             incident_services.TimelineEntry(
                 incident=incident,
                 kind=EventKind.ALERT,
+                actor=SYSTEM,
                 source=self.source,
                 message=message,
                 at=self.now,

@@ -6,9 +6,9 @@ The selector checks the caller's role; its PermissionDenied becomes a 403 proble
 from auditlog.models import LogEntry
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import exceptions, generics
+from rest_framework import generics
 
-from accounts.models import User
+from accounts.requests import api_user
 from audit import selectors
 from audit.api.serializers import AuditEntrySerializer, AuditQuerySerializer
 from ops.api.schema import problems
@@ -31,8 +31,5 @@ class EntryList(generics.ListAPIView[LogEntry]):
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self) -> QuerySet[LogEntry]:
-        user = self.request.user
-        if not isinstance(user, User):
-            raise exceptions.NotAuthenticated()
         filters = AuditQuerySerializer.parse(self.request.query_params)
-        return selectors.entry_list(user=user, filters=filters)
+        return selectors.entry_list(user=api_user(self.request), filters=filters)

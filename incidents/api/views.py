@@ -5,10 +5,12 @@ IncidentConflict become 403, 400 and 409 problem details in ops.problems. Incide
 may not see are 404, exactly as numbers that do not exist.
 """
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status, viewsets
@@ -17,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.requests import api_user
 from incidents import selectors, services
 from incidents.api.serializers import (
     MAX_FILTER_VALUES,
@@ -47,10 +50,12 @@ from incidents.models import (
     Severity,
     Source,
     Status,
+    StatusUpdate,
     Team,
     TimelineEvent,
 )
 from ops.api.schema import PAGE_NOT_FOUND, problems
+from ops.api.serializers import validated
 
 # What the incident JSON needs beyond the row, fetched in a fixed number of queries.
 INCIDENT_PREFETCH = (
@@ -68,7 +73,7 @@ NOT_FOUND = problems(404, _404=INCIDENT_404)
 ACTION_RESPONSES: dict[int | tuple[int, str], Any] = {
     200: IncidentSerializer,
     **NOT_FOUND,
-    **problems(409),
+    **problems(409, _409="The incident's lifecycle does not allow this now."),
 }
 
 LIST_PARAMETERS = [
@@ -113,24 +118,52 @@ NUMBER_PARAMETER = OpenApiParameter(
 )
 
 
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated()
-    return user
-
-
 def _incident_for(request: Request, number: str) -> Incident:
     try:
-        return selectors.incident_get_for_user(user=_actor(request), number=int(number))
+        return selectors.incident_get_for_user(user=api_user(request), number=int(number))
     except Incident.DoesNotExist as exc:
         raise exceptions.NotFound() from exc
 
 
-def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+# What an incident action does once the view has the incident and the validated body: it calls
+# a service and returns the changed incident, or the new record (a note, a status update).
+IncidentAct = Callable[[Any, Incident, User, Any], Model]
+
+
+def incident_action(
+    *,
+    summary: str,
+    body: type[serializers.Serializer[Any]],
+    url_path: str | None = None,
+    description: str | None = None,
+    created: type[serializers.ModelSerializer[Any]] | None = None,
+) -> Callable[[IncidentAct], Any]:
+    """A POST on one incident, routed and documented: the incident the path names (404 when the
+    caller may not see it), then the body, then the act. The answer is the changed incident, or
+    with `created` the new record in that serializer, 201."""
+    responses = ACTION_RESPONSES if created is None else {201: created, **NOT_FOUND}
+
+    def decorate(act: IncidentAct) -> Any:
+        @extend_schema(
+            summary=summary,
+            description=description,
+            parameters=[NUMBER_PARAMETER],
+            request=body,
+            responses=responses,
+        )
+        @action(detail=True, methods=["post"], url_path=url_path)
+        @functools.wraps(act)
+        def view(self: "IncidentViewSet", request: Request, number: str) -> Response:
+            incident = self._incident(number)
+            data = validated(body, request.data)
+            result = act(self, incident, api_user(request), data)
+            if created is not None:
+                return Response(created(result).data, status=status.HTTP_201_CREATED)
+            return self._render(cast(Incident, result))
+
+        return view
+
+    return decorate
 
 
 @extend_schema_view(
@@ -181,14 +214,14 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = IncidentFilterSerializer.parse(request.query_params)
         incidents: QuerySet[Incident] = selectors.incident_list(
-            user=_actor(request), filters=filters
+            user=api_user(request), filters=filters
         ).prefetch_related(*INCIDENT_PREFETCH)
         page = self.paginate_queryset(incidents)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _parse(IncidentCreateSerializer, request)
-        incident = services.incident_declare(actor=_actor(request), source=Source.API, **data)
+        data = validated(IncidentCreateSerializer, request.data)
+        incident = services.incident_declare(actor=api_user(request), source=Source.API, **data)
         response = self._render(incident, status.HTTP_201_CREATED)
         response["Location"] = reverse(
             "incidents-api:incident-detail", kwargs={"number": incident.number}
@@ -199,9 +232,9 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         return self._render(self._incident(number))
 
     def partial_update(self, request: Request, number: str) -> Response:
-        actor = _actor(request)
+        actor = api_user(request)
         incident = self._incident(number)
-        data = _parse(IncidentUpdateSerializer, request)
+        data = validated(IncidentUpdateSerializer, request.data)
         severity: Severity | None = data.pop("severity", None)
         new_status: str | None = data.pop("status", None)
         new_services: list[Service] | None = data.pop("services", None)
@@ -222,152 +255,98 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
                 )
         return self._render(incident)
 
-    @extend_schema(
+    @incident_action(
         summary="Acknowledge an incident",
         description=(
             "Idempotent: an incident already acknowledged or further along is answered "
             "unchanged. A resolved incident is 409."
         ),
-        parameters=[NUMBER_PARAMETER],
-        request=EmptySerializer,
-        responses=ACTION_RESPONSES,
-    )
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
         # No fields, but a body that is not JSON or carries fields is still refused.
-        _parse(EmptySerializer, request)
-        incident = services.incident_acknowledge(
-            incident=incident, actor=_actor(request), source=Source.API
-        )
-        return self._render(incident)
+        body=EmptySerializer,
+    )
+    def acknowledge(self, incident: Incident, actor: User, data: Any) -> Incident:
+        return services.incident_acknowledge(incident=incident, actor=actor, source=Source.API)
 
-    @extend_schema(
+    @incident_action(
         summary="Change an incident's status",
         description="Forward moves only; `resolved` resolves with `message` as the resolution.",
-        parameters=[NUMBER_PARAMETER],
-        request=StatusChangeSerializer,
-        responses=ACTION_RESPONSES,
+        body=StatusChangeSerializer,
+        url_path="status",
     )
-    @action(detail=True, methods=["post"], url_path="status")
-    def set_status(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(StatusChangeSerializer, request)
-        incident = services.incident_set_status(
+    def set_status(self, incident: Incident, actor: User, data: Any) -> Incident:
+        return services.incident_set_status(
             incident=incident,
-            actor=_actor(request),
+            actor=actor,
             status=data["status"],
             message=data.get("message", ""),
             source=Source.API,
         )
-        return self._render(incident)
 
-    @extend_schema(
-        summary="Change an incident's severity",
-        parameters=[NUMBER_PARAMETER],
-        request=SeverityChangeSerializer,
-        responses=ACTION_RESPONSES,
+    @incident_action(
+        summary="Change an incident's severity", body=SeverityChangeSerializer, url_path="severity"
     )
-    @action(detail=True, methods=["post"], url_path="severity")
-    def set_severity(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(SeverityChangeSerializer, request)
-        incident = services.incident_set_severity(
-            incident=incident, actor=_actor(request), severity=data["severity"], source=Source.API
+    def set_severity(self, incident: Incident, actor: User, data: Any) -> Incident:
+        return services.incident_set_severity(
+            incident=incident, actor=actor, severity=data["severity"], source=Source.API
         )
-        return self._render(incident)
 
-    @extend_schema(
+    @incident_action(
         summary="Assign an incident role",
         description="Commander, communications lead, technical lead and scribe have one holder, "
         "who is replaced; subject experts may be many.",
-        parameters=[NUMBER_PARAMETER],
-        request=RoleAssignSerializer,
-        responses=ACTION_RESPONSES,
+        body=RoleAssignSerializer,
+        url_path="roles",
     )
-    @action(detail=True, methods=["post"], url_path="roles")
-    def assign_role(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(RoleAssignSerializer, request)
+    def assign_role(self, incident: Incident, actor: User, data: Any) -> Incident:
         assignment = services.incident_assign_role(
-            incident=incident,
-            actor=_actor(request),
-            role=data["role"],
-            user=data["user"],
-            source=Source.API,
+            incident=incident, actor=actor, role=data["role"], user=data["user"], source=Source.API
         )
-        return self._render(assignment.incident)
+        return assignment.incident
 
-    @extend_schema(
+    @incident_action(
         summary="Add a note to the timeline",
-        parameters=[NUMBER_PARAMETER],
-        request=NoteCreateSerializer,
-        responses={201: TimelineEventSerializer, **NOT_FOUND},
+        body=NoteCreateSerializer,
+        url_path="notes",
+        created=TimelineEventSerializer,
     )
-    @action(detail=True, methods=["post"], url_path="notes")
-    def add_note(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(NoteCreateSerializer, request)
-        note = services.incident_add_note(
-            incident=incident, actor=_actor(request), text=data["text"], source=Source.API
+    def add_note(self, incident: Incident, actor: User, data: Any) -> TimelineEvent:
+        return services.incident_add_note(
+            incident=incident, actor=actor, text=data["text"], source=Source.API
         )
-        return Response(TimelineEventSerializer(note).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
+    @incident_action(
         summary="Post a status update",
-        parameters=[NUMBER_PARAMETER],
-        request=StatusUpdateCreateSerializer,
-        responses={201: StatusUpdateSerializer, **NOT_FOUND},
+        body=StatusUpdateCreateSerializer,
+        url_path="updates",
+        created=StatusUpdateSerializer,
     )
-    @action(detail=True, methods=["post"], url_path="updates")
-    def post_update(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(StatusUpdateCreateSerializer, request)
-        update = services.incident_post_update(
+    def post_update(self, incident: Incident, actor: User, data: Any) -> StatusUpdate:
+        return services.incident_post_update(
             incident=incident,
-            actor=_actor(request),
+            actor=actor,
             message=data["message"],
             public=data.get("public", False),
             source=Source.API,
         )
-        return Response(StatusUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Resolve an incident",
-        parameters=[NUMBER_PARAMETER],
-        request=ResolveSerializer,
-        responses=ACTION_RESPONSES,
-    )
-    @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(ResolveSerializer, request)
-        incident = services.incident_resolve(
+    @incident_action(summary="Resolve an incident", body=ResolveSerializer)
+    def resolve(self, incident: Incident, actor: User, data: Any) -> Incident:
+        return services.incident_resolve(
             incident=incident,
-            actor=_actor(request),
+            actor=actor,
             resolution=data.get("resolution", ""),
             source=Source.API,
         )
-        return self._render(incident)
 
-    @extend_schema(
+    @incident_action(
         summary="Reopen a resolved incident",
         description="The incident goes back to investigating.",
-        parameters=[NUMBER_PARAMETER],
-        request=ReopenSerializer,
-        responses=ACTION_RESPONSES,
+        body=ReopenSerializer,
     )
-    @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, number: str) -> Response:
-        incident = self._incident(number)
-        data = _parse(ReopenSerializer, request)
-        incident = services.incident_reopen(
-            incident=incident,
-            actor=_actor(request),
-            reason=data.get("reason", ""),
-            source=Source.API,
+    def reopen(self, incident: Incident, actor: User, data: Any) -> Incident:
+        return services.incident_reopen(
+            incident=incident, actor=actor, reason=data.get("reason", ""), source=Source.API
         )
-        return self._render(incident)
 
 
 @extend_schema_view(

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.requests import api_user
 from oncall import schedules, selectors
 from oncall.api.serializers import (
     OnCallQuerySerializer,
@@ -55,13 +56,6 @@ NOT_FOUND = problems(404, _404="No such schedule.")
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id."
 )
-
-
-def _actor(request: Request) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated()
-    return user
 
 
 def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
@@ -111,7 +105,7 @@ class ScheduleList(generics.ListAPIView[Schedule]):
     serializer_class = ScheduleSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        _actor(request)
+        api_user(request)
         now = timezone.now()
         page = self.paginate_queryset(self.get_queryset())
         ids = [schedule.pk for schedule in page or []]
@@ -134,7 +128,7 @@ class ScheduleDetail(generics.GenericAPIView[Schedule]):
         responses={200: ScheduleSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        _actor(request)
+        api_user(request)
         now = timezone.now()
         loaded = schedules_loaded(Schedule.objects.filter(pk=pk), start=now, end=now)
         if not loaded:
@@ -155,7 +149,7 @@ class ScheduleOnCall(generics.GenericAPIView[Schedule]):
         responses={200: OnCallSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        _actor(request)
+        api_user(request)
         schedule = _schedule(pk)
         at: datetime = _parse_query(OnCallQuerySerializer, request).get("at") or timezone.now()
         spec = selectors.schedule_spec(schedule, start=at, end=at + schedules.NEXT_SHIFT_HORIZON)
@@ -178,7 +172,7 @@ class ScheduleShifts(generics.GenericAPIView[Schedule]):
         responses={200: ShiftsSerializer, **NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
-        _actor(request)
+        api_user(request)
         schedule = _schedule(pk)
         window = _parse_query(ShiftsQuerySerializer, request)
         start, end = window["start"], window["end"]
@@ -219,7 +213,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
         responses={201: OverrideSerializer, **NOT_FOUND},
     )
     def post(self, request: Request, pk: int) -> Response:
-        actor = _actor(request)
+        actor = api_user(request)
         schedule = _schedule(pk)
         data = _parse_body(OverrideCreateSerializer, request)
         override = rotations.override_create(
@@ -245,7 +239,7 @@ class PolicyList(generics.ListAPIView[EscalationPolicy]):
     serializer_class = PolicySerializer
 
     def get_queryset(self) -> QuerySet[EscalationPolicy]:
-        _actor(self.request)
+        api_user(self.request)
         targets = EscalationTarget.objects.select_related("user", "team").order_by("pk")
         levels = EscalationLevel.objects.prefetch_related(Prefetch("targets", queryset=targets))
         return EscalationPolicy.objects.select_related("team").prefetch_related(

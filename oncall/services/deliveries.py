@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from accounts.actors import SYSTEM
 from incidents import services as incident_services
 from incidents.models import EventKind, Source, Status
 from oncall.models import (
@@ -259,6 +260,7 @@ def _record_attempt(
     incident_services.incident_record_event(
         incident=notification.incident,
         kind=EventKind.PAGE,
+        actor=SYSTEM,
         source=Source.SYSTEM,
         message=message,
         data={

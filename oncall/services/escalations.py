@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import SYSTEM
 from accounts.models import User
 from incidents import services as incident_services
 from incidents.models import EventKind, Incident, Paging, Source, Status, Team
@@ -88,6 +89,7 @@ def escalation_start(
             incident_services.incident_record_event(
                 incident=incident,
                 kind=EventKind.PAGE,
+                actor=SYSTEM,
                 source=Source.SYSTEM,
                 message="Nobody was paged: no escalation policy applies to this incident.",
                 at=now,
@@ -113,6 +115,7 @@ def escalation_start(
         incident_services.incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
+            actor=SYSTEM,
             source=Source.SYSTEM,
             message=f"Escalation policy {policy.name} started",
             data={"policy": policy.pk},
@@ -328,6 +331,7 @@ def _page(
         incident_services.incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
+            actor=SYSTEM,
             source=Source.SYSTEM,
             message=f"Nobody to page at {label}: no one is on call for its targets.",
             at=now,
@@ -362,6 +366,7 @@ def _page(
         incident_services.incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
+            actor=SYSTEM,
             source=Source.SYSTEM,
             message=f"Paged {names} ({label})",
             data={"users": [u.username for u in users], "label": label},
@@ -371,6 +376,7 @@ def _page(
         incident_services.incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
+            actor=SYSTEM,
             source=Source.SYSTEM,
             message=f"Could not page {name} ({label}): no verified contact method.",
             at=now,
@@ -432,6 +438,7 @@ def page_team_for_incident(
                 incident_services.incident_record_event(
                     incident=incident,
                     kind=EventKind.PAGE,
+                    actor=SYSTEM,
                     source=Source.SYSTEM,
                     message=f"Did not page {user.display_name} for {team.name}: "
                     "their role may not respond to incidents.",

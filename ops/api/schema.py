@@ -28,7 +28,7 @@ PROBLEM_DESCRIPTIONS = {
     401: "No credentials, or a wrong or inactive token.",
     403: "Your role may not do this (or, signed in by session, the CSRF token is missing).",
     404: "No such object, or one you may not see.",
-    409: "The incident's lifecycle does not allow this now.",
+    409: "This conflicts with the current state of what it changes; `detail` says how.",
     411: "The body came without a Content-Length (chunked): send its length.",
     413: "The request body is over the size limit.",
     415: "The body is not JSON.",

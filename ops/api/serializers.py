@@ -97,3 +97,11 @@ class ProblemSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="For 400: each invalid field and what is wrong with it.",
     )
+
+
+def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> Any:
+    """`data` (a request's body or query parameters) as `serializer_class` validates it; a
+    ValidationError, the 400 problem with each field's messages, when it is invalid."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

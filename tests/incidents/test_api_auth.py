@@ -1,13 +1,11 @@
 """API tokens: made by `manage.py create_token`, sent as `Authorization: Token <key>`."""
 
-from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.models import ApiToken
 from incidents.models import Incident
@@ -74,23 +72,10 @@ def test_a_malformed_authorization_header_is_refused_with_401(responder):
     assert_problem(client.get(f"{API}/incidents/"), 401)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """timezone.now as the authentication module reads it, moved by hand."""
-    now = {"value": timezone.now()}
-    monkeypatch.setattr(timezone, "now", lambda: now["value"])
-
-    def advance(seconds: float) -> datetime:
-        now["value"] += timedelta(seconds=seconds)
-        return now["value"]
-
-    return advance
-
-
 def test_a_token_s_first_use_is_stamped(responder, clock):
     client = JsonClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
-    used = clock(1)
+    used = clock.advance(seconds=1)
 
     client.get(f"{API}/incidents/")
 
@@ -100,9 +85,9 @@ def test_a_token_s_first_use_is_stamped(responder, clock):
 def test_a_token_used_again_within_a_minute_is_not_written(responder, clock):
     client = JsonClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
-    first = clock(1)
+    first = clock.advance(seconds=1)
     client.get(f"{API}/incidents/")
-    clock(59)
+    clock.advance(seconds=59)
 
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"{API}/incidents/")
@@ -115,9 +100,9 @@ def test_a_token_used_again_within_a_minute_is_not_written(responder, clock):
 def test_a_token_used_a_minute_later_is_stamped_again(responder, clock):
     client = JsonClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {_create_token('rosa')}")
-    clock(1)
+    clock.advance(seconds=1)
     client.get(f"{API}/incidents/")
-    later = clock(60)
+    later = clock.advance(seconds=60)
 
     client.get(f"{API}/incidents/")
 

@@ -1,9 +1,6 @@
 """Reads: who sees which incidents, and how the incident list orders, filters and searches."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.models import Role
@@ -138,23 +135,9 @@ def test_get_for_user_raises_for_an_unknown_number(responder):
         selectors.incident_get_for_user(user=responder, number=999)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """Declarations an hour apart, oldest first, so list order is known."""
-    times = iter(datetime(2026, 3, 1, 9, 0, tzinfo=UTC) + timedelta(hours=n) for n in range(100))
-    now = {"value": next(times)}
-
-    def tick() -> datetime:
-        now["value"] = next(times)
-        return now["value"]
-
-    monkeypatch.setattr(timezone, "now", lambda: now["value"])
-    return tick
-
-
 def test_the_list_shows_open_incidents_first_newest_first(responder, clock):
     for title in ("old open", "old resolved", "new open", "new resolved"):
-        clock()
+        clock.advance(hours=1)
         incident = declare(responder, title=title)
         if "resolved" in title:
             services.incident_resolve(incident=incident, actor=responder)
@@ -163,10 +146,10 @@ def test_the_list_shows_open_incidents_first_newest_first(responder, clock):
 
 
 def test_a_reopened_incident_is_listed_with_the_open_ones(responder, clock):
-    clock()
+    clock.advance(hours=1)
     reopened = declare(responder, title="reopened")
     services.incident_resolve(incident=reopened, actor=responder)
-    clock()
+    clock.advance(hours=1)
     declare(responder, title="resolved")
     services.incident_resolve(incident=Incident.objects.get(title="resolved"), actor=responder)
 
@@ -192,7 +175,7 @@ def varied(responder, clock):
         ("Index rebuilt", "SEV4", Status.RESOLVED, search, indexer),
     ]
     for title, severity_name, status, team, service in rows:
-        clock()
+        clock.advance(hours=1)
         incident = declare(
             responder, title=title, severity_name=severity_name, team=team, services=[service]
         )
@@ -247,16 +230,16 @@ def test_no_filters_lists_everything_visible(varied, responder):
 
 def test_mine_lists_what_i_declared_command_or_hold_a_role_in(responder, commander, clock):
     somebody = UserFactory.create(username="sol", role=Role.RESPONDER)
-    clock()
+    clock.advance(hours=1)
     declare(commander, title="declared")
-    clock()
+    clock.advance(hours=1)
     declare(somebody, title="commanded", commander=commander)
-    clock()
+    clock.advance(hours=1)
     held = declare(somebody, title="role held")
     services.incident_assign_role(
         incident=held, actor=SYSTEM, role=RoleKind.TECHNICAL_LEAD, user=commander
     )
-    clock()
+    clock.advance(hours=1)
     declare(somebody, title="not mine")
 
     assert listed(commander, mine=True) == ["role held", "commanded", "declared"]

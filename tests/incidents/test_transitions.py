@@ -2,7 +2,7 @@
 resolved. Forward moves may skip steps, nothing moves backward, and only a reopen takes a
 resolved incident back (to investigating)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import product
 
 import pytest
@@ -12,6 +12,7 @@ from accounts.actors import SYSTEM
 from incidents import services
 from incidents.models import EventKind, Incident, Status
 from incidents.services import IllegalTransition
+from tests.clock import Clock
 from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
@@ -36,29 +37,6 @@ LEGAL = {
 }  # fmt: skip
 ALL_PAIRS = list(product(ALL_STATUSES, ALL_STATUSES))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
-
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """Stands in for timezone.now so each step of a test happens at a known time."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, minutes: int = 1) -> datetime:
-        self.now += timedelta(minutes=minutes)
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", clock)
-    return clock
 
 
 def at_status(status: str, actor) -> Incident:

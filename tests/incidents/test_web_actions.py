@@ -23,12 +23,6 @@ HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
-@pytest.fixture
 def incident(responder):
     return declare(responder, title="Checkout is failing")
 

@@ -1,18 +1,11 @@
 from typing import Any
 
-import pytest
 from django.urls import reverse
 
 from incidents.models import EventKind, Incident, RoleKind
 from tests.factories import ServiceFactory, TeamFactory, severity
 
 DECLARE = reverse("incidents:declare")
-
-
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
 
 
 def form_data(**overrides: Any) -> dict[str, Any]:

@@ -14,12 +14,6 @@ from incidents.views import TIMELINE_RECENT
 from tests.factories import TeamFactory, declare
 
 
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
-
-
 def page(client: Client, incident: Incident) -> Any:
     return client.get(reverse("incidents:detail", args=[incident.number]))
 

@@ -1,6 +1,5 @@
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -14,12 +13,6 @@ LIST = reverse("incidents:list")
 
 def listed(response: Any) -> list[str]:
     return [incident.ref for incident in response.context["page"].object_list]
-
-
-@pytest.fixture
-def signed_in(client, responder):
-    client.force_login(responder)
-    return client
 
 
 def test_list_asks_anonymous_visitors_to_sign_in(client, db):
