@@ -64,14 +64,9 @@ def _actor(request: Request) -> User:
     return user
 
 
-def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _parse_body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.data)
+def _parse(serializer_class: type[serializers.Serializer[Any]], data: Any) -> Any:
+    """`data` (the query or the body) validated; a ValidationError becomes a 400."""
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -157,7 +152,8 @@ class ScheduleOnCall(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
         schedule = _schedule(pk)
-        at: datetime = _parse_query(OnCallQuerySerializer, request).get("at") or timezone.now()
+        query = _parse(OnCallQuerySerializer, request.query_params)
+        at: datetime = query.get("at") or timezone.now()
         spec = selectors.schedule_spec(schedule, start=at, end=at + schedules.NEXT_SHIFT_HORIZON)
         user_id, until = on_call_run(spec, at)
         user = User.objects.filter(pk=user_id).first() if user_id is not None else None
@@ -180,7 +176,7 @@ class ScheduleShifts(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
         schedule = _schedule(pk)
-        window = _parse_query(ShiftsQuerySerializer, request)
+        window = _parse(ShiftsQuerySerializer, request.query_params)
         start, end = window["start"], window["end"]
         spec = selectors.schedule_spec(schedule, start=start, end=end)
         pieces = schedules.shifts(spec, start, end)
@@ -221,7 +217,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
     def post(self, request: Request, pk: int) -> Response:
         actor = _actor(request)
         schedule = _schedule(pk)
-        data = _parse_body(OverrideCreateSerializer, request)
+        data = _parse(OverrideCreateSerializer, request.data)
         override = rotations.override_create(
             actor=actor,
             schedule=schedule,
