@@ -64,9 +64,14 @@ def _actor(request: Request) -> User:
     return user
 
 
-def _parse(serializer_class: type[serializers.Serializer[Any]], data: Any) -> Any:
-    """`data` (the query or the body) validated; a ValidationError becomes a 400."""
-    serializer = serializer_class(data=data)
+def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _parse_body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
+    serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -152,8 +157,7 @@ class ScheduleOnCall(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
         schedule = _schedule(pk)
-        query = _parse(OnCallQuerySerializer, request.query_params)
-        at: datetime = query.get("at") or timezone.now()
+        at: datetime = _parse_query(OnCallQuerySerializer, request).get("at") or timezone.now()
         spec = selectors.schedule_spec(schedule, start=at, end=at + schedules.NEXT_SHIFT_HORIZON)
         user_id, until = on_call_run(spec, at)
         user = User.objects.filter(pk=user_id).first() if user_id is not None else None
@@ -176,7 +180,7 @@ class ScheduleShifts(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         _actor(request)
         schedule = _schedule(pk)
-        window = _parse(ShiftsQuerySerializer, request.query_params)
+        window = _parse_query(ShiftsQuerySerializer, request)
         start, end = window["start"], window["end"]
         spec = selectors.schedule_spec(schedule, start=start, end=end)
         pieces = schedules.shifts(spec, start, end)
@@ -217,7 +221,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
     def post(self, request: Request, pk: int) -> Response:
         actor = _actor(request)
         schedule = _schedule(pk)
-        data = _parse(OverrideCreateSerializer, request.data)
+        data = _parse_body(OverrideCreateSerializer, request)
         override = rotations.override_create(
             actor=actor,
             schedule=schedule,
