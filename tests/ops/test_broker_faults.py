@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from incidents.models import Incident, Severity
-from tests.oncall.cluster import Cluster, PrivateRedis, wait_until
+from tests.harness import Gunicorn, database_url, wait_until
+from tests.oncall.cluster import Cluster
 from tests.oncall.factories import pageable, policy
-from tests.ops.live import Gunicorn, database_url, signed_in, timed
+from tests.ops.live import signed_in, timed
 from tests.stubs.blackhole import Blackhole
 
 pytestmark = [
@@ -24,14 +25,6 @@ pytestmark = [
 ALICE = "+14155550101"
 # A publish against a silent Redis: three REDIS_TIMEOUTs (1 s), with room for a loaded machine.
 FEW_SECONDS = 6.0
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
