@@ -93,9 +93,6 @@ def daily_from_monday(**extra: Any) -> Layer:
     return make_layer(**(defaults | extra))
 
 
-# The playbook default
-
-
 def test_playbook_first_week_is_first_participant() -> None:
     assert who_is_on_call(schedule(playbook_layer()), utc(2024, 1, 3, 12)) == ALICE
 
@@ -152,9 +149,6 @@ def test_shifts_are_returned_in_utc_whatever_zone_the_window_is_given_in() -> No
         (BOB, utc(2024, 1, 8, 9), utc(2024, 1, 9, 6)),  # to 00:00 CST next day
     ]
     assert all(piece.start.tzinfo is UTC and piece.end.tzinfo is UTC for piece in pieces)
-
-
-# Daily and weekly shifts across DST
 
 
 @pytest.mark.parametrize(
@@ -407,9 +401,6 @@ def test_hours_rotation_hands_off_every_shift_hours() -> None:
     assert who_is_on_call(plan, utc(2024, 1, 2)) == ALICE
 
 
-# Active span of a layer
-
-
 def test_rotation_starting_in_future_has_nobody_before_it() -> None:
     layer = playbook_layer(rotation_start=utc(2030, 1, 7, 9))
     plan = schedule(layer)
@@ -462,10 +453,8 @@ def test_repeated_participant_takes_each_of_their_turns() -> None:
     ]
 
 
-# Participants changed mid-rotation: one layer ends where the next begins
-
-
 def change_participants(participants: tuple[int, ...], *, at: datetime) -> tuple[Layer, Layer]:
+    """Participants changed mid-rotation: one layer ends where the next begins."""
     return (
         playbook_layer(layer_id=1, ends_at=at),
         playbook_layer(layer_id=2, participants=participants, starts_at=at),
@@ -506,9 +495,6 @@ def test_rotation_restarted_at_next_handoff_begins_with_its_first_participant() 
     assert who_is_on_call(plan, utc(2024, 1, 22, 8, 59)) == CAROL
     assert who_is_on_call(plan, change) == DAN
     assert who_is_on_call(plan, utc(2024, 1, 29, 9)) == ALICE
-
-
-# Restrictions
 
 
 def test_restriction_limits_on_call_to_its_window() -> None:
@@ -708,9 +694,6 @@ def test_window_closing_on_a_skipped_calendar_day_closes_after_the_skip() -> Non
     assert who_is_on_call(schedule(layer), utc(2011, 12, 30, 15)) == ALICE  # 31 Dec 05:00 +14
 
 
-# Overrides
-
-
 def test_override_replaces_the_layer_while_it_lasts() -> None:
     cover = Override(id=1, user_id=DAN, start=utc(2024, 1, 3), end=utc(2024, 1, 4))
     plan = schedule(playbook_layer(), overrides=(cover,))
@@ -791,9 +774,6 @@ def test_override_outside_the_window_is_left_out() -> None:
     ]
 
 
-# Layer precedence
-
-
 def test_higher_level_layer_wins() -> None:
     base = make_layer(rotation_start=utc(2024, 1, 1), layer_id=1, level=0, participants=(BOB,))
     top = make_layer(rotation_start=utc(2024, 1, 1), layer_id=2, level=1, participants=(ALICE,))
@@ -809,9 +789,6 @@ def test_equal_levels_go_to_the_higher_layer_id() -> None:
     assert sources(shifts(plan, utc(2024, 1, 2), utc(2024, 1, 3))) == [
         (BOB, utc(2024, 1, 2), utc(2024, 1, 3), 2, None),
     ]
-
-
-# The final schedule
 
 
 def test_shifts_merge_adjacent_pieces_of_same_user_and_source() -> None:
@@ -838,9 +815,6 @@ def test_shifts_keep_same_user_apart_when_the_source_differs() -> None:
 def test_shifts_of_an_empty_window_are_empty() -> None:
     assert shifts(schedule(playbook_layer()), utc(2024, 1, 3), utc(2024, 1, 3)) == []
     assert shifts(schedule(playbook_layer()), utc(2024, 1, 4), utc(2024, 1, 3)) == []
-
-
-# The next shift
 
 
 def test_next_shift_is_the_next_handoff_to_someone_else() -> None:
@@ -905,9 +879,6 @@ def test_next_shift_found_near_the_horizon_keeps_its_real_end() -> None:
     )
 
 
-# Inputs
-
-
 def test_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         who_is_on_call(schedule(playbook_layer()), datetime(2024, 1, 3))  # noqa: DTZ001
@@ -938,10 +909,8 @@ def test_restriction_weekdays_are_0_to_6() -> None:
         Restriction(start=time(9), end=time(17), weekdays=frozenset({7}))
 
 
-# Speed: who_is_on_call is on the paging path
-
-
 def test_who_is_on_call_takes_well_under_5_ms_for_3_layers_and_100_overrides() -> None:
+    # It runs on the paging path.
     decade_ago = utc(2016, 1, 4, 9)
     layers = (
         make_layer(
