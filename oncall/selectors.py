@@ -77,6 +77,12 @@ def schedule_spec(schedule: Schedule, *, start: datetime, end: datetime) -> sche
     overrides = ScheduleOverride.objects.filter(
         schedule=schedule, end__gt=start - _OVERRIDE_MARGIN, start__lt=end + _OVERRIDE_MARGIN
     )
+    return _spec(schedule, layers, overrides)
+
+
+def _spec(
+    schedule: Schedule, layers: Iterable[ScheduleLayer], overrides: Iterable[ScheduleOverride]
+) -> schedules.ScheduleSpec:
     return schedules.ScheduleSpec(
         id=schedule.pk,
         time_zone=schedule.time_zone,
@@ -156,15 +162,7 @@ def schedules_loaded(
         schedule_overrides = list(schedule.overrides.all())
         users = {p.user_id: p.user for layer in schedule_layers for p in layer.participants.all()}
         users.update({o.user_id: o.user for o in schedule_overrides})
-        spec = schedules.ScheduleSpec(
-            id=schedule.pk,
-            time_zone=schedule.time_zone,
-            layers=tuple(layer_spec(layer) for layer in schedule_layers),
-            overrides=tuple(
-                schedules.Override(id=o.pk, user_id=o.user_id, start=o.start, end=o.end)
-                for o in schedule_overrides
-            ),
-        )
+        spec = _spec(schedule, schedule_layers, schedule_overrides)
         loaded.append(LoadedSchedule(schedule, schedule_layers, schedule_overrides, spec, users))
     return loaded
 
