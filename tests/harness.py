@@ -1,18 +1,35 @@
-"""Real processes for the tests that need them: a free port, waiting for something to happen, a
-private redis-server, and gunicorn serving the test database as production runs it."""
+"""Real threads and processes for the tests that need them: a thread with its own database
+connection, a free port, waiting for something to happen, a private redis-server, and gunicorn
+serving the test database as production runs it."""
 
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
-from django.db import connection
+from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+
+
+def in_thread(work: Callable[[], Any]) -> threading.Thread:
+    """`work` running in a thread of its own, started; its database connections close with it."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
-"""Real Celery workers and beats, and a Redis of their own, for the paging reliability tests.
+"""Real Celery workers and beats for the paging reliability tests.
 
 The workers talk to the test database (committed rows: the tests use `transactional_db`), to
-a private redis-server the tests may kill and restart, and to the provider stubs.
+a private redis-server the tests may kill and restart (tests.harness.PrivateRedis), and to the
+provider stubs.
 """
 
 import os
