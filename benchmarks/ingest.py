@@ -49,8 +49,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    # Django is set up in main(), after the settings are pointed at the benchmark database.
+    from alerts.models import Integration
+    from incidents.models import Team
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_ingest"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
@@ -126,9 +131,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="payload generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
-
-
-# --- payloads and the state they imply ---------------------------------------------------
 
 
 @dataclass
@@ -275,9 +277,6 @@ def request_bytes(path: str, body: bytes, *, port: int, token: str = "") -> byte
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-# --- load generation ---------------------------------------------------------------------
-
-
 class Connection:
     """One keep-alive HTTP/1.1 connection that sends prepared requests and reads answers."""
 
@@ -416,8 +415,6 @@ async def open_loop(
     return Run(label, len(requests), elapsed, latencies, cpu, failures, len(opened))
 
 
-# --- CPU accounting ----------------------------------------------------------------------
-
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -448,9 +445,6 @@ def cpu_used(
         role: sum(seconds - before[role].get(pid, 0.0) for pid, seconds in pids.items())
         for role, pids in after.items()
     }
-
-
-# --- the server --------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -521,9 +515,6 @@ def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
-# --- database ----------------------------------------------------------------------------
-
-
 def configure(url: str, redis_url: str) -> None:
     """Point Django at the benchmark database; must run before settings are imported."""
     os.environ["DATABASE_URL"] = url
@@ -552,6 +543,21 @@ def drop_database(url: str) -> None:
     server, name = server_url(url)
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def uncapped_alertmanager(team: "Team", name: str) -> tuple["Integration", str]:
+    """An Alertmanager integration with its storm cap lifted: the load's incidents stay apart."""
+    from accounts.actors import SYSTEM
+    from alerts.models import IntegrationKind
+    from alerts.services.integrations import integration_create
+
+    return integration_create(
+        actor=SYSTEM,
+        name=name,
+        kind=IntegrationKind.ALERTMANAGER,
+        team=team,
+        max_incidents_per_minute=1_000_000,
+    )
 
 
 def check_data(plan: Plan, *, integration_id: int, floor_requests: int) -> list[str]:
@@ -636,9 +642,6 @@ def check_data(plan: Plan, *, integration_id: int, floor_requests: int) -> list[
     return problems
 
 
-# --- report ------------------------------------------------------------------------------
-
-
 def row(run: Run) -> str:
     alerts = f"{run.rate * ALERTS_PER_REQUEST:.0f}" if run.alerts else "-"
     per_request = {role: 1000 * cpu / run.requests for role, cpu in run.server_cpu.items()}
@@ -665,9 +668,6 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from accounts.actors import SYSTEM
-    from alerts.models import IntegrationKind
-    from alerts.services.integrations import integration_create
     from alerts.services.processing import alerts_process_pending
     from benchmarks.floor import FLOOR_TABLE_SQL
     from incidents.models import Team
@@ -676,13 +676,7 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_TABLE_SQL)
     team = Team.objects.create(name="Platform", slug="platform")
-    integration, token = integration_create(
-        actor=SYSTEM,
-        name="Prometheus",
-        kind=IntegrationKind.ALERTMANAGER,
-        team=team,
-        max_incidents_per_minute=1_000_000,
-    )
+    integration, token = uncapped_alertmanager(team, "Prometheus")
     broker = redis.Redis.from_url(redis_url)
     if broker.dbsize():
         print(f"  note: {redis_url} held {broker.dbsize()} keys; flushing it")

@@ -49,6 +49,7 @@ from benchmarks.ingest import (
     request_bytes,
     start_gunicorn,
     stop_gunicorn,
+    uncapped_alertmanager,
 )
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_paging"
@@ -132,6 +133,22 @@ def celery(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def celery_worker(
+    queue: str, *more: str, threads: int, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    command = [
+        "worker",
+        f"--queues={queue}",
+        *more,
+        "--pool=threads",
+        f"--concurrency={threads}",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=WARNING",
+    ]
+    return celery(command, env, log)
 
 
 def percentiles(values: list[float]) -> str:
@@ -239,8 +256,6 @@ def main() -> int:
 
     from accounts.actors import SYSTEM
     from accounts.models import User
-    from alerts.models import IntegrationKind
-    from alerts.services.integrations import integration_create
     from incidents.models import Team
     from oncall.services import contacts, policies
 
@@ -269,21 +284,9 @@ def main() -> int:
     # The load's own integration, for another team that nobody is on call for: its
     # incidents are declared and recorded but page no one, as in the ingest benchmark.
     load_team = Team.objects.create(name="Load", slug="load")
-    _, load_token = integration_create(
-        actor=SYSTEM,
-        name="Prometheus (load)",
-        kind=IntegrationKind.ALERTMANAGER,
-        team=load_team,
-        max_incidents_per_minute=1_000_000,
-    )
-    integration, token = integration_create(
-        actor=SYSTEM,
-        # One incident per probe: the storm cap would fold probes into one storm incident.
-        name="Prometheus",
-        kind=IntegrationKind.ALERTMANAGER,
-        team=team,
-        max_incidents_per_minute=1_000_000,
-    )
+    _, load_token = uncapped_alertmanager(load_team, "Prometheus (load)")
+    # One incident per probe: the storm cap would fold probes into one storm incident.
+    integration, token = uncapped_alertmanager(team, "Prometheus")
     integration.escalation_policy = policy
     integration.save(update_fields=["escalation_policy"])
     redis.Redis.from_url(redis_url).flushdb()
@@ -314,33 +317,11 @@ def main() -> int:
     server = start_gunicorn(
         args, port=port, database_url=url, redis_url=redis_url, log=workdir / "gunicorn.log"
     )
-    pager = celery(
-        [
-            "worker",
-            "--queues=paging",
-            "--hostname=pager@%h",
-            "--pool=threads",
-            f"--concurrency={args.celery_concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        env,
-        workdir / "pager.log",
+    threads = args.celery_concurrency
+    pager = celery_worker(
+        "paging", "--hostname=pager@%h", threads=threads, env=env, log=workdir / "pager.log"
     )
-    worker = celery(
-        [
-            "worker",
-            "--queues=celery",
-            "--pool=threads",
-            f"--concurrency={args.celery_concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        env,
-        workdir / "worker.log",
-    )
+    worker = celery_worker("celery", threads=threads, env=env, log=workdir / "worker.log")
     beat = celery(
         ["beat", f"--schedule={workdir / 'beat-schedule'}", "--loglevel=WARNING"],
         env,

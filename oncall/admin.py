@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from oncall.models import (
@@ -93,8 +94,18 @@ class AttemptInline(admin.TabularInline[DeliveryAttempt, Notification]):
     readonly_fields = ("started_at", "duration_ms", "status", "provider_id", "error")
 
 
+class _EngineRowsAdmin[M: Model](admin.ModelAdmin[M]):
+    """Rows the paging engine writes: shown, never added or edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin[Notification]):
+class NotificationAdmin(_EngineRowsAdmin[Notification]):
     """Read-only: the paging engine writes these; editing one by hand could page twice."""
 
     list_display = ("key", "kind", "user", "contact_method", "state", "due_at", "attempts")
@@ -102,20 +113,8 @@ class NotificationAdmin(admin.ModelAdmin[Notification]):
     search_fields = ("key", "user__username")
     inlines = (AttemptInline,)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin[Escalation]):
+class EscalationAdmin(_EngineRowsAdmin[Escalation]):
     list_display = ("incident", "policy", "state", "level_index", "cycle", "next_at")
     list_filter = ("state",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -10,9 +10,8 @@ teams to choose from.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
-from django.db.models import Count, Window
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -24,13 +23,15 @@ from oncall.models import (
     Escalation,
     EscalationState,
     Notification,
-    NotificationKind,
     NotificationState,
 )
-from oncall.selectors import PAGING_SEVERITIES, pageable_teams
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
+from oncall.selectors import (
+    PAGING_SEVERITIES,
+    CountedEscalation,
+    incident_escalation,
+    incident_pages,
+    pageable_teams,
+)
 
 TEMPLATE = "oncall/_incident_paging.html"
 PAGES_SHOWN = 100
@@ -58,45 +59,6 @@ class EscalationProgress:
 class PersonPages:
     user: User
     pages: list[Notification]
-
-
-class LevelCount(TypedDict):
-    level_count: int  # how many levels the escalation's policy has
-
-
-class Total(TypedDict):
-    total: int  # how many pages the incident has, however many were loaded
-
-
-if TYPE_CHECKING:
-    CountedEscalation = WithAnnotations[Escalation, LevelCount]
-    CountedPage = WithAnnotations[Notification, Total]
-else:
-    # At run time the aliases cannot be subscripted (they are for the type checker alone).
-    CountedEscalation = Escalation
-    CountedPage = Notification
-
-
-def incident_escalation(incident: Incident) -> CountedEscalation | None:
-    """The incident's escalation with its policy, annotated `level_count`. One query."""
-    return (
-        Escalation.objects.filter(incident_id=incident.pk)
-        .select_related("policy")
-        .annotate(level_count=Count("policy__levels"))
-        .first()
-    )
-
-
-def incident_pages(incident: Incident, *, limit: int = PAGES_SHOWN) -> list[CountedPage]:
-    """The incident's newest pages, oldest first, each annotated `total`. One query."""
-    pages: list[CountedPage] = list(
-        Notification.objects.filter(incident_id=incident.pk, kind=NotificationKind.PAGE)
-        .select_related("user", "contact_method")
-        .annotate(total=Window(Count("id")))
-        .order_by("-due_at", "-id")[:limit]
-    )
-    pages.reverse()
-    return pages
 
 
 def paging_state(escalation: CountedEscalation | None, *, now: datetime) -> EscalationProgress:
@@ -145,7 +107,7 @@ def paging_context(
     """The panel's context; the incident was fetched for the request's user, who may see it."""
     now = timezone.now()
     paging = paging_state(incident_escalation(incident), now=now)
-    pages = incident_pages(incident)
+    pages = incident_pages(incident, limit=PAGES_SHOWN)
     total = pages[0].total if pages else 0
     can_respond = can(request.user, Action.RESPOND, incident)
     # Tocsin pages nobody for an acknowledged or resolved incident (an escalation stops, and

@@ -3,8 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Window
 
 from accounts.models import User
 from incidents.models import Incident, Paging, Team
@@ -12,16 +13,22 @@ from oncall import policy_resolvers, schedules
 from oncall.models import (
     ContactKind,
     ContactMethod,
+    Escalation,
     EscalationLevel,
     EscalationPolicy,
     EscalationTarget,
     LayerParticipant,
+    Notification,
+    NotificationKind,
     NotificationRule,
     Schedule,
     ScheduleLayer,
     ScheduleOverride,
     TargetKind,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # What a severity must say for declaring an incident of it to page anyone on its own.
 PAGING_SEVERITIES = (Paging.ONCALL, Paging.ONCALL_AND_MANAGEMENT)
@@ -70,6 +77,12 @@ def schedule_spec(schedule: Schedule, *, start: datetime, end: datetime) -> sche
     overrides = ScheduleOverride.objects.filter(
         schedule=schedule, end__gt=start - _OVERRIDE_MARGIN, start__lt=end + _OVERRIDE_MARGIN
     )
+    return _spec(schedule, layers, overrides)
+
+
+def _spec(
+    schedule: Schedule, layers: Iterable[ScheduleLayer], overrides: Iterable[ScheduleOverride]
+) -> schedules.ScheduleSpec:
     return schedules.ScheduleSpec(
         id=schedule.pk,
         time_zone=schedule.time_zone,
@@ -157,15 +170,7 @@ def schedules_loaded(
         schedule_overrides = list(schedule.overrides.all())
         users = {p.user_id: p.user for layer in schedule_layers for p in layer.participants.all()}
         users.update({o.user_id: o.user for o in schedule_overrides})
-        spec = schedules.ScheduleSpec(
-            id=schedule.pk,
-            time_zone=schedule.time_zone,
-            layers=tuple(layer_spec(layer) for layer in schedule_layers),
-            overrides=tuple(
-                schedules.Override(id=o.pk, user_id=o.user_id, start=o.start, end=o.end)
-                for o in schedule_overrides
-            ),
-        )
+        spec = _spec(schedule, schedule_layers, schedule_overrides)
         loaded.append(LoadedSchedule(schedule, schedule_layers, schedule_overrides, spec, users))
     return loaded
 
@@ -326,3 +331,42 @@ def paging_steps(users: Iterable[User]) -> dict[int, list[NotificationRule]]:
                 NotificationRule(user_id=method.user_id, contact_method=method)
             )
     return steps
+
+
+class LevelCount(TypedDict):
+    level_count: int  # how many levels the escalation's policy has
+
+
+class Total(TypedDict):
+    total: int  # how many pages the incident has, however many were loaded
+
+
+if TYPE_CHECKING:
+    CountedEscalation = WithAnnotations[Escalation, LevelCount]
+    CountedPage = WithAnnotations[Notification, Total]
+else:
+    # At run time the aliases cannot be subscripted (they are for the type checker alone).
+    CountedEscalation = Escalation
+    CountedPage = Notification
+
+
+def incident_escalation(incident: Incident) -> CountedEscalation | None:
+    """The incident's escalation with its policy, annotated `level_count`. One query."""
+    return (
+        Escalation.objects.filter(incident_id=incident.pk)
+        .select_related("policy")
+        .annotate(level_count=Count("policy__levels"))
+        .first()
+    )
+
+
+def incident_pages(incident: Incident, *, limit: int) -> list[CountedPage]:
+    """The incident's newest pages, oldest first, each annotated `total`. One query."""
+    pages: list[CountedPage] = list(
+        Notification.objects.filter(incident_id=incident.pk, kind=NotificationKind.PAGE)
+        .select_related("user", "contact_method")
+        .annotate(total=Window(Count("id")))
+        .order_by("-due_at", "-id")[:limit]
+    )
+    pages.reverse()
+    return pages

@@ -16,29 +16,54 @@ from oncall.views import (
 
 app_name = "oncall"
 
+schedule_urls: list[URLPattern | URLResolver] = [
+    path("", schedules.schedule_detail, name="schedule-detail"),
+    path("edit", schedules.schedule_edit, name="schedule-edit"),
+    path("delete", schedules.schedule_delete, name="schedule-delete"),
+    path("rotate-feed", schedules.schedule_rotate_feed, name="schedule-rotate-feed"),
+    path("layers/new", layers.layer_create, name="layer-create"),
+    path("layers/<int:layer_id>/edit", layers.layer_change, name="layer-change"),
+    path("layers/<int:layer_id>/end", layers.layer_end, name="layer-end"),
+    path("overrides/new", overrides.override_create, name="override-create"),
+    path("overrides/<int:override_id>/delete", overrides.override_delete, name="override-delete"),
+]
+
+paging_settings_urls: list[URLPattern | URLResolver] = [
+    path("", paging_settings.paging_settings, name="paging-settings"),
+    path("methods/", paging_settings.method_add, name="contact-method-add"),
+    path("methods/<int:pk>/verify/", paging_settings.method_verify, name="contact-method-verify"),
+    path(
+        "methods/<int:pk>/send-code/",
+        paging_settings.method_send_code,
+        name="contact-method-send-code",
+    ),
+    path("methods/<int:pk>/test/", paging_settings.method_test, name="contact-method-test"),
+    path("methods/<int:pk>/delete/", paging_settings.method_delete, name="contact-method-delete"),
+    path("rules/", paging_settings.rule_add, name="notification-rule-add"),
+    path(
+        "rules/recommended/",
+        paging_settings.rules_recommended,
+        name="notification-rules-recommended",
+    ),
+    path("rules/<int:pk>/delete/", paging_settings.rule_delete, name="notification-rule-delete"),
+]
+
+# The incident page's paging panel; incidents.urls owns the other /incidents/<n>/ addresses
+# and none of them is one of these.
+incident_paging_urls: list[URLPattern | URLResolver] = [
+    path("paging/", incident_paging.incident_paging, name="incident-paging"),
+    path("page/", incident_paging.incident_page_user, name="incident-page-user"),
+    path("page-team/", incident_paging.incident_page_team, name="incident-page-team"),
+    path("escalate/", incident_paging.incident_escalate, name="incident-escalate"),
+]
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include(hook_urls)),
     path("schedules/", schedules.schedule_list, name="schedule-list"),
     path("schedules/new", schedules.schedule_create, name="schedule-create"),
     path("schedules/my-feed", schedules.my_feed_create, name="my-feed-create"),
     path("schedules/my-feed/rotate", schedules.my_feed_rotate, name="my-feed-rotate"),
-    path("schedules/<int:pk>/", schedules.schedule_detail, name="schedule-detail"),
-    path("schedules/<int:pk>/edit", schedules.schedule_edit, name="schedule-edit"),
-    path("schedules/<int:pk>/delete", schedules.schedule_delete, name="schedule-delete"),
-    path(
-        "schedules/<int:pk>/rotate-feed",
-        schedules.schedule_rotate_feed,
-        name="schedule-rotate-feed",
-    ),
-    path("schedules/<int:pk>/layers/new", layers.layer_create, name="layer-create"),
-    path("schedules/<int:pk>/layers/<int:layer_id>/edit", layers.layer_change, name="layer-change"),
-    path("schedules/<int:pk>/layers/<int:layer_id>/end", layers.layer_end, name="layer-end"),
-    path("schedules/<int:pk>/overrides/new", overrides.override_create, name="override-create"),
-    path(
-        "schedules/<int:pk>/overrides/<int:override_id>/delete",
-        overrides.override_delete,
-        name="override-delete",
-    ),
+    path("schedules/<int:pk>/", include(schedule_urls)),
     path("policies/", policies.policy_list, name="policy-list"),
     path("policies/new", policies.policy_create, name="policy-create"),
     path("policies/<int:pk>/", policies.policy_detail, name="policy-detail"),
@@ -49,53 +74,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # No login: the token in the address is the secret, as calendar apps cannot sign in.
     path("oncall/schedules/<str:token>.ics", feeds.schedule_feed, name="schedule-feed"),
     path("oncall/users/<str:token>.ics", feeds.user_feed, name="user-feed"),
-    path("me/paging/", paging_settings.paging_settings, name="paging-settings"),
-    path("me/paging/methods/", paging_settings.method_add, name="contact-method-add"),
-    path(
-        "me/paging/methods/<int:pk>/verify/",
-        paging_settings.method_verify,
-        name="contact-method-verify",
-    ),
-    path(
-        "me/paging/methods/<int:pk>/send-code/",
-        paging_settings.method_send_code,
-        name="contact-method-send-code",
-    ),
-    path(
-        "me/paging/methods/<int:pk>/test/", paging_settings.method_test, name="contact-method-test"
-    ),
-    path(
-        "me/paging/methods/<int:pk>/delete/",
-        paging_settings.method_delete,
-        name="contact-method-delete",
-    ),
-    path("me/paging/rules/", paging_settings.rule_add, name="notification-rule-add"),
-    path(
-        "me/paging/rules/recommended/",
-        paging_settings.rules_recommended,
-        name="notification-rules-recommended",
-    ),
-    path(
-        "me/paging/rules/<int:pk>/delete/",
-        paging_settings.rule_delete,
-        name="notification-rule-delete",
-    ),
-    # The incident page's paging panel; incidents.urls owns the other /incidents/<n>/ addresses
-    # and none of them is one of these.
-    path("incidents/<int:number>/paging/", incident_paging.incident_paging, name="incident-paging"),
-    path(
-        "incidents/<int:number>/page/",
-        incident_paging.incident_page_user,
-        name="incident-page-user",
-    ),
-    path(
-        "incidents/<int:number>/page-team/",
-        incident_paging.incident_page_team,
-        name="incident-page-team",
-    ),
-    path(
-        "incidents/<int:number>/escalate/",
-        incident_paging.incident_escalate,
-        name="incident-escalate",
-    ),
+    path("me/paging/", include(paging_settings_urls)),
+    path("incidents/<int:number>/", include(incident_paging_urls)),
 ]

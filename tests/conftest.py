@@ -1,8 +1,5 @@
 """Named personas every test may ask for, and shared fixtures."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -13,7 +10,6 @@ from accounts.models import Role, User
 from alerts.selectors import forget_cached_tokens
 from tests.clock import Clock
 from tests.factories import UserFactory
-from tests.oncall.cluster import PrivateRedis
 
 pytest_plugins = ["tests.stubs.fixtures"]
 
@@ -78,15 +74,6 @@ def signed_in(client: Client, responder: User) -> Client:
     """The test client, signed in as the responder."""
     client.force_login(responder)
     return client
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
-    """A Redis of the test's own, to stop and start (tests/oncall/cluster.py)."""
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ at a closed port.
 """
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -30,7 +28,7 @@ from incidents.services import incident_resolve
 from oncall.models import Schedule
 from tests.alerts.factories import make_integration
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare, severity
-from tests.oncall.cluster import PrivateRedis, free_port, wait_until
+from tests.harness import ROOT, Gunicorn, PrivateRedis, database_url
 from tests.oncall.factories import policy, weekly_schedule
 
 pytestmark = [
@@ -39,9 +37,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
 ST = str(ROOT / ".venv" / "bin" / "st")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 ROLES = (Role.VIEWER, Role.RESPONDER, Role.MANAGER, Role.ADMIN)
 # Test cases per operation and phase; with four roles at once the run stays within about three
 # minutes on two cores.
@@ -159,58 +155,20 @@ def tokens() -> dict[str, str]:
 
 
 @pytest.fixture
-def server(tokens: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+def server(tokens: dict[str, str], tmp_path: Path, redis_server: PrivateRedis) -> Iterator[str]:
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
-        "REDIS_URL": redis.url,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_server.url,
         "TWILIO_API_URL": NOWHERE,
         "SLACK_API_URL": f"{NOWHERE}/",
         "EMAIL_URL": "",
         "TOCSIN_DATA_DIR": str(tmp_path / "data"),
-        "PYTHONUNBUFFERED": "1",
     }
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("ab")
     # With the settings every Tocsin web server runs with, as in production.
-    process = subprocess.Popen(
-        [
-            GUNICORN,
-            "config.wsgi",
-            "--config=python:config.gunicorn",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=2",
-            "--threads=4",
-            "--no-control-socket",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(f"{url}/healthz"), timeout=60, what="gunicorn to answer")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-        redis.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    web = Gunicorn(tmp_path, env, workers=2, threads=4)
+    web.start()
+    yield web.url
+    web.stop()
 
 
 def test_the_api_answers_as_its_schema_says_to_every_role(server, tokens, tmp_path, capsys):

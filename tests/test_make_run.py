@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,18 +19,13 @@ from django.core.cache.backends.filebased import FileBasedCache
 
 from demo.catalog import DEMO_ALERTMANAGER_TOKEN, DEMO_PASSWORD
 from ops.tasks import PING_KEY
+from tests.harness import free_port
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "alerts" / "fixtures" / "alertmanager"
 READY_TIMEOUT = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stack_env(data_dir: Path, port: int) -> dict[str, str]:

@@ -16,8 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,7 +24,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.oncall.cluster import PrivateRedis, free_port
+from tests.harness import PrivateRedis, answers, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTALL_FILES = ("pyproject.toml", "README.md", "constraints.txt")
 READY_TIMEOUT = 60.0
 HOST = socket.gethostname()
-
-
-def wait_until(condition: Callable[[], bool], *, what: str, timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def clean_environ() -> dict[str, str]:
@@ -141,7 +131,7 @@ class Install:
             lines = self.log(name).splitlines()
             return self.alive(name) and any(all(p in line for p in parts) for line in lines)
 
-        wait_until(logged, what=f"{name} to log {parts}")
+        wait_until(logged, timeout=READY_TIMEOUT, what=f"{name} to log {parts}")
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -294,7 +284,8 @@ def test_beat_sends_the_alert_sweep_and_the_worker_runs_it(install):
 
 def test_gunicorn_serves_healthz_and_readyz(install):
     wait_until(
-        lambda: install.alive("web") and web_answers(f"{install.web_url}/healthz"),
+        lambda: install.alive("web") and answers(f"{install.web_url}/healthz"),
+        timeout=READY_TIMEOUT,
         what="gunicorn to serve /healthz",
     )
     ready = requests.get(f"{install.web_url}/readyz", timeout=10)
@@ -306,7 +297,8 @@ def test_gunicorn_serves_healthz_and_readyz(install):
 def test_the_whole_installation_is_ready_once_beat_and_each_queue_beat(install):
     # The heartbeats of beat, of the worker (queue celery) and of the pager (queue paging).
     wait_until(
-        lambda: web_answers(f"{install.web_url}/readyz?full=1"),
+        lambda: answers(f"{install.web_url}/readyz?full=1"),
+        timeout=READY_TIMEOUT,
         what="/readyz?full=1 to see the broker and fresh heartbeats of beat and both queues",
     )
     checks = requests.get(f"{install.web_url}/readyz?full=1", timeout=10).json()["checks"]
@@ -318,10 +310,3 @@ def test_the_whole_installation_is_ready_once_beat_and_each_queue_beat(install):
         "heartbeat:queue:celery": True,
         "heartbeat:queue:paging": True,
     }
-
-
-def web_answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except (requests.ConnectionError, requests.Timeout):
-        return False  # not listening yet

@@ -4,17 +4,11 @@ The in-process tests (tests/accounts/test_redis_down.py and their kin) refuse th
 here the broker is gone too, as when the one Redis of a deployment is down.
 """
 
-import os
 import re
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
-from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -26,7 +20,7 @@ from oncall.models import (
     NotificationState,
 )
 from tests.factories import UserFactory, declare
-from tests.oncall.cluster import free_port
+from tests.harness import Gunicorn, database_url
 from tests.oncall.factories import pageable, policy
 
 pytestmark = [
@@ -36,53 +30,17 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"  # set by UserFactory
 
 
 @pytest.fixture
 def server(unused_port, tmp_path) -> Iterator[str]:
     """gunicorn on the test database, with REDIS_URL at a port nothing listens on."""
-    port = free_port()
-    database = connection.settings_dict["NAME"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": f"redis://127.0.0.1:{unused_port}/0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "gunicorn"),
-                "config.wsgi",
-                "--config=python:config.gunicorn",
-                f"--bind=127.0.0.1:{port}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or still loading the app for its first request
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail(f"gunicorn did not start:\n{log.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    env = {"DATABASE_URL": database_url(), "REDIS_URL": f"redis://127.0.0.1:{unused_port}/0"}
+    web = Gunicorn(tmp_path, env)
+    web.start()
+    yield web.url
+    web.stop()
 
 
 def csrf_token(response: requests.Response) -> str:

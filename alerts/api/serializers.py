@@ -7,11 +7,15 @@ from rest_framework import serializers
 
 from alerts import connect
 from alerts.models import Integration, IntegrationKind
-from alerts.services.integrations import MAX_GROUP_WINDOW
+from alerts.services.integrations import INTEGRATION_SETTINGS, MAX_GROUP_WINDOW
 from incidents.models import Severity, Team
 from ops.api.serializers import StrictSerializer
 
 MAX_WINDOW_SECONDS = int(MAX_GROUP_WINDOW.total_seconds())
+# The settings after the name; the escalation policy is set on the web page only.
+API_SETTINGS = tuple(
+    name for name in INTEGRATION_SETTINGS if name not in {"name", "escalation_policy"}
+)
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
@@ -44,17 +48,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
             "name",
             "kind",
             "team",
-            "active",
-            "severity_map",
-            "default_severity",
-            "grouping_labels",
-            "group_window",
-            "auto_resolve",
-            "max_incidents_per_minute",
-            "title_template",
-            "dedup_key_template",
-            "severity_template",
-            "resolved_template",
+            *API_SETTINGS,
             "token_prefix",
             "url",
             "created_at",

@@ -4,12 +4,10 @@ Services and selectors check permissions; their PermissionDenied, ValidationErro
 DoesNotExist become 403, 400 and 404 problem details in ops.problems.
 """
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,14 +22,9 @@ from alerts.api.serializers import (
 from alerts.models import Integration
 from alerts.services import integrations
 from ops.api.schema import problems
+from ops.api.serializers import validated
 
 TAGS = ["integrations"]
-
-
-def _parse(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _with_token(integration: Integration, token: str, code: int) -> Response:
@@ -65,7 +58,7 @@ class IntegrationList(generics.ListAPIView[Integration]):
         responses={201: IntegrationWithTokenSerializer},
     )
     def post(self, request: Request) -> Response:
-        data = _parse(IntegrationCreateSerializer, request)
+        data = validated(IntegrationCreateSerializer, request.data)
         integration, token = integrations.integration_create(actor=api_user(request), **data)
         response = _with_token(integration, token, status.HTTP_201_CREATED)
         response["Location"] = reverse(
@@ -97,7 +90,7 @@ class IntegrationDetail(generics.GenericAPIView[Integration]):
     def patch(self, request: Request, pk: int) -> Response:
         actor = api_user(request)
         integration = selectors.integration_get_for_user(user=actor, pk=pk)
-        data = _parse(IntegrationUpdateSerializer, request)
+        data = validated(IntegrationUpdateSerializer, request.data)
         integration = integrations.integration_update(integration=integration, actor=actor, **data)
         return Response(IntegrationSerializer(integration).data)
 

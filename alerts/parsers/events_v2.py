@@ -19,7 +19,7 @@ from typing import Any
 from alerts import selectors
 from alerts.models import Alert, AlertStatus, Integration
 from alerts.parsers.base import AlertEvent
-from alerts.parsers.generic import clean_text
+from alerts.parsers.generic import clean_text, scalar_text
 from ops.timestamps import clamp_event_time
 
 logger = logging.getLogger(__name__)
@@ -153,14 +153,6 @@ def _web_url(value: Any) -> str:
     return ""
 
 
-def _scalar_text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
-
-
 def _labels_and_annotations(event: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Labels: custom_details' scalar fields, then the PD-CEF fields, which win. Annotations:
     the summary and custom_details' nested values as JSON."""
@@ -170,13 +162,13 @@ def _labels_and_annotations(event: dict[str, Any]) -> tuple[dict[str, str], dict
     if isinstance(details, dict):
         for key, value in details.items():
             name = clean_text(str(key), MAX_LABEL_KEY)
-            text = _scalar_text(value)
+            text = scalar_text(value)
             if text is not None and len(labels) < MAX_LABELS:
                 labels[name] = clean_text(text, MAX_LABEL_VALUE)
             elif text is None and value is not None and len(annotations) < MAX_LABELS:
                 annotations[name] = clean_text(json.dumps(value, default=str), MAX_ANNOTATION)
     elif details is not None:
-        text = _scalar_text(details)
+        text = scalar_text(details)
         annotations["description"] = clean_text(
             text if text is not None else json.dumps(details, default=str), MAX_ANNOTATION
         )

@@ -300,7 +300,8 @@ def clean_text(value: str, limit: int) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _scalar_text(value: Any) -> str | None:
+def scalar_text(value: Any) -> str | None:
+    """A JSON scalar as label text (a boolean as JSON writes it); None for anything else."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):
@@ -314,7 +315,7 @@ def _labels(payload: Any) -> dict[str, str]:
         return {}
     labels: dict[str, str] = {}
     for key, value in payload.items():
-        text = _scalar_text(value)
+        text = scalar_text(value)
         if text is None:
             continue
         labels[clean_text(str(key), MAX_LABEL_KEY_CHARS)] = clean_text(text, MAX_LABEL_VALUE_CHARS)
@@ -342,7 +343,7 @@ def _default_dedup_key(payload: Any) -> str:
 
 def _default_severity(payload: Any) -> str:
     severity = payload.get("severity") if isinstance(payload, dict) else None
-    text = _scalar_text(severity)
+    text = scalar_text(severity)
     return text.strip() if text is not None else ""
 
 

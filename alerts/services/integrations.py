@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -20,22 +21,21 @@ from ops.text import is_storable, shown
 logger = logging.getLogger(__name__)
 
 # What a manager may change after creation; kind and team are fixed, the token only rotates.
-INTEGRATION_SETTINGS = frozenset(
-    {
-        "name",
-        "active",
-        "severity_map",
-        "default_severity",
-        "grouping_labels",
-        "group_window",
-        "auto_resolve",
-        "max_incidents_per_minute",
-        "title_template",
-        "dedup_key_template",
-        "severity_template",
-        "resolved_template",
-        "escalation_policy",
-    }
+# In the order the API shows them.
+INTEGRATION_SETTINGS = (
+    "name",
+    "active",
+    "severity_map",
+    "default_severity",
+    "grouping_labels",
+    "group_window",
+    "auto_resolve",
+    "max_incidents_per_minute",
+    "title_template",
+    "dedup_key_template",
+    "severity_template",
+    "resolved_template",
+    "escalation_policy",
 )
 
 # Prometheus' label name syntax; the other sources' keys are held to the same rule.
@@ -72,6 +72,12 @@ def _grouping_label_errors(value: object) -> list[str]:
     if len(value) > 20:
         return ["At most 20 grouping labels."]
     return []
+
+
+def _only_settings(names: Iterable[str]) -> None:
+    unknown = set(names).difference(INTEGRATION_SETTINGS)
+    if unknown:
+        raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
 
 
 def _integration_clean(integration: Integration) -> None:
@@ -122,9 +128,7 @@ def integration_create(
     else takes the generated one.
     """
     require(actor, Action.MANAGE_INTEGRATIONS)
-    unknown = set(settings) - INTEGRATION_SETTINGS
-    if unknown:
-        raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
+    _only_settings(settings)
     token = token or Integration.generate_token()
     integration = Integration(
         name=name,
@@ -143,9 +147,7 @@ def integration_create(
 def integration_update(*, integration: Integration, actor: Actor, **changes: Any) -> Integration:
     """Change an integration's settings; all of them or, when one is invalid, none."""
     require(actor, Action.MANAGE_INTEGRATIONS)
-    unknown = set(changes) - INTEGRATION_SETTINGS
-    if unknown:
-        raise TypeError(f"Not integration settings: {', '.join(sorted(unknown))}")
+    _only_settings(changes)
     with transaction.atomic():
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
         for name, value in changes.items():

@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -46,6 +46,7 @@ from oncall.models import (
 from oncall.selectors import LoadedSchedule, on_call_run, schedules_loaded
 from oncall.services import rotations
 from ops.api.schema import problems
+from ops.api.serializers import validated
 
 TAGS = ["on call"]
 
@@ -56,18 +57,6 @@ NOT_FOUND = problems(404, _404="No such schedule.")
 ID_PARAMETER = OpenApiParameter(
     "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id."
 )
-
-
-def _parse_query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _parse_body(serializer_class: type[serializers.Serializer[Any]], request: Request) -> Any:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _schedule(pk: int) -> Schedule:
@@ -151,7 +140,9 @@ class ScheduleOnCall(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         api_user(request)
         schedule = _schedule(pk)
-        at: datetime = _parse_query(OnCallQuerySerializer, request).get("at") or timezone.now()
+        at: datetime = (
+            validated(OnCallQuerySerializer, request.query_params).get("at") or timezone.now()
+        )
         spec = selectors.schedule_spec(schedule, start=at, end=at + schedules.NEXT_SHIFT_HORIZON)
         user_id, until = on_call_run(spec, at)
         user = User.objects.filter(pk=user_id).first() if user_id is not None else None
@@ -174,7 +165,7 @@ class ScheduleShifts(generics.GenericAPIView[Schedule]):
     def get(self, request: Request, pk: int) -> Response:
         api_user(request)
         schedule = _schedule(pk)
-        window = _parse_query(ShiftsQuerySerializer, request)
+        window = validated(ShiftsQuerySerializer, request.query_params)
         start, end = window["start"], window["end"]
         spec = selectors.schedule_spec(schedule, start=start, end=end)
         pieces = schedules.shifts(spec, start, end)
@@ -215,7 +206,7 @@ class ScheduleOverrides(generics.GenericAPIView[ScheduleOverride]):
     def post(self, request: Request, pk: int) -> Response:
         actor = api_user(request)
         schedule = _schedule(pk)
-        data = _parse_body(OverrideCreateSerializer, request)
+        data = validated(OverrideCreateSerializer, request.data)
         override = rotations.override_create(
             actor=actor,
             schedule=schedule,

@@ -7,6 +7,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import requests
 from django.conf import settings
+from django.urls import reverse
 
 from oncall.models import ContactKind
 from oncall.notifiers.base import Notifier, NotifierError, Page, parse_retry_after, truncate
@@ -67,7 +68,8 @@ def voice_twiml(page: Page) -> str:
     spoken = escape(truncate(words, _SPOKEN_MAX_CHARS))
     parts = ["<Response>", f"<Say>{spoken}</Say>", '<Pause length="1"/>', f"<Say>{spoken}</Say>"]
     if page.ack_url:
-        action = quoteattr(f"{settings.BASE_URL}/hooks/twilio/voice/{page.notification_id}")
+        voice = reverse("oncall:twilio-voice", kwargs={"notification_id": page.notification_id})
+        action = quoteattr(f"{settings.BASE_URL}{voice}")
         parts += [
             f'<Gather numDigits="1" action={action} method="POST" timeout="10">',
             "<Say>Press 1 to acknowledge.</Say>",

@@ -383,6 +383,34 @@ def _page(
         )
 
 
+def _page_by_hand(incident: Incident, users: list[User], *, label: str, now: datetime) -> None:
+    """Page `users` outside any escalation policy; they are sent once the transaction commits.
+    The caller holds the incident's lock."""
+    _page(
+        incident,
+        users,
+        key_prefix=f"manual:{incident.pk}:{secrets.token_hex(6)}",
+        escalation=None,
+        label=label,
+        now=now,
+    )
+    transaction.on_commit(
+        lambda: deliveries.notifications_dispatch_due(now=now, incident_id=incident.pk),
+        robust=True,
+    )
+
+
+def _record_escalated(incident: Incident, *, actor: User, to: str, now: datetime) -> None:
+    incident_services.incident_record_event(
+        incident=incident,
+        kind=EventKind.PAGE,
+        actor=actor,
+        source=Source.WEB,
+        message=f"{actor.display_name} escalated to {to}",
+        at=now,
+    )
+
+
 def page_user_for_incident(
     *, incident: Incident, user: User, actor: User, now: datetime | None = None
 ) -> None:
@@ -394,18 +422,7 @@ def page_user_for_incident(
     now = now or clock()
     with transaction.atomic():
         incident = incident_services.incident_lock(incident)
-        _page(
-            incident,
-            [user],
-            key_prefix=f"manual:{incident.pk}:{secrets.token_hex(6)}",
-            escalation=None,
-            label=f"paged by {actor.display_name}",
-            now=now,
-        )
-        transaction.on_commit(
-            lambda: deliveries.notifications_dispatch_due(now=now, incident_id=incident.pk),
-            robust=True,
-        )
+        _page_by_hand(incident, [user], label=f"paged by {actor.display_name}", now=now)
 
 
 def page_team_for_incident(
@@ -425,14 +442,8 @@ def page_team_for_incident(
     users = [user for user in named if user.can_respond]
     with transaction.atomic():
         incident = incident_services.incident_lock(incident)
-        _page(
-            incident,
-            users,
-            key_prefix=f"manual:{incident.pk}:{secrets.token_hex(6)}",
-            escalation=None,
-            label=f"{team.name} on call, paged by {actor.display_name}",
-            now=now,
-        )
+        label = f"{team.name} on call, paged by {actor.display_name}"
+        _page_by_hand(incident, users, label=label, now=now)
         for user in named:
             if user not in users:
                 incident_services.incident_record_event(
@@ -444,10 +455,6 @@ def page_team_for_incident(
                     "their role may not respond to incidents.",
                     at=now,
                 )
-        transaction.on_commit(
-            lambda: deliveries.notifications_dispatch_due(now=now, incident_id=incident.pk),
-            robust=True,
-        )
     return users
 
 
@@ -467,14 +474,7 @@ def escalate_now(
         if escalation is None:
             started = escalation_start(incident=incident, now=now, manual=True)
             if started is not None:
-                incident_services.incident_record_event(
-                    incident=incident,
-                    kind=EventKind.PAGE,
-                    actor=actor,
-                    source=Source.WEB,
-                    message=f"{actor.display_name} escalated to {policy_name(started)}",
-                    at=now,
-                )
+                _record_escalated(incident, actor=actor, to=policy_name(started), now=now)
             return started
         if escalation.policy is None:
             escalation.policy = selectors.policy_for_incident(incident)
@@ -488,14 +488,8 @@ def escalate_now(
             escalation.stopped_at, escalation.stopped_reason = None, ""
         escalation.next_at = now
         escalation.save()
-        incident_services.incident_record_event(
-            incident=incident,
-            kind=EventKind.PAGE,
-            actor=actor,
-            source=Source.WEB,
-            message=f"{actor.display_name} escalated to level {escalation.level_index + 1}",
-            at=now,
-        )
+        to = f"level {escalation.level_index + 1}"
+        _record_escalated(incident, actor=actor, to=to, now=now)
         transaction.on_commit(lambda: handoff.fire_escalation(escalation.pk), robust=True)
     return escalation
 

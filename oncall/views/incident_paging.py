@@ -6,6 +6,9 @@ without JavaScript.
 A refusal is a notice in the panel (htmx, 403) or the 403 page (plain post), never a 500.
 """
 
+import functools
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -88,11 +91,25 @@ def _refused(
     return redirect(incident)
 
 
-def _may_respond(request: AuthedRequest, incident: Incident) -> PermissionDenied | None:
-    # The services check again; this answers a viewer before their form is even read.
-    if can(request.user, Action.RESPOND, incident):
-        return None
-    return PermissionDenied("Your role may not page people for this incident.")
+def _paging_action(
+    action: Callable[[AuthedRequest, Incident], HttpResponse],
+) -> Callable[[AuthedRequest, int], HttpResponse]:
+    """A POST about incident `number` by someone who may respond to it.
+
+    The services check again; this answers a viewer before their form is even read.
+    """
+
+    @require_POST
+    @login_required
+    @functools.wraps(action)
+    def view(request: AuthedRequest, number: int) -> HttpResponse:
+        incident = _incident_or_404(request, number)
+        if not can(request.user, Action.RESPOND, incident):
+            denied = PermissionDenied("Your role may not page people for this incident.")
+            return _refused(request, incident, denied)
+        return action(request, incident)
+
+    return view
 
 
 @require_GET
@@ -102,13 +119,8 @@ def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
     return _panel(request, _incident_or_404(request, number))
 
 
-@require_POST
-@login_required
-def incident_page_user(request: AuthedRequest, number: int) -> HttpResponse:
-    incident = _incident_or_404(request, number)
-    denied = _may_respond(request, incident)
-    if denied is not None:
-        return _refused(request, incident, denied)
+@_paging_action
+def incident_page_user(request: AuthedRequest, incident: Incident) -> HttpResponse:
     form = PageUserForm(request.POST, auto_id="page-%s")
     if not form.is_valid():
         error = ValidationError(list(form.errors.get("user") or ["Choose someone to page."]))
@@ -128,13 +140,8 @@ def incident_page_user(request: AuthedRequest, number: int) -> HttpResponse:
     return _done(request, incident, f"Paged {person.display_name}.")
 
 
-@require_POST
-@login_required
-def incident_page_team(request: AuthedRequest, number: int) -> HttpResponse:
-    incident = _incident_or_404(request, number)
-    denied = _may_respond(request, incident)
-    if denied is not None:
-        return _refused(request, incident, denied)
+@_paging_action
+def incident_page_team(request: AuthedRequest, incident: Incident) -> HttpResponse:
     form = PageTeamForm(request.POST, auto_id="page-team-%s", teams=pageable_teams())
     if not form.is_valid():
         error = ValidationError(list(form.errors.get("team") or ["Choose a team to page."]))
@@ -158,13 +165,8 @@ def incident_page_team(request: AuthedRequest, number: int) -> HttpResponse:
     return _done(request, incident, f"Paged {team.name}: {names}.")
 
 
-@require_POST
-@login_required
-def incident_escalate(request: AuthedRequest, number: int) -> HttpResponse:
-    incident = _incident_or_404(request, number)
-    denied = _may_respond(request, incident)
-    if denied is not None:
-        return _refused(request, incident, denied)
+@_paging_action
+def incident_escalate(request: AuthedRequest, incident: Incident) -> HttpResponse:
     try:
         escalation = escalations.escalate_now(incident=incident, actor=request.user)
     except (PermissionDenied, ValidationError) as error:

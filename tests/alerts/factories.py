@@ -21,16 +21,20 @@ def make_integration(kind: str = IntegrationKind.ALERTMANAGER, **settings: Any) 
     return integration
 
 
+def _event(key: str, status: AlertStatus, labels: dict[str, str], **fields: Any) -> AlertEvent:
+    labels = {"alertname": "HighErrorRate", "service": "checkout", **labels}
+    title = f"{labels['alertname']} on {labels['service']}"
+    return AlertEvent(dedup_key=key, status=status, title=title, labels=labels, **fields)
+
+
 def firing(key: str, *, at: datetime | None = None, **labels: str) -> AlertEvent:
     starts = at or timezone.now() - timedelta(seconds=5)
-    labels = {"alertname": "HighErrorRate", "service": "checkout", **labels}
-    return AlertEvent(
-        dedup_key=key,
-        status=AlertStatus.FIRING,
-        title=f"{labels['alertname']} on {labels['service']}",
+    return _event(
+        key,
+        AlertStatus.FIRING,
+        labels,
         starts_at=starts,
         event_at=starts,
-        labels=labels,
         annotations={"summary": "errors"},
     )
 
@@ -39,13 +43,4 @@ def resolved(
     key: str, *, started: datetime, ended: datetime | None = None, **labels: str
 ) -> AlertEvent:
     ends = ended or timezone.now()
-    labels = {"alertname": "HighErrorRate", "service": "checkout", **labels}
-    return AlertEvent(
-        dedup_key=key,
-        status=AlertStatus.RESOLVED,
-        title=f"{labels['alertname']} on {labels['service']}",
-        starts_at=started,
-        ends_at=ends,
-        event_at=ends,
-        labels=labels,
-    )
+    return _event(key, AlertStatus.RESOLVED, labels, starts_at=started, ends_at=ends, event_at=ends)

@@ -25,6 +25,7 @@ from incidents.models import EventKind, Incident, Severity, TimelineEvent
 from tests.alerts.factories import firing, make_integration
 from tests.alerts.hooks import AlertmanagerHook, fixture
 from tests.factories import TeamFactory
+from tests.harness import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -129,18 +130,6 @@ def test_deliveries_of_the_same_alerts_in_different_orders_at_once_all_succeed(h
 
     assert statuses == [200] * 8
     assert Alert.objects.count() == 50
-
-
-def in_thread(work: Callable[[], Any]) -> threading.Thread:
-    def run() -> None:
-        try:
-            work()
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @contextmanager

@@ -1,9 +1,7 @@
 """A real Prometheus Alertmanager delivering to Tocsin's live server: fire a group, resolve it."""
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +17,7 @@ from alerts.services.integrations import integration_create
 from alerts.services.processing import alerts_process_pending
 from incidents.models import Incident, Source, Status
 from tests.factories import TeamFactory
+from tests.harness import free_port, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,21 +46,6 @@ receivers:
             type: Bearer
             credentials: {token}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Gave up after {WAIT:.0f} s waiting for {what}.")
-        time.sleep(0.1)
 
 
 class Alertmanager:
@@ -116,7 +100,9 @@ def alertmanager(
     )
     try:
         manager = Alertmanager(f"http://127.0.0.1:{port}")
-        wait_until(lambda: manager.ready() or process.poll() is not None, "Alertmanager")
+        wait_until(
+            lambda: manager.ready() or process.poll() is not None, timeout=WAIT, what="Alertmanager"
+        )
         if process.poll() is not None:
             pytest.fail(f"Alertmanager exited:\n{(tmp_path / 'alertmanager.log').read_text()}")
         yield manager
@@ -176,7 +162,7 @@ def test_alertmanager_groups_alerts_into_one_incident_and_its_resolution_advance
     started = datetime.now(UTC) - timedelta(minutes=1)
 
     alertmanager.post_alerts(checkout_alerts(starts=started))
-    wait_until(stored(integration, AlertStatus.FIRING), "both firing alerts")
+    wait_until(stored(integration, AlertStatus.FIRING), timeout=WAIT, what="both firing alerts")
     alerts_process_pending(integration_id=integration.pk)
 
     incident = Incident.objects.get()
@@ -189,7 +175,7 @@ def test_alertmanager_groups_alerts_into_one_incident_and_its_resolution_advance
     alertmanager.post_alerts(
         checkout_alerts(starts=started, ends=datetime.now(UTC) - timedelta(seconds=1))
     )
-    wait_until(stored(integration, AlertStatus.RESOLVED), "both resolutions")
+    wait_until(stored(integration, AlertStatus.RESOLVED), timeout=WAIT, what="both resolutions")
     alerts_process_pending(integration_id=integration.pk)
 
     incident.refresh_from_db()

@@ -1,88 +1,18 @@
-"""Real Celery workers and beats, and a Redis of their own, for the paging reliability tests.
+"""Real Celery workers and beats for the paging reliability tests.
 
 The workers talk to the test database (committed rows: the tests use `transactional_db`), to
-a private redis-server the tests may kill and restart, and to the provider stubs.
+a private redis-server the tests may kill and restart (tests.harness.PrivateRedis), and to the
+provider stubs.
 """
 
 import os
 import signal
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from django.db import connection
+from tests.harness import ROOT, PrivateRedis, database_url, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(ROOT / ".venv" / "bin" / "celery")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class PrivateRedis:
-    """A redis-server without persistence: a restart loses every queued task, as a crash does."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, timeout=10, what="redis-server to answer")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 class Cluster:
@@ -91,11 +21,10 @@ class Cluster:
     def __init__(self, workdir: Path, redis: PrivateRedis, env: dict[str, str]) -> None:
         self.workdir = workdir
         self.redis = redis
-        database = connection.settings_dict["NAME"]
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.test_settings",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "DATABASE_URL": database_url(),
             "REDIS_URL": redis.url,
             "PYTHONUNBUFFERED": "1",
             **env,

@@ -1,6 +1,7 @@
 """Building blocks for on-call tests: people who can be paged, policies, schedules."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from oncall.models import (
     ScheduleLayer,
     TargetKind,
 )
+from oncall.notifiers import Page
 from oncall.schedules import ShiftLength
 from tests.factories import TeamFactory, UserFactory
 
@@ -106,3 +108,20 @@ def weekly_schedule(
     for position, user in enumerate(users):
         LayerParticipant.objects.create(layer=layer, user=user, position=position)
     return schedule
+
+
+ACK_URL = "https://tocsin.example/ack/42/s1gn3d/"
+
+
+def database_down_page(method: ContactKind, address: str, **more: Any) -> Page:
+    """INC-42's page, as the paging engine hands it to the notifier for `method`."""
+    return Page(
+        notification_id=42,
+        method=method,
+        address=address,
+        subject="[SEV1] INC-42 Database down",
+        text="Primary database is not accepting connections.",
+        ack_url=ACK_URL,
+        incident_url="https://tocsin.example/incidents/42/",
+        **more,
+    )

@@ -4,27 +4,16 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from incidents import services as incident_services
 from oncall.models import Escalation, EscalationState, Notification
 from oncall.services import escalations
 from tests.factories import declare
+from tests.harness import in_thread
 from tests.oncall.factories import pageable, policy
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def in_thread(target):
-    def run():
-        try:
-            target()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_tick_during_an_acknowledgement_waits_for_it_and_then_pages_nobody():

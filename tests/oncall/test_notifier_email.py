@@ -4,19 +4,15 @@ from dataclasses import replace
 
 import pytest
 
+from oncall.models import ContactKind
 from oncall.notifiers import NotifierError, Page, notifier_for
+from tests.oncall.factories import ACK_URL, database_down_page
 
-ACK_URL = "https://tocsin.example/ack/42/s1gn3d/"
-PAGE = Page(
-    notification_id=42,
-    method="email",
-    address="rosa@example.com",
-    subject="[SEV1] INC-42 Database down",
-    text="Primary database is not accepting connections.",
+PAGE = database_down_page(
+    ContactKind.EMAIL,
+    "rosa@example.com",
     html="<html><body><p>Primary database is <b>down</b>.</p>"
     f'<p><a href="{ACK_URL}">Acknowledge</a></p></body></html>',
-    ack_url=ACK_URL,
-    incident_url="https://tocsin.example/incidents/42/",
 )
 
 

@@ -4,18 +4,12 @@ from dataclasses import replace
 
 import pytest
 
+from oncall.models import ContactKind
 from oncall.notifiers import NotifierError, Page, notifier_for
 from oncall.notifiers.slack import page_blocks
+from tests.oncall.factories import database_down_page
 
-PAGE = Page(
-    notification_id=42,
-    method="slack",
-    address="U024BE7LH",
-    subject="[SEV1] INC-42 Database down",
-    text="Primary database is not accepting connections.",
-    ack_url="https://tocsin.example/ack/42/s1gn3d/",
-    incident_url="https://tocsin.example/incidents/42/",
-)
+PAGE = database_down_page(ContactKind.SLACK, "U024BE7LH")
 
 
 def send(page: Page = PAGE) -> str:

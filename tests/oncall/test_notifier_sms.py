@@ -5,19 +5,12 @@ from dataclasses import replace
 
 import pytest
 
+from oncall.models import ContactKind
 from oncall.notifiers import NotifierError, Page, notifier_for
 from oncall.notifiers.twilio import SMS_MAX_CHARS
+from tests.oncall.factories import ACK_URL, database_down_page
 
-ACK_URL = "https://tocsin.example/ack/42/s1gn3d/"
-PAGE = Page(
-    notification_id=42,
-    method="sms",
-    address="+14155550100",
-    subject="[SEV1] INC-42 Database down",
-    text="Primary database is not accepting connections.",
-    ack_url=ACK_URL,
-    incident_url="https://tocsin.example/incidents/42/",
-)
+PAGE = database_down_page(ContactKind.SMS, "+14155550100")
 
 
 def send(page: Page = PAGE) -> str:

@@ -6,17 +6,11 @@ from xml.etree import ElementTree
 
 import pytest
 
+from oncall.models import ContactKind
 from oncall.notifiers import NotifierError, Page, notifier_for
+from tests.oncall.factories import database_down_page
 
-PAGE = Page(
-    notification_id=42,
-    method="voice",
-    address="+14155550100",
-    subject="[SEV1] INC-42 Database down",
-    text="Primary database is not accepting connections.",
-    ack_url="https://tocsin.example/ack/42/s1gn3d/",
-    incident_url="https://tocsin.example/incidents/42/",
-)
+PAGE = database_down_page(ContactKind.VOICE, "+14155550100")
 
 
 def call(page: Page = PAGE) -> str:

@@ -8,18 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from oncall.notifiers import NotifierError, Page, notifier_for
+from oncall.models import ContactKind
+from oncall.notifiers import NotifierError, notifier_for
 from oncall.notifiers.webhook import is_public, verify_signature
+from tests.oncall.factories import database_down_page
 
 SECRET = "whsec-0123456789abcdef"
-PAGE = Page(
-    notification_id=42,
-    method="webhook",
-    address="set per test",
-    subject="[SEV1] INC-42 Database down",
-    text="Primary database is not accepting connections.",
-    ack_url="https://tocsin.example/ack/42/s1gn3d/",
-    incident_url="https://tocsin.example/incidents/42/",
+PAGE = database_down_page(
+    ContactKind.WEBHOOK,
+    "set per test",
     secret=SECRET,
     payload={"event": "incident.paged", "incident": {"number": 42, "severity": "SEV1"}},
 )

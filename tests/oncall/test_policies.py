@@ -12,19 +12,8 @@ from oncall.models import EscalationPolicy
 from oncall.services import escalations, policies
 from tests.alerts.factories import make_integration
 from tests.factories import TeamFactory, declare
+from tests.harness import in_thread
 from tests.oncall.factories import pageable, policy
-
-
-def in_thread(target):
-    def run():
-        try:
-            target()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db

@@ -15,7 +15,8 @@ from django.utils import timezone
 from incidents import services as incident_services
 from oncall.models import Escalation, EscalationState, Notification, NotificationState
 from tests.factories import declare
-from tests.oncall.cluster import Cluster, PrivateRedis, wait_until
+from tests.harness import wait_until
+from tests.oncall.cluster import Cluster
 from tests.oncall.factories import pageable, policy
 
 pytestmark = [
@@ -25,14 +26,6 @@ pytestmark = [
 ]
 
 NUMBERS = {"alice": "+14155550101", "bob": "+14155550102", "carol": "+14155550103"}
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = PrivateRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

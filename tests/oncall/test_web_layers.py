@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from django.utils import timezone
 
 from oncall.models import (
@@ -46,58 +47,47 @@ def test_manager_adds_a_layer_with_people_in_the_order_chosen(client, manager, t
     assert layer.rotation_start == datetime(2025, 1, 6, 8, tzinfo=UTC)
 
 
-def test_layer_form_rejects_a_rotation_without_people_and_writes_nothing(client, manager, team):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new", layer_form(participants=["", ""])
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["participants"] == [
-        "A rotation needs at least one person."
-    ]
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_rejects_an_unknown_zone_and_writes_nothing(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], time_zone="Europe/Atlantis"),
-    )
-
-    assert response.status_code == 400
-    assert "time_zone" in response.context["form"].errors
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_rejects_a_handoff_the_clocks_skip(client, manager, team, alice):
-    schedule = Schedule.objects.create(team=team, name="Primary")
-
-    response = signed_in(client, manager).post(
-        f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], rotation_start="2025-03-30T02:30"),
-    )
-
-    assert response.status_code == 400
-    assert response.context["form"].errors["rotation_start"] == [
-        "Clocks in Europe/Paris skip this time; choose another."
-    ]
-    assert not ScheduleLayer.objects.exists()
-
-
-def test_layer_form_asks_for_hours_when_shifts_last_n_hours(client, manager, team, alice):
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        pytest.param(
+            {"participants": ["", ""]},
+            "participants",
+            "A rotation needs at least one person.",
+            id="nobody",
+        ),
+        pytest.param(
+            {"time_zone": "Europe/Atlantis"},
+            "time_zone",
+            "Unknown time zone Europe/Atlantis.",
+            id="unknown zone",
+        ),
+        pytest.param(
+            {"rotation_start": "2025-03-30T02:30"},
+            "rotation_start",
+            "Clocks in Europe/Paris skip this time; choose another.",
+            id="a handoff the clocks skip",
+        ),
+        pytest.param(
+            {"shift_length": "hours", "shift_hours": ""},
+            "shift_hours",
+            "Say how many hours a shift lasts.",
+            id="n hours without n",
+        ),
+    ],
+)
+def test_layer_form_rejects_and_writes_nothing(
+    client, manager, team, alice, changes, field, message
+):
     schedule = Schedule.objects.create(team=team, name="Primary")
 
     response = signed_in(client, manager).post(
         f"/schedules/{schedule.pk}/layers/new",
-        layer_form(participants=[str(alice.pk)], shift_length="hours", shift_hours=""),
+        layer_form(**{"participants": [str(alice.pk)], **changes}),
     )
 
     assert response.status_code == 400
-    assert "shift_hours" in response.context["form"].errors
+    assert response.context["form"].errors[field] == [message]
     assert not ScheduleLayer.objects.exists()
 
 

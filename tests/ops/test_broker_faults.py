@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from incidents.models import Incident, Severity
-from tests.oncall.cluster import Cluster, wait_until
+from tests.harness import Gunicorn, database_url, wait_until
+from tests.oncall.cluster import Cluster
 from tests.oncall.factories import pageable, policy
-from tests.ops.live import Gunicorn, database_url, signed_in, timed
+from tests.ops.live import signed_in, timed
 from tests.stubs.blackhole import Blackhole
 
 pytestmark = [

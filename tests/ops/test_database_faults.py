@@ -11,7 +11,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents.models import Incident, Severity, TimelineEvent
-from tests.ops.live import Gunicorn, database_url, signed_in, timed
+from tests.harness import Gunicorn, database_url
+from tests.ops.live import signed_in, timed
 from tests.stubs.blackhole import Blackhole
 
 pytestmark = [

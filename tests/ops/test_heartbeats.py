@@ -8,7 +8,8 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.oncall.cluster import Cluster, PrivateRedis, wait_until
+from tests.harness import wait_until
+from tests.oncall.cluster import Cluster
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,17 +23,16 @@ BEAT = (("kind", "beat"), ("name", "beat"))
 
 
 @pytest.fixture
-def cluster(tmp_path, settings):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
+def cluster(tmp_path, settings, redis_server):
     # Short intervals, so a minute is plenty; the test process reads them too.
     settings.HEARTBEAT_INTERVAL = 1
     settings.HEARTBEAT_STALE_AFTER = 5
-    settings.CELERY_BROKER_URL = redis.url
-    started = Cluster(tmp_path, redis, {"HEARTBEAT_INTERVAL": "1", "HEARTBEAT_STALE_AFTER": "5"})
+    settings.CELERY_BROKER_URL = redis_server.url
+    started = Cluster(
+        tmp_path, redis_server, {"HEARTBEAT_INTERVAL": "1", "HEARTBEAT_STALE_AFTER": "5"}
+    )
     yield started
     started.stop()
-    redis.stop()
 
 
 def stale(client) -> dict[tuple[tuple[str, str], ...], float]:

@@ -6,7 +6,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import declare
-from tests.ops.live import Gunicorn, database_url
+from tests.harness import Gunicorn, database_url
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,4 +1,5 @@
-"""Fixtures that start a provider stub, point the settings at it, and stop it at teardown.
+"""Fixtures that start a provider stub, point the settings at it, and stop it at teardown; and
+a redis-server of the test's own.
 
 Each stub records everything it received (`.requests`, `.calls`, `.messages`), so a test can say
 exactly what was sent, or `assert_nothing_sent()`. At teardown every HTTP stub also checks that
@@ -7,12 +8,13 @@ nothing was sent outside the API it speaks (a wrong path is a bug in the code un
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pytest_django.fixtures import Settings
 
+from tests.harness import PrivateRedis, free_port
 from tests.stubs.slack import SlackStub
 from tests.stubs.smtp import SmtpStub
 from tests.stubs.twilio import TwilioStub
@@ -56,7 +58,13 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on: connecting to it is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+    return free_port()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own, which it may stop and restart."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
