@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor
-from accounts.models import User
 from alerts.models import Integration, IntegrationKind, hash_token
 from alerts.parsers.generic import template_errors
 from alerts.selectors import forget_cached_tokens
@@ -140,7 +139,7 @@ def integration_create(
     )
     _integration_clean(integration)
     integration.save()
-    logger.info("integration %s created by %s", integration.pk, _who(actor))
+    logger.info("integration %s created by %s", integration.pk, actor.display_name)
     return integration, token
 
 
@@ -157,7 +156,10 @@ def integration_update(*, integration: Integration, actor: Actor, **changes: Any
             locked.save(update_fields=sorted(changes))
         transaction.on_commit(forget_cached_tokens)
     logger.info(
-        "integration %s updated by %s: %s", locked.pk, _who(actor), ", ".join(sorted(changes))
+        "integration %s updated by %s: %s",
+        locked.pk,
+        actor.display_name,
+        ", ".join(sorted(changes)),
     )
     return locked
 
@@ -170,12 +172,8 @@ def integration_rotate_token(*, integration: Integration, actor: Actor) -> str:
     integration.token_prefix = token[:8]
     integration.save(update_fields=["token_hash", "token_prefix"])
     transaction.on_commit(forget_cached_tokens)
-    logger.info("integration %s token rotated by %s", integration.pk, _who(actor))
+    logger.info("integration %s token rotated by %s", integration.pk, actor.display_name)
     return token
-
-
-def _who(actor: Actor) -> str:
-    return actor.username if isinstance(actor, User) else "the system"
 
 
 def generic_template_errors(
