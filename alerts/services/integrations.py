@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -124,10 +125,12 @@ def integration_create(
     """Create an integration and return it with its token, which is shown once only.
 
     `token` is for the demo, whose token is published so `make run` can print it; anything
-    else takes the generated one.
+    else takes the generated one. A given token is refused in production and when it is short.
     """
     require(actor, Action.MANAGE_INTEGRATIONS)
     _only_settings(settings)
+    if token is not None:
+        _check_given_token(token)
     token = token or Integration.generate_token()
     integration = Integration(
         name=name,
@@ -141,6 +144,23 @@ def integration_create(
     integration.save()
     logger.info("integration %s created by %s", integration.pk, actor.display_name)
     return integration, token
+
+
+# Someone besides the server knows a given token, so production never takes one; elsewhere it
+# must still be as hard to guess as a 32-character URL-safe string, so a careless caller cannot
+# open an integration to a short or guessable secret.
+MIN_GIVEN_TOKEN_LENGTH = 32
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _check_given_token(token: str) -> None:
+    if django_settings.PRODUCTION:
+        raise ValueError("A caller-chosen integration token is refused in production.")
+    if len(token) < MIN_GIVEN_TOKEN_LENGTH or not _URL_SAFE.fullmatch(token):
+        raise ValueError(
+            f"A caller-chosen integration token needs at least {MIN_GIVEN_TOKEN_LENGTH} "
+            "URL-safe characters (A-Z, a-z, 0-9, - and _)."
+        )
 
 
 def integration_update(*, integration: Integration, actor: Actor, **changes: Any) -> Integration:
