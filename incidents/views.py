@@ -271,7 +271,7 @@ def incident_severity(request: AuthedRequest, incident: Incident, data: dict[str
 @panel_action(RoleForm, key="role")
 def incident_role(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_assign_role(
-        incident=incident, actor=request.user, role=data["role"], user=data["user"]
+        incident=incident, actor=request.user, role=RoleKind(data["role"]), user=data["user"]
     )
 
 

@@ -46,6 +46,7 @@ from incidents.api.serializers import (
 from incidents.models import (
     Incident,
     RoleAssignment,
+    RoleKind,
     Service,
     Severity,
     Source,
@@ -299,7 +300,11 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     )
     def assign_role(self, incident: Incident, actor: User, data: Any) -> Incident:
         assignment = services.incident_assign_role(
-            incident=incident, actor=actor, role=data["role"], user=data["user"], source=Source.API
+            incident=incident,
+            actor=actor,
+            role=RoleKind(data["role"]),
+            user=data["user"],
+            source=Source.API,
         )
         return assignment.incident
 
