@@ -1,7 +1,7 @@
 """Schedules: the list with your calendar feed, a schedule's page with its two-week calendar,
 creating, editing and deleting schedules, and their feeds' secret addresses.
 
-Views parse the request, call a service or a read, and render; oncall.calendar lays out the
+Views parse the request, call a service or a read, and render; oncall.calendar_layout lays out the
 calendar.
 """
 
@@ -25,7 +25,13 @@ from accounts.models import User
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, can, require
 from oncall import schedules, selectors
-from oncall.calendar import CALENDAR_DAYS, ShiftLink, build_calendar, calendar_start, midnight
+from oncall.calendar_layout import (
+    CALENDAR_DAYS,
+    ShiftLink,
+    build_calendar,
+    calendar_start,
+    midnight,
+)
 from oncall.forms import WEEKDAYS, ScheduleForm
 from oncall.models import CalendarFeed, Schedule, ScheduleLayer
 from oncall.schedules import ShiftLength
