@@ -257,6 +257,7 @@ def main() -> int:
     from accounts.actors import SYSTEM
     from accounts.models import User
     from incidents.models import Team
+    from oncall.models import ContactKind
     from oncall.services import contacts, policies
 
     call_command("migrate", verbosity=0)
@@ -264,7 +265,7 @@ def main() -> int:
     team = Team.objects.create(name="Platform", slug="platform")
     first, second = (User.objects.create(username=name) for name in ("first", "second"))
     for user in (first, second):
-        contacts.contact_method_add(user=user, kind="webhook", address=receiver.url)
+        contacts.contact_method_add(user=user, kind=ContactKind.WEBHOOK, address=receiver.url)
     policy = policies.policy_save(
         actor=SYSTEM,
         name="Platform",

@@ -39,7 +39,8 @@ SERVICES = {
 }
 
 # Published on purpose, like the demo passwords: `make run` prints it so a newcomer can post an
-# alert at once. The seeders refuse to run in production.
-DEMO_ALERTMANAGER_TOKEN = "tocsin-demo-alertmanager"  # noqa: S105
+# alert at once. The seeders refuse to run in production. integration_create takes a given token
+# only outside production and only of 32 URL-safe characters or more.
+DEMO_ALERTMANAGER_TOKEN = "tocsin-demo-alertmanager-published"  # noqa: S105
 # The team the demo's Alertmanager integration belongs to, and pages.
 DEMO_ALERTS_TEAM = "platform"

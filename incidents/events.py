@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
+from incidents.models import RoleKind, Status
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,8 +31,8 @@ class IncidentDeclared(IncidentEvent):
 
 @dataclass(frozen=True)
 class IncidentStatusChanged(IncidentEvent):
-    old_status: str
-    new_status: str
+    old_status: Status
+    new_status: Status
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class IncidentSeverityChanged(IncidentEvent):
 
 @dataclass(frozen=True)
 class IncidentRoleAssigned(IncidentEvent):
-    role: str
+    role: RoleKind
     user_id: int
 
 

@@ -9,10 +9,9 @@ app does not import: the team page loads that section from it with htmx, as the 
 loads the home page's box.
 """
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, Protocol
 
 from django import forms
 from django.contrib import messages
@@ -195,13 +194,22 @@ def _panel(
     return render(request, template, context, status=status)
 
 
-# What a panel action does with the incident and the cleaned form: call one service.
-Perform = Callable[..., object]
+# What a panel action does with the incident and the cleaned form: call one service. `P` is the
+# URL's arguments after the incident's number (a checklist item's id), which the view passes on.
+type Perform[**P] = Callable[Concatenate[AuthedRequest, Incident, dict[str, Any], P], object]
 
 
-def panel_action(
+class PanelView[**P](Protocol):
+    """The view: Django passes the incident's `number` and the rest of the URL by keyword."""
+
+    def __call__(
+        self, request: AuthedRequest, number: int, *args: P.args, **kwargs: P.kwargs
+    ) -> HttpResponse: ...
+
+
+def panel_action[**P](
     form_class: type[forms.Form] | None = None, *, key: str = ""
-) -> Callable[[Perform], Callable[..., HttpResponse]]:
+) -> Callable[[Perform[P]], PanelView[P]]:
     """A POST that changes an incident from its panel (`key` names the panel's form).
 
     The view validates the posted form, calls `perform(request, incident, cleaned_data, **url
@@ -209,11 +217,12 @@ def panel_action(
     a plain form post is redirected to the incident page.
     """
 
-    def decorate(perform: Perform) -> Callable[..., HttpResponse]:
-        @require_POST
-        @login_required
-        @functools.wraps(perform)
-        def view(request: AuthedRequest, number: int, **kwargs: Any) -> HttpResponse:
+    def decorate(perform: Perform[P]) -> PanelView[P]:
+        # Not functools.wraps: that would give the view perform's signature, which it does not
+        # take; the name and the docstring are what Django's debug pages and logs show.
+        def view(
+            request: AuthedRequest, number: int, *args: P.args, **kwargs: P.kwargs
+        ) -> HttpResponse:
             incident = _incident_or_404(request, number)
             form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
             bound = {key: form} if form is not None and key else {}
@@ -221,7 +230,7 @@ def panel_action(
                 return _panel(request, incident, status=400, bound=bound)
             data = form.cleaned_data if form is not None else {}
             try:
-                perform(request, incident, data, **kwargs)
+                perform(request, incident, data, *args, **kwargs)
             except ValidationError as exc:
                 if form is None:
                     return _panel(request, incident, status=400, notice=" ".join(exc.messages))
@@ -242,7 +251,9 @@ def panel_action(
                 return _panel(request, _incident_or_404(request, number))
             return redirect(incident)
 
-        return view
+        view.__name__, view.__qualname__ = perform.__name__, perform.__qualname__
+        view.__doc__ = perform.__doc__
+        return require_POST(login_required(view))
 
     return decorate
 
@@ -271,7 +282,7 @@ def incident_severity(request: AuthedRequest, incident: Incident, data: dict[str
 @panel_action(RoleForm, key="role")
 def incident_role(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_assign_role(
-        incident=incident, actor=request.user, role=data["role"], user=data["user"]
+        incident=incident, actor=request.user, role=RoleKind(data["role"]), user=data["user"]
     )
 
 

@@ -10,7 +10,7 @@ teams to choose from.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -43,7 +43,7 @@ IN_FLIGHT = (NotificationState.PENDING, NotificationState.QUEUED, NotificationSt
 class EscalationProgress:
     """Where the incident's escalation stands, in the panel's words."""
 
-    state: str  # "none", or an EscalationState
+    state: EscalationState | Literal["none"]
     escalation: Escalation | None = None
     level_count: int = 0
     # 1-based; paged_level is 0 while the first level has not fired yet.
@@ -65,14 +65,13 @@ def paging_state(escalation: CountedEscalation | None, *, now: datetime) -> Esca
     if escalation is None:
         return EscalationProgress("none")
     count = escalation.level_count
-    if escalation.state == EscalationState.EXHAUSTED:
+    state = EscalationState(escalation.state)
+    if state == EscalationState.EXHAUSTED:
         answer_by = escalation.stopped_at
         ahead = answer_by is not None and answer_by > now
-        return EscalationProgress(
-            escalation.state, escalation, count, answer_by=answer_by if ahead else None
-        )
-    if escalation.state == EscalationState.STOPPED:
-        return EscalationProgress(escalation.state, escalation, count)
+        return EscalationProgress(state, escalation, count, answer_by=answer_by if ahead else None)
+    if state == EscalationState.STOPPED:
+        return EscalationProgress(state, escalation, count)
     # level_index is the level paged next; the one before it (or the last one, after a
     # repeat) is the one paged most recently.
     if escalation.level_index > 0:
@@ -81,7 +80,7 @@ def paging_state(escalation: CountedEscalation | None, *, now: datetime) -> Esca
         paged = count if escalation.cycle > 0 else 0
     next_at = escalation.next_at if escalation.next_at and escalation.next_at > now else None
     return EscalationProgress(
-        escalation.state, escalation, count, paged, escalation.level_index + 1, next_at=next_at
+        state, escalation, count, paged, escalation.level_index + 1, next_at=next_at
     )
 
 

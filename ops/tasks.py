@@ -19,6 +19,8 @@ def ping(token: str) -> str:
 def heartbeat(self: Task[[str], None], queue: str) -> None:
     """Beat sends one to each worker queue: the worker that runs it proves the queue is served.
 
-    Not acks_late: a heartbeat lost with its worker only means a later one counts.
+    acks_late like every task (CELERY_TASK_ACKS_LATE, with REJECT_ON_WORKER_LOST): one lost
+    with its worker is delivered again, and recording it twice is one upsert of the same row, so
+    the redelivery is harmless; the next heartbeat would do as well.
     """
     heartbeat_record(kind=HeartbeatKind.QUEUE, name=queue, hostname=self.request.hostname or "")

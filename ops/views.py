@@ -99,6 +99,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 @require_GET
 def health(request: HttpRequest) -> HttpResponse:
     """For admins: is every part of Tocsin alive, and is paging being served?"""
+    # ops is the lowest layer and knows no domain app, not even accounts' User, so no can().
     if not getattr(request.user, "is_admin", False):
         raise PermissionDenied("Only admins may see the health of the installation.")
     heartbeats = heartbeats_status(now=timezone.now())

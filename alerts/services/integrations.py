@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import Actor
-from accounts.models import User
 from alerts.models import Integration, IntegrationKind, hash_token
 from alerts.parsers.generic import template_errors
 from alerts.selectors import forget_cached_tokens
@@ -125,10 +125,12 @@ def integration_create(
     """Create an integration and return it with its token, which is shown once only.
 
     `token` is for the demo, whose token is published so `make run` can print it; anything
-    else takes the generated one.
+    else takes the generated one. A given token is refused in production and when it is short.
     """
     require(actor, Action.MANAGE_INTEGRATIONS)
     _only_settings(settings)
+    if token is not None:
+        _check_given_token(token)
     token = token or Integration.generate_token()
     integration = Integration(
         name=name,
@@ -140,8 +142,25 @@ def integration_create(
     )
     _integration_clean(integration)
     integration.save()
-    logger.info("integration %s created by %s", integration.pk, _who(actor))
+    logger.info("integration %s created by %s", integration.pk, actor.display_name)
     return integration, token
+
+
+# Someone besides the server knows a given token, so production never takes one; elsewhere it
+# must still be as hard to guess as a 32-character URL-safe string, so a careless caller cannot
+# open an integration to a short or guessable secret.
+MIN_GIVEN_TOKEN_LENGTH = 32
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _check_given_token(token: str) -> None:
+    if django_settings.PRODUCTION:
+        raise ValueError("A caller-chosen integration token is refused in production.")
+    if len(token) < MIN_GIVEN_TOKEN_LENGTH or not _URL_SAFE.fullmatch(token):
+        raise ValueError(
+            f"A caller-chosen integration token needs at least {MIN_GIVEN_TOKEN_LENGTH} "
+            "URL-safe characters (A-Z, a-z, 0-9, - and _)."
+        )
 
 
 def integration_update(*, integration: Integration, actor: Actor, **changes: Any) -> Integration:
@@ -157,7 +176,10 @@ def integration_update(*, integration: Integration, actor: Actor, **changes: Any
             locked.save(update_fields=sorted(changes))
         transaction.on_commit(forget_cached_tokens)
     logger.info(
-        "integration %s updated by %s: %s", locked.pk, _who(actor), ", ".join(sorted(changes))
+        "integration %s updated by %s: %s",
+        locked.pk,
+        actor.display_name,
+        ", ".join(sorted(changes)),
     )
     return locked
 
@@ -170,12 +192,8 @@ def integration_rotate_token(*, integration: Integration, actor: Actor) -> str:
     integration.token_prefix = token[:8]
     integration.save(update_fields=["token_hash", "token_prefix"])
     transaction.on_commit(forget_cached_tokens)
-    logger.info("integration %s token rotated by %s", integration.pk, _who(actor))
+    logger.info("integration %s token rotated by %s", integration.pk, actor.display_name)
     return token
-
-
-def _who(actor: Actor) -> str:
-    return actor.username if isinstance(actor, User) else "the system"
 
 
 def generic_template_errors(

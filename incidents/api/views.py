@@ -5,7 +5,6 @@ IncidentConflict become 403, 400 and 409 problem details in ops.problems. Incide
 may not see are 404, exactly as numbers that do not exist.
 """
 
-import functools
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -46,6 +45,7 @@ from incidents.api.serializers import (
 from incidents.models import (
     Incident,
     RoleAssignment,
+    RoleKind,
     Service,
     Severity,
     Source,
@@ -125,9 +125,10 @@ def _incident_for(request: Request, number: str) -> Incident:
         raise exceptions.NotFound() from exc
 
 
-# What an incident action does once the view has the incident and the validated body: it calls
-# a service and returns the changed incident, or the new record (a note, a status update).
-IncidentAct = Callable[[Any, Incident, User, Any], Model]
+# What an incident action does once the view has the incident and the body as `body` validated
+# it: it calls a service and returns the changed incident, or the new record (a note, an update).
+type IncidentAct = Callable[[IncidentViewSet, Incident, User, Any], Model]
+type ActionView = Callable[[IncidentViewSet, Request, str], Response]
 
 
 def incident_action(
@@ -137,22 +138,13 @@ def incident_action(
     url_path: str | None = None,
     description: str | None = None,
     created: type[serializers.ModelSerializer[Any]] | None = None,
-) -> Callable[[IncidentAct], Any]:
+) -> Callable[[IncidentAct], ActionView]:
     """A POST on one incident, routed and documented: the incident the path names (404 when the
     caller may not see it), then the body, then the act. The answer is the changed incident, or
     with `created` the new record in that serializer, 201."""
     responses = ACTION_RESPONSES if created is None else {201: created, **NOT_FOUND}
 
-    def decorate(act: IncidentAct) -> Any:
-        @extend_schema(
-            summary=summary,
-            description=description,
-            parameters=[NUMBER_PARAMETER],
-            request=body,
-            responses=responses,
-        )
-        @action(detail=True, methods=["post"], url_path=url_path)
-        @functools.wraps(act)
+    def decorate(act: IncidentAct) -> ActionView:
         def view(self: "IncidentViewSet", request: Request, number: str) -> Response:
             incident = self._incident(number)
             data = validated(body, request.data)
@@ -161,7 +153,18 @@ def incident_action(
                 return Response(created(result).data, status=status.HTTP_201_CREATED)
             return self._render(cast(Incident, result))
 
-        return view
+        # Not functools.wraps, which would give the view act's signature. DRF names the action
+        # (its route and URL name) after __name__; the schema's description falls back to __doc__.
+        view.__name__, view.__qualname__ = act.__name__, act.__qualname__
+        view.__doc__ = act.__doc__
+        routed = action(detail=True, methods=["post"], url_path=url_path)(view)
+        return extend_schema(
+            summary=summary,
+            description=description,
+            parameters=[NUMBER_PARAMETER],
+            request=body,
+            responses=responses,
+        )(routed)
 
     return decorate
 
@@ -299,7 +302,11 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     )
     def assign_role(self, incident: Incident, actor: User, data: Any) -> Incident:
         assignment = services.incident_assign_role(
-            incident=incident, actor=actor, role=data["role"], user=data["user"], source=Source.API
+            incident=incident,
+            actor=actor,
+            role=RoleKind(data["role"]),
+            user=data["user"],
+            source=Source.API,
         )
         return assignment.incident
 

@@ -76,7 +76,7 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-def _clean_address(kind: str, address: str) -> str:
+def _clean_address(kind: ContactKind, address: str) -> str:
     address = address.strip()
     if kind == ContactKind.EMAIL:
         validate_email(address)
@@ -102,7 +102,7 @@ def _clean_address(kind: str, address: str) -> str:
 
 
 def contact_method_add(
-    *, user: User, kind: str, address: str, label: str = "", now: datetime | None = None
+    *, user: User, kind: ContactKind, address: str, label: str = "", now: datetime | None = None
 ) -> ContactMethod:
     """Add a way to reach `user`. Email, phone and Slack addresses get a verification code
     and are not paged until it is entered; a webhook is the owner's own endpoint, signed with

@@ -1,18 +1,13 @@
-"""What the schedule, layer, override and policy pages share."""
+"""What the schedule, layer, override and policy pages share.
+
+Their views call incidents.permissions.require(request.user, Action.MANAGE_ONCALL) before a
+form is shown, so a non-manager gets the 403 page at once; the services check it again.
+"""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from accounts.requests import AuthedRequest
-from incidents.permissions import Action, can
 from oncall.models import Schedule
-
-
-def require_manager(request: AuthedRequest) -> None:
-    # The services check the same predicate again; this only answers 403 before a form is shown.
-    if not can(request.user, Action.MANAGE_ONCALL):
-        raise PermissionDenied("You may not change schedules or escalation policies.")
 
 
 def schedule_or_404(pk: int) -> Schedule:

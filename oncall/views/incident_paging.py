@@ -16,7 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.requests import AuthedRequest
+from accounts.requests import AuthedRequest, wants_fragment
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
@@ -55,7 +55,7 @@ def _panel(
 
 
 def _done(request: AuthedRequest, incident: Incident, text: str) -> HttpResponse:
-    if request.htmx:
+    if wants_fragment(request):
         return _panel(request, incident, notice=text, notice_ok=True)
     messages.success(request, text)
     return redirect(incident)
@@ -71,11 +71,11 @@ def _refused(
 ) -> HttpResponse:
     if isinstance(error, PermissionDenied):
         text = str(error) or "You may not page people for this incident."
-        if not request.htmx:
+        if not wants_fragment(request):
             raise error  # the 403 page shows the reason
         return _panel(request, incident, status=403, notice=text)
     text = " ".join(error.messages)
-    if request.htmx:
+    if wants_fragment(request):
         # A form with errors shows them at its fields; a notice would only repeat them.
         shown = any(form is not None and form.errors for form in (page_form, team_form))
         notice = "" if shown else text

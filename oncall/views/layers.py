@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
+from incidents.permissions import Action, require
 from oncall.forms import LayerForm
 from oncall.models import Schedule, ScheduleLayer
 from oncall.services import rotations
-from oncall.views.common import form_status, require_manager, schedule_or_404
+from oncall.views.common import form_status, schedule_or_404
 from ops.forms import add_service_errors
 
 
@@ -38,7 +39,7 @@ def _default_handoff(zone_name: str) -> datetime:
 @login_required
 def layer_create(request: AuthedRequest, pk: int) -> HttpResponse:
     schedule = schedule_or_404(pk)
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     form = LayerForm(
         request.POST if request.method == "POST" else None,
         initial={
@@ -66,7 +67,7 @@ def layer_create(request: AuthedRequest, pk: int) -> HttpResponse:
 def layer_change(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse:
     schedule = schedule_or_404(pk)
     layer = _layer_or_404(schedule, layer_id)
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     form = LayerForm.for_layer(layer, request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:

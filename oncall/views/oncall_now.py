@@ -6,10 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.requests import AuthedRequest
+from accounts.requests import AuthedRequest, render_fragment_or_page
 from incidents.models import Team
 from oncall import selectors
 
@@ -35,10 +34,9 @@ def team_oncall(request: AuthedRequest, slug: str) -> HttpResponse:
     """A team's schedules and escalation policies. Without JavaScript the team page's link opens
     it as a page of its own."""
     on_call = selectors.team_on_call(team=_team_or_404(slug), now=timezone.now())
-    # A history restore after a cache miss needs the whole page, not the fragment.
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
-    template = "oncall/_team_oncall.html" if partial else "oncall/team_oncall.html"
-    response = render(request, template, {"on_call": on_call})
-    # The same URL answers with a fragment or a page, so caches must tell them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_fragment_or_page(
+        request,
+        fragment="oncall/_team_oncall.html",
+        page="oncall/team_oncall.html",
+        context={"on_call": on_call},
+    )

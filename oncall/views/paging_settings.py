@@ -204,7 +204,7 @@ def method_add(request: AuthedRequest) -> HttpResponse:
             try:
                 method = contacts.contact_method_add(
                     user=request.user,
-                    kind=data["kind"],
+                    kind=ContactKind(data["kind"]),
                     address=data["address"],
                     label=data["label"],
                 )

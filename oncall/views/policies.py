@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthedRequest
-from incidents.permissions import Action, can
+from incidents.permissions import Action, can, require
 from oncall.forms import PolicyForm, level_formset
 from oncall.models import EscalationLevel, EscalationPolicy, EscalationTarget, TargetKind
 from oncall.services import policies
-from oncall.views.common import form_status, require_manager
+from oncall.views.common import form_status
 from ops.forms import add_service_errors
 
 POLICY_PREFETCH = (
@@ -107,7 +107,7 @@ def policy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _policy_form(request: AuthedRequest, policy: EscalationPolicy | None) -> HttpResponse:
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     data = request.POST if request.method == "POST" else None
     form = PolicyForm.for_policy(policy, data) if policy is not None else PolicyForm(data)
     levels = level_formset(data, levels=list(policy.levels.all()) if policy else None)
@@ -145,7 +145,7 @@ def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def policy_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     policy = _policy_or_404(pk)
     try:
         policies.policy_delete(actor=request.user, policy=policy)

@@ -1,7 +1,7 @@
 """Schedules: the list with your calendar feed, a schedule's page with its two-week calendar,
 creating, editing and deleting schedules, and their feeds' secret addresses.
 
-Views parse the request, call a service or a read, and render; oncall.calendar lays out the
+Views parse the request, call a service or a read, and render; oncall.calendar_layout lays out the
 calendar.
 """
 
@@ -23,14 +23,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.requests import AuthedRequest
-from incidents.permissions import Action, can
+from incidents.permissions import Action, can, require
 from oncall import schedules, selectors
-from oncall.calendar import CALENDAR_DAYS, ShiftLink, build_calendar, calendar_start, midnight
+from oncall.calendar_layout import (
+    CALENDAR_DAYS,
+    ShiftLink,
+    build_calendar,
+    calendar_start,
+    midnight,
+)
 from oncall.forms import WEEKDAYS, ScheduleForm
 from oncall.models import CalendarFeed, Schedule, ScheduleLayer
 from oncall.schedules import ShiftLength
 from oncall.services import calendar_feeds, rotations
-from oncall.views.common import form_status, require_manager, schedule_or_404
+from oncall.views.common import form_status, schedule_or_404
 from ops.forms import add_service_errors
 
 # A calendar page loads the overrides touching its window and those of the next three months,
@@ -75,7 +81,7 @@ def my_feed_rotate(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def schedule_create(request: AuthedRequest) -> HttpResponse:
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     form = ScheduleForm(
         request.POST if request.method == "POST" else None,
         initial={"time_zone": timezone.get_current_timezone_name()},
@@ -93,7 +99,7 @@ def schedule_create(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def schedule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     schedule = schedule_or_404(pk)
     form = ScheduleForm(
         request.POST if request.method == "POST" else None,
@@ -123,7 +129,7 @@ def schedule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    require_manager(request)
+    require(request.user, Action.MANAGE_ONCALL)
     schedule = schedule_or_404(pk)
     try:
         rotations.schedule_delete(actor=request.user, schedule=schedule)

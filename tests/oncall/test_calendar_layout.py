@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from accounts.models import User
 from oncall import schedules
-from oncall.calendar import CALENDAR_DAYS, build_calendar, calendar_start, midnight
+from oncall.calendar_layout import CALENDAR_DAYS, build_calendar, calendar_start, midnight
 from oncall.models import Schedule, ScheduleLayer
 from oncall.selectors import LoadedSchedule
 
