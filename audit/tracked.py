@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
 from accounts.models import ApiToken, User
@@ -96,11 +95,19 @@ def origin_only(value: Any) -> Any:
     return _URL.sub(_origin, value) if isinstance(value, str) else value
 
 
+def _redacted(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    return origin_only(value)
+
+
 def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
-    """pre_save of LogEntry: a contact method's URL is recorded as its origin."""
-    if instance.content_type_id != ContentType.objects.get_for_model(ContactMethod).pk:
-        return
+    """pre_save of LogEntry: every URL is recorded as its origin, in whatever entry it shows
+    up: a contact method's address, a rule naming its method, a provider's error text."""
     instance.object_repr = origin_only(instance.object_repr)
-    address = (instance.changes or {}).get("address")
-    if isinstance(address, list | tuple):  # auditlog writes (before, after) tuples
-        instance.changes["address"] = [origin_only(value) for value in address]
+    instance.changes_text = origin_only(instance.changes_text)
+    instance.changes = _redacted(instance.changes)
+    instance.serialized_data = _redacted(instance.serialized_data)
+    instance.additional_data = _redacted(instance.additional_data)
