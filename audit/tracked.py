@@ -21,6 +21,7 @@ from accounts.models import ApiToken, User
 from alerts.models import Integration
 from incidents.models import Service, Severity, Team
 from oncall.models import (
+    CalendarFeed,
     ContactMethod,
     EscalationLevel,
     EscalationPolicy,
@@ -32,6 +33,14 @@ from oncall.models import (
     ScheduleOverride,
 )
 
+MASKED_AS = "audit.tracked.secret_mask"
+
+
+def secret_mask(value: str) -> str:
+    """What the trail records of a masked field's value; auditlog passes None as "None"."""
+    return "" if value in ("", "None") else "(secret)"
+
+
 # Model → auditlog.register options. Of a person only what grants access is configuration.
 TRACKED: dict[type[Model], dict[str, Any]] = {
     User: {"include_fields": ["username", "role", "is_active", "is_staff", "is_superuser"]},
@@ -41,7 +50,10 @@ TRACKED: dict[type[Model], dict[str, Any]] = {
     Service: {},
     Severity: {},
     Integration: {"exclude_fields": ["token_hash", "storm_incident"]},
-    Schedule: {"exclude_fields": ["feed_token"]},
+    # The secret of an iCal URL is no configuration, but replacing it cuts off every subscribed
+    # calendar: the trail says it was rotated, never what it is (MASKED_AS).
+    Schedule: {"mask_fields": ["feed_token"], "mask_callable": MASKED_AS},
+    CalendarFeed: {"mask_fields": ["token"], "mask_callable": MASKED_AS},
     ScheduleLayer: {},
     LayerParticipant: {},
     ScheduleOverride: {},
@@ -109,5 +121,10 @@ def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) 
     instance.object_repr = origin_only(instance.object_repr)
     instance.changes_text = origin_only(instance.changes_text)
     instance.changes = _redacted(instance.changes)
+    if instance.action == LogEntry.Action.UPDATE and isinstance(instance.changes, dict):
+        model = instance.content_type.model_class()
+        for name in auditlog.get_model_fields(model)["mask_fields"] if model in TRACKED else []:
+            if name in instance.changes:
+                instance.changes[name] = ["(secret)", "(rotated)"]
     instance.serialized_data = _redacted(instance.serialized_data)
     instance.additional_data = _redacted(instance.additional_data)

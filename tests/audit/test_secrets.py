@@ -117,6 +117,8 @@ def test_every_field_named_like_a_secret_is_left_out(model):
         for field in model._meta.concrete_fields
         if (not fields["include_fields"] or field.name in fields["include_fields"])
         and field.name not in fields["exclude_fields"]
+        # Recorded as "(secret)" or "(rotated)", never the value.
+        and field.name not in fields["mask_fields"]
     ]
 
     secret_like = [name for name in tracked if SECRET_NAME.search(name)]
@@ -162,3 +164,17 @@ def test_a_webhook_address_is_recorded_as_its_origin_only_wherever_it_shows(resp
     rule_type = ContentType.objects.get_for_model(NotificationRule)
     rule_entry = LogEntry.objects.filter(content_type=rule_type).latest("pk")
     assert rule_entry.changes["contact_method"][0] == "Webhook https://hooks.slack.com/…"
+
+
+def test_a_rotated_feed_token_is_recorded_as_rotated_only(manager, responder):
+    schedule = rotations.schedule_create(actor=manager, team=TeamFactory(), name="Primary")
+    calendar_feeds.schedule_rotate_feed_token(actor=manager, schedule=schedule)
+    feed = calendar_feeds.calendar_feed_get_or_create(user=responder)
+    calendar_feeds.calendar_feed_rotate(user=responder)
+
+    for obj, field in ((schedule, "feed_token"), (feed, "token")):
+        entry = LogEntry.objects.get_for_object(obj).latest("pk")
+        assert entry.action == LogEntry.Action.UPDATE
+        assert entry.changes == {field: ["(secret)", "(rotated)"]}
+    created = LogEntry.objects.get_for_object(schedule).earliest("pk")
+    assert created.changes["feed_token"] == ["", "(secret)"]
