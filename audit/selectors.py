@@ -19,6 +19,8 @@ ACTIONS = {
     LogEntry.Action.UPDATE: "update",
     LogEntry.Action.DELETE: "delete",
 }
+# What an entry of another action (auditlog's "access", which nothing here writes) reads as.
+OTHER_ACTION = "other"
 
 
 @dataclass(frozen=True)
