@@ -18,3 +18,6 @@ class AuditConfig(AppConfig):
         pre_save.connect(
             tracked.redact_addresses, sender=LogEntry, dispatch_uid="audit.redact_addresses"
         )
+        pre_save.connect(
+            tracked.mark_rotations, sender=LogEntry, dispatch_uid="audit.mark_rotations"
+        )

@@ -121,10 +121,16 @@ def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) 
     instance.object_repr = origin_only(instance.object_repr)
     instance.changes_text = origin_only(instance.changes_text)
     instance.changes = _redacted(instance.changes)
-    if instance.action == LogEntry.Action.UPDATE and isinstance(instance.changes, dict):
-        model = instance.content_type.model_class()
-        for name in auditlog.get_model_fields(model)["mask_fields"] if model in TRACKED else []:
-            if name in instance.changes:
-                instance.changes[name] = ["(secret)", "(rotated)"]
     instance.serialized_data = _redacted(instance.serialized_data)
     instance.additional_data = _redacted(instance.additional_data)
+
+
+def mark_rotations(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
+    """pre_save of LogEntry: a masked secret that changed reads as rotated, not as
+    "(secret) → (secret)"."""
+    if instance.action != LogEntry.Action.UPDATE or not isinstance(instance.changes, dict):
+        return
+    model = instance.content_type.model_class()
+    for name in auditlog.get_model_fields(model)["mask_fields"] if model in TRACKED else []:
+        if name in instance.changes:
+            instance.changes[name] = ["(secret)", "(rotated)"]
