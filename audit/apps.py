@@ -9,11 +9,15 @@ class AuditConfig(AppConfig):
         from auditlog.models import LogEntry
         from django.db.models.signals import pre_save
 
-        from audit import actors, team_people, tracked
+        from audit import actors, set_null, team_people, tracked
 
         tracked.register()
         team_people.connect()
+        set_null.connect()
         pre_save.connect(actors.name_actor, sender=LogEntry, dispatch_uid="audit.name_actor")
         pre_save.connect(
             tracked.redact_addresses, sender=LogEntry, dispatch_uid="audit.redact_addresses"
+        )
+        pre_save.connect(
+            tracked.mark_rotations, sender=LogEntry, dispatch_uid="audit.mark_rotations"
         )

@@ -7,17 +7,20 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, QuerySet
 
 from accounts.models import User
 from audit.tracked import TYPE_KEYS
+from incidents.permissions import Action, require
 
 ACTIONS = {
     LogEntry.Action.CREATE: "create",
     LogEntry.Action.UPDATE: "update",
     LogEntry.Action.DELETE: "delete",
 }
+# What an entry of another action (auditlog's "access", which nothing here writes) reads as.
+OTHER_ACTION = "other"
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,7 @@ class AuditFilters:
 
 def entry_list(*, user: User, filters: AuditFilters) -> QuerySet[LogEntry]:
     """Newest first. Raises PermissionDenied for anyone but managers and admins."""
-    if not user.can_manage:
-        raise PermissionDenied("Only managers and admins may read the audit trail.")
+    require(user, Action.READ_AUDIT)
     entries: QuerySet[LogEntry] = LogEntry.objects.select_related("actor", "content_type")
     entries = entries.order_by("-timestamp", "-pk")
     if filters.type:

@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
 
 from accounts.models import ApiToken, User
 from alerts.models import Integration
 from incidents.models import Service, Severity, Team
 from oncall.models import (
+    CalendarFeed,
     ContactMethod,
     EscalationLevel,
     EscalationPolicy,
@@ -33,6 +33,14 @@ from oncall.models import (
     ScheduleOverride,
 )
 
+MASKED_AS = "audit.tracked.secret_mask"
+
+
+def secret_mask(value: str) -> str:
+    """What the trail records of a masked field's value; auditlog passes None as "None"."""
+    return "" if value in ("", "None") else "(secret)"
+
+
 # Model → auditlog.register options. Of a person only what grants access is configuration.
 TRACKED: dict[type[Model], dict[str, Any]] = {
     User: {"include_fields": ["username", "role", "is_active", "is_staff", "is_superuser"]},
@@ -42,7 +50,10 @@ TRACKED: dict[type[Model], dict[str, Any]] = {
     Service: {},
     Severity: {},
     Integration: {"exclude_fields": ["token_hash", "storm_incident"]},
-    Schedule: {"exclude_fields": ["feed_token"]},
+    # The secret of an iCal URL is no configuration, but replacing it cuts off every subscribed
+    # calendar: the trail says it was rotated, never what it is (MASKED_AS).
+    Schedule: {"mask_fields": ["feed_token"], "mask_callable": MASKED_AS},
+    CalendarFeed: {"mask_fields": ["token"], "mask_callable": MASKED_AS},
     ScheduleLayer: {},
     LayerParticipant: {},
     ScheduleOverride: {},
@@ -96,11 +107,30 @@ def origin_only(value: Any) -> Any:
     return _URL.sub(_origin, value) if isinstance(value, str) else value
 
 
+def _redacted(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    return origin_only(value)
+
+
 def redact_addresses(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
-    """pre_save of LogEntry: a contact method's URL is recorded as its origin."""
-    if instance.content_type_id != ContentType.objects.get_for_model(ContactMethod).pk:
-        return
+    """pre_save of LogEntry: every URL is recorded as its origin, in whatever entry it shows
+    up: a contact method's address, a rule naming its method, a provider's error text."""
     instance.object_repr = origin_only(instance.object_repr)
-    address = (instance.changes or {}).get("address")
-    if isinstance(address, list | tuple):  # auditlog writes (before, after) tuples
-        instance.changes["address"] = [origin_only(value) for value in address]
+    instance.changes_text = origin_only(instance.changes_text)
+    instance.changes = _redacted(instance.changes)
+    instance.serialized_data = _redacted(instance.serialized_data)
+    instance.additional_data = _redacted(instance.additional_data)
+
+
+def mark_rotations(sender: type[LogEntry], instance: LogEntry, **kwargs: Any) -> None:
+    """pre_save of LogEntry: a masked secret that changed reads as rotated, not as
+    "(secret) → (secret)"."""
+    if instance.action != LogEntry.Action.UPDATE or not isinstance(instance.changes, dict):
+        return
+    model = instance.content_type.model_class()
+    for name in auditlog.get_model_fields(model)["mask_fields"] if model in TRACKED else []:
+        if name in instance.changes:
+            instance.changes[name] = ["(secret)", "(rotated)"]

@@ -32,7 +32,7 @@ def _row(entry: LogEntry) -> Row:
     return Row(
         entry=entry,
         actor=actor_name(entry),
-        action=selectors.ACTIONS.get(entry.action, "other"),
+        action=selectors.ACTIONS.get(entry.action, selectors.OTHER_ACTION),
         kind=kind.capitalize(),
         changes=selectors.changes_of(entry),
     )

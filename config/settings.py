@@ -374,11 +374,14 @@ SPECTACULAR_SETTINGS = {
     # Tags and operation ids come from the path after this, e.g. "incidents".
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Two choice sets are both called `role` (a person's access role, an incident role) and two
-    # `kind` (a timeline entry's, an integration's).
+    # `kind` (a timeline entry's, an integration's); the audit trail's would be a bare
+    # `ActionEnum` and `ObjectTypeEnum`.
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "IncidentRoleEnum": "incidents.models.RoleKind",
         "IntegrationKindEnum": "alerts.models.IntegrationKind",
+        "AuditActionEnum": "audit.api.serializers.ACTION_NAMES",
+        "AuditObjectTypeEnum": "audit.api.serializers.OBJECT_TYPES",
     },
 }
 

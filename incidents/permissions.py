@@ -19,9 +19,14 @@ class Action(StrEnum):
     MANAGE_CATALOG = "manage_catalog"  # teams, services, severities
     MANAGE_INTEGRATIONS = "manage_integrations"  # alert sources and their rules
     MANAGE_ONCALL = "manage_oncall"  # schedules, layers, escalation policies
+    READ_AUDIT = "read_audit"  # the audit trail of configuration changes
 
 
 AnyUser = User | AnonymousUser
+
+MANAGERS_ONLY = frozenset(
+    (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS, Action.MANAGE_ONCALL, Action.READ_AUDIT)
+)
 
 
 def is_participant(user: AnyUser, incident: Incident) -> bool:
@@ -41,7 +46,7 @@ def can_view(user: AnyUser, incident: Incident) -> bool:
 def can(user: AnyUser, action: Action, incident: Incident | None = None) -> bool:
     if not isinstance(user, User) or not user.is_active:
         return False
-    if action in (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS, Action.MANAGE_ONCALL):
+    if action in MANAGERS_ONLY:
         return user.can_manage
     if incident is not None and not can_view(user, incident):
         return False
@@ -65,6 +70,7 @@ REFUSALS = {
     Action.MANAGE_CATALOG: "You may not change teams, services or severities.",
     Action.MANAGE_INTEGRATIONS: "You may not manage integrations.",
     Action.MANAGE_ONCALL: "You may not change schedules or escalation policies.",
+    Action.READ_AUDIT: "Only managers and admins may read the audit trail.",
 }
 
 

@@ -52,6 +52,11 @@ class InstantField(_EmptyIsGiven, serializers.DateTimeField):
             return datetime.min.replace(tzinfo=UTC)
 
 
+# The names of the schema's enums (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+ACTION_NAMES = sorted({*selectors.ACTIONS.values(), selectors.OTHER_ACTION})
+OBJECT_TYPES = sorted(TYPE_KEYS)
+
+
 class AuditQuerySerializer(serializers.Serializer[Any]):
     # Blank means no filter, as an emptied field of the page's form sends.
     type = serializers.ChoiceField(
@@ -155,11 +160,11 @@ class AuditEntrySerializer(serializers.ModelSerializer[LogEntry]):
     def get_actor_name(self, entry: LogEntry) -> str:
         return actor_name(entry)
 
-    @extend_schema_field({"type": "string", "enum": sorted(selectors.ACTIONS.values())})
+    @extend_schema_field(serializers.ChoiceField(choices=ACTION_NAMES))
     def get_action(self, entry: LogEntry) -> str:
-        return selectors.ACTIONS[entry.action]
+        return selectors.ACTIONS.get(entry.action, selectors.OTHER_ACTION)
 
-    @extend_schema_field({"type": "string", "enum": sorted(TYPE_KEYS)})
+    @extend_schema_field(serializers.ChoiceField(choices=OBJECT_TYPES))
     def get_object_type(self, entry: LogEntry) -> str:
         return f"{entry.content_type.app_label}.{entry.content_type.model}"
 

@@ -149,3 +149,24 @@ def test_a_page_costs_the_same_queries_however_many_entries(manager, django_asse
         response = api.get(URL)
 
     assert len(response.json()["results"]) == 50
+
+
+def test_an_entry_of_another_action_reads_as_other(admin_user):
+    service = ServiceFactory(name="checkout", team=None)
+    LogEntry.objects.log_create(service, action=LogEntry.Action.ACCESS, force_log=True)
+
+    response = api_for(admin_user).get(URL, {"type": "incidents.service"})
+
+    assert response.status_code == 200, response.content
+    assert [entry["action"] for entry in response.json()["results"]] == ["other", "create"]
+
+
+def test_the_schema_names_its_enums_for_the_audit_trail(db):
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    components = response.json()["components"]["schemas"]
+
+    entry = components["AuditEntry"]["properties"]
+    assert entry["action"]["allOf"][0]["$ref"].endswith("/AuditActionEnum")
+    assert entry["object_type"]["allOf"][0]["$ref"].endswith("/AuditObjectTypeEnum")
+    assert components["AuditActionEnum"]["enum"] == ["create", "delete", "other", "update"]
+    assert "ActionEnum" not in components

@@ -7,8 +7,12 @@ A QuerySet.delete() does send a signal per row, and is recorded (the last test).
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from auditlog.models import LogEntry
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
+from incidents.models import Team
 from oncall.models import (
     ContactKind,
     EscalationPolicy,
@@ -20,7 +24,7 @@ from oncall.models import (
 )
 from oncall.services import contacts, policies, rotations
 from tests.audit.support import assert_by, entries_for, last_entry
-from tests.factories import TeamFactory
+from tests.factories import ServiceFactory, TeamFactory, UserFactory
 from tests.oncall.factories import contact, rule
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +107,20 @@ def test_a_queryset_delete_is_recorded_row_by_row(responder):
     entry = last_entry(step)
     assert entry.changes["delay"] == ["0:01:00", None]
     assert_by(entry, None)
+
+
+def test_a_deleted_teams_services_and_policies_are_recorded_teamless(client, team):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True, role=Role.ADMIN)
+    service = ServiceFactory(name="Checkout", team=team)
+    policy = EscalationPolicy.objects.create(name="Payments primary", team=team)
+    client.force_login(root)
+
+    response = client.post(reverse("admin:incidents_team_delete", args=[team.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Team.objects.filter(pk=team.pk).exists()
+    for obj in (service, policy):
+        entry = last_entry(obj)
+        assert entry.action == LogEntry.Action.UPDATE
+        assert entry.changes == {"team": ["Payments", None]}
+        assert_by(entry, root)

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from auditlog.context import set_actor
 from auditlog.models import LogEntry
+from django.core.exceptions import PermissionDenied
 
+from audit import selectors
 from incidents.models import Service, Severity
 from oncall.models import Schedule, ScheduleOverride
 from tests.factories import ServiceFactory, TeamFactory
@@ -45,6 +47,14 @@ def test_viewers_and_responders_may_not_read_it(client, request, who):
     client.force_login(request.getfixturevalue(who))
 
     assert client.get(URL).status_code == 403
+
+
+def test_a_deactivated_manager_may_not_read_it(manager):
+    # Signing in refuses them; the check is the reads' own, as every other one is.
+    manager.is_active = False
+
+    with pytest.raises(PermissionDenied):
+        selectors.entry_list(user=manager, filters=selectors.AuditFilters())
 
 
 def test_signed_out_people_are_sent_to_sign_in(client):

@@ -3,10 +3,12 @@ secrets, verification codes."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import ApiToken, hash_token
 from accounts.services import api_token_create
@@ -14,7 +16,14 @@ from alerts.models import Integration
 from alerts.models import hash_token as hash_integration_token
 from alerts.services import integrations as alert_services
 from audit.tracked import TRACKED
-from oncall.models import ContactKind, ContactMethod, Notification, NotificationKind, Schedule
+from oncall.models import (
+    ContactKind,
+    ContactMethod,
+    Notification,
+    NotificationKind,
+    NotificationRule,
+    Schedule,
+)
 from oncall.services import calendar_feeds, contacts, rotations
 from tests.factories import TeamFactory
 
@@ -108,6 +117,8 @@ def test_every_field_named_like_a_secret_is_left_out(model):
         for field in model._meta.concrete_fields
         if (not fields["include_fields"] or field.name in fields["include_fields"])
         and field.name not in fields["exclude_fields"]
+        # Recorded as "(secret)" or "(rotated)", never the value.
+        and field.name not in fields["mask_fields"]
     ]
 
     secret_like = [name for name in tracked if SECRET_NAME.search(name)]
@@ -131,3 +142,39 @@ def test_a_webhook_address_is_recorded_as_its_origin_only(responder):
     entry = LogEntry.objects.get_for_object(method).latest("pk")
     assert entry.changes["address"] == ["https://hooks.slack.com/…", "https://example.com:8443/…"]
     assert entry.object_repr == "Webhook https://example.com:8443/…"
+
+
+def test_a_webhook_address_is_recorded_as_its_origin_only_wherever_it_shows(responder):
+    # A rule names its method, and a method its address, in the rule's entries too; a
+    # provider's error text may echo a URL.
+    method = contacts.contact_method_add(
+        user=responder,
+        kind=ContactKind.WEBHOOK,
+        address="https://bot:hunter2@hooks.slack.com/services/T000/B000/XXXXsekritXXXX?key=opensesame",
+    )
+    contacts.notification_rule_add(actor=responder, method=method, delay=timedelta(0))
+    method.disabled_reason = "Moved to https://hooks.slack.com/services/T000/B000/redirected"
+    method.save()
+    contacts.contact_method_delete(actor=responder, method=method)
+
+    assert LogEntry.objects.count() >= 4
+    table = _audit_table()
+    for secret in ("sekrit", "hunter2", "opensesame", "/services/", "redirected"):
+        assert secret not in table, secret
+    rule_type = ContentType.objects.get_for_model(NotificationRule)
+    rule_entry = LogEntry.objects.filter(content_type=rule_type).latest("pk")
+    assert rule_entry.changes["contact_method"][0] == "Webhook https://hooks.slack.com/…"
+
+
+def test_a_rotated_feed_token_is_recorded_as_rotated_only(manager, responder):
+    schedule = rotations.schedule_create(actor=manager, team=TeamFactory(), name="Primary")
+    calendar_feeds.schedule_rotate_feed_token(actor=manager, schedule=schedule)
+    feed = calendar_feeds.calendar_feed_get_or_create(user=responder)
+    calendar_feeds.calendar_feed_rotate(user=responder)
+
+    for obj, field in ((schedule, "feed_token"), (feed, "token")):
+        entry = LogEntry.objects.get_for_object(obj).latest("pk")
+        assert entry.action == LogEntry.Action.UPDATE
+        assert entry.changes == {field: ["(secret)", "(rotated)"]}
+    created = LogEntry.objects.get_for_object(schedule).earliest("pk")
+    assert created.changes["feed_token"] == ["", "(secret)"]
