@@ -29,15 +29,12 @@ from incidents import services
 from incidents.models import (
     ChecklistItem,
     Incident,
-    RoleAssignment,
     RoleKind,
     Service,
     Severity,
     Source,
     Status,
-    StatusUpdate,
     Team,
-    TimelineEvent,
 )
 
 
@@ -263,22 +260,4 @@ class Seeder:
 
     def backdate(self, incident: Incident, clock: Clock) -> None:
         """Move every timestamp the incident's steps stamped to those steps' planned times."""
-        TimelineEvent.objects.filter(incident=incident).update(
-            occurred_at=clock.planned("occurred_at")
-        )
-        RoleAssignment.objects.filter(incident=incident).update(
-            assigned_at=clock.planned("assigned_at")
-        )
-        StatusUpdate.objects.filter(incident=incident).update(posted_at=clock.planned("posted_at"))
-        ChecklistItem.objects.filter(incident=incident).update(done_at=clock.planned("done_at"))
-        stamps = (
-            "declared_at",
-            "acknowledged_at",
-            "identified_at",
-            "mitigated_at",
-            "resolved_at",
-            "updated_at",
-        )
-        Incident.objects.filter(pk=incident.pk).update(
-            **{field: clock.planned(field) for field in stamps}
-        )
+        services.incident_move_history(incident=incident, moved_to=clock.planned)

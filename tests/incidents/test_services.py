@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
@@ -901,3 +902,24 @@ def test_only_open_incidents_merge(responder, resolved):
     source.refresh_from_db()
     assert source.merged_into is None
     assert TimelineEvent.objects.count() == entries
+
+
+def test_moving_history_moves_every_stamp_of_the_incident_and_records_nothing(responder):
+    incident = declare(responder)
+    services.incident_acknowledge(incident=incident, actor=responder)
+    services.incident_add_note(incident=incident, actor=responder, text="Looking.")
+    before = Incident.objects.get(pk=incident.pk)
+    event_times = list(
+        TimelineEvent.objects.filter(incident=incident).values_list("occurred_at", flat=True)
+    )
+    a_day = timedelta(days=1)
+
+    services.incident_move_history(incident=incident, moved_to=lambda field: F(field) - a_day)
+
+    after = Incident.objects.get(pk=incident.pk)
+    assert after.declared_at == before.declared_at - a_day
+    assert after.acknowledged_at == before.acknowledged_at - a_day
+    assert list(
+        TimelineEvent.objects.filter(incident=incident).values_list("occurred_at", flat=True)
+    ) == [at - a_day for at in event_times]
+    assert all(role.assigned_at < before.declared_at for role in after.roles.all())
