@@ -275,7 +275,7 @@ def override_create(
             start=start,
             end=end,
             note=note,
-            created_by=actor if isinstance(actor, User) else None,
+            created_by=actor_user(actor),
         )
         _override_notices(override, replaced=replaced, actor=actor, now=now)
     logger.info(
