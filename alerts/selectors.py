@@ -2,6 +2,7 @@
 the processor (token lookup, open alert for a key, due alerts) are the system's own."""
 
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypedDict
 
@@ -142,4 +143,14 @@ def incident_escalation_policy_id(incident: Incident) -> int | None:
         Alert.objects.filter(incident=incident, integration__escalation_policy__isnull=False)
         .values_list("integration__escalation_policy", flat=True)
         .first()
+    )
+
+
+def integrations_routing_to(*, policy_ids: Iterable[int]) -> list[Integration]:
+    """The integrations that route their incidents to these escalation policies, with teams:
+    one query. For the policy pages, which show them to everyone who may see the policies."""
+    return list(
+        Integration.objects.filter(escalation_policy__in=policy_ids)
+        .select_related("team")
+        .order_by("name", "pk")
     )

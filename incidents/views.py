@@ -5,8 +5,8 @@ re-rendered incident panel back, so the page changes in place; a plain form post
 to the incident page (post/redirect/get), so the UI also works without JavaScript.
 
 The team pages are here too. Who is on call for a team belongs to the on-call app, which this
-app does not import: the team page loads that section from it with htmx, as the incident list
-loads the home page's box.
+app does not import: it adds its box to the team page and to the incident list through
+incidents.boxes.
 """
 
 from collections.abc import Callable

@@ -15,6 +15,7 @@ from accounts.requests import AuthedRequest
 from incidents.permissions import Action, can, require
 from oncall.forms import PolicyForm, level_formset
 from oncall.models import EscalationLevel, EscalationPolicy, EscalationTarget, TargetKind
+from oncall.policy_usage import policy_uses
 from oncall.services import policies
 from oncall.views.common import form_status
 from ops.forms import add_service_errors
@@ -31,7 +32,6 @@ POLICY_PREFETCH = (
             )
         ),
     ),
-    "integrations__team",
 )
 
 
@@ -77,14 +77,15 @@ def _policy_or_404(pk: int) -> EscalationPolicy:
 @login_required
 @require_GET
 def policy_list(request: AuthedRequest) -> HttpResponse:
-    all_policies = EscalationPolicy.objects.select_related("team").prefetch_related(
-        *POLICY_PREFETCH
+    all_policies = list(
+        EscalationPolicy.objects.select_related("team").prefetch_related(*POLICY_PREFETCH)
     )
+    uses = policy_uses(all_policies, viewer=request.user)
     return render(
         request,
         "oncall/policy_list.html",
         {
-            "rows": [(p, _level_views(p.levels.all())) for p in all_policies],
+            "rows": [(p, _level_views(p.levels.all()), uses[p.pk]) for p in all_policies],
             "can_manage": can(request.user, Action.MANAGE_ONCALL),
         },
     )
@@ -100,7 +101,7 @@ def policy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "policy": policy,
             "levels": _level_views(policy.levels.all()),
-            "integrations": list(policy.integrations.all()),
+            "uses": policy_uses([policy], viewer=request.user)[policy.pk],
             "can_manage": can(request.user, Action.MANAGE_ONCALL),
         },
     )

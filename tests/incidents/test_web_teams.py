@@ -1,7 +1,7 @@
 """Team pages: the list of teams, and a team's page with its people, services and open incidents.
 
-Who is on call for a team is the on-call app's fragment (tests/oncall/test_web_team_oncall.py);
-the team page only loads it.
+Who is on call for a team is the on-call app's box, added through incidents.boxes
+(tests/oncall/test_web_oncall_now.py); the team page only renders what is registered.
 """
 
 import pytest

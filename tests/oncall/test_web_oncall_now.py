@@ -184,6 +184,13 @@ def test_home_page_loads_the_on_call_box(client, viewer):
     assert 'hx-get="/oncall/now"' in html
 
 
+def test_team_page_loads_the_teams_section(client, viewer, team):
+    html = signed_in(client, viewer).get(f"/teams/{team.slug}/").content.decode()
+
+    assert 'id="team-oncall" aria-labelledby="team-oncall-title"' in html
+    assert 'hx-get="/oncall/teams/payments/now"' in html
+
+
 def test_on_call_box_lists_each_schedule_with_who_is_on_call(client, viewer, team, alice, bob):
     weekly_schedule([alice, bob], start=timezone.now() - timedelta(days=1), team=team)
     weekly_schedule([bob], start=timezone.now() - timedelta(days=1), team=team, name="Backup")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from alerts.models import Integration
 from oncall.models import EscalationPolicy
 from tests.alerts.factories import make_integration
+from tests.factories import TeamFactory
 from tests.oncall.factories import policy, weekly_schedule
 
 LIST = "/policies/"
@@ -244,7 +245,42 @@ def test_policy_page_shows_the_integrations_that_use_it(client, manager, team, a
 
     used = re.search(r'id="used-title".*?</section>', html, re.S)
     assert used is not None
-    assert "Prometheus" in used[0]
+    assert (
+        f'<li><a href="/integrations/{integration.pk}/">Prometheus</a> '
+        '<span class="muted small">Prometheus Alertmanager · Payments</span></li>'
+    ) in used[0]
+
+
+def test_policy_page_names_integrations_without_a_link_for_those_who_may_not_open_them(
+    client, viewer, team, alice
+):
+    made = policy((5, [alice]), name="Payments")
+    make_integration(team=team, name="Prometheus", escalation_policy=made)
+
+    html = signed_in(client, viewer).get(f"/policies/{made.pk}/").content.decode()
+
+    used = re.search(r'id="used-title".*?</section>', html, re.S)
+    assert used is not None
+    assert (
+        '<li>Prometheus <span class="muted small">Prometheus Alertmanager · Payments</span></li>'
+    ) in used[0]
+    assert "<a " not in used[0]
+
+
+def test_policy_page_takes_the_same_number_of_queries_for_many_integrations(
+    client, manager, team, alice, django_assert_max_num_queries
+):
+    made = policy((5, [alice]), (10, [team]), name="Payments")
+    for number in range(5):
+        other_team = TeamFactory(name=f"Team {number}")
+        make_integration(team=other_team, name=f"Source {number}", escalation_policy=made)
+    signed_in(client, manager)
+
+    # session, user, policy + team, levels, targets, integrations + teams (alerts' usage)
+    with django_assert_max_num_queries(6):
+        response = client.get(f"/policies/{made.pk}/")
+
+    assert response.content.decode().count('<li><a href="/integrations/') == 5
 
 
 def test_unknown_policy_is_404(client, viewer):
@@ -274,8 +310,8 @@ def test_list_takes_the_same_number_of_queries_for_many_policies(
         Integration.objects.filter(pk=integration.pk).update(escalation_policy=made)
     signed_in(client, viewer)
 
-    # session, user, policies + teams, levels, targets, integrations, their teams
-    with django_assert_max_num_queries(7):
+    # session, user, policies + teams, levels, targets, integrations + teams (alerts' usage)
+    with django_assert_max_num_queries(6):
         response = client.get(LIST)
 
     assert response.content.decode().count("On call in Primary") == 5
