@@ -121,14 +121,31 @@ def test_move_to_a_later_status_with_htmx(signed_in, incident):
     assert "changed status from detected to investigating" in response.content.decode()
 
 
-def test_moving_backwards_is_refused_with_409_and_changes_nothing(signed_in, incident, responder):
+def test_move_back_when_the_incident_relapses(signed_in, incident, responder):
     services.incident_set_status(incident=incident, actor=responder, status="monitoring")
 
     response = act(signed_in, "status", incident, {"status": "investigating"}, htmx=True)
 
     incident.refresh_from_db()
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert incident.status == Status.INVESTIGATING
+    assert (
+        f"moved INC-{incident.number} back from monitoring to investigating"
+        in response.content.decode()
+    )
+
+
+def test_moving_back_to_acknowledged_is_refused_with_409_and_changes_nothing(
+    signed_in, incident, responder
+):
+    services.incident_set_status(incident=incident, actor=responder, status="monitoring")
+
+    response = act(signed_in, "status", incident, {"status": "acknowledged"}, htmx=True)
+
+    incident.refresh_from_db()
     assert response.status_code == 409
-    assert "cannot move from monitoring to investigating" in response.content.decode()
+    assert "cannot move from monitoring to acknowledged" in response.content.decode()
     assert incident.status == Status.MONITORING
 
 
