@@ -137,13 +137,15 @@ def _role_slots(incident: Incident) -> list[RoleSlot]:
 TIMELINE_RECENT = 100
 
 
-def _next_statuses(incident: Incident) -> list[tuple[str, str]]:
-    """Legal forward moves, except the two that have their own buttons."""
+def _status_moves(incident: Incident, *, back: bool) -> list[tuple[str, str]]:
+    """Legal moves forward (or `back`), except the two that have their own buttons."""
     own_buttons = {Status.ACKNOWLEDGED, Status.RESOLVED}
     return [
         (status, Status(status).label)
         for status in STATUS_ORDER
-        if status not in own_buttons and services.transition_allowed(incident.status, status)
+        if status not in own_buttons
+        and services.transition_allowed(incident.status, status)
+        and services.transition_is_backward(incident.status, status) == back
     ]
 
 
@@ -174,7 +176,8 @@ def _panel_context(
         "checklist": selectors.incident_checklist(incident=incident),
         "updates": selectors.incident_status_updates(incident=incident),
         "roles": _role_slots(incident),
-        "next_statuses": _next_statuses(incident),
+        "next_statuses": _status_moves(incident, back=False),
+        "back_statuses": _status_moves(incident, back=True),
         "can_respond": can(request.user, Action.RESPOND, incident),
         "forms": panel_forms,
         "notice": notice,
