@@ -202,6 +202,11 @@ def _panel(
 type Perform[**P] = Callable[Concatenate[AuthedRequest, Incident, dict[str, Any], P], object]
 
 
+class ConfirmFirst(ValidationError):
+    """A panel action asks before it acts (a public update): its form comes back bound, with
+    this on it, answered 200, as a question is not an error."""
+
+
 class PanelView[**P](Protocol):
     """The view: Django passes the incident's `number` and the rest of the URL by keyword."""
 
@@ -216,8 +221,8 @@ def panel_action[**P](
     """A POST that changes an incident from its panel (`key` names the panel's form).
 
     The view validates the posted form, calls `perform(request, incident, cleaned_data, **url
-    kwargs)` and answers with the panel, its errors (400), a refusal (403) or a conflict (409);
-    a plain form post is redirected to the incident page.
+    kwargs)` and answers with the panel, its errors (400), its question (ConfirmFirst, 200), a
+    refusal (403) or a conflict (409); a plain form post is redirected to the incident page.
     """
 
     def decorate(perform: Perform[P]) -> PanelView[P]:
@@ -235,10 +240,11 @@ def panel_action[**P](
             try:
                 perform(request, incident, data, *args, **kwargs)
             except ValidationError as exc:
+                status = 200 if isinstance(exc, ConfirmFirst) else 400
                 if form is None:
-                    return _panel(request, incident, status=400, notice=" ".join(exc.messages))
+                    return _panel(request, incident, status=status, notice=" ".join(exc.messages))
                 add_service_errors(form, exc)
-                return _panel(request, incident, status=400, bound=bound)
+                return _panel(request, incident, status=status, bound=bound)
             except services.IncidentConflict as exc:
                 if wants_fragment(request):
                     return _panel(request, incident, status=409, notice=str(exc))
@@ -296,11 +302,12 @@ def incident_note(request: AuthedRequest, incident: Incident, data: dict[str, An
 
 @panel_action(UpdateForm, key="update")
 def incident_update(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    public = data["audience"] == "public"
+    # A private incident's public update is refused by the service: nothing to confirm.
+    if public and not data["confirm_public"] and not incident.private:
+        raise ConfirmFirst(UpdateForm.CONFIRM_PUBLIC, code=UpdateForm.CONFIRM_PUBLIC_CODE)
     return services.incident_post_update(
-        incident=incident,
-        actor=request.user,
-        message=data["message"],
-        public=data["audience"] == "public",
+        incident=incident, actor=request.user, message=data["message"], public=public
     )
 
 
