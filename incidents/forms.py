@@ -101,9 +101,9 @@ class NoteForm(forms.Form):
 
 
 class UpdateForm(forms.Form):
-    # Customers see a public update, and it cannot be taken back: the view asks once more
-    # (raises this, with this code) until the post carries `confirm_public`, which the
-    # question's own button sends.
+    # Customers see a public update and it cannot be taken back, so the view asks first: it
+    # raises ConfirmFirst with this message and code until the post carries `confirm_public`,
+    # which the question's own button sends.
     CONFIRM_PUBLIC = "Customers will see this update. Post it publicly?"
     CONFIRM_PUBLIC_CODE = "confirm_public"
 
