@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
@@ -19,6 +20,7 @@ from alerts.forms import ActiveForm, IntegrationCreateForm, IntegrationSettingsF
 from alerts.models import Integration, IntegrationKind
 from alerts.services import integrations
 from incidents.permissions import Action, can, require
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 
 
@@ -108,6 +110,21 @@ def integration_set_active(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def integration_rotate_token(request: AuthedRequest, pk: int) -> HttpResponse:
     integration = _integration_or_404(request, pk)
+    require(request.user, Action.MANAGE_INTEGRATIONS)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Rotate the token of {integration.name}?",
+                consequence=(
+                    "The current token stops working at once: every alert source that sends "
+                    "with it is refused until it is given the new one, which Tocsin shows "
+                    "only once. This cannot be undone."
+                ),
+                action="Rotate token",
+                cancel_url=reverse("alerts:integration-detail", args=[integration.pk]),
+            ),
+        )
     token = integrations.integration_rotate_token(integration=integration, actor=request.user)
     return _detail(request, integration, token=token, rotated=True)
 

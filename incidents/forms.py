@@ -1,6 +1,7 @@
 """Forms of the web UI. They parse and validate input; the services do every write."""
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from incidents import selectors
 from incidents.models import SUMMARY_MAX_LENGTH, RoleKind, Service, Severity, Status, Team
@@ -100,6 +101,12 @@ class NoteForm(forms.Form):
 
 
 class UpdateForm(forms.Form):
+    # Customers see a public update and it cannot be taken back, so the view asks first: it
+    # raises ConfirmFirst with this message and code until the post carries `confirm_public`,
+    # which the question's own button sends.
+    CONFIRM_PUBLIC = "Customers will see this update. Post it publicly?"
+    CONFIRM_PUBLIC_CODE = "confirm_public"
+
     message = forms.CharField(
         label="Status update", max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -108,6 +115,10 @@ class UpdateForm(forms.Form):
         initial="internal",
         widget=forms.RadioSelect,
     )
+    confirm_public = forms.BooleanField(required=False)
+
+    def asks_to_confirm_public(self) -> bool:
+        return self.has_error(NON_FIELD_ERRORS, self.CONFIRM_PUBLIC_CODE)
 
 
 class ResolveForm(forms.Form):

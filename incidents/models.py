@@ -90,8 +90,7 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-# The lifecycle order: forward moves may skip steps, backward moves are not allowed
-# (only a reopen takes a resolved incident back, to investigating).
+# The lifecycle order. Which moves are allowed is incidents.services.TRANSITIONS.
 STATUS_ORDER: tuple[str, ...] = tuple(Status.values)
 OPEN_STATUSES: tuple[str, ...] = STATUS_ORDER[:-1]
 

@@ -71,11 +71,40 @@ STATUS_TIMESTAMPS: dict[str, str] = {
 }
 
 
+# The moves incident_set_status may make: the one transition table, which the web's status
+# buttons and the API follow. Forward moves may skip steps. Incidents relapse (a fix that did
+# not hold, a cause that was not the cause), so among investigating, identified and monitoring
+# an incident also moves back, as incident.io's live statuses and Statuspage's incident
+# statuses let responders do. Nothing goes back to detected or acknowledged: they say whether
+# anyone has answered the page, which a relapse does not undo. A resolved incident leaves only
+# through incident_reopen (to investigating), which is not a status change but its own entry.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.DETECTED: frozenset(
+        {
+            Status.ACKNOWLEDGED,
+            Status.INVESTIGATING,
+            Status.IDENTIFIED,
+            Status.MONITORING,
+            Status.RESOLVED,
+        }
+    ),
+    Status.ACKNOWLEDGED: frozenset(
+        {Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED}
+    ),
+    Status.INVESTIGATING: frozenset({Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED}),
+    Status.IDENTIFIED: frozenset({Status.INVESTIGATING, Status.MONITORING, Status.RESOLVED}),
+    Status.MONITORING: frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED}),
+    Status.RESOLVED: frozenset(),
+}
+
+
 def transition_allowed(current: str, target: str) -> bool:
-    """Forward moves may skip steps; nothing moves backward; resolved leaves only by reopen."""
-    if current == Status.RESOLVED or target not in STATUS_ORDER:
-        return False
-    return STATUS_ORDER.index(target) > STATUS_ORDER.index(current)
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def transition_is_backward(current: str, target: str) -> bool:
+    """True for a move back to an earlier status: an incident that relapsed."""
+    return STATUS_ORDER.index(target) < STATUS_ORDER.index(current)
 
 
 def _record(
@@ -241,18 +270,20 @@ def incident_set_status(
 def _change_status(
     incident: Incident, status: Status, *, actor: Actor, source: Source, message: str
 ) -> None:
-    """Move an open incident forward. Caller holds the row lock inside a transaction."""
+    """Move an open incident as the transition table allows. Caller holds the row lock inside
+    a transaction."""
     if not transition_allowed(incident.status, status):
         raise IllegalTransition(incident, status)
     now = timezone.now()
     old = Status(incident.status)
     kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
     acknowledged = _move(incident, status, actor=actor, now=now)
-    text = (
-        f"{actor.display_name} acknowledged {incident.ref}"
-        if kind == EventKind.ACKNOWLEDGED
-        else f"{actor.display_name} changed status from {old} to {status}"
-    )
+    if kind == EventKind.ACKNOWLEDGED:
+        text = f"{actor.display_name} acknowledged {incident.ref}"
+    elif transition_is_backward(old, status):
+        text = f"{actor.display_name} moved {incident.ref} back from {old} to {status}"
+    else:
+        text = f"{actor.display_name} changed status from {old} to {status}"
     if message:
         text += f": {message}"
     _record(
@@ -269,6 +300,11 @@ def _change_status(
 
 def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) -> bool:
     """Set the status and stamp first arrivals; True when this first stamped acknowledged_at.
+
+    A stamp keeps its first time whatever happens later: moving back from monitoring leaves
+    mitigated_at, arriving at identified again leaves identified_at, as a reopen leaves
+    resolved_at. Reports measure time to identify and to mitigate from these first arrivals;
+    the relapse itself is on the timeline.
 
     Caller holds the row lock, and passes the `now` its timeline entry records, so a stamp and
     the entry about it carry the same time.

@@ -137,13 +137,15 @@ def _role_slots(incident: Incident) -> list[RoleSlot]:
 TIMELINE_RECENT = 100
 
 
-def _next_statuses(incident: Incident) -> list[tuple[str, str]]:
-    """Legal forward moves, except the two that have their own buttons."""
+def _status_moves(incident: Incident, *, back: bool) -> list[tuple[str, str]]:
+    """Legal moves forward (or `back`), except the two that have their own buttons."""
     own_buttons = {Status.ACKNOWLEDGED, Status.RESOLVED}
     return [
         (status, Status(status).label)
         for status in STATUS_ORDER
-        if status not in own_buttons and services.transition_allowed(incident.status, status)
+        if status not in own_buttons
+        and services.transition_allowed(incident.status, status)
+        and services.transition_is_backward(incident.status, status) == back
     ]
 
 
@@ -174,7 +176,8 @@ def _panel_context(
         "checklist": selectors.incident_checklist(incident=incident),
         "updates": selectors.incident_status_updates(incident=incident),
         "roles": _role_slots(incident),
-        "next_statuses": _next_statuses(incident),
+        "next_statuses": _status_moves(incident, back=False),
+        "back_statuses": _status_moves(incident, back=True),
         "can_respond": can(request.user, Action.RESPOND, incident),
         "forms": panel_forms,
         "notice": notice,
@@ -199,6 +202,11 @@ def _panel(
 type Perform[**P] = Callable[Concatenate[AuthedRequest, Incident, dict[str, Any], P], object]
 
 
+class ConfirmFirst(ValidationError):
+    """A panel action asks before it acts (a public update): its form comes back bound, with
+    this on it, answered 200, as a question is not an error."""
+
+
 class PanelView[**P](Protocol):
     """The view: Django passes the incident's `number` and the rest of the URL by keyword."""
 
@@ -213,8 +221,8 @@ def panel_action[**P](
     """A POST that changes an incident from its panel (`key` names the panel's form).
 
     The view validates the posted form, calls `perform(request, incident, cleaned_data, **url
-    kwargs)` and answers with the panel, its errors (400), a refusal (403) or a conflict (409);
-    a plain form post is redirected to the incident page.
+    kwargs)` and answers with the panel, its errors (400), its question (ConfirmFirst, 200), a
+    refusal (403) or a conflict (409); a plain form post is redirected to the incident page.
     """
 
     def decorate(perform: Perform[P]) -> PanelView[P]:
@@ -232,10 +240,11 @@ def panel_action[**P](
             try:
                 perform(request, incident, data, *args, **kwargs)
             except ValidationError as exc:
+                status = 200 if isinstance(exc, ConfirmFirst) else 400
                 if form is None:
-                    return _panel(request, incident, status=400, notice=" ".join(exc.messages))
+                    return _panel(request, incident, status=status, notice=" ".join(exc.messages))
                 add_service_errors(form, exc)
-                return _panel(request, incident, status=400, bound=bound)
+                return _panel(request, incident, status=status, bound=bound)
             except services.IncidentConflict as exc:
                 if wants_fragment(request):
                     return _panel(request, incident, status=409, notice=str(exc))
@@ -293,11 +302,12 @@ def incident_note(request: AuthedRequest, incident: Incident, data: dict[str, An
 
 @panel_action(UpdateForm, key="update")
 def incident_update(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
+    public = data["audience"] == "public"
+    # A private incident's public update is refused by the service: nothing to confirm.
+    if public and not data["confirm_public"] and not incident.private:
+        raise ConfirmFirst(UpdateForm.CONFIRM_PUBLIC, code=UpdateForm.CONFIRM_PUBLIC_CODE)
     return services.incident_post_update(
-        incident=incident,
-        actor=request.user,
-        message=data["message"],
-        public=data["audience"] == "public",
+        incident=incident, actor=request.user, message=data["message"], public=public
     )
 
 

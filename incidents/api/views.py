@@ -272,7 +272,9 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
 
     @incident_action(
         summary="Change an incident's status",
-        description="Forward moves only; `resolved` resolves with `message` as the resolution.",
+        description="Forward moves may skip steps; among investigating, identified and "
+        "monitoring an incident also moves back (it relapsed); nothing goes back to detected or "
+        "acknowledged. `resolved` resolves with `message` as the resolution.",
         body=StatusChangeSerializer,
         url_path="status",
     )

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from oncall.forms import LayerForm
 from oncall.models import Schedule, ScheduleLayer
 from oncall.services import rotations
 from oncall.views.common import form_status, schedule_or_404
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 
 
@@ -93,8 +95,24 @@ def layer_change(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse
 @login_required
 @require_POST
 def layer_end(request: AuthedRequest, pk: int, layer_id: int) -> HttpResponse:
+    require(request.user, Action.MANAGE_ONCALL)
     schedule = schedule_or_404(pk)
     layer = _layer_or_404(schedule, layer_id)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"End the layer {layer.name} of {schedule.name}?",
+                consequence=(
+                    "It puts nobody on call from now on; the other layers and overrides "
+                    "decide who is. An ended layer cannot be started again: to bring its "
+                    "rotation back, add it as a new layer."
+                ),
+                action="End layer",
+                cancel_url=reverse("oncall:schedule-detail", args=[schedule.pk])
+                + f"#layer-{layer.pk}",
+            ),
+        )
     rotations.layer_end(actor=request.user, layer=layer)
     messages.success(request, f"Layer {layer.name} ended: it puts nobody on call from now on.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)

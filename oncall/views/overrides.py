@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
 from accounts.requests import AuthedRequest
@@ -19,6 +19,7 @@ from oncall.forms import OverrideForm
 from oncall.models import ScheduleOverride
 from oncall.services import rotations
 from oncall.views.common import form_status, schedule_or_404
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 from ops.timestamps import plan_time_error
 
@@ -96,6 +97,28 @@ def override_delete(request: AuthedRequest, pk: int, override_id: int) -> HttpRe
         )
     except ScheduleOverride.DoesNotExist as exc:
         raise Http404("No such override.") from exc
+    if not selectors.may_change_override(request.user, override):
+        raise PermissionDenied(
+            "You may only change your own overrides, unless you manage the schedules."
+        )
+    if not confirmed(request):
+        start, end = (
+            dateformat.format(timezone.localtime(moment), "D j M H:i T")
+            for moment in (override.start, override.end)
+        )
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Remove the override of {override.user.display_name}?",
+                consequence=(
+                    f"From {start} to {end} the rotation decides who is on call again. "
+                    "This cannot be undone: add the override again if it is still needed."
+                ),
+                action="Remove override",
+                cancel_url=reverse("oncall:schedule-detail", args=[schedule.pk])
+                + f"#override-{override.pk}",
+            ),
+        )
     rotations.override_delete(actor=request.user, override=override)
     messages.success(request, f"Override of {override.user.display_name} removed.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)

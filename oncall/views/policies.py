@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthedRequest
@@ -18,6 +19,7 @@ from oncall.models import EscalationLevel, EscalationPolicy, EscalationTarget, T
 from oncall.policy_usage import policy_uses
 from oncall.services import policies
 from oncall.views.common import form_status
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 
 POLICY_PREFETCH = (
@@ -148,6 +150,16 @@ def policy_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 def policy_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     require(request.user, Action.MANAGE_ONCALL)
     policy = _policy_or_404(pk)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Delete the escalation policy {policy.name}?",
+                consequence="Its levels are deleted with it. This cannot be undone.",
+                action="Delete policy",
+                cancel_url=reverse("oncall:policy-detail", args=[policy.pk]),
+            ),
+        )
     try:
         policies.policy_delete(actor=request.user, policy=policy)
     except ValidationError as exc:

@@ -37,6 +37,7 @@ from oncall.models import CalendarFeed, Schedule, ScheduleLayer
 from oncall.schedules import ShiftLength
 from oncall.services import calendar_feeds, rotations
 from oncall.views.common import form_status, schedule_or_404
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 
 # A calendar page loads the overrides touching its window and those of the next three months,
@@ -74,6 +75,20 @@ def my_feed_create(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def my_feed_rotate(request: AuthedRequest) -> HttpResponse:
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question="Give your calendar feed a new address?",
+                consequence=(
+                    "The current address stops working at once: calendars subscribed to it "
+                    "stop showing your shifts until you subscribe them to the new one. The old "
+                    "address cannot be brought back."
+                ),
+                action="Make a new address",
+                cancel_url=reverse("oncall:schedule-list") + "#my-feed-title",
+            ),
+        )
     calendar_feeds.calendar_feed_rotate(user=request.user)
     messages.success(request, "New address for your calendar feed: the old one stops working.")
     return redirect("oncall:schedule-list")
@@ -131,6 +146,19 @@ def schedule_edit(request: AuthedRequest, pk: int) -> HttpResponse:
 def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     require(request.user, Action.MANAGE_ONCALL)
     schedule = schedule_or_404(pk)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Delete the schedule {schedule.name}?",
+                consequence=(
+                    "Its layers, overrides and calendar feed are deleted with it. "
+                    "This cannot be undone."
+                ),
+                action="Delete schedule",
+                cancel_url=reverse("oncall:schedule-detail", args=[schedule.pk]),
+            ),
+        )
     try:
         rotations.schedule_delete(actor=request.user, schedule=schedule)
     except ValidationError as exc:
@@ -143,7 +171,22 @@ def schedule_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def schedule_rotate_feed(request: AuthedRequest, pk: int) -> HttpResponse:
+    require(request.user, Action.MANAGE_ONCALL)
     schedule = schedule_or_404(pk)
+    if not confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Give the calendar feed of {schedule.name} a new address?",
+                consequence=(
+                    "Calendars subscribed to the current address stop updating at once; "
+                    "everyone who uses it must subscribe to the new one. The old address "
+                    "cannot be brought back."
+                ),
+                action="Make a new address",
+                cancel_url=reverse("oncall:schedule-detail", args=[schedule.pk]) + "#feed",
+            ),
+        )
     calendar_feeds.schedule_rotate_feed_token(actor=request.user, schedule=schedule)
     messages.success(request, "New calendar address: calendars using the old one stop updating.")
     return redirect("oncall:schedule-detail", pk=schedule.pk)

@@ -168,7 +168,9 @@ def test_the_shown_token_authenticates_the_webhook(client, manager, team):
 def test_rotate_shows_a_new_token_and_the_old_one_stops_working(client, manager, team):
     integration, old = _created(client, manager, team)
 
-    response = client.post(reverse("alerts:integration-rotate-token", args=[integration.pk]))
+    response = client.post(
+        reverse("alerts:integration-rotate-token", args=[integration.pk]), {"confirmed": "yes"}
+    )
 
     assert response.status_code == 200
     new = shown_token(response.content.decode())
@@ -177,6 +179,19 @@ def test_rotate_shows_a_new_token_and_the_old_one_stops_working(client, manager,
     integration.refresh_from_db()
     assert integration.token_hash == hash_token(new)
     assert _webhook_status(client, old) == 401
+
+
+def test_rotating_the_token_asks_first_and_keeps_the_old_one(client, manager, team):
+    integration, old = _created(client, manager, team)
+
+    response = client.post(reverse("alerts:integration-rotate-token", args=[integration.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"Rotate the token of {integration.name}?" in html
+    assert 'id="token-value"' not in html
+    integration.refresh_from_db()
+    assert integration.token_hash == hash_token(old)
 
 
 def test_pause_and_resume(client, manager, team):

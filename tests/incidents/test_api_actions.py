@@ -36,6 +36,22 @@ def test_status_moves_the_incident_and_records_the_message(responder):
     assert event.source == Source.API
 
 
+def test_status_moves_the_incident_back_when_it_relapses(responder):
+    incident = declare(responder)
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+
+    response = api_client(responder).post(
+        incident_url(incident, "status"), {"status": "investigating", "message": "errors again"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == Status.INVESTIGATING
+    assert response.json()["mitigated_at"] is not None
+    event = incident.timeline.filter(kind=EventKind.STATUS_CHANGED).latest("id")
+    assert event.data == {"from": Status.MONITORING, "to": Status.INVESTIGATING}
+    assert event.source == Source.API
+
+
 def test_status_resolved_resolves_with_the_message_as_resolution(responder):
     incident = declare(responder)
 

@@ -259,7 +259,7 @@ def _resolved(incident, actor):
                 incident=i, actor=a, status=Status.IDENTIFIED
             ),
             "status",
-            {"status": "investigating"},
+            {"status": "acknowledged"},
         ),
         (
             lambda i, a: services.incident_assign_role(

@@ -370,7 +370,7 @@ def test_a_refused_change_publishes_nothing(
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(services.IllegalTransition),
     ):
-        services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+        services.incident_set_status(incident=incident, actor=responder, status=Status.ACKNOWLEDGED)
 
     assert callbacks == []
 

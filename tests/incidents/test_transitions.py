@@ -1,6 +1,7 @@
 """The incident lifecycle: detected → acknowledged → investigating → identified → monitoring →
-resolved. Forward moves may skip steps, nothing moves backward, and only a reopen takes a
-resolved incident back (to investigating)."""
+resolved. Forward moves may skip steps; among investigating, identified and monitoring an
+incident also moves back (it relapsed); nothing goes back to detected or acknowledged, and only
+a reopen takes a resolved incident back (to investigating)."""
 
 from datetime import datetime, timedelta
 from itertools import product
@@ -9,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
-from incidents import services
+from incidents import events, services
 from incidents.models import EventKind, Incident, Status
 from incidents.services import IllegalTransition
 from tests.clock import Clock
@@ -32,9 +33,10 @@ LEGAL = {
     (D, A), (D, V), (D, I), (D, M), (D, R),
     (A, V), (A, I), (A, M), (A, R),
     (V, I), (V, M), (V, R),
-    (I, M), (I, R),
-    (M, R),
+    (I, V), (I, M), (I, R),
+    (M, V), (M, I), (M, R),
 }  # fmt: skip
+BACKWARD = {(I, V), (M, V), (M, I)}
 ALL_PAIRS = list(product(ALL_STATUSES, ALL_STATUSES))
 ILLEGAL = [pair for pair in ALL_PAIRS if pair not in LEGAL]
 
@@ -54,9 +56,14 @@ def snapshot(incident: Incident) -> tuple[object, int]:
     return row, incident.timeline.count()
 
 
-def test_the_table_has_fifteen_legal_moves_out_of_thirty_six():
+def test_the_table_has_eighteen_legal_moves_out_of_thirty_six():
     assert len(ALL_PAIRS) == 36
-    assert len(LEGAL) == 15
+    assert len(LEGAL) == 18
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
+def test_transition_is_backward_only_for_a_relapse(current, target):
+    assert services.transition_is_backward(current, target) == ((current, target) in BACKWARD)
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
@@ -105,10 +112,10 @@ def test_illegal_transition_names_both_statuses(responder):
     incident = at_status(Status.MONITORING, responder)
 
     with pytest.raises(IllegalTransition) as raised:
-        services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+        services.incident_set_status(incident=incident, actor=responder, status=Status.ACKNOWLEDGED)
 
     assert raised.value.current == Status.MONITORING
-    assert raised.value.target == Status.IDENTIFIED
+    assert raised.value.target == Status.ACKNOWLEDGED
     assert f"INC-{incident.number}" in str(raised.value)
 
 
@@ -119,7 +126,7 @@ def test_a_stale_instance_is_checked_against_the_stored_status(responder):
 
     # `stale` still says detected; the service must judge the move by the locked row.
     with pytest.raises(IllegalTransition):
-        services.incident_set_status(incident=stale, actor=responder, status=Status.IDENTIFIED)
+        services.incident_set_status(incident=stale, actor=responder, status=Status.ACKNOWLEDGED)
 
 
 def test_acknowledge_moves_a_detected_incident_to_acknowledged(responder):
@@ -233,6 +240,92 @@ def test_a_status_change_is_recorded_with_both_statuses(responder):
     assert entry.kind == EventKind.STATUS_CHANGED
     assert entry.data == {"from": Status.DETECTED, "to": Status.IDENTIFIED}
     assert "bad deploy" in entry.message
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(BACKWARD))
+def test_a_move_back_is_recorded_as_a_relapse_with_its_actor(responder, current, target):
+    incident = at_status(current, responder)
+
+    services.incident_set_status(
+        incident=incident, actor=responder, status=target, message="errors are back"
+    )
+
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert entry.kind == EventKind.STATUS_CHANGED
+    assert entry.actor == responder
+    assert entry.data == {"from": current, "to": target}
+    assert entry.message == (
+        f"{responder.display_name} moved INC-{incident.number} back from {current} to {target}"
+        ": errors are back"
+    )
+
+
+def test_a_move_back_publishes_a_status_change_and_no_acknowledgement(
+    responder, django_capture_on_commit_callbacks
+):
+    incident = at_status(Status.MONITORING, responder)
+    received: list[events.IncidentEvent] = []
+    for event_type in (events.IncidentStatusChanged, events.IncidentAcknowledged):
+        events.subscribe(event_type, received.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.incident_set_status(
+                incident=incident, actor=responder, status=Status.INVESTIGATING
+            )
+    finally:
+        for event_type in (events.IncidentStatusChanged, events.IncidentAcknowledged):
+            events.unsubscribe(event_type, received.append)
+
+    assert received == [
+        events.IncidentStatusChanged(
+            incident_id=incident.pk,
+            actor_id=responder.pk,
+            old_status=Status.MONITORING,
+            new_status=Status.INVESTIGATING,
+        )
+    ]
+
+
+def test_a_move_back_keeps_the_first_identified_and_mitigated_times(responder, clock):
+    incident = declare(responder)
+    identified = clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+    mitigated = clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+    clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.INVESTIGATING)
+    incident.refresh_from_db()
+    assert (incident.identified_at, incident.mitigated_at) == (identified, mitigated)
+
+    clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+    incident.refresh_from_db()
+    assert (incident.identified_at, incident.mitigated_at) == (identified, mitigated)
+
+
+def test_a_move_back_to_a_skipped_status_stamps_its_first_arrival(responder, clock):
+    incident = declare(responder)
+    clock.advance()
+    services.incident_set_status(incident=incident, actor=responder, status=Status.MONITORING)
+    arrived = clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.IDENTIFIED)
+
+    incident.refresh_from_db()
+    assert incident.identified_at == arrived
+
+
+def test_a_person_moving_back_an_incident_nobody_acknowledged_acknowledges_it(responder, clock):
+    incident = declare(responder)
+    services.incident_set_status(incident=incident, actor=SYSTEM, status=Status.MONITORING)
+    moved = clock.advance()
+
+    services.incident_set_status(incident=incident, actor=responder, status=Status.INVESTIGATING)
+
+    incident.refresh_from_db()
+    assert incident.acknowledged_at == moved
 
 
 @pytest.mark.parametrize(

@@ -121,14 +121,31 @@ def test_move_to_a_later_status_with_htmx(signed_in, incident):
     assert "changed status from detected to investigating" in response.content.decode()
 
 
-def test_moving_backwards_is_refused_with_409_and_changes_nothing(signed_in, incident, responder):
+def test_move_back_when_the_incident_relapses(signed_in, incident, responder):
     services.incident_set_status(incident=incident, actor=responder, status="monitoring")
 
     response = act(signed_in, "status", incident, {"status": "investigating"}, htmx=True)
 
     incident.refresh_from_db()
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert incident.status == Status.INVESTIGATING
+    assert (
+        f"moved INC-{incident.number} back from monitoring to investigating"
+        in response.content.decode()
+    )
+
+
+def test_moving_back_to_acknowledged_is_refused_with_409_and_changes_nothing(
+    signed_in, incident, responder
+):
+    services.incident_set_status(incident=incident, actor=responder, status="monitoring")
+
+    response = act(signed_in, "status", incident, {"status": "acknowledged"}, htmx=True)
+
+    incident.refresh_from_db()
     assert response.status_code == 409
-    assert "cannot move from monitoring to investigating" in response.content.decode()
+    assert "cannot move from monitoring to acknowledged" in response.content.decode()
     assert incident.status == Status.MONITORING
 
 
@@ -271,14 +288,57 @@ def test_post_an_internal_status_update(signed_in, incident):
     assert (update.message, update.public) == ("Rolling back", False)
 
 
-def test_post_a_public_status_update_with_htmx(signed_in, incident):
+PUBLIC_UPDATE = {"message": "We are on it", "audience": "public"}
+
+
+def test_a_public_status_update_is_confirmed_first_with_htmx(signed_in, incident):
+    response = act(signed_in, "update", incident, PUBLIC_UPDATE, htmx=True)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert is_panel(response)
+    assert not StatusUpdate.objects.exists()
+    assert 'role="alertdialog"' in content
+    assert "Customers will see it on the status page" in content
+    assert "<blockquote>We are on it</blockquote>" in content
+    assert 'name="confirm_public" value="on" id="update-confirm-submit"' in content
+    # The form keeps what was typed, so the confirmation posts it again.
+    assert "We are on it</textarea>" in content
+    assert 'value="public" id="update-audience_1" required checked' in content
+
+
+def test_a_public_status_update_is_confirmed_first_without_javascript(signed_in, incident):
+    response = act(signed_in, "update", incident, PUBLIC_UPDATE)
+
+    assert response.status_code == 200
+    assert "<html" in response.content.decode()
+    assert "Post this update publicly?" in response.content.decode()
+    assert not StatusUpdate.objects.exists()
+
+
+def test_post_a_confirmed_public_status_update_with_htmx(signed_in, incident):
     response = act(
-        signed_in, "update", incident, {"message": "We are on it", "audience": "public"}, htmx=True
+        signed_in, "update", incident, {**PUBLIC_UPDATE, "confirm_public": "on"}, htmx=True
     )
 
     assert response.status_code == 200
     assert StatusUpdate.objects.get().public is True
     assert "posted a public update: We are on it" in response.content.decode()
+    assert 'id="update-confirm"' not in response.content.decode()
+
+
+def test_an_internal_status_update_asks_nothing(signed_in, incident):
+    response = act(
+        signed_in,
+        "update",
+        incident,
+        {"message": "Rolling back", "audience": "internal"},
+        htmx=True,
+    )
+
+    assert response.status_code == 200
+    assert 'id="update-confirm"' not in response.content.decode()
+    assert StatusUpdate.objects.get().public is False
 
 
 def test_a_public_status_update_on_a_private_incident_is_a_form_error(signed_in, responder):

@@ -193,15 +193,33 @@ def test_detected_incident_offers_acknowledge_and_every_forward_status(signed_in
     assert 'id="action-reopen"' not in content
 
 
-def test_identified_incident_offers_only_forward_moves(signed_in, responder):
+def test_identified_incident_offers_monitoring_and_back_to_investigating(signed_in, responder):
     incident = declare(responder)
     services.incident_set_status(incident=incident, actor=responder, status="identified")
 
     content = page(signed_in, incident).content.decode()
 
     assert 'id="action-acknowledge"' not in content
-    assert 'id="action-status-investigating"' not in content
+    assert 'id="action-status-acknowledged"' not in content
     assert 'id="action-status-monitoring"' in content
+    assert 'id="action-status-identified"' not in content
+    forward, back = content.split('id="back-label"')
+    assert 'id="action-status-monitoring"' in forward
+    assert 'id="action-status-investigating"' in back
+
+
+def test_monitoring_incident_offers_only_moves_back(signed_in, responder):
+    incident = declare(responder)
+    services.incident_set_status(incident=incident, actor=responder, status="monitoring")
+
+    content = page(signed_in, incident).content.decode()
+
+    assert 'id="move-label"' not in content
+    assert '<span class="actions__label" id="back-label">Back to</span>' in content
+    assert 'id="action-status-investigating"' in content
+    assert 'id="action-status-identified"' in content
+    assert 'id="action-status-acknowledged"' not in content
+    assert 'id="action-resolve"' in content
 
 
 def test_resolved_incident_offers_reopen_instead_of_resolve(signed_in, responder):

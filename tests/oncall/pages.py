@@ -2,6 +2,9 @@
 
 import re
 
+# What a destructive form's second step posts (ops.confirm): without it the view only asks.
+CONFIRMED = {"confirmed": "yes"}
+
 
 def signed_in(client, user):
     client.force_login(user)

@@ -10,7 +10,7 @@ from oncall.models import (
     ScheduleLayer,
 )
 from tests.oncall.factories import MONDAYS_NINE_UTC
-from tests.oncall.pages import signed_in
+from tests.oncall.pages import CONFIRMED, signed_in
 
 # A Monday: the weekly rotation below hands off every Monday at 09:00 UTC.
 HANDOFF = MONDAYS_NINE_UTC
@@ -202,11 +202,22 @@ def test_change_form_refuses_a_change_in_the_past(client, manager, weekly, alice
 def test_manager_ends_a_layer(client, manager, weekly):
     layer = weekly.layers.get()
 
-    signed_in(client, manager).post(f"/schedules/{weekly.pk}/layers/{layer.pk}/end")
+    signed_in(client, manager).post(f"/schedules/{weekly.pk}/layers/{layer.pk}/end", CONFIRMED)
 
     layer.refresh_from_db()
     assert layer.ends_at is not None
     assert layer.ends_at <= timezone.now()
+
+
+def test_ending_a_layer_asks_first_and_ends_nothing(client, manager, weekly):
+    layer = weekly.layers.get()
+
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/layers/{layer.pk}/end")
+
+    layer.refresh_from_db()
+    assert response.status_code == 200
+    assert f"End the layer {layer.name} of Primary?" in response.content.decode()
+    assert layer.ends_at is None
 
 
 def test_layer_of_another_schedule_is_404(client, manager, weekly, team):

@@ -14,7 +14,7 @@ from oncall.models import (
 from oncall.services import rotations
 from tests.factories import UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, weekly_schedule
-from tests.oncall.pages import page, signed_in
+from tests.oncall.pages import CONFIRMED, page, signed_in
 
 # A Monday: the weekly rotation below hands off every Monday at 09:00 UTC.
 HANDOFF = MONDAYS_NINE_UTC
@@ -134,9 +134,29 @@ def test_author_removes_their_override(client, responder, weekly):
         end=timezone.now() + timedelta(days=2),
     )
 
-    signed_in(client, responder).post(f"/schedules/{weekly.pk}/overrides/{override.pk}/delete")
+    signed_in(client, responder).post(
+        f"/schedules/{weekly.pk}/overrides/{override.pk}/delete", CONFIRMED
+    )
 
     assert not ScheduleOverride.objects.exists()
+
+
+def test_removing_an_override_asks_first_and_removes_nothing(client, responder, weekly):
+    override = ScheduleOverride.objects.create(
+        schedule=weekly,
+        user=responder,
+        created_by=responder,
+        start=timezone.now() + timedelta(days=1),
+        end=timezone.now() + timedelta(days=2),
+    )
+
+    response = signed_in(client, responder).post(
+        f"/schedules/{weekly.pk}/overrides/{override.pk}/delete"
+    )
+
+    assert response.status_code == 200
+    assert f"Remove the override of {responder.display_name}?" in response.content.decode()
+    assert ScheduleOverride.objects.exists()
 
 
 def test_another_responder_may_not_remove_an_override(client, responder, outsider, weekly):

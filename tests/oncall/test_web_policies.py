@@ -10,6 +10,7 @@ from oncall.models import EscalationPolicy
 from tests.alerts.factories import make_integration
 from tests.factories import TeamFactory
 from tests.oncall.factories import policy, weekly_schedule
+from tests.oncall.pages import CONFIRMED
 
 LIST = "/policies/"
 CREATE = "/policies/new"
@@ -320,17 +321,29 @@ def test_list_takes_the_same_number_of_queries_for_many_policies(
 def test_manager_deletes_a_policy_nothing_uses(client, manager):
     unused = policy((5, []), name="Draft", default=False)
 
-    response = signed_in(client, manager).post(f"/policies/{unused.pk}/delete")
+    response = signed_in(client, manager).post(f"/policies/{unused.pk}/delete", CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == LIST
     assert not EscalationPolicy.objects.exists()
 
 
+def test_deleting_a_policy_asks_first_and_deletes_nothing(client, manager):
+    unused = policy((5, []), name="Draft", default=False)
+
+    response = signed_in(client, manager).post(f"/policies/{unused.pk}/delete")
+
+    assert response.status_code == 200
+    assert "Delete the escalation policy Draft?" in response.content.decode()
+    assert EscalationPolicy.objects.filter(pk=unused.pk).exists()
+
+
 def test_the_default_policy_is_not_deleted(client, manager):
     default = policy((5, []), name="Everyone", default=True)
 
-    response = signed_in(client, manager).post(f"/policies/{default.pk}/delete", follow=True)
+    response = signed_in(client, manager).post(
+        f"/policies/{default.pk}/delete", CONFIRMED, follow=True
+    )
 
     assert EscalationPolicy.objects.filter(pk=default.pk).exists()
     assert "Everyone is the default policy: make another one the default first." in (
@@ -344,7 +357,9 @@ def test_a_policy_an_integration_routes_to_is_not_deleted(client, manager):
     integration.escalation_policy = routed
     integration.save()
 
-    response = signed_in(client, manager).post(f"/policies/{routed.pk}/delete", follow=True)
+    response = signed_in(client, manager).post(
+        f"/policies/{routed.pk}/delete", CONFIRMED, follow=True
+    )
 
     assert Integration.objects.get().escalation_policy == routed
     assert (
@@ -361,7 +376,9 @@ def test_a_policy_that_paged_an_incident_is_kept_for_its_history(client, manager
     incident = declare(responder)
     escalations.escalation_start(incident=incident, policy=used, manual=True)
 
-    response = signed_in(client, manager).post(f"/policies/{used.pk}/delete", follow=True)
+    response = signed_in(client, manager).post(
+        f"/policies/{used.pk}/delete", CONFIRMED, follow=True
+    )
 
     assert EscalationPolicy.objects.filter(pk=used.pk).exists()
     assert "Used has paged incidents, whose history names it, so it is kept." in (
@@ -383,7 +400,9 @@ def test_a_teams_policy_is_not_deleted(client, manager, team):
     teams.team = team
     teams.save()
 
-    response = signed_in(client, manager).post(f"/policies/{teams.pk}/delete", follow=True)
+    response = signed_in(client, manager).post(
+        f"/policies/{teams.pk}/delete", CONFIRMED, follow=True
+    )
 
     assert EscalationPolicy.objects.filter(pk=teams.pk).exists()
     assert "The incidents of team Payments use Payments escalation" in response.content.decode()

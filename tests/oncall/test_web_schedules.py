@@ -20,7 +20,7 @@ from oncall.services import rotations
 from oncall.services.rotations import LayerSpec
 from tests.factories import UserFactory
 from tests.oncall.factories import MONDAYS_NINE_UTC, policy, weekly_schedule
-from tests.oncall.pages import cell, page, people_in, signed_in
+from tests.oncall.pages import CONFIRMED, cell, page, people_in, signed_in
 
 # A Monday: the weekly rotation below hands off every Monday at 09:00 UTC.
 HANDOFF = MONDAYS_NINE_UTC
@@ -120,9 +120,20 @@ def test_a_new_address_for_your_feed_replaces_the_old_one(client, responder):
     signed_in(client, responder).post("/schedules/my-feed")
     old = CalendarFeed.objects.get(user=responder).token
 
-    client.post("/schedules/my-feed/rotate")
+    client.post("/schedules/my-feed/rotate", CONFIRMED)
 
     assert CalendarFeed.objects.get(user=responder).token != old
+
+
+def test_a_new_address_for_your_feed_is_asked_for_first(client, responder):
+    signed_in(client, responder).post("/schedules/my-feed")
+    old = CalendarFeed.objects.get(user=responder).token
+
+    response = client.post("/schedules/my-feed/rotate")
+
+    assert response.status_code == 200
+    assert "Give your calendar feed a new address?" in response.content.decode()
+    assert CalendarFeed.objects.get(user=responder).token == old
 
 
 def test_manager_creates_a_schedule(client, manager, team):
@@ -203,7 +214,7 @@ def test_editing_to_a_name_the_team_already_uses_is_a_form_error(client, manager
 
 
 def test_manager_deletes_a_schedule_no_policy_pages(client, manager, weekly):
-    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete")
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete", CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == LIST
@@ -211,10 +222,24 @@ def test_manager_deletes_a_schedule_no_policy_pages(client, manager, weekly):
     assert not ScheduleLayer.objects.exists()
 
 
+def test_deleting_a_schedule_asks_first_and_deletes_nothing(client, manager, weekly):
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Delete the schedule Primary?" in html
+    assert f'action="/schedules/{weekly.pk}/delete"' in html
+    assert '<input type="hidden" name="confirmed" value="yes">' in html
+    assert f'href="{page(weekly)}" id="confirm-cancel"' in html
+    assert Schedule.objects.filter(pk=weekly.pk).exists()
+
+
 def test_a_schedule_a_policy_pages_is_not_deleted(client, manager, weekly):
     policy((5, [weekly]), name="Payments escalation")
 
-    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/delete", follow=True)
+    response = signed_in(client, manager).post(
+        f"/schedules/{weekly.pk}/delete", CONFIRMED, follow=True
+    )
 
     assert Schedule.objects.filter(pk=weekly.pk).exists()
     assert (
@@ -376,10 +401,21 @@ def test_schedule_page_shows_its_feed_address(client, viewer, weekly):
 def test_manager_gives_the_schedule_feed_a_new_address(client, manager, weekly):
     old = weekly.feed_token
 
-    signed_in(client, manager).post(f"/schedules/{weekly.pk}/rotate-feed")
+    signed_in(client, manager).post(f"/schedules/{weekly.pk}/rotate-feed", CONFIRMED)
 
     weekly.refresh_from_db()
     assert weekly.feed_token != old
+
+
+def test_a_new_schedule_feed_address_is_asked_for_first(client, manager, weekly):
+    old = weekly.feed_token
+
+    response = signed_in(client, manager).post(f"/schedules/{weekly.pk}/rotate-feed")
+
+    weekly.refresh_from_db()
+    assert response.status_code == 200
+    assert "Give the calendar feed of Primary a new address?" in response.content.decode()
+    assert weekly.feed_token == old
 
 
 def test_responder_may_not_give_the_schedule_feed_a_new_address(client, responder, weekly):
