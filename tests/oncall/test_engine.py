@@ -421,18 +421,6 @@ def test_a_person_paged_by_hand_after_the_acknowledgement_is_still_paged(smtp_st
     assert len(smtp_stub.messages_to("dba@example.com")) == 1
 
 
-def test_escalating_an_acknowledged_incident_is_refused():
-    alice = pageable("alice")
-    policy((5, [alice]))
-    incident = declare()
-    incident_services.incident_acknowledge(incident=incident, actor=alice)
-    incident.refresh_from_db()
-
-    with pytest.raises(ValidationError):
-        escalations.escalate_now(incident=incident, actor=alice)
-    assert not Escalation.objects.exists()
-
-
 def test_the_engines_tasks_run_on_their_own_queue():
     # A storm of alerts queued for processing must not hold up a tick or a delivery.
     from config.celery import app
