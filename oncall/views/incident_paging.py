@@ -25,8 +25,8 @@ from incidents.permissions import Action, can
 from oncall import panels
 from oncall.forms import EscalateForm, PageablePerson, PageTeamForm, PageUserForm
 from oncall.selectors import incident_for_paging_state, pageable_teams
-from oncall.services import escalations
-from oncall.services.escalations import PagingConflict
+from oncall.services import paging_by_hand
+from oncall.services.paging_by_hand import PagingConflict
 
 Refusal = PermissionDenied | ValidationError | PagingConflict
 
@@ -161,7 +161,7 @@ def incident_page_user(request: AuthedRequest, incident: Incident) -> HttpRespon
         return _refused(request, incident, error, page_form=form)
     person: PageablePerson = form.cleaned_data["user"]
     try:
-        escalations.page_user_for_incident(incident=incident, user=person, actor=request.user)
+        paging_by_hand.page_user_for_incident(incident=incident, user=person, actor=request.user)
     except (PermissionDenied, ValidationError, PagingConflict) as error:
         return _refused(request, incident, error, page_form=form)
     if not person.reachable:
@@ -182,7 +182,9 @@ def incident_page_team(request: AuthedRequest, incident: Incident) -> HttpRespon
         return _refused(request, incident, error, team_form=form)
     team = form.cleaned_data["team"]
     try:
-        paged = escalations.page_team_for_incident(incident=incident, team=team, actor=request.user)
+        paged = paging_by_hand.page_team_for_incident(
+            incident=incident, team=team, actor=request.user
+        )
     except ValidationError as error:
         form.add_error("team", error.messages)
         return _refused(request, incident, error, team_form=form)
@@ -207,7 +209,7 @@ def incident_escalate(request: AuthedRequest, incident: Incident) -> HttpRespons
         error = ValidationError("Escalating pages people now: confirm the level to page.")
         return _refused(request, incident, error, escalate_open=True)
     try:
-        escalated = escalations.escalate_now(
+        escalated = paging_by_hand.escalate_now(
             incident=incident, actor=request.user, level=form.cleaned_data["level"]
         )
     except (PermissionDenied, ValidationError, PagingConflict) as error:

@@ -24,7 +24,7 @@ from oncall.models import (
     Notification,
     NotificationState,
 )
-from oncall.services import escalations
+from oncall.services import escalations, paging_by_hand
 from tests.factories import TeamFactory, UserFactory, declare
 from tests.oncall.factories import contact, pageable, policy, rule
 
@@ -154,8 +154,8 @@ def test_pages_are_grouped_by_person_with_method_state_and_attempts(signed_in, i
     ann, bob = pageable("ann"), pageable("bob", kind=ContactKind.SMS)
     rule(contact(ann, kind=ContactKind.VOICE), minutes=5)
     rule(ann.contact_methods.get(kind=ContactKind.EMAIL), minutes=0)
-    escalations.page_user_for_incident(incident=incident, user=ann, actor=responder)
-    escalations.page_user_for_incident(incident=incident, user=bob, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=ann, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=bob, actor=responder)
     now = timezone.now()
     Notification.objects.filter(user=ann, contact_method__kind=ContactKind.EMAIL).update(
         state=NotificationState.SENT, sent_at=now, attempts=1
@@ -198,7 +198,7 @@ def test_pages_from_a_policy_say_their_level(signed_in, incident):
 
 def test_pages_from_before_labels_were_kept_still_say_what_paged_them(signed_in, incident):
     fire(start(incident))
-    escalations.page_user_for_incident(
+    paging_by_hand.page_user_for_incident(
         incident=incident, user=pageable("cole"), actor=incident.declared_by
     )
     Notification.objects.update(label="")
@@ -210,7 +210,7 @@ def test_pages_from_before_labels_were_kept_still_say_what_paged_them(signed_in,
 
 
 def test_addresses_are_not_shown_to_everyone_who_sees_the_incident(signed_in, incident, responder):
-    escalations.page_user_for_incident(
+    paging_by_hand.page_user_for_incident(
         incident=incident, user=pageable("ann", kind=ContactKind.SMS), actor=responder
     )
 
@@ -226,7 +226,7 @@ def test_the_panel_costs_four_queries_however_many_pages(
 ):
     fire(start(incident, levels=1))
     for n in range(people):
-        escalations.page_user_for_incident(
+        paging_by_hand.page_user_for_incident(
             incident=incident, user=pageable(f"p{n}"), actor=responder
         )
     request = RequestFactory().get(incident.get_absolute_url())
@@ -327,7 +327,7 @@ def test_the_polled_state_costs_constant_queries(
 ):
     fire(start(incident, levels=1))
     for n in range(people):
-        escalations.page_user_for_incident(
+        paging_by_hand.page_user_for_incident(
             incident=incident, user=pageable(f"p{n}"), actor=responder
         )
 
@@ -679,7 +679,7 @@ def test_an_acknowledged_incidents_panel_never_says_nobody_is_paged_above_a_page
     fire(start(incident))
     with django_capture_on_commit_callbacks(execute=True):
         incident_services.incident_acknowledge(incident=incident, actor=responder)
-    escalations.page_user_for_incident(incident=incident, user=pageable("dba"), actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=pageable("dba"), actor=responder)
     Notification.objects.filter(user__username="dba").update(state=NotificationState.SENDING)
 
     html = page(signed_in, incident)

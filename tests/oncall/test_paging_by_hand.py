@@ -11,8 +11,8 @@ from incidents import services as incident_services
 from incidents.models import Incident
 from oncall import subscribers
 from oncall.models import Escalation, EscalationState, Notification, NotificationState
-from oncall.services import deliveries, escalations
-from oncall.services.escalations import PagingConflict
+from oncall.services import deliveries, escalations, paging_by_hand
+from oncall.services.paging_by_hand import PagingConflict
 from tests.factories import TeamFactory, declare
 from tests.oncall.factories import pageable, policy, rule
 
@@ -55,7 +55,7 @@ def test_escalating_an_acknowledged_incident_pages_the_next_level_once(people, r
     running(incident)
     acknowledge(incident, rosa)
 
-    escalated = escalations.escalate_now(incident=incident, actor=rosa, level=2)
+    escalated = paging_by_hand.escalate_now(incident=incident, actor=rosa, level=2)
 
     assert escalated is not None
     assert (escalated.policy.name, escalated.level) == ("Payments", 2)
@@ -71,7 +71,7 @@ def test_a_level_escalated_to_after_the_acknowledgement_is_delivered(people, ros
     incident = declare(actor=rosa)
     running(incident)
     acknowledge(incident, rosa)
-    escalations.escalate_now(incident=incident, actor=rosa)
+    paging_by_hand.escalate_now(incident=incident, actor=rosa)
     bob = Notification.objects.get(user__username="bob")
 
     deliveries.notification_deliver(notification_id=bob.pk)
@@ -87,7 +87,7 @@ def test_the_policy_does_not_carry_on_by_itself_after_escalating_an_acknowledged
     incident = declare(actor=rosa)
     running(incident)
     acknowledge(incident, rosa)
-    escalations.escalate_now(incident=incident, actor=rosa)
+    paging_by_hand.escalate_now(incident=incident, actor=rosa)
     before = paged(incident)
 
     escalations.tick(now=incident.declared_at + timedelta(hours=1))
@@ -100,10 +100,10 @@ def test_escalating_an_acknowledged_incident_walks_the_levels_then_says_none_is_
     running(incident)
     acknowledge(incident, rosa)
 
-    escalations.escalate_now(incident=incident, actor=rosa, level=2)
-    escalations.escalate_now(incident=incident, actor=rosa, level=3)
+    paging_by_hand.escalate_now(incident=incident, actor=rosa, level=2)
+    paging_by_hand.escalate_now(incident=incident, actor=rosa, level=3)
     with pytest.raises(ValidationError, match="Every level of Payments has been paged"):
-        escalations.escalate_now(incident=incident, actor=rosa)
+        paging_by_hand.escalate_now(incident=incident, actor=rosa)
 
     assert [name for name, _ in paged(incident)] == ["alice", "bob", "carol"]
 
@@ -112,7 +112,7 @@ def test_escalating_an_incident_acknowledged_before_anything_paged_pages_level_1
     incident = declare(actor=rosa, severity_name="SEV3")
     acknowledge(incident, rosa)
 
-    escalated = escalations.escalate_now(incident=incident, actor=rosa, level=1)
+    escalated = paging_by_hand.escalate_now(incident=incident, actor=rosa, level=1)
 
     assert escalated is not None
     assert paged(incident) == [("alice", "level 1, escalated by Rosa")]
@@ -127,7 +127,7 @@ def test_escalating_a_reopened_incident_pages_the_level_after_the_last_one_paged
     incident_services.incident_resolve(incident=incident, actor=rosa)
     incident_services.incident_reopen(incident=incident, actor=rosa)
 
-    escalations.escalate_now(incident=incident, actor=rosa, level=2)
+    paging_by_hand.escalate_now(incident=incident, actor=rosa, level=2)
 
     assert paged(incident)[-1] == ("bob", "level 2, escalated by Rosa")
 
@@ -138,7 +138,7 @@ def test_escalating_for_another_level_than_the_one_confirmed_pages_nobody(people
     escalations.tick(now=escalation.next_at)  # level 2, while Rosa read "pages level 2"
 
     with pytest.raises(PagingConflict, match="Escalate now pages level 3 of Payments"):
-        escalations.escalate_now(incident=incident, actor=rosa, level=2)
+        paging_by_hand.escalate_now(incident=incident, actor=rosa, level=2)
 
     assert [name for name, _ in paged(incident)] == ["alice", "bob"]
     assert not incident.timeline.filter(message__contains="escalated").exists()
@@ -156,11 +156,11 @@ def test_nobody_is_paged_for_a_resolved_incident(people, rosa, how):
 
     with pytest.raises(PagingConflict, match=f"{incident.ref} is resolved"):
         if how == "person":
-            escalations.page_user_for_incident(incident=stale, user=people[0], actor=rosa)
+            paging_by_hand.page_user_for_incident(incident=stale, user=people[0], actor=rosa)
         elif how == "team":
-            escalations.page_team_for_incident(incident=stale, team=team, actor=rosa)
+            paging_by_hand.page_team_for_incident(incident=stale, team=team, actor=rosa)
         else:
-            escalations.escalate_now(incident=stale, actor=rosa)
+            paging_by_hand.escalate_now(incident=stale, actor=rosa)
 
     assert not Notification.objects.exists()
     assert not Escalation.objects.filter(state=EscalationState.ACTIVE).exists()
@@ -172,7 +172,7 @@ def test_a_person_is_paged_again_once_the_incident_is_reopened(people, rosa):
     incident_services.incident_resolve(incident=incident, actor=rosa)
     incident_services.incident_reopen(incident=incident, actor=rosa)
 
-    escalations.page_user_for_incident(incident=incident, user=alice, actor=rosa)
+    paging_by_hand.page_user_for_incident(incident=incident, user=alice, actor=rosa)
 
     assert paged(incident) == [("alice", "paged by Rosa")]
 
@@ -181,7 +181,7 @@ def test_resolving_cancels_the_pages_by_hand_not_yet_sent(rosa):
     dba = pageable("dba")
     rule(dba.contact_methods.get(), minutes=5)  # a second step, five minutes on
     incident = declare(actor=rosa)
-    escalations.page_user_for_incident(incident=incident, user=dba, actor=rosa)
+    paging_by_hand.page_user_for_incident(incident=incident, user=dba, actor=rosa)
     incident_services.incident_resolve(incident=incident, actor=rosa)
 
     subscribers.stop_paging(
@@ -195,7 +195,7 @@ def test_resolving_cancels_the_pages_by_hand_not_yet_sent(rosa):
 
 def test_acknowledging_leaves_the_pages_by_hand_to_be_sent(rosa):
     incident = declare(actor=rosa)
-    escalations.page_user_for_incident(incident=incident, user=pageable("dba"), actor=rosa)
+    paging_by_hand.page_user_for_incident(incident=incident, user=pageable("dba"), actor=rosa)
 
     subscribers.stop_paging(
         subscribers.events.IncidentAcknowledged(incident_id=incident.pk, actor_id=rosa.pk)
