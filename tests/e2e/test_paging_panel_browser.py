@@ -36,6 +36,8 @@ def page_a_person(page: Page, name: str) -> None:
     panel.get_by_label("Person").select_option(label=name)
     panel.get_by_role("button", name="Page a person").click()
     expect(panel.locator("#paging-notice")).to_have_text(f"Paged {name}.")
+    # The re-rendered panel puts focus on what happened, not back on the page's body.
+    expect(panel.locator("#paging-notice")).to_be_focused()
 
 
 def test_page_a_person_after_acknowledging_and_after_reopening(live_server, context, rosa):

@@ -202,3 +202,17 @@ def test_acknowledging_leaves_the_pages_by_hand_to_be_sent(rosa):
     )
 
     assert Notification.objects.get().state == NotificationState.PENDING
+
+
+def test_a_team_is_paged_after_the_acknowledgement(people, rosa):
+    team = TeamFactory(name="Database", slug="database")
+    made = policy((5, [pageable("dee")]), name="Database on call", default=False)
+    made.team = team
+    made.save()
+    incident = declare(actor=rosa)
+    acknowledge(incident, rosa)
+
+    paged_people = paging_by_hand.page_team_for_incident(incident=incident, team=team, actor=rosa)
+
+    assert [user.username for user in paged_people] == ["dee"]
+    assert paged(incident) == [("dee", "Database on call, paged by Rosa")]
