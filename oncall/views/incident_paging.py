@@ -136,8 +136,25 @@ def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
     return _panel(request, _incident_or_404(request, number))
 
 
+def _reload_when_signed_out(
+    view: Callable[[AuthedRequest, int], HttpResponse],
+) -> Callable[[AuthedRequest, int], HttpResponse]:
+    """login_required for what a page polls: signed out meanwhile (elsewhere, or the session
+    expired), htmx is told to reload the page, which asks to sign in and comes back, rather
+    than follow the redirect and swap the sign-in page into the panel."""
+    required = login_required(view)
+
+    @functools.wraps(view)
+    def polled(request: AuthedRequest, number: int) -> HttpResponse:
+        if not request.user.is_authenticated and request.htmx:
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return required(request, number)
+
+    return polled
+
+
 @require_GET
-@login_required
+@_reload_when_signed_out
 def incident_paging_live(request: AuthedRequest, number: int) -> HttpResponse:
     """The panel's state alone, which it polls every few seconds while the incident is open:
     204 (htmx swaps nothing) while it is the version `v` the page shows. Three queries."""

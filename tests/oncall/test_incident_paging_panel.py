@@ -338,6 +338,20 @@ def test_the_polled_state_costs_constant_queries(
     assert response.content.decode().count('class="paging-person"') == people + 1
 
 
+def test_the_polled_state_reloads_the_page_once_signed_out(client, incident):
+    response = live(client, incident)
+
+    assert response.status_code == 204
+    assert response["HX-Refresh"] == "true"
+
+
+def test_the_polled_state_without_htmx_asks_to_sign_in(client, incident):
+    response = client.get(action("incident-paging-live", incident))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
 def test_the_polled_state_of_a_private_incident_is_not_shown_to_outsiders(
     client, outsider, responder
 ):
