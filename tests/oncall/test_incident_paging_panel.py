@@ -70,8 +70,10 @@ def fire(escalation: Escalation, *, at=None) -> Escalation:
     return escalation
 
 
-def test_the_panel_is_registered_by_the_oncall_app():
-    assert panels.TEMPLATE in incident_panels._panels
+def test_the_panel_is_registered_by_the_oncall_app_near_the_top():
+    registered = incident_panels._panels[panels.TEMPLATE]
+
+    assert registered.placement == incident_panels.Placement.TOP
 
 
 def test_a_paging_incident_just_declared_says_its_first_level_is_being_paged(signed_in, incident):
