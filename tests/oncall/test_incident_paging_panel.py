@@ -254,10 +254,10 @@ def test_the_panel_refreshes_itself_while_the_incident_is_open(signed_in, incide
     resolved = page(signed_in, incident)
 
     # Every 2 s until the first level is paged (within a second or two of declaring).
-    assert 'hx-trigger="every 2s"' in starting
-    assert 'hx-trigger="every 5s"' in paging
+    assert 'hx-trigger="every 2s, visibilitychange from:document"' in starting
+    assert 'hx-trigger="every 5s, visibilitychange from:document"' in paging
     # Someone may still page people by hand, or another browser escalate.
-    assert 'hx-trigger="every 5s"' in acknowledged
+    assert 'hx-trigger="every 5s, visibilitychange from:document"' in acknowledged
     assert "hx-trigger" not in resolved.split('id="paging-live"')[1].split(">")[0]
 
 
