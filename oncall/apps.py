@@ -10,9 +10,9 @@ class OncallConfig(AppConfig):
 
         subscribers.connect()
         from incidents.boxes import register_list_box, register_team_box
-        from incidents.panels import register_panel
+        from incidents.panels import Placement, register_panel
         from oncall import boxes, panels
 
-        register_panel(panels.TEMPLATE, panels.incident_paging_context)
+        register_panel(panels.TEMPLATE, panels.incident_paging_context, placement=Placement.TOP)
         register_list_box(boxes.LIST_TEMPLATE, boxes.oncall_now_context)
         register_team_box(boxes.TEAM_TEMPLATE, boxes.team_oncall_context)

@@ -567,3 +567,8 @@ class PageTeamForm(forms.Form):
 
     def clean_team(self) -> Team:
         return self.teams[self.cleaned_data["team"]]
+
+
+class EscalateForm(forms.Form):
+    # The level (1-based) the confirmation named: the service refuses to page another one.
+    level = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -345,6 +345,9 @@ class Notification(models.Model):
         ContactMethod, on_delete=models.CASCADE, related_name="notifications"
     )
     level_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    # For pages: why this person was paged, as the timeline says it ("level 2", "paged by Rosa
+    # Diaz", "Database on call, paged by Rosa Diaz"). Empty on rows from before it was kept.
+    label = models.CharField(max_length=200, blank=True)
     # For verification codes and notices: the text to send (pages are rendered from the incident).
     body = models.TextField(blank=True)
     state = models.CharField(

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Window
 
 from accounts.models import User
 from incidents.models import Incident, Paging, Team
+from incidents.selectors import incidents_visible_to
 from oncall import policy_resolvers, schedules
 from oncall.models import (
     ContactKind,
@@ -16,6 +17,7 @@ from oncall.models import (
     Escalation,
     EscalationLevel,
     EscalationPolicy,
+    EscalationState,
     EscalationTarget,
     LayerParticipant,
     Notification,
@@ -370,3 +372,30 @@ def incident_pages(incident: Incident, *, limit: int) -> list[CountedPage]:
     )
     pages.reverse()
     return pages
+
+
+def escalate_level_index(
+    escalation: Escalation | None, *, acknowledged: bool, level_count: int
+) -> int | None:
+    """The level (0-based) the incident page's "Escalate" pages now, or None when there is
+    none left.
+
+    Before an acknowledgement it is the level the running policy pages next, or level 1 of a
+    new run when nothing runs. After one the policy does not run on its own again (someone is
+    on it), and Escalate pages the level after the last one paged, once, until every level
+    was.
+    """
+    if escalation is None or escalation.policy_id is None:
+        return 0
+    if not acknowledged:
+        return escalation.level_index if escalation.state == EscalationState.ACTIVE else 0
+    if escalation.state == EscalationState.EXHAUSTED:
+        return None
+    return escalation.level_index if escalation.level_index < level_count else None
+
+
+def incident_for_paging_state(*, user: User, number: int) -> Incident:
+    """The incident with that number if `user` may see it, with what the paging panel's state
+    shows of it (its severity) and nothing more: one query, for the panel's polling.
+    Incident.DoesNotExist otherwise."""
+    return incidents_visible_to(user).select_related("severity").get(number=number)

@@ -25,7 +25,12 @@ def stop_paging(event: events.IncidentEvent) -> None:
         events.IncidentResolved: "resolved",
         events.IncidentMerged: "merged into another incident",
     }.get(type(event), "stopped")
-    escalations.escalation_stop(incident_id=event.incident_id, reason=reason)
+    # An acknowledged incident may still page people by hand; a resolved one pages nobody.
+    escalations.escalation_stop(
+        incident_id=event.incident_id,
+        reason=reason,
+        by_hand_too=not isinstance(event, events.IncidentAcknowledged),
+    )
 
 
 def connect() -> None:

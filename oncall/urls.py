@@ -52,6 +52,7 @@ paging_settings_urls: list[URLPattern | URLResolver] = [
 # and none of them is one of these.
 incident_paging_urls: list[URLPattern | URLResolver] = [
     path("paging/", incident_paging.incident_paging, name="incident-paging"),
+    path("paging/live/", incident_paging.incident_paging_live, name="incident-paging-live"),
     path("page/", incident_paging.incident_page_user, name="incident-page-user"),
     path("page-team/", incident_paging.incident_page_team, name="incident-page-team"),
     path("escalate/", incident_paging.incident_escalate, name="incident-escalate"),

@@ -5,23 +5,19 @@ creates an `Escalation` row due now. A tick (Celery beat, every second; also run
 an escalation starts) claims due escalations with `select_for_update(skip_locked=True)` and
 inserts one `Notification` per person and notification-rule step under a unique key, then
 moves the escalation to its next level. The tick also claims due notifications (pending ->
-queued) and enqueues their delivery after commit (oncall.services.deliveries). Responders page
-a person or a team, or escalate, by hand from the incident page: page_user_for_incident,
-page_team_for_incident and escalate_now.
+queued) and enqueues their delivery after commit (oncall.services.deliveries). What responders
+page by hand from the incident page is in oncall.services.paging_by_hand.
 """
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.actors import SYSTEM
 from accounts.models import User
 from incidents import services as incident_services
-from incidents.models import EventKind, Incident, Paging, Source, Status, Team
-from incidents.permissions import Action, require
+from incidents.models import EventKind, Incident, Paging, Source, Status
 from oncall import selectors
 from oncall.models import (
     Escalation,
@@ -139,7 +135,7 @@ def _page_management_now(
         if level.management:
             users += [u for u in selectors.level_users(level, at=now) if u not in users]
     if users:
-        _page(
+        page_people(
             incident,
             users,
             key_prefix=f"esc:{escalation.pk}:{escalation.run}:management",
@@ -169,21 +165,28 @@ def escalation_start_and_fire(*, incident_id: int, just_declared: bool = True) -
     return escalation_advance(escalation_id=escalation.pk)
 
 
-def escalation_stop(*, incident_id: int, reason: str, now: datetime | None = None) -> bool:
-    """Stop paging an incident and cancel its pages not yet handed to a notifier."""
+def escalation_stop(
+    *, incident_id: int, reason: str, now: datetime | None = None, by_hand_too: bool = False
+) -> bool:
+    """Stop paging an incident and cancel its policy's pages not yet handed to a notifier;
+    with `by_hand_too` (resolved, merged away), every page not yet handed out."""
     now = now or clock()
     with transaction.atomic():
         stopped = Escalation.objects.filter(
             incident_id=incident_id, state=EscalationState.ACTIVE
         ).update(state=EscalationState.STOPPED, stopped_at=now, stopped_reason=reason, next_at=None)
-        # The policy's pages only: someone paged by hand was asked for on purpose, often
-        # after the acknowledgement ("bring in the database expert").
-        Notification.objects.filter(
+        # After an acknowledgement the policy's pages only: someone paged by hand was asked
+        # for on purpose, often after it ("bring in the database expert"). Once resolved,
+        # nobody is to be woken; the delivery would refuse them anyway, and until then the
+        # paging panel would show them as on their way.
+        unsent = Notification.objects.filter(
             incident_id=incident_id,
-            escalation__isnull=False,
             kind=NotificationKind.PAGE,
             state__in=(NotificationState.PENDING, NotificationState.QUEUED),
-        ).update(state=NotificationState.CANCELLED, last_error=reason)
+        )
+        if not by_hand_too:
+            unsent = unsent.filter(escalation__isnull=False)
+        unsent.update(state=NotificationState.CANCELLED, last_error=reason)
     return stopped > 0
 
 
@@ -259,7 +262,7 @@ def escalation_advance(
         label = f"level {escalation.level_index + 1}"
         if escalation.cycle:
             label += f", repeat {escalation.cycle}"
-        _page(
+        page_people(
             incident,
             users,
             key_prefix=(
@@ -317,7 +320,7 @@ def _finish(escalation: Escalation, state: EscalationState, reason: str, now: da
     escalation.save(update_fields=["state", "next_at", "stopped_at", "stopped_reason"])
 
 
-def _page(
+def page_people(
     incident: Incident,
     users: list[User],
     *,
@@ -326,7 +329,8 @@ def _page(
     label: str,
     now: datetime,
 ) -> None:
-    """Insert each person's notification steps; caller holds the incident's row lock."""
+    """Insert each person's notification steps (`label` says what paged them, on the rows and
+    the timeline) and make them responders. Caller holds the incident's row lock."""
     if not users:
         incident_services.incident_record_event(
             incident=incident,
@@ -355,6 +359,7 @@ def _page(
                     user=user,
                     contact_method=rule.contact_method,
                     level_index=escalation.level_index if escalation else None,
+                    label=label[:200],
                     due_at=now + rule.delay,
                     created_at=now,
                 )
@@ -381,117 +386,6 @@ def _page(
             message=f"Could not page {name} ({label}): no verified contact method.",
             at=now,
         )
-
-
-def _page_by_hand(incident: Incident, users: list[User], *, label: str, now: datetime) -> None:
-    """Page `users` outside any escalation policy; they are sent once the transaction commits.
-    The caller holds the incident's lock."""
-    _page(
-        incident,
-        users,
-        key_prefix=f"manual:{incident.pk}:{secrets.token_hex(6)}",
-        escalation=None,
-        label=label,
-        now=now,
-    )
-    transaction.on_commit(
-        lambda: deliveries.notifications_dispatch_due(now=now, incident_id=incident.pk),
-        robust=True,
-    )
-
-
-def _record_escalated(incident: Incident, *, actor: User, to: str, now: datetime) -> None:
-    incident_services.incident_record_event(
-        incident=incident,
-        kind=EventKind.PAGE,
-        actor=actor,
-        source=Source.WEB,
-        message=f"{actor.display_name} escalated to {to}",
-        at=now,
-    )
-
-
-def page_user_for_incident(
-    *, incident: Incident, user: User, actor: User, now: datetime | None = None
-) -> None:
-    """Page one person for an incident now, outside any escalation policy."""
-    require(actor, Action.RESPOND, incident)
-    # Paging makes them a participant, who may see a private incident: responders only.
-    if not user.is_active or not user.can_respond:
-        raise ValidationError({"user": f"{user.display_name} cannot be paged for incidents."})
-    now = now or clock()
-    with transaction.atomic():
-        incident = incident_services.incident_lock(incident)
-        _page_by_hand(incident, [user], label=f"paged by {actor.display_name}", now=now)
-
-
-def page_team_for_incident(
-    *, incident: Incident, team: Team, actor: User, now: datetime | None = None
-) -> list[User]:
-    """The paging panel's "page a team": page whoever the first level of the team's escalation
-    policy names now (its on-call), by hand like "page a person", so the incident's own
-    escalation is left as it is. Returns the people paged."""
-    require(actor, Action.RESPOND, incident)
-    policy = selectors.team_policy(team.pk)
-    if policy is None:
-        raise ValidationError({"team": f"{team.name} has no escalation policy to page."})
-    now = now or clock()
-    levels = selectors.policy_levels(policy)
-    named = selectors.level_users(levels[0], at=now) if levels else []
-    # As for "page a person": paging makes them participants, who may see a private incident.
-    users = [user for user in named if user.can_respond]
-    with transaction.atomic():
-        incident = incident_services.incident_lock(incident)
-        label = f"{team.name} on call, paged by {actor.display_name}"
-        _page_by_hand(incident, users, label=label, now=now)
-        for user in named:
-            if user not in users:
-                incident_services.incident_record_event(
-                    incident=incident,
-                    kind=EventKind.PAGE,
-                    actor=SYSTEM,
-                    source=Source.SYSTEM,
-                    message=f"Did not page {user.display_name} for {team.name}: "
-                    "their role may not respond to incidents.",
-                    at=now,
-                )
-    return users
-
-
-def escalate_now(
-    *, incident: Incident, actor: User, now: datetime | None = None
-) -> Escalation | None:
-    """The incident page's "escalate": page the next level now, or, when nothing is paging
-    (a SEV3, or a policy already run through), start the incident's policy from level 1."""
-    require(actor, Action.RESPOND, incident)
-    now = now or clock()
-    if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
-        raise ValidationError(
-            "Someone has acknowledged this incident: page a person instead of escalating."
-        )
-    with transaction.atomic():
-        escalation = Escalation.objects.select_for_update().filter(incident_id=incident.pk).first()
-        if escalation is None:
-            started = escalation_start(incident=incident, now=now, manual=True)
-            if started is not None:
-                _record_escalated(incident, actor=actor, to=policy_name(started), now=now)
-            return started
-        if escalation.policy is None:
-            escalation.policy = selectors.policy_for_incident(incident)
-            if escalation.policy is None:
-                raise ValidationError("No escalation policy applies to this incident.")
-        if escalation.state != EscalationState.ACTIVE:
-            # A new run of the policy: its pages get keys of their own, not the last run's.
-            escalation.state = EscalationState.ACTIVE
-            escalation.run += 1
-            escalation.level_index, escalation.cycle = 0, 0
-            escalation.stopped_at, escalation.stopped_reason = None, ""
-        escalation.next_at = now
-        escalation.save()
-        to = f"level {escalation.level_index + 1}"
-        _record_escalated(incident, actor=actor, to=to, now=now)
-        transaction.on_commit(lambda: handoff.fire_escalation(escalation.pk), robust=True)
-    return escalation
 
 
 def tick(*, now: datetime | None = None) -> None:

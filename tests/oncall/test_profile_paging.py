@@ -15,7 +15,7 @@ from oncall.models import (
     NotificationRule,
     NotificationState,
 )
-from oncall.services import contacts, escalations
+from oncall.services import contacts, paging_by_hand
 from oncall.views.paging_settings import SEND_BUDGET
 from tests.factories import declare
 from tests.oncall.factories import contact, rule
@@ -324,7 +324,7 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
     method = contact(responder, kind=ContactKind.SMS)
     rule(method)
     incident = declare(responder, title="Checkout is failing")
-    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=responder, actor=responder)
     page = Notification.objects.get(contact_method=method)
 
     response = signed_in.post(url("contact-method-delete", pk=method.pk))
@@ -353,7 +353,7 @@ def test_a_method_no_page_went_to_is_deleted_though_it_got_its_code(responder):
 def test_removing_a_method_twice_keeps_its_first_removal(responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
-    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=responder, actor=responder)
     first = timezone.now()
     contacts.contact_method_delete(actor=responder, method=method, now=first)
 
@@ -379,7 +379,7 @@ def test_a_method_disabled_twice_is_announced_once(responder):
 def test_a_removed_method_can_be_added_again(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
-    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=responder, actor=responder)
     contacts.contact_method_delete(actor=responder, method=method)
 
     again = contacts.contact_method_add(
@@ -393,7 +393,7 @@ def test_a_removed_method_can_be_added_again(signed_in, responder):
 def test_a_removed_method_cannot_be_verified_or_tested(signed_in, responder):
     method = contact(responder, kind=ContactKind.SMS)
     incident = declare(responder, title="Checkout is failing")
-    escalations.page_user_for_incident(incident=incident, user=responder, actor=responder)
+    paging_by_hand.page_user_for_incident(incident=incident, user=responder, actor=responder)
     contacts.contact_method_delete(actor=responder, method=method)
 
     assert signed_in.post(url("contact-method-test", pk=method.pk)).status_code == 404
