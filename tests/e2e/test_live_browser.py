@@ -115,6 +115,14 @@ def test_the_list_shows_a_new_incident_and_a_hidden_tab_stops_asking(
     expect(page.locator("#incident-results")).to_contain_text("2 incidents")
     assert page.evaluate("window.tocsinMarker") == "no reload"
 
+    # While nothing changes the polls are answered 304, with nothing to swap.
+    answers: list[int] = []
+    page.on("response", lambda response: answers.append(response.status))
+    page.wait_for_timeout(6_000)
+    assert answers, "the list did not poll"
+    assert set(answers) == {304}
+    expect(page.locator("#incident-results")).to_contain_text("Search is slow")
+
     # A tab in the background asks nothing.
     polls: list[str] = []
     page.on("request", lambda request: polls.append(request.url))
