@@ -289,19 +289,28 @@ def _stale(
     form = form_class(data, auto_id=f"{key}-%s")
     form.is_valid()
     form.add_error(None, message)
-    return _panel(request, incident, status=409, bound={key: form})
+    return _panel(request, incident, key=key, status=409, bound={key: form})
+
+
+# The forms of the composer: their own action renders them afresh (emptied, or with errors).
+COMPOSER_FORMS = frozenset({"note", "update"})
 
 
 def _panel(
     request: AuthedRequest,
     incident: Incident,
     *,
+    key: str,
     status: int = 200,
     bound: dict[str, forms.Form] | None = None,
     notice: str = "",
 ) -> HttpResponse:
+    """The panel after the action named `key` ("" for one without a form)."""
     template = "incidents/_panel.html" if wants_fragment(request) else "incidents/detail.html"
     context = _panel_context(request, incident, bound=bound, notice=notice)
+    # Any other action keeps the composer as it is in the page (hx-preserve): a note being
+    # typed survives a severity change, or the refusal of a stale one.
+    context["keep_composer"] = key not in COMPOSER_FORMS
     return render(request, template, context, status=status)
 
 
@@ -338,15 +347,17 @@ def panel_action[**P](
             form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
             bound = {key: form} if form is not None and key else {}
             if form is not None and not form.is_valid():
-                return _panel(request, incident, status=400, bound=bound)
+                return _panel(request, incident, key=key, status=400, bound=bound)
             data = form.cleaned_data if form is not None else {}
             try:
                 perform(request, incident, data, *args, **kwargs)
             except ValidationError as exc:
                 if form is None:
-                    return _panel(request, incident, status=400, notice=" ".join(exc.messages))
+                    return _panel(
+                        request, incident, key=key, status=400, notice=" ".join(exc.messages)
+                    )
                 add_service_errors(form, exc)
-                return _panel(request, incident, status=400, bound=bound)
+                return _panel(request, incident, key=key, status=400, bound=bound)
             except services.StaleIncident as exc:
                 if wants_fragment(request) and form_class is not None and key in ACTION_FORMS:
                     return _stale(request, number, key, form_class, str(exc))
@@ -354,17 +365,17 @@ def panel_action[**P](
                 return redirect(incident)
             except services.IncidentConflict as exc:
                 if wants_fragment(request):
-                    return _panel(request, incident, status=409, notice=str(exc))
+                    return _panel(request, incident, key=key, status=409, notice=str(exc))
                 messages.error(request, str(exc))
                 return redirect(incident)
             except PermissionDenied as exc:
                 if wants_fragment(request):
                     notice = str(exc) or "You may not do that."
-                    return _panel(request, incident, status=403, notice=notice)
+                    return _panel(request, incident, key=key, status=403, notice=notice)
                 raise
             if wants_fragment(request):
                 # Re-read through the selector: the service changed the row and its relations.
-                return _panel(request, _incident_or_404(request, number))
+                return _panel(request, _incident_or_404(request, number), key=key)
             return redirect(incident)
 
         view.__name__, view.__qualname__ = perform.__name__, perform.__qualname__

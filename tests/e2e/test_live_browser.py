@@ -91,6 +91,7 @@ def test_two_people_see_each_others_changes_and_a_stale_change_is_refused(
     expect(severity_badge(cole_page)).to_have_text("SEV1")
     incident.refresh_from_db()
     assert incident.severity.name == "SEV1"
+    expect(cole_page.get_by_label("Note", exact=True)).to_have_value("Half-typed thought")
     cole_page.screenshot(path=str(artifacts / "live-stale-refused.png"))
 
     # Reviewed, he confirms by sending it again; Rosa sees it without a reload.

@@ -294,3 +294,26 @@ def test_api_patch_refuses_a_stale_status(incident, responder, commander):
     assert_problem(response, 409)
     incident.refresh_from_db()
     assert incident.status == Status.IDENTIFIED
+
+
+def test_an_action_keeps_the_note_being_typed(signed_in, incident, commander):
+    services.incident_set_severity(incident=incident, actor=commander, severity=severity("SEV1"))
+
+    refused = post(
+        signed_in,
+        "severity",
+        incident,
+        {"severity": severity("SEV3").pk, "expected_severity": severity("SEV2").pk},
+    )
+    applied = post(signed_in, "status", incident, {"status": "investigating"})
+
+    # htmx keeps the page's composer in place of the one in the answer.
+    for response in (refused, applied):
+        assert '<div id="incident-composer" hx-preserve>' in response.content.decode()
+
+
+def test_adding_a_note_renders_the_composer_afresh(signed_in, incident):
+    response = post(signed_in, "note", incident, {"text": "rolled back"})
+
+    assert response.status_code == 200
+    assert '<div id="incident-composer">' in response.content.decode()
