@@ -836,8 +836,12 @@ def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: Actor, highlighted: bool
 ) -> TimelineEvent:
     with transaction.atomic():
-        _lock_for(actor, Action.RESPOND, event.incident)
-        TimelineEvent.objects.filter(pk=event.pk).update(highlighted=highlighted)
+        incident = _lock_for(actor, Action.RESPOND, event.incident)
+        changed = TimelineEvent.objects.filter(pk=event.pk).exclude(highlighted=highlighted)
+        if changed.update(highlighted=highlighted):
+            # The one change to an incident's page that adds no timeline entry: moving
+            # updated_at is what tells open pages (selectors.incident_version) to refresh.
+            incident.save(update_fields=["updated_at"])
         event.highlighted = highlighted
     return event
 

@@ -234,3 +234,26 @@ def test_the_list_still_counts_its_pages_from_the_one_aggregate(signed_in, respo
     assert "27 incidents" in content
     assert "page 1 of 2" in content
     assert sum("COUNT(" in q["sql"].upper() for q in queries.captured_queries) == 1
+
+
+def test_highlighting_an_entry_makes_the_poll_answer_the_changed_parts(
+    signed_in, incident, responder
+):
+    version = shown_version(signed_in.get(incident.get_absolute_url()).content.decode())
+    event = incident.timeline.get()
+
+    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    response = poll(signed_in, incident, version)
+
+    assert response.status_code == 200
+    assert "is-highlighted" in response.content.decode()
+
+
+def test_highlighting_an_entry_already_highlighted_changes_nothing(signed_in, incident, responder):
+    event = incident.timeline.get()
+    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    version = shown_version(signed_in.get(incident.get_absolute_url()).content.decode())
+
+    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+
+    assert poll(signed_in, incident, version).status_code == 304
