@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_PACKAGES := config ops accounts incidents alerts oncall \
 	$(wildcard demo audit chatops postmortems reports statuspage) benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging
+.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-live
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -68,6 +68,11 @@ bench-ingest: install services
 # and Redis, in a fresh tocsin_paging database; e.g. BENCH_ARGS="--rate 50 --seconds 20".
 bench-paging: install services
 	$(BIN)/python -m benchmarks.paging $(BENCH_ARGS)
+
+# Live updates' cost: 50 open incident pages polling one incident, against gunicorn with
+# production settings, in a fresh tocsin_live_bench database; e.g. BENCH_ARGS="--pages 200".
+bench-live: install services
+	$(BIN)/python -m benchmarks.live $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

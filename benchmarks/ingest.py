@@ -455,12 +455,19 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    args: argparse.Namespace, *, port: int, database_url: str, redis_url: str, log: Path
+    args: argparse.Namespace,
+    *,
+    port: int,
+    database_url: str,
+    redis_url: str,
+    log: Path,
+    secret_key: str = "",
 ) -> subprocess.Popen[bytes]:
+    """`secret_key`: the one the caller signed sessions with (benchmarks.live), else random."""
     env = {
         **os.environ,
         "TOCSIN_PRODUCTION": "1",
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": secret_key or secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url,

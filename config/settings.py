@@ -379,6 +379,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "IncidentRoleEnum": "incidents.models.RoleKind",
+        # An incident's status, and the expected_status of its changes: one enum, one name.
+        "StatusEnum": "incidents.models.Status",
         "IntegrationKindEnum": "alerts.models.IntegrationKind",
         "AuditActionEnum": "audit.api.serializers.ACTION_NAMES",
         "AuditObjectTypeEnum": "audit.api.serializers.OBJECT_TYPES",

@@ -1,10 +1,22 @@
 """Forms of the web UI. They parse and validate input; the services do every write."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 
+from accounts.models import User
 from incidents import selectors
-from incidents.models import SUMMARY_MAX_LENGTH, RoleKind, Service, Severity, Status, Team
+from incidents.models import (
+    SINGLE_HOLDER_ROLES,
+    SUMMARY_MAX_LENGTH,
+    RoleKind,
+    Service,
+    Severity,
+    Status,
+    Team,
+)
+from incidents.services import UNCHECKED, Unchecked
 
 # Long enough for a pasted stack trace, short enough to keep the timeline readable.
 MAX_TEXT = 10_000
@@ -78,13 +90,28 @@ class DeclareForm(forms.Form):
     take_command = forms.BooleanField(label="I am the commander", required=False, initial=True)
 
 
+def expected_status_field() -> forms.ChoiceField:
+    """The status the person saw when the form was drawn; the service refuses a move made
+    from another one. Blank (an old form): not checked."""
+    return forms.ChoiceField(choices=Status.choices, required=False, widget=forms.HiddenInput)
+
+
 class StatusForm(forms.Form):
     # Every status but resolved, which needs a resolution note; the service judges legality.
     status = forms.ChoiceField(choices=[c for c in Status.choices if c[0] != Status.RESOLVED])
+    expected_status = expected_status_field()
 
 
 class SeverityForm(forms.Form):
     severity = forms.ModelChoiceField(queryset=Severity.objects.all(), empty_label=None)
+    # The severity the person saw; the service refuses a change made from another one.
+    expected_severity = forms.ModelChoiceField(
+        queryset=Severity.objects.all(), required=False, widget=forms.HiddenInput
+    )
+
+
+def expected_holder_name(role: str) -> str:
+    return f"expected_{role}"
 
 
 class RoleForm(forms.Form):
@@ -92,6 +119,29 @@ class RoleForm(forms.Form):
     user = forms.ModelChoiceField(
         label="Person", queryset=selectors.users_who_can_respond(), empty_label="Choose someone"
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Who the person saw holding each role one person holds at a time, blank for nobody:
+        # the role is picked in the same form, so each has its own field.
+        for role in SINGLE_HOLDER_ROLES:
+            self.fields[expected_holder_name(role)] = forms.ModelChoiceField(
+                queryset=User.objects.all(), required=False, widget=forms.HiddenInput
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["expected_holder"] = self._expected_holder(data)
+        return data
+
+    def _expected_holder(self, data: dict[str, Any]) -> User | Unchecked | None:
+        """Who the person saw holding the chosen role; UNCHECKED when the form did not say (an
+        old form, or a subject expert, who is added rather than replacing anyone)."""
+        name = expected_holder_name(data.get("role", ""))
+        if name not in self.fields or name not in self.data:
+            return UNCHECKED
+        holder: User | None = data.get(name)
+        return holder
 
 
 class NoteForm(forms.Form):
@@ -128,6 +178,7 @@ class ResolveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What fixed it. It opens the postmortem.",
     )
+    expected_status = expected_status_field()
 
 
 class ReopenForm(forms.Form):

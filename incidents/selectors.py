@@ -2,10 +2,12 @@
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import (
     Count,
     Exists,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -96,6 +98,54 @@ def incident_get_for_user(*, user: User, number: int) -> Incident:
         )
         .get(number=number)
     )
+
+
+def incident_version(*, updated_at: datetime, timeline_count: int) -> str:
+    """What the incident page shows, as one string: a change to the incident's row moves
+    updated_at, and everything else on the page (notes, roles, the checklist, status updates,
+    alerts, pages, merges) adds to its timeline. The page's polls compare it (ETag)."""
+    return f"{updated_at.timestamp():.6f}-{timeline_count}"
+
+
+def incident_live_version(*, user: User, number: int) -> str:
+    """The incident's version (incident_version) in one query, if `user` may see it;
+    Incident.DoesNotExist otherwise. What a poll of an unchanged incident costs."""
+    count = (
+        TimelineEvent.objects.filter(incident_id=OuterRef("pk"))
+        .order_by()
+        .values("incident_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    updated_at, timeline_count = (
+        incidents_visible_to(user)
+        .filter(number=number)
+        .annotate(timeline_count=Coalesce(Subquery(count), 0))
+        .values_list("updated_at", "timeline_count")
+        .get()
+    )
+    return incident_version(updated_at=updated_at, timeline_count=timeline_count)
+
+
+@dataclass(frozen=True)
+class ListState:
+    """How many incidents a list holds and when the latest of them changed: the list's
+    version. An incident that joins the list was changed last, one that leaves it lowers the
+    count, and a change to one in it moves the latest time."""
+
+    count: int
+    latest: datetime | None
+
+    @property
+    def version(self) -> str:
+        latest = self.latest.timestamp() if self.latest else 0
+        return f"{latest:.6f}-{self.count}"
+
+
+def incident_list_state(incidents: QuerySet[Incident]) -> ListState:
+    """One aggregate over a list from incident_list: the pagination's count and the version."""
+    state = incidents.order_by().aggregate(count=Count("pk"), latest=Max("updated_at"))
+    return ListState(count=state["count"], latest=state["latest"])
 
 
 def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:

@@ -8,6 +8,7 @@ recorded as no one (actor NULL).
 """
 
 import dataclasses
+import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,15 @@ from ops.problems import Conflict
 from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
 from ops.timestamps import FUTURE_EVENT, event_time_error
 
+
+class Unchecked(enum.Enum):
+    """No expected value was given: a caller that saw nothing (a task, an old client)."""
+
+    UNCHECKED = enum.auto()
+
+
+UNCHECKED = Unchecked.UNCHECKED
+
 IMPACT_IN_FUTURE = "The start of impact cannot be in the future."
 
 
@@ -59,6 +69,20 @@ class IllegalTransition(IncidentConflict):
         self.target = target
         super().__init__(
             reason or f"{incident.ref} cannot move from {incident.status} to {target}."
+        )
+
+
+class StaleIncident(IncidentConflict):
+    """The person acted on a view of the incident older than its state: the value they saw
+    (`expected`) is no longer the incident's (`current`), so nothing was changed."""
+
+    def __init__(self, incident: Incident, *, field: str, current: str, expected: str) -> None:
+        self.field = field
+        self.current = current
+        self.expected = expected
+        super().__init__(
+            f"{incident.ref}'s {field} is now {current}, not {expected} as you saw it. "
+            "Nothing was changed: review it and try again."
         )
 
 
@@ -258,13 +282,34 @@ def incident_set_status(
     status: Status,
     source: Source = Source.WEB,
     message: str = "",
+    expected_status: str | None = None,
 ) -> Incident:
+    """`expected_status`: the status the actor saw; a different one refuses the move
+    (StaleIncident), so a change made on a stale view is never applied."""
     if status == Status.RESOLVED:
-        return incident_resolve(incident=incident, actor=actor, resolution=message, source=source)
+        return incident_resolve(
+            incident=incident,
+            actor=actor,
+            resolution=message,
+            source=source,
+            expected_status=expected_status,
+        )
     with transaction.atomic():
         incident = _lock_for(actor, Action.RESPOND, incident)
+        _check_expected_status(incident, expected_status)
         _change_status(incident, status, actor=actor, source=source, message=message)
     return incident
+
+
+def _check_expected_status(incident: Incident, expected: str | None) -> None:
+    """Caller holds the row lock, so the status cannot change between this and the write."""
+    if expected is not None and incident.status != expected:
+        raise StaleIncident(
+            incident,
+            field="status",
+            current=Status(incident.status).label,
+            expected=Status(expected).label if expected in Status.values else expected,
+        )
 
 
 def _change_status(
@@ -357,10 +402,16 @@ def incident_acknowledge(
 
 
 def incident_resolve(
-    *, incident: Incident, actor: Actor, resolution: str = "", source: Source = Source.WEB
+    *,
+    incident: Incident,
+    actor: Actor,
+    resolution: str = "",
+    source: Source = Source.WEB,
+    expected_status: str | None = None,
 ) -> Incident:
     with transaction.atomic():
         incident = _lock_for(actor, Action.RESPOND, incident)
+        _check_expected_status(incident, expected_status)
         if not transition_allowed(incident.status, Status.RESOLVED):
             raise IllegalTransition(incident, Status.RESOLVED)
         now = timezone.now()
@@ -436,15 +487,22 @@ def incident_set_severity(
     severity: Severity,
     source: Source = Source.WEB,
     raise_only: bool = False,
+    expected_severity: Severity | None = None,
 ) -> Incident:
     """`raise_only`: change it only if `severity` is more severe than the incident's now (the
-    alert processor, deciding from what it read a while ago, must not undo a responder)."""
+    alert processor, deciding from what it read a while ago, must not undo a responder).
+    `expected_severity`: the severity the actor saw; a different one refuses the change
+    (StaleIncident), so a change made on a stale view never overwrites another's."""
     with transaction.atomic():
         incident = _lock_for(actor, Action.RESPOND, incident)
         old = incident.severity
         if old.pk == severity.pk or (raise_only and severity.rank >= old.rank):
             # Setting a state it already has is not a change: nothing to record or announce.
             return incident
+        if expected_severity is not None and old.pk != expected_severity.pk:
+            raise StaleIncident(
+                incident, field="severity", current=old.name, expected=expected_severity.name
+            )
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
         verb = "raised" if severity.rank < old.rank else "lowered"
@@ -474,10 +532,31 @@ def incident_assign_role(
     role: RoleKind,
     user: User,
     source: Source = Source.WEB,
+    expected_holder: User | Unchecked | None = UNCHECKED,
 ) -> RoleAssignment:
+    """`expected_holder`: who the actor saw holding a single-holder role (None: nobody); someone
+    else refuses the assignment (StaleIncident). Subject experts are added, never replaced, so
+    theirs is not checked."""
     with transaction.atomic():
         incident = _lock_for(actor, Action.RESPOND, incident)
+        if expected_holder is not UNCHECKED and role in SINGLE_HOLDER_ROLES:
+            _check_expected_holder(incident, role, expected_holder)
         return _assign_role(incident, actor=actor, role=role, user=user, source=source)
+
+
+def _check_expected_holder(incident: Incident, role: RoleKind, expected: User | None) -> None:
+    """Caller holds the incident's row lock, which every role change takes first."""
+    holder = (
+        RoleAssignment.objects.filter(incident=incident, role=role).select_related("user").first()
+    )
+    current = holder.user if holder else None
+    if (current.pk if current else None) != (expected.pk if expected else None):
+        raise StaleIncident(
+            incident,
+            field=RoleKind(role).label.lower(),
+            current=current.display_name if current else "nobody",
+            expected=expected.display_name if expected else "nobody",
+        )
 
 
 def _assign_role(
@@ -757,8 +836,12 @@ def timeline_event_set_highlight(
     *, event: TimelineEvent, actor: Actor, highlighted: bool
 ) -> TimelineEvent:
     with transaction.atomic():
-        _lock_for(actor, Action.RESPOND, event.incident)
-        TimelineEvent.objects.filter(pk=event.pk).update(highlighted=highlighted)
+        incident = _lock_for(actor, Action.RESPOND, event.incident)
+        changed = TimelineEvent.objects.filter(pk=event.pk).exclude(highlighted=highlighted)
+        if changed.update(highlighted=highlighted):
+            # The one change to an incident's page that adds no timeline entry: moving
+            # updated_at is what tells open pages (selectors.incident_version) to refresh.
+            incident.save(update_fields=["updated_at"])
         event.highlighted = highlighted
     return event
 

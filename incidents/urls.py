@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.incident_list, name="list"),
     path("incidents/new/", views.incident_declare, name="declare"),
     path("incidents/<int:number>/", views.incident_detail, name="detail"),
+    path("incidents/<int:number>/live/", views.incident_live, name="live"),
     path("incidents/<int:number>/acknowledge/", views.incident_acknowledge, name="acknowledge"),
     path("incidents/<int:number>/status/", views.incident_status, name="status"),
     path("incidents/<int:number>/severity/", views.incident_severity, name="severity"),

@@ -18,9 +18,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.functional import cached_property
+from django.utils.http import parse_etags, quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
@@ -38,9 +42,11 @@ from incidents.forms import (
     SeverityForm,
     StatusForm,
     UpdateForm,
+    expected_holder_name,
 )
 from incidents.models import (
     ROLE_RESPONSIBILITIES,
+    SINGLE_HOLDER_ROLES,
     STATUS_ORDER,
     Incident,
     RoleKind,
@@ -71,17 +77,63 @@ def _incident_or_404(request: AuthedRequest, number: int) -> Incident:
         raise Http404("No such incident.") from exc
 
 
+# How often an open page asks whether what it shows changed (live.js pauses hidden tabs).
+LIVE_INCIDENT_SECONDS = 3
+LIVE_LIST_SECONDS = 5
+
+
+def _unchanged(request: AuthedRequest, version: str) -> bool:
+    """The poll's If-None-Match names `version`: the page already shows it."""
+    return quote_etag(version) in parse_etags(request.headers.get("If-None-Match", ""))
+
+
+def _not_modified(version: str) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = quote_etag(version)
+    return response
+
+
+def _versioned(response: HttpResponse, version: str) -> HttpResponse:
+    response["ETag"] = quote_etag(version)
+    # Revalidated every time: a poll never reads a stored answer.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+class CountedPaginator(Paginator[Incident]):
+    """A paginator told its count, which the list's version aggregate already read."""
+
+    def __init__(self, object_list: QuerySet[Incident], per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
 @login_required
 def incident_list(request: AuthedRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET)
     incidents = selectors.incident_list(user=request.user, filters=form.filters())
-    page = Paginator(incidents, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render_fragment_or_page(
+    state = selectors.incident_list_state(incidents)
+    # The results' poller (htmx) sends the version it shows; the page itself is never 304.
+    if wants_fragment(request) and _unchanged(request, state.version):
+        return _not_modified(state.version)
+    paginator = CountedPaginator(incidents, PAGE_SIZE, count=state.count)
+    page = paginator.get_page(request.GET.get("page"))
+    response = render_fragment_or_page(
         request,
         fragment="incidents/_results.html",
         page="incidents/list.html",
-        context={"form": form, "page": page},
+        context={
+            "form": form,
+            "page": page,
+            "live_version": state.version,
+            "live_seconds": LIVE_LIST_SECONDS,
+        },
     )
+    return _versioned(response, state.version) if wants_fragment(request) else response
 
 
 @login_required
@@ -114,6 +166,22 @@ def incident_declare(request: AuthedRequest) -> HttpResponse:
 def incident_detail(request: AuthedRequest, number: int) -> HttpResponse:
     incident = _incident_or_404(request, number)
     return render(request, "incidents/detail.html", _panel_context(request, incident))
+
+
+@login_required
+@require_GET
+def incident_live(request: AuthedRequest, number: int) -> HttpResponse:
+    """The incident page's poll: 304 with no body while the incident is as the page shows it
+    (If-None-Match), otherwise the page's changing parts (incidents/_live.html)."""
+    try:
+        version = selectors.incident_live_version(user=request.user, number=number)
+    except Incident.DoesNotExist as exc:
+        raise Http404("No such incident.") from exc
+    if _unchanged(request, version):
+        return _not_modified(version)
+    context = _panel_context(request, _incident_or_404(request, number))
+    response = render(request, "incidents/_live.html", context)
+    return _versioned(response, context["live_version"])
 
 
 @dataclass(frozen=True)
@@ -161,39 +229,91 @@ def _panel_context(
         key: bound.get(key) or form_class(auto_id=f"{key}-%s")
         for key, form_class in ACTION_FORMS.items()
     }
-    panel_forms["severity"].initial = {"severity": incident.severity_id}
+    roles = _role_slots(incident)
+    expected = _expected_values(incident, roles)
+    for key, values in expected.items():
+        panel_forms[key].initial = {**values, **panel_forms[key].initial}
+    panel_forms["severity"].initial.setdefault("severity", incident.severity_id)
     timeline = selectors.incident_timeline(incident=incident).reverse()
     show_all = request.GET.get("timeline") == "all"
+    timeline_total = incident.timeline.count()
     return {
         "incident": incident,
         # Long timelines (alert storms) show their newest entries until asked for the rest, so
         # the page costs the same however long the incident ran.
         "timeline": timeline if show_all else timeline[:TIMELINE_RECENT],
-        "timeline_total": incident.timeline.count(),
+        "timeline_total": timeline_total,
+        # What the page shows, as the live endpoint computes it: polls answer 304 while the
+        # incident still has it. Read before the timeline, so never newer than what is shown.
+        "live_version": selectors.incident_version(
+            updated_at=incident.updated_at, timeline_count=timeline_total
+        ),
         # The highlight URLs are built from one reverse(): a {% url %} per timeline entry was a
         # measurable share of the page's time with a hundred entries (benchmarks/pages.py).
         "highlight_prefix": reverse("incidents:detail", args=[incident.number]) + "timeline/",
         "checklist": selectors.incident_checklist(incident=incident),
         "updates": selectors.incident_status_updates(incident=incident),
-        "roles": _role_slots(incident),
+        "roles": roles,
         "next_statuses": _status_moves(incident, back=False),
         "back_statuses": _status_moves(incident, back=True),
         "can_respond": can(request.user, Action.RESPOND, incident),
+        "timeline_all": show_all,
+        "live_seconds": LIVE_INCIDENT_SECONDS,
         "forms": panel_forms,
         "notice": notice,
     }
+
+
+def _expected_values(incident: Incident, roles: list[RoleSlot]) -> dict[str, dict[str, Any]]:
+    """The hidden expected-value fields of each panel form: the state the person sees, which
+    the services compare with the incident's under its lock (a stale view is refused)."""
+    holders = {
+        expected_holder_name(slot.kind): slot.holders[0].pk if slot.holders else ""
+        for slot in roles
+        if slot.kind in SINGLE_HOLDER_ROLES
+    }
+    return {
+        "status": {"expected_status": incident.status},
+        "resolve": {"expected_status": incident.status},
+        "severity": {"expected_severity": incident.severity_id},
+        "role": holders,
+    }
+
+
+def _stale(
+    request: AuthedRequest, number: int, key: str, form_class: type[forms.Form], message: str
+) -> HttpResponse:
+    """The panel as the incident is now, with the refused form open on its message and what the
+    person chose, its expected values brought up to date: submitting it again is the retry."""
+    incident = _incident_or_404(request, number)
+    data = request.POST.copy()
+    for name, value in _expected_values(incident, _role_slots(incident))[key].items():
+        data[name] = value
+    form = form_class(data, auto_id=f"{key}-%s")
+    form.is_valid()
+    form.add_error(None, message)
+    return _panel(request, incident, key=key, status=409, bound={key: form})
+
+
+# The forms of the composer: their own action renders them afresh (emptied, or with errors).
+COMPOSER_FORMS = frozenset({"note", "update"})
 
 
 def _panel(
     request: AuthedRequest,
     incident: Incident,
     *,
+    key: str,
     status: int = 200,
     bound: dict[str, forms.Form] | None = None,
     notice: str = "",
 ) -> HttpResponse:
+    """The panel after the action named `key` ("" for one without a form)."""
     template = "incidents/_panel.html" if wants_fragment(request) else "incidents/detail.html"
     context = _panel_context(request, incident, bound=bound, notice=notice)
+    # Any other action keeps the composer as it is in the page (hx-preserve): a note being
+    # typed survives a severity change, or the refusal of a stale one.
+    context["keep_composer"] = key not in COMPOSER_FORMS
     return render(request, template, context, status=status)
 
 
@@ -235,29 +355,36 @@ def panel_action[**P](
             form = form_class(request.POST, auto_id=f"{key}-%s") if form_class else None
             bound = {key: form} if form is not None and key else {}
             if form is not None and not form.is_valid():
-                return _panel(request, incident, status=400, bound=bound)
+                return _panel(request, incident, key=key, status=400, bound=bound)
             data = form.cleaned_data if form is not None else {}
             try:
                 perform(request, incident, data, *args, **kwargs)
             except ValidationError as exc:
                 status = 200 if isinstance(exc, ConfirmFirst) else 400
                 if form is None:
-                    return _panel(request, incident, status=status, notice=" ".join(exc.messages))
+                    return _panel(
+                        request, incident, key=key, status=status, notice=" ".join(exc.messages)
+                    )
                 add_service_errors(form, exc)
-                return _panel(request, incident, status=status, bound=bound)
+                return _panel(request, incident, key=key, status=status, bound=bound)
+            except services.StaleIncident as exc:
+                if wants_fragment(request) and form_class is not None and key in ACTION_FORMS:
+                    return _stale(request, number, key, form_class, str(exc))
+                messages.error(request, str(exc))
+                return redirect(incident)
             except services.IncidentConflict as exc:
                 if wants_fragment(request):
-                    return _panel(request, incident, status=409, notice=str(exc))
+                    return _panel(request, incident, key=key, status=409, notice=str(exc))
                 messages.error(request, str(exc))
                 return redirect(incident)
             except PermissionDenied as exc:
                 if wants_fragment(request):
                     notice = str(exc) or "You may not do that."
-                    return _panel(request, incident, status=403, notice=notice)
+                    return _panel(request, incident, key=key, status=403, notice=notice)
                 raise
             if wants_fragment(request):
                 # Re-read through the selector: the service changed the row and its relations.
-                return _panel(request, _incident_or_404(request, number))
+                return _panel(request, _incident_or_404(request, number), key=key)
             return redirect(incident)
 
         view.__name__, view.__qualname__ = perform.__name__, perform.__qualname__
@@ -277,21 +404,31 @@ def incident_acknowledge(
 @panel_action(StatusForm, key="status")
 def incident_status(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_set_status(
-        incident=incident, actor=request.user, status=data["status"]
+        incident=incident,
+        actor=request.user,
+        status=data["status"],
+        expected_status=data["expected_status"] or None,
     )
 
 
 @panel_action(SeverityForm, key="severity")
 def incident_severity(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_set_severity(
-        incident=incident, actor=request.user, severity=data["severity"]
+        incident=incident,
+        actor=request.user,
+        severity=data["severity"],
+        expected_severity=data["expected_severity"],
     )
 
 
 @panel_action(RoleForm, key="role")
 def incident_role(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_assign_role(
-        incident=incident, actor=request.user, role=RoleKind(data["role"]), user=data["user"]
+        incident=incident,
+        actor=request.user,
+        role=RoleKind(data["role"]),
+        user=data["user"],
+        expected_holder=data["expected_holder"],
     )
 
 
@@ -314,7 +451,10 @@ def incident_update(request: AuthedRequest, incident: Incident, data: dict[str, 
 @panel_action(ResolveForm, key="resolve")
 def incident_resolve(request: AuthedRequest, incident: Incident, data: dict[str, Any]) -> object:
     return services.incident_resolve(
-        incident=incident, actor=request.user, resolution=data["resolution"]
+        incident=incident,
+        actor=request.user,
+        resolution=data["resolution"],
+        expected_status=data["expected_status"] or None,
     )
 
 

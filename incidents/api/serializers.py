@@ -97,6 +97,26 @@ def _user_field(**kwargs: Any) -> serializers.SlugRelatedField[User]:
     )
 
 
+def _expected_status_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=Status.choices,
+        required=False,
+        help_text="The status you last saw. If the incident's is another now, nothing is "
+        "changed and the answer is 409 naming the current one.",
+    )
+
+
+def _expected_severity_field() -> serializers.SlugRelatedField[Severity]:
+    return serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Severity.objects.all(),
+        required=False,
+        error_messages={"does_not_exist": "Unknown severity {value}."},
+        help_text="The severity you last saw (a name, e.g. SEV2). If the incident's is another "
+        "now, nothing is changed and the answer is 409 naming the current one.",
+    )
+
+
 # What the model serializers below answer stored times with: never an error for a time the
 # viewer's zone cannot hold (rows written before times were checked).
 _TIME_FIELDS = {
@@ -206,6 +226,8 @@ class IncidentUpdateSerializer(StrictSerializer):
     labels = StringMapField(required=False)
     severity = _severity_field(required=False)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
+    expected_severity = _expected_severity_field()
+    expected_status = _expected_status_field()
 
 
 class EmptySerializer(StrictSerializer):
@@ -215,15 +237,27 @@ class EmptySerializer(StrictSerializer):
 class StatusChangeSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Status.choices)
     message = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    expected_status = _expected_status_field()
 
 
 class SeverityChangeSerializer(StrictSerializer):
     severity = _severity_field()
+    expected_severity = _expected_severity_field()
 
 
 class RoleAssignSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=RoleKind.choices)
     user = _user_field()
+    expected_holder: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": "Unknown user {value}."},
+        help_text="Who you last saw holding the role (a username; null for nobody). If someone "
+        "else holds it now, nothing is changed and the answer is 409 naming them. Not checked "
+        "for subject experts, who are added rather than replaced.",
+    )
 
 
 class NoteCreateSerializer(StrictSerializer):
@@ -237,6 +271,7 @@ class StatusUpdateCreateSerializer(StrictSerializer):
 
 class ResolveSerializer(StrictSerializer):
     resolution = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    expected_status = _expected_status_field()
 
 
 class ReopenSerializer(StrictSerializer):

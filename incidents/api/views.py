@@ -241,6 +241,8 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
         severity: Severity | None = data.pop("severity", None)
         new_status: str | None = data.pop("status", None)
         new_services: list[Service] | None = data.pop("services", None)
+        expected_severity: Severity | None = data.pop("expected_severity", None)
+        expected_status: str | None = data.pop("expected_status", None)
         # One transaction, so a refused severity or status change also undoes the edits.
         # Details go first even when empty: that call checks the caller may edit at all.
         with transaction.atomic():
@@ -250,11 +252,19 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
             # PATCH sets a state: repeating the current severity or status is not a change.
             if severity is not None and severity.pk != incident.severity_id:
                 incident = services.incident_set_severity(
-                    incident=incident, actor=actor, severity=severity, source=Source.API
+                    incident=incident,
+                    actor=actor,
+                    severity=severity,
+                    source=Source.API,
+                    expected_severity=expected_severity,
                 )
             if new_status is not None and new_status != incident.status:
                 incident = services.incident_set_status(
-                    incident=incident, actor=actor, status=Status(new_status), source=Source.API
+                    incident=incident,
+                    actor=actor,
+                    status=Status(new_status),
+                    source=Source.API,
+                    expected_status=expected_status,
                 )
         return self._render(incident)
 
@@ -285,6 +295,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
             status=data["status"],
             message=data.get("message", ""),
             source=Source.API,
+            expected_status=data.get("expected_status"),
         )
 
     @incident_action(
@@ -292,7 +303,11 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
     )
     def set_severity(self, incident: Incident, actor: User, data: Any) -> Incident:
         return services.incident_set_severity(
-            incident=incident, actor=actor, severity=data["severity"], source=Source.API
+            incident=incident,
+            actor=actor,
+            severity=data["severity"],
+            source=Source.API,
+            expected_severity=data.get("expected_severity"),
         )
 
     @incident_action(
@@ -309,6 +324,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
             role=RoleKind(data["role"]),
             user=data["user"],
             source=Source.API,
+            expected_holder=data.get("expected_holder", services.UNCHECKED),
         )
         return assignment.incident
 
@@ -345,6 +361,7 @@ class IncidentViewSet(viewsets.GenericViewSet[Incident]):
             actor=actor,
             resolution=data.get("resolution", ""),
             source=Source.API,
+            expected_status=data.get("expected_status"),
         )
 
     @incident_action(
