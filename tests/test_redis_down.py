@@ -112,9 +112,12 @@ def test_with_redis_down_a_responder_pages_a_person_and_escalates_by_hand(server
         data={"user": cole.pk, "csrfmiddlewaretoken": csrf_token(page)},
         timeout=10,
     )
+    # Escalate posts the level the person was asked to confirm.
+    level = re.search(r'name="level" value="(\d+)"', page.text)
+    assert level is not None, page.text
     escalated = session.post(
         f"{server}{reverse('oncall:incident-escalate', kwargs=number)}",
-        data={"csrfmiddlewaretoken": csrf_token(page)},
+        data={"level": level[1], "csrfmiddlewaretoken": csrf_token(page)},
         timeout=10,
     )
 
