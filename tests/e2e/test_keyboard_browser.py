@@ -6,8 +6,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
+from incidents import services
 from tests.e2e.test_browser import PASSWORD, sign_in, watch_for_problems
-from tests.factories import UserFactory, declare
+from tests.factories import UserFactory, declare, severity
+
+# The incident page asks every 3 s; a few seconds more for a loaded machine.
+SOON = 8_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -158,4 +162,27 @@ def test_shortcuts_need_no_modifier_and_a_person_who_may_act(live_server, contex
     expect(page.locator("#action-resolve")).to_have_count(0)
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    assert problems == []
+
+
+def test_focus_survives_someone_elses_change_arriving(live_server, context, rosa):
+    incident = declare(rosa, title="Checkout is failing", severity_name="SEV2")
+    cole = UserFactory(username="cole", first_name="Cole", role=Role.RESPONDER)
+    page = context.new_page()
+    problems = watch_for_problems(page)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    tab_to(page, "#action-acknowledge")
+
+    # Cole acknowledges elsewhere: the button Rosa was on goes, and her focus goes to the
+    # incident's state rather than to the page body.
+    services.incident_acknowledge(incident=incident, actor=cole)
+    expect(page.locator("#incident-status")).to_have_text("Acknowledged", timeout=SOON)
+    state = page.locator("#incident-state")
+    expect(state).to_be_focused()
+
+    # He raises the severity: the state is replaced, and focus stays on it.
+    services.incident_set_severity(incident=incident, actor=cole, severity=severity("SEV1"))
+    expect(page.locator("#incident-head .badge")).to_have_text("SEV1", timeout=SOON)
+    expect(state).to_be_focused()
     assert problems == []
