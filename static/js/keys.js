@@ -64,6 +64,8 @@
     var form = elt.closest("form") || elt;
     action = {
       ok: event.detail.xhr.status < 300,
+      part: event.detail.target && event.detail.target.id,
+      was: document.activeElement && document.activeElement.id,
       after: form.getAttribute("data-focus-after"),
       said: form.getAttribute("data-announce"),
     };
@@ -79,21 +81,29 @@
     if (focused && focused !== document.body && focused.closest("[autofocus]")) {
       return;
     }
-    var state = document.querySelector("[data-focus-state]");
-    if (!done.ok) {
-      if (focusProblem(document.getElementById("main") || document.body)) {
-        return;
-      }
-    }
-    if (done.after && focusOn(document.querySelector(done.after))) {
-      if (done.said) {
-        announce(done.said);
-      }
+    var part = (done.part && document.getElementById(done.part)) || document.getElementById("main");
+    if (!done.ok && focusProblem(part || document.body)) {
       return;
     }
-    if (focusOn(state)) {
-      announce((done.said ? done.said + ". " : "") + state.textContent.replace(/\s+/g, " ").trim());
+    // The incident's state (tags: reference, severity, status), when the part that came back
+    // holds it: announced after every action, focused when nothing better is there.
+    var state = part && part.querySelector("[data-focus-state]");
+    var stateText = state ? state.textContent.replace(/\s+/g, " ").trim() : "";
+    var said = [done.said, stateText].filter(Boolean).join(". ");
+    if (said) {
+      announce(said);
     }
+    if (done.after && focusOn(document.querySelector(done.after))) {
+      return;
+    }
+    // What had focus, if it is still there to use (a checklist box); not a button that went
+    // with the action (Acknowledge) or hides in a closed disclosure (Change severity).
+    var was = done.was && document.getElementById(done.was);
+    if (was && visible(was)) {
+      was.focus();
+      return;
+    }
+    focusOn(state);
   });
 
   function typing(target) {
