@@ -185,4 +185,17 @@ def test_focus_survives_someone_elses_change_arriving(live_server, context, rosa
     services.incident_set_severity(incident=incident, actor=cole, severity=severity("SEV1"))
     expect(page.locator("#incident-head .badge")).to_have_text("SEV1", timeout=SOON)
     expect(state).to_be_focused()
-    assert problems == []
+
+    # Rosa picks SEV3 while Cole lowers it to SEV2: her change, made on SEV1, is refused, and
+    # focus goes to the refusal, which is an alert.
+    tab_to(page, "#action-severity")
+    page.keyboard.press("Enter")
+    page.locator("#severity-severity").select_option(label="SEV3")
+    services.incident_set_severity(incident=incident, actor=cole, severity=severity("SEV2"))
+    expect(page.locator("#incident-head .badge")).to_have_text("SEV2", timeout=SOON)
+    tab_to(page, "#severity-submit")
+    page.keyboard.press("Enter")
+    refusal = page.locator("#incident-actions .form-errors[role=alert]")
+    expect(refusal).to_contain_text("not SEV1 as you saw it")
+    expect(refusal).to_be_focused()
+    assert [problem for problem in problems if "status of 409" not in problem] == []
