@@ -204,6 +204,12 @@
     var opener = event.target.closest && event.target.closest("[data-keys-help]");
     if (opener) {
       event.preventDefault();
+      // Out of the way of the dialog (the user menu), focus coming back to its summary.
+      var menu = opener.closest("details");
+      if (menu) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
       openHelp();
     }
   });

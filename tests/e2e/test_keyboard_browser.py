@@ -130,7 +130,7 @@ def test_declare_acknowledge_note_and_resolve_from_the_keyboard(live_server, con
     assert [problem for problem in problems if "status of 400" not in problem] == []
 
 
-def test_shortcuts_need_no_modifier_and_a_person_who_may_act(live_server, context, rosa):
+def test_shortcuts_need_no_modifier_and_a_person_who_may_act(live_server, context, rosa, artifacts):
     viewer = UserFactory(username="vic", first_name="Vic", role=Role.VIEWER)
     incident = declare(rosa, title="Search is slow", severity_name="SEV3")
     page = context.new_page()
@@ -161,7 +161,19 @@ def test_shortcuts_need_no_modifier_and_a_person_who_may_act(live_server, contex
     page.keyboard.press("r")
     expect(page.locator("#action-resolve")).to_have_count(0)
     page.keyboard.press("?")
-    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
+
+    # The user menu offers the same list, for those who do not know to press "?".
+    page.locator(".user-menu summary").click()
+    page.get_by_role("button", name="Keyboard shortcuts").click()
+    expect(help_dialog).to_be_visible()
+    page.screenshot(path=str(artifacts / "keyboard-shortcuts.png"))
+    page.get_by_role("button", name="Close").click()
+    expect(help_dialog).to_be_hidden()
+    expect(page.locator(".user-menu summary")).to_be_focused()
     assert problems == []
 
 
