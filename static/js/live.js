@@ -36,6 +36,11 @@
     }
   });
 
+  // Focus inside a part the poll replaces (the incident's state after an action, a button)
+  // goes back to the element of the same id in the new part, else to the incident's state:
+  // never to the page body.
+  var refocus = null;
+
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
     if (target.hasAttribute("data-live-keep-while-editing") && beingEdited(target)) {
@@ -43,6 +48,19 @@
       keptOne = true;
     } else if (target.hasAttribute("data-live-poller") && keptOne) {
       event.detail.shouldSwap = false;
+    } else if (target.contains(document.activeElement) && document.activeElement !== target) {
+      refocus = document.activeElement.id || "";
+    }
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (refocus === null || document.activeElement !== document.body) {
+      return;
+    }
+    var again = (refocus && document.getElementById(refocus)) || document.querySelector("[data-focus-state]");
+    refocus = null;
+    if (again) {
+      again.focus();
     }
   });
 

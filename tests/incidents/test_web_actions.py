@@ -1,5 +1,6 @@
 """Each action on the incident page: a plain POST redirects back, an htmx POST gets the panel."""
 
+import re
 from typing import Any
 
 import pytest
@@ -379,6 +380,22 @@ def test_resolve_needs_a_resolution_note_and_writes_nothing_without_one(signed_i
     assert incident.status == Status.DETECTED
     # The disclosure holding the form stays open, so the error is visible.
     assert '<details class="action" open>' in response.content.decode()
+
+
+def test_a_failed_form_marks_its_bad_field_and_points_it_at_the_error(signed_in, incident):
+    response = act(signed_in, "resolve", incident, {"resolution": ""}, htmx=True)
+
+    content = response.content.decode()
+    field = re.search(r'<textarea[^>]*id="resolve-resolution"[^>]*>', content)
+    assert field is not None
+    assert 'aria-invalid="true"' in field.group()
+    # keys.js focuses the aria-invalid field; a screen reader reads the error with it.
+    described_by = re.search(r'aria-describedby="([^"]+)"', field.group())
+    assert described_by is not None
+    error_id = described_by.group(1).split()[-1]
+    error = re.search(rf'<div id="{error_id}">(.*?)</div>', content, re.S)
+    assert error is not None
+    assert "This field is required." in error.group(1)
 
 
 def test_reopen_a_resolved_incident(signed_in, incident, responder):

@@ -359,3 +359,19 @@ def test_take_command_is_offered_while_nobody_commands(signed_in, responder, com
     )
 
     assert 'id="take-command"' not in page(signed_in, incident).content.decode()
+
+
+def test_the_incident_page_offers_the_keyboard_shortcuts_and_a_place_for_focus(
+    signed_in, responder
+):
+    incident = declare(responder, title="Checkout is failing")
+
+    content = page(signed_in, incident).content.decode()
+
+    # static/js/keys.js, loaded with the page's nonce; the help it opens with "?"; the region it
+    # announces changes in; the incident's state, where focus goes after an action.
+    assert re.search(r'<script src="/static/js/keys\.js" defer nonce="[^"]+">', content)
+    assert '<dialog id="keys-help"' in content
+    assert '<div id="announce" class="visually-hidden" role="status"' in content
+    assert 'id="incident-state" tabindex="-1" data-focus-state' in content
+    assert 'data-focus-after="#note-text"' in content
