@@ -78,13 +78,22 @@ def incident_list(*, user: User, filters: IncidentFilters | None = None) -> Quer
         incidents = incidents.filter(Q(commander=user) | Q(declared_by=user) | Exists(holds_role))
     if filters.query:
         match = REF_PATTERN.match(filters.query)
-        text = Q(title__icontains=filters.query) | Q(summary__icontains=filters.query)
+        text = _words_match(filters.query)
         incidents = incidents.filter(text | Q(number=int(match[1])) if match else text)
     return (
         incidents.select_related("severity", "team", "commander")
         .annotate(closed=CLOSED_LAST)
         .order_by("closed", "-declared_at", "-number")
     )
+
+
+def _words_match(query: str) -> Q:
+    """Every word of `query`, in any order, in the title or the summary: people type the words
+    they remember ("checkout 500"), not the phrase. Plain icontains works on SQLite too."""
+    match = Q()
+    for word in query.split():
+        match &= Q(title__icontains=word) | Q(summary__icontains=word)
+    return match
 
 
 def incident_get_for_user(*, user: User, number: int) -> Incident:

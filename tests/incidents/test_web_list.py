@@ -129,6 +129,15 @@ def test_search_by_text_matches_titles(signed_in, responder):
     assert listed(response) == [wanted.ref]
 
 
+def test_search_matches_words_in_any_order(signed_in, responder):
+    declare(responder, title="Checkout is slow")
+    wanted = declare(responder, title="500 errors from checkout")
+
+    response = signed_in.get(LIST, {"q": "Checkout 500"})
+
+    assert listed(response) == [wanted.ref]
+
+
 def test_an_invalid_filter_is_reported_and_ignored(signed_in, responder):
     incident = declare(responder)
 
