@@ -34,7 +34,7 @@ class User(AbstractUser):
         default) is an admin whatever `role` says, as is_admin has it."""
         return Role.ADMIN if self.is_superuser else Role(self.role)
 
-    def get_role_display(self) -> str:
+    def get_role_display(self) -> str:  # type: ignore[no-redef]
         # Defined here, Django does not generate its own, so every page says what is_admin does.
         return self.effective_role.label
 
