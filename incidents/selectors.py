@@ -185,6 +185,12 @@ def incident_counts_by_status_and_severity() -> list[tuple[tuple[str, str], int]
     return [((row["status"], row["severity__name"]), row["n"]) for row in rows]
 
 
+def team_of(user: User) -> Team | None:
+    """The one team `user` is a member of, None for none or several: the declare form's guess."""
+    teams = list(Team.objects.filter(members=user).order_by("pk")[:2])
+    return teams[0] if len(teams) == 1 else None
+
+
 def team_list(*, user: User) -> QuerySet[Team]:
     """Every team with `member_count` and `open_incident_count`, counting only the incidents
     `user` may see: a private incident's existence is not the outsider's to know."""
