@@ -202,6 +202,19 @@ def test_links_in_notes_summaries_and_updates_are_clickable_and_safe(signed_in, 
     assert 'href="javascript' not in content
 
 
+def test_open_for_carries_its_start_so_ticking_js_moves_it_on(signed_in, responder):
+    incident = declare(responder)
+
+    content = page(signed_in, incident).content.decode()
+
+    started = incident.started_at.isoformat()
+    assert f'<time data-tick="since" datetime="{started}">' in content
+    assert re.search(
+        r'<script src="/static/js/ticking\.js" data-now="\d{4}-\d\d-\d\dT[^"]+" defer nonce=',
+        content,
+    )
+
+
 def test_detected_incident_offers_acknowledge_and_every_forward_status(signed_in, responder):
     incident = declare(responder)
 

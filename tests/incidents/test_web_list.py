@@ -138,6 +138,14 @@ def test_search_matches_words_in_any_order(signed_in, responder):
     assert listed(response) == [wanted.ref]
 
 
+def test_ages_carry_their_time_so_ticking_js_moves_them_on(signed_in, responder):
+    incident = declare(responder)
+
+    content = signed_in.get(LIST).content.decode()
+
+    assert f'<time data-tick="age" datetime="{incident.declared_at.isoformat()}"' in content
+
+
 def test_an_invalid_filter_is_reported_and_ignored(signed_in, responder):
     incident = declare(responder)
 
