@@ -1,5 +1,6 @@
 """Each action on the incident page: a plain POST redirects back, an htmx POST gets the panel."""
 
+import re
 from typing import Any
 
 import pytest
@@ -420,6 +421,19 @@ def test_tick_a_checklist_item(signed_in, incident, responder):
     assert response.status_code == 302
     assert item.done_at is not None
     assert item.done_by == responder
+
+
+def test_a_ticked_checklist_item_says_when_with_its_zone(signed_in, incident, responder):
+    services.incident_assign_role(
+        incident=incident, actor=responder, role=RoleKind.COMMANDER, user=responder
+    )
+    item = incident.checklist.get(position=1)
+    act(signed_in, "checklist-item", incident, {"done": "1"}, item_id=item.pk)
+
+    content = signed_in.get(incident.get_absolute_url()).content.decode()
+
+    done = re.search(r'class="checklist__done-by[^>]*>[^<]*<time [^>]*>([^<]+)</time>', content)
+    assert done is not None and done[1].endswith(" UTC")
 
 
 def test_untick_a_checklist_item_with_htmx(signed_in, incident, responder):
