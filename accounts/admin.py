@@ -10,12 +10,16 @@ admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin[User]):
-    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_display = ("username", "email", "first_name", "last_name", "role_shown", "is_active")
     list_filter = ("role", "is_active", "is_superuser")
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         ("Tocsin", {"fields": ("role", "timezone")}),
     )
+
+    @admin.display(description="Role", ordering="role")
+    def role_shown(self, user: User) -> str:
+        return user.get_role_display()
 
 
 @admin.register(ApiToken)

@@ -1,8 +1,11 @@
 from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+
+from accounts.models import User
 
 RATE_LIMITED = "Too many failed sign-in attempts. Wait a few minutes, then try again."
 
@@ -28,3 +31,15 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
 
 class RateLimitedAdminAuthenticationForm(RateLimitedAuthenticationForm, AdminAuthenticationForm):
     """The admin's sign-in (staff only), with the same message for a lock."""
+
+
+class PersonChoiceField(forms.ModelChoiceField[User]):
+    """People are named by display_name in pickers, as everywhere else, not by username."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name

@@ -124,7 +124,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # Django's `date` and `time` filters, safe for times the viewer's zone cannot hold.
-            "builtins": ["ops.templatetags.viewer_time"],
+            "builtins": ["ops.templatetags.viewer_time", "ops.templatetags.links"],
         },
     },
 ]

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 
+from accounts.forms import PersonChoiceField
 from accounts.models import User
 from incidents import selectors
 from incidents.models import (
@@ -116,7 +117,7 @@ def expected_holder_name(role: str) -> str:
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=RoleKind.choices)
-    user = forms.ModelChoiceField(
+    user = PersonChoiceField(
         label="Person", queryset=selectors.users_who_can_respond(), empty_label="Choose someone"
     )
 

@@ -78,13 +78,22 @@ def incident_list(*, user: User, filters: IncidentFilters | None = None) -> Quer
         incidents = incidents.filter(Q(commander=user) | Q(declared_by=user) | Exists(holds_role))
     if filters.query:
         match = REF_PATTERN.match(filters.query)
-        text = Q(title__icontains=filters.query) | Q(summary__icontains=filters.query)
+        text = _words_match(filters.query)
         incidents = incidents.filter(text | Q(number=int(match[1])) if match else text)
     return (
         incidents.select_related("severity", "team", "commander")
         .annotate(closed=CLOSED_LAST)
         .order_by("closed", "-declared_at", "-number")
     )
+
+
+def _words_match(query: str) -> Q:
+    """Every word of `query`, in any order, in the title or the summary: people type the words
+    they remember ("checkout 500"), not the phrase. Plain icontains works on SQLite too."""
+    match = Q()
+    for word in query.split():
+        match &= Q(title__icontains=word) | Q(summary__icontains=word)
+    return match
 
 
 def incident_get_for_user(*, user: User, number: int) -> Incident:
@@ -174,6 +183,12 @@ def incident_counts_by_status_and_severity() -> list[tuple[tuple[str, str], int]
     """How many incidents are in each (status, severity name), for /metrics; one aggregate."""
     rows = Incident.objects.values("status", "severity__name").annotate(n=Count("id")).order_by()
     return [((row["status"], row["severity__name"]), row["n"]) for row in rows]
+
+
+def team_of(user: User) -> Team | None:
+    """The one team `user` is a member of, None for none or several: the declare form's guess."""
+    teams = list(Team.objects.filter(members=user).order_by("pk")[:2])
+    return teams[0] if len(teams) == 1 else None
 
 
 def team_list(*, user: User) -> QuerySet[Team]:

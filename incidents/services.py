@@ -665,13 +665,13 @@ def incident_post_update(
             author=actor_user(actor),
             posted_at=timezone.now(),
         )
-        audience = "public" if public else "internal"
+        audience = "a public" if public else "an internal"
         _record(
             incident,
             kind=EventKind.STATUS_UPDATE,
             actor=actor,
             source=source,
-            message=f"{actor.display_name} posted a {audience} update: {message}",
+            message=f"{actor.display_name} posted {audience} update: {message}",
             data={"public": public, "status_update": update.pk},
         )
         events.publish(

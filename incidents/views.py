@@ -140,7 +140,13 @@ def incident_list(request: AuthedRequest) -> HttpResponse:
 def incident_declare(request: AuthedRequest) -> HttpResponse:
     if not can(request.user, Action.DECLARE):
         raise PermissionDenied("You may not declare incidents.")
-    form = DeclareForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        form = DeclareForm(request.POST)
+    else:
+        form = DeclareForm(initial={"team": selectors.team_of(request.user)})
+        # Declaring starts with typing the title; a form sent back with errors is left to
+        # its first error.
+        form.fields["title"].widget.attrs["autofocus"] = True
     if form.is_valid():
         data = form.cleaned_data
         try:

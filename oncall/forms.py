@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from accounts.forms import PeopleChoiceField, PersonChoiceField
 from accounts.models import User
 from incidents import selectors as incident_selectors
 from incidents.models import Team
@@ -61,16 +62,6 @@ class TimeZoneField(forms.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=zone_choices, **kwargs)
-
-
-class PersonChoiceField(forms.ModelChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
-
-
-class PeopleChoiceField(forms.ModelMultipleChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
 
 
 def _datetime_local(**attrs: str) -> forms.DateTimeInput:

@@ -309,6 +309,18 @@ def level_users(
     return [found[pk] for pk in unique if pk in found and found[pk].is_active]
 
 
+def unreachable(user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` with no contact method a page can use (verified, not disabled):
+    a policy may name them, but paging them reaches nobody."""
+    wanted = set(user_ids)
+    if not wanted:
+        return set()
+    reachable = ContactMethod.objects.filter(
+        user_id__in=wanted, verified_at__isnull=False, disabled_at__isnull=True
+    ).values_list("user_id", flat=True)
+    return wanted - set(reachable)
+
+
 def paging_steps(users: Iterable[User]) -> dict[int, list[NotificationRule]]:
     """Each person's notification rules over usable contact methods, by user id.
 

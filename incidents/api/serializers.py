@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import Role, User
 from incidents.models import (
     SUMMARY_MAX_LENGTH,
     Incident,
@@ -341,6 +341,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
 
 class UserSerializer(serializers.ModelSerializer[User]):
     name = serializers.CharField(source="display_name", read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices, source="effective_role", read_only=True)
 
     class Meta:
         model = User

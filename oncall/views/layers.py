@@ -31,9 +31,18 @@ def _layer_or_404(schedule: Schedule, layer_id: int) -> ScheduleLayer:
         raise Http404("No such layer.") from exc
 
 
-def _default_handoff(zone_name: str) -> datetime:
-    """Next Monday 09:00 in the schedule's zone, as a wall time: a common weekly handoff."""
-    today = timezone.now().astimezone(ZoneInfo(zone_name)).date()
+def _default_handoff(zone_name: str, *, first: bool) -> datetime:
+    """A Monday 09:00 in the schedule's zone, as a wall time: a common weekly handoff.
+
+    The first rotation starts at the one most recently passed, so someone is on call as soon as
+    it is saved rather than from next week; a later layer starts at the next one, leaving who
+    was on call so far as it was.
+    """
+    now = timezone.now().astimezone(ZoneInfo(zone_name)).replace(tzinfo=None)
+    today = now.date()
+    if first:
+        handoff = datetime.combine(today - timedelta(days=today.weekday()), time(9))
+        return handoff if handoff <= now else handoff - timedelta(weeks=1)
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
     return datetime.combine(monday, time(9))
 
@@ -46,7 +55,9 @@ def layer_create(request: AuthedRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         initial={
             "time_zone": schedule.time_zone,
-            "rotation_start": _default_handoff(schedule.time_zone),
+            "rotation_start": _default_handoff(
+                schedule.time_zone, first=not schedule.layers.exists()
+            ),
         },
     )
     if form.is_valid():

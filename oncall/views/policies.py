@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, can, require
+from oncall import selectors
 from oncall.forms import PolicyForm, level_formset
 from oncall.models import EscalationLevel, EscalationPolicy, EscalationTarget, TargetKind
 from oncall.policy_usage import policy_uses
@@ -65,6 +66,24 @@ def _level_views(levels: Iterable[EscalationLevel]) -> list[LevelView]:
     ]
 
 
+def unreachable_warnings(levels: Iterable[EscalationLevel]) -> list[str]:
+    """A warning for each person a level names who has no contact method a page can use.
+    Not an error: the person may add one later, and the other levels still page."""
+    named = [
+        (level.position, target.user)
+        for level in levels
+        for target in level.targets.all()
+        if target.kind == TargetKind.USER and target.user is not None
+    ]
+    missing = selectors.unreachable(user.pk for _, user in named)
+    return [
+        f"Level {position}: {user.display_name} has no verified contact method, "
+        "so a page to them reaches nobody."
+        for position, user in named
+        if user.pk in missing
+    ]
+
+
 def _policy_or_404(pk: int) -> EscalationPolicy:
     try:
         return (
@@ -103,6 +122,7 @@ def policy_detail(request: AuthedRequest, pk: int) -> HttpResponse:
         {
             "policy": policy,
             "levels": _level_views(policy.levels.all()),
+            "warnings": unreachable_warnings(policy.levels.all()),
             "uses": policy_uses([policy], viewer=request.user)[policy.pk],
             "can_manage": can(request.user, Action.MANAGE_ONCALL),
         },
@@ -126,6 +146,11 @@ def _policy_form(request: AuthedRequest, policy: EscalationPolicy | None) -> Htt
             add_service_errors(form, exc)
         else:
             messages.success(request, f"Escalation policy {saved.name} saved.")
+            saved_levels = EscalationLevel.objects.filter(policy=saved).prefetch_related(
+                Prefetch("targets", queryset=EscalationTarget.objects.select_related("user"))
+            )
+            for warning in unreachable_warnings(saved_levels):
+                messages.warning(request, warning)
             return redirect("oncall:policy-detail", pk=saved.pk)
     return render(
         request,

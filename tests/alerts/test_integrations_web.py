@@ -64,6 +64,23 @@ def test_create_shows_the_token_once_and_stores_only_its_hash(client, manager, t
     assert token not in client.get(detail(integration)).content.decode()
 
 
+def test_the_token_comes_with_a_warning_and_a_guard_against_leaving(client, manager, team):
+    html = signed_in(client, manager).post(CREATE, create_form(team)).content.decode()
+
+    assert "Copy it now: it won't be shown again." in html
+    assert "data-shown-once" in html
+    assert re.search(r'<script src="/static/js/shown_once\.js" defer nonce="[^"]+">', html)
+
+
+def test_the_page_without_a_token_does_not_guard_against_leaving(client, manager, team):
+    signed_in(client, manager).post(CREATE, create_form(team))
+
+    html = client.get(detail(Integration.objects.get())).content.decode()
+
+    assert "shown_once.js" not in html
+    assert "data-shown-once" not in html
+
+
 def test_create_saves_the_settings_typed(client, manager, team):
     signed_in(client, manager).post(
         CREATE, create_form(team, auto_resolve="on", group_window="15", default_severity="SEV2")

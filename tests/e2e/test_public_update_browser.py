@@ -69,7 +69,7 @@ def test_an_internal_update_is_posted_at_once(live_server, context, rosa):
     page.get_by_role("textbox", name="Status update").fill("Rolling back the 14:02 deploy.")
     page.get_by_role("button", name="Post update").click()
 
-    expect(page.locator("#timeline")).to_contain_text("posted a internal update")
+    expect(page.locator("#timeline")).to_contain_text("posted an internal update")
     expect(page.get_by_role("alertdialog")).to_have_count(0)
     assert StatusUpdate.objects.get().public is False
     assert problems == []

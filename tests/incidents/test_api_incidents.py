@@ -334,6 +334,10 @@ def test_list_q_searches_title_and_summary(responder, mixed_incidents):
     assert _listed(responder, "q=backlog") == ["indexing lags"]
 
 
+def test_list_q_matches_words_not_the_phrase(responder, mixed_incidents):
+    assert _listed(responder, "q=fail+payments") == ["card payments fail"]
+
+
 def test_list_q_finds_an_incident_by_ref_or_number(responder, mixed_incidents):
     first = mixed_incidents[0]
     assert _listed(responder, f"q=INC-{first.number}") == ["card payments fail"]

@@ -326,3 +326,17 @@ def test_users_who_can_respond_is_user_can_respond_in_sql(db):
     chosen = set(selectors.users_who_can_respond())
 
     assert chosen == {person for person in people if person.is_active and person.can_respond}
+
+
+def test_search_matches_every_word_in_any_order(responder):
+    declare(responder, title="500s on checkout")
+    declare(responder, title="Checkout is slow")
+    declare(responder, title="Login", summary="returns 500 after checkout")
+
+    assert sorted(listed(responder, query="Checkout 500")) == ["500s on checkout", "Login"]
+
+
+def test_search_words_may_be_split_between_title_and_summary(responder):
+    declare(responder, title="Checkout down", summary="Errors 500 everywhere")
+
+    assert listed(responder, query="  500   checkout ") == ["Checkout down"]

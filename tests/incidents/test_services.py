@@ -447,6 +447,18 @@ def test_a_status_update_records_the_status_it_was_posted_in(incident, responder
     assert entry.data == {"public": True, "status_update": update.pk}
 
 
+@pytest.mark.parametrize(
+    ("public", "says"), [(True, "posted a public update"), (False, "posted an internal update")]
+)
+def test_a_status_update_s_timeline_entry_reads_as_english(incident, responder, public, says):
+    services.incident_post_update(
+        incident=incident, actor=responder, message="Cause found", public=public
+    )
+
+    entry = incident.timeline.latest("occurred_at", "id")
+    assert entry.message == f"{responder.display_name} {says}: Cause found"
+
+
 def test_a_public_status_update_on_a_private_incident_is_refused(responder):
     incident = declare(responder, private=True)
     entries = incident.timeline.count()

@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 from django.urls import reverse
@@ -20,6 +21,39 @@ def test_declare_form_shows_each_severity_with_description_and_response_target(s
     assert "Critical business impact" in content
     assert "Respond within 15 min" in content
     assert "Respond within 24 h" in content
+
+
+def test_the_declare_form_focuses_the_title(signed_in):
+    content = signed_in.get(DECLARE).content.decode()
+
+    assert re.search(r'<input type="text" name="title"[^>]* autofocus', content)
+
+
+def test_the_declare_form_preselects_my_only_team(signed_in, responder):
+    TeamFactory(name="Search")
+    mine = TeamFactory(name="Payments")
+    mine.members.add(responder)
+
+    content = signed_in.get(DECLARE).content.decode()
+
+    assert f'<option value="{mine.pk}" selected>Payments</option>' in content
+
+
+def test_the_declare_form_preselects_no_team_for_someone_in_several(signed_in, responder):
+    for name in ("Payments", "Search"):
+        TeamFactory(name=name).members.add(responder)
+
+    content = signed_in.get(DECLARE).content.decode()
+
+    assert '<option value="" selected>None</option>' in content
+
+
+def test_the_declare_form_preselects_no_team_for_someone_in_none(signed_in):
+    TeamFactory(name="Payments")
+
+    content = signed_in.get(DECLARE).content.decode()
+
+    assert '<option value="" selected>None</option>' in content
 
 
 def test_declaring_creates_the_incident_and_opens_its_page(signed_in, responder):

@@ -181,6 +181,40 @@ def test_status_updates_are_listed(signed_in, responder):
     assert '<span class="tag tag--public">Public</span>' in content
 
 
+def test_links_in_notes_summaries_and_updates_are_clickable_and_safe(signed_in, responder):
+    incident = declare(responder, summary="Dashboard: https://grafana.example/d/1")
+    services.incident_add_note(
+        incident=incident,
+        actor=responder,
+        text="See https://logs.example/q?a=1&b=2 <script>alert(1)</script> javascript:alert(1)",
+    )
+    services.incident_post_update(
+        incident=incident, actor=responder, message="Status https://status.example", public=False
+    )
+    rel = 'rel="noopener noreferrer nofollow"'
+
+    content = page(signed_in, incident).content.decode()
+
+    assert f'<a href="https://grafana.example/d/1" {rel}>' in content
+    assert f'<a href="https://logs.example/q?a=1&amp;b=2" {rel}>' in content
+    assert f'<a href="https://status.example" {rel}>' in content
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; javascript:alert(1)" in content
+    assert 'href="javascript' not in content
+
+
+def test_open_for_carries_its_start_so_ticking_js_moves_it_on(signed_in, responder):
+    incident = declare(responder)
+
+    content = page(signed_in, incident).content.decode()
+
+    started = incident.started_at.isoformat()
+    assert f'<time data-tick="since" datetime="{started}">' in content
+    assert re.search(
+        r'<script src="/static/js/ticking\.js" data-now="\d{4}-\d\d-\d\dT[^"]+" defer nonce=',
+        content,
+    )
+
+
 def test_detected_incident_offers_acknowledge_and_every_forward_status(signed_in, responder):
     incident = declare(responder)
 

@@ -129,6 +129,23 @@ def test_search_by_text_matches_titles(signed_in, responder):
     assert listed(response) == [wanted.ref]
 
 
+def test_search_matches_words_in_any_order(signed_in, responder):
+    declare(responder, title="Checkout is slow")
+    wanted = declare(responder, title="500 errors from checkout")
+
+    response = signed_in.get(LIST, {"q": "Checkout 500"})
+
+    assert listed(response) == [wanted.ref]
+
+
+def test_ages_carry_their_time_so_ticking_js_moves_them_on(signed_in, responder):
+    incident = declare(responder)
+
+    content = signed_in.get(LIST).content.decode()
+
+    assert f'<time data-tick="age" datetime="{incident.declared_at.isoformat()}"' in content
+
+
 def test_an_invalid_filter_is_reported_and_ignored(signed_in, responder):
     incident = declare(responder)
 

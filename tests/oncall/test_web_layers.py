@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from oncall import selectors
 from oncall.models import (
     Schedule,
     ScheduleLayer,
@@ -227,3 +228,43 @@ def test_layer_of_another_schedule_is_404(client, manager, weekly, team):
     response = signed_in(client, manager).post(f"/schedules/{other.pk}/layers/{layer.pk}/end")
 
     assert response.status_code == 404
+
+
+def wall(*fields: int) -> datetime:
+    """A wall time as the datetime-local input holds it."""
+    return datetime(*fields, tzinfo=UTC).replace(tzinfo=None)
+
+
+def test_a_new_schedule_s_first_rotation_starts_at_the_handoff_just_passed(
+    client, manager, team, alice, clock
+):
+    # clock: Sunday 1 March 2026, 09:00 UTC (10:00 in Paris).
+    schedule = Schedule.objects.create(team=team, name="Primary", time_zone="Europe/Paris")
+    page = signed_in(client, manager).get(f"/schedules/{schedule.pk}/layers/new")
+    start = page.context["form"]["rotation_start"].value()
+    assert start == wall(2026, 2, 23, 9)
+
+    response = signed_in(client, manager).post(
+        f"/schedules/{schedule.pk}/layers/new",
+        layer_form(participants=[str(alice.pk)], rotation_start=start.isoformat()),
+    )
+
+    assert response.status_code == 302
+    assert selectors.schedule_on_call_user_id(schedule, at=timezone.now()) == alice.pk
+
+
+def test_the_first_rotation_on_a_monday_morning_starts_the_week_before(
+    client, manager, team, clock
+):
+    clock.now = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday, 08:00 in Paris
+    schedule = Schedule.objects.create(team=team, name="Primary", time_zone="Europe/Paris")
+
+    page = signed_in(client, manager).get(f"/schedules/{schedule.pk}/layers/new")
+
+    assert page.context["form"]["rotation_start"].value() == wall(2026, 2, 23, 9)
+
+
+def test_a_further_layer_starts_at_the_next_handoff(client, manager, weekly, clock):
+    page = signed_in(client, manager).get(f"/schedules/{weekly.pk}/layers/new")
+
+    assert page.context["form"]["rotation_start"].value() == wall(2026, 3, 2, 9)

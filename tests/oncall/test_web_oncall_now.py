@@ -54,7 +54,7 @@ def test_names_who_is_on_call_until_when_and_who_is_next(client, viewer, weekly,
     line = schedule_line(fragment(client, viewer, weekly.team), weekly)
 
     assert "<strong>Alice Adams</strong>" in line
-    assert "until <time" in line and "Mon 13 Jan 09:00</time>" in line
+    assert "until <time" in line and "Mon 13 Jan 09:00 UTC</time>" in line
     assert "Next: Bob Brown from" in line
 
 
@@ -78,7 +78,7 @@ def test_names_who_took_over_with_an_override(client, viewer, responder, weekly,
     line = schedule_line(fragment(client, viewer, weekly.team), weekly)
 
     assert "<strong>Rosa Responder</strong>" in line
-    assert "Wed 8 Jan 17:00</time>" in line
+    assert "Wed 8 Jan 17:00 UTC</time>" in line
 
 
 def test_has_a_line_for_each_schedule_of_the_team(client, viewer, team, weekly, alice, bob, clock):

@@ -9,7 +9,7 @@ from alerts.models import Integration
 from oncall.models import EscalationPolicy
 from tests.alerts.factories import make_integration
 from tests.factories import TeamFactory
-from tests.oncall.factories import policy, weekly_schedule
+from tests.oncall.factories import contact, policy, weekly_schedule
 from tests.oncall.pages import CONFIRMED
 
 LIST = "/policies/"
@@ -277,8 +277,9 @@ def test_policy_page_takes_the_same_number_of_queries_for_many_integrations(
         make_integration(team=other_team, name=f"Source {number}", escalation_policy=made)
     signed_in(client, manager)
 
-    # session, user, policy + team, levels, targets, integrations + teams (alerts' usage)
-    with django_assert_max_num_queries(6):
+    # session, user, policy + team, levels, targets, integrations + teams (alerts' usage),
+    # the named people's contact methods (a warning for who cannot be paged)
+    with django_assert_max_num_queries(7):
         response = client.get(f"/policies/{made.pk}/")
 
     assert response.content.decode().count('<li><a href="/integrations/') == 5
@@ -406,3 +407,34 @@ def test_a_teams_policy_is_not_deleted(client, manager, team):
 
     assert EscalationPolicy.objects.filter(pk=teams.pk).exists()
     assert "The incidents of team Payments use Payments escalation" in response.content.decode()
+
+
+def test_a_level_naming_someone_without_a_contact_method_saves_with_a_warning(
+    client, manager, alice, bob
+):
+    contact(bob)
+    contact(alice, verified=False)
+
+    response = signed_in(client, manager).post(
+        CREATE,
+        policy_form(level(0, delay="5", users=[str(alice.pk), str(bob.pk)], ORDER="1")),
+        follow=True,
+    )
+
+    warning = (
+        "Level 1: Alice Adams has no verified contact method, so a page to them reaches nobody."
+    )
+    content = response.content.decode()
+    assert EscalationPolicy.objects.exists()
+    assert f'<p class="message message--warning">{warning}</p>' in content
+    assert re.search(rf'id="policy-warnings".*<li>{warning}</li>', content, re.S)
+    assert "Bob Brown has no" not in content
+
+
+def test_the_policy_page_warns_of_nobody_when_everyone_can_be_paged(client, manager, alice):
+    contact(alice)
+    made = policy((5, [alice]))
+
+    content = signed_in(client, manager).get(f"/policies/{made.pk}/").content.decode()
+
+    assert "policy-warnings" not in content

@@ -40,6 +40,16 @@ def test_list_shows_who_is_on_call_now_and_who_is_next(client, viewer, team, ali
     assert next_cell is not None and "Bob Brown" in next_cell[0]
 
 
+def test_list_gives_the_zone_of_every_time(client, viewer, team, alice, bob):
+    weekly_schedule([alice, bob], start=timezone.now() - timedelta(days=2), team=team)
+
+    html = signed_in(client, viewer).get(LIST).content.decode()
+
+    times = re.findall(r"<time [^>]*>([^<]+)</time>", html)
+    assert len(times) == 2
+    assert all(t.endswith(" UTC") for t in times), times
+
+
 def test_list_says_nobody_when_no_rotation_covers_now(client, viewer, team):
     Schedule.objects.create(team=team, name="Empty")
 
