@@ -175,7 +175,10 @@ def escalate_now(
                 raise ValidationError("No escalation policy applies to this incident.")
         # Before an acknowledgement there is always a level to page (None is for after one).
         index = selectors.escalate_level_index(escalation, acknowledged=False, level_count=0) or 0
+        # Capped as the panel and the engine cap it: levels removed from the policy since.
+        index = min(index, max(len(selectors.policy_levels(escalation.policy)) - 1, 0))
         _check_level(level, index, escalation.policy)
+        escalation.level_index = index
         if escalation.state != EscalationState.ACTIVE:
             # A new run of the policy: its pages get keys of their own, not the last run's.
             escalation.state = EscalationState.ACTIVE

@@ -144,6 +144,18 @@ def test_escalating_for_another_level_than_the_one_confirmed_pages_nobody(people
     assert not incident.timeline.filter(message__contains="escalated").exists()
 
 
+def test_escalating_after_levels_were_removed_pages_the_last_level_the_panel_offers(people, rosa):
+    incident = declare(actor=rosa)
+    escalation = running(incident)
+    escalations.tick(now=escalation.next_at)  # level 2 is paged; level 3 is next
+    escalation.policy.levels.filter(position__gte=1).delete()  # only level 1 is left
+
+    escalated = paging_by_hand.escalate_now(incident=incident, actor=rosa, level=1)
+
+    assert escalated is not None
+    assert escalated.level == 1
+
+
 @pytest.mark.parametrize("how", ["person", "team", "escalate"])
 def test_nobody_is_paged_for_a_resolved_incident(people, rosa, how):
     team = TeamFactory(name="Database", slug="database")
