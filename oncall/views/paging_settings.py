@@ -33,6 +33,7 @@ from oncall.models import (
 )
 from oncall.services import contacts
 from oncall.services.base import clock
+from ops.confirm import Confirmation, confirmation_page, confirmed
 from ops.forms import add_service_errors
 
 logger = logging.getLogger(__name__)
@@ -277,6 +278,20 @@ def method_test(request: AuthedRequest, pk: int) -> HttpResponse:
 def method_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     method = _method_or_404(request, pk)
     label = method_label(method)
+    if not confirmed(request):
+        # Removing the last working method leaves a person on call unreachable.
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Remove {label}?",
+                consequence=(
+                    "Pages stop going there, and the steps that use it are removed with it. "
+                    "This cannot be undone: add it again, and verify it, to be paged there."
+                ),
+                action="Remove contact method",
+                cancel_url=f"{reverse(SETTINGS_URL)}#method-{method.pk}",
+            ),
+        )
     contacts.contact_method_delete(actor=request.user, method=method)
     messages.success(request, f"Removed {label}, and its steps.")
     return _back()

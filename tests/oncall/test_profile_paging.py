@@ -19,6 +19,7 @@ from oncall.services import contacts, paging_by_hand
 from oncall.views.paging_settings import SEND_BUDGET
 from tests.factories import declare
 from tests.oncall.factories import contact, rule
+from tests.oncall.pages import CONFIRMED
 
 pytestmark = pytest.mark.django_db
 
@@ -307,11 +308,22 @@ def test_codes_and_test_pages_have_a_budget(signed_in, responder):
     assert "Wait ten minutes" in html(signed_in.get(SETTINGS))
 
 
+def test_removing_a_method_asks_first_and_removes_nothing_until_confirmed(signed_in, responder):
+    method = contact(responder)
+
+    response = signed_in.post(url("contact-method-delete", pk=method.pk))
+
+    assert response.status_code == 200
+    assert "This cannot be undone" in html(response)
+    assert 'name="confirmed" value="yes"' in html(response)
+    assert ContactMethod.objects.get().removed_at is None
+
+
 def test_removing_a_method_removes_its_steps(signed_in, responder):
     method = contact(responder)
     rule(method)
 
-    response = signed_in.post(url("contact-method-delete", pk=method.pk))
+    response = signed_in.post(url("contact-method-delete", pk=method.pk), CONFIRMED)
 
     assert response.status_code == 302
     assert not ContactMethod.objects.exists()
@@ -327,7 +339,7 @@ def test_a_method_pages_went_to_is_hidden_not_deleted_so_the_page_history_stays(
     paging_by_hand.page_user_for_incident(incident=incident, user=responder, actor=responder)
     page = Notification.objects.get(contact_method=method)
 
-    response = signed_in.post(url("contact-method-delete", pk=method.pk))
+    response = signed_in.post(url("contact-method-delete", pk=method.pk), CONFIRMED)
 
     page.refresh_from_db()
     method.refresh_from_db()
