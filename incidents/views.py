@@ -301,10 +301,6 @@ def _stale(
     return _panel(request, incident, key=key, status=409, bound={key: form})
 
 
-# The forms of the composer: their own action renders them afresh (emptied, or with errors).
-COMPOSER_FORMS = frozenset({"note", "update"})
-
-
 def _panel(
     request: AuthedRequest,
     incident: Incident,
@@ -317,9 +313,11 @@ def _panel(
     """The panel after the action named `key` ("" for one without a form)."""
     template = "incidents/_panel.html" if wants_fragment(request) else "incidents/detail.html"
     context = _panel_context(request, incident, bound=bound, notice=notice)
-    # Any other action keeps the composer as it is in the page (hx-preserve): a note being
-    # typed survives a severity change, or the refusal of a stale one.
-    context["keep_composer"] = key not in COMPOSER_FORMS
+    # Every other action keeps the composer's forms as they are in the page (hx-preserve): a
+    # note being typed survives a severity change, the refusal of a stale one, or an update
+    # posted beside it; only the form that acted comes back (emptied, or with its errors).
+    context["keep_note"] = key != "note"
+    context["keep_update"] = key != "update"
     return render(request, template, context, status=status)
 
 

@@ -307,13 +307,26 @@ def test_an_action_keeps_the_note_being_typed(signed_in, incident, commander):
     )
     applied = post(signed_in, "status", incident, {"status": "investigating"})
 
-    # htmx keeps the page's composer in place of the one in the answer.
+    # htmx keeps the page's composer forms in place of the ones in the answer.
     for response in (refused, applied):
-        assert '<div id="incident-composer" hx-preserve>' in response.content.decode()
+        assert '<div id="composer-note" hx-preserve>' in response.content.decode()
+        assert '<div id="composer-update" hx-preserve>' in response.content.decode()
 
 
-def test_adding_a_note_renders_the_composer_afresh(signed_in, incident):
+def test_adding_a_note_renders_the_note_afresh_and_keeps_the_update_being_typed(
+    signed_in, incident
+):
     response = post(signed_in, "note", incident, {"text": "rolled back"})
 
     assert response.status_code == 200
-    assert '<div id="incident-composer">' in response.content.decode()
+    assert '<div id="composer-note">' in response.content.decode()
+    assert '<div id="composer-update" hx-preserve>' in response.content.decode()
+
+
+def test_posting_an_update_keeps_the_note_being_typed(signed_in, incident):
+    response = post(
+        signed_in, "update", incident, {"message": "Rolling back.", "audience": "internal"}
+    )
+
+    assert '<div id="composer-note" hx-preserve>' in response.content.decode()
+    assert '<div id="composer-update">' in response.content.decode()
