@@ -97,10 +97,14 @@ def test_declare_acknowledge_note_and_resolve_from_the_keyboard(live_server, con
     page.keyboard.type("Cmd+Enter sends it as well")
     page.keyboard.press("Meta+Enter")
     expect(page.locator("#timeline")).to_contain_text("Cmd+Enter sends it as well")
+    # The swap settles before focus comes back to the emptied field: wait for it, as a person
+    # would, before moving on.
+    expect(note).to_be_focused()
+    expect(note).to_have_value("")
 
     # `r` opens the resolve form on its note, and resolves nothing by itself.
     page.keyboard.press("Tab")
-    assert focused(page) == "note-submit"
+    expect(page.locator("#note-submit")).to_be_focused()
     page.keyboard.press("r")
     resolution = page.locator("#resolve-resolution")
     expect(resolution).to_be_focused()
