@@ -19,14 +19,6 @@ pytestmark = [
 ]
 
 
-def focused(page: Page) -> str:
-    """The focused element's id ("" for none), the page body counting as none."""
-    return page.evaluate(
-        "document.activeElement && document.activeElement !== document.body"
-        " ? document.activeElement.id || document.activeElement.tagName : ''"
-    )
-
-
 def tab_to(page: Page, selector: str, *, limit: int = 60) -> None:
     """Press Tab until `selector` has focus, as a keyboard user would."""
     for _ in range(limit):
