@@ -171,7 +171,7 @@ def load(now: datetime) -> dict[str, Any]:
                             AS declared
                     FROM generate_series(1, %(incidents)s) g)
             INSERT INTO incidents_incident (number, title, summary, severity_id, status, team_id,
-                labels, source, private, cause_category, resolution, slack_channel_id,
+                labels, source, private, cause_category, resolution,
                 declared_by_id, commander_id, started_at, detected_at, declared_at,
                 acknowledged_at, identified_at, mitigated_at, resolved_at, updated_at)
             SELECT g,
@@ -188,7 +188,7 @@ def load(now: datetime) -> dict[str, Any]:
                 '{}'::jsonb,
                 (ARRAY['web', 'slack', 'alertmanager', 'api'])[1 + floor(r3 * 4)::int],
                 r4 < 0.03,
-                '', '', '',
+                '', '',
                 people.ids[1 + (g * 13) %% cardinality(people.ids)],
                 people.ids[1 + (g * 31) %% cardinality(people.ids)],
                 declared - interval '12 minutes', declared - interval '4 minutes', declared,

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "incidents",
     "alerts",
     "oncall",
+    "chatops",
     "ops",
     # The audit trail of configuration changes: django-auditlog's table, filled and read by audit.
     "auditlog",
@@ -263,6 +264,8 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     # The paging engine's clock. A tick that waited longer than this is dropped: the next one
     # does the same work, and a backlog of ticks would only delay real deliveries.
     "oncall-tick": {"task": "oncall.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
+    # Slack's outbox and the requests Slack sent us: hands out what is due, rescues what was lost.
+    "chatops-tick": {"task": "chatops.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]
@@ -330,6 +333,22 @@ TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
 SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN", "")
 SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET", "")
+# Slack (chatops). Calls go through the outbox: a call may take SLACK_TIMEOUT seconds; one
+# claimed longer ago than SLACK_CALL_LEASE is presumed lost with its worker, one queued longer
+# than SLACK_REQUEUE_AFTER lost with the broker; a call failing for SLACK_GIVE_UP_AFTER seconds
+# (a day: Slack down for hours still catches up) is given up.
+SLACK_TIMEOUT = float(os.environ.get("SLACK_TIMEOUT", "10"))
+SLACK_CALL_LEASE = int(os.environ.get("SLACK_CALL_LEASE", "60"))
+SLACK_REQUEUE_AFTER = int(os.environ.get("SLACK_REQUEUE_AFTER", "30"))
+SLACK_GIVE_UP_AFTER = int(os.environ.get("SLACK_GIVE_UP_AFTER", str(24 * 3600)))
+# Opening a modal must use Slack's trigger id within 3 s, inside the request: this long at most.
+SLACK_MODAL_TIMEOUT = float(os.environ.get("SLACK_MODAL_TIMEOUT", "2"))
+# The incident channel's name; {number} and {slug} (of the title) are filled in.
+SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
+# Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.
+SLACK_ANNOUNCEMENTS_CHANNEL = os.environ.get("SLACK_ANNOUNCEMENTS_CHANNEL", "")
+# Days after resolution an incident channel is archived (reopening unarchives it).
+SLACK_ARCHIVE_AFTER_DAYS = float(os.environ.get("SLACK_ARCHIVE_AFTER_DAYS", "7"))
 # Seconds a provider call may take before it counts as a transient failure.
 NOTIFIER_TIMEOUT = float(os.environ.get("NOTIFIER_TIMEOUT", "10"))
 # Outgoing webhooks may only reach public addresses (no SSRF into the internal network),

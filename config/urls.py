@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("oncall.urls")),
     path("", include("alerts.urls")),
     path("audit/", include("audit.urls")),
+    path("", include("chatops.urls")),
     path("", include("incidents.urls")),
 ]
 

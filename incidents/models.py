@@ -133,7 +133,6 @@ class Incident(models.Model):
     private = models.BooleanField(default=False)
     cause_category = models.CharField(max_length=100, blank=True)
     resolution = models.TextField(blank=True)
-    slack_channel_id = models.CharField(max_length=32, blank=True)
     declared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -334,6 +333,9 @@ class TimelineEvent(models.Model):
     message = models.TextField()
     data = models.JSONField(default=dict, blank=True)
     highlighted = models.BooleanField(default=False)
+    # Set when what the entry records was taken back at its source (a Slack message unpinned):
+    # the entry stays, struck through, since the timeline never loses what was said.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("occurred_at", "id")

@@ -140,6 +140,7 @@ def _record(
     message: str,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    highlighted: bool = False,
 ) -> TimelineEvent:
     return TimelineEvent.objects.create(
         incident=incident,
@@ -149,6 +150,7 @@ def _record(
         message=message,
         data=data or {},
         occurred_at=at or timezone.now(),
+        highlighted=highlighted,
     )
 
 
@@ -784,15 +786,24 @@ def incident_record_event(
     actor: Actor,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
+    highlighted: bool = False,
 ) -> TimelineEvent:
     """Record something that happened around an incident (an alert, a page, a Slack pin).
 
     For the other apps' events that change nothing on the incident itself; changes go through
     the services above, which record their own entries. Nothing here is permission-checked; most
     entries are Tocsin's own (a page sent, an alert fired), and say so with `actor=SYSTEM`.
+    `highlighted` entries (a Slack pin) lead the postmortem's timeline.
     """
     return _record(
-        incident, kind=kind, actor=actor, source=source, message=message, data=data, at=at
+        incident,
+        kind=kind,
+        actor=actor,
+        source=source,
+        message=message,
+        data=data,
+        at=at,
+        highlighted=highlighted,
     )
 
 
@@ -843,6 +854,22 @@ def timeline_event_set_highlight(
             # updated_at is what tells open pages (selectors.incident_version) to refresh.
             incident.save(update_fields=["updated_at"])
         event.highlighted = highlighted
+    return event
+
+
+def timeline_event_set_removed(*, event: TimelineEvent, removed: bool) -> TimelineEvent:
+    """Mark an entry whose source took it back (a Slack message unpinned), or restore it.
+
+    Not permission-checked, like incident_record_event: the app that recorded the entry
+    mirrors its source. The entry is kept, struck through."""
+    with transaction.atomic():
+        incident = incident_lock(event.incident_id)
+        removed_at = timezone.now() if removed else None
+        changed = TimelineEvent.objects.filter(pk=event.pk, removed_at__isnull=removed)
+        if changed.update(removed_at=removed_at):
+            # As for highlights: moving updated_at is what refreshes open pages.
+            incident.save(update_fields=["updated_at"])
+            event.removed_at = removed_at
     return event
 
 

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ChatopsConfig(AppConfig):
+    name = "chatops"
+    verbose_name = "Slack"
+
+    def ready(self) -> None:
+        from chatops import subscribers
+
+        subscribers.connect()

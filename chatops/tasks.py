@@ -1,0 +1,21 @@
+"""Thin tasks over chatops.services: each re-reads its row and is safe to run twice."""
+
+from celery import shared_task
+
+from chatops.services import inbound, outbox
+
+
+@shared_task
+def tick() -> None:
+    outbox.tick()
+    inbound.inbound_rescue()
+
+
+@shared_task
+def send_call(call_id: int) -> str:
+    return outbox.call_send(call_id=call_id)
+
+
+@shared_task
+def process_inbound(inbound_id: int) -> str:
+    return inbound.inbound_process(inbound_id=inbound_id)
