@@ -774,6 +774,16 @@ class SlackStub(HttpStub):
         channel.bookmarks.append(bookmark)
         return {"ok": True, "bookmark": bookmark}
 
+    def _resolve(self, channel: str) -> str:
+        """chat.postMessage takes a channel's name ("#announcements") as well as its id."""
+        if channel in self.channels:
+            return channel
+        name = channel.removeprefix("#")
+        for conversation in self.conversations.values():
+            if conversation.name == name:
+                return conversation.id
+        return channel
+
     def _postable(self, channel_id: str) -> dict[str, Any] | None:
         """Slack's error for posting into this conversation, None if the bot may."""
         if channel_id not in self.channels:
@@ -781,16 +791,16 @@ class SlackStub(HttpStub):
         channel = self.conversations.get(channel_id)
         if channel is None:
             return None  # a DM
-        if channel.is_private and self.bot_user_id not in channel.members:
-            return {"ok": False, "error": "channel_not_found"}
         if channel.is_archived:
             return {"ok": False, "error": "is_archived"}
+        if channel.is_private and self.bot_user_id not in channel.members:
+            return {"ok": False, "error": "not_in_channel"}
         if self.bot_user_id not in channel.members and "chat:write.public" not in self.scopes:
             return {"ok": False, "error": "not_in_channel"}
         return None
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = params.get("channel", "")
+        channel = self._resolve(str(params.get("channel", "")))
         refused = self._postable(channel)
         if refused:
             return refused
@@ -835,7 +845,7 @@ class SlackStub(HttpStub):
         }
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
-        refused = self._postable(str(params.get("channel", "")))
+        refused = self._postable(self._resolve(str(params.get("channel", ""))))
         if refused:
             return refused
         if not params.get("user"):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,68 @@ def test_interactivity_and_events_carry_what_slack_sends():
     )
     assert pinned.payload["event"]["item"]["message"]["ts"] == "1.000001"
     assert pinned.payload["event_id"] == "Ev1"
+
+
+def test_private_channel_the_bot_left_refuses_posts_and_names_resolve(stub):
+    client = client_for(stub)
+    secret_room = stub.add_channel("security", is_private=True)
+    announcements = stub.add_channel("announcements")
+
+    posted = client.chat_postMessage(channel="#announcements", text="SEV1 declared")
+
+    assert error_of(lambda: client.chat_postMessage(channel=secret_room, text="x")) == (
+        "not_in_channel"
+    )
+    assert posted["channel"] == announcements
+    assert [m.text for m in stub.messages_in(announcements)] == ["SEV1 declared"]
+
+
+def test_a_stub_left_down_still_stops():
+    stub = SlackStub().start()
+    stub.go_down()
+
+    stub.stop()  # returns: teardown of a test that ends mid-outage must not hang
+
+
+@pytest.mark.django_db
+def test_post_signed_sends_what_slack_sdks_verifier_accepts(client):
+    secret = "s3cret"
+    request = slack_requests.slash_command("help", user_id="U0A", channel_id="C0A")
+
+    good = slack_requests.post_signed(client, "/slack/commands", *request, secret=secret)
+    forged = slack_requests.post_signed(
+        client, "/slack/commands", *request, secret=secret, signature="v0=00"
+    )
+    stale = slack_requests.post_signed(
+        client, "/slack/commands", *request, secret=secret, timestamp=int(time.time()) - 600
+    )
+    unsigned = slack_requests.post_signed(
+        client,
+        "/slack/commands",
+        *request,
+        secret=secret,
+        signature=slack_requests.OMIT,
+        headers={"X-Slack-Retry-Num": "1"},
+    )
+
+    verifier = SignatureVerifier(secret)
+
+    def valid(response) -> bool:
+        sent = response.wsgi_request
+        return verifier.is_valid_request(sent.body, dict(sent.headers))
+
+    assert good.wsgi_request.body == request.body.encode()
+    assert valid(good)
+    assert not valid(forged)
+    assert not valid(stale)
+    assert not valid(unsigned)
+    assert unsigned.wsgi_request.headers["X-Slack-Retry-Num"] == "1"
+
+
+def test_calls_from_many_threads_each_get_their_own_channel(stub):
+    client = client_for(stub)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda n: client.conversations_create(name=f"inc-{n}"), range(24)))
+
+    assert len({answer["channel"]["id"] for answer in ids}) == 24
+    assert len(stub.channels_created()) == 24
