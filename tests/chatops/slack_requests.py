@@ -49,9 +49,9 @@ class SlackRequest(NamedTuple):
     @property
     def payload(self) -> dict[str, Any]:
         """The JSON document: the interactivity `payload=` field, or an Events API body."""
-        if self.content_type == FORM:
-            return json.loads(self.fields["payload"])
-        return json.loads(self.body)
+        raw = self.fields["payload"] if self.content_type == FORM else self.body
+        document: dict[str, Any] = json.loads(raw)
+        return document
 
 
 def sign(secret: str, timestamp: int | str, body: str | bytes) -> str:

@@ -226,7 +226,7 @@ class SlackStub(HttpStub):
         """What SLACK_API_URL should be (slack-sdk wants the trailing slash)."""
         return f"{self.url}/api/"
 
-    def start(self, port: int = 0) -> SlackStub:  # type: ignore[override]
+    def start(self, port: int = 0) -> SlackStub:
         super().start()
         if port:
             self._close_listener()
@@ -639,7 +639,7 @@ class SlackStub(HttpStub):
         users = [user for user in str(params.get("users", "")).split(",") if user]
         if not users:
             return {"ok": False, "error": "no_user"}
-        # Slack refuses the whole call for the first user it cannot add.
+        errors = []
         for user in users:
             if user == self.bot_user_id:
                 error = "cant_invite_self"
@@ -649,13 +649,16 @@ class SlackStub(HttpStub):
                 error = "already_in_channel"
             else:
                 continue
-            return {
-                "ok": False,
-                "error": error,
-                "errors": [{"user": user, "ok": False, "error": error}],
-            }
-        channel.members.extend(users)
-        return {"ok": True, "channel": channel.as_slack(self.bot_user_id)}
+            errors.append({"user": user, "ok": False, "error": error})
+        # Without force Slack refuses the whole call; with it, invites the valid ones.
+        if errors and not _flag(params.get("force")):
+            return {"ok": False, "error": errors[0]["error"], "errors": errors}
+        refused = {entry["user"] for entry in errors}
+        channel.members.extend(user for user in dict.fromkeys(users) if user not in refused)
+        answer: dict[str, Any] = {"ok": True, "channel": channel.as_slack(self.bot_user_id)}
+        if errors:
+            answer["errors"] = errors
+        return answer
 
     def _conversations_join(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self.conversations.get(str(params.get("channel", "")))

@@ -367,3 +367,17 @@ def test_calls_from_many_threads_each_get_their_own_channel(stub):
 
     assert len({answer["channel"]["id"] for answer in ids}) == 24
     assert len(stub.channels_created()) == 24
+
+
+def test_invite_with_force_adds_the_valid_users_and_lists_the_rest(stub):
+    client = client_for(stub)
+    stub.add_user("U0ALICE", "alice@example.com")
+    stub.add_user("U0BOB", "bob@example.com")
+    channel = client.conversations_create(name="inc-9")["channel"]["id"]
+
+    refused = error_of(lambda: client.conversations_invite(channel=channel, users="U0ALICE,U0X"))
+    forced = client.conversations_invite(channel=channel, users="U0ALICE,U0X,U0BOB", force=True)
+
+    assert refused == "user_not_found"
+    assert forced["errors"] == [{"user": "U0X", "ok": False, "error": "user_not_found"}]
+    assert stub.members_of(channel) == [stub.bot_user_id, "U0ALICE", "U0BOB"]
