@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from chatops.services import inbound, outbox
+from chatops.services import inbound, outbox, setup
 
 
 @shared_task
@@ -19,3 +19,8 @@ def send_call(call_id: int) -> str:
 @shared_task
 def process_inbound(inbound_id: int) -> str:
     return inbound.inbound_process(inbound_id=inbound_id)
+
+
+@shared_task
+def check_connection() -> bool:
+    return setup.connection_check_run().ok

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chatops.views import commands, events, interactions
+from chatops.views import commands, events, interactions, settings
 
 app_name = "chatops"
 
@@ -8,4 +8,6 @@ urlpatterns = [
     path("slack/commands", commands.slash_command, name="commands"),
     path("slack/interactions", interactions.interactivity, name="interactions"),
     path("slack/events", events.events, name="events"),
+    path("ops/slack/", settings.slack_settings, name="settings"),
+    path("ops/slack/check", settings.slack_check_now, name="settings-check"),
 ]

@@ -195,6 +195,7 @@ def _granted_scopes(headers: dict[str, Any]) -> set[str]:
 
 # The last check, for the admin page. A cache entry: losing it only means checking again.
 CHECK_CACHE_KEY = "chatops:connection-check"
+CHECK_ASKED_CACHE_KEY = "chatops:connection-check-asked"
 CHECK_KEPT_FOR = 7 * 24 * 3600
 
 
@@ -203,6 +204,19 @@ def connection_check_run() -> ConnectionCheck:
     check = connection_check()
     cache.set(CHECK_CACHE_KEY, check.as_dict(), CHECK_KEPT_FOR)
     return check
+
+
+def connection_check_ask() -> None:
+    """Note that an admin asked for a check, so the page says one is under way."""
+    cache.set(CHECK_ASKED_CACHE_KEY, timezone.now().isoformat(), CHECK_KEPT_FOR)
+
+
+def connection_check_asked() -> datetime | None:
+    raw = cache.get(CHECK_ASKED_CACHE_KEY)
+    try:
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def connection_check_last() -> ConnectionCheck | None:
