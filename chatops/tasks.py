@@ -2,11 +2,12 @@
 
 from celery import shared_task
 
-from chatops.services import inbound, outbox, setup
+from chatops.services import inbound, outbox, reminders, setup
 
 
 @shared_task
 def tick() -> None:
+    reminders.reminders_send_due()
     outbox.tick()
     inbound.inbound_rescue()
 
