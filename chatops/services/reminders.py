@@ -41,7 +41,7 @@ def _waiting_since(incident: Incident, reminder: UpdateReminder | None) -> datet
     last_reopen = TimelineEvent.objects.filter(
         incident=incident, kind=EventKind.REOPENED
     ).aggregate(at=Max("occurred_at"))
-    moments = [incident.declared_at, last_update["at"], last_reopen["at"]]
+    moments: list[datetime | None] = [incident.declared_at, last_update["at"], last_reopen["at"]]
     if reminder is not None:
         moments.append(reminder.last_sent_at)
     return max(moment for moment in moments if moment is not None)
@@ -120,10 +120,10 @@ def reminders_send_due(*, now: datetime | None = None, limit: int = 200) -> int:
 
 
 def send_reminder(call: SlackCall, client: WebClient) -> dict[str, Any] | None:
+    if call.incident_id is None:
+        raise Cancel("a reminder without an incident")
     incident = (
-        Incident.objects.select_related("severity", "commander")
-        .filter(pk=call.incident_id)
-        .first()
+        Incident.objects.select_related("severity", "commander").filter(pk=call.incident_id).first()
     )
     if incident is None or not incident.is_open:
         raise Cancel("the incident is resolved")

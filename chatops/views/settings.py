@@ -17,8 +17,8 @@ from chatops.services.setup import (
     REQUIRED_SCOPES,
     BadBaseUrl,
     base_url_clean,
-    connection_check_asked,
     connection_check_ask,
+    connection_check_asked,
     connection_check_last,
     slack_status,
 )

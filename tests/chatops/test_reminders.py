@@ -7,7 +7,14 @@ import pytest
 from django.utils import timezone
 
 from chatops import interactions
-from chatops.models import CallState, InboundRequest, IncidentChannel, SlackCall, SlackUserLink
+from chatops.models import (
+    CallState,
+    InboundRequest,
+    IncidentChannel,
+    SlackCall,
+    SlackUserLink,
+    UpdateReminder,
+)
 from chatops.reminders import NOT_LINKED, POST_UPDATE_CALLBACK
 from chatops.services import inbound, outbox
 from chatops.services.reminders import reminders_send_due
@@ -77,7 +84,6 @@ def action_value(message, action_id):
 
 
 def test_declaring_starts_the_wait_with_the_severitys_cadence(declared, clock):
-    from chatops.models import UpdateReminder
 
     reminder = UpdateReminder.objects.get(incident=declared)
     assert reminder.due_at == declared.declared_at + timedelta(hours=1)
@@ -121,7 +127,6 @@ def test_without_a_commander_the_reminder_says_so(
 
 
 def test_two_beats_at_the_same_moment_send_one_reminder(declared, clock, slack_stub):
-    from chatops.models import UpdateReminder
 
     clock.advance(hours=1)
     first_due = UpdateReminder.objects.get(incident=declared).due_at
@@ -178,7 +183,6 @@ def test_an_update_posted_after_the_reminder_was_queued_cancels_it(
 def test_resolving_stops_the_reminders_and_reopening_starts_them_again(
     declared, clock, responder, slack_stub, django_capture_on_commit_callbacks
 ):
-    from chatops.models import UpdateReminder
 
     clock.advance(minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
@@ -201,7 +205,9 @@ def test_a_severity_change_applies_the_new_cadence(
 ):
     clock.advance(minutes=10)
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_severity(incident=declared, actor=responder, severity=severity("SEV1"))
+        services.incident_set_severity(
+            incident=declared, actor=responder, severity=severity("SEV1")
+        )
 
     tick(clock, minutes=19)  # 29 min after declaring
     assert reminders_in(slack_stub, declared) == []
@@ -225,9 +231,7 @@ def test_the_reminder_waits_for_the_incidents_channel(declared, clock, slack_stu
     assert len(reminders_in(slack_stub, declared)) == 1
 
 
-def test_without_a_token_nothing_is_queued_and_the_reminder_stays_due(
-    declared, clock, settings
-):
+def test_without_a_token_nothing_is_queued_and_the_reminder_stays_due(declared, clock, settings):
     settings.SLACK_BOT_TOKEN = ""
     clock.advance(hours=2)
 
@@ -253,14 +257,17 @@ def click(client, secret, slack_stub, action_id, incident, *, user_id, key="clic
 def test_snooze_holds_the_next_reminder_off_for_30_minutes(
     declared, clock, commander, client, slack_stub, slack_signing_secret
 ):
-    from chatops.models import UpdateReminder
 
     link(commander, COLE_SLACK)
     tick(clock, hours=1)
     clock.advance(minutes=5)
 
     response = click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_SNOOZE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_SNOOZE,
+        declared,
         user_id=COLE_SLACK,
     )
     assert response.status_code == 200
@@ -283,12 +290,15 @@ def test_snooze_holds_the_next_reminder_off_for_30_minutes(
 def test_snooze_from_an_unlinked_slack_account_is_refused(
     declared, clock, client, slack_stub, slack_signing_secret
 ):
-    from chatops.models import UpdateReminder
 
     due = UpdateReminder.objects.get(incident=declared).due_at
 
     click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_SNOOZE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_SNOOZE,
+        declared,
         user_id="U0STRANGER",
     )
     process_inbound()
@@ -302,13 +312,16 @@ def test_snooze_from_an_unlinked_slack_account_is_refused(
 def test_snooze_needs_a_role_that_may_respond(
     declared, clock, viewer, client, slack_stub, slack_signing_secret
 ):
-    from chatops.models import UpdateReminder
 
     link(viewer, "U0VIC")
     due = UpdateReminder.objects.get(incident=declared).due_at
 
     click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_SNOOZE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_SNOOZE,
+        declared,
         user_id="U0VIC",
     )
     process_inbound()
@@ -329,7 +342,11 @@ def test_post_update_opens_a_modal_filled_in_with_the_last_update(
     services.incident_post_update(incident=declared, actor=responder, message="Failing over the DB")
 
     response = click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_POST_UPDATE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_POST_UPDATE,
+        declared,
         user_id=ROSA_SLACK,
     )
 
@@ -347,7 +364,11 @@ def test_post_update_from_an_unlinked_account_opens_nothing_and_says_why(
     declared, clock, client, slack_stub, slack_signing_secret
 ):
     click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_POST_UPDATE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_POST_UPDATE,
+        declared,
         user_id="U0STRANGER",
     )
     send_outbox()
@@ -364,7 +385,11 @@ def test_when_the_modal_cannot_open_the_answer_links_the_web_page(
     slack_stub.fail_next("expired_trigger_id", method="views.open")
 
     click(
-        client, slack_signing_secret, slack_stub, interactions.REMINDER_POST_UPDATE, declared,
+        client,
+        slack_signing_secret,
+        slack_stub,
+        interactions.REMINDER_POST_UPDATE,
+        declared,
         user_id=ROSA_SLACK,
     )
     send_outbox()
@@ -387,13 +412,22 @@ def submit(client, secret, incident, *, user_id, message, public=False):
 
 
 def test_a_submitted_update_is_posted_by_the_task_as_the_linked_user(
-    declared, clock, responder, client, slack_stub, slack_signing_secret,
+    declared,
+    clock,
+    responder,
+    client,
+    slack_stub,
+    slack_signing_secret,
     django_capture_on_commit_callbacks,
 ):
     link(responder, ROSA_SLACK)
 
     response = submit(
-        client, slack_signing_secret, declared, user_id=ROSA_SLACK, message=" DB is back ",
+        client,
+        slack_signing_secret,
+        declared,
+        user_id=ROSA_SLACK,
+        message=" DB is back ",
         public=True,
     )
     assert response.status_code == 200
@@ -410,10 +444,14 @@ def test_a_submitted_update_is_posted_by_the_task_as_the_linked_user(
 
 
 def test_a_submitted_update_restarts_the_wait(
-    declared, clock, responder, client, slack_stub, slack_signing_secret,
+    declared,
+    clock,
+    responder,
+    client,
+    slack_stub,
+    slack_signing_secret,
     django_capture_on_commit_callbacks,
 ):
-    from chatops.models import UpdateReminder
 
     link(responder, ROSA_SLACK)
     clock.advance(minutes=45)

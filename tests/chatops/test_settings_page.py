@@ -117,7 +117,9 @@ def test_settings_outbox_and_links_are_shown(as_admin, admin_user, slack_stub, s
         due_at=now - timedelta(minutes=1),
         created_at=now,
     )
-    SlackUserLink.objects.create(user=admin_user, slack_user_id="U0ADA", source="hand", linked_at=now)
+    SlackUserLink.objects.create(
+        user=admin_user, slack_user_id="U0ADA", source="hand", linked_at=now
+    )
 
     body = as_admin.get(PAGE).content.decode()
 

@@ -24,9 +24,7 @@ class Command(BaseCommand):
             raise CommandError(f"Slack refused the token or could not be reached: {check.error}")
         self.stdout.write(f"Workspace: {check.team} ({check.team_url})")
         self.stdout.write(f"Bot user: {check.bot_user} ({check.bot_user_id})")
-        self.stdout.write(
-            "Signing secret: " + ("set" if status.signing_secret_set else "NOT SET")
-        )
+        self.stdout.write("Signing secret: " + ("set" if status.signing_secret_set else "NOT SET"))
         self.stdout.write(
             "Announcements channel: " + (status.announcements_channel or "none (not announced)")
         )
