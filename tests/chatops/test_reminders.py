@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chatops import interactions
+from chatops import interactions, tasks
 from chatops.models import (
     CallState,
     InboundRequest,
@@ -228,6 +228,15 @@ def test_the_reminder_waits_for_the_incidents_channel(declared, clock, slack_stu
     IncidentChannel.objects.filter(pk=channel.pk).update(channel_id=channel_id)
     clock.advance(seconds=10)
     assert send_outbox() == ["sent"]
+    assert len(reminders_in(slack_stub, declared)) == 1
+
+
+def test_the_chatops_beat_tick_sends_due_reminders(declared, clock, slack_stub):
+    clock.advance(hours=1)
+
+    tasks.tick()
+    send_outbox()
+
     assert len(reminders_in(slack_stub, declared)) == 1
 
 

@@ -103,7 +103,9 @@ def test_a_check_asked_for_but_not_run_yet_says_checking(
     assert slack_stub.calls_to("auth.test") == []
 
 
-def test_settings_outbox_and_links_are_shown(as_admin, admin_user, slack_stub, settings):
+def test_settings_outbox_and_links_are_shown(
+    as_admin, admin_user, slack_stub, settings, django_assert_max_num_queries
+):
     settings.SLACK_SIGNING_SECRET = ""
     settings.SLACK_ANNOUNCEMENTS_CHANNEL = "C0ANNOUNCE"
     now = timezone.now()
@@ -121,7 +123,8 @@ def test_settings_outbox_and_links_are_shown(as_admin, admin_user, slack_stub, s
         user=admin_user, slack_user_id="U0ADA", source="hand", linked_at=now
     )
 
-    body = as_admin.get(PAGE).content.decode()
+    with django_assert_max_num_queries(8):
+        body = as_admin.get(PAGE).content.decode()
 
     assert '<dd id="slack-signing-secret"><strong>not set</strong>' in body
     assert "<code>C0ANNOUNCE</code>" in body
