@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import DateTimeField, ExpressionWrapper, Max, OuterRef, Subquery, Value
 from django.utils import timezone
 from slack_sdk import WebClient
 
@@ -26,7 +26,14 @@ from chatops import interactions
 from chatops.client import slack_configured
 from chatops.models import IncidentChannel, SlackCall, SlackUserLink, UpdateReminder
 from chatops.services.outbox import Cancel, NotReady, call_add
-from incidents.models import OPEN_STATUSES, EventKind, Incident, StatusUpdate, TimelineEvent
+from incidents.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Incident,
+    Severity,
+    StatusUpdate,
+    TimelineEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,21 +108,25 @@ def reminders_send_due(*, now: datetime | None = None, limit: int = 200) -> int:
         due = list(
             UpdateReminder.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(due_at__lte=now, incident__status__in=OPEN_STATUSES)
-            .select_related("incident__severity")
-            .order_by("due_at")[:limit]
+            .order_by("due_at")
+            .values_list("pk", "incident_id", "due_at")[:limit]
         )
-        for reminder in due:
+        for _, incident_id, due_at in due:
             call_add(
                 kind=KIND,
-                key=f"reminder:{reminder.incident_id}:{reminder.due_at.isoformat()}",
-                incident_id=reminder.incident_id,
-                payload={"due_at": reminder.due_at.isoformat()},
+                key=f"reminder:{incident_id}:{due_at.isoformat()}",
+                incident_id=incident_id,
+                payload={"due_at": due_at.isoformat()},
             )
+        cadence = Severity.objects.filter(incidents=OuterRef("incident_id")).values(
+            "update_cadence"
+        )[:1]
+        UpdateReminder.objects.filter(pk__in=[pk for pk, _, _ in due]).update(
             # From now, not from the old due time: a tick that ran late must not owe a burst.
-            reminder.due_at = now + reminder.incident.severity.update_cadence
-            reminder.last_sent_at = now
-            reminder.snoozed_until = None
-            reminder.save(update_fields=["due_at", "last_sent_at", "snoozed_until"])
+            due_at=ExpressionWrapper(Value(now) + Subquery(cadence), output_field=DateTimeField()),
+            last_sent_at=now,
+            snoozed_until=None,
+        )
     return len(due)
 
 
