@@ -6,6 +6,8 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import subscribers
+        from chatops import panels, subscribers
+        from incidents.panels import register_panel
 
         subscribers.connect()
+        register_panel(panels.TEMPLATE, panels.incident_slack_context)
