@@ -6,6 +6,7 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import subscribers
+        from chatops import metrics, subscribers
 
         subscribers.connect()
+        metrics.connect()
