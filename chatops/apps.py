@@ -6,8 +6,9 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import panels, subscribers
+        from chatops import metrics, panels, subscribers
         from incidents.panels import register_panel
 
         subscribers.connect()
+        metrics.connect()
         register_panel(panels.TEMPLATE, panels.incident_slack_context)
