@@ -38,3 +38,10 @@ def work(clock: Clock, *, within: timedelta = timedelta(seconds=30), rounds: int
             return
         clock.now = max(clock.now, upcoming.due_at)
     raise AssertionError("the outbox never settled")
+
+
+def work_once() -> None:
+    """One beat: send what is due now, and no more."""
+    outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    for call_id in SlackCall.objects.filter(state=CallState.QUEUED).values_list("pk", flat=True):
+        outbox.call_send(call_id=call_id)
