@@ -55,6 +55,8 @@ def announcement_refresh(incident_id: int) -> None:
 
 def _send(call: SlackCall, client: WebClient) -> dict[str, Any]:
     place = Place(call.payload.get("place", Place.INCIDENT_CHANNEL))
+    if call.incident_id is None:
+        raise Cancel("the call names no incident")
     incident = (
         Incident.objects.select_related("severity", "commander", "merged_into")
         .prefetch_related("services")
@@ -196,7 +198,9 @@ def _actions(incident: Incident, *, join: bool) -> list[dict[str, Any]]:
     elements: list[dict[str, Any]] = []
     if incident.merged_into_id is None and incident.status != Status.RESOLVED:
         if incident.status == Status.DETECTED:
-            elements.append(_button("Acknowledge", interactions.ANNOUNCEMENT_ACK, number, "primary"))
+            elements.append(
+                _button("Acknowledge", interactions.ANNOUNCEMENT_ACK, number, "primary")
+            )
         elements.append(_button("Resolve", interactions.ANNOUNCEMENT_RESOLVE, number, "danger"))
         elements.append(_severity_select(incident))
     if join:

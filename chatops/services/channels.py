@@ -181,7 +181,10 @@ def team_notify(*, incident_id: int) -> None:
     incident = Incident.objects.select_related("severity").filter(pk=incident_id).first()
     if incident is None or incident.severity.paging != Paging.TEAM_CHANNEL:
         return
-    if incident.team_id is None or not TeamChannel.objects.filter(team_id=incident.team_id).exists():
+    if (
+        incident.team_id is None
+        or not TeamChannel.objects.filter(team_id=incident.team_id).exists()
+    ):
         return
     outbox.call_add(kind=TEAM_NOTICE, key=f"team-notice:{incident_id}", incident_id=incident_id)
 
@@ -223,6 +226,7 @@ def channels_archive_due(*, now: datetime | None = None, limit: int = 100) -> in
         .values_list("incident_id", "archive_due_at")[:limit]
     )
     for incident_id, due_at in due:
+        assert due_at is not None  # filtered on
         outbox.call_add(
             kind=ARCHIVE,
             key=f"archive:{incident_id}:{int(due_at.timestamp())}",
@@ -267,6 +271,8 @@ def bot_user_id(client: WebClient) -> str:
 
 
 def _channel_for(call: SlackCall) -> IncidentChannel:
+    if call.incident_id is None:
+        raise Cancel("the call names no incident")
     channel = (
         IncidentChannel.objects.select_related("incident", "incident__severity")
         .filter(incident_id=call.incident_id)
@@ -281,6 +287,9 @@ def channel_ready(channel: IncidentChannel) -> str:
     """The channel id to post in, or NotReady / Cancel: not created yet; archived and waiting
     to be unarchived (incident reopened); archived for good (incident resolved)."""
     if not channel.channel_id:
+        create = SlackCall.objects.filter(key=f"channel:{channel.incident_id}").first()
+        if create is not None and create.state == CallState.FAILED:
+            raise Cancel(f"the channel could not be created: {create.last_error}")
         raise NotReady(f"{WAITING_FOR_CHANNEL}: not created yet", wait=2.0)
     if channel.archived_at is not None:
         if channel.incident.status == Status.RESOLVED:
@@ -421,6 +430,8 @@ def _send_notice(call: SlackCall, client: WebClient) -> dict[str, Any]:
 
 
 def _send_team_notice(call: SlackCall, client: WebClient) -> dict[str, Any]:
+    if call.incident_id is None:
+        raise Cancel("the call names no incident")
     incident = (
         Incident.objects.select_related("severity", "team").filter(pk=call.incident_id).first()
     )

@@ -20,17 +20,13 @@ def work(clock: Clock, *, within: timedelta = timedelta(seconds=30), rounds: int
     a Retry-After), until nothing is left that soon."""
     for _ in range(rounds):
         outbox.calls_dispatch_due(enqueue=lambda ids: None)
-        queued = list(
-            SlackCall.objects.filter(state=CallState.QUEUED).values_list("pk", flat=True)
-        )
+        queued = list(SlackCall.objects.filter(state=CallState.QUEUED).values_list("pk", flat=True))
         for call_id in queued:
             outbox.call_send(call_id=call_id)
         if queued:
             continue
         upcoming = (
-            SlackCall.objects.filter(
-                state=CallState.PENDING, due_at__lte=timezone.now() + within
-            )
+            SlackCall.objects.filter(state=CallState.PENDING, due_at__lte=timezone.now() + within)
             .order_by("due_at")
             .first()
         )

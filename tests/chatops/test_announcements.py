@@ -25,7 +25,9 @@ def slack(slack_stub, settings, clock):
 
 def fields_of(blocks):
     [section] = [b for b in blocks if b["type"] == "section" and "fields" in b]
-    return {f["text"].split("\n")[0].strip("*"): f["text"].split("\n")[1] for f in section["fields"]}
+    return {
+        f["text"].split("\n")[0].strip("*"): f["text"].split("\n")[1] for f in section["fields"]
+    }
 
 
 def elements_of(blocks):
@@ -117,7 +119,9 @@ def test_changes_edit_the_announcement_and_post_notices(
         services.incident_acknowledge(incident=incident, actor=responder)
     work(clock)
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_severity(incident=incident, actor=responder, severity=severity("SEV1"))
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV1")
+        )
     work(clock)
     with django_capture_on_commit_callbacks(execute=True):
         services.incident_assign_role(
@@ -167,7 +171,7 @@ def test_notices_wait_for_the_channel(
     work(clock)
     channel_id = IncidentChannel.objects.get(incident=incident).channel_id
     texts = [m.text for m in slack.messages_in(channel_id)]
-    assert f"Rosa Responder changed status from detected to investigating" in texts
+    assert "Rosa Responder changed status from detected to investigating" in texts
 
 
 def test_slack_down_never_blocks_and_catches_up_once(
@@ -217,9 +221,9 @@ def test_a_private_incident_is_not_announced_publicly(
     with django_capture_on_commit_callbacks(execute=True):
         incident = declare(actor=responder, private=True)
     work(clock)
-    assert list(
-        Announcement.objects.filter(incident=incident).values_list("place", flat=True)
-    ) == ["incident"]
+    assert list(Announcement.objects.filter(incident=incident).values_list("place", flat=True)) == [
+        "incident"
+    ]
     channel_id = IncidentChannel.objects.get(incident=incident).channel_id
     [posted] = slack.calls_to("chat.postMessage")
     assert posted["channel"] == channel_id
@@ -250,7 +254,9 @@ def test_a_merged_incident_says_where_it_went(
     )
 
 
-def test_announcement_refresh_is_there_for_other_helpers(slack, clock, django_capture_on_commit_callbacks):
+def test_announcement_refresh_is_there_for_other_helpers(
+    slack, clock, django_capture_on_commit_callbacks
+):
     from chatops.services.announcements import announcement_refresh
 
     with django_capture_on_commit_callbacks(execute=True):

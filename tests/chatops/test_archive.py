@@ -70,9 +70,7 @@ def test_reopen_unarchives_before_anything_posts(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.incident_reopen(incident=resolved, actor=responder)
-        services.incident_set_status(
-            incident=resolved, actor=responder, status=Status.IDENTIFIED
-        )
+        services.incident_set_status(incident=resolved, actor=responder, status=Status.IDENTIFIED)
     work(clock)
     assert not slack.is_archived(channel_id)
     methods = [c.method for c in slack.calls]

@@ -12,7 +12,7 @@ from chatops.services import channels, outbox
 from incidents import services
 from incidents.models import RoleKind, Status
 from tests.chatops.channel_support import work
-from tests.factories import UserFactory, declare
+from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +221,38 @@ def test_without_a_token_nothing_is_queued(settings, clock, django_capture_on_co
         declare(actor=SYSTEM)
     assert not SlackCall.objects.exists()
     assert not IncidentChannel.objects.exists()
+
+
+def test_the_incident_page_shows_the_channel(
+    slack, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="DB down")
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert f"Channel #inc-{incident.number}-db-down is being created…" in page
+
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert (
+        f'<a href="https://slack.com/app_redirect?channel={channel_id}" id="slack-channel-link">'
+        f"#inc-{incident.number}-db-down</a>"
+    ) in page
+
+
+def test_the_incident_page_shows_a_failed_channel(
+    slack, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    slack.fail_next("restricted_action", method="conversations.create")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="DB down")
+    work(clock)
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "could not be created: restricted_action" in page
+
+
+def test_the_incident_page_says_when_slack_is_not_connected(settings, signed_in, responder):
+    settings.SLACK_BOT_TOKEN = ""
+    incident = declare(actor=responder)
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "Slack is not connected" in page

@@ -65,7 +65,9 @@ def test_lowered_to_sev3_later_tells_the_team_channel(
     work(clock)
     assert team_messages(slack, team) == []
     with django_capture_on_commit_callbacks(execute=True):
-        services.incident_set_severity(incident=incident, actor=responder, severity=severity("SEV3"))
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV3")
+        )
     work(clock)
     assert len(team_messages(slack, team)) == 1
 
@@ -74,7 +76,9 @@ def test_a_private_sev3_keeps_its_title_out_of_the_team_channel(
     slack, clock, team, responder, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        declare(actor=responder, title="Secret thing", team=team, severity_name="SEV3", private=True)
+        declare(
+            actor=responder, title="Secret thing", team=team, severity_name="SEV3", private=True
+        )
     work(clock)
     [text] = team_messages(slack, team)
     assert "Secret thing" not in text
