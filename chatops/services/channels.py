@@ -223,14 +223,15 @@ def channels_archive_due(*, now: datetime | None = None, limit: int = 100) -> in
             archive_due_at__lte=now, archived_at__isnull=True, incident__status=Status.RESOLVED
         )
         .exclude(channel_id="")
-        .values_list("incident_id", "archive_due_at")[:limit]
+        .only("incident_id", "archive_due_at")[:limit]
     )
-    for incident_id, due_at in due:
-        assert due_at is not None  # filtered on
+    for channel in due:
+        # The timer's own time names the call: a resolution after a reopen archives again.
+        timer = int(channel.archive_due_at.timestamp()) if channel.archive_due_at else 0
         outbox.call_add(
             kind=ARCHIVE,
-            key=f"archive:{incident_id}:{int(due_at.timestamp())}",
-            incident_id=incident_id,
+            key=f"archive:{channel.incident_id}:{timer}",
+            incident_id=channel.incident_id,
         )
     return len(due)
 
