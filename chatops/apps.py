@@ -6,9 +6,12 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import reminders, subscribers
+        from chatops import metrics, panels, reminders, subscribers
         from chatops.services import responses
+        from incidents.panels import register_panel
 
         subscribers.connect()
         responses.connect()
+        metrics.connect()
+        register_panel(panels.TEMPLATE, panels.incident_slack_context)
         reminders.connect()

@@ -2,13 +2,14 @@
 
 from celery import shared_task
 
-from chatops.services import inbound, outbox, reminders, setup
+from chatops.services import channels, inbound, outbox, reminders, setup
 
 
 @shared_task
 def tick() -> None:
     reminders.reminders_send_due()
     outbox.tick()
+    channels.channels_archive_due()
     inbound.inbound_rescue()
 
 

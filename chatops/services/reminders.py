@@ -25,6 +25,7 @@ from accounts.models import User
 from chatops import interactions
 from chatops.client import slack_configured
 from chatops.models import IncidentChannel, SlackCall, SlackUserLink, UpdateReminder
+from chatops.services import channels
 from chatops.services.outbox import Cancel, NotReady, call_add
 from incidents.models import (
     OPEN_STATUSES,
@@ -140,13 +141,13 @@ def send_reminder(call: SlackCall, client: WebClient) -> dict[str, Any] | None:
         raise Cancel("the incident is resolved")
     if StatusUpdate.objects.filter(incident=incident, posted_at__gt=call.created_at).exists():
         raise Cancel("a status update was posted meanwhile")
-    channel = IncidentChannel.objects.filter(incident=incident).first()
-    if channel is None or not channel.channel_id:
+    channel = IncidentChannel.objects.select_related("incident").filter(incident=incident).first()
+    if channel is None:
+        # Every incident gets its channel row on declaration; this one's is still coming.
         raise NotReady("waiting for the incident's channel", wait=10)
-    if channel.archived_at is not None:
-        raise Cancel("the incident's channel is archived")
+    channel_id = channels.channel_ready(channel)
     message = reminder_message(incident, commander=_mention(incident.commander))
-    response = client.chat_postMessage(channel=channel.channel_id, **message)
+    response = client.chat_postMessage(channel=channel_id, **message)
     return {"channel": response.get("channel"), "ts": response.get("ts")}
 
 

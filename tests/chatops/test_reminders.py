@@ -35,13 +35,11 @@ def link(user, slack_user_id):
 
 @pytest.fixture
 def declared(clock, commander, responder, slack_stub, django_capture_on_commit_callbacks):
-    """A SEV2 (cadence 1 h) declared at T0 by the responder, Cole commanding, with its channel."""
+    """A SEV2 (cadence 1 h) declared at T0 by the responder, Cole commanding; its channel made."""
     with django_capture_on_commit_callbacks(execute=True):
         incident = declare(responder, severity_name="SEV2", commander=commander)
-    channel_id = slack_stub.add_channel(f"inc-{incident.number}-checkout", bot_is_member=True)
-    IncidentChannel.objects.create(
-        incident=incident, channel_id=channel_id, name=f"inc-{incident.number}-checkout"
-    )
+    send_outbox()
+    assert IncidentChannel.objects.get(incident=incident).channel_id
     return incident
 
 
@@ -60,7 +58,11 @@ def reminders_in(slack_stub, incident):
     return [
         message
         for message in slack_stub.messages_in(channel)
-        if "status update" in message.text.lower()
+        if any(
+            element.get("action_id") == interactions.REMINDER_SNOOZE
+            for block in message.blocks
+            for element in block.get("elements", [])
+        )
     ]
 
 
@@ -117,8 +119,7 @@ def test_without_a_commander_the_reminder_says_so(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         incident = declare(responder, severity_name="SEV1")
-    channel_id = slack_stub.add_channel("inc-x", bot_is_member=True)
-    IncidentChannel.objects.create(incident=incident, channel_id=channel_id, name="inc-x")
+    send_outbox()
 
     tick(clock, minutes=30)
 
@@ -217,17 +218,19 @@ def test_a_severity_change_applies_the_new_cadence(
 
 def test_the_reminder_waits_for_the_incidents_channel(declared, clock, slack_stub):
     channel = IncidentChannel.objects.get(incident=declared)
-    channel_id = channel.channel_id
+    # As if Slack had not created the channel yet.
     IncidentChannel.objects.filter(pk=channel.pk).update(channel_id="")
 
     clock.advance(hours=1)
     reminders_send_due(now=timezone.now())
-    assert send_outbox() == ["waiting"]
-    assert slack_stub.calls_to("chat.postMessage") == []
+    call = SlackCall.objects.get(kind="reminder")
+    assert outbox.call_send(call_id=call.pk) == "waiting"
+    posted = [c for c in slack_stub.calls_to("chat.postMessage") if "expects one" in c["text"]]
+    assert posted == []
 
-    IncidentChannel.objects.filter(pk=channel.pk).update(channel_id=channel_id)
+    IncidentChannel.objects.filter(pk=channel.pk).update(channel_id=channel.channel_id)
     clock.advance(seconds=10)
-    assert send_outbox() == ["sent"]
+    assert outbox.call_send(call_id=call.pk) == "sent"
     assert len(reminders_in(slack_stub, declared)) == 1
 
 
