@@ -10,4 +10,5 @@ urlpatterns = [
     path("slack/events", events.events, name="events"),
     path("ops/slack/", settings.slack_settings, name="settings"),
     path("ops/slack/check", settings.slack_check_now, name="settings-check"),
+    path("ops/slack/teams/<slug:slug>", settings.team_channel, name="settings-team-channel"),
 ]

@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from chatops.models import CallState, SlackCall, SlackUserLink
+from chatops.models import CallState, SlackCall, SlackUserLink, TeamChannel
 from config.celery import app as celery_app
+from tests.factories import TeamFactory
 
 PAGE = reverse("chatops:settings")
 CHECK = reverse("chatops:settings-check")
@@ -147,3 +148,51 @@ def test_the_nav_links_the_page_for_admins_only(client, admin_user, manager):
 
     client.force_login(manager)
     assert f'href="{PAGE}"' not in client.get(reverse("incidents:list")).content.decode()
+
+
+def test_an_admin_sets_a_teams_channel(as_admin, slack_stub):
+    team = TeamFactory(name="Payments", slug="payments")
+
+    response = as_admin.post(
+        reverse("chatops:settings-team-channel", args=["payments"]),
+        {"channel_id": "C0PAYMENTS", "channel_name": "#payments"},
+    )
+
+    assert response.status_code == 302
+    channel = TeamChannel.objects.get(team=team)
+    assert (channel.channel_id, channel.channel_name) == ("C0PAYMENTS", "payments")
+    assert 'value="C0PAYMENTS"' in as_admin.get(PAGE).content.decode()
+
+
+def test_a_bad_channel_id_is_refused_with_the_reason(as_admin, slack_stub):
+    team = TeamFactory(name="Payments", slug="payments")
+
+    response = as_admin.post(
+        reverse("chatops:settings-team-channel", args=["payments"]),
+        {"channel_id": "#payments"},
+    )
+
+    assert response.status_code == 400
+    assert "A Slack channel id looks like C0123ABCD" in response.content.decode()
+    assert not TeamChannel.objects.filter(team=team).exists()
+
+
+def test_an_empty_channel_id_forgets_the_teams_channel(as_admin, admin_user, slack_stub):
+    team = TeamFactory(name="Payments", slug="payments")
+    TeamChannel.objects.create(team=team, channel_id="C0PAYMENTS")
+
+    as_admin.post(reverse("chatops:settings-team-channel", args=["payments"]), {"channel_id": ""})
+
+    assert not TeamChannel.objects.filter(team=team).exists()
+
+
+def test_only_admins_set_team_channels(client, manager, slack_stub):
+    team = TeamFactory(name="Payments", slug="payments")
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("chatops:settings-team-channel", args=["payments"]), {"channel_id": "C0PAYMENTS"}
+    )
+
+    assert response.status_code == 403
+    assert not TeamChannel.objects.filter(team=team).exists()
