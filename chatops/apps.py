@@ -6,8 +6,10 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import subscribers
+        from chatops import paging, pins, subscribers
         from chatops.services import responses
 
         subscribers.connect()
         responses.connect()
+        pins.connect()
+        paging.connect()
