@@ -105,7 +105,7 @@ def slack_user_name(client: WebClient, slack_user_id: str) -> str:
         return slack_user_id
     profile = user.get("profile") or {}
     return str(
-        profile.get("display_name") or profile.get("real_name") or user.get("name") or slack_user_id
+        profile.get("real_name") or profile.get("display_name") or user.get("name") or slack_user_id
     )
 
 

@@ -143,7 +143,9 @@ def test_a_signed_interaction_with_a_malformed_payload_gets_400(
     client: Client, slack_signing_secret
 ):
     body = "payload=%7Bnot+json"
-    response = post_signed(client, "/slack/interactions", body, sr.FORM, secret=slack_signing_secret)
+    response = post_signed(
+        client, "/slack/interactions", body, sr.FORM, secret=slack_signing_secret
+    )
 
     assert response.status_code == 400
     assert not InboundRequest.objects.exists()
