@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatops.models import IncidentChannel, InboundRequest
+from chatops.models import InboundRequest, IncidentChannel
 from chatops.services import outbox
 from chatops.services.inbound import inbound_process
 from incidents.models import Incident

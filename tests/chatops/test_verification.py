@@ -1,4 +1,4 @@
-"""Only signed, fresh requests from Slack are taken, on every endpoint; the others change nothing."""
+"""Only signed, fresh requests from Slack are taken, on every endpoint; others change nothing."""
 
 from __future__ import annotations
 
