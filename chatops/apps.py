@@ -6,7 +6,7 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import metrics, panels, reminders, subscribers
+        from chatops import metrics, paging, panels, pins, reminders, subscribers
         from chatops.services import responses
         from incidents.panels import register_panel
 
@@ -14,4 +14,6 @@ class ChatopsConfig(AppConfig):
         responses.connect()
         metrics.connect()
         register_panel(panels.TEMPLATE, panels.incident_slack_context)
+        pins.connect()
+        paging.connect()
         reminders.connect()

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from chatops.services import channels, inbound, outbox, reminders, setup
+from chatops.services import channels, inbound, outbox, people, reminders, setup
 
 
 @shared_task
@@ -11,6 +11,8 @@ def tick() -> None:
     outbox.tick()
     channels.channels_archive_due()
     inbound.inbound_rescue()
+    if people.slack_links_sync_due():
+        sync_slack_links.delay()
 
 
 @shared_task
@@ -26,3 +28,8 @@ def process_inbound(inbound_id: int) -> str:
 @shared_task
 def check_connection() -> bool:
     return setup.connection_check_run().ok
+
+
+@shared_task
+def sync_slack_links() -> int:
+    return people.slack_links_sync()
