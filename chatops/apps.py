@@ -7,5 +7,7 @@ class ChatopsConfig(AppConfig):
 
     def ready(self) -> None:
         from chatops import subscribers
+        from chatops.services import responses
 
         subscribers.connect()
+        responses.connect()
