@@ -6,8 +6,9 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import subscribers
+        from chatops import commands, subscribers
         from chatops.services import responses
 
         subscribers.connect()
         responses.connect()
+        commands.connect()
