@@ -43,8 +43,14 @@ def _number(text: str) -> int | None:
 
 def _incident_number(interaction: interactions.Interaction, action: dict[str, Any]) -> int | None:
     """The incident the clicked announcement is about: the button's value is its number; a
-    select's option may carry it as `<n>:<SEVn>`; else the announcement itself tells."""
+    select has none, but its block's id names it (or its option, as `<n>:<SEVn>`); else the
+    announcement message itself tells."""
     number = _number(str(action.get("value", "")))
+    if number is None:
+        # The announcement's actions block is `announcement:<n>` (chatops.services.announcements).
+        block = str(action.get("block_id", ""))
+        if block.startswith("announcement:"):
+            number = _number(block.removeprefix("announcement:"))
     if number is None:
         option = str((action.get("selected_option") or {}).get("value", ""))
         if ":" in option:

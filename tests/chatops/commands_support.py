@@ -83,10 +83,12 @@ def click(
     message_ts: str = "1700000000.000100",
     response_url: str,
     selected: str | None = None,
+    block_id: str = "actions",
 ) -> Any:
     request = block_action(
         action_id,
         value,
+        block_id=block_id,
         user_id=user_id,
         channel_id=channel_id,
         message_ts=message_ts,
