@@ -6,9 +6,12 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import commands, subscribers
+        from chatops import commands, metrics, panels, subscribers
         from chatops.services import responses
+        from incidents.panels import register_panel
 
         subscribers.connect()
+        metrics.connect()
+        register_panel(panels.TEMPLATE, panels.incident_slack_context)
         responses.connect()
         commands.connect()

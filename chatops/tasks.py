@@ -2,12 +2,13 @@
 
 from celery import shared_task
 
-from chatops.services import inbound, outbox
+from chatops.services import channels, inbound, outbox
 
 
 @shared_task
 def tick() -> None:
     outbox.tick()
+    channels.channels_archive_due()
     inbound.inbound_rescue()
 
 
