@@ -6,7 +6,7 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import commands, metrics, panels, subscribers
+        from chatops import commands, metrics, paging, panels, pins, subscribers
         from chatops.services import responses
         from incidents.panels import register_panel
 
@@ -14,4 +14,6 @@ class ChatopsConfig(AppConfig):
         metrics.connect()
         register_panel(panels.TEMPLATE, panels.incident_slack_context)
         responses.connect()
+        pins.connect()
+        paging.connect()
         commands.connect()

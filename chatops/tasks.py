@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from chatops.services import channels, inbound, outbox
+from chatops.services import channels, inbound, outbox, people
 
 
 @shared_task
@@ -10,6 +10,8 @@ def tick() -> None:
     outbox.tick()
     channels.channels_archive_due()
     inbound.inbound_rescue()
+    if people.slack_links_sync_due():
+        sync_slack_links.delay()
 
 
 @shared_task
@@ -20,3 +22,8 @@ def send_call(call_id: int) -> str:
 @shared_task
 def process_inbound(inbound_id: int) -> str:
     return inbound.inbound_process(inbound_id=inbound_id)
+
+
+@shared_task
+def sync_slack_links() -> int:
+    return people.slack_links_sync()
