@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.models import User
-from chatops.models import SlackUserLink
-
-# Where a person links their Slack account to their Tocsin account (the profile page).
-LINK_PATH = "/me/slack/"
+from chatops.services import people
 
 
 def link_url() -> str:
-    return settings.BASE_URL + LINK_PATH
+    """Where a person links their Slack account to their Tocsin account (the profile page)."""
+    return settings.BASE_URL + reverse("chatops:slack-profile")
 
 
 def not_linked_text() -> str:
@@ -26,14 +25,7 @@ def not_linked_text() -> str:
 
 def linked_user(slack_user_id: str) -> User | None:
     """The active Tocsin user behind a Slack user id, if they linked their accounts."""
-    if not slack_user_id:
-        return None
-    link = (
-        SlackUserLink.objects.filter(slack_user_id=slack_user_id, user__is_active=True)
-        .select_related("user")
-        .first()
-    )
-    return link.user if link is not None else None
+    return people.user_for_slack_id(slack_user_id)
 
 
 def refusal_text(error: Exception) -> str:
