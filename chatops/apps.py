@@ -6,7 +6,7 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import metrics, paging, panels, pins, reminders, subscribers
+        from chatops import commands, metrics, paging, panels, pins, reminders, subscribers
         from chatops.services import responses
         from incidents.panels import register_panel
 
@@ -16,4 +16,5 @@ class ChatopsConfig(AppConfig):
         register_panel(panels.TEMPLATE, panels.incident_slack_context)
         pins.connect()
         paging.connect()
+        commands.connect()
         reminders.connect()
