@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from accounts.models import User
 from chatops import interactions
+from chatops.actors import linked_user, not_linked_text
 from chatops.client import slack_client
-from chatops.models import InboundKind, SlackUserLink
+from chatops.models import InboundKind
 from chatops.services import outbox, reminders
 from chatops.services.inbound import inbound_store
 from chatops.services.responses import respond
@@ -35,20 +35,6 @@ POST_UPDATE_CALLBACK = "post_update"
 POST_UPDATE_SUBMITTED = "post_update_submitted"
 MESSAGE_MAX_LENGTH = 3000  # Slack's limit for a plain_text_input
 
-NOT_LINKED = (
-    "Your Slack account is not linked to a Tocsin user, so Tocsin cannot tell who you are. "
-    "Link it on your Tocsin profile page, or ask an admin."
-)
-
-
-def _linked_user(slack_user_id: str) -> User | None:
-    link = (
-        SlackUserLink.objects.select_related("user")
-        .filter(slack_user_id=slack_user_id, user__is_active=True)
-        .first()
-    )
-    return link.user if link is not None else None
-
 
 def _incident(number: str) -> Incident | None:
     if not number.isdigit():
@@ -61,9 +47,9 @@ def _refusal(interaction: interactions.Interaction, action: dict[str, Any]) -> s
     incident = _incident(str(action.get("value", "")))
     if incident is None:
         return "That incident no longer exists."
-    user = _linked_user(interaction.slack_user_id)
+    user = linked_user(interaction.slack_user_id)
     if user is None:
-        return NOT_LINKED
+        return not_linked_text()
     if not can(user, Action.RESPOND, incident):
         return f"Your Tocsin role may not post updates on {incident.ref}."
     return None
@@ -171,11 +157,11 @@ def check_post_update(
     incident = _incident(str(view.get("private_metadata", "")))
     message, public = _submitted(view)
     errors: dict[str, str] = {}
-    user = _linked_user(interaction.slack_user_id)
+    user = linked_user(interaction.slack_user_id)
     if incident is None:
         errors["message"] = "That incident no longer exists."
     elif user is None:
-        errors["message"] = NOT_LINKED
+        errors["message"] = not_linked_text()
     elif not can(user, Action.RESPOND, incident):
         errors["message"] = f"Your Tocsin role may not post updates on {incident.ref}."
     elif not message:
@@ -204,7 +190,7 @@ def post_update_submitted(
     if interaction.type != "view_submission" or view.get("callback_id") != POST_UPDATE_CALLBACK:
         return None
     incident = _incident(str(view.get("private_metadata", "")))
-    user = _linked_user(interaction.slack_user_id)
+    user = linked_user(interaction.slack_user_id)
     message, public = _submitted(view)
     if incident is None or user is None:
         logger.warning("post-update submission dropped: incident or linked user gone")
@@ -222,9 +208,9 @@ def post_update_submitted(
 def snooze(interaction: interactions.Interaction, action: dict[str, Any]) -> dict[str, Any] | None:
     incident = _incident(str(action.get("value", "")))
     refusal = _refusal(interaction, action)
-    user = _linked_user(interaction.slack_user_id)
+    user = linked_user(interaction.slack_user_id)
     if refusal is not None or incident is None or user is None:
-        _tell(interaction, refusal or NOT_LINKED, incident=incident)
+        _tell(interaction, refusal or not_linked_text(), incident=incident)
         return None
     if not incident.is_open:
         _tell(interaction, f"{incident.ref} is resolved: no more reminders.", incident=incident)

@@ -24,8 +24,8 @@ from accounts.actors import Actor
 from accounts.models import User
 from chatops import interactions
 from chatops.client import slack_configured
-from chatops.models import IncidentChannel, SlackCall, SlackUserLink, UpdateReminder
-from chatops.services import channels
+from chatops.models import IncidentChannel, SlackCall, UpdateReminder
+from chatops.services import channels, people
 from chatops.services.outbox import Cancel, NotReady, call_add
 from incidents.models import (
     OPEN_STATUSES,
@@ -154,8 +154,8 @@ def send_reminder(call: SlackCall, client: WebClient) -> dict[str, Any] | None:
 def _mention(user: User | None) -> str:
     if user is None:
         return ""
-    link = SlackUserLink.objects.filter(user=user).first()
-    return f"<@{link.slack_user_id}>" if link is not None else user.display_name
+    slack_user_id = people.slack_id_for_user(user)
+    return f"<@{slack_user_id}>" if slack_user_id else user.display_name
 
 
 def _ago(delta: timedelta) -> str:

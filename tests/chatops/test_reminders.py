@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from chatops import interactions, tasks
+from chatops.actors import not_linked_text
 from chatops.models import (
     CallState,
     InboundRequest,
@@ -15,7 +16,7 @@ from chatops.models import (
     SlackUserLink,
     UpdateReminder,
 )
-from chatops.reminders import NOT_LINKED, POST_UPDATE_CALLBACK
+from chatops.reminders import POST_UPDATE_CALLBACK
 from chatops.services import inbound, outbox
 from chatops.services.reminders import reminders_send_due
 from incidents import services
@@ -318,7 +319,11 @@ def test_snooze_from_an_unlinked_slack_account_is_refused(
 
     assert UpdateReminder.objects.get(incident=declared).due_at == due
     (answer,) = slack_stub.responses_at("click")
-    assert answer == {"response_type": "ephemeral", "replace_original": False, "text": NOT_LINKED}
+    assert answer == {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": not_linked_text(),
+    }
 
 
 def test_snooze_needs_a_role_that_may_respond(
@@ -387,7 +392,7 @@ def test_post_update_from_an_unlinked_account_opens_nothing_and_says_why(
 
     assert slack_stub.calls_to("views.open") == []
     (answer,) = slack_stub.responses_at("click")
-    assert answer["text"] == NOT_LINKED
+    assert answer["text"] == not_linked_text()
 
 
 def test_when_the_modal_cannot_open_the_answer_links_the_web_page(
