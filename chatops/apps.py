@@ -6,6 +6,15 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import subscribers
+        from chatops import commands, metrics, paging, panels, pins, reminders, subscribers
+        from chatops.services import responses
+        from incidents.panels import register_panel
 
         subscribers.connect()
+        responses.connect()
+        metrics.connect()
+        register_panel(panels.TEMPLATE, panels.incident_slack_context)
+        pins.connect()
+        paging.connect()
+        commands.connect()
+        reminders.connect()

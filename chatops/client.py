@@ -57,6 +57,11 @@ class SlackFailure(Exception):
     def rate_limited(self) -> bool:
         return self.code == "ratelimited"
 
+    @property
+    def misconfigured(self) -> bool:
+        """Slack refused our token or its scopes: ours to fix, not the call's fault."""
+        return self.code in TOKEN_ERRORS or self.code == "account_inactive"
+
 
 def failure_from(error: SlackApiError | SlackClientError | OSError) -> SlackFailure:
     """What a slack-sdk exception means for whoever retries the call."""
@@ -73,8 +78,10 @@ def failure_from(error: SlackApiError | SlackClientError | OSError) -> SlackFail
     return SlackFailure(code, permanent=code in PERMANENT_ERRORS)
 
 
-# Errors that say the call will fail however often it is retried.
-PERMANENT_ERRORS = TOKEN_ERRORS | frozenset(
+# Errors that say this call will fail however often it is retried. Not the token errors: a
+# revoked or mistyped token fails every call until an admin fixes it, and then the outbox
+# should catch up rather than have dropped everything in between (as for paging providers).
+PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
         "is_archived",
@@ -91,7 +98,6 @@ PERMANENT_ERRORS = TOKEN_ERRORS | frozenset(
         "too_long",
         "msg_too_long",
         "no_text",
-        "account_inactive",
         "restricted_action",
     }
 )

@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from incidents.models import Incident, Team
 
@@ -223,6 +224,9 @@ class SlackCall(models.Model):
     # What Slack answered that later calls need (a channel id, a message ts).
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
+    # When the oldest change not yet in Slack was asked for: the row gives up when that is
+    # SLACK_GIVE_UP_AFTER ago. A refresh of a row sent long ago starts the clock again.
+    wanted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ("due_at", "id")

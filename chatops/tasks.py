@@ -2,13 +2,17 @@
 
 from celery import shared_task
 
-from chatops.services import inbound, outbox
+from chatops.services import channels, inbound, outbox, people, reminders, setup
 
 
 @shared_task
 def tick() -> None:
+    reminders.reminders_send_due()
     outbox.tick()
+    channels.channels_archive_due()
     inbound.inbound_rescue()
+    if people.slack_links_sync_due():
+        sync_slack_links.delay()
 
 
 @shared_task
@@ -19,3 +23,13 @@ def send_call(call_id: int) -> str:
 @shared_task
 def process_inbound(inbound_id: int) -> str:
     return inbound.inbound_process(inbound_id=inbound_id)
+
+
+@shared_task
+def check_connection() -> bool:
+    return setup.connection_check_run().ok
+
+
+@shared_task
+def sync_slack_links() -> int:
+    return people.slack_links_sync()

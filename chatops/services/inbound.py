@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Processors per kind: events by their event type, interactions by action id or callback id.
 Processor = Callable[[InboundRequest], None]
+Enqueue = Callable[[list[int]], None]
 _processors: dict[InboundKind, Processor] = {}
 
 MAX_ATTEMPTS = 5
@@ -93,7 +94,7 @@ def inbound_process(*, inbound_id: int) -> str:
     return "processed"
 
 
-def inbound_rescue(*, now: datetime | None = None) -> list[int]:
+def inbound_rescue(*, now: datetime | None = None, enqueue: Enqueue | None = None) -> list[int]:
     """Hand out again requests whose task was lost or whose worker died."""
     now = now or timezone.now()
     lost = Q(claimed_at__isnull=True, received_at__lt=now - REQUEUE_AFTER) & (
@@ -108,5 +109,5 @@ def inbound_rescue(*, now: datetime | None = None) -> list[int]:
     )
     if ids:
         logger.warning("re-enqueued %d unprocessed Slack requests", len(ids))
-        _enqueue(ids)
+        (enqueue or _enqueue)(ids)
     return ids

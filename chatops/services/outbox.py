@@ -4,8 +4,12 @@ Adding a row never talks to Slack, so declaring, paging and resolving never wait
 beat tick hands due rows to workers (pending -> queued); a send claims its row (queued ->
 sending) with a conditional UPDATE, so two workers never send the same row. Rows stuck in
 queued or sending (a task lost with Redis, a worker killed) are handed out again after a
-lease. A 429 waits as long as Slack asks, on that row only; 5xx and timeouts back off; rows are
-retried until SLACK_GIVE_UP_AFTER, so Slack down for an hour catches up when it returns.
+lease. A 429 waits as long as Slack asks, on that row only, and is no attempt; 5xx and
+timeouts back off; a row gives up SLACK_GIVE_UP_AFTER after it was wanted, so Slack down for an
+hour catches up when it returns. Without a token rows wait, untouched, until one is set.
+
+Sending is at least once, not exactly once: a worker killed after Slack accepted a call but
+before the row says so leaves it to be sent again after the lease.
 
 Senders are registered per `kind` by the modules that know what to say
 (`register_sender`); each gets the row and a WebClient, returns what later calls need (a
@@ -22,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -83,6 +87,8 @@ def call_add(
                 payload=payload or {},
                 due_at=due_at or now,
                 created_at=now,
+                # A reminder due tomorrow starts its give-up clock tomorrow.
+                wanted_at=max(due_at or now, now),
             )
         ],
         ignore_conflicts=True,
@@ -111,7 +117,13 @@ def call_refresh(
         "wanted": F("wanted") + 1,
         "state": Case(When(finished, then=Value(CallState.PENDING)), default=F("state")),
         "due_at": Case(When(finished, then=Value(due_at)), default=F("due_at")),
-        "attempts": Case(When(finished, then=Value(0)), default=F("attempts")),
+        "attempts": Case(
+            When(finished, then=Value(0)),
+            default=F("attempts"),
+            output_field=PositiveSmallIntegerField(),
+        ),
+        # A row sent yesterday that Slack refuses today has been failing for seconds, not a day.
+        "wanted_at": Case(When(finished, then=Value(due_at)), default=F("wanted_at")),
     }
     if payload is not None:
         fields["payload"] = payload
@@ -125,6 +137,7 @@ def call_refresh(
                     payload=payload or {},
                     due_at=due_at,
                     created_at=now,
+                    wanted_at=due_at,
                 )
             ],
             ignore_conflicts=True,
@@ -148,7 +161,13 @@ def calls_dispatch_due(
     enqueue: Enqueue = _enqueue,
     keys: list[str] | None = None,
 ) -> list[int]:
-    """Hand due rows to the workers: pending -> queued, enqueued after commit."""
+    """Hand due rows to the workers: pending -> queued, enqueued after commit.
+
+    Without a token nothing is handed out: the rows wait, untouched, and go once it is set
+    (rather than each waking a worker every minute to find Slack still unconfigured).
+    """
+    if not slack_configured():
+        return []
     now = now or timezone.now()
     due = SlackCall.objects.filter(state=CallState.PENDING, due_at__lte=now)
     if keys is not None:
@@ -201,8 +220,9 @@ def call_send(*, call_id: int, client: WebClient | None = None) -> str:
     call = SlackCall.objects.get(pk=call_id)
     sender = _senders.get(call.kind)
     if sender is None:
-        _finish(call, state=CallState.FAILED, error=f"no sender for {call.kind!r}")
-        return "failed"
+        # A row added by newer code than this worker's (a deploy under way): another worker
+        # will know it. Retried, and given up in time if none ever does.
+        return _failed(call, SlackFailure("no_sender", f"no sender for {call.kind!r}"))
     if not slack_configured():
         # Kept, not failed: an admin who sets the token later sees Slack catch up.
         _retry_later(
@@ -212,6 +232,11 @@ def call_send(*, call_id: int, client: WebClient | None = None) -> str:
     try:
         result = sender(call, client or slack_client())
     except NotReady as waiting:
+        if _too_old(call):
+            # What it waits for never came (the channel could not be created): without this
+            # the row would wake a worker every few seconds for ever.
+            _finish(call, state=CallState.FAILED, error=f"gave up waiting: {waiting}", failures=1)
+            return "failed"
         _retry_later(call, wait=waiting.wait, error=str(waiting), count=False)
         return "waiting"
     except Cancel as cancelled:
@@ -256,16 +281,23 @@ def retry_delay(attempts: int, retry_after: float | None) -> float:
     return float(min(2 ** max(attempts, 1), 300))
 
 
+def _too_old(call: SlackCall) -> bool:
+    return call.wanted_at < timezone.now() - timedelta(seconds=settings.SLACK_GIVE_UP_AFTER)
+
+
 def _failed(call: SlackCall, failure: SlackFailure) -> str:
-    too_old = call.created_at < timezone.now() - timedelta(seconds=settings.SLACK_GIVE_UP_AFTER)
-    if failure.permanent or too_old:
+    if failure.rate_limited:
+        # Slack's limit, not a fault: it neither counts as an attempt nor makes the row give
+        # up; the row waits as long as Slack asks, and only this row does.
+        wait = retry_delay(0, failure.retry_after or 1.0)
+        _retry_later(call, wait=wait, error=str(failure), count=False, rate_limited=True)
+        return "retry"
+    if failure.permanent or _too_old(call):
         logger.warning("Slack call %s (%s) failed: %s", call.pk, call.kind, failure)
         _finish(call, state=CallState.FAILED, error=str(failure), failures=1)
         return "failed"
-    if failure.rate_limited:
-        # Slack's limit, not a fault: it does not count towards backing off.
-        wait = retry_delay(0, failure.retry_after or 1.0)
-        _retry_later(call, wait=wait, error=str(failure), count=False, rate_limited=True)
+    if failure.misconfigured:
+        logger.error("Slack refused our token; retrying until it is fixed: %s", failure)
     else:
         _retry_later(call, wait=retry_delay(call.attempts, None), error=str(failure), failed=True)
     return "retry"

@@ -1,0 +1,258 @@
+"""A channel per incident: named from the template, created once whatever happens in Slack."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+
+from accounts.actors import SYSTEM
+from chatops.models import IncidentChannel, SlackCall, SlackUserLink
+from chatops.selectors import incident_for_channel
+from chatops.services import channels, outbox
+from incidents import services
+from incidents.models import RoleKind, Status
+from tests.chatops.channel_support import work
+from tests.factories import declare
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def slack(slack_stub, settings, clock):
+    settings.SLACK_ANNOUNCEMENTS_CHANNEL = ""
+    settings.BASE_URL = "https://tocsin.example.com"
+    return slack_stub
+
+
+def test_names_are_slugged_from_the_title():
+    assert channels.channel_name(number=12, title="Checkout: 50% errors (EU) — Ünïcode!") == (
+        "inc-12-checkout-50-errors-eu-unicode"
+    )
+    assert channels.channel_name(number=3, title="!!!") == "inc-3"
+    assert channels.channel_name(number=3, title="db down", attempt=2) == "inc-3-db-down-2"
+
+
+def test_long_titles_are_cut_at_a_word_boundary_within_80_characters():
+    title = "the primary database in eu-west-1 refuses connections " * 4
+    name = channels.channel_name(number=1234, title=title)
+    assert len(name) <= 80
+    assert not name.endswith("-")
+    assert title.replace(" ", "-").startswith(name.removeprefix("inc-1234-") + "-")
+    with_suffix = channels.channel_name(number=1234, title=title, attempt=13)
+    assert len(with_suffix) <= 80
+    assert with_suffix.endswith("-13")
+
+
+def test_a_single_overlong_word_is_cut_hard():
+    name = channels.channel_name(number=7, title="x" * 200)
+    assert name == "inc-7-" + "x" * 74
+
+
+def test_template_comes_from_settings(settings):
+    settings.SLACK_CHANNEL_NAME_TEMPLATE = "Incident_{number}_{slug}"
+    assert channels.channel_name(number=9, title="Disk full") == "incident_9_disk-full"
+
+
+def test_declaring_creates_the_channel_once_with_topic_invites_and_bookmark(
+    slack, clock, commander, django_capture_on_commit_callbacks
+):
+    slack.add_user("U0COLE", "cole@example.com")
+    SlackUserLink.objects.create(
+        user=commander, slack_user_id="U0COLE", source="email", linked_at=clock.now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(title="Checkout is failing", commander=commander)
+    work(clock)
+
+    [created] = slack.channels_created()
+    assert created.name == f"inc-{incident.number}-checkout-is-failing"
+    assert not created.is_private
+    row = IncidentChannel.objects.get(incident=incident)
+    assert row.channel_id == created.id
+    assert incident_for_channel(created.id) == incident
+    assert incident_for_channel("C0NOTOURS") is None
+    assert slack.topic_of(created.id) == (
+        f"INC-{incident.number} · SEV2 · Detected · Commander: Cole Commander"
+    )
+    assert "U0COLE" in slack.members_of(created.id)
+    [bookmark] = slack.bookmarks_of(created.id)
+    assert bookmark["link"] == f"https://tocsin.example.com/incidents/{incident.number}/"
+
+    # Another change sets the topic again, but invites and bookmarks nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_set_status(
+            incident=incident, actor=commander, status=Status.INVESTIGATING
+        )
+    work(clock)
+    assert len(slack.calls_to("conversations.create")) == 1
+    assert len(slack.calls_to("conversations.invite")) == 1
+    assert len(slack.calls_to("bookmarks.add")) == 1
+    assert "Investigating" in slack.topic_of(created.id)
+
+    # A change that leaves the topic as it was does not send it again.
+    topics = len(slack.calls_to("conversations.setTopic"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_add_responders(incident=incident, users=[])
+        channels.setup_refresh(incident_id=incident.pk)
+    work(clock)
+    assert len(slack.calls_to("conversations.setTopic")) == topics
+
+
+def test_paged_responders_with_linked_accounts_are_invited(
+    slack, clock, responder, outsider, django_capture_on_commit_callbacks
+):
+    slack.add_user("U0ROSA", "rosa@example.com")
+    slack.add_user("U0OTTO", "otto@example.com")
+    SlackUserLink.objects.create(
+        user=responder, slack_user_id="U0ROSA", source="email", linked_at=clock.now
+    )
+    SlackUserLink.objects.create(
+        user=outsider, slack_user_id="U0OTTO", source="email", linked_at=clock.now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM)
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    assert "U0ROSA" not in slack.members_of(channel_id)
+
+    # Paging makes Rosa a participant; the next change of the incident invites her.
+    services.incident_add_responders(incident=incident, users=[responder])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=responder)
+    work(clock)
+    members = slack.members_of(channel_id)
+    assert "U0ROSA" in members
+    assert "U0OTTO" not in members
+
+
+def test_a_person_already_in_the_channel_is_no_error(
+    slack, clock, commander, django_capture_on_commit_callbacks
+):
+    slack.add_user("U0COLE", "cole@example.com")
+    SlackUserLink.objects.create(
+        user=commander, slack_user_id="U0COLE", source="email", linked_at=clock.now
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM)
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    slack.fail_next("already_in_channel", method="conversations.invite")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_assign_role(
+            incident=incident, actor=SYSTEM, role=RoleKind.COMMANDER, user=commander
+        )
+    work(clock)
+    setup = SlackCall.objects.get(key=f"channel-setup:{incident.pk}")
+    assert setup.state == "sent"
+    assert "Cole Commander" in slack.topic_of(channel_id)
+
+
+def test_a_private_incident_gets_a_private_channel(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, private=True)
+    work(clock)
+    [created] = slack.channels_created()
+    assert created.is_private
+    assert IncidentChannel.objects.get(incident=incident).channel_id == created.id
+
+
+def test_a_taken_name_gets_a_suffix(slack, clock, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM, title="DB down")
+    base = f"inc-{incident.number}-db-down"
+    # Someone made the channel by hand before the worker got to it.
+    slack.add_channel(base)
+    work(clock)
+    [created] = slack.channels_created()
+    assert created.name == f"{base}-2"
+    row = IncidentChannel.objects.get(incident=incident)
+    assert (row.name, row.channel_id) == (created.name, created.id)
+
+
+def test_a_channel_made_before_a_worker_died_is_adopted_not_duplicated(
+    slack, clock, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM, title="DB down")
+    create = SlackCall.objects.get(key=f"channel:{incident.pk}")
+    # A worker claimed the row and Slack made the channel, but the worker died before it
+    # stored the answer: the row is still "sending", the channel id unknown.
+    outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    SlackCall.objects.filter(pk=create.pk).update(state="sending", claimed_at=clock.now)
+    from slack_sdk import WebClient
+
+    WebClient(token=slack.token, base_url=slack.api_url).conversations_create(
+        name=f"inc-{incident.number}-db-down"
+    )
+    cache.clear()  # the bot's id is looked up afresh, as after a restart
+    clock.advance(minutes=5)
+    outbox.calls_rescue_stuck(enqueue=lambda ids: None)
+    work(clock)
+
+    [created] = slack.channels_created()
+    assert created.name == f"inc-{incident.number}-db-down"
+    assert IncidentChannel.objects.get(incident=incident).channel_id == created.id
+    assert len(slack.calls_to("auth.test")) == 1
+
+
+def test_rate_limited_create_waits_as_asked_and_makes_one_channel(
+    slack, clock, django_capture_on_commit_callbacks
+):
+    slack.rate_limit_next(retry_after=7, method="conversations.create", times=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM)
+    outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    create = SlackCall.objects.get(key=f"channel:{incident.pk}")
+    assert outbox.call_send(call_id=create.pk) == "retry"
+    create.refresh_from_db()
+    assert create.due_at == clock.now + timedelta(seconds=7)
+    work(clock)
+    assert len(slack.calls_to("conversations.create")) == 3
+    assert len(slack.channels_created()) == 1
+    create.refresh_from_db()
+    assert (create.state, create.rate_limits) == ("sent", 2)
+
+
+def test_without_a_token_nothing_is_queued(settings, clock, django_capture_on_commit_callbacks):
+    settings.SLACK_BOT_TOKEN = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        declare(actor=SYSTEM)
+    assert not SlackCall.objects.exists()
+    assert not IncidentChannel.objects.exists()
+
+
+def test_the_incident_page_shows_the_channel(
+    slack, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="DB down")
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert f"Channel #inc-{incident.number}-db-down is being created…" in page
+
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert (
+        f'<a href="https://slack.com/app_redirect?channel={channel_id}" id="slack-channel-link">'
+        f"#inc-{incident.number}-db-down</a>"
+    ) in page
+
+
+def test_the_incident_page_shows_a_failed_channel(
+    slack, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    slack.fail_next("restricted_action", method="conversations.create")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="DB down")
+    work(clock)
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "could not be created: restricted_action" in page
+
+
+def test_the_incident_page_says_when_slack_is_not_connected(settings, signed_in, responder):
+    settings.SLACK_BOT_TOKEN = ""
+    incident = declare(actor=responder)
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "Slack is not connected" in page

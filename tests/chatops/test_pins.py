@@ -1,0 +1,235 @@
+"""Pins and 📌 reactions in an incident channel become highlighted timeline entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from chatops.models import PinnedMessage, SlackUserLink
+from incidents.models import EventKind, Source, TimelineEvent
+from tests.chatops import slack_requests as sr
+from tests.chatops.helpers import incident_channel, process_stored
+from tests.chatops.slack_requests import post_signed
+from tests.factories import declare
+from tests.stubs.slack import SlackStub
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE_TS = "1772355600.000100"  # 2026-03-01 09:00:00.0001 UTC
+
+
+@pytest.fixture
+def deliver(client: Client, slack_signing_secret: str, django_capture_on_commit_callbacks):
+    def deliver(event: dict[str, Any]) -> None:
+        with django_capture_on_commit_callbacks(execute=False):
+            response = post_signed(
+                client, "/slack/events", *sr.event_callback(event), secret=slack_signing_secret
+            )
+        assert response.status_code == 200
+        assert process_stored() == ["processed"]
+
+    return deliver
+
+
+@pytest.fixture
+def incident():
+    return declare()
+
+
+@pytest.fixture
+def channel(slack_stub: SlackStub, incident) -> str:
+    return incident_channel(slack_stub, incident)
+
+
+@pytest.fixture
+def message_ts(slack_stub: SlackStub, channel: str) -> str:
+    slack_stub.add_user("U0ROSA", "rosa@example.com", real_name="Rosa Slack", name="rosa.s")
+    return slack_stub.post_as_user(channel, "U0ROSA", "Rolled back 4.2.1", ts=MESSAGE_TS)
+
+
+def pin(channel: str, ts: str, *, by: str = "U0COLE") -> dict[str, Any]:
+    return sr.pin_added(
+        channel_id=channel,
+        user_id=by,
+        message_ts=ts,
+        message_user="U0ROSA",
+        text="Rolled back 4.2.1",
+    )
+
+
+def unpin(channel: str, ts: str, *, by: str = "U0COLE") -> dict[str, Any]:
+    return sr.pin_removed(
+        channel_id=channel,
+        user_id=by,
+        message_ts=ts,
+        message_user="U0ROSA",
+        text="Rolled back 4.2.1",
+    )
+
+
+def entries(incident) -> list[TimelineEvent]:
+    return list(TimelineEvent.objects.filter(incident=incident, kind=EventKind.SLACK))
+
+
+def test_a_pinned_message_becomes_a_highlighted_entry_at_its_own_time(
+    deliver, incident, channel, message_ts, slack_stub: SlackStub
+):
+    deliver(pin(channel, message_ts))
+
+    [entry] = entries(incident)
+    assert entry.highlighted
+    assert entry.source == Source.SLACK
+    assert entry.occurred_at == datetime.fromtimestamp(float(MESSAGE_TS), tz=UTC)
+    assert "Rolled back 4.2.1" in entry.message
+    assert "Rosa Slack" in entry.message
+    assert entry.actor is None
+    assert entry.removed_at is None
+    assert entry.data == {
+        "channel": channel,
+        "ts": MESSAGE_TS,
+        "permalink": f"https://acme.slack.com/archives/{channel}/p{MESSAGE_TS.replace('.', '')}",
+        "slack_user": "U0ROSA",
+    }
+    assert slack_stub.calls_to("chat.getPermalink") == [
+        {"channel": channel, "message_ts": MESSAGE_TS}
+    ]
+
+
+def test_the_author_is_the_linked_tocsin_user(deliver, incident, channel, message_ts, responder):
+    SlackUserLink.objects.create(
+        user=responder, slack_user_id="U0ROSA", source="hand", linked_at=incident.declared_at
+    )
+
+    deliver(pin(channel, message_ts))
+
+    [entry] = entries(incident)
+    assert entry.actor == responder
+    assert entry.message.startswith(responder.display_name)
+
+
+def test_a_pushpin_reaction_fetches_the_message_and_records_it(
+    deliver, incident, channel, message_ts, slack_stub: SlackStub
+):
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+
+    [entry] = entries(incident)
+    assert "Rolled back 4.2.1" in entry.message
+    assert entry.occurred_at == datetime.fromtimestamp(float(MESSAGE_TS), tz=UTC)
+    [history] = slack_stub.calls_to("conversations.history")
+    assert history["channel"] == channel
+    assert history["latest"] == MESSAGE_TS
+    assert history["limit"] in (1, "1")
+    assert str(history["inclusive"]).lower() in ("1", "true")
+
+
+def test_other_reactions_are_ignored(deliver, incident, channel, message_ts, slack_stub):
+    deliver(
+        sr.reaction_added(
+            channel_id=channel, user_id="U0COLE", message_ts=message_ts, reaction="eyes"
+        )
+    )
+
+    assert entries(incident) == []
+    assert slack_stub.calls == []
+
+
+def test_a_pin_and_pushpins_on_one_message_make_one_entry(deliver, incident, channel, message_ts):
+    deliver(pin(channel, message_ts))
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0ROSA", message_ts=message_ts))
+
+    assert len(entries(incident)) == 1
+    pinned = PinnedMessage.objects.get()
+    assert sorted(pinned.held_by) == ["pin", "reaction:U0COLE", "reaction:U0ROSA"]
+
+
+def test_unpinning_marks_the_entry_removed_and_pinning_again_restores_it(
+    deliver, incident, channel, message_ts
+):
+    deliver(pin(channel, message_ts))
+    deliver(unpin(channel, message_ts))
+
+    [entry] = entries(incident)
+    assert entry.removed_at is not None
+
+    deliver(pin(channel, message_ts))
+
+    [entry] = entries(incident)
+    assert entry.removed_at is None
+
+
+def test_removing_the_last_pushpin_removes_the_entry_but_not_before(
+    deliver, incident, channel, message_ts
+):
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0ROSA", message_ts=message_ts))
+    deliver(sr.reaction_removed(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+
+    assert entries(incident)[0].removed_at is None
+
+    deliver(sr.reaction_removed(channel_id=channel, user_id="U0ROSA", message_ts=message_ts))
+
+    assert entries(incident)[0].removed_at is not None
+
+
+def test_removing_a_pushpin_from_a_pinned_message_keeps_the_entry(
+    deliver, incident, channel, message_ts
+):
+    deliver(pin(channel, message_ts))
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+    deliver(sr.reaction_removed(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
+
+    assert entries(incident)[0].removed_at is None
+
+
+def test_pins_outside_incident_channels_are_ignored(deliver, slack_stub: SlackStub, incident):
+    elsewhere = slack_stub.add_channel("random", bot_is_member=True)
+    ts = slack_stub.post_as_user(elsewhere, "U0ROSA", "lunch?")
+
+    deliver(pin(elsewhere, ts))
+    deliver(sr.reaction_added(channel_id=elsewhere, user_id="U0COLE", message_ts=ts))
+
+    assert not TimelineEvent.objects.filter(kind=EventKind.SLACK).exists()
+    assert not PinnedMessage.objects.exists()
+    assert slack_stub.calls == []
+
+
+def test_our_own_pinned_announcement_is_recorded(deliver, incident, channel, slack_stub: SlackStub):
+    from chatops.client import slack_client
+
+    posted = slack_client().chat_postMessage(channel=channel, text="INC-1 is SEV2, investigating")
+    event = sr.pin_added(
+        channel_id=channel,
+        user_id="U0COLE",
+        message_ts=posted["ts"],
+        message_user=slack_stub.bot_user_id,
+        text="INC-1 is SEV2, investigating",
+    )
+
+    deliver(event)
+
+    [entry] = entries(incident)
+    assert "INC-1 is SEV2, investigating" in entry.message
+    assert entry.actor is None
+
+
+def test_a_message_deleted_before_we_read_it_is_skipped(deliver, incident, channel):
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts="1700000000.000001"))
+
+    assert entries(incident) == []
+
+
+def test_a_permalink_that_is_not_https_is_not_kept(
+    deliver, incident, channel, message_ts, slack_stub: SlackStub
+):
+    slack_stub.add_route(
+        "chat.getPermalink",
+        lambda params: {"ok": True, "channel": channel, "permalink": "javascript:alert(1)"},
+    )
+
+    deliver(pin(channel, message_ts))
+
+    assert entries(incident)[0].data["permalink"] == ""
