@@ -274,10 +274,15 @@ def _claimed(call: SlackCall) -> QuerySet[SlackCall]:
     return SlackCall.objects.filter(pk=call.pk, state=CallState.SENDING, claimed_at=call.claimed_at)
 
 
+# The longest Retry-After taken at its word: a garbled header must not park a row for years
+# (or overflow the due time and leave it stuck in `sending`).
+MAX_RETRY_AFTER = 3600.0
+
+
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff (2 s, 4 s, 8 s …, at most 5 min), or as long as Slack asks."""
     if retry_after is not None:
-        return max(retry_after, 1.0)
+        return min(max(retry_after, 1.0), MAX_RETRY_AFTER)
     return float(min(2 ** max(attempts, 1), 300))
 
 

@@ -4,7 +4,7 @@ Rows are sent by the real tasks (run eagerly) through the real WebClient against
 stub; the tests assert on what the stub received and on the rows.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,15 @@ from tests.stubs.slack import _Scripted
 from tests.stubs.webhook import StubResponse
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
+
+
+@pytest.fixture(autouse=True)
+def senders() -> Iterator[None]:
+    """Senders a test registers are gone after it."""
+    registered = dict(outbox._senders)
+    yield
+    outbox._senders.clear()
+    outbox._senders.update(registered)
 
 
 @pytest.fixture
@@ -367,3 +376,11 @@ def test_a_kind_this_worker_does_not_know_is_retried(run, slack_stub, channel, c
     clock.advance(seconds=2)
     tick(run)
     assert row("notice:1").state == CallState.SENT
+
+
+def test_a_garbled_retry_after_waits_an_hour_at_most(run, slack_stub, channel, clock):
+    slack_stub.rate_limit_next(10**12, method="chat.postMessage")
+    add(run, channel)
+
+    call = row("notice:1")
+    assert (call.state, call.due_at) == (CallState.PENDING, clock.now + timedelta(hours=1))

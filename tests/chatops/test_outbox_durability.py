@@ -6,7 +6,7 @@ whose task was lost is processed once by `inbound_rescue`. The last test runs re
 workers on a private Redis and kills one with SIGKILL in the middle of a Slack call.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,19 @@ def run(django_capture_on_commit_callbacks) -> Callable[..., Any]:
             return work()
 
     return run
+
+
+@pytest.fixture
+def handled() -> Iterator[list[str]]:
+    """The event_ids of test events handled; the handler is gone after the test."""
+    handled: list[str] = []
+    registered = dict(slack_events._handlers)
+    slack_events.register_event(
+        "tocsin_test_event", lambda event, envelope: handled.append(envelope["event_id"])
+    )
+    yield handled
+    slack_events._handlers.clear()
+    slack_events._handlers.update(registered)
 
 
 def lose_the_tasks(ids: list[int]) -> None:
@@ -102,11 +115,7 @@ class TestRescue:
         call.refresh_from_db()
         assert (call.state, call.last_error) == (CallState.SENT, "")
 
-    def test_a_stored_event_whose_task_was_lost_is_processed_once(self, run, clock):
-        handled: list[str] = []
-        slack_events.register_event(
-            "tocsin_test_event", lambda event, envelope: handled.append(envelope["event_id"])
-        )
+    def test_a_stored_event_whose_task_was_lost_is_processed_once(self, run, clock, handled):
         # Stored, but its task never ran (not run(): the after-commit enqueue is lost).
         inbound.inbound_store(
             key="Ev0001",
@@ -125,11 +134,9 @@ class TestRescue:
         assert stored.processed_at is not None
         assert stored.attempts == 1
 
-    def test_a_stored_event_left_claimed_by_a_killed_worker_is_processed_once(self, run, clock):
-        handled: list[str] = []
-        slack_events.register_event(
-            "tocsin_test_event", lambda event, envelope: handled.append(envelope["event_id"])
-        )
+    def test_a_stored_event_left_claimed_by_a_killed_worker_is_processed_once(
+        self, run, clock, handled
+    ):
         inbound.inbound_store(
             key="Ev0002",
             kind=InboundKind.EVENT,
