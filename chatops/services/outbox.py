@@ -266,7 +266,28 @@ def call_send(*, call_id: int, client: WebClient | None = None) -> str:
             _dispatch_key_after_commit(call.key)
     if not ours:
         logger.warning("Slack call %s was sent after its lease ran out", call.pk)
+    _release_backoff()
     return "sent"
+
+
+# What a row backing off because Slack was down or failing says (SlackFailure's codes).
+OUTAGE_ERRORS = r"^(unreachable|http_5)"
+
+
+def _release_backoff() -> None:
+    """Slack answers again: rows backing off from its outage go now, not minutes from now.
+
+    Backoff grows to 5 minutes, so after an hour's outage the channel, the announcement and the
+    notices would otherwise trickle in over the next 5. Rows waiting on a 429 keep waiting.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        released = SlackCall.objects.filter(
+            state=CallState.PENDING, due_at__gt=now, last_error__regex=OUTAGE_ERRORS
+        ).update(due_at=now)
+        if released:
+            logger.info("Slack is back: %d Slack calls go now", released)
+            transaction.on_commit(calls_dispatch_due, robust=True)
 
 
 def _claimed(call: SlackCall) -> QuerySet[SlackCall]:

@@ -384,3 +384,20 @@ def test_a_garbled_retry_after_waits_an_hour_at_most(run, slack_stub, channel, c
 
     call = row("notice:1")
     assert (call.state, call.due_at) == (CallState.PENDING, clock.now + timedelta(hours=1))
+
+
+def test_when_slack_answers_again_rows_backing_off_go_at_once(run, slack_stub, channel, clock):
+    slack_stub.go_down()
+    add(run, channel, "first", key="notice:1")
+    for _ in range(5):
+        clock.advance(seconds=(row("notice:1").due_at - clock.now).total_seconds())
+        tick(run)
+    assert (row("notice:1").due_at - clock.now).total_seconds() == 64
+    slack_stub.come_back()
+    slack_stub.rate_limit_next(30, method="chat.postMessage")
+    add(run, channel, "limited", key="notice:2")
+
+    add(run, channel, "second", key="notice:3")
+
+    assert texts(slack_stub, channel) == ["second", "first"]
+    assert row("notice:2").state == CallState.PENDING  # still waits as Slack asked
