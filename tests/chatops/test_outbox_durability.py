@@ -199,7 +199,9 @@ def test_a_worker_killed_mid_call_leaves_the_message_to_a_fresh_worker(
     sent. Slack had already taken the first post (its answer was what got lost), so the channel
     shows the message twice: that is the at-least-once the outbox promises, and what it costs
     when a worker dies mid-call. What this proves: nothing is lost, the row ends sent exactly
-    once in our books, and no third post follows.
+    once in our books, and no third post follows. (The test process publishes the first
+    task to its own Redis, which no worker here consumes: the first send is itself the
+    tick's rescue of a lost task.)
     """
     channel = slack_stub.add_channel("general")
     cluster = Cluster(
