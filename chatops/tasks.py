@@ -1,4 +1,10 @@
-"""Thin tasks over chatops.services: each re-reads its row and is safe to run twice."""
+"""Thin tasks over chatops.services: each re-reads its row and is safe to run twice.
+
+acks_late and reject_on_worker_lost come from the settings, as for every task; retries are
+the rows' (due_at, the tick), not Celery's. These run on the default queue (no route sends
+them to `paging`): Slack must never hold up a page, and make run's worker and docker-compose's
+`worker` consume it.
+"""
 
 from celery import shared_task
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, PositiveSmallIntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, SmallIntegerField, Value, When
 from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -117,10 +117,10 @@ def call_refresh(
         "wanted": F("wanted") + 1,
         "state": Case(When(finished, then=Value(CallState.PENDING)), default=F("state")),
         "due_at": Case(When(finished, then=Value(due_at)), default=F("due_at")),
+        # Without output_field Django refuses to mix the literal 0 with a small-integer column:
+        # every refresh of an existing row failed.
         "attempts": Case(
-            When(finished, then=Value(0)),
-            default=F("attempts"),
-            output_field=PositiveSmallIntegerField(),
+            When(finished, then=Value(0)), default=F("attempts"), output_field=SmallIntegerField()
         ),
         # A row sent yesterday that Slack refuses today has been failing for seconds, not a day.
         "wanted_at": Case(When(finished, then=Value(due_at)), default=F("wanted_at")),
@@ -266,7 +266,28 @@ def call_send(*, call_id: int, client: WebClient | None = None) -> str:
             _dispatch_key_after_commit(call.key)
     if not ours:
         logger.warning("Slack call %s was sent after its lease ran out", call.pk)
+    _release_backoff()
     return "sent"
+
+
+# What a row backing off because Slack was down or failing says (SlackFailure's codes).
+OUTAGE_ERRORS = r"^(unreachable|http_5)"
+
+
+def _release_backoff() -> None:
+    """Slack answers again: rows backing off from its outage go now, not minutes from now.
+
+    Backoff grows to 5 minutes, so after an hour's outage the channel, the announcement and the
+    notices would otherwise trickle in over the next 5. Rows waiting on a 429 keep waiting.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        released = SlackCall.objects.filter(
+            state=CallState.PENDING, due_at__gt=now, last_error__regex=OUTAGE_ERRORS
+        ).update(due_at=now)
+        if released:
+            logger.info("Slack is back: %d Slack calls go now", released)
+            transaction.on_commit(calls_dispatch_due, robust=True)
 
 
 def _claimed(call: SlackCall) -> QuerySet[SlackCall]:
@@ -274,10 +295,15 @@ def _claimed(call: SlackCall) -> QuerySet[SlackCall]:
     return SlackCall.objects.filter(pk=call.pk, state=CallState.SENDING, claimed_at=call.claimed_at)
 
 
+# The longest Retry-After taken at its word: a garbled header must not park a row for years
+# (or overflow the due time and leave it stuck in `sending`).
+MAX_RETRY_AFTER = 3600.0
+
+
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Exponential backoff (2 s, 4 s, 8 s …, at most 5 min), or as long as Slack asks."""
     if retry_after is not None:
-        return max(retry_after, 1.0)
+        return min(max(retry_after, 1.0), MAX_RETRY_AFTER)
     return float(min(2 ** max(attempts, 1), 300))
 
 
@@ -298,8 +324,7 @@ def _failed(call: SlackCall, failure: SlackFailure) -> str:
         return "failed"
     if failure.misconfigured:
         logger.error("Slack refused our token; retrying until it is fixed: %s", failure)
-    else:
-        _retry_later(call, wait=retry_delay(call.attempts, None), error=str(failure), failed=True)
+    _retry_later(call, wait=retry_delay(call.attempts, None), error=str(failure), failed=True)
     return "retry"
 
 
