@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chatops', '0001_initial'),
+        ("chatops", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='slackcall',
-            name='wanted_at',
+            model_name="slackcall",
+            name="wanted_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
     ]

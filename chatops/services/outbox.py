@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, PositiveSmallIntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, SmallIntegerField, Value, When
 from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -117,10 +117,10 @@ def call_refresh(
         "wanted": F("wanted") + 1,
         "state": Case(When(finished, then=Value(CallState.PENDING)), default=F("state")),
         "due_at": Case(When(finished, then=Value(due_at)), default=F("due_at")),
+        # Without output_field Django refuses to mix the literal 0 with a small-integer column:
+        # every refresh of an existing row failed.
         "attempts": Case(
-            When(finished, then=Value(0)),
-            default=F("attempts"),
-            output_field=PositiveSmallIntegerField(),
+            When(finished, then=Value(0)), default=F("attempts"), output_field=SmallIntegerField()
         ),
         # A row sent yesterday that Slack refuses today has been failing for seconds, not a day.
         "wanted_at": Case(When(finished, then=Value(due_at)), default=F("wanted_at")),
@@ -298,8 +298,7 @@ def _failed(call: SlackCall, failure: SlackFailure) -> str:
         return "failed"
     if failure.misconfigured:
         logger.error("Slack refused our token; retrying until it is fixed: %s", failure)
-    else:
-        _retry_later(call, wait=retry_delay(call.attempts, None), error=str(failure), failed=True)
+    _retry_later(call, wait=retry_delay(call.attempts, None), error=str(failure), failed=True)
     return "retry"
 
 
