@@ -95,18 +95,28 @@ def inbound_process(*, inbound_id: int) -> str:
 
 
 def inbound_rescue(*, now: datetime | None = None, enqueue: Enqueue | None = None) -> list[int]:
-    """Hand out again requests whose task was lost or whose worker died."""
+    """Hand out again requests whose task was lost or whose worker died.
+
+    Each is handed out once per REQUEUE_AFTER (its `retry_at` moves on), so a backlog the
+    workers are still working through is not flooded with a duplicate task every tick.
+    """
     now = now or timezone.now()
     lost = Q(claimed_at__isnull=True, received_at__lt=now - REQUEUE_AFTER) & (
         Q(retry_at__isnull=True) | Q(retry_at__lte=now)
     )
-    dead = Q(claimed_at__lt=now - PROCESSING_LEASE)
-    ids = list(
-        InboundRequest.objects.filter(processed_at__isnull=True)
-        .filter(lost | dead)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:200]
+    dead = Q(claimed_at__lt=now - PROCESSING_LEASE) & (
+        Q(retry_at__isnull=True) | Q(retry_at__lte=now)
     )
+    with transaction.atomic():
+        ids = list(
+            InboundRequest.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True)
+            .filter(lost | dead)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:200]
+        )
+        if ids:
+            InboundRequest.objects.filter(pk__in=ids).update(retry_at=now + REQUEUE_AFTER)
     if ids:
         logger.warning("re-enqueued %d unprocessed Slack requests", len(ids))
         (enqueue or _enqueue)(ids)

@@ -152,6 +152,25 @@ class TestRescue:
         run(inbound.inbound_rescue)
         assert handled == ["Ev0002"]
 
+    def test_a_lost_event_is_handed_out_once_per_interval_not_every_tick(self, clock):
+        # While workers work through a backlog, the tick must not queue a duplicate task per
+        # stored request every second.
+        inbound.inbound_store(
+            key="Ev0003",
+            kind=InboundKind.EVENT,
+            payload={"event_id": "Ev0003", "event": {"type": "tocsin_test_event"}},
+        )
+        handed: list[int] = []
+        clock.advance(seconds=31)
+        inbound.inbound_rescue(enqueue=handed.extend)
+        clock.advance(seconds=1)
+        inbound.inbound_rescue(enqueue=handed.extend)
+        assert len(handed) == 1
+
+        clock.advance(seconds=30)
+        inbound.inbound_rescue(enqueue=handed.extend)
+        assert len(handed) == 2  # still unprocessed half a minute later: handed out again
+
 
 def test_chatops_tasks_go_to_the_queue_make_runs_worker_consumes():
     procfile = dict(
