@@ -16,6 +16,7 @@ from django.utils import timezone
 from slack_sdk import WebClient
 
 from chatops import interactions
+from chatops.blocks import escape
 from chatops.client import slack_configured
 from chatops.models import Announcement, IncidentChannel, SlackCall
 from chatops.services import outbox
@@ -128,11 +129,6 @@ def fallback_text(incident: Incident) -> str:
     return text
 
 
-def _escape(text: str) -> str:
-    """Slack's mrkdwn treats &, < and > as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any]]:
     url = settings.BASE_URL + incident.get_absolute_url()
     commander = incident.commander.display_name if incident.commander else "Nobody yet"
@@ -141,8 +137,8 @@ def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any
     fields = [
         ("Severity", incident.severity.name),
         ("Status", _status_label(incident)),
-        ("Commander", _escape(commander)),
-        ("Services", _escape(services)),
+        ("Commander", escape(commander)),
+        ("Services", escape(services)),
         ("Duration", duration_text(incident).capitalize()),
     ]
     blocks: list[dict[str, Any]] = [
@@ -167,7 +163,7 @@ def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any
                 "text": {
                     "type": "mrkdwn",
                     "text": f":twisted_rightwards_arrows: Merged into <{survivor_url}|"
-                    f"{survivor.ref}>: {_escape(survivor.title)}"[:FIELD_MAX],
+                    f"{survivor.ref}>: {escape(survivor.title)}"[:FIELD_MAX],
                 },
             }
         )
@@ -178,7 +174,7 @@ def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"*Latest update:* {_escape(latest.message)}"[:FIELD_MAX],
+                    "text": f"*Latest update:* {escape(latest.message)}"[:FIELD_MAX],
                 },
             }
         )
