@@ -274,12 +274,33 @@ def phase_commands(
         return True
 
     notes_before = TimelineEvent.objects.filter(kind=EventKind.NOTE).count()
+    responses_before = len(stub.state()["responses"])
     kinds = Counter(t.split()[1] if t.startswith("INC-") else t for t in texts)
     print(
         f"\n1. Slash commands: {count} at {args.command_rate:.0f}/s for "
         f"{args.command_seconds:.0f} s ({', '.join(f'{n} {k}' for k, n in kinds.most_common())})",
         flush=True,
     )
+    # Untimed: each gunicorn worker's first commands pay for imports and connections. Answered
+    # in the request alone, so the counts below are the phase's own.
+    warm_up = [
+        command_request(
+            ("help", "oncall")[i % 2], port=port, channel_id=channel_id, response_url=stub.url
+        )
+        for i in range(40)
+    ]
+    asyncio.run(
+        open_loop(
+            "warm-up",
+            COMMANDS_PATH,
+            warm_up,
+            port=port,
+            rate=args.command_rate,
+            warm=4,
+            accept=accept,
+        )
+    )
+    answers.clear()
     load = os.getloadavg()
     run = asyncio.run(
         open_loop(
@@ -311,7 +332,7 @@ def phase_commands(
         time.sleep(0.5)
     time.sleep(2)
     notes = TimelineEvent.objects.filter(kind=EventKind.NOTE).count() - notes_before
-    responses = len(stub.state()["responses"])
+    responses = len(stub.state()["responses"]) - responses_before
     incident_commands = kinds["note"] + kinds["status"]
     print(
         f"  effect: {notes} notes on the timeline for {kinds['note']} note commands; "
