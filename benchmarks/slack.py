@@ -8,6 +8,7 @@
 
     python -m benchmarks.slack
     python -m benchmarks.slack --command-rate 10 --declares 10 --storm-incidents 20
+    python -m benchmarks.slack --storm-schedule burst
 
 A fresh database (BENCH_SLACK_DATABASE_URL, default postgres://…/tocsin_bench_slack) gets one
 team and one responder linked to a Slack user, whose API token declares incidents and changes
@@ -22,7 +23,9 @@ Everything Slack received is read back from the stub's control API (GET /_stub/s
 2. Incidents declared at 1/s; the stub's state is polled every 50 ms for the incident's
    channel holding its announcement. Latency from when the declare request was sent.
 3. The storm, then a bounded wait until every announcement shows its incident's final state
-   and the outbox holds nothing left to send for those incidents.
+   and the outbox holds nothing left to send for those incidents. --storm-schedule spread (the
+   default) sends each incident's changes ~10 s apart, so each is an edit of its own in the
+   announcements channel; burst sends them back to back, where edits should collapse.
 """
 
 import argparse
