@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_PACKAGES := config ops accounts incidents alerts oncall \
 	$(wildcard demo audit chatops postmortems reports statuspage) benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-live
+.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-slack bench-live
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -68,6 +68,12 @@ bench-ingest: install services
 # and Redis, in a fresh tocsin_paging database; e.g. BENCH_ARGS="--rate 50 --seconds 20".
 bench-paging: install services
 	$(BIN)/python -m benchmarks.paging $(BENCH_ARGS)
+
+# Slack budgets (issue 12) against the Slack stub in its own process: slash commands, declared →
+# channel, and a conversations.create 429 storm; gunicorn, a Celery worker and beat in a fresh
+# tocsin_bench_slack database; e.g. BENCH_ARGS="--command-rate 10 --storm-incidents 20".
+bench-slack: install services
+	$(BIN)/python -m benchmarks.slack $(BENCH_ARGS)
 
 # Live updates' cost: 50 open incident pages polling one incident, against gunicorn with
 # production settings, in a fresh tocsin_live_bench database; e.g. BENCH_ARGS="--pages 200".

@@ -44,7 +44,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -264,16 +264,26 @@ def _payload(alerts: list[PlannedAlert]) -> dict[str, Any]:
     }
 
 
-def request_bytes(path: str, body: bytes, *, port: int, token: str = "") -> bytes:
+def request_bytes(
+    path: str,
+    body: bytes,
+    *,
+    port: int,
+    token: str = "",
+    user_agent: str = "Alertmanager/0.25.0",
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> bytes:
     head = [
         f"POST {path} HTTP/1.1",
         f"Host: 127.0.0.1:{port}",
-        "User-Agent: Alertmanager/0.25.0",
-        "Content-Type: application/json",
+        f"User-Agent: {user_agent}",
+        f"Content-Type: {content_type}",
         f"Content-Length: {len(body)}",
     ]
     if token:
         head.append(f"Authorization: Bearer {token}")
+    head += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
@@ -369,8 +379,11 @@ async def open_loop(
     rate: float,
     most: int = 256,
     warm: int = 16,
+    accept: Callable[[int, bytes], bool] | None = None,
 ) -> Run:
     """Each request is due at start + i/rate; latency counts from then, whatever held it up.
+
+    `accept(status, body)` says whether an answer counts as accepted (default: the webhook's).
 
     Up to `most` connections, like a sender with that many deliveries in flight; beyond that,
     due requests wait for a connection, and that wait counts too. `warm` of them are opened
@@ -392,7 +405,7 @@ async def open_loop(
         status, body = await conn.send(data)
         latencies.append((loop.time() - due) * 1000)
         idle.put_nowait(conn)
-        if not _accepted(path, status, body):
+        if not (accept(status, body) if accept else _accepted(path, status, body)):
             failures.append(f"HTTP {status}: {body[:300]!r}")
 
     # Enough connections for the expected concurrency, opened before the clock starts.
