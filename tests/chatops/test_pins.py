@@ -125,6 +125,26 @@ def test_a_pushpin_reaction_fetches_the_message_and_records_it(
     assert str(history["inclusive"]).lower() in ("1", "true")
 
 
+def test_a_pushpin_on_a_thread_reply_reads_the_reply_from_its_thread(
+    deliver, incident, channel, message_ts, slack_stub: SlackStub
+):
+    reply_ts = slack_stub.post_as_user(
+        channel, "U0ROSA", "Error rate back under 1%", ts="1772355660.000100", thread_ts=message_ts
+    )
+
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=reply_ts))
+
+    [entry] = entries(incident)
+    assert "Error rate back under 1%" in entry.message
+    assert entry.occurred_at == datetime.fromtimestamp(float(reply_ts), tz=UTC)
+    assert entry.data["ts"] == reply_ts
+    [replies] = slack_stub.calls_to("conversations.replies")
+    assert replies["channel"] == channel
+    assert replies["ts"] == reply_ts
+    assert replies["latest"] == reply_ts
+    assert replies["limit"] in (1, "1")
+
+
 def test_other_reactions_are_ignored(deliver, incident, channel, message_ts, slack_stub):
     deliver(
         sr.reaction_added(
