@@ -25,6 +25,7 @@ from chatops.client import failure_from
 from chatops.models import PinnedMessage
 from chatops.services.people import user_for_slack_id
 from incidents.models import EventKind, Incident, Source, TimelineEvent
+from incidents.permissions import Action, can
 from incidents.services import incident_record_event, timeline_event_set_removed
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,21 @@ class SlackMessage:
     @property
     def at(self) -> datetime:
         return datetime.fromtimestamp(float(self.ts), tz=UTC)
+
+
+def pin_holder_may_hold(slack_user_id: str, incident: Incident) -> bool:
+    """Whether this Slack user's pin or 📌 counts: they are linked to a Tocsin user who may
+    respond to the incident. Anyone else's is logged and ignored."""
+    user = user_for_slack_id(slack_user_id)
+    if user is not None and can(user, Action.RESPOND, incident):
+        return True
+    logger.info(
+        "ignored a pin by Slack user %s in %s's channel: %s",
+        slack_user_id or "(unknown)",
+        incident.ref,
+        "not linked to a Tocsin user" if user is None else f"{user} may not respond",
+    )
+    return False
 
 
 def pinned_message_needs_entry(*, channel_id: str, message_ts: str) -> bool:

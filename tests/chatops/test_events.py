@@ -11,6 +11,7 @@ from chatops.models import InboundRequest
 from chatops.services.inbound import PROCESSING_LEASE, inbound_process, inbound_rescue
 from incidents.models import EventKind, TimelineEvent
 from tests.chatops import slack_requests as sr
+from tests.chatops.commands_support import link
 from tests.chatops.helpers import incident_channel, process_stored
 from tests.chatops.slack_requests import post_signed
 from tests.clock import Clock
@@ -18,6 +19,12 @@ from tests.factories import declare
 from tests.stubs.slack import SlackStub
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def cole(responder) -> None:
+    """U0COLE pins below: a responder, linked, so the pin counts (chatops.pins)."""
+    link(responder, "U0COLE")
 
 
 def pinned_event(stub: SlackStub, channel_id: str) -> sr.SlackRequest:
