@@ -87,6 +87,30 @@ def test_a_retry_arriving_before_processing_is_still_one_entry(
     assert len(slack_entries(incident)) == 1
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(
+            {"type": "member_joined_channel", "user": "U0ROSA", "channel": "C0INC"},
+            id="member_joined_channel",
+        ),
+        pytest.param({"type": "message", "user": "U0ROSA", "text": "hi"}, id="message"),
+        pytest.param({"user": "U0ROSA"}, id="no-type"),
+    ],
+)
+def test_an_event_nothing_handles_is_acknowledged_and_not_stored(
+    client: Client, slack_signing_secret, django_capture_on_commit_callbacks, event
+):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = post_signed(
+            client, "/slack/events", *sr.event_callback(event), secret=slack_signing_secret
+        )
+
+    assert response.status_code == 200
+    assert not InboundRequest.objects.exists()
+    assert enqueued == []
+
+
 def test_processing_twice_does_nothing_the_second_time(
     client: Client, slack_stub: SlackStub, slack_signing_secret, django_capture_on_commit_callbacks
 ):
