@@ -317,3 +317,35 @@ def test_a_permalink_that_is_not_https_is_not_kept(
     deliver(pin(channel, message_ts))
 
     assert entries(incident)[0].data["permalink"] == ""
+
+
+def test_the_incident_page_links_to_slack_only_for_slack_entries_with_https_permalinks(
+    client: Client, deliver, incident, channel, message_ts, cole
+):
+    from accounts.actors import SYSTEM
+    from incidents.services import incident_record_event
+
+    deliver(pin(channel, message_ts))
+    for kind, permalink in [
+        (EventKind.SLACK, "javascript:alert(1)"),
+        (EventKind.SLACK, "http://acme.slack.com/archives/C0/p1"),
+        (EventKind.NOTE, "https://evil.example/phish"),
+    ]:
+        incident_record_event(
+            incident=incident,
+            kind=kind,
+            source=Source.SLACK,
+            message="planted",
+            actor=SYSTEM,
+            data={"permalink": permalink},
+        )
+    client.force_login(cole)
+
+    page = client.get(incident.get_absolute_url()).content.decode()
+
+    permalink = entries(incident)[0].data["permalink"]
+    assert page.count("View in Slack") == 1
+    assert f'<a href="{permalink}" rel="noopener">View in Slack</a>' in page
+    assert 'href="javascript:' not in page
+    assert 'href="http://acme' not in page
+    assert 'href="https://evil' not in page
