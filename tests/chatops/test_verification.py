@@ -80,9 +80,7 @@ def incident(responder: User, slack_stub: SlackStub) -> Incident:
     return incident
 
 
-def send(
-    client: Client, capture, path: str, request: SlackRequest, **options
-) -> HttpResponse:
+def send(client: Client, capture, path: str, request: SlackRequest, **options) -> HttpResponse:
     """Post it, then run what a taken request would set going (the task that processes it,
     the outbox rows that task adds), as the worker would."""
     with capture(execute=True):
@@ -103,6 +101,7 @@ def what_changed(incident: Incident, timeline_before: int) -> dict[str, object]:
 NOTHING = {"status": Status.DETECTED, "timeline": 0, "slack_calls": 0, "inbound": 0}
 
 
+@pytest.mark.usefixtures("eager")
 @pytest.mark.parametrize(("path", "build"), ENDPOINTS)
 @pytest.mark.parametrize("how", REFUSALS)
 def test_a_request_not_signed_by_slack_is_refused_logged_and_changes_nothing(
@@ -110,7 +109,6 @@ def test_a_request_not_signed_by_slack_is_refused_logged_and_changes_nothing(
     slack_signing_secret: str,
     slack_stub: SlackStub,
     incident: Incident,
-    eager,
     django_capture_on_commit_callbacks,
     caplog: pytest.LogCaptureFixture,
     path,
@@ -130,13 +128,13 @@ def test_a_request_not_signed_by_slack_is_refused_logged_and_changes_nothing(
     assert slack_stub.responses_at("answer") == []
 
 
+@pytest.mark.usefixtures("eager")
 @pytest.mark.parametrize(("path", "build"), ENDPOINTS)
 def test_the_same_request_signed_by_slack_changes_something(
     client: Client,
     slack_signing_secret: str,
     slack_stub: SlackStub,
     incident: Incident,
-    eager,
     django_capture_on_commit_callbacks,
     path,
     build,
