@@ -2,6 +2,11 @@
 
 Handlers run in a task from the stored event (chatops.slack_events); events in channels that
 are not incident channels are ignored. Reads from Slack here are allowed: this is a task.
+
+Anyone in a public incident channel can pin or react (guests, people with no Tocsin account),
+and what they hold would lead the postmortem: only a Slack user linked to a Tocsin user who may
+respond to the incident holds a message (services.pins.pin_holder_may_hold). Others are logged
+and ignored, so their un-pin does not take down what a responder pinned either.
 """
 
 from __future__ import annotations
@@ -24,14 +29,18 @@ def pin_added(event: dict[str, Any], envelope: dict[str, Any]) -> None:
     ts = str(message.get("ts") or "")
     if item.get("type", "message") != "message" or not ts:
         return
-    _hold(channel_id, ts, holder=pins.PIN, known=message)
+    _hold(channel_id, ts, by=str(event.get("user") or ""), holder=pins.PIN, known=message)
 
 
 def pin_removed(event: dict[str, Any], envelope: dict[str, Any]) -> None:
     item = event.get("item") or {}
     channel_id = str(event.get("channel_id") or item.get("channel") or "")
     ts = str((item.get("message") or {}).get("ts") or "")
-    if ts:
+    incident = incident_for_channel(channel_id)
+    if incident is None or not ts:
+        return
+    # The pin is one holder whoever pinned, so only someone who may hold it lets it go.
+    if pins.pin_holder_may_hold(str(event.get("user") or ""), incident):
         pins.pinned_message_release(channel_id=channel_id, message_ts=ts, holder=pins.PIN)
 
 
@@ -39,8 +48,14 @@ def reaction_added(event: dict[str, Any], envelope: dict[str, Any]) -> None:
     item = event.get("item") or {}
     if event.get("reaction") != PUSHPIN or item.get("type") != "message":
         return
-    holder = pins.reaction_holder(str(event.get("user") or ""))
-    _hold(str(item.get("channel") or ""), str(item.get("ts") or ""), holder=holder, known=None)
+    slack_user_id = str(event.get("user") or "")
+    _hold(
+        str(item.get("channel") or ""),
+        str(item.get("ts") or ""),
+        by=slack_user_id,
+        holder=pins.reaction_holder(slack_user_id),
+        known=None,
+    )
 
 
 def reaction_removed(event: dict[str, Any], envelope: dict[str, Any]) -> None:
@@ -54,9 +69,9 @@ def reaction_removed(event: dict[str, Any], envelope: dict[str, Any]) -> None:
     )
 
 
-def _hold(channel_id: str, ts: str, *, holder: str, known: dict[str, Any] | None) -> None:
+def _hold(channel_id: str, ts: str, *, by: str, holder: str, known: dict[str, Any] | None) -> None:
     incident = incident_for_channel(channel_id)
-    if incident is None or not ts:
+    if incident is None or not ts or not pins.pin_holder_may_hold(by, incident):
         return
     message = None
     author_name = ""

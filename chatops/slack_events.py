@@ -20,6 +20,11 @@ def register_event(event_type: str, handler: EventHandler) -> None:
     _handlers[event_type] = handler
 
 
+def event_handled(event_type: str) -> bool:
+    """Whether anything handles this event type; others are not worth a row."""
+    return event_type in _handlers
+
+
 def process_event(inbound: InboundRequest) -> None:
     envelope = inbound.payload
     event = envelope.get("event") or {}

@@ -25,6 +25,7 @@ from chatops.client import failure_from
 from chatops.models import PinnedMessage
 from chatops.services.people import user_for_slack_id
 from incidents.models import EventKind, Incident, Source, TimelineEvent
+from incidents.permissions import Action, can
 from incidents.services import incident_record_event, timeline_event_set_removed
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,21 @@ class SlackMessage:
         return datetime.fromtimestamp(float(self.ts), tz=UTC)
 
 
+def pin_holder_may_hold(slack_user_id: str, incident: Incident) -> bool:
+    """Whether this Slack user's pin or 📌 counts: they are linked to a Tocsin user who may
+    respond to the incident. Anyone else's is logged and ignored."""
+    user = user_for_slack_id(slack_user_id)
+    if user is not None and can(user, Action.RESPOND, incident):
+        return True
+    logger.info(
+        "ignored a pin by Slack user %s in %s's channel: %s",
+        slack_user_id or "(unknown)",
+        incident.ref,
+        "not linked to a Tocsin user" if user is None else f"{user} may not respond",
+    )
+    return False
+
+
 def pinned_message_needs_entry(*, channel_id: str, message_ts: str) -> bool:
     """Whether the message has no entry yet, so the caller must fetch it from Slack."""
     return not PinnedMessage.objects.filter(
@@ -69,19 +85,13 @@ def slack_message_fetch(
     Slack failures other than "gone" raise SlackFailure, so the event is processed again.
     """
     try:
-        message = known
+        message = known if known is not None else _message_read(client, channel_id, ts)
         if message is None:
-            history = client.conversations_history(
-                channel=channel_id, latest=ts, inclusive=True, limit=1
-            )
-            found = [m for m in history.get("messages") or [] if m.get("ts") == ts]
-            if not found:
-                return None
-            message = found[0]
+            return None
         permalink = str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
     except (SlackApiError, SlackClientError, OSError) as error:
         failure = failure_from(error)
-        if failure.code in ("message_not_found", "channel_not_found"):
+        if failure.code in ("message_not_found", "thread_not_found", "channel_not_found"):
             return None
         raise failure from error
     bot_name = str((message.get("bot_profile") or {}).get("name") or message.get("username") or "")
@@ -94,6 +104,22 @@ def slack_message_fetch(
         # Only Slack's own https links are shown as "View in Slack".
         permalink=permalink if permalink.startswith("https://") else "",
     )
+
+
+def _message_read(client: WebClient, channel_id: str, ts: str) -> dict[str, Any] | None:
+    """The message at `ts`, a thread reply included; None when Slack no longer has it."""
+    history = client.conversations_history(channel=channel_id, latest=ts, inclusive=True, limit=1)
+    found = [m for m in history.get("messages") or [] if m.get("ts") == ts]
+    if found:
+        return dict(found[0])
+    # conversations.history never returns thread replies: a reply is read from its thread.
+    # `oldest` as well as `latest` pins the window to the reply, so the thread's parent
+    # (older) is not what the limit of one returns.
+    replies = client.conversations_replies(
+        channel=channel_id, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=1
+    )
+    found = [m for m in replies.get("messages") or [] if m.get("ts") == ts]
+    return dict(found[0]) if found else None
 
 
 def slack_user_name(client: WebClient, slack_user_id: str) -> str:

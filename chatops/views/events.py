@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from chatops.models import InboundKind
 from chatops.services.inbound import inbound_store
+from chatops.slack_events import event_handled
 from chatops.verification import from_slack
 
 logger = logging.getLogger(__name__)
@@ -29,5 +30,11 @@ def events(request: HttpRequest) -> HttpResponse:
     event_id = envelope.get("event_id")
     if not isinstance(event_id, str) or not event_id or not isinstance(envelope.get("event"), dict):
         return JsonResponse({"ok": False, "error": "invalid_payload"}, status=400)
+    event_type = str(envelope["event"].get("type", ""))
+    if not event_handled(event_type):
+        # A subscription we do not act on (or no longer do): acknowledged so Slack does not
+        # retry it, and not stored, so a busy channel does not fill the table.
+        logger.debug("ignored Slack event %s (%s)", event_id, event_type)
+        return HttpResponse(status=200)
     inbound_store(key=f"event:{event_id}", kind=InboundKind.EVENT, payload=envelope)
     return HttpResponse(status=200)

@@ -11,6 +11,7 @@ from chatops.models import InboundRequest
 from chatops.services.inbound import PROCESSING_LEASE, inbound_process, inbound_rescue
 from incidents.models import EventKind, TimelineEvent
 from tests.chatops import slack_requests as sr
+from tests.chatops.commands_support import link
 from tests.chatops.helpers import incident_channel, process_stored
 from tests.chatops.slack_requests import post_signed
 from tests.clock import Clock
@@ -18,6 +19,12 @@ from tests.factories import declare
 from tests.stubs.slack import SlackStub
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def cole(responder) -> None:
+    """U0COLE pins below: a responder, linked, so the pin counts (chatops.pins)."""
+    link(responder, "U0COLE")
 
 
 def pinned_event(stub: SlackStub, channel_id: str) -> sr.SlackRequest:
@@ -78,6 +85,30 @@ def test_a_retry_arriving_before_processing_is_still_one_entry(
     assert len(enqueued) == 1
     assert process_stored() == ["processed"]
     assert len(slack_entries(incident)) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(
+            {"type": "member_joined_channel", "user": "U0ROSA", "channel": "C0INC"},
+            id="member_joined_channel",
+        ),
+        pytest.param({"type": "message", "user": "U0ROSA", "text": "hi"}, id="message"),
+        pytest.param({"user": "U0ROSA"}, id="no-type"),
+    ],
+)
+def test_an_event_nothing_handles_is_acknowledged_and_not_stored(
+    client: Client, slack_signing_secret, django_capture_on_commit_callbacks, event
+):
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = post_signed(
+            client, "/slack/events", *sr.event_callback(event), secret=slack_signing_secret
+        )
+
+    assert response.status_code == 200
+    assert not InboundRequest.objects.exists()
+    assert enqueued == []
 
 
 def test_processing_twice_does_nothing_the_second_time(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -38,10 +40,10 @@ DM_BLOCKS = [
 ]
 
 
-def paged_by_slack() -> Notification:
+def paged_by_slack(*, private: bool = False) -> Notification:
     person = pageable("alice", kind=ContactKind.SLACK, address=ALICE_SLACK)
     policy((5, [person]))
-    incident = declare(severity_name="SEV2")
+    incident = declare(severity_name="SEV2", private=private)
     escalation = escalations.escalation_start(incident=incident, now=incident.declared_at)
     assert escalation is not None
     escalations.escalation_advance(escalation_id=escalation.pk, now=incident.declared_at)
@@ -65,7 +67,8 @@ def click(
     django_capture_on_commit_callbacks,
 ):
     def click(notification_id: int | str, *, user_id: str = ALICE_SLACK) -> list[dict]:
-        key = f"click-{notification_id}-{user_id}"
+        # The same page and user answer at the same response_url; the value may be anything.
+        key = f"click-{zlib.crc32(str(notification_id).encode())}-{user_id}"
         request = sr.block_action(
             PAGE_ACK,
             str(notification_id),
@@ -169,6 +172,53 @@ def test_an_unknown_page_says_so(click, responder):
 
     assert answer["response_type"] == "ephemeral"
     assert "no longer known" in answer["text"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("9223372036854775808", id="past-bigint"),
+        pytest.param("9" * 40, id="forty-digits"),
+        pytest.param("9" * 5000, id="too-long-for-int"),
+        pytest.param("0", id="zero"),
+        pytest.param("-1", id="negative"),
+        pytest.param("²", id="unicode-digit"),
+        pytest.param("1e3", id="not-a-number"),
+    ],
+)
+def test_a_page_id_out_of_range_is_no_longer_known_at_the_first_attempt(click, responder, value):
+    link(responder, "U0ROSA")
+
+    # click() asserts the click was processed at once, not left to be retried.
+    [answer] = click(value, user_id="U0ROSA")
+
+    assert answer["response_type"] == "ephemeral"
+    assert "no longer known" in answer["text"]
+
+
+def test_a_private_incident_the_clicker_takes_no_part_in_is_not_known_to_them(click, responder):
+    notification = paged_by_slack(private=True)
+    link(responder, "U0ROSA")
+
+    [answer] = click(notification.pk, user_id="U0ROSA")
+
+    notification.incident.refresh_from_db()
+    assert notification.incident.status == Status.DETECTED
+    assert "no longer known" in answer["text"]
+    assert notification.incident.ref not in answer["text"]
+
+
+def test_the_name_of_who_acknowledged_is_escaped(click):
+    notification = paged_by_slack()
+    User.objects.filter(pk=notification.user_id).update(first_name="<!channel>", last_name="&Co")
+    link(notification.user)
+
+    [answer] = click(notification.pk)
+
+    notification.user.refresh_from_db()
+    assert "<!channel>" not in str(answer)
+    assert "&lt;!channel&gt;" in answer["text"]
+    assert "&lt;!channel&gt;" in str(answer["blocks"][-1])
 
 
 def test_a_resolved_incident_is_not_acknowledged(click):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from accounts.models import Role, User
 from chatops.models import PinnedMessage, SlackUserLink
 from incidents.models import EventKind, Source, TimelineEvent
 from tests.chatops import slack_requests as sr
 from tests.chatops.helpers import incident_channel, process_stored
 from tests.chatops.slack_requests import post_signed
-from tests.factories import declare
+from tests.factories import UserFactory, declare
 from tests.stubs.slack import SlackStub
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +35,19 @@ def deliver(client: Client, slack_signing_secret: str, django_capture_on_commit_
         assert process_stored() == ["processed"]
 
     return deliver
+
+
+def link(user: User, slack_user_id: str) -> User:
+    SlackUserLink.objects.create(
+        user=user, slack_user_id=slack_user_id, source="hand", linked_at=timezone.now()
+    )
+    return user
+
+
+@pytest.fixture(autouse=True)
+def cole(db: None) -> User:
+    """U0COLE, who pins in most tests: a responder whose Slack account is linked."""
+    return link(UserFactory(username="cole", role=Role.RESPONDER), "U0COLE")
 
 
 @pytest.fixture
@@ -99,9 +115,7 @@ def test_a_pinned_message_becomes_a_highlighted_entry_at_its_own_time(
 
 
 def test_the_author_is_the_linked_tocsin_user(deliver, incident, channel, message_ts, responder):
-    SlackUserLink.objects.create(
-        user=responder, slack_user_id="U0ROSA", source="hand", linked_at=incident.declared_at
-    )
+    link(responder, "U0ROSA")
 
     deliver(pin(channel, message_ts))
 
@@ -125,6 +139,26 @@ def test_a_pushpin_reaction_fetches_the_message_and_records_it(
     assert str(history["inclusive"]).lower() in ("1", "true")
 
 
+def test_a_pushpin_on_a_thread_reply_reads_the_reply_from_its_thread(
+    deliver, incident, channel, message_ts, slack_stub: SlackStub
+):
+    reply_ts = slack_stub.post_as_user(
+        channel, "U0ROSA", "Error rate back under 1%", ts="1772355660.000100", thread_ts=message_ts
+    )
+
+    deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=reply_ts))
+
+    [entry] = entries(incident)
+    assert "Error rate back under 1%" in entry.message
+    assert entry.occurred_at == datetime.fromtimestamp(float(reply_ts), tz=UTC)
+    assert entry.data["ts"] == reply_ts
+    [replies] = slack_stub.calls_to("conversations.replies")
+    assert replies["channel"] == channel
+    assert replies["ts"] == reply_ts
+    assert replies["latest"] == reply_ts
+    assert replies["limit"] in (1, "1")
+
+
 def test_other_reactions_are_ignored(deliver, incident, channel, message_ts, slack_stub):
     deliver(
         sr.reaction_added(
@@ -136,7 +170,10 @@ def test_other_reactions_are_ignored(deliver, incident, channel, message_ts, sla
     assert slack_stub.calls == []
 
 
-def test_a_pin_and_pushpins_on_one_message_make_one_entry(deliver, incident, channel, message_ts):
+def test_a_pin_and_pushpins_on_one_message_make_one_entry(
+    deliver, incident, channel, message_ts, responder
+):
+    link(responder, "U0ROSA")
     deliver(pin(channel, message_ts))
     deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
     deliver(sr.reaction_added(channel_id=channel, user_id="U0ROSA", message_ts=message_ts))
@@ -162,8 +199,9 @@ def test_unpinning_marks_the_entry_removed_and_pinning_again_restores_it(
 
 
 def test_removing_the_last_pushpin_removes_the_entry_but_not_before(
-    deliver, incident, channel, message_ts
+    deliver, incident, channel, message_ts, responder
 ):
+    link(responder, "U0ROSA")
     deliver(sr.reaction_added(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
     deliver(sr.reaction_added(channel_id=channel, user_id="U0ROSA", message_ts=message_ts))
     deliver(sr.reaction_removed(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
@@ -183,6 +221,52 @@ def test_removing_a_pushpin_from_a_pinned_message_keeps_the_entry(
     deliver(sr.reaction_removed(channel_id=channel, user_id="U0COLE", message_ts=message_ts))
 
     assert entries(incident)[0].removed_at is None
+
+
+@pytest.fixture(params=["unlinked", "viewer", "inactive"])
+def bystander(request, viewer: User) -> str:
+    """A Slack user in the channel whose pins do not count: no Tocsin account linked, or one
+    that may not respond."""
+    if request.param == "viewer":
+        link(viewer, "U0GUEST")
+    elif request.param == "inactive":
+        link(UserFactory(username="gone", role=Role.RESPONDER, is_active=False), "U0GUEST")
+    return "U0GUEST"
+
+
+def test_a_pin_or_pushpin_by_someone_who_may_not_respond_is_ignored(
+    deliver, incident, channel, message_ts, bystander, slack_stub: SlackStub, caplog
+):
+    with caplog.at_level(logging.INFO, logger="chatops.services.pins"):
+        deliver(pin(channel, message_ts, by=bystander))
+        deliver(sr.reaction_added(channel_id=channel, user_id=bystander, message_ts=message_ts))
+
+    assert entries(incident) == []
+    assert not PinnedMessage.objects.exists()
+    assert slack_stub.calls == []
+    assert caplog.text.count("ignored a pin by Slack user U0GUEST") == 2
+
+
+def test_an_unpin_by_someone_who_may_not_respond_keeps_the_entry(
+    deliver, incident, channel, message_ts, bystander
+):
+    deliver(pin(channel, message_ts))
+    deliver(unpin(channel, message_ts, by=bystander))
+    deliver(sr.reaction_removed(channel_id=channel, user_id=bystander, message_ts=message_ts))
+
+    [entry] = entries(incident)
+    assert entry.removed_at is None
+    assert PinnedMessage.objects.get().held_by == ["pin"]
+
+
+def test_an_unpin_by_another_responder_removes_the_entry(
+    deliver, incident, channel, message_ts, responder
+):
+    link(responder, "U0ROSA")
+    deliver(pin(channel, message_ts))
+    deliver(unpin(channel, message_ts, by="U0ROSA"))
+
+    assert entries(incident)[0].removed_at is not None
 
 
 def test_pins_outside_incident_channels_are_ignored(deliver, slack_stub: SlackStub, incident):
@@ -233,3 +317,35 @@ def test_a_permalink_that_is_not_https_is_not_kept(
     deliver(pin(channel, message_ts))
 
     assert entries(incident)[0].data["permalink"] == ""
+
+
+def test_the_incident_page_links_to_slack_only_for_slack_entries_with_https_permalinks(
+    client: Client, deliver, incident, channel, message_ts, cole
+):
+    from accounts.actors import SYSTEM
+    from incidents.services import incident_record_event
+
+    deliver(pin(channel, message_ts))
+    for kind, permalink in [
+        (EventKind.SLACK, "javascript:alert(1)"),
+        (EventKind.SLACK, "http://acme.slack.com/archives/C0/p1"),
+        (EventKind.NOTE, "https://evil.example/phish"),
+    ]:
+        incident_record_event(
+            incident=incident,
+            kind=kind,
+            source=Source.SLACK,
+            message="planted",
+            actor=SYSTEM,
+            data={"permalink": permalink},
+        )
+    client.force_login(cole)
+
+    page = client.get(incident.get_absolute_url()).content.decode()
+
+    permalink = entries(incident)[0].data["permalink"]
+    assert page.count("View in Slack") == 1
+    assert f'<a href="{permalink}" rel="noopener">View in Slack</a>' in page
+    assert 'href="javascript:' not in page
+    assert 'href="http://acme' not in page
+    assert 'href="https://evil' not in page

@@ -7,31 +7,49 @@ import logging
 import time
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client
 
+from accounts.models import User
 from chatops.interactions import PAGE_ACK
-from chatops.models import InboundRequest
-from incidents.models import Status
+from chatops.models import InboundRequest, IncidentChannel, SlackCall
+from incidents.models import Incident, Status
 from tests.chatops import slack_requests as sr
+from tests.chatops.commands_support import link
+from tests.chatops.helpers import incident_channel
+from tests.chatops.outbox_helpers import eager  # noqa: F401
 from tests.chatops.slack_requests import OMIT, SlackRequest, post_signed
 from tests.factories import declare
+from tests.stubs.slack import SlackStub
 
 pytestmark = pytest.mark.django_db
 
 SIX_MINUTES = 6 * 60
 
 
-def command() -> SlackRequest:
-    return sr.slash_command("ack", user_id="U0ROSA", channel_id="C0INC")
+# Each request, were it taken, would change something: the command acknowledges the incident
+# (its channel, by a linked responder), the click answers through its response_url (an outbox
+# row), the pin records a timeline entry.
+def command(channel_id: str, response_url: str) -> SlackRequest:
+    return sr.slash_command(
+        "ack", user_id="U0ROSA", channel_id=channel_id, response_url=response_url
+    )
 
 
-def click() -> SlackRequest:
-    return sr.block_action(PAGE_ACK, "1", user_id="U0ROSA", channel_id="D0DM", message_ts="1.2")
+def click(channel_id: str, response_url: str) -> SlackRequest:
+    return sr.block_action(
+        PAGE_ACK,
+        "1",
+        user_id="U0ROSA",
+        channel_id="D0DM",
+        message_ts="1.2",
+        response_url=response_url,
+    )
 
 
-def event() -> SlackRequest:
+def event(channel_id: str = "C0INC", response_url: str = "") -> SlackRequest:
     pin = sr.pin_added(
-        channel_id="C0INC", user_id="U0ROSA", message_ts="1.2", message_user="U0ROSA", text="hi"
+        channel_id=channel_id, user_id="U0ROSA", message_ts="1.2", message_user="U0ROSA", text="hi"
     )
     return sr.event_callback(pin)
 
@@ -53,22 +71,88 @@ REFUSALS = [
 ]
 
 
+@pytest.fixture
+def incident(responder: User, slack_stub: SlackStub) -> Incident:
+    """An incident with its channel, and U0ROSA a linked responder in it."""
+    link(responder, "U0ROSA")
+    incident = declare()
+    incident_channel(slack_stub, incident)
+    return incident
+
+
+def send(client: Client, capture, path: str, request: SlackRequest, **options) -> HttpResponse:
+    """Post it, then run what a taken request would set going (the task that processes it,
+    the outbox rows that task adds), as the worker would."""
+    with capture(execute=True):
+        response = post_signed(client, path, *request, **options)
+    return response
+
+
+def what_changed(incident: Incident, timeline_before: int) -> dict[str, object]:
+    incident.refresh_from_db()
+    return {
+        "status": incident.status,
+        "timeline": incident.timeline.count() - timeline_before,
+        "slack_calls": SlackCall.objects.count(),
+        "inbound": InboundRequest.objects.count(),
+    }
+
+
+NOTHING = {"status": Status.DETECTED, "timeline": 0, "slack_calls": 0, "inbound": 0}
+
+
+@pytest.mark.usefixtures("eager")
 @pytest.mark.parametrize(("path", "build"), ENDPOINTS)
 @pytest.mark.parametrize("how", REFUSALS)
 def test_a_request_not_signed_by_slack_is_refused_logged_and_changes_nothing(
-    client: Client, slack_signing_secret: str, caplog: pytest.LogCaptureFixture, path, build, how
+    client: Client,
+    slack_signing_secret: str,
+    slack_stub: SlackStub,
+    incident: Incident,
+    django_capture_on_commit_callbacks,
+    caplog: pytest.LogCaptureFixture,
+    path,
+    build,
+    how,
 ):
-    incident = declare()
-    request = build()
+    before = incident.timeline.count()
+    request = build(IncidentChannel.objects.get().channel_id, slack_stub.response_url("answer"))
     options = {"secret": slack_signing_secret, **how}
     with caplog.at_level(logging.WARNING, logger="chatops.verification"):
-        response = post_signed(client, path, *request, **options)
+        response = send(client, django_capture_on_commit_callbacks, path, request, **options)
 
     assert response.status_code == 401
     assert any(path in record.getMessage() for record in caplog.records)
-    assert not InboundRequest.objects.exists()
-    incident.refresh_from_db()
-    assert incident.status == Status.DETECTED
+    assert what_changed(incident, before) == NOTHING
+    assert slack_stub.calls == []
+    assert slack_stub.responses_at("answer") == []
+
+
+@pytest.mark.usefixtures("eager")
+@pytest.mark.parametrize(("path", "build"), ENDPOINTS)
+def test_the_same_request_signed_by_slack_changes_something(
+    client: Client,
+    slack_signing_secret: str,
+    slack_stub: SlackStub,
+    incident: Incident,
+    django_capture_on_commit_callbacks,
+    path,
+    build,
+):
+    """The counterpart of the test above: what it posts would have acted, had it been signed."""
+    before = incident.timeline.count()
+    slack_stub.post_as_user(IncidentChannel.objects.get().channel_id, "U0ROSA", "hi", ts="1.2")
+    request = build(IncidentChannel.objects.get().channel_id, slack_stub.response_url("answer"))
+
+    response = send(
+        client, django_capture_on_commit_callbacks, path, request, secret=slack_signing_secret
+    )
+
+    assert response.status_code == 200
+    changed = what_changed(incident, before)
+    assert changed["inbound"] == 1
+    # More than the stored row: the work it set going ran.
+    assert changed["timeline"] or changed["slack_calls"]
 
 
 def test_without_a_signing_secret_every_request_is_refused(client: Client, settings, caplog):
@@ -83,7 +167,8 @@ def test_without_a_signing_secret_every_request_is_refused(client: Client, setti
 
 @pytest.mark.parametrize(("path", "build"), ENDPOINTS)
 def test_a_request_signed_by_slack_is_taken(client: Client, slack_signing_secret, path, build):
-    response = post_signed(client, path, *build(), secret=slack_signing_secret)
+    request = build("C0INC", "https://hooks.slack.com/commands/T0/1/x")
+    response = post_signed(client, path, *request, secret=slack_signing_secret)
 
     assert response.status_code == 200
     assert InboundRequest.objects.count() == 1

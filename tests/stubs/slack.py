@@ -190,6 +190,7 @@ class SlackStub(HttpStub):
             "conversations.archive": self._conversations_archive,
             "conversations.unarchive": self._conversations_unarchive,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "conversations.members": self._conversations_members,
             "bookmarks.add": self._bookmarks_add,
             "chat.postMessage": self._chat_post_message,
@@ -328,12 +329,19 @@ class SlackStub(HttpStub):
             )
 
     def post_as_user(
-        self, channel_id: str, user_id: str, text: str, *, ts: str | None = None
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        *,
+        ts: str | None = None,
+        thread_ts: str | None = None,
     ) -> str:
-        """A message a human posted (so a pin or reaction event can refer to it). Returns its ts."""
+        """A message a human posted (so a pin or reaction event can refer to it), in the
+        thread of `thread_ts` when given. Returns its ts."""
         with self._lock:
             ts = ts or self._next_ts()
-            message = Message(channel_id, ts, text, [], user_id)
+            message = Message(channel_id, ts, text, [], user_id, thread_ts=thread_ts)
             self.messages.setdefault(channel_id, []).append(message)
             self.messages[channel_id].sort(key=lambda m: float(m.ts))
             return ts
@@ -736,6 +744,37 @@ class SlackStub(HttpStub):
             "messages": [m.as_slack() for m in page],
             "has_more": bool(next_cursor),
             "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread, oldest first: `ts` may be its parent or any reply in it."""
+        channel_id = str(params.get("channel", ""))
+        if channel_id not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        asked = self._find_message(channel_id, str(params.get("ts", "")))
+        if asked is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = asked.thread_ts or asked.ts
+        latest = float(params.get("latest") or "inf")
+        oldest = float(params.get("oldest") or 0)
+        inclusive = _flag(params.get("inclusive"))
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        thread = [
+            m
+            for m in self.messages.get(channel_id, [])
+            if (m.ts == root or m.thread_ts == root) and within(float(m.ts))
+        ]
+        page, next_cursor = self._page(thread, params, 1000)
+        return {
+            "ok": True,
+            "messages": [m.as_slack() for m in page],
+            "has_more": bool(next_cursor),
             "response_metadata": {"next_cursor": next_cursor},
         }
 
