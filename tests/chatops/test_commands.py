@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatops import commands
-from chatops.models import InboundRequest
+from chatops.models import InboundRequest, IncidentChannel, SlackCall
 from incidents.models import EventKind, Incident, RoleKind, Source, Status, StatusUpdate
 from oncall.models import EscalationPolicy
-from tests.chatops.commands_support import command, give_channel, link, run_tasks, said
+from tests.chatops.commands_support import command, give_channel, link, race, run_tasks, said
 from tests.factories import TeamFactory, UserFactory, declare
 from tests.oncall.factories import policy, weekly_schedule
 
@@ -307,6 +307,28 @@ def test_a_task_run_twice_acts_once(client, slack_signing_secret, slack_stub, in
     commands.process_command(inbound)
     commands.process_command(inbound)
     assert incident.timeline.filter(kind=EventKind.NOTE).count() == 1
+
+
+# serialized_rollback restores the seeded severities that the flush after the test removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_overlapping_runs_of_a_command_act_once(client, slack_signing_secret, slack_stub, rosa):
+    # Committed for real here, so declaring already made the channel row.
+    incident = declare(rosa, title="Checkout is failing")
+    IncidentChannel.objects.filter(incident=incident).update(channel_id=CHANNEL)
+    command(
+        client,
+        slack_signing_secret,
+        "note once",
+        user_id="U0ROSA",
+        channel_id=CHANNEL,
+        response_url=slack_stub.response_url("k"),
+    )
+    inbound = InboundRequest.objects.get()
+
+    assert race(lambda: commands.process_command(inbound)) == []
+
+    assert incident.timeline.filter(kind=EventKind.NOTE).count() == 1
+    assert SlackCall.objects.filter(key=f"response:{inbound.key}").count() == 1
 
 
 def test_oncall_now_and_next(send, rosa, alice, bob):
