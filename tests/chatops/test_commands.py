@@ -372,7 +372,7 @@ def test_a_plain_at_name_must_be_an_exact_tocsin_username(send, incident, comman
     assert "I do not know who `cole` is" in answer
     assert fresh(incident).commander is None
 
-    _, later = send("lead @cole")
+    send("lead @cole")
     assert fresh(incident).commander == commander
 
 

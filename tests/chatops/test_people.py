@@ -165,7 +165,7 @@ def test_the_signed_link_links_the_signed_in_user_once(
 
 def test_a_tampered_link_is_refused_with_a_form_error(signed_in: Client, responder: User):
     token = people.slack_link_token("U0ROSA")
-    value, signature = token.split(":", 1)
+    _payload, signature = token.split(":", 1)
     forged = people.slack_link_token("U0ADMIN").split(":", 1)[0] + ":" + signature
 
     for bad in (forged, token + "x", signing.dumps("U0ROSA", salt="something else")):
