@@ -15,15 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from accounts.models import User
-from chatops import interactions
+from chatops import blocks, interactions
 from chatops.actors import linked_user, not_linked_text, refusal_text
 from chatops.commands import INCIDENT_REF, severity_named
 from chatops.models import Announcement, IncidentChannel, SlackCall
+from chatops.once import Answer, act_once
 from chatops.services import outbox, responses
 from incidents import services as incident_services
 from incidents.models import Incident, Severity, Source, Status
@@ -104,10 +104,7 @@ def _tell(
     if not interaction.response_url:
         return
     responses.respond(
-        interaction.response_url,
-        {"response_type": "ephemeral", "replace_original": False, "text": text},
-        key=key,
-        incident_id=incident_id,
+        interaction.response_url, blocks.ephemeral(text), key=key, incident_id=incident_id
     )
 
 
@@ -120,18 +117,19 @@ def _run(
 ) -> None:
     """Check the click, carry it out once, and tell the clicker how it went."""
     key = _key(interaction, action)
-    if SlackCall.objects.filter(key=f"response:{key}").exists():
-        return  # an earlier run of this task acted and answered
     clicked = _clicked(interaction, action, needs=needs)
     if isinstance(clicked, str):
         _tell(interaction, clicked, key=key)
         return
     actor, incident = clicked
+
+    def carry_out() -> Answer:
+        message = blocks.ephemeral(act(interaction, action, actor, incident))
+        return Answer({"response_url": interaction.response_url, "message": message}, incident.pk)
+
     try:
-        # The change and its answer commit together: a task run again finds the answer.
-        with transaction.atomic():
-            text = act(interaction, action, actor, incident)
-            _tell(interaction, text, key=key, incident_id=incident.pk)
+        # The change and its answer commit together, once, however many runs overlap.
+        act_once(kind=responses.KIND, key=f"response:{key}", act=carry_out)
     except (Conflict, PermissionDenied, ValidationError) as refusal:
         _tell(
             interaction,

@@ -13,18 +13,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from chatops import modals
+from chatops import blocks, modals
 from chatops.actors import link_url, linked_user, not_linked_text, refusal_text
-from chatops.models import InboundRequest, SlackCall
+from chatops.models import InboundRequest
+from chatops.once import Answer, act_once
 from chatops.selectors import incident_for_channel
-from chatops.services import responses
+from chatops.services import people, responses
 from incidents import services as incident_services
 from incidents.models import Incident, RoleKind, Severity, Source, Status, Team
 from incidents.permissions import Action, can, can_view
@@ -36,7 +37,7 @@ from ops.problems import Conflict
 Message = dict[str, object]
 
 INCIDENT_REF = re.compile(r"INC-?(\d{1,9})", re.IGNORECASE)
-# Slack escapes mentions as <@U123|name> (or <@U123> without the name).
+# The manifest asks Slack to escape mentions (should_escape): <@U123|name>, or <@U123>.
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 # Subcommands that act on one incident, with the words people also type for them.
@@ -110,6 +111,7 @@ HELP = "\n".join(
         "• `resolve [resolution]`, `reopen [reason]`",
         "Anywhere:",
         "• `declare [title]`: declare an incident",
+        "• `link`: link your Slack account to your Tocsin account",
         "• `oncall [team]`: who is on call now, and who is next",
         "• `help`: this list",
     ]
@@ -172,12 +174,23 @@ def _ephemeral(text: str) -> Message:
     return {"response_type": "ephemeral", "text": text}
 
 
+def _quoted(text: str) -> str:
+    """What the person typed, quoted back to them as code."""
+    return f"`{blocks.escape(text.replace('`', "'"))}`"
+
+
 def answer(inbound: InboundRequest) -> Message | None:
     """The HTTP answer to a slash command (an ephemeral message), given within Slack's 3 s."""
     payload = inbound.payload
     parsed = parse(str(payload.get("text", "")))
+    if parsed.name == "" and parsed.number is None:
+        incident = incident_for_channel(str(payload.get("channel_id", "")))
+        if incident is not None:
+            return _ephemeral(_summary(payload, incident))
     if parsed.name in ("", "help"):
         return _ephemeral(HELP)
+    if parsed.name == "link":
+        return _ephemeral(_link(payload))
     if parsed.name == "declare":
         return _declare(payload, title=parsed.rest)
     if parsed.name == "oncall":
@@ -206,33 +219,22 @@ def process_command(inbound: InboundRequest) -> None:
 
 
 def carry_out(order: Accepted, *, response_url: str, key: str) -> None:
-    """Do what was asked and say how it went, once per `key` even if the task runs twice."""
-    if SlackCall.objects.filter(key=f"response:{key}").exists():
-        return
+    """Do what was asked and say how it went, once per `key` even if two runs of the task
+    overlap (chatops.once)."""
+
+    def act() -> Answer:
+        message = blocks.ephemeral(_act(order))
+        return Answer({"response_url": response_url, "message": message}, order.incident.pk)
+
     try:
-        # One transaction for the change and its answer: a retried task finds the answer and
-        # does not act twice.
-        with transaction.atomic():
-            text = _act(order)
-            _respond(response_url, text, key=key, incident_id=order.incident.pk)
+        act_once(kind=responses.KIND, key=f"response:{key}", act=act)
     except (Conflict, PermissionDenied, ValidationError) as refusal:
-        _respond(
+        responses.respond(
             response_url,
-            f"{order.incident.ref}: {refusal_text(refusal)}",
+            blocks.ephemeral(f"{order.incident.ref}: {refusal_text(refusal)}"),
             key=key,
             incident_id=order.incident.pk,
         )
-
-
-def _respond(response_url: str, text: str, *, key: str, incident_id: int | None) -> None:
-    if not response_url:
-        return
-    responses.respond(
-        response_url,
-        {"response_type": "ephemeral", "replace_original": False, "text": text},
-        key=key,
-        incident_id=incident_id,
-    )
 
 
 # --- checking -----------------------------------------------------------------------------
@@ -243,16 +245,18 @@ def check(payload: dict[str, object], parsed: Parsed) -> Refused | Accepted:
     name = parsed.name
     if name not in INCIDENT_COMMANDS:
         return Refused(
-            f"`/incident {name}` is not a command I know. Type `/incident help` for the list."
+            f"{_quoted('/incident ' + name)} is not a command I know. "
+            "Type `/incident help` for the list."
         )
     arguments = _arguments(name, parsed.rest)
     if isinstance(arguments, Refused):
         return arguments
     channel_id = str(payload.get("channel_id", ""))
     if parsed.number is None and incident_for_channel(channel_id) is None:
+        typed = f"/incident INC-42 {name}{' ' + parsed.rest if parsed.rest else ''}"
         return Refused(
             "This is not an incident channel. Run it in the incident's channel, or name the "
-            f"incident first: `/incident INC-42 {name}{' ' + parsed.rest if parsed.rest else ''}`."
+            f"incident first: {_quoted(typed)}."
         )
     actor = linked_user(str(payload.get("user_id", "")))
     if actor is None:
@@ -327,7 +331,7 @@ def _arguments(name: str, rest: str) -> Refused | Arguments:
         if value not in Status.values:
             valid = ", ".join(s.value for s in Status)
             return Refused(
-                f"`{words[0]}` is not a status. Valid statuses: {valid}. "
+                f"{_quoted(words[0])} is not a status. Valid statuses: {valid}. "
                 "Type e.g. `/incident status identified`."
             )
         return Arguments(status=Status(value), text=" ".join(words[1:]))
@@ -338,7 +342,7 @@ def _arguments(name: str, rest: str) -> Refused | Arguments:
         if severity is None:
             valid = ", ".join(Severity.objects.values_list("name", flat=True))
             return Refused(
-                f"`{words[0]}` is not a severity. Valid severities: {valid}. "
+                f"{_quoted(words[0])} is not a severity. Valid severities: {blocks.escape(valid)}. "
                 "Type e.g. `/incident severity SEV2`."
             )
         return Arguments(severity=severity)
@@ -352,7 +356,7 @@ def _arguments(name: str, rest: str) -> Refused | Arguments:
         role = ROLE_ALIASES.get(words[0].lower().replace("-", "_"))
         if role is None:
             return Refused(
-                f"`{words[0]}` is not a role. Roles: {ROLE_NAMES}. "
+                f"{_quoted(words[0])} is not a role. Roles: {ROLE_NAMES}. "
                 "Type e.g. `/incident role comms @someone`."
             )
         return Arguments(role=role)
@@ -406,14 +410,16 @@ def user_for_mention(mention: str, *, usage: str) -> Refused | User:
         if user is None:
             return Refused(
                 f"<@{match.group(1)}> has not linked their Slack account to Tocsin, so I "
-                f"cannot tell who they are. They can link it at {link_url()}"
+                "cannot tell who they are. They can link it by typing `/incident link`."
             )
         return user
-    # Without Slack's escaping a mention arrives as plain text: try it as a Tocsin username.
-    username = mention.removeprefix("@")
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    # Slack leaves `@name` as typed when no Slack member has that name: someone who is in
+    # Tocsin but not in Slack can still be named by their exact Tocsin username.
+    user = None
+    if mention.startswith("@"):
+        user = User.objects.filter(username=mention.removeprefix("@"), is_active=True).first()
     if user is None:
-        return Refused(f"I do not know who `{mention}` is. Mention them with @: {usage}.")
+        return Refused(f"I do not know who {_quoted(mention)} is. Mention them with @: {usage}.")
     return user
 
 
@@ -421,13 +427,16 @@ def _team(name: str) -> Refused | Team:
     team = Team.objects.filter(Q(slug__iexact=name) | Q(name__iexact=name)).first()
     if team is None:
         known = ", ".join(Team.objects.order_by("name").values_list("slug", flat=True)[:30])
-        return Refused(f"There is no team called `{name}`. Teams: {known or 'none yet'}.")
+        return Refused(
+            f"There is no team called {_quoted(name)}. Teams: {blocks.escape(known) or 'none yet'}."
+        )
     return team
 
 
 def acknowledgement(order: Accepted) -> str:
     ref = order.incident.ref
-    user = order.user.display_name if order.user else ""
+    user = blocks.escape(order.user.display_name) if order.user else ""
+    team = blocks.escape(order.team.name) if order.team else ""
     texts = {
         "ack": f"Acknowledging {ref}…",
         "status": f"Setting {ref}'s status to {order.status}…",
@@ -437,7 +446,7 @@ def acknowledgement(order: Accepted) -> str:
         f" of {ref}…",
         "note": f"Adding your note to {ref}…",
         "update": f"Posting {'a public' if order.public else 'an internal'} update on {ref}…",
-        "page": f"Paging {user or (order.team.name + ' on call' if order.team else '')} for {ref}…",
+        "page": f"Paging {user or (team + ' on call')} for {ref}…",
         "resolve": f"Resolving {ref}…",
         "reopen": f"Reopening {ref}…",
     }
@@ -478,7 +487,7 @@ def _act(order: Accepted) -> str:
         incident_services.incident_assign_role(
             incident=incident, actor=actor, role=role, user=user, source=Source.SLACK
         )
-        return f"{user.display_name} is now {role.label.lower()} of {ref}."
+        return f"{blocks.escape(user.display_name)} is now {role.label.lower()} of {ref}."
     if order.name == "note":
         incident_services.incident_add_note(
             incident=incident, actor=actor, text=order.text, source=Source.SLACK
@@ -521,15 +530,16 @@ def _page(order: Accepted) -> str:
         paging_by_hand.page_user_for_incident(
             incident=order.incident, user=order.user, actor=order.actor
         )
-        return f"Paging {order.user.display_name} for {ref}."
+        return f"Paging {blocks.escape(order.user.display_name)} for {ref}."
     team = _given(order.team)
     paged = paging_by_hand.page_team_for_incident(
         incident=order.incident, team=team, actor=order.actor
     )
+    team_name = blocks.escape(team.name)
     if not paged:
-        return f"Nobody is on call for {team.name} right now, so nobody was paged."
-    names = ", ".join(user.display_name for user in paged)
-    return f"Paging {team.name} on call for {ref}: {names}."
+        return f"Nobody is on call for {team_name} right now, so nobody was paged."
+    names = blocks.escape(", ".join(user.display_name for user in paged))
+    return f"Paging {team_name} on call for {ref}: {names}."
 
 
 # --- answered in the request ---------------------------------------------------------------
@@ -561,9 +571,9 @@ def _oncall(payload: dict[str, object], *, team_name: str) -> str:
         if isinstance(team, Refused):
             return team.text
         on_call = oncall_selectors.team_on_call(team=team, now=now).schedules
-        heading = f"On call for {team.name}:"
+        heading = f"On call for {blocks.escape(team.name)}:"
         if not on_call:
-            return f"{team.name} has no on-call schedule."
+            return f"{blocks.escape(team.name)} has no on-call schedule."
     else:
         on_call = oncall_selectors.on_call_everywhere(now)
         heading = "On call now:"
@@ -571,16 +581,51 @@ def _oncall(payload: dict[str, object], *, team_name: str) -> str:
             return "There are no on-call schedules yet."
     lines = [heading]
     for item in sorted(on_call, key=lambda o: o.schedule.name):
-        who = item.user.display_name if item.user else "nobody"
-        line = f"• *{item.schedule.name}*: {who}"
+        who = blocks.escape(item.user.display_name) if item.user else "nobody"
+        line = f"• *{blocks.escape(item.schedule.name)}*: {who}"
         if item.user and item.until:
             line += f" until {_slack_time(item.until)}"
         if item.next_shift is not None and item.next_user is not None:
-            line += (
-                f"; next {item.next_user.display_name} from {_slack_time(item.next_shift.start)}"
-            )
+            next_name = blocks.escape(item.next_user.display_name)
+            line += f"; next {next_name} from {_slack_time(item.next_shift.start)}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _summary(payload: dict[str, object], incident: Incident) -> str:
+    """`/incident` alone in an incident's channel: where that incident stands."""
+    actor = linked_user(str(payload.get("user_id", "")))
+    if actor is not None and not can_view(actor, incident):
+        return HELP
+    commander = blocks.escape(incident.commander.display_name) if incident.commander else "nobody"
+    return "\n".join(
+        [
+            f"*{blocks.link(blocks.incident_url(incident), f'{incident.ref}: {incident.title}')}*",
+            f"Severity: {blocks.escape(incident.severity.name)} · "
+            f"Status: {incident.get_status_display()} · Commander: {commander}",
+            "Type `/incident help` for what you can do here.",
+        ]
+    )
+
+
+def _link(payload: dict[str, object]) -> str:
+    """`/incident link`: a link, valid for a few minutes, that ties this Slack account to the
+    Tocsin account that opens it."""
+    slack_user_id = str(payload.get("user_id", ""))
+    linked = linked_user(slack_user_id)
+    if linked is not None:
+        return (
+            f"Your Slack account is linked to the Tocsin user {_quoted(linked.username)}. "
+            f"To change that, unlink it on your Tocsin profile first: {link_url()}"
+        )
+    token = urlencode({"token": people.slack_link_token(slack_user_id)})
+    url = f"{blocks.url_for('chatops:slack-link-confirm')}?{token}"
+    minutes = people.LINK_TOKEN_MAX_AGE // 60
+    return (
+        f"Open {blocks.link(url, 'this link')} while signed in to Tocsin and confirm, to act "
+        f"in Slack as your Tocsin user. It works for {minutes} minutes and only for you: "
+        "do not share it."
+    )
 
 
 def _slack_time(moment: datetime) -> str:
@@ -592,7 +637,8 @@ def _slack_time(moment: datetime) -> str:
 def connect() -> None:
     """Register the declare modal and the announcement's buttons (chatops/apps.py ready())."""
     # Imported here: the buttons reuse this module's parsing.
-    from chatops import buttons
+    from chatops import actors, buttons
 
+    actors.connect()
     modals.connect()
     buttons.connect()

@@ -14,16 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.urls import reverse
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from chatops import interactions
-from chatops.actors import link_url, linked_user, not_linked_text, refusal_text
+from chatops import blocks, interactions
+from chatops.actors import DM_KIND, dm_add, dm_payload, linked_user, not_linked_text, refusal_text
 from chatops.client import slack_client
-from chatops.models import InboundKind, SlackCall
-from chatops.services import outbox
+from chatops.models import InboundKind
+from chatops.once import Answer, act_once
 from chatops.services.inbound import inbound_store
 from incidents import services as incident_services
 from incidents.forms import DeclareForm
@@ -40,23 +37,16 @@ VALUE = "value"
 OPTIONS_BLOCK = "options"
 PRIVATE = "private"
 TAKE_COMMAND = "take_command"
-DM_KIND = "declare_reply"
 
 # Slack's limits: an option's text and description, and a select's options.
 OPTION_TEXT_MAX = 75
 OPTIONS_MAX = 100
 
 
-def _plain(text: str, limit: int = 3000) -> dict[str, Any]:
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": text or " ", "emoji": True}
-
-
 def _option(value: str, text: str, description: str = "") -> dict[str, Any]:
-    option: dict[str, Any] = {"text": _plain(text, OPTION_TEXT_MAX), "value": value}
+    option: dict[str, Any] = {"text": blocks.plain(text, limit=OPTION_TEXT_MAX), "value": value}
     if description:
-        option["description"] = _plain(description, OPTION_TEXT_MAX)
+        option["description"] = blocks.plain(description, limit=OPTION_TEXT_MAX)
     return option
 
 
@@ -66,7 +56,7 @@ def _input(
     return {
         "type": "input",
         "block_id": block_id,
-        "label": _plain(label),
+        "label": blocks.plain(label),
         "element": {**element, "action_id": VALUE},
         "optional": optional,
     }
@@ -83,14 +73,14 @@ def declare_view(*, title: str) -> dict[str, Any]:
     title_input: dict[str, Any] = {"type": "plain_text_input", "max_length": 200}
     if title:
         title_input["initial_value"] = title[:200]
-    blocks = [
+    inputs = [
         _input("title", "Title", title_input),
         _input(
             "severity",
             "Severity",
             {
                 "type": "static_select",
-                "placeholder": _plain("How bad is it?"),
+                "placeholder": blocks.plain("How bad is it?"),
                 "options": severities,
             },
         ),
@@ -100,35 +90,35 @@ def declare_view(*, title: str) -> dict[str, Any]:
             {
                 "type": "plain_text_input",
                 "multiline": True,
-                "placeholder": _plain("What is broken, for whom, since when."),
+                "placeholder": blocks.plain("What is broken, for whom, since when."),
             },
             optional=True,
         ),
     ]
     if teams:
-        blocks.append(
+        inputs.append(
             _input(
                 "team",
                 "Team",
-                {"type": "static_select", "placeholder": _plain("None"), "options": teams},
+                {"type": "static_select", "placeholder": blocks.plain("None"), "options": teams},
                 optional=True,
             )
         )
     if services:
-        blocks.append(
+        inputs.append(
             _input(
                 "services",
                 "Services",
                 {
                     "type": "multi_static_select",
-                    "placeholder": _plain("Affected services"),
+                    "placeholder": blocks.plain("Affected services"),
                     "options": services,
                 },
                 optional=True,
             )
         )
     take_command = _option(TAKE_COMMAND, "I am the commander")
-    blocks.append(
+    inputs.append(
         _input(
             OPTIONS_BLOCK,
             "Options",
@@ -146,10 +136,10 @@ def declare_view(*, title: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "title": _plain("Declare an incident", 24),
-        "submit": _plain("Declare"),
-        "close": _plain("Cancel"),
-        "blocks": blocks,
+        "title": blocks.plain("Declare an incident", limit=24),
+        "submit": blocks.plain("Declare"),
+        "close": blocks.plain("Cancel"),
+        "blocks": inputs,
     }
 
 
@@ -168,7 +158,7 @@ def declare_open(*, trigger_id: str, title: str) -> bool:
 
 
 def web_declare_url() -> str:
-    return settings.BASE_URL + reverse("incidents:declare")
+    return blocks.url_for("incidents:declare")
 
 
 def fallback_text() -> str:
@@ -227,7 +217,7 @@ def declare_submitted(
     actor = linked_user(interaction.slack_user_id)
     if actor is None:
         return _errors(
-            {"title": f"Your Slack account is not linked to Tocsin. Link it at {link_url()}"}
+            {"title": "Your Slack account is not linked to Tocsin. Type /incident link to link it."}
         )
     if not can(actor, Action.DECLARE):
         return _errors({"title": "Your Tocsin role may not declare incidents."})
@@ -267,38 +257,37 @@ def declare_from_submission(interaction: interactions.Interaction, action: dict[
     slack_user_id = interaction.slack_user_id
     view_id = str(interaction.view.get("id", ""))
     reply_key = f"declared:{view_id}"
-    if SlackCall.objects.filter(key=reply_key).exists():
-        return  # declared by an earlier run of this task
     actor = linked_user(slack_user_id)
     if actor is None:
-        _dm(slack_user_id, not_linked_text(), key=reply_key)
+        dm_add(slack_user_id, not_linked_text(), key=reply_key)
         return
+
+    def declare() -> Answer:
+        team_id = fields.get("team")
+        incident = incident_services.incident_declare(
+            actor=actor,
+            title=str(fields.get("title", "")),
+            severity=Severity.objects.get(pk=int(fields.get("severity") or 0)),
+            summary=str(fields.get("summary", "")),
+            services=Service.objects.filter(pk__in=fields.get("services") or []),
+            team=Team.objects.filter(pk=team_id).first() if team_id else None,
+            private=bool(fields.get("private")),
+            commander=actor if fields.get("take_command") else None,
+            source=Source.SLACK,
+        )
+        declared = blocks.link(blocks.incident_url(incident), f"{incident.ref}: {incident.title}")
+        text = (
+            f"You declared {declared} ({blocks.escape(incident.severity.name)}). "
+            "Its channel is on its way."
+        )
+        return Answer(dm_payload(slack_user_id, text), incident.pk)
+
     try:
-        # The declaration and its reply commit together, so a task run again finds the reply
-        # and does not declare a second incident.
-        with transaction.atomic():
-            team_id = fields.get("team")
-            incident = incident_services.incident_declare(
-                actor=actor,
-                title=str(fields.get("title", "")),
-                severity=Severity.objects.get(pk=int(fields.get("severity") or 0)),
-                summary=str(fields.get("summary", "")),
-                services=Service.objects.filter(pk__in=fields.get("services") or []),
-                team=Team.objects.filter(pk=team_id).first() if team_id else None,
-                private=bool(fields.get("private")),
-                commander=actor if fields.get("take_command") else None,
-                source=Source.SLACK,
-            )
-            url = settings.BASE_URL + incident.get_absolute_url()
-            _dm(
-                slack_user_id,
-                f"You declared <{url}|{incident.ref}: {incident.title}> "
-                f"({incident.severity.name}). Its channel is on its way.",
-                key=reply_key,
-                incident_id=incident.pk,
-            )
+        # The declaration and its reply commit together, once: a second run of this task,
+        # even one running at the same moment, declares no second incident.
+        act_once(kind=DM_KIND, key=reply_key, act=declare)
     except (ValidationError, PermissionDenied, Severity.DoesNotExist) as refusal:
-        _dm(
+        dm_add(
             slack_user_id,
             f"The incident was not declared: {refusal_text(refusal)} "
             f"You can declare it on the web: {web_declare_url()}",
@@ -306,23 +295,6 @@ def declare_from_submission(interaction: interactions.Interaction, action: dict[
         )
 
 
-def _dm(slack_user_id: str, text: str, *, key: str, incident_id: int | None = None) -> None:
-    outbox.call_add(
-        kind=DM_KIND,
-        key=key,
-        incident_id=incident_id,
-        payload={"user": slack_user_id, "text": text},
-    )
-
-
-def send_dm(call: SlackCall, client: WebClient) -> dict[str, Any] | None:
-    opened = client.conversations_open(users=str(call.payload["user"]))
-    channel = str((opened.get("channel") or {}).get("id", ""))
-    posted = client.chat_postMessage(channel=channel, text=str(call.payload["text"]))
-    return {"channel": channel, "ts": posted.get("ts")}
-
-
 def connect() -> None:
     interactions.register_view(CALLBACK_ID, declare_submitted, inline=True)
     interactions.register_action(DECLARE_SUBMITTED, declare_from_submission)
-    outbox.register_sender(DM_KIND, send_dm)

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from chatops import interactions
-from chatops.actors import linked_user, not_linked_text
+from chatops import blocks, interactions
+from chatops.actors import DM_KIND, dm_add, dm_payload, linked_user, not_linked_text, refusal_text
 from chatops.client import slack_client
 from chatops.models import InboundKind
+from chatops.once import Answer, act_once
 from chatops.services import outbox, reminders
 from chatops.services.inbound import inbound_store
 from chatops.services.responses import respond
@@ -61,7 +62,7 @@ def _tell(interaction: interactions.Interaction, text: str, *, incident: Inciden
         return
     respond(
         interaction.response_url,
-        {"response_type": "ephemeral", "replace_original": False, "text": text},
+        blocks.ephemeral(text),
         key=f"reminder:{interaction.trigger_id}",
         incident_id=incident.pk if incident is not None else None,
     )
@@ -77,10 +78,10 @@ def post_update_modal(incident: Incident) -> dict[str, Any]:
     }
     if last is not None:
         message["initial_value"] = last.message[:MESSAGE_MAX_LENGTH]
-    blocks: list[dict[str, Any]] = [
+    elements: list[dict[str, Any]] = [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*{incident.ref}* {incident.title}"},
+            "text": blocks.mrkdwn(f"*{incident.ref}* {blocks.escape(incident.title)}"),
         },
         {
             "type": "input",
@@ -90,7 +91,7 @@ def post_update_modal(incident: Incident) -> dict[str, Any]:
         },
     ]
     if not incident.private:
-        blocks.append(
+        elements.append(
             {
                 "type": "input",
                 "block_id": "public",
@@ -115,7 +116,7 @@ def post_update_modal(incident: Incident) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": "Post a status update"},
         "submit": {"type": "plain_text", "text": "Post"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
+        "blocks": elements,
     }
 
 
@@ -134,10 +135,10 @@ def open_post_update(
         )
     except (SlackApiError, SlackClientError, OSError) as error:
         logger.warning("could not open the post-update modal for %s: %r", incident.ref, error)
-        url = settings.BASE_URL + incident.get_absolute_url()
         _tell(
             interaction,
-            f"Slack did not open the form in time. Post the update on <{url}|{incident.ref}>.",
+            "Slack did not open the form in time. Post the update on "
+            f"{blocks.link(blocks.incident_url(incident), incident.ref)}.",
             incident=incident,
         )
     return None
@@ -190,18 +191,36 @@ def post_update_submitted(
     if interaction.type != "view_submission" or view.get("callback_id") != POST_UPDATE_CALLBACK:
         return None
     incident = _incident(str(view.get("private_metadata", "")))
-    user = linked_user(interaction.slack_user_id)
+    slack_user_id = interaction.slack_user_id
+    user = linked_user(slack_user_id)
     message, public = _submitted(view)
-    if incident is None or user is None:
-        logger.warning("post-update submission dropped: incident or linked user gone")
+    # A view submission has no response_url: the answer is a direct message.
+    reply_key = f"update-posted:{view.get('id', '')}"
+    if incident is None:
+        dm_add(slack_user_id, "Your update was not posted: the incident is gone.", key=reply_key)
         return None
-    try:
+    if user is None:
+        dm_add(slack_user_id, not_linked_text(), key=reply_key, incident_id=incident.pk)
+        return None
+    ref = blocks.link(blocks.incident_url(incident), incident.ref)
+
+    def post() -> Answer:
         incident_post_update(
             incident=incident, actor=user, message=message, public=public, source=Source.SLACK
         )
+        audience = "public" if public else "internal"
+        return Answer(dm_payload(slack_user_id, f"Posted your {audience} update on {ref}."))
+
+    try:
+        act_once(kind=DM_KIND, key=reply_key, act=post)
     except (PermissionDenied, ValidationError) as refused:
         # Checked in the request; this is a change of role or visibility in between.
-        logger.warning("post-update from Slack refused on %s: %s", incident.ref, refused)
+        dm_add(
+            slack_user_id,
+            f"Your update on {ref} was not posted: {refusal_text(refused)}",
+            key=reply_key,
+            incident_id=incident.pk,
+        )
     return None
 
 

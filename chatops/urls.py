@@ -12,6 +12,6 @@ urlpatterns = [
     path("ops/slack/check", settings.slack_check_now, name="settings-check"),
     path("ops/slack/teams/<slug:slug>", settings.team_channel, name="settings-team-channel"),
     path("me/slack/", profile.slack_profile, name="slack-profile"),
-    path("me/slack/link", profile.slack_link_set, name="slack-link-set"),
+    path("me/slack/link", profile.slack_link_confirm, name="slack-link-confirm"),
     path("me/slack/unlink", profile.slack_link_remove, name="slack-link-remove"),
 ]

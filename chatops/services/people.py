@@ -1,9 +1,11 @@
 """Who is who: Tocsin users linked to their Slack accounts.
 
 A link is made by email (`users.lookupByEmail`, in a task that runs from the chatops tick at
-most every PEOPLE_SYNC_EVERY and on demand) or by hand on the profile page. One Slack account
-links one Tocsin user and each user has at most one Slack account. Acting from Slack is acting
-as the linked user, with that user's role.
+most every PEOPLE_SYNC_EVERY and on demand), or from Slack: `/incident link` answers its
+typist with a signed link that expires, carrying their Slack user id, and the Tocsin user who
+opens it and confirms is linked. Only Slack can vouch for a Slack user id, so nobody but an
+admin links an id typed by hand. One Slack account links one Tocsin user and each user has at
+most one Slack account. Acting from Slack is acting as the linked user, with that user's role.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import re
 import time
 
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -36,6 +39,11 @@ PEOPLE_SYNC_EVERY = 15 * 60
 MISS_TTL = 60 * 60
 
 Source = SlackUserLink.Source
+
+# The signed link `/incident link` answers with: how long it works, and what it is signed for
+# (a token for anything else does not pass here).
+LINK_TOKEN_MAX_AGE = 10 * 60
+LINK_TOKEN_SALT = "chatops.slack-link"  # noqa: S105 - a namespace, not a secret
 
 
 def user_for_slack_id(slack_user_id: str) -> User | None:
@@ -73,10 +81,57 @@ def slack_link_set(
 ) -> SlackUserLink:
     """Link `user` to this Slack account, replacing any link they had.
 
+    For admins and the system (the email sync): a Slack user id typed by anyone else is not
+    proof of anything, so people link themselves with `slack_link_confirm`.
     Raises ValidationError for an id that is not a Slack member id or that is linked to
-    someone else, PermissionDenied unless the actor is the user, an admin or the system.
+    someone else, PermissionDenied unless the actor is an admin or the system.
     """
+    if isinstance(actor, User) and not actor.is_admin:
+        raise PermissionDenied(
+            "Link your Slack account from Slack: type /incident link there and open the link."
+        )
     _require_may_change(actor, user)
+    return _link(user=user, slack_user_id=slack_user_id, source=source)
+
+
+def slack_link_token(slack_user_id: str) -> str:
+    """What `/incident link` hands its typist: their Slack user id, signed (it works for
+    LINK_TOKEN_MAX_AGE)."""
+    return signing.dumps(slack_user_id, salt=LINK_TOKEN_SALT)
+
+
+def slack_link_token_read(token: str) -> str:
+    """The Slack user id a token from `slack_link_token` carries. ValidationError when it was
+    altered, made for something else, or is older than LINK_TOKEN_MAX_AGE."""
+    try:
+        value = signing.loads(token, salt=LINK_TOKEN_SALT, max_age=LINK_TOKEN_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ValidationError(
+            "This link has expired. Type /incident link in Slack again for a new one."
+        ) from None
+    except signing.BadSignature:
+        raise ValidationError(
+            "This link is not one Tocsin made. Type /incident link in Slack for a new one."
+        ) from None
+    if not isinstance(value, str):
+        raise ValidationError("This link is not one Tocsin made.")
+    return value
+
+
+def slack_link_confirm(*, user: User, token: str, actor: Actor) -> SlackUserLink:
+    """Link `user` to the Slack account that asked for `token` (`/incident link`).
+
+    Only the user themself confirms: opening the link is their proof of the Tocsin side, the
+    signature Slack's. Raises ValidationError for a bad or expired token or a Slack account
+    linked to someone else.
+    """
+    if not isinstance(actor, User) or actor.pk != user.pk:
+        raise PermissionDenied("Only you can link your own Slack account.")
+    slack_user_id = slack_link_token_read(token)
+    return _link(user=user, slack_user_id=slack_user_id, source=Source.HAND)
+
+
+def _link(*, user: User, slack_user_id: str, source: SlackUserLink.Source) -> SlackUserLink:
     slack_user_id = slack_user_id.strip().upper()
     if not SLACK_USER_ID.fullmatch(slack_user_id):
         raise ValidationError(

@@ -14,7 +14,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Max, OuterRef, Subquery, Value
 from django.utils import timezone
@@ -22,7 +21,7 @@ from slack_sdk import WebClient
 
 from accounts.actors import Actor
 from accounts.models import User
-from chatops import interactions
+from chatops import blocks, interactions
 from chatops.client import slack_configured
 from chatops.models import IncidentChannel, SlackCall, UpdateReminder
 from chatops.services import channels, people
@@ -155,7 +154,7 @@ def _mention(user: User | None) -> str:
     if user is None:
         return ""
     slack_user_id = people.slack_id_for_user(user)
-    return f"<@{slack_user_id}>" if slack_user_id else user.display_name
+    return f"<@{slack_user_id}>" if slack_user_id else blocks.escape(user.display_name)
 
 
 def _ago(delta: timedelta) -> str:
@@ -184,7 +183,6 @@ def reminder_message(incident: Incident, *, commander: str) -> dict[str, Any]:
         else "No commander assigned: whoever leads, please post one"
     )
     text = f"{what} {incident.severity.name} expects one every {cadence}. {who}."
-    url = settings.BASE_URL + incident.get_absolute_url()
     value = str(incident.number)
     return {
         "text": text,
@@ -192,7 +190,9 @@ def reminder_message(incident: Incident, *, commander: str) -> dict[str, Any]:
             {
                 "type": "section",
                 "block_id": "reminder",
-                "text": {"type": "mrkdwn", "text": f":bell: {text}\n<{url}|{incident.ref}>"},
+                "text": blocks.mrkdwn(
+                    f":bell: {text}\n{blocks.link(blocks.incident_url(incident), incident.ref)}"
+                ),
             },
             {
                 "type": "actions",

@@ -21,7 +21,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from chatops.client import failure_from, slack_client, slack_configured
-from chatops.models import CallState, SlackCall, SlackUserLink
+from chatops.models import CallState, SlackCall, SlackUserLink, TeamChannel
+from incidents.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ def manifest(*, base_url: str, name: str = "Tocsin") -> dict[str, Any]:
                     "url": f"{base_url}/slack/commands",
                     "description": "Declare and run incidents",
                     "usage_hint": COMMAND_USAGE_HINT,
-                    "should_escape": False,
+                    # Slack turns @mentions into <@U…|name>, which is all the parser trusts.
+                    "should_escape": True,
                 }
             ],
         },
@@ -265,3 +267,20 @@ def slack_status(*, failures: int = 10) -> SlackStatus:
         failures=[OutboxFailure(kind, key, error, at) for kind, key, error, at in recent],
         linked_users=SlackUserLink.objects.count(),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamChannelRow:
+    """A team and the channel that hears of its SEV3s (None when it has none)."""
+
+    team: Team
+    channel: TeamChannel | None
+
+
+def team_channels() -> list[TeamChannelRow]:
+    """Every team with its channel, by team name, for the admin page."""
+    channels = {channel.team_id: channel for channel in TeamChannel.objects.all()}
+    return [
+        TeamChannelRow(team=team, channel=channels.get(team.pk))
+        for team in Team.objects.order_by("name")
+    ]

@@ -1,4 +1,5 @@
-"""/me/slack/: a user's own Slack link, seen, set by hand or removed."""
+"""/me/slack/: a user's own Slack link, seen, confirmed from the link `/incident link` gave
+them in Slack, or removed."""
 
 from django import forms
 from django.contrib import messages
@@ -7,60 +8,48 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.requests import AuthedRequest
 from chatops.client import slack_configured
-from chatops.models import SlackUserLink
 from chatops.services import people
 from ops.forms import add_service_errors
 
 
-class SlackLinkForm(forms.Form):
-    slack_user_id = forms.CharField(
-        label="Slack member ID",
-        max_length=32,
-        help_text="In Slack: your profile, ⋮ (more), Copy member ID. It starts with U or W.",
-    )
-
-
-def _render(
-    request: AuthedRequest, form: SlackLinkForm | None = None, status: int = 200
-) -> HttpResponse:
-    link = people.slack_link_get(request.user)
-    context = {
-        "link": link,
-        "form": form
-        or SlackLinkForm(initial={"slack_user_id": link.slack_user_id if link else ""}),
-        "slack_configured": slack_configured(),
-    }
-    return render(request, "chatops/slack_profile.html", context, status=status)
+class SlackLinkConfirmForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=500)
 
 
 @require_GET
 @login_required
 def slack_profile(request: AuthedRequest) -> HttpResponse:
-    return _render(request)
+    context = {"link": people.slack_link_get(request.user), "slack_configured": slack_configured()}
+    return render(request, "chatops/slack_profile.html", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
-def slack_link_set(request: AuthedRequest) -> HttpResponse:
-    form = SlackLinkForm(request.POST)
+def slack_link_confirm(request: AuthedRequest) -> HttpResponse:
+    """GET shows whose Slack account is about to be linked and a button; POST links it."""
+    form = SlackLinkConfirmForm(request.POST if request.method == "POST" else request.GET)
+    status = 200
     if form.is_valid():
+        token = form.cleaned_data["token"]
         try:
-            people.slack_link_set(
-                user=request.user,
-                slack_user_id=form.cleaned_data["slack_user_id"],
-                source=SlackUserLink.Source.HAND,
-                actor=request.user,
-            )
+            if request.method == "POST":
+                people.slack_link_confirm(user=request.user, token=token, actor=request.user)
+            else:
+                people.slack_link_token_read(token)
         except ValidationError as error:
             add_service_errors(form, error)
+            status = 400
         else:
-            messages.success(request, "Your Slack account is linked.")
-            return HttpResponseRedirect(reverse("chatops:slack-profile"))
-    return _render(request, form, status=400)
+            if request.method == "POST":
+                messages.success(request, "Your Slack account is linked.")
+                return HttpResponseRedirect(reverse("chatops:slack-profile"))
+    else:
+        status = 400
+    return render(request, "chatops/slack_link_confirm.html", {"form": form}, status=status)
 
 
 @require_POST

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from chatops import tasks
-from chatops.models import TeamChannel
 from chatops.services.channels import team_channel_set
 from chatops.services.setup import (
     REQUIRED_SCOPES,
@@ -26,6 +25,7 @@ from chatops.services.setup import (
     connection_check_asked,
     connection_check_last,
     slack_status,
+    team_channels,
 )
 from incidents.models import Team
 
@@ -55,11 +55,10 @@ def _render(
     except BadBaseUrl:
         # Served over http (development): the command still prints a manifest for the real one.
         base_url = ""
-    channels = {c.team_id: c for c in TeamChannel.objects.all()}
     team_errors = team_errors or {}
     teams = [
-        {"team": team, "channel": channels.get(team.pk), "error": team_errors.get(team.pk, "")}
-        for team in Team.objects.order_by("name")
+        {"team": row.team, "channel": row.channel, "error": team_errors.get(row.team.pk, "")}
+        for row in team_channels()
     ]
     context: dict[str, Any] = {
         "check": check,

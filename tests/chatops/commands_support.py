@@ -4,6 +4,8 @@ workers' part (stored requests processed, outbox rows sent) run in the test's th
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +17,7 @@ from chatops.services.inbound import inbound_process
 from chatops.services.outbox import call_send
 from incidents.models import Incident
 from tests.chatops.slack_requests import block_action, post_signed, slash_command
+from tests.harness import in_thread
 
 
 def link(user: User, slack_user_id: str) -> User:
@@ -111,3 +114,22 @@ def click(
 def said(stub: Any, key: str) -> list[str]:
     """The texts posted to the response_url with that key."""
     return [str(body.get("text", "")) for body in stub.responses_at(key)]
+
+
+def race(work: Callable[[], object], *, runs: int = 2) -> list[BaseException]:
+    """Run `work` in `runs` threads released at the same moment, as overlapping task runs
+    (a retry while the first is still going). Returns what they raised."""
+    barrier = threading.Barrier(runs)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            work()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [in_thread(run) for _ in range(runs)]
+    for thread in threads:
+        thread.join(timeout=30)
+    return errors

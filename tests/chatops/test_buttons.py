@@ -116,7 +116,7 @@ def test_a_viewer_can_join_but_not_act(press, slack_stub, incident, viewer):
     assert "U0VIC" in slack_stub.members_of(slack_stub.channel_named("inc-1-checkout").id)
 
 
-def test_an_unlinked_clicker_is_sent_to_the_profile_page(press, incident, settings):
+def test_an_unlinked_clicker_is_told_to_link_their_account(press, incident):
     [answer] = press(interactions.ANNOUNCEMENT_ACK, user_id="U0NOBODY")
-    assert f"{settings.BASE_URL}/me/slack/" in answer
+    assert "Type `/incident link`" in answer
     assert fresh(incident).status == Status.DETECTED

@@ -5,16 +5,17 @@ through the command's response_url."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
 
 from accounts.models import User
 from chatops import commands
-from chatops.models import InboundRequest
+from chatops.models import InboundRequest, IncidentChannel, SlackCall
 from incidents.models import EventKind, Incident, RoleKind, Source, Status, StatusUpdate
 from oncall.models import EscalationPolicy
-from tests.chatops.commands_support import command, give_channel, link, run_tasks, said
+from tests.chatops.commands_support import command, give_channel, link, race, run_tasks, said
 from tests.factories import TeamFactory, UserFactory, declare
 from tests.oncall.factories import policy, weekly_schedule
 
@@ -61,8 +62,8 @@ def fresh(incident: Incident) -> Incident:
 
 
 def test_help_and_empty_text_list_the_commands(send, incident):
-    for text in ("", "help"):
-        answer, later = send(text)
+    for text, channel_id in (("", "C0GENERAL"), ("help", CHANNEL)):
+        answer, later = send(text, channel_id=channel_id)
         assert "`ack`" in answer and "`declare [title]`" in answer and "`oncall [team]`" in answer
         assert later == []
 
@@ -82,10 +83,10 @@ def test_outside_an_incident_channel_the_incident_must_be_named(send, incident):
     assert later == []
 
 
-def test_an_unlinked_slack_account_is_sent_to_the_profile_page(send, incident, settings):
+def test_an_unlinked_slack_account_is_told_to_link_it(send, incident, settings):
     answer, later = send("ack", user_id="U0STRANGER")
     assert "not linked" in answer
-    assert f"{settings.BASE_URL}/me/slack/" in answer
+    assert "Type `/incident link`" in answer
     assert fresh(incident).status == Status.DETECTED
     assert later == []
 
@@ -198,7 +199,7 @@ def test_bad_role_lists_the_roles(send, incident, commander):
 def test_a_mentioned_person_who_is_not_linked_is_named(send, incident, settings):
     answer, later = send("lead <@U0NOBODY|nobody>")
     assert "<@U0NOBODY> has not linked their Slack account" in answer
-    assert f"{settings.BASE_URL}/me/slack/" in answer
+    assert "`/incident link`" in answer
     assert fresh(incident).commander is None
     assert later == []
 
@@ -308,6 +309,28 @@ def test_a_task_run_twice_acts_once(client, slack_signing_secret, slack_stub, in
     assert incident.timeline.filter(kind=EventKind.NOTE).count() == 1
 
 
+# serialized_rollback restores the seeded severities that the flush after the test removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_overlapping_runs_of_a_command_act_once(client, slack_signing_secret, slack_stub, rosa):
+    # Committed for real here, so declaring already made the channel row.
+    incident = declare(rosa, title="Checkout is failing")
+    IncidentChannel.objects.filter(incident=incident).update(channel_id=CHANNEL)
+    command(
+        client,
+        slack_signing_secret,
+        "note once",
+        user_id="U0ROSA",
+        channel_id=CHANNEL,
+        response_url=slack_stub.response_url("k"),
+    )
+    inbound = InboundRequest.objects.get()
+
+    assert race(lambda: commands.process_command(inbound)) == []
+
+    assert incident.timeline.filter(kind=EventKind.NOTE).count() == 1
+    assert SlackCall.objects.filter(key=f"response:{inbound.key}").count() == 1
+
+
 def test_oncall_now_and_next(send, rosa, alice, bob):
     team = TeamFactory(name="Payments", slug="payments")
     weekly_schedule([alice, bob], start=timezone.now() - timedelta(days=1), team=team)
@@ -323,3 +346,73 @@ def test_oncall_now_and_next(send, rosa, alice, bob):
 def test_oncall_for_an_unknown_team(send, rosa):
     answer, _ = send("oncall nope", channel_id="C0GENERAL")
     assert "There is no team called `nope`" in answer
+
+
+def test_empty_text_in_an_incident_channel_sums_the_incident_up(
+    send, incident, commander, settings
+):
+    link(commander, "U0COLE")
+    send("lead <@U0COLE>")
+    send("ack")
+
+    answer, later = send("")
+
+    assert answer.startswith(f"*<{settings.BASE_URL}{incident.get_absolute_url()}|")
+    assert f"{incident.ref}: Checkout is failing>*" in answer
+    assert "Severity: SEV2 · Status: Acknowledged · Commander: Cole Commander" in answer
+    assert "`/incident help`" in answer
+    assert later == []
+
+
+def test_a_plain_at_name_must_be_an_exact_tocsin_username(send, incident, commander):
+    # should_escape leaves `@name` as typed only when no Slack member is called that.
+    answer, _ = send("lead @Cole")
+    assert "I do not know who `@Cole` is" in answer
+    answer, _ = send("lead cole")
+    assert "I do not know who `cole` is" in answer
+    assert fresh(incident).commander is None
+
+    send("lead @cole")
+    assert fresh(incident).commander == commander
+
+
+def test_what_people_typed_and_wrote_reaches_slack_escaped(send, rosa, alice):
+    team = TeamFactory(name="<!channel> ops", slug="ops")
+    start = timezone.now() - timedelta(days=1)
+    weekly_schedule([alice], start=start, team=team, name="<!here> primary")
+    alice.first_name = "<!channel>"
+    alice.save()
+
+    answer, _ = send("oncall ops", channel_id="C0GENERAL")
+    assert "<!" not in answer
+    assert "&lt;!channel&gt; ops" in answer and "&lt;!here&gt; primary" in answer
+
+    answer, _ = send("status <!channel>")
+    assert "`&lt;!channel&gt;` is not a status" in answer
+
+    titled = declare(rosa, title="<!channel> | <https://evil|Ack>")
+    give_channel(titled, "C0TITLED")
+    answer, _ = send("", channel_id="C0TITLED")
+    assert f"|{titled.ref}: &lt;!channel&gt; | &lt;https://evil|Ack&gt;>*" in answer
+
+
+def test_link_answers_with_a_signed_link_for_the_typist(send, client, commander, settings):
+    answer, later = send("link", user_id="U0COLE", channel_id="C0GENERAL")
+    assert "works for 10 minutes" in answer
+    url = answer.split("<", 1)[1].split("|", 1)[0]
+    assert url.startswith(f"{settings.BASE_URL}/me/slack/link?token=")
+    assert later == []
+
+    client.force_login(commander)
+    [token] = parse_qs(urlsplit(url).query)["token"]
+    client.post("/me/slack/link", {"token": token})
+
+    assert link_of(commander) == "U0COLE"
+    again, _ = send("link", user_id="U0COLE", channel_id="C0GENERAL")
+    assert "is linked to the Tocsin user `cole`" in again
+
+
+def link_of(user: User) -> str | None:
+    from chatops.services.people import slack_id_for_user
+
+    return slack_id_for_user(user)

@@ -8,9 +8,11 @@ import time
 import pytest
 
 from accounts.models import User
+from chatops.interactions import process_interaction
 from chatops.modals import CALLBACK_ID
+from chatops.models import InboundRequest, SlackCall
 from incidents.models import Incident, Severity, Source
-from tests.chatops.commands_support import command, link, run_tasks
+from tests.chatops.commands_support import command, link, race, run_tasks
 from tests.chatops.slack_requests import post_signed, selected_option, view_submission
 from tests.factories import ServiceFactory, TeamFactory
 
@@ -166,3 +168,34 @@ def test_an_unlinked_submission_is_refused_on_the_form(
     assert "not linked" in response.json()["errors"]["title"]
     run_tasks()
     assert not Incident.objects.exists()
+
+
+def test_the_declarers_message_shows_the_title_as_typed(
+    client, slack_signing_secret, slack_stub, rosa, settings
+):
+    slack_stub.add_user("U0ROSA", "rosa@example.com")
+    title = "<!channel> | <https://evil|Ack> & co"
+
+    submit(client, slack_signing_secret, valid_values(title={"value": title}))
+    run_tasks()
+
+    incident = Incident.objects.get()
+    [dm] = slack_stub.messages_to("U0ROSA")
+    assert dm["text"].startswith(
+        f"You declared <{settings.BASE_URL}{incident.get_absolute_url()}|{incident.ref}: "
+        "&lt;!channel&gt; | &lt;https://evil|Ack&gt; &amp; co> (SEV1)."
+    )
+
+
+# serialized_rollback restores the seeded severities that the flush after the test removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_overlapping_runs_of_a_submission_declare_once(
+    client, slack_signing_secret, slack_stub, rosa
+):
+    submit(client, slack_signing_secret, valid_values(), view_id="V0SAME")
+    inbound = InboundRequest.objects.get()
+
+    assert race(lambda: process_interaction(inbound)) == []
+
+    assert Incident.objects.count() == 1
+    assert SlackCall.objects.filter(key="declared:V0SAME").count() == 1

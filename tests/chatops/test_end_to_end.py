@@ -77,7 +77,7 @@ def test_declare_ack_and_pin_from_slack(
     assert said(slack_stub, "ack") == [f"You acknowledged {incident.ref}."]
     edits = slack_stub.edits_of(channel.channel_id, announcement.ts)
     assert edits
-    assert "acknowledged" in str(edits[-1]).lower()
+    assert status_field(edits[-1]) == "Acknowledged"
 
     message_ts = slack_stub.post_as_user(channel.channel_id, "U0ROSA", "Rolled back 4.2.1")
     event = sr.event_callback(
@@ -91,3 +91,13 @@ def test_declare_ack_and_pin_from_slack(
     [pinned] = incident.timeline.filter(kind=EventKind.SLACK)
     assert "Rolled back 4.2.1" in pinned.message
     assert pinned.highlighted
+
+
+def status_field(message: dict) -> str:
+    """The value of the announcement's Status field (its section's fields are `*Name*\nvalue`)."""
+    for block in message["blocks"]:
+        for field in block.get("fields", []):
+            name, _, value = field["text"].partition("\n")
+            if name == "*Status*":
+                return value
+    raise AssertionError("the announcement has no Status field")

@@ -21,7 +21,7 @@ def test_manifest_holds_the_three_urls():
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/incident"
     assert command["url"] == "https://tocsin.example.com/slack/commands"
-    assert command["should_escape"] is False
+    assert command["should_escape"] is True
     assert command["usage_hint"]
     settings = manifest["settings"]
     assert settings["interactivity"] == {

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import Role, User
 from chatops import interactions, tasks
 from chatops.actors import not_linked_text
+from chatops.interactions import process_interaction
 from chatops.models import (
     CallState,
     InboundRequest,
@@ -21,6 +23,7 @@ from chatops.services import inbound, outbox
 from chatops.services.reminders import reminders_send_due
 from incidents import services
 from incidents.models import Source, StatusUpdate, TimelineEvent
+from tests.chatops.commands_support import race
 from tests.chatops.slack_requests import block_action, post_signed, view_submission
 from tests.factories import declare, severity
 
@@ -520,3 +523,52 @@ def test_a_submission_from_a_viewer_is_refused_on_the_form(
 
     assert "may not post updates" in response.json()["errors"]["message"]
     assert not StatusUpdate.objects.filter(incident=declared).exists()
+
+
+def test_a_posted_update_is_confirmed_by_direct_message(
+    declared, clock, responder, client, slack_stub, slack_signing_secret
+):
+    link(responder, ROSA_SLACK)
+    slack_stub.add_user(ROSA_SLACK, responder.email)
+
+    submit(client, slack_signing_secret, declared, user_id=ROSA_SLACK, message="DB is back")
+    process_inbound()
+    process_inbound()
+    send_outbox()
+
+    assert StatusUpdate.objects.filter(incident=declared).count() == 1
+    [dm] = slack_stub.messages_to(ROSA_SLACK)
+    assert dm["text"].startswith("Posted your internal update on <")
+
+
+def test_an_update_the_service_refuses_is_answered_by_direct_message(
+    declared, clock, responder, client, slack_stub, slack_signing_secret, settings
+):
+    link(responder, ROSA_SLACK)
+    slack_stub.add_user(ROSA_SLACK, responder.email)
+    submit(client, slack_signing_secret, declared, user_id=ROSA_SLACK, message="DB is back")
+    # Made a viewer between the form's check and the task.
+    User.objects.filter(pk=responder.pk).update(role=Role.VIEWER)
+
+    process_inbound()
+    send_outbox()
+
+    assert not StatusUpdate.objects.filter(incident=declared).exists()
+    [dm] = slack_stub.messages_to(ROSA_SLACK)
+    assert dm["text"].startswith(f"Your update on <{settings.BASE_URL}")
+    assert "was not posted:" in dm["text"]
+
+
+# serialized_rollback restores the seeded severities that the flush after the test removes.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_overlapping_runs_of_a_submitted_update_post_once(
+    responder, client, slack_stub, slack_signing_secret
+):
+    link(responder, ROSA_SLACK)
+    incident = declare(responder, severity_name="SEV2")
+    submit(client, slack_signing_secret, incident, user_id=ROSA_SLACK, message="DB is back")
+    stored = InboundRequest.objects.get()
+
+    assert race(lambda: process_interaction(stored)) == []
+
+    assert StatusUpdate.objects.filter(incident=incident).count() == 1
