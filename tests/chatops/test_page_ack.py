@@ -149,7 +149,7 @@ def test_an_unlinked_slack_user_is_told_to_link_and_nothing_changes(click):
     assert answer["response_type"] == "ephemeral"
     assert answer["replace_original"] is False
     assert "not linked" in answer["text"]
-    assert "/me/slack/" in answer["text"]
+    assert "/incident link" in answer["text"]  # how to link, from Slack itself
 
 
 def test_a_viewer_may_not_acknowledge(click):
