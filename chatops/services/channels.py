@@ -562,7 +562,7 @@ def team_notice_text(incident: Incident) -> str:
     else:
         team = blocks.escape(incident.team.name)
         text = f":rotating_light: {ref}: {what}. For {team}; nobody was paged."
-        if not TeamChannel.objects.filter(team_id=incident.team_id).exists():
+        if not TeamChannel.objects.filter(team=incident.team).exists():
             text += f" ({team} has no team channel set in Tocsin.)"
     channel = IncidentChannel.objects.filter(incident=incident).exclude(channel_id="").first()
     if channel is not None and not incident.private:
