@@ -6,7 +6,7 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
-        from chatops import commands, metrics, paging, panels, pins, reminders, subscribers
+        from chatops import checks, commands, metrics, paging, panels, pins, reminders, subscribers
         from chatops.services import responses
         from incidents.panels import register_panel
 
@@ -18,3 +18,4 @@ class ChatopsConfig(AppConfig):
         paging.connect()
         commands.connect()
         reminders.connect()
+        checks.connect()

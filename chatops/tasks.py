@@ -8,6 +8,7 @@ them to `paging`): Slack must never hold up a page, and make run's worker and do
 
 from celery import shared_task
 
+from chatops import subscribers
 from chatops.services import channels, inbound, outbox, people, reminders, setup
 
 
@@ -16,6 +17,7 @@ def tick() -> None:
     reminders.reminders_send_due()
     outbox.tick()
     channels.channels_archive_due()
+    subscribers.declared_catch_up()
     inbound.inbound_rescue()
     if people.slack_links_sync_due():
         sync_slack_links.delay()

@@ -8,7 +8,7 @@ that rolled back.
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +22,11 @@ logger = logging.getLogger(__name__)
 class IncidentEvent:
     incident_id: int
     actor_id: int | None
+    # The timeline entry the change recorded, so a subscriber that speaks of it (a notice in
+    # Slack) names that entry and not the newest one that looks alike. Keyword-only, so the
+    # subclasses' own fields may come without defaults; left out of ==, as it says where the
+    # change is written down, not what the change was.
+    timeline_event_id: int | None = field(default=None, kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class IncidentRoleAssigned(IncidentEvent):
 
 @dataclass(frozen=True)
 class IncidentNoteAdded(IncidentEvent):
-    timeline_event_id: int
+    """The note is the entry `timeline_event_id` names."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,21 @@ class IncidentReopened(IncidentEvent):
 @dataclass(frozen=True)
 class IncidentMerged(IncidentEvent):
     survivor_id: int
+
+
+@dataclass(frozen=True)
+class IncidentDetailsChanged(IncidentEvent):
+    """Fields edited directly (incident_update_details): any of EDITABLE_FIELDS and
+    "services"."""
+
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncidentRespondersAdded(IncidentEvent):
+    """People paged for the incident became its participants (they may now see it)."""
+
+    user_ids: tuple[int, ...]
 
 
 Handler = Callable[[Any], None]

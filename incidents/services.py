@@ -243,7 +243,7 @@ def incident_declare(
         incident.services.set(list(services))
         if isinstance(actor, User):
             incident.participants.add(actor)
-        _record(
+        declared = _record(
             incident,
             kind=EventKind.DECLARED,
             actor=actor,
@@ -253,7 +253,11 @@ def incident_declare(
             at=now,
         )
         # Published before the commander's role so subscribers hear of the incident first.
-        events.publish(events.IncidentDeclared(incident_id=incident.pk, actor_id=actor.pk))
+        events.publish(
+            events.IncidentDeclared(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=declared.pk
+            )
+        )
         if commander is not None:
             _assign_role(
                 incident, actor=actor, role=RoleKind.COMMANDER, user=commander, source=source
@@ -333,7 +337,7 @@ def _change_status(
         text = f"{actor.display_name} changed status from {old} to {status}"
     if message:
         text += f": {message}"
-    _record(
+    entry = _record(
         incident,
         kind=kind,
         actor=actor,
@@ -342,7 +346,7 @@ def _change_status(
         data={"from": old, "to": status},
         at=now,
     )
-    _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
+    _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged, entry=entry)
 
 
 def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) -> bool:
@@ -371,7 +375,7 @@ def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) ->
 
 
 def _publish_status_change(
-    incident: Incident, *, actor: Actor, old: Status, acknowledged: bool
+    incident: Incident, *, actor: Actor, old: Status, acknowledged: bool, entry: TimelineEvent
 ) -> None:
     events.publish(
         events.IncidentStatusChanged(
@@ -379,11 +383,16 @@ def _publish_status_change(
             actor_id=actor.pk,
             old_status=old,
             new_status=Status(incident.status),
+            timeline_event_id=entry.pk,
         )
     )
     # The paging engine stops escalating on this, so it goes out exactly once per incident.
     if acknowledged:
-        events.publish(events.IncidentAcknowledged(incident_id=incident.pk, actor_id=actor.pk))
+        events.publish(
+            events.IncidentAcknowledged(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
+            )
+        )
 
 
 def incident_acknowledge(
@@ -425,7 +434,7 @@ def incident_resolve(
         text = f"{actor.display_name} resolved {incident.ref}"
         if resolution:
             text += f": {resolution}"
-        _record(
+        entry = _record(
             incident,
             kind=EventKind.RESOLVED,
             actor=actor,
@@ -434,8 +443,14 @@ def incident_resolve(
             data={"from": old, "to": Status.RESOLVED},
             at=now,
         )
-        _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
-        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=actor.pk))
+        _publish_status_change(
+            incident, actor=actor, old=old, acknowledged=acknowledged, entry=entry
+        )
+        events.publish(
+            events.IncidentResolved(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
+            )
+        )
     return incident
 
 
@@ -461,7 +476,7 @@ def incident_reopen(
         text = f"{actor.display_name} reopened {incident.ref}"
         if reason:
             text += f": {reason}"
-        _record(
+        entry = _record(
             incident,
             kind=EventKind.REOPENED,
             actor=actor,
@@ -476,9 +491,14 @@ def incident_reopen(
                 actor_id=actor.pk,
                 old_status=Status.RESOLVED,
                 new_status=Status.INVESTIGATING,
+                timeline_event_id=entry.pk,
             )
         )
-        events.publish(events.IncidentReopened(incident_id=incident.pk, actor_id=actor.pk))
+        events.publish(
+            events.IncidentReopened(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
+            )
+        )
     return incident
 
 
@@ -508,7 +528,7 @@ def incident_set_severity(
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
         verb = "raised" if severity.rank < old.rank else "lowered"
-        _record(
+        entry = _record(
             incident,
             kind=EventKind.SEVERITY_CHANGED,
             actor=actor,
@@ -522,6 +542,7 @@ def incident_set_severity(
                 actor_id=actor.pk,
                 old_severity=old.name,
                 new_severity=severity.name,
+                timeline_event_id=entry.pk,
             )
         )
     return incident
@@ -600,7 +621,7 @@ def _assign_role(
         )
     else:
         message = f"{actor.display_name} assigned {user.display_name} as {label}"
-    _record(
+    entry = _record(
         incident,
         kind=EventKind.ROLE_ASSIGNED,
         actor=actor,
@@ -610,7 +631,11 @@ def _assign_role(
     )
     events.publish(
         events.IncidentRoleAssigned(
-            incident_id=incident.pk, actor_id=actor.pk, role=role, user_id=user.pk
+            incident_id=incident.pk,
+            actor_id=actor.pk,
+            role=role,
+            user_id=user.pk,
+            timeline_event_id=entry.pk,
         )
     )
     return assignment
@@ -668,7 +693,7 @@ def incident_post_update(
             posted_at=timezone.now(),
         )
         audience = "a public" if public else "an internal"
-        _record(
+        entry = _record(
             incident,
             kind=EventKind.STATUS_UPDATE,
             actor=actor,
@@ -682,6 +707,7 @@ def incident_post_update(
                 actor_id=actor.pk,
                 status_update_id=update.pk,
                 public=public,
+                timeline_event_id=entry.pk,
             )
         )
     return update
@@ -734,13 +760,21 @@ def incident_update_details(
                 incident.services.set(list(services))
                 changed.append("services")
         if changed:
-            _record(
+            entry = _record(
                 incident,
                 kind=EventKind.EDITED,
                 actor=actor,
                 source=source,
                 message=f"{actor.display_name} {_edit_description(incident, changed)}",
                 data={"fields": changed},
+            )
+            events.publish(
+                events.IncidentDetailsChanged(
+                    incident_id=incident.pk,
+                    actor_id=actor.pk,
+                    fields=tuple(changed),
+                    timeline_event_id=entry.pk,
+                )
             )
     return incident
 
@@ -840,7 +874,18 @@ def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
 def incident_add_responders(*, incident: Incident, users: Iterable[User]) -> None:
     """Make people paged for the incident its participants, so they may see and act on it
     (a private incident shows only to participants). The page itself is on the timeline."""
+    users = list(users)
+    already = set(
+        incident.participants.filter(pk__in=[u.pk for u in users]).values_list("pk", flat=True)
+    )
+    added = tuple(u.pk for u in users if u.pk not in already)
+    if not added:
+        return
     incident.participants.add(*users)
+    # Published after commit, as every event: the Slack channel invites them then.
+    events.publish(
+        events.IncidentRespondersAdded(incident_id=incident.pk, actor_id=None, user_ids=added)
+    )
 
 
 def timeline_event_set_highlight(
@@ -900,7 +945,7 @@ def incident_merge(
         incident.merged_into = into
         incident.save(update_fields=["merged_into", "updated_at"])
         acknowledged = _move(incident, Status.RESOLVED, actor=actor, now=now)
-        _record(
+        entry = _record(
             incident,
             kind=EventKind.MERGED,
             actor=actor,
@@ -918,10 +963,22 @@ def incident_merge(
             data={"from": incident.number},
             at=now,
         )
-        _publish_status_change(incident, actor=actor, old=old, acknowledged=acknowledged)
-        events.publish(events.IncidentResolved(incident_id=incident.pk, actor_id=actor.pk))
+        # The merge's own entry stands for the resolution it implies: there is no other.
+        _publish_status_change(
+            incident, actor=actor, old=old, acknowledged=acknowledged, entry=entry
+        )
         events.publish(
-            events.IncidentMerged(incident_id=incident.pk, actor_id=actor.pk, survivor_id=into.pk)
+            events.IncidentResolved(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
+            )
+        )
+        events.publish(
+            events.IncidentMerged(
+                incident_id=incident.pk,
+                actor_id=actor.pk,
+                survivor_id=into.pk,
+                timeline_event_id=entry.pk,
+            )
         )
     return into
 

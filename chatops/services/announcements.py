@@ -4,7 +4,11 @@ Each place (the incident's channel; the announcements channel, SLACK_ANNOUNCEMEN
 one refreshed outbox row, `announcement:<incident>:<place>`. A change bumps the row; the sender
 renders the incident as it stands at send time, so a burst of changes while the row waits
 costs one `chat.update` with the latest state. The first send posts and keeps the `ts`
-(`Announcement.ts`); every later one edits that message.
+(`Announcement.ts`); every later one edits that message, or posts it again when someone
+deleted it in Slack.
+
+`announcement-withdraw:<incident>:<n>` deletes the announcements channel's message of an
+incident that became private.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from chatops import interactions
-from chatops.blocks import escape
+from chatops.blocks import escape, incident_url, link
 from chatops.client import slack_configured
 from chatops.models import Announcement, IncidentChannel, SlackCall
 from chatops.services import outbox
@@ -25,11 +30,17 @@ from chatops.services.outbox import Cancel
 from incidents.models import Incident, Severity, Status, StatusUpdate
 
 KIND = "announcement"
+WITHDRAW = "announcement.withdraw"
 Place = Announcement.Place
 # Block Kit limits: a header's text, a section field, an option's text.
 HEADER_MAX = 150
 FIELD_MAX = 2000
 OPTION_MAX = 75
+# A confirmation dialog's text, and what it ends with.
+CONFIRM_MAX = 300
+RESOLVES = "” will be resolved for everyone."
+# chat.update's answers for a message that is no longer ours to edit (deleted in Slack).
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
 
 
 def announcement_refresh(incident_id: int) -> None:
@@ -52,6 +63,41 @@ def announcement_refresh(incident_id: int) -> None:
             incident_id=incident_id,
             payload={"place": str(place)},
         )
+
+
+def announcement_withdraw(*, incident_id: int, timeline_event_id: int | None) -> None:
+    """The incident became private: take its message out of the announcements channel."""
+    if not slack_configured():
+        return
+    if not Announcement.objects.filter(incident_id=incident_id, place=Place.ANNOUNCEMENTS).exists():
+        return
+    outbox.call_add(
+        kind=WITHDRAW,
+        key=f"announcement-withdraw:{incident_id}:{timeline_event_id or 0}",
+        incident_id=incident_id,
+    )
+
+
+def _send_withdraw(call: SlackCall, client: WebClient) -> dict[str, Any] | None:
+    if call.incident_id is None:
+        raise Cancel("the call names no incident")
+    private = Incident.objects.filter(pk=call.incident_id).values_list("private", flat=True).first()
+    if not private:
+        raise Cancel("the incident is public (again)")
+    announcement = Announcement.objects.filter(
+        incident_id=call.incident_id, place=Place.ANNOUNCEMENTS
+    ).first()
+    if announcement is None:
+        return None
+    if announcement.ts:
+        try:
+            client.chat_delete(channel=announcement.channel_id, ts=announcement.ts)
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_found":
+                raise
+    # Forgotten, so a return to public posts a new announcement rather than editing this one.
+    announcement.delete()
+    return {"deleted": announcement.ts}
 
 
 def _send(call: SlackCall, client: WebClient) -> dict[str, Any]:
@@ -81,10 +127,17 @@ def _send(call: SlackCall, client: WebClient) -> dict[str, Any]:
     text = fallback_text(incident)
     blocks = announcement_blocks(incident, join=joinable)
     if announcement.ts:
-        client.chat_update(
-            channel=announcement.channel_id, ts=announcement.ts, text=text, blocks=blocks
-        )
-    else:
+        try:
+            client.chat_update(
+                channel=announcement.channel_id, ts=announcement.ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            if error.response.get("error") not in GONE_ERRORS:
+                raise
+            # Someone deleted it in Slack: post it again, in this same send.
+            announcement.ts = ""
+            announcement.save(update_fields=["ts"])
+    if not announcement.ts:
         answer = client.chat_postMessage(
             channel=channel_id, text=text, blocks=blocks, unfurl_links=False
         )
@@ -121,8 +174,8 @@ def fallback_text(incident: Incident) -> str:
     """What notifications and screen readers show instead of the blocks."""
     commander = incident.commander.display_name if incident.commander else "nobody yet"
     text = (
-        f"[{incident.severity.name}] {incident.ref}: {incident.title} · "
-        f"{_status_label(incident)} · Commander: {commander}"
+        f"[{incident.severity.name}] {incident.ref}: {escape(incident.title)} · "
+        f"{_status_label(incident)} · Commander: {escape(commander)}"
     )
     if incident.merged_into is not None:
         text += f" · merged into {incident.merged_into.ref}"
@@ -130,7 +183,7 @@ def fallback_text(incident: Incident) -> str:
 
 
 def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any]]:
-    url = settings.BASE_URL + incident.get_absolute_url()
+    url = incident_url(incident)
     commander = incident.commander.display_name if incident.commander else "Nobody yet"
     services = ", ".join(sorted(s.name for s in incident.services.all())) or "None"
     header = f"{incident.ref}: {incident.title}"
@@ -156,14 +209,14 @@ def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any
     ]
     survivor = incident.merged_into
     if survivor is not None:
-        survivor_url = settings.BASE_URL + survivor.get_absolute_url()
         blocks.append(
             {
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f":twisted_rightwards_arrows: Merged into <{survivor_url}|"
-                    f"{survivor.ref}>: {escape(survivor.title)}"[:FIELD_MAX],
+                    "text": f":twisted_rightwards_arrows: Merged into "
+                    f"{link(incident_url(survivor), survivor.ref)}: "
+                    f"{escape(survivor.title)}"[:FIELD_MAX],
                 },
             }
         )
@@ -197,7 +250,20 @@ def _actions(incident: Incident, *, join: bool) -> list[dict[str, Any]]:
             elements.append(
                 _button("Acknowledge", interactions.ANNOUNCEMENT_ACK, number, "primary")
             )
-        elements.append(_button("Resolve", interactions.ANNOUNCEMENT_RESOLVE, number, "danger"))
+        resolve = _button("Resolve", interactions.ANNOUNCEMENT_RESOLVE, number, "danger")
+        # One click in a busy channel must not end an incident: Slack asks first.
+        resolve["confirm"] = {
+            "title": {"type": "plain_text", "text": f"Resolve {incident.ref}?"},
+            "text": {
+                "type": "plain_text",
+                "text": f"{incident.ref} “{incident.title}"[: CONFIRM_MAX - len(RESOLVES)]
+                + RESOLVES,
+            },
+            "confirm": {"type": "plain_text", "text": "Resolve"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+            "style": "danger",
+        }
+        elements.append(resolve)
         elements.append(_severity_select(incident))
     if join:
         elements.append(_button("Join channel", interactions.ANNOUNCEMENT_JOIN, number))
@@ -238,3 +304,4 @@ def _severity_select(incident: Incident) -> dict[str, Any]:
 
 def connect() -> None:
     outbox.register_sender(KIND, _send)
+    outbox.register_sender(WITHDRAW, _send_withdraw)

@@ -9,8 +9,9 @@ Everything here only writes rows (`IncidentChannel`, outbox calls); the senders 
 - `channel-setup:<incident>` (refreshed): topic (only when it changed), invitations (only
   people not invited yet), the bookmark to the web page (once).
 - `notice:<timeline event id>`: a short line in the channel about a status, severity or role
-  change; it waits until the channel exists.
-- `team-notice:<incident>`: a SEV3 tells its team's channel, once per incident.
+  change (the entry the change's event names); it waits until the channel exists.
+- `team-notice:<incident>`: a SEV3 tells its team's channel (or, with none set, the
+  announcements channel), once per incident.
 - `archive:<incident>:<n>` / `unarchive:<incident>:<n>`: the archive timer and the reopen.
 """
 
@@ -32,6 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from accounts.actors import Actor
+from chatops import blocks
 from chatops.client import SlackFailure
 from chatops.models import CallState, IncidentChannel, SlackCall, SlackUserLink, TeamChannel
 from chatops.services import outbox
@@ -56,6 +58,26 @@ NAME_ATTEMPTS = 20
 # NotReady reasons start with this, so creating the channel can wake exactly those rows and
 # leave alone rows that wait for Slack's Retry-After.
 WAITING_FOR_CHANNEL = "waiting for the incident channel"
+# How long a row waiting for the channel sleeps before it looks again. Creating (or
+# unarchiving) the channel wakes the waiting rows at once (_wake_waiting); this is only the
+# backstop for a wake that was missed, so it need not poll Slack's worth of rows every 2 s.
+CHANNEL_WAIT = 30.0
+# conversations.invite errors about one person, not the call: that person is given up on
+# (inviting them again would fail again), the others are invited.
+USER_INVITE_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_not_visible",
+        "user_disabled",
+        "user_is_restricted",
+        "user_is_ultra_restricted",
+        "user_team_not_in_channel",
+        "cant_invite",
+        "cant_invite_self",
+        "ura_max_channels",
+        "no_user",
+    }
+)
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
 _SLUG_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,31}")
@@ -140,24 +162,24 @@ NOTICE_KINDS = (
 )
 
 
-def notice_for_change(*, incident_id: int, kind: EventKind, data: dict[str, Any]) -> None:
-    """A short notice of the change in the channel, keyed by its timeline entry so it goes
-    once. The events carry no entry id: the newest entry of that kind and data is the one."""
+def notice_for_change(*, incident_id: int, timeline_event_id: int | None) -> None:
+    """A short notice of the change in the channel: the timeline entry the change's event
+    names, keyed by it so it goes once (two changes alike committed together are two
+    notices). Only entries of NOTICE_KINDS (a merge's resolution has its own notice)."""
+    if timeline_event_id is None:
+        return
     if not IncidentChannel.objects.filter(incident_id=incident_id).exists():
         return
-    lookup = {f"data__{key}": value for key, value in data.items()}
-    entry = (
-        TimelineEvent.objects.filter(incident_id=incident_id, kind=kind, **lookup)
-        .order_by("-pk")
-        .first()
-    )
-    if entry is None:
+    if not TimelineEvent.objects.filter(
+        pk=timeline_event_id, incident_id=incident_id, kind__in=NOTICE_KINDS
+    ).exists():
         return
     outbox.call_add(
         kind=NOTICE,
-        key=f"notice:{entry.pk}",
+        key=f"notice:{timeline_event_id}",
         incident_id=incident_id,
-        payload={"text": entry.message},
+        # The entry is read, and escaped, when the notice is sent.
+        payload={"timeline_event_id": timeline_event_id},
     )
 
 
@@ -165,28 +187,66 @@ def notice_merged(*, incident_id: int, survivor_id: int) -> None:
     survivor = Incident.objects.filter(pk=survivor_id).first()
     if survivor is None or not IncidentChannel.objects.filter(incident_id=incident_id).exists():
         return
-    url = settings.BASE_URL + survivor.get_absolute_url()
+    text = (
+        f"This incident was merged into {blocks.link(blocks.incident_url(survivor), survivor.ref)}"
+        f": {blocks.escape(survivor.title)}"
+    )
     outbox.call_add(
         kind=NOTICE,
         key=f"notice:merged:{incident_id}",
         incident_id=incident_id,
-        payload={"text": f"This incident was merged into <{url}|{survivor.ref}>: {survivor.title}"},
+        payload={"text": text},
+    )
+
+
+MADE_PRIVATE_NOTICE = (
+    ":lock: This incident is now private: it has left the announcements channel and shows in "
+    "Tocsin to its participants only. This channel stays public (Slack does not let Tocsin make "
+    "it private): keep sensitive details out of it, or move to a private channel."
+)
+
+
+def notice_made_private(*, incident_id: int, timeline_event_id: int | None) -> None:
+    """Tell a public incident channel that its incident became private and it did not."""
+    channel = IncidentChannel.objects.filter(incident_id=incident_id).first()
+    if channel is None or channel.private:
+        return
+    outbox.call_add(
+        kind=NOTICE,
+        key=f"notice:private:{incident_id}:{timeline_event_id or 0}",
+        incident_id=incident_id,
+        payload={"text": MADE_PRIVATE_NOTICE},
     )
 
 
 def team_notify(*, incident_id: int) -> None:
-    """A severity that notifies the team's channel instead of paging: tell it, once."""
+    """A severity that notifies the team's channel instead of paging: tell it, once. A team
+    without a channel (or no team) is told in the announcements channel, when there is one and
+    the incident is not private; otherwise the incident's Slack panel says nobody was told."""
     if not settings.SLACK_BOT_TOKEN:
         return
     incident = Incident.objects.select_related("severity").filter(pk=incident_id).first()
     if incident is None or incident.severity.paging != Paging.TEAM_CHANNEL:
         return
-    if (
-        incident.team_id is None
-        or not TeamChannel.objects.filter(team_id=incident.team_id).exists()
-    ):
+    if team_notice_channel(incident) is None:
         return
     outbox.call_add(kind=TEAM_NOTICE, key=f"team-notice:{incident_id}", incident_id=incident_id)
+
+
+def team_notice_channel(incident: Incident) -> str | None:
+    """Where the incident's team notice goes: the team's channel, else the announcements
+    channel (never for a private incident, as for its announcement), else nowhere."""
+    if incident.team_id is not None:
+        channel_id = (
+            TeamChannel.objects.filter(team_id=incident.team_id)
+            .values_list("channel_id", flat=True)
+            .first()
+        )
+        if channel_id:
+            return channel_id
+    if settings.SLACK_ANNOUNCEMENTS_CHANNEL and not incident.private:
+        return str(settings.SLACK_ANNOUNCEMENTS_CHANNEL)
+    return None
 
 
 def channel_resolved(*, incident_id: int, now: datetime | None = None) -> None:
@@ -291,11 +351,11 @@ def channel_ready(channel: IncidentChannel) -> str:
         create = SlackCall.objects.filter(key=f"channel:{channel.incident_id}").first()
         if create is not None and create.state == CallState.FAILED:
             raise Cancel(f"the channel could not be created: {create.last_error}")
-        raise NotReady(f"{WAITING_FOR_CHANNEL}: not created yet", wait=2.0)
+        raise NotReady(f"{WAITING_FOR_CHANNEL}: not created yet", wait=CHANNEL_WAIT)
     if channel.archived_at is not None:
         if channel.incident.status == Status.RESOLVED:
             raise Cancel("the channel is archived")
-        raise NotReady(f"{WAITING_FOR_CHANNEL}: being unarchived", wait=2.0)
+        raise NotReady(f"{WAITING_FOR_CHANNEL}: being unarchived", wait=CHANNEL_WAIT)
     return channel.channel_id
 
 
@@ -390,26 +450,55 @@ def _send_setup(call: SlackCall, client: WebClient) -> dict[str, Any]:
     if topic != channel.topic:
         client.conversations_setTopic(channel=channel_id, topic=topic)
         IncidentChannel.objects.filter(pk=channel.pk).update(topic=topic)
-    wanted = _slack_ids(incident)
-    bot = bot_user_id(client)
-    to_invite = [user for user in wanted if user not in channel.invited and user != bot]
-    if to_invite:
-        try:
-            client.conversations_invite(channel=channel_id, users=to_invite, force=True)
-        except SlackApiError as error:
-            if error.response.get("error") != "already_in_channel":
-                raise
-        channel.invited = [*channel.invited, *to_invite]
-        IncidentChannel.objects.filter(pk=channel.pk).update(invited=channel.invited)
     if not channel.bookmarked:
         client.bookmarks_add(
             channel_id=channel_id,
             title=f"{incident.ref} in Tocsin",
             type="link",
-            link=settings.BASE_URL + incident.get_absolute_url(),
+            link=blocks.incident_url(incident),
         )
         IncidentChannel.objects.filter(pk=channel.pk).update(bookmarked=True)
-    return {"topic": topic, "invited": channel.invited}
+    # Invitations last: whatever becomes of them, the topic and bookmark are already set.
+    wanted = _slack_ids(incident)
+    bot = bot_user_id(client)
+    to_invite = [user for user in wanted if user not in channel.invited and user != bot]
+    not_invited = dict(call.result.get("not_invited") or {})
+    if to_invite:
+        refused = _invite(client, channel_id, to_invite)
+        # Everyone asked is done with: invited, or refused for a reason asking again would
+        # meet again (a deactivated account). The refusals are kept in the call's result.
+        channel.invited = [*channel.invited, *to_invite]
+        IncidentChannel.objects.filter(pk=channel.pk).update(invited=channel.invited)
+        if refused:
+            logger.warning("could not invite to %s: %s", channel_id, refused)
+            not_invited.update(refused)
+    return {"topic": topic, "invited": channel.invited, "not_invited": not_invited}
+
+
+def _invite(client: WebClient, channel_id: str, users: list[str]) -> dict[str, str]:
+    """Invite `users`; returns those Slack refused, with its reason. With force=true Slack
+    invites the valid ones and lists the others; a call that fails over people anyway (one
+    person, or a workspace that ignores force) is retried person by person. Errors about the
+    call itself (rate limit, archived channel) are raised, for the outbox to retry."""
+    try:
+        answer = client.conversations_invite(channel=channel_id, users=users, force=True)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "")
+        if code == "already_in_channel":
+            return {}
+        if code not in USER_INVITE_ERRORS:
+            raise
+        if len(users) == 1:
+            return {users[0]: code}
+        refused: dict[str, str] = {}
+        for user in users:
+            refused.update(_invite(client, channel_id, [user]))
+        return refused
+    return {
+        str(entry.get("user")): str(entry.get("error"))
+        for entry in answer.get("errors") or []
+        if entry.get("error") != "already_in_channel"
+    }
 
 
 def _slack_ids(incident: Incident) -> list[str]:
@@ -425,7 +514,15 @@ def _slack_ids(incident: Incident) -> list[str]:
 
 def _send_notice(call: SlackCall, client: WebClient) -> dict[str, Any]:
     channel_id = channel_ready(_channel_for(call))
-    text = str(call.payload.get("text") or "")
+    entry_id = call.payload.get("timeline_event_id")
+    if entry_id is not None:
+        # A person's words (a resolution, a reason): `<!channel>` must not ping anyone.
+        message = TimelineEvent.objects.filter(pk=entry_id).values_list("message", flat=True)
+        if not message:
+            raise Cancel("the timeline entry is gone")
+        text = blocks.escape(message[0])
+    else:
+        text = str(call.payload.get("text") or "")  # mrkdwn built (and escaped) by us
     answer = client.chat_postMessage(channel=channel_id, text=text, unfurl_links=False)
     return {"ts": answer.get("ts")}
 
@@ -436,36 +533,37 @@ def _send_team_notice(call: SlackCall, client: WebClient) -> dict[str, Any]:
     incident = (
         Incident.objects.select_related("severity", "team").filter(pk=call.incident_id).first()
     )
-    if incident is None or incident.team_id is None:
-        raise Cancel("no incident or no team")
-    team_channel = TeamChannel.objects.filter(team_id=incident.team_id).first()
-    if team_channel is None:
-        raise Cancel("the team has no Slack channel")
+    if incident is None:
+        raise Cancel("the incident is gone")
+    target = team_notice_channel(incident)
+    if target is None:
+        raise Cancel("no team channel and no announcements channel")
     text = team_notice_text(incident)
     try:
-        answer = client.chat_postMessage(
-            channel=team_channel.channel_id, text=text, unfurl_links=False
-        )
+        answer = client.chat_postMessage(channel=target, text=text, unfurl_links=False)
     except SlackApiError as error:
         if error.response.get("error") != "not_in_channel":
             raise
         # A private team channel must invite the bot; a public one it may join by itself.
-        client.conversations_join(channel=team_channel.channel_id)
-        answer = client.chat_postMessage(
-            channel=team_channel.channel_id, text=text, unfurl_links=False
-        )
-    return {"channel": team_channel.channel_id, "ts": answer.get("ts")}
+        client.conversations_join(channel=target)
+        answer = client.chat_postMessage(channel=target, text=text, unfurl_links=False)
+    return {"channel": target, "ts": answer.get("ts")}
 
 
 def team_notice_text(incident: Incident) -> str:
-    url = settings.BASE_URL + incident.get_absolute_url()
-    team = incident.team.name if incident.team else "the team"
     if incident.private:
         # The team's channel is seen by more people than a private incident's participants.
         what = f"a private {incident.severity.name} incident"
     else:
-        what = f"{incident.severity.name} {incident.title}"
-    text = f":rotating_light: <{url}|{incident.ref}>: {what}. For {team}; nobody was paged."
+        what = f"{incident.severity.name} {blocks.escape(incident.title)}"
+    ref = blocks.link(blocks.incident_url(incident), incident.ref)
+    if incident.team is None:
+        text = f":rotating_light: {ref}: {what}. It has no team; nobody was paged."
+    else:
+        team = blocks.escape(incident.team.name)
+        text = f":rotating_light: {ref}: {what}. For {team}; nobody was paged."
+        if not TeamChannel.objects.filter(team=incident.team).exists():
+            text += f" ({team} has no team channel set in Tocsin.)"
     channel = IncidentChannel.objects.filter(incident=incident).exclude(channel_id="").first()
     if channel is not None and not incident.private:
         text += f" Join <#{channel.channel_id}>."

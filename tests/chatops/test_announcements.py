@@ -266,3 +266,130 @@ def test_announcement_refresh_is_there_for_other_helpers(
         announcement_refresh(incident.pk)
     work(clock)
     assert len(slack.calls_to("chat.update")) == 2
+
+
+def test_a_title_edited_on_the_web_edits_the_announcements(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="Checkout is failing")
+    work(clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_update_details(
+            incident=incident, actor=responder, title="Checkout fails in the EU"
+        )
+    work(clock)
+    for place in ("incident", "announcements"):
+        announcement = Announcement.objects.get(incident=incident, place=place)
+        message = slack.message(announcement.channel_id, announcement.ts)
+        assert message.blocks[0]["text"]["text"] == (
+            f"INC-{incident.number}: Checkout fails in the EU"
+        )
+        assert "Checkout fails in the EU" in message.text
+
+
+def delete_route(slack):
+    """chat.delete, which the stub lacks (yet): removes the bot's message, as Slack does."""
+
+    def chat_delete(params):
+        channel, ts = params.get("channel"), params.get("ts")
+        messages = slack.messages.get(channel, [])
+        found = [m for m in messages if m.ts == ts]
+        if not found:
+            return {"ok": False, "error": "message_not_found"}
+        messages.remove(found[0])
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    slack.add_route("chat.delete", chat_delete)
+
+
+def test_an_incident_made_private_leaves_the_announcements_channel(
+    slack, settings, clock, responder, django_capture_on_commit_callbacks
+):
+    delete_route(slack)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="Credentials leaked")
+    work(clock)
+    public = Announcement.objects.get(incident=incident, place="announcements")
+    assert slack.message(public.channel_id, public.ts) is not None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_update_details(incident=incident, actor=SYSTEM, private=True)
+    work(clock)
+
+    [deleted] = slack.calls_to("chat.delete")
+    assert (deleted["channel"], deleted["ts"]) == (public.channel_id, public.ts)
+    assert slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL) == []
+    assert not Announcement.objects.filter(incident=incident, place="announcements").exists()
+    # Its channel cannot follow: it says so.
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    assert any(
+        "now private" in m.text and "stays public" in m.text for m in slack.messages_in(channel_id)
+    )
+    # Later changes stay out of the announcements channel.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=responder)
+    work(clock)
+    assert slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL) == []
+
+
+def test_person_written_text_arrives_escaped(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    nasty = "<!channel> see <https://evil.example|Acknowledge> & more"
+    escaped = "&lt;!channel&gt; see &lt;https://evil.example|Acknowledge&gt; &amp; more"
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title=nasty)
+    work(clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_resolve(incident=incident, actor=responder, resolution=nasty)
+    work(clock)
+
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    texts = [c["text"] for c in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")]
+    assert texts
+    assert not any("<!channel>" in text or "<https://evil" in text for text in texts)
+    announcement = Announcement.objects.get(incident=incident, place="incident")
+    assert escaped in slack.message(channel_id, announcement.ts).text
+    [notice] = [m.text for m in slack.messages_in(channel_id) if not m.blocks]
+    assert notice == f"Rosa Responder resolved INC-{incident.number}: {escaped}"
+
+
+def test_resolve_asks_for_confirmation(slack, clock, responder, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, title="DB down")
+    work(clock)
+    announcement = Announcement.objects.get(incident=incident, place="incident")
+    message = slack.message(announcement.channel_id, announcement.ts)
+    [resolve] = [
+        e
+        for e in elements_of(message.blocks)
+        if e["action_id"] == interactions.ANNOUNCEMENT_RESOLVE
+    ]
+    confirm = resolve["confirm"]
+    assert confirm["title"]["text"] == f"Resolve INC-{incident.number}?"
+    assert f"INC-{incident.number}" in confirm["text"]["text"]
+    assert "DB down" in confirm["text"]["text"]
+    assert confirm["confirm"]["text"] == "Resolve"
+    assert confirm["deny"]["text"] == "Cancel"
+    assert confirm["style"] == "danger"
+
+
+def test_an_announcement_deleted_in_slack_is_posted_again(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder)
+    work(clock)
+    old = Announcement.objects.get(incident=incident, place="incident")
+    slack.fail_next("message_not_found", method="chat.update")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=responder)
+    work(clock)
+
+    row = SlackCall.objects.get(key=f"announcement:{incident.pk}:incident")
+    assert (row.state, row.attempts) == ("sent", 1)
+    new = Announcement.objects.get(incident=incident, place="incident")
+    assert new.ts and new.ts != old.ts
+    message = slack.message(new.channel_id, new.ts)
+    assert fields_of(message.blocks)["Status"] == "Acknowledged"

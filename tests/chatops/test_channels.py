@@ -256,3 +256,133 @@ def test_the_incident_page_says_when_slack_is_not_connected(settings, signed_in,
     incident = declare(actor=responder)
     page = signed_in.get(incident.get_absolute_url()).content.decode()
     assert "Slack is not connected" in page
+
+
+def link(user, slack_user_id, clock):
+    SlackUserLink.objects.create(
+        user=user, slack_user_id=slack_user_id, source="email", linked_at=clock.now
+    )
+
+
+def test_someone_paged_by_hand_is_invited_without_waiting_for_a_change(
+    slack, clock, responder, outsider, django_capture_on_commit_callbacks
+):
+    from oncall.services import paging_by_hand
+
+    slack.add_user("U0OTTO", "otto@example.com")
+    link(outsider, "U0OTTO", clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder)
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    assert "U0OTTO" not in slack.members_of(channel_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        paging_by_hand.page_user_for_incident(incident=incident, user=outsider, actor=responder)
+    work(clock)
+    assert "U0OTTO" in slack.members_of(channel_id)
+
+
+def test_two_role_changes_committed_together_post_two_notices(
+    slack, clock, responder, commander, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder)
+    work(clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_assign_role(
+            incident=incident, actor=responder, role=RoleKind.COMMANDER, user=commander
+        )
+        services.incident_assign_role(
+            incident=incident, actor=responder, role=RoleKind.COMMANDER, user=responder
+        )
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    assert [m.text for m in slack.messages_in(channel_id) if not m.blocks] == [
+        "Rosa Responder made Cole Commander incident commander",
+        "Rosa Responder assumed command",
+    ]
+
+
+def test_rows_waiting_for_the_channel_look_again_after_30_seconds_not_2(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    slack.rate_limit_next(retry_after=120, method="conversations.create")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder)
+        services.incident_acknowledge(incident=incident, actor=responder)
+    outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    notice = SlackCall.objects.get(kind=channels.NOTICE)
+    assert outbox.call_send(call_id=notice.pk) == "waiting"
+    notice.refresh_from_db()
+    assert notice.due_at >= clock.now + timedelta(seconds=30)
+
+
+def test_a_person_slack_refuses_to_invite_does_not_stall_the_setup(
+    slack, clock, responder, commander, django_capture_on_commit_callbacks
+):
+    # Cole's Slack account was deactivated: the stub does not know him.
+    link(commander, "U0COLE", clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=SYSTEM, commander=commander)
+    # Slack refuses a lone invalid user even with force=true.
+    slack.fail_next("user_not_found", method="conversations.invite")
+    work(clock)
+
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    setup = SlackCall.objects.get(key=f"channel-setup:{incident.pk}")
+    assert setup.state == "sent"
+    assert setup.result["not_invited"] == {"U0COLE": "user_not_found"}
+    assert "Cole Commander" in slack.topic_of(channel_id)
+    assert len(slack.bookmarks_of(channel_id)) == 1
+
+    # Later changes do not ask for Cole again, and invite the others.
+    slack.add_user("U0ROSA", "rosa@example.com")
+    link(responder, "U0ROSA", clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_assign_role(
+            incident=incident, actor=SYSTEM, role=RoleKind.SCRIBE, user=responder
+        )
+    work(clock)
+    [_, second] = slack.calls_to("conversations.invite")
+    assert second["users"] == "U0ROSA"
+    assert "U0ROSA" in slack.members_of(channel_id)
+    setup.refresh_from_db()
+    assert setup.state == "sent"
+    assert setup.result["not_invited"] == {"U0COLE": "user_not_found"}
+
+
+def test_invalid_people_among_valid_ones_are_listed_and_the_others_invited(
+    slack, clock, responder, commander, django_capture_on_commit_callbacks
+):
+    link(commander, "U0COLE", clock)  # deactivated: unknown to Slack
+    slack.add_user("U0ROSA", "rosa@example.com")
+    link(responder, "U0ROSA", clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, commander=commander)
+    work(clock)
+    channel_id = IncidentChannel.objects.get(incident=incident).channel_id
+    assert "U0ROSA" in slack.members_of(channel_id)
+    setup = SlackCall.objects.get(key=f"channel-setup:{incident.pk}")
+    assert (setup.state, setup.result["not_invited"]) == ("sent", {"U0COLE": "user_not_found"})
+
+
+def test_the_tick_opens_a_channel_a_lost_subscriber_never_asked_for(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    from chatops import subscribers
+
+    # Committed, but the process died before its on-commit subscribers ran.
+    incident = declare(actor=responder, title="DB down")
+    old = declare(actor=responder, title="Long ago")
+    type(old).objects.filter(pk=old.pk).update(declared_at=clock.now - timedelta(days=2))
+    assert subscribers.declared_catch_up() == []  # subscribers still have time
+    clock.advance(minutes=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscribers.declared_catch_up() == [incident.pk]
+    work(clock)
+    [created] = slack.channels_created()
+    assert created.name == f"inc-{incident.number}-db-down"
+    assert not IncidentChannel.objects.filter(incident=old).exists()
+    # Once it has its row, it is not found again.
+    assert subscribers.declared_catch_up() == []

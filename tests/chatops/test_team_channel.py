@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.actors import SYSTEM
-from chatops.models import TeamChannel
+from chatops.models import SlackCall, TeamChannel
 from chatops.services.channels import team_channel_set
 from incidents import services
 from tests.chatops.channel_support import work
@@ -95,3 +95,56 @@ def test_setting_a_team_channel_needs_catalog_rights(responder, admin_user):
     assert TeamChannel.objects.get(team=team).channel_name == "search"
     team_channel_set(team=team, channel_id="", actor=admin_user)
     assert not TeamChannel.objects.filter(team=team).exists()
+
+
+def test_a_sev3_of_a_team_without_a_channel_goes_to_the_announcements_channel(
+    slack, settings, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    settings.SLACK_ANNOUNCEMENTS_CHANNEL = slack.add_channel("announcements", bot_is_member=True)
+    search = TeamFactory(name="Search")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(
+            actor=responder, title="Slow <b>search</b>", team=search, severity_name="SEV3"
+        )
+    work(clock)
+    [notice] = [
+        m.text
+        for m in slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL)
+        if m.text.startswith(":rotating_light:")
+    ]
+    assert "SEV3 Slow &lt;b&gt;search&lt;/b&gt;. For Search; nobody was paged." in notice
+    assert "Search has no team channel set" in notice
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "No team channel set: Search has none, so the announcements channel was told." in page
+
+
+def test_without_any_channel_the_panel_says_nobody_was_told(
+    slack, clock, signed_in, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, team=TeamFactory(name="Search"), severity_name="SEV3")
+    work(clock)
+    assert not SlackCall.objects.filter(kind="channel.team_notice").exists()
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "No team channel set: Search has none, so nobody was told in Slack." in page
+
+
+def test_a_team_with_a_channel_gets_no_note(
+    slack, clock, team, signed_in, responder, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, team=team, severity_name="SEV3")
+    page = signed_in.get(incident.get_absolute_url()).content.decode()
+    assert "No team channel set" not in page
+
+
+def test_the_team_notice_escapes_the_team_and_title(
+    slack, clock, admin_user, responder, django_capture_on_commit_callbacks
+):
+    team = TeamFactory(name="<!here> ops")
+    team_channel_set(team=team, channel_id=slack.add_channel("ops"), actor=admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        declare(actor=responder, title="<!channel> down", team=team, severity_name="SEV3")
+    work(clock)
+    [text] = team_messages(slack, team)
+    assert "&lt;!channel&gt; down. For &lt;!here&gt; ops;" in text

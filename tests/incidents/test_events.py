@@ -467,3 +467,82 @@ def test_a_subscriber_hears_only_the_events_it_subscribed_to(
 
 def test_unsubscribing_an_unknown_handler_is_harmless():
     events.unsubscribe(events.IncidentDeclared, Recorder())
+
+
+@pytest.mark.django_db
+def test_each_change_names_the_timeline_entry_it_recorded(
+    received, incident, responder, commander, django_capture_on_commit_callbacks
+):
+    from incidents.models import TimelineEvent
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_acknowledge(incident=incident, actor=responder)
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV1")
+        )
+        services.incident_assign_role(
+            incident=incident, actor=responder, role=RoleKind.SCRIBE, user=commander
+        )
+        services.incident_post_update(incident=incident, actor=responder, message="Rolling back")
+        services.incident_resolve(incident=incident, actor=responder, resolution="done")
+        services.incident_reopen(incident=incident, actor=responder)
+
+    named = {
+        (type(event).__name__, TimelineEvent.objects.get(pk=event.timeline_event_id).kind)
+        for event in received.received
+    }
+    assert named == {
+        ("IncidentStatusChanged", "acknowledged"),
+        ("IncidentAcknowledged", "acknowledged"),
+        ("IncidentSeverityChanged", "severity_changed"),
+        ("IncidentRoleAssigned", "role_assigned"),
+        ("IncidentUpdatePosted", "status_update"),
+        ("IncidentStatusChanged", "resolved"),
+        ("IncidentResolved", "resolved"),
+        ("IncidentStatusChanged", "reopened"),
+        ("IncidentReopened", "reopened"),
+    }
+
+
+@pytest.mark.django_db
+def test_editing_details_publishes_what_changed(incident, django_capture_on_commit_callbacks):
+    heard: list[events.IncidentEvent] = []
+    events.subscribe(events.IncidentDetailsChanged, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.incident_update_details(
+                incident=incident, actor=SYSTEM, title="Checkout fails", private=True
+            )
+            # Nothing changed: nothing to say.
+            services.incident_update_details(incident=incident, actor=SYSTEM, private=True)
+    finally:
+        events.unsubscribe(events.IncidentDetailsChanged, heard.append)
+
+    assert heard == [
+        events.IncidentDetailsChanged(
+            incident_id=incident.pk, actor_id=None, fields=("title", "private")
+        )
+    ]
+    assert heard[0].timeline_event_id is not None
+
+
+@pytest.mark.django_db
+def test_adding_responders_publishes_the_new_ones(
+    incident, responder, commander, django_capture_on_commit_callbacks
+):
+    heard: list[events.IncidentEvent] = []
+    events.subscribe(events.IncidentRespondersAdded, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            # The declarer (responder) already takes part.
+            services.incident_add_responders(incident=incident, users=[responder, commander])
+            services.incident_add_responders(incident=incident, users=[commander])
+    finally:
+        events.unsubscribe(events.IncidentRespondersAdded, heard.append)
+
+    assert heard == [
+        events.IncidentRespondersAdded(
+            incident_id=incident.pk, actor_id=None, user_ids=(commander.pk,)
+        )
+    ]
+    assert incident.participants.filter(pk=commander.pk).exists()
