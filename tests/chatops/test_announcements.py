@@ -288,25 +288,9 @@ def test_a_title_edited_on_the_web_edits_the_announcements(
         assert "Checkout fails in the EU" in message.text
 
 
-def delete_route(slack):
-    """chat.delete, which the stub lacks (yet): removes the bot's message, as Slack does."""
-
-    def chat_delete(params):
-        channel, ts = params.get("channel"), params.get("ts")
-        messages = slack.messages.get(channel, [])
-        found = [m for m in messages if m.ts == ts]
-        if not found:
-            return {"ok": False, "error": "message_not_found"}
-        messages.remove(found[0])
-        return {"ok": True, "channel": channel, "ts": ts}
-
-    slack.add_route("chat.delete", chat_delete)
-
-
 def test_an_incident_made_private_leaves_the_announcements_channel(
     slack, settings, clock, responder, django_capture_on_commit_callbacks
 ):
-    delete_route(slack)
     with django_capture_on_commit_callbacks(execute=True):
         incident = declare(actor=responder, title="Credentials leaked")
     work(clock)

@@ -20,6 +20,7 @@ from chatops.models import (
 )
 from chatops.reminders import POST_UPDATE_CALLBACK
 from chatops.services import inbound, outbox
+from chatops.services.channels import CHANNEL_WAIT
 from chatops.services.reminders import reminders_send_due
 from incidents import services
 from incidents.models import Source, StatusUpdate, TimelineEvent
@@ -232,8 +233,9 @@ def test_the_reminder_waits_for_the_incidents_channel(declared, clock, slack_stu
     posted = [c for c in slack_stub.calls_to("chat.postMessage") if "expects one" in c["text"]]
     assert posted == []
 
+    # Filled in by hand, so nothing wakes the reminder: it looks again after its wait.
     IncidentChannel.objects.filter(pk=channel.pk).update(channel_id=channel.channel_id)
-    clock.advance(seconds=10)
+    clock.advance(seconds=CHANNEL_WAIT)
     assert outbox.call_send(call_id=call.pk) == "sent"
     assert len(reminders_in(slack_stub, declared)) == 1
 

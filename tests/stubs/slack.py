@@ -195,6 +195,7 @@ class SlackStub(HttpStub):
             "bookmarks.add": self._bookmarks_add,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "views.open": self._views_open,
@@ -859,6 +860,19 @@ class SlackStub(HttpStub):
         )
         self.messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": message.ts, "message": message.as_slack()}
+
+    def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        message = self._find_message(channel, str(params.get("ts", "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.bot_id != self.bot_id:
+            # A bot token deletes only the bot's own messages.
+            return {"ok": False, "error": "cant_delete_message"}
+        self.messages[channel].remove(message)
+        return {"ok": True, "channel": channel, "ts": message.ts}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
