@@ -19,6 +19,7 @@ from django.db.models import Model
 
 from accounts.models import ApiToken, User
 from alerts.models import Integration
+from chatops.models import SlackUserLink, TeamChannel
 from incidents.models import Service, Severity, Team
 from oncall.models import (
     CalendarFeed,
@@ -69,6 +70,9 @@ TRACKED: dict[type[Model], dict[str, Any]] = {
         ]
     },
     NotificationRule: {},
+    # Who acts as whom from Slack, and where a team hears of its SEV3s.
+    SlackUserLink: {},
+    TeamChannel: {},
 }
 
 

@@ -15,6 +15,8 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken, Role
 from accounts.services import api_token_create
 from alerts.models import Integration
+from chatops.models import SlackUserLink
+from chatops.services import channels, people
 from incidents.models import Severity
 from oncall.models import ContactKind
 from oncall.services import contacts
@@ -224,3 +226,25 @@ def test_clearing_a_team_names_only_those_who_left(alice, bob, responder):
     assert last_entry(team).changes == {
         "members": {"type": "m2m", "operation": "delete", "objects": ["alice", "bob"]}
     }
+
+
+def test_slack_links_and_team_channels_are_on_the_trail(admin_user, responder):
+    # Who acts as whom from Slack is access: an admin linking someone by hand must show.
+    with set_actor(admin_user):
+        link = people.slack_link_set(
+            user=responder,
+            slack_user_id="U0ROSA",
+            source=SlackUserLink.Source.HAND,
+            actor=admin_user,
+        )
+        team_channel = channels.team_channel_set(
+            team=TeamFactory(name="Search", slug="search"),
+            channel_id="C0SEARCH",
+            channel_name="search-alerts",
+            actor=admin_user,
+        )
+
+    entry = last_entry(link)
+    assert_by(entry, admin_user)
+    assert entry.changes["slack_user_id"] == [None, "U0ROSA"]
+    assert last_entry(team_channel).changes["channel_id"] == [None, "C0SEARCH"]
