@@ -13,10 +13,10 @@ incident that became private.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -148,11 +148,16 @@ def _send(call: SlackCall, client: WebClient) -> dict[str, Any]:
     return {"channel": announcement.channel_id, "ts": announcement.ts}
 
 
-def duration_text(incident: Incident, *, now: Any = None) -> str:
-    now = now or timezone.now()
+def duration_text(incident: Incident) -> str:
     if incident.resolved_at is not None and incident.status == Status.RESOLVED:
-        return f"resolved after {_span(incident.resolved_at - incident.declared_at)}"
-    return f"open for {_span(now - incident.declared_at)}"
+        return f"Resolved after {_span(incident.resolved_at - incident.declared_at)}"
+    # Nothing edits the message as time passes, so an open incident shows when it began, in
+    # each reader's own time zone (Slack's date formatting), which stays true.
+    declared = incident.declared_at
+    fallback = f"{declared.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return (
+        f"Open since <!date^{int(declared.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    )
 
 
 def _span(delta: Any) -> str:
@@ -192,7 +197,7 @@ def announcement_blocks(incident: Incident, *, join: bool) -> list[dict[str, Any
         ("Status", _status_label(incident)),
         ("Commander", escape(commander)),
         ("Services", escape(services)),
-        ("Duration", duration_text(incident).capitalize()),
+        ("Duration", duration_text(incident)),
     ]
     blocks: list[dict[str, Any]] = [
         {

@@ -61,7 +61,11 @@ def test_announcement_is_posted_in_both_places_with_state_and_buttons(
             "Status": "Detected",
             "Commander": "Cole Commander",
             "Services": "api",
-            "Duration": "Open for 5m",
+            # When it began, shown in each reader's time zone: true however long it stays open.
+            "Duration": (
+                f"Open since <!date^{int(incident.declared_at.timestamp())}"
+                f"^{{date_short_pretty}} {{time}}|{incident.declared_at:%Y-%m-%d %H:%M} UTC>"
+            ),
         }
         buttons = {e["action_id"]: e for e in elements_of(message.blocks)}
         assert set(buttons) == {
