@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from accounts.models import User
 from chatops import blocks, interactions
 from chatops.actors import linked_user, not_linked_text, refusal_text
-from chatops.commands import INCIDENT_REF, severity_named
+from chatops.command_parsing import INCIDENT_REF, severity_named
 from chatops.models import Announcement, IncidentChannel, SlackCall
 from chatops.once import Answer, act_once
 from chatops.services import outbox, responses

@@ -20,7 +20,8 @@ from chatops.services.responses import respond
 from incidents.models import Incident, Source, Status
 from incidents.permissions import Action, can
 from incidents.selectors import incident_get_for_user
-from incidents.services import IncidentConflict, incident_acknowledge
+from incidents.services import incident_acknowledge
+from incidents.transitions import IncidentConflict
 from oncall.models import Notification
 
 # The largest id PostgreSQL's bigint holds: a bigger value from the button would make the

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from chatops.client import slack_configured
 from chatops.models import CallState, IncidentChannel, SlackCall, TeamChannel
-from chatops.services.channels import team_notice_channel
+from chatops.services.notices import team_notice_channel
 from incidents.models import Incident, Paging
 
 TEMPLATE = "chatops/_incident_slack.html"

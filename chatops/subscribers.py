@@ -8,7 +8,7 @@ from django.utils import timezone
 from chatops import commands, interactions, slack_events
 from chatops.client import slack_configured
 from chatops.models import InboundKind, IncidentChannel
-from chatops.services import announcements, channels, inbound
+from chatops.services import announcements, channels, inbound, notices
 from incidents import events
 from incidents.models import OPEN_STATUSES, Incident
 
@@ -18,6 +18,7 @@ def connect() -> None:
     inbound.register_processor(InboundKind.COMMAND, commands.process_command)
     inbound.register_processor(InboundKind.INTERACTION, interactions.process_interaction)
     channels.connect()
+    notices.connect()
     announcements.connect()
     events.subscribe(events.IncidentDeclared, on_declared)
     events.subscribe(events.IncidentStatusChanged, on_status_changed)
@@ -40,13 +41,13 @@ def on_declared(event: events.IncidentDeclared) -> None:
 def incident_announce(incident_id: int) -> None:
     channels.channel_open(incident_id=incident_id)
     announcements.announcement_refresh(incident_id)
-    channels.team_notify(incident_id=incident_id)
+    notices.team_notify(incident_id=incident_id)
 
 
 def on_status_changed(event: events.IncidentStatusChanged) -> None:
     announcements.announcement_refresh(event.incident_id)
     channels.setup_refresh(incident_id=event.incident_id)
-    channels.notice_for_change(
+    notices.notice_for_change(
         incident_id=event.incident_id, timeline_event_id=event.timeline_event_id
     )
 
@@ -54,16 +55,16 @@ def on_status_changed(event: events.IncidentStatusChanged) -> None:
 def on_severity_changed(event: events.IncidentSeverityChanged) -> None:
     announcements.announcement_refresh(event.incident_id)
     channels.setup_refresh(incident_id=event.incident_id)
-    channels.notice_for_change(
+    notices.notice_for_change(
         incident_id=event.incident_id, timeline_event_id=event.timeline_event_id
     )
-    channels.team_notify(incident_id=event.incident_id)
+    notices.team_notify(incident_id=event.incident_id)
 
 
 def on_role_assigned(event: events.IncidentRoleAssigned) -> None:
     announcements.announcement_refresh(event.incident_id)
     channels.setup_refresh(incident_id=event.incident_id)
-    channels.notice_for_change(
+    notices.notice_for_change(
         incident_id=event.incident_id, timeline_event_id=event.timeline_event_id
     )
 
@@ -84,7 +85,7 @@ def on_reopened(event: events.IncidentReopened) -> None:
 
 def on_merged(event: events.IncidentMerged) -> None:
     announcements.announcement_refresh(event.incident_id)
-    channels.notice_merged(incident_id=event.incident_id, survivor_id=event.survivor_id)
+    notices.notice_merged(incident_id=event.incident_id, survivor_id=event.survivor_id)
 
 
 # An edit on the web (title, summary, services, team, private…): the announcements show it,
@@ -100,13 +101,13 @@ def on_details_changed(event: events.IncidentDetailsChanged) -> None:
         announcements.announcement_withdraw(
             incident_id=event.incident_id, timeline_event_id=event.timeline_event_id
         )
-        channels.notice_made_private(
+        notices.notice_made_private(
             incident_id=event.incident_id, timeline_event_id=event.timeline_event_id
         )
     announcements.announcement_refresh(event.incident_id)
     channels.setup_refresh(incident_id=event.incident_id)
     if "team" in event.fields:
-        channels.team_notify(incident_id=event.incident_id)
+        notices.team_notify(incident_id=event.incident_id)
 
 
 # Paged people became participants: invite them now, not at the incident's next change.

@@ -90,7 +90,7 @@ class Status(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-# The lifecycle order. Which moves are allowed is incidents.services.TRANSITIONS.
+# The lifecycle order. Which moves are allowed is incidents.transitions.TRANSITIONS.
 STATUS_ORDER: tuple[str, ...] = tuple(Status.values)
 OPEN_STATUSES: tuple[str, ...] = STATUS_ORDER[:-1]
 

@@ -7,7 +7,6 @@ Tocsin itself (alert ingestion, timers, commands); SYSTEM passes every permissio
 recorded as no one (actor NULL).
 """
 
-import dataclasses
 import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -21,11 +20,10 @@ from django.utils import timezone
 from accounts.actors import Actor, actor_user
 from accounts.models import User
 from incidents import events
+from incidents.locks import incident_lock
 from incidents.models import (
     COMMANDER_CHECKLIST,
-    OPEN_STATUSES,
     SINGLE_HOLDER_ROLES,
-    STATUS_ORDER,
     ChecklistItem,
     EventKind,
     Incident,
@@ -41,7 +39,14 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.permissions import Action, can_change_visibility, require
-from ops.problems import Conflict
+from incidents.timeline import incident_record_event
+from incidents.transitions import (
+    IllegalTransition,
+    IncidentConflict,
+    StaleIncident,
+    transition_allowed,
+    transition_is_backward,
+)
 from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
 from ops.timestamps import FUTURE_EVENT, event_time_error
 
@@ -57,35 +62,6 @@ UNCHECKED = Unchecked.UNCHECKED
 IMPACT_IN_FUTURE = "The start of impact cannot be in the future."
 
 
-class IncidentConflict(Conflict):
-    """The change conflicts with the incident's current state (answered as 409 Conflict)."""
-
-
-class IllegalTransition(IncidentConflict):
-    """The incident's lifecycle does not allow this move from its current status."""
-
-    def __init__(self, incident: Incident, target: str, reason: str = "") -> None:
-        self.current = incident.status
-        self.target = target
-        super().__init__(
-            reason or f"{incident.ref} cannot move from {incident.status} to {target}."
-        )
-
-
-class StaleIncident(IncidentConflict):
-    """The person acted on a view of the incident older than its state: the value they saw
-    (`expected`) is no longer the incident's (`current`), so nothing was changed."""
-
-    def __init__(self, incident: Incident, *, field: str, current: str, expected: str) -> None:
-        self.field = field
-        self.current = current
-        self.expected = expected
-        super().__init__(
-            f"{incident.ref}'s {field} is now {current}, not {expected} as you saw it. "
-            "Nothing was changed: review it and try again."
-        )
-
-
 # The timestamp stamped the first time an incident arrives at a status.
 STATUS_TIMESTAMPS: dict[str, str] = {
     Status.ACKNOWLEDGED: "acknowledged_at",
@@ -95,98 +71,12 @@ STATUS_TIMESTAMPS: dict[str, str] = {
 }
 
 
-# The moves incident_set_status may make: the one transition table, which the web's status
-# buttons and the API follow. Forward moves may skip steps. Incidents relapse (a fix that did
-# not hold, a cause that was not the cause), so among investigating, identified and monitoring
-# an incident also moves back, as incident.io's live statuses and Statuspage's incident
-# statuses let responders do. Nothing goes back to detected or acknowledged: they say whether
-# anyone has answered the page, which a relapse does not undo. A resolved incident leaves only
-# through incident_reopen (to investigating), which is not a status change but its own entry.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.DETECTED: frozenset(
-        {
-            Status.ACKNOWLEDGED,
-            Status.INVESTIGATING,
-            Status.IDENTIFIED,
-            Status.MONITORING,
-            Status.RESOLVED,
-        }
-    ),
-    Status.ACKNOWLEDGED: frozenset(
-        {Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED}
-    ),
-    Status.INVESTIGATING: frozenset({Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED}),
-    Status.IDENTIFIED: frozenset({Status.INVESTIGATING, Status.MONITORING, Status.RESOLVED}),
-    Status.MONITORING: frozenset({Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED}),
-    Status.RESOLVED: frozenset(),
-}
-
-
-def transition_allowed(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
-
-
-def transition_is_backward(current: str, target: str) -> bool:
-    """True for a move back to an earlier status: an incident that relapsed."""
-    return STATUS_ORDER.index(target) < STATUS_ORDER.index(current)
-
-
-def _record(
-    incident: Incident,
-    *,
-    kind: EventKind,
-    actor: Actor,
-    source: Source,
-    message: str,
-    data: dict[str, Any] | None = None,
-    at: datetime | None = None,
-    highlighted: bool = False,
-) -> TimelineEvent:
-    return TimelineEvent.objects.create(
-        incident=incident,
-        kind=kind,
-        actor=actor_user(actor),
-        source=source,
-        message=message,
-        data=data or {},
-        occurred_at=at or timezone.now(),
-        highlighted=highlighted,
-    )
-
-
-def incident_lock(incident: Incident | int) -> Incident:
-    """Re-read the incident under a row lock; the caller is inside a transaction.
-
-    The one way any app locks an incident row.
-
-    FOR NO KEY UPDATE of the incident's row alone, without joins: FOR UPDATE with
-    select_related would also lock the severity row every incident shares; FOR UPDATE blocks
-    the inserts of timeline entries, alerts and pages that reference the incident (their
-    foreign-key checks take KEY SHARE); and a join is re-checked against the incident's new
-    version after a concurrent update, so a severity changed meanwhile made the row vanish
-    (DoesNotExist). All three were measured under load.
-    """
-    pk = incident if isinstance(incident, int) else incident.pk
-    return Incident.objects.select_for_update(no_key=True).get(pk=pk)
-
-
 def _lock_for(actor: Actor, action: Action, incident: Incident | int) -> Incident:
     """Lock the incident's row, then check `actor` may do `action` to it as the locked row
     stands. The caller is inside a transaction."""
     incident = incident_lock(incident)
     require(actor, action, incident)
     return incident
-
-
-def incidents_lock_open(pks: Iterable[int]) -> set[int]:
-    """Lock the open incidents among `pks`, in pk order (the order every app locks several in),
-    and return their pks; the caller is inside a transaction. Rows alone, as incident_lock."""
-    return set(
-        Incident.objects.select_for_update(no_key=True)
-        .filter(pk__in=list(pks), status__in=OPEN_STATUSES)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 def _next_number() -> int:
@@ -243,8 +133,8 @@ def incident_declare(
         incident.services.set(list(services))
         if isinstance(actor, User):
             incident.participants.add(actor)
-        declared = _record(
-            incident,
+        declared = incident_record_event(
+            incident=incident,
             kind=EventKind.DECLARED,
             actor=actor,
             source=source,
@@ -337,8 +227,8 @@ def _change_status(
         text = f"{actor.display_name} changed status from {old} to {status}"
     if message:
         text += f": {message}"
-    entry = _record(
-        incident,
+    entry = incident_record_event(
+        incident=incident,
         kind=kind,
         actor=actor,
         source=source,
@@ -434,8 +324,8 @@ def incident_resolve(
         text = f"{actor.display_name} resolved {incident.ref}"
         if resolution:
             text += f": {resolution}"
-        entry = _record(
-            incident,
+        entry = incident_record_event(
+            incident=incident,
             kind=EventKind.RESOLVED,
             actor=actor,
             source=source,
@@ -476,8 +366,8 @@ def incident_reopen(
         text = f"{actor.display_name} reopened {incident.ref}"
         if reason:
             text += f": {reason}"
-        entry = _record(
-            incident,
+        entry = incident_record_event(
+            incident=incident,
             kind=EventKind.REOPENED,
             actor=actor,
             source=source,
@@ -528,8 +418,8 @@ def incident_set_severity(
         incident.severity = severity
         incident.save(update_fields=["severity", "updated_at"])
         verb = "raised" if severity.rank < old.rank else "lowered"
-        entry = _record(
-            incident,
+        entry = incident_record_event(
+            incident=incident,
             kind=EventKind.SEVERITY_CHANGED,
             actor=actor,
             source=source,
@@ -621,8 +511,8 @@ def _assign_role(
         )
     else:
         message = f"{actor.display_name} assigned {user.display_name} as {label}"
-    entry = _record(
-        incident,
+    entry = incident_record_event(
+        incident=incident,
         kind=EventKind.ROLE_ASSIGNED,
         actor=actor,
         source=source,
@@ -657,7 +547,9 @@ def incident_add_note(
         raise ValidationError({"text": "A note needs some text."})
     with transaction.atomic():
         incident = _lock_for(actor, Action.RESPOND, incident)
-        note = _record(incident, kind=EventKind.NOTE, actor=actor, source=source, message=text)
+        note = incident_record_event(
+            incident=incident, kind=EventKind.NOTE, actor=actor, source=source, message=text
+        )
         events.publish(
             events.IncidentNoteAdded(
                 incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=note.pk
@@ -693,8 +585,8 @@ def incident_post_update(
             posted_at=timezone.now(),
         )
         audience = "a public" if public else "an internal"
-        entry = _record(
-            incident,
+        entry = incident_record_event(
+            incident=incident,
             kind=EventKind.STATUS_UPDATE,
             actor=actor,
             source=source,
@@ -760,8 +652,8 @@ def incident_update_details(
                 incident.services.set(list(services))
                 changed.append("services")
         if changed:
-            entry = _record(
-                incident,
+            entry = incident_record_event(
+                incident=incident,
                 kind=EventKind.EDITED,
                 actor=actor,
                 source=source,
@@ -800,8 +692,8 @@ def checklist_item_set_done(
         item.done_by = actor_user(actor) if done else None
         item.save(update_fields=["done_at", "done_by"])
         verb = "ticked" if done else "unticked"
-        _record(
-            incident,
+        incident_record_event(
+            incident=incident,
             kind=EventKind.CHECKLIST,
             actor=actor,
             source=source,
@@ -809,66 +701,6 @@ def checklist_item_set_done(
             data={"item": item.position, "done": done},
         )
     return item
-
-
-def incident_record_event(
-    *,
-    incident: Incident,
-    kind: EventKind,
-    source: Source,
-    message: str,
-    actor: Actor,
-    data: dict[str, Any] | None = None,
-    at: datetime | None = None,
-    highlighted: bool = False,
-) -> TimelineEvent:
-    """Record something that happened around an incident (an alert, a page, a Slack pin).
-
-    For the other apps' events that change nothing on the incident itself; changes go through
-    the services above, which record their own entries. Nothing here is permission-checked; most
-    entries are Tocsin's own (a page sent, an alert fired), and say so with `actor=SYSTEM`.
-    `highlighted` entries (a Slack pin) lead the postmortem's timeline.
-    """
-    return _record(
-        incident,
-        kind=kind,
-        actor=actor,
-        source=source,
-        message=message,
-        data=data,
-        at=at,
-        highlighted=highlighted,
-    )
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class TimelineEntry:
-    """One entry of `incident_record_events`: what `incident_record_event` takes, as data."""
-
-    incident: Incident
-    kind: EventKind
-    actor: Actor
-    source: Source
-    message: str
-    at: datetime
-    data: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def incident_record_events(*, entries: Iterable[TimelineEntry]) -> None:
-    """Record many entries with one INSERT: the alert processor records an entry per alert
-    event, and a burst brings thousands a second."""
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            incident=entry.incident,
-            kind=entry.kind,
-            actor=actor_user(entry.actor),
-            source=entry.source,
-            message=entry.message,
-            data=entry.data,
-            occurred_at=entry.at,
-        )
-        for entry in entries
-    )
 
 
 def incident_add_responders(*, incident: Incident, users: Iterable[User]) -> None:
@@ -886,36 +718,6 @@ def incident_add_responders(*, incident: Incident, users: Iterable[User]) -> Non
     events.publish(
         events.IncidentRespondersAdded(incident_id=incident.pk, actor_id=None, user_ids=added)
     )
-
-
-def timeline_event_set_highlight(
-    *, event: TimelineEvent, actor: Actor, highlighted: bool
-) -> TimelineEvent:
-    with transaction.atomic():
-        incident = _lock_for(actor, Action.RESPOND, event.incident)
-        changed = TimelineEvent.objects.filter(pk=event.pk).exclude(highlighted=highlighted)
-        if changed.update(highlighted=highlighted):
-            # The one change to an incident's page that adds no timeline entry: moving
-            # updated_at is what tells open pages (selectors.incident_version) to refresh.
-            incident.save(update_fields=["updated_at"])
-        event.highlighted = highlighted
-    return event
-
-
-def timeline_event_set_removed(*, event: TimelineEvent, removed: bool) -> TimelineEvent:
-    """Mark an entry whose source took it back (a Slack message unpinned), or restore it.
-
-    Not permission-checked, like incident_record_event: the app that recorded the entry
-    mirrors its source. The entry is kept, struck through."""
-    with transaction.atomic():
-        incident = incident_lock(event.incident_id)
-        removed_at = timezone.now() if removed else None
-        changed = TimelineEvent.objects.filter(pk=event.pk, removed_at__isnull=removed)
-        if changed.update(removed_at=removed_at):
-            # As for highlights: moving updated_at is what refreshes open pages.
-            incident.save(update_fields=["updated_at"])
-            event.removed_at = removed_at
-    return event
 
 
 def incident_merge(
@@ -945,8 +747,8 @@ def incident_merge(
         incident.merged_into = into
         incident.save(update_fields=["merged_into", "updated_at"])
         acknowledged = _move(incident, Status.RESOLVED, actor=actor, now=now)
-        entry = _record(
-            incident,
+        entry = incident_record_event(
+            incident=incident,
             kind=EventKind.MERGED,
             actor=actor,
             source=source,
@@ -954,8 +756,8 @@ def incident_merge(
             data={"into": into.number},
             at=now,
         )
-        _record(
-            into,
+        incident_record_event(
+            incident=into,
             kind=EventKind.MERGED,
             actor=actor,
             source=source,

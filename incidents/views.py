@@ -54,6 +54,13 @@ from incidents.models import (
     Team,
 )
 from incidents.permissions import Action, can
+from incidents.timeline import timeline_event_set_highlight
+from incidents.transitions import (
+    IncidentConflict,
+    StaleIncident,
+    transition_allowed,
+    transition_is_backward,
+)
 from ops.forms import add_service_errors
 
 PAGE_SIZE = 25
@@ -218,8 +225,8 @@ def _status_moves(incident: Incident, *, back: bool) -> list[tuple[str, str]]:
         (status, Status(status).label)
         for status in STATUS_ORDER
         if status not in own_buttons
-        and services.transition_allowed(incident.status, status)
-        and services.transition_is_backward(incident.status, status) == back
+        and transition_allowed(incident.status, status)
+        and transition_is_backward(incident.status, status) == back
     ]
 
 
@@ -371,12 +378,12 @@ def panel_action[**P](
                     )
                 add_service_errors(form, exc)
                 return _panel(request, incident, key=key, status=status, bound=bound)
-            except services.StaleIncident as exc:
+            except StaleIncident as exc:
                 if wants_fragment(request) and form_class is not None and key in ACTION_FORMS:
                     return _stale(request, number, key, form_class, str(exc))
                 messages.error(request, str(exc))
                 return redirect(incident)
-            except services.IncidentConflict as exc:
+            except IncidentConflict as exc:
                 if wants_fragment(request):
                     return _panel(request, incident, key=key, status=409, notice=str(exc))
                 messages.error(request, str(exc))
@@ -484,7 +491,7 @@ def timeline_event_highlight(
     event = incident.timeline.filter(pk=event_id).first()
     if event is None:
         raise Http404("No such timeline entry.")
-    return services.timeline_event_set_highlight(
+    return timeline_event_set_highlight(
         event=event, actor=request.user, highlighted=data["highlighted"]
     )
 

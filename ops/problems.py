@@ -20,7 +20,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 class Conflict(Exception):
     """The change conflicts with the current state of what it changes: answered as 409 Conflict.
 
-    Each app subclasses it for its own conflicts (`incidents.services.IncidentConflict`).
+    Each app subclasses it for its own conflicts (`incidents.transitions.IncidentConflict`).
     """
 
 

@@ -20,6 +20,7 @@ from alerts.models import Alert, AlertStatus, Integration, IntegrationKind
 from alerts.rules import severity_candidates
 from alerts.selectors import alerts_due
 from incidents import services as incident_services
+from incidents.locks import incidents_lock_open
 from incidents.models import (
     OPEN_STATUSES,
     STATUS_ORDER,
@@ -30,6 +31,7 @@ from incidents.models import (
     Source,
     Status,
 )
+from incidents.timeline import TimelineEntry, incident_record_events
 from ops.timestamps import EARLIEST
 
 logger = logging.getLogger(__name__)
@@ -231,7 +233,7 @@ class _Processor:
         self._unresolved = self._unresolved_alerts_of_incidents(alerts)
         self._followed: set[int] = set()  # incidents whose resolution this batch settled
         self._declared_this_minute: int | None = None
-        self._timeline: list[incident_services.TimelineEntry] = []
+        self._timeline: list[TimelineEntry] = []
         self._moved: dict[int, Alert] = {}  # alerts whose incident changed, by pk
         # The most severe of the alerts joining each incident, when above the incident's: one
         # change per incident and batch (an alert of each severity in turn made four).
@@ -334,7 +336,7 @@ class _Processor:
         join was dropped: they stay pending and are processed again.
         """
         joined = {alert.incident_id for alert in self._moved.values() if alert.incident_id}
-        still_open = incident_services.incidents_lock_open(joined)
+        still_open = incidents_lock_open(joined)
         again = {pk for pk, alert in self._moved.items() if alert.incident_id not in still_open}
         for pk in again:
             del self._moved[pk]
@@ -356,7 +358,7 @@ class _Processor:
     def write(self) -> None:
         """Write the batch's timeline entries and its alerts' incidents; the caller holds the
         alerts' row locks."""
-        incident_services.incident_record_events(entries=self._timeline)
+        incident_record_events(entries=self._timeline)
         _set_incidents({alert.pk: alert.incident_id for alert in self._moved.values()})
 
     def _move(self, alert: Alert, incident: Incident | None) -> None:
@@ -491,7 +493,7 @@ class _Processor:
 
     def _record(self, incident: Incident, alert: Alert, message: str) -> None:
         self._timeline.append(
-            incident_services.TimelineEntry(
+            TimelineEntry(
                 incident=incident,
                 kind=EventKind.ALERT,
                 actor=SYSTEM,

@@ -26,7 +26,7 @@ from chatops.models import PinnedMessage
 from chatops.services.people import user_for_slack_id
 from incidents.models import EventKind, Incident, Source, TimelineEvent
 from incidents.permissions import Action, can
-from incidents.services import incident_record_event, timeline_event_set_removed
+from incidents.timeline import incident_record_event, timeline_event_set_removed
 
 logger = logging.getLogger(__name__)
 

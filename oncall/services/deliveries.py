@@ -20,8 +20,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
-from incidents import services as incident_services
 from incidents.models import EventKind, Source, Status
+from incidents.timeline import incident_record_event
 from oncall.models import (
     AttemptStatus,
     DeliveryAttempt,
@@ -257,7 +257,7 @@ def _record_attempt(
         message = f"Page to {who} failed, will retry: {error}"
     else:
         message = f"Page to {who} failed: {error}"
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=notification.incident,
         kind=EventKind.PAGE,
         actor=SYSTEM,

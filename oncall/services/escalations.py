@@ -17,7 +17,9 @@ from django.db import transaction
 from accounts.actors import SYSTEM
 from accounts.models import User
 from incidents import services as incident_services
+from incidents.locks import incident_lock
 from incidents.models import EventKind, Incident, Paging, Source, Status
+from incidents.timeline import incident_record_event
 from oncall import selectors
 from oncall.models import (
     Escalation,
@@ -61,7 +63,7 @@ def escalation_start(
     """
     now = now or clock()
     with transaction.atomic():
-        incident = incident_services.incident_lock(incident)
+        incident = incident_lock(incident)
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             return None
         if not manual and (
@@ -82,7 +84,7 @@ def escalation_start(
             return existing
         policy = policy or selectors.policy_for_incident(incident)
         if policy is None:
-            incident_services.incident_record_event(
+            incident_record_event(
                 incident=incident,
                 kind=EventKind.PAGE,
                 actor=SYSTEM,
@@ -108,7 +110,7 @@ def escalation_start(
             created_at=now,
             page_management=incident.severity.paging == Paging.ONCALL_AND_MANAGEMENT,
         )
-        incident_services.incident_record_event(
+        incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
             actor=SYSTEM,
@@ -239,7 +241,7 @@ def escalation_advance(
         # UPDATE of its row alone). Acknowledging locks the incident, so an
         # acknowledgement either commits before this read (and nothing is paged) or waits
         # until these pages exist (and its subscriber cancels the ones not yet sent).
-        incident = incident_services.incident_lock(escalation.incident_id)
+        incident = incident_lock(escalation.incident_id)
         if incident.acknowledged_at is not None or incident.status == Status.RESOLVED:
             _finish(escalation, EscalationState.STOPPED, "acknowledged", now)
             return False
@@ -332,7 +334,7 @@ def page_people(
     """Insert each person's notification steps (`label` says what paged them, on the rows and
     the timeline) and make them responders. Caller holds the incident's row lock."""
     if not users:
-        incident_services.incident_record_event(
+        incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
             actor=SYSTEM,
@@ -368,7 +370,7 @@ def page_people(
     incident_services.incident_add_responders(incident=incident, users=users)
     names = ", ".join(u.display_name for u in users if u.display_name not in unreachable)
     if names:
-        incident_services.incident_record_event(
+        incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
             actor=SYSTEM,
@@ -378,7 +380,7 @@ def page_people(
             at=now,
         )
     for name in unreachable:
-        incident_services.incident_record_event(
+        incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
             actor=SYSTEM,

@@ -14,9 +14,10 @@ from django.db import transaction
 
 from accounts.actors import SYSTEM
 from accounts.models import User
-from incidents import services as incident_services
+from incidents.locks import incident_lock
 from incidents.models import EventKind, Incident, Source, Status, Team
 from incidents.permissions import Action, require
+from incidents.timeline import incident_record_event
 from oncall import selectors
 from oncall.models import Escalation, EscalationPolicy, EscalationState
 from oncall.services import deliveries, escalations, handoff
@@ -57,7 +58,7 @@ def _page_by_hand(incident: Incident, users: list[User], *, label: str, now: dat
 
 
 def _record_escalated(incident: Incident, *, actor: User, to: str, now: datetime) -> None:
-    incident_services.incident_record_event(
+    incident_record_event(
         incident=incident,
         kind=EventKind.PAGE,
         actor=actor,
@@ -70,7 +71,7 @@ def _record_escalated(incident: Incident, *, actor: User, to: str, now: datetime
 def _lock_open(incident: Incident) -> Incident:
     """Lock the incident's row and return it fresh, refusing a page for a resolved one (a form
     rendered before it was resolved). Caller is inside transaction.atomic."""
-    incident = incident_services.incident_lock(incident)
+    incident = incident_lock(incident)
     if incident.status == Status.RESOLVED:
         raise PagingConflict(f"{incident.ref} is resolved: reopen it to page anyone for it.")
     return incident
@@ -112,7 +113,7 @@ def page_team_for_incident(
         _page_by_hand(incident, users, label=label, now=now)
         for user in named:
             if user not in users:
-                incident_services.incident_record_event(
+                incident_record_event(
                     incident=incident,
                     kind=EventKind.PAGE,
                     actor=SYSTEM,

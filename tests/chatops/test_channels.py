@@ -8,7 +8,7 @@ from django.core.cache import cache
 from accounts.actors import SYSTEM
 from chatops.models import IncidentChannel, SlackCall, SlackUserLink
 from chatops.selectors import incident_for_channel
-from chatops.services import channels, outbox
+from chatops.services import channels, notices, outbox
 from incidents import services
 from incidents.models import RoleKind, Status
 from tests.chatops.channel_support import work
@@ -312,7 +312,7 @@ def test_rows_waiting_for_the_channel_look_again_after_30_seconds_not_2(
         incident = declare(actor=responder)
         services.incident_acknowledge(incident=incident, actor=responder)
     outbox.calls_dispatch_due(enqueue=lambda ids: None)
-    notice = SlackCall.objects.get(kind=channels.NOTICE)
+    notice = SlackCall.objects.get(kind=notices.NOTICE)
     assert outbox.call_send(call_id=notice.pk) == "waiting"
     notice.refresh_from_db()
     assert notice.due_at >= clock.now + timedelta(seconds=30)

@@ -323,7 +323,7 @@ def test_the_incident_page_links_to_slack_only_for_slack_entries_with_https_perm
     client: Client, deliver, incident, channel, message_ts, cole
 ):
     from accounts.actors import SYSTEM
-    from incidents.services import incident_record_event
+    from incidents.timeline import incident_record_event
 
     deliver(pin(channel, message_ts))
     for kind, permalink in [

@@ -13,6 +13,7 @@ from django.db import transaction
 from accounts.actors import SYSTEM
 from incidents import events, services
 from incidents.models import RoleKind, Status
+from incidents.transitions import IllegalTransition
 from tests.factories import UserFactory, declare, severity
 
 EVENT_TYPES = [
@@ -368,7 +369,7 @@ def test_a_refused_change_publishes_nothing(
 
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
-        pytest.raises(services.IllegalTransition),
+        pytest.raises(IllegalTransition),
     ):
         services.incident_set_status(incident=incident, actor=responder, status=Status.ACKNOWLEDGED)
 

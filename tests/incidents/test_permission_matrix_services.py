@@ -23,6 +23,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.permissions import Action, can, require
+from incidents.timeline import timeline_event_set_highlight
 from tests.factories import UserFactory, declare, severity
 
 pytestmark = pytest.mark.django_db
@@ -131,7 +132,7 @@ SERVICES: dict[str, tuple[Callable[[World], None] | None, Callable[[World], Any]
     ),
     "timeline_event_set_highlight": (
         None,
-        lambda w: services.timeline_event_set_highlight(
+        lambda w: timeline_event_set_highlight(
             event=_first_entry(w), actor=w.actor, highlighted=True
         ),
     ),

@@ -26,7 +26,8 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
-from incidents.services import IllegalTransition, IncidentConflict
+from incidents.timeline import timeline_event_set_highlight
+from incidents.transitions import IllegalTransition, IncidentConflict
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare, severity
 
 PLAYBOOK_CHECKLIST = [
@@ -111,7 +112,7 @@ SERVICE_CALLS: dict[str, tuple[Callable[[dict[str, Any]], object], int]] = {
     ),
     # Highlighting curates the timeline; an entry saying so would only clutter it.
     "timeline_event_set_highlight": (
-        lambda c: services.timeline_event_set_highlight(
+        lambda c: timeline_event_set_highlight(
             event=c["incident"].timeline.first(), actor=c["actor"], highlighted=True
         ),
         0,
@@ -675,7 +676,7 @@ def test_ticking_a_ticked_item_again_writes_nothing(incident, responder):
 def test_highlighting_a_timeline_entry_marks_it(incident, responder):
     entry = incident.timeline.first()
 
-    services.timeline_event_set_highlight(event=entry, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=entry, actor=responder, highlighted=True)
 
     entry.refresh_from_db()
     assert entry.highlighted

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import EventKind, RoleKind, Status
+from incidents.transitions import StaleIncident
 from tests.factories import declare, severity
 from tests.incidents.api_support import api_client, assert_problem, incident_url
 
@@ -40,7 +41,7 @@ def test_severity_change_from_the_severity_seen_is_applied(incident, commander):
 def test_severity_change_from_a_severity_no_longer_current_is_refused(incident, commander):
     services.incident_set_severity(incident=incident, actor=commander, severity=severity("SEV1"))
 
-    with pytest.raises(services.StaleIncident) as refused:
+    with pytest.raises(StaleIncident) as refused:
         services.incident_set_severity(
             incident=incident,
             actor=commander,
@@ -58,7 +59,7 @@ def test_severity_change_from_a_severity_no_longer_current_is_refused(incident, 
 def test_status_move_from_a_status_no_longer_current_is_refused(incident, commander):
     services.incident_set_status(incident=incident, actor=commander, status=Status.INVESTIGATING)
 
-    with pytest.raises(services.StaleIncident):
+    with pytest.raises(StaleIncident):
         services.incident_set_status(
             incident=incident,
             actor=commander,
@@ -73,7 +74,7 @@ def test_status_move_from_a_status_no_longer_current_is_refused(incident, comman
 def test_resolving_from_a_status_no_longer_current_is_refused(incident, commander):
     services.incident_set_status(incident=incident, actor=commander, status=Status.MONITORING)
 
-    with pytest.raises(services.StaleIncident):
+    with pytest.raises(StaleIncident):
         services.incident_resolve(
             incident=incident, actor=commander, resolution="x", expected_status=Status.DETECTED
         )
@@ -87,7 +88,7 @@ def test_role_assignment_over_a_holder_not_seen_is_refused(incident, responder, 
         incident=incident, actor=commander, role=RoleKind.COMMANDER, user=commander
     )
 
-    with pytest.raises(services.StaleIncident) as refused:
+    with pytest.raises(StaleIncident) as refused:
         services.incident_assign_role(
             incident=incident,
             actor=responder,

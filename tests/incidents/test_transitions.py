@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.actors import SYSTEM
 from incidents import events, services
 from incidents.models import EventKind, Incident, Status
-from incidents.services import IllegalTransition
+from incidents.transitions import IllegalTransition, transition_allowed, transition_is_backward
 from tests.clock import Clock
 from tests.factories import declare
 
@@ -63,16 +63,16 @@ def test_the_table_has_eighteen_legal_moves_out_of_thirty_six():
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))
 def test_transition_is_backward_only_for_a_relapse(current, target):
-    assert services.transition_is_backward(current, target) == ((current, target) in BACKWARD)
+    assert transition_is_backward(current, target) == ((current, target) in BACKWARD)
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS)
 def test_transition_allowed_follows_the_table(current, target):
-    assert services.transition_allowed(current, target) == ((current, target) in LEGAL)
+    assert transition_allowed(current, target) == ((current, target) in LEGAL)
 
 
 def test_transition_allowed_refuses_an_unknown_status():
-    assert not services.transition_allowed(Status.DETECTED, "exploded")
+    assert not transition_allowed(Status.DETECTED, "exploded")
 
 
 @pytest.mark.parametrize(("current", "target"), sorted(LEGAL))

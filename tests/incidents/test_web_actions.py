@@ -17,6 +17,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
+from incidents.timeline import timeline_event_set_highlight
 from tests.factories import UserFactory, declare, severity
 from tests.incidents.api_support import written_rows
 
@@ -488,7 +489,7 @@ def test_highlight_a_timeline_entry(signed_in, incident):
 
 def test_unhighlight_a_timeline_entry_with_htmx(signed_in, incident, responder):
     event = incident.timeline.get()
-    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
 
     response = act(
         signed_in, "highlight", incident, {"highlighted": "false"}, htmx=True, event_id=event.pk

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import Incident, RoleKind
+from incidents.timeline import timeline_event_set_highlight
 from incidents.views import TIMELINE_RECENT
 from tests.factories import TeamFactory, declare
 
@@ -135,7 +136,7 @@ def test_viewers_profile_zone_wins_over_the_browsers(client, responder):
 def test_highlighted_timeline_entries_are_marked(signed_in, responder):
     incident = declare(responder)
     note = services.incident_add_note(incident=incident, actor=responder, text="Root cause")
-    services.timeline_event_set_highlight(event=note, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=note, actor=responder, highlighted=True)
 
     content = page(signed_in, incident).content.decode()
 
@@ -333,7 +334,7 @@ def test_page_loads_htmx_and_sends_the_csrf_token_with_htmx_requests(signed_in, 
 def test_highlight_button_of_a_highlighted_entry_takes_the_highlight_off(signed_in, responder):
     incident = declare(responder)
     event = incident.timeline.get()
-    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
 
     content = page(signed_in, incident).content.decode()
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.models import EventKind, RoleKind, Source, Status
+from incidents.timeline import incident_record_event, timeline_event_set_highlight
 from tests.factories import declare, severity
 
 HTMX = {"HX-Request": "true"}
@@ -93,7 +94,7 @@ def test_any_change_makes_the_poll_answer_the_changed_parts(signed_in, incident,
             incident=incident, actor=commander, role=RoleKind.SCRIBE, user=commander
         )
     else:
-        services.incident_record_event(
+        incident_record_event(
             incident=incident,
             kind=EventKind.PAGE,
             source=Source.SYSTEM,
@@ -242,7 +243,7 @@ def test_highlighting_an_entry_makes_the_poll_answer_the_changed_parts(
     version = shown_version(signed_in.get(incident.get_absolute_url()).content.decode())
     event = incident.timeline.get()
 
-    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
     response = poll(signed_in, incident, version)
 
     assert response.status_code == 200
@@ -251,9 +252,9 @@ def test_highlighting_an_entry_makes_the_poll_answer_the_changed_parts(
 
 def test_highlighting_an_entry_already_highlighted_changes_nothing(signed_in, incident, responder):
     event = incident.timeline.get()
-    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
     version = shown_version(signed_in.get(incident.get_absolute_url()).content.decode())
 
-    services.timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
+    timeline_event_set_highlight(event=event, actor=responder, highlighted=True)
 
     assert poll(signed_in, incident, version).status_code == 304

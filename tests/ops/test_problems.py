@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from incidents.services import IllegalTransition, IncidentConflict
+from incidents.transitions import IllegalTransition, IncidentConflict
 from ops.middleware import BodySizeLimitMiddleware
 from ops.problems import (
     PROBLEM_CONTENT_TYPE,
