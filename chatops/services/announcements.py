@@ -41,6 +41,8 @@ CONFIRM_MAX = 300
 RESOLVES = "” will be resolved for everyone."
 # chat.update's answers for a message that is no longer ours to edit (deleted in Slack).
 GONE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
+# Seconds an edit waits for more changes to the same announcement.
+EDIT_DELAY = 2.0
 
 
 def announcement_refresh(incident_id: int) -> None:
@@ -56,12 +58,21 @@ def announcement_refresh(incident_id: int) -> None:
     # A private incident is seen by its participants only: never in a channel everyone reads.
     if settings.SLACK_ANNOUNCEMENTS_CHANNEL and not private:
         places.append(Place.ANNOUNCEMENTS)
+    posted = set(
+        Announcement.objects.filter(incident_id=incident_id)
+        .exclude(ts="")
+        .values_list("place", flat=True)
+    )
     for place in places:
         outbox.call_refresh(
             kind=KIND,
             key=f"announcement:{incident_id}:{place}",
             incident_id=incident_id,
             payload={"place": str(place)},
+            # The first post goes at once; edits wait a moment, so a burst of changes (an
+            # acknowledgement is two events; a responder clicking through the statuses) is one
+            # edit with the final state, and Slack's limit on chat.update is not spent.
+            delay=EDIT_DELAY if place in posted else 0.0,
         )
 
 

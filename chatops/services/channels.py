@@ -56,6 +56,7 @@ WAITING_FOR_CHANNEL = "waiting for the incident channel"
 # unarchiving) the channel wakes the waiting rows at once (_wake_waiting); this is only the
 # backstop for a wake that was missed, so it need not poll Slack's worth of rows every 2 s.
 CHANNEL_WAIT = 30.0
+CREATION_UNDER_WAY_WAIT = 2.0
 # conversations.invite errors about one person, not the call: that person is given up on
 # (inviting them again would fail again), the others are invited.
 USER_INVITE_ERRORS = frozenset(
@@ -247,7 +248,12 @@ def channel_ready(channel: IncidentChannel) -> str:
         create = SlackCall.objects.filter(key=f"channel:{channel.incident_id}").first()
         if create is not None and create.state == CallState.FAILED:
             raise Cancel(f"the channel could not be created: {create.last_error}")
-        raise NotReady(f"{WAITING_FOR_CHANNEL}: not created yet", wait=CHANNEL_WAIT)
+        # Creating the channel wakes the rows waiting for it, but not one being sent at that
+        # moment (like this one): while the creation is under way, look again soon. While it
+        # waits out a rate limit or a backoff, the wake-up will come.
+        waiting = create is not None and create.state == CallState.PENDING
+        wait = CHANNEL_WAIT if waiting else CREATION_UNDER_WAY_WAIT
+        raise NotReady(f"{WAITING_FOR_CHANNEL}: not created yet", wait=wait)
     if channel.archived_at is not None:
         if channel.incident.status == Status.RESOLVED:
             raise Cancel("the channel is archived")

@@ -1,11 +1,14 @@
 """The live announcement: posted once per place, edited in place, never blocking the incident."""
 
+from datetime import timedelta
+
 import pytest
 
 from accounts.actors import SYSTEM
 from chatops import interactions
 from chatops.models import Announcement, IncidentChannel, SlackCall
 from chatops.services import outbox
+from chatops.services.announcements import EDIT_DELAY
 from incidents import services
 from incidents.models import RoleKind, Status
 from tests.chatops.channel_support import work, work_once
@@ -102,8 +105,10 @@ def test_a_burst_of_changes_while_queued_sends_one_edit_with_the_final_state(
         with django_capture_on_commit_callbacks(execute=True):
             services.incident_set_status(incident=incident, actor=responder, status=status)
     row.refresh_from_db()
-    assert row.state == "queued"  # handed to a worker after the first change, not yet sent
-    outbox.call_send(call_id=row.pk)
+    # The edit waits a moment after the first change, for more.
+    assert (row.state, row.due_at) == ("pending", clock.now + timedelta(seconds=EDIT_DELAY))
+    clock.advance(seconds=EDIT_DELAY)
+    work_once()
 
     [edit] = slack.edits_of(announcement.channel_id, announcement.ts)
     assert fields_of(edit["blocks"])["Status"] == "Investigating"

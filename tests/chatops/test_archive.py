@@ -8,7 +8,7 @@ from chatops.models import IncidentChannel, SlackCall
 from chatops.services import channels
 from incidents import services
 from incidents.models import Status
-from tests.chatops.channel_support import work, work_once
+from tests.chatops.channel_support import work
 from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +29,15 @@ def resolved(slack, clock, responder, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.incident_resolve(incident=incident, actor=responder)
     work(clock)
+    incident.refresh_from_db()
     return incident
 
 
 def test_archived_after_the_configured_days(slack, clock, resolved):
     channel = IncidentChannel.objects.get(incident=resolved)
-    assert channel.archive_due_at == clock.now + timedelta(days=3)
+    assert channel.archive_due_at == resolved.resolved_at + timedelta(days=3)
 
-    clock.advance(hours=71)
+    clock.now = resolved.resolved_at + timedelta(hours=71)
     assert channels.channels_archive_due() == 0
     clock.advance(hours=1)
     assert channels.channels_archive_due() == 1
@@ -97,6 +98,6 @@ def test_after_archiving_nothing_more_is_tried_in_the_channel(
     calls = len(slack.calls)
     with django_capture_on_commit_callbacks(execute=True):
         announcement_refresh(resolved.pk)
-    work_once()
+    work(clock)
     assert len(slack.calls) == calls
     assert SlackCall.objects.get(key=f"announcement:{resolved.pk}:incident").state == "cancelled"

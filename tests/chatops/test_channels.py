@@ -312,10 +312,29 @@ def test_rows_waiting_for_the_channel_look_again_after_30_seconds_not_2(
         incident = declare(actor=responder)
         services.incident_acknowledge(incident=incident, actor=responder)
     outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    create = SlackCall.objects.get(key=f"channel:{incident.pk}")
+    assert outbox.call_send(call_id=create.pk) == "retry"  # waits out Slack's 120 s
     notice = SlackCall.objects.get(kind=notices.NOTICE)
     assert outbox.call_send(call_id=notice.pk) == "waiting"
     notice.refresh_from_db()
+    # Creating the channel will wake it; until then it does not keep a worker busy.
     assert notice.due_at >= clock.now + timedelta(seconds=30)
+
+
+def test_a_row_that_finds_the_channel_being_created_looks_again_soon(
+    slack, clock, responder, django_capture_on_commit_callbacks
+):
+    # The creation is under way (handed to a worker): its wake-up may come while this row is
+    # itself being sent and so miss it, so the row does not wait the long backstop.
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder)
+        services.incident_acknowledge(incident=incident, actor=responder)
+    outbox.calls_dispatch_due(enqueue=lambda ids: None)
+    assert SlackCall.objects.get(key=f"channel:{incident.pk}").state == "queued"
+    notice = SlackCall.objects.get(kind=notices.NOTICE)
+    assert outbox.call_send(call_id=notice.pk) == "waiting"
+    notice.refresh_from_db()
+    assert notice.due_at == clock.now + timedelta(seconds=channels.CREATION_UNDER_WAY_WAIT)
 
 
 def test_a_person_slack_refuses_to_invite_does_not_stall_the_setup(

@@ -10,6 +10,7 @@ import pytest
 from accounts.models import User
 from chatops.modals import CALLBACK_ID
 from chatops.models import Announcement, IncidentChannel
+from chatops.services.announcements import EDIT_DELAY
 from incidents.models import EventKind, Incident, Severity, Source, Status
 from tests.chatops import slack_requests as sr
 from tests.chatops.commands_support import command, link, run_tasks, said
@@ -22,7 +23,7 @@ def rosa(responder: User, slack_stub) -> User:
 
 
 def test_declare_ack_and_pin_from_slack(
-    client, slack_signing_secret, slack_stub, rosa, django_capture_on_commit_callbacks
+    client, slack_signing_secret, slack_stub, rosa, clock, django_capture_on_commit_callbacks
 ):
     secret = slack_signing_secret
     with django_capture_on_commit_callbacks(execute=True):
@@ -73,6 +74,8 @@ def test_declare_ack_and_pin_from_slack(
     for _ in range(4):
         with django_capture_on_commit_callbacks(execute=True):
             run_tasks()
+        # An edit waits a moment for more changes before it goes.
+        clock.advance(seconds=EDIT_DELAY)
     assert Incident.objects.get().status == Status.ACKNOWLEDGED
     assert said(slack_stub, "ack") == [f"You acknowledged {incident.ref}."]
     edits = slack_stub.edits_of(channel.channel_id, announcement.ts)
