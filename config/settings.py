@@ -347,6 +347,12 @@ SLACK_MODAL_TIMEOUT = float(os.environ.get("SLACK_MODAL_TIMEOUT", "2"))
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.
 SLACK_ANNOUNCEMENTS_CHANNEL = os.environ.get("SLACK_ANNOUNCEMENTS_CHANNEL", "")
+# The severities announced there, e.g. "SEV1,SEV2"; empty: every severity.
+SLACK_ANNOUNCE_SEVERITIES = [
+    name.strip()
+    for name in os.environ.get("SLACK_ANNOUNCE_SEVERITIES", "").split(",")
+    if name.strip()
+]
 # Days after resolution an incident channel is archived (reopening unarchives it).
 SLACK_ARCHIVE_AFTER_DAYS = float(os.environ.get("SLACK_ARCHIVE_AFTER_DAYS", "7"))
 # Seconds a provider call may take before it counts as a transient failure.

@@ -49,20 +49,25 @@ def announcement_refresh(incident_id: int) -> None:
     """Bring the incident's announcements up to date in Slack (called on every change)."""
     if not slack_configured():
         return
-    private = Incident.objects.filter(pk=incident_id).values_list("private", flat=True).first()
-    if private is None:
+    found = Incident.objects.filter(pk=incident_id).values_list("private", "severity__name").first()
+    if found is None:
         return
-    places = []
-    if IncidentChannel.objects.filter(incident_id=incident_id).exists():
-        places.append(Place.INCIDENT_CHANNEL)
-    # A private incident is seen by its participants only: never in a channel everyone reads.
-    if settings.SLACK_ANNOUNCEMENTS_CHANNEL and not private:
-        places.append(Place.ANNOUNCEMENTS)
+    private, severity = found
     posted = set(
         Announcement.objects.filter(incident_id=incident_id)
         .exclude(ts="")
         .values_list("place", flat=True)
     )
+    places = []
+    if IncidentChannel.objects.filter(incident_id=incident_id).exists():
+        places.append(Place.INCIDENT_CHANNEL)
+    # A private incident is seen by its participants only: never in a channel everyone reads.
+    # Below the severities announced there, it is not announced; one already announced stays
+    # up to date (lowered to SEV4, it says so rather than vanish).
+    chosen = settings.SLACK_ANNOUNCE_SEVERITIES
+    announced = not chosen or severity in chosen or Place.ANNOUNCEMENTS in posted
+    if settings.SLACK_ANNOUNCEMENTS_CHANNEL and not private and announced:
+        places.append(Place.ANNOUNCEMENTS)
     for place in places:
         outbox.call_refresh(
             kind=KIND,

@@ -386,3 +386,32 @@ def test_an_announcement_deleted_in_slack_is_posted_again(
     assert new.ts and new.ts != old.ts
     message = slack.message(new.channel_id, new.ts)
     assert fields_of(message.blocks)["Status"] == "Acknowledged"
+
+
+def test_only_the_chosen_severities_are_announced_and_a_raised_one_joins_them(
+    slack, settings, clock, responder, django_capture_on_commit_callbacks
+):
+    settings.SLACK_ANNOUNCE_SEVERITIES = ["SEV1", "SEV2"]
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = declare(actor=responder, severity=severity("SEV4"))
+    work(clock)
+    assert slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL) == []
+    # Its own channel announces it whatever the severity.
+    assert Announcement.objects.filter(incident=incident, place="incident").exclude(ts="")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV2")
+        )
+    work(clock)
+    [posted] = slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL)
+    assert fields_of(posted.blocks)["Severity"] == "SEV2"
+
+    # Lowered again, it stays announced and says so, rather than vanish.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.incident_set_severity(
+            incident=incident, actor=responder, severity=severity("SEV4")
+        )
+    work(clock)
+    [posted] = slack.messages_in(settings.SLACK_ANNOUNCEMENTS_CHANNEL)
+    assert fields_of(posted.blocks)["Severity"] == "SEV4"
