@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import copy
 import hashlib
 import json
@@ -1021,10 +1022,10 @@ def main() -> None:
     arguments = parser.parse_args()
     stub = SlackStub(token=arguments.token).start(arguments.port)
     print(stub.url, flush=True)
+    # Serves until killed; Ctrl+C is a normal way to stop it.
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
     finally:
         stub.stop()
 
