@@ -12,8 +12,7 @@ from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from oncall.notifiers.base import parse_retry_after
-from oncall.notifiers.slack import TOKEN_ERRORS
+from oncall.notifiers.slack import TOKEN_ERRORS, slack_retry_after
 
 
 def slack_configured() -> bool:
@@ -71,7 +70,7 @@ def failure_from(error: SlackApiError | SlackClientError | OSError) -> SlackFail
     response = error.response
     data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
     if response.status_code == 429 or data.get("error") == "ratelimited":
-        return SlackFailure("ratelimited", retry_after=_retry_after(response.headers))
+        return SlackFailure("ratelimited", retry_after=slack_retry_after(response.headers))
     if response.status_code >= 500:
         return SlackFailure(f"http_{response.status_code}")
     code = str(data.get("error") or f"http_{response.status_code}")
@@ -101,10 +100,3 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
-
-
-def _retry_after(headers: dict[str, Any]) -> float | None:
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            return parse_retry_after(value[0] if isinstance(value, list) else str(value))
-    return None

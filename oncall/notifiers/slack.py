@@ -145,7 +145,7 @@ class _ShortRateLimitRetryHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = _retry_after(response.headers)
+        wait = slack_retry_after(response.headers)
         return wait is not None and wait <= _INLINE_RATE_LIMIT_MAX_WAIT
 
 
@@ -157,7 +157,7 @@ def _api_error(error: SlackApiError) -> NotifierError:
         return NotifierError(
             "Slack rate limit",
             permanent=False,
-            retry_after=_retry_after(response.headers),
+            retry_after=slack_retry_after(response.headers),
         )
     return NotifierError(
         f"Slack error: {code}",
@@ -166,7 +166,8 @@ def _api_error(error: SlackApiError) -> NotifierError:
     )
 
 
-def _retry_after(headers: dict[str, Any]) -> float | None:
+def slack_retry_after(headers: dict[str, Any]) -> float | None:
+    """Seconds Slack asked us to wait, from a 429's Retry-After header."""
     for name, value in headers.items():
         if name.lower() == "retry-after":
             # Retry handlers see header values as lists, SlackResponse as strings.
