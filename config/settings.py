@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "alerts",
     "oncall",
     "chatops",
+    "postmortems",
     "ops",
     # The audit trail of configuration changes: django-auditlog's table, filled and read by audit.
     "auditlog",
@@ -186,6 +187,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# The organisation's zone (IANA): when an action item's due date ends, when reminders go out,
+# which month an incident counts in. Storage is UTC whatever this says.
+ORGANISATION_TIME_ZONE = os.environ.get("ORGANISATION_TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
 
@@ -266,6 +270,12 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     "oncall-tick": {"task": "oncall.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
     # Slack's outbox and the requests Slack sent us: hands out what is due, rescues what was lost.
     "chatops-tick": {"task": "chatops.tasks.tick", "schedule": 1.0, "options": {"expires": 5}},
+    # Postmortems' timers: drafts a lost task missed, action-item reminders, the email outbox.
+    "postmortems-tick": {
+        "task": "postmortems.tasks.tick",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]

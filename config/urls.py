@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("audit/", include("audit.urls")),
     path("", include("chatops.urls")),
+    path("", include("postmortems.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""The postmortem review meeting and its invitations."""

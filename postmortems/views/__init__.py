@@ -1,0 +1,1 @@
+"""Postmortem and action-item pages, one module per area; urls.py joins their urlpatterns."""

@@ -1,0 +1,5 @@
+"""document pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
