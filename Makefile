@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_PACKAGES := config ops accounts incidents alerts oncall \
 	$(wildcard demo audit chatops postmortems reports statuspage) benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-slack bench-live
+.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-slack bench-live bench-postmortems
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -79,6 +79,11 @@ bench-slack: install services
 # production settings, in a fresh tocsin_live_bench database; e.g. BENCH_ARGS="--pages 200".
 bench-live: install services
 	$(BIN)/python -m benchmarks.live $(BENCH_ARGS)
+
+# Postmortem draft budget (issue 13): 5,000 timeline entries, < 500 ms and constant queries, in a
+# fresh tocsin_bench_postmortems database; e.g. BENCH_ARGS="--entries 20000 --drafts 10".
+bench-postmortems: install services
+	$(BIN)/python -m benchmarks.postmortems $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
