@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.actors import SYSTEM
 from accounts.models import Role, User
 from demo.catalog import DEMO_PASSWORD, DEMO_USERS, SERVICES, TEAMS
+from demo.postmortems import seed_postmortems
 from demo.scenarios import (
     INVESTIGATION_NOTES,
     OPEN_SCENARIO,
@@ -75,6 +76,7 @@ class Seeder:
         self.severities = {severity.name: severity for severity in Severity.objects.all()}
         self.catalog: dict[str, Service] = {}
         self.users: dict[str, User] = {}
+        self.past: list[tuple[Incident, Scenario]] = []
 
     def run(self) -> int:
         teams = {
@@ -110,6 +112,7 @@ class Seeder:
             self.past_incident(scenario, start)
         # The open incident's steps take at most 75 minutes, so they all lie in the past.
         self.open_incident(OPEN_SCENARIO, self.started - timedelta(minutes=90))
+        seed_postmortems(self.past, self.users, now=timezone.now())
         return len(SCENARIOS) + 1
 
     def people(self, scenario: Scenario) -> tuple[User, User, User]:
@@ -193,6 +196,8 @@ class Seeder:
         )
         self.tick(incident, commander, clock, positions=(9,))
         self.backdate(incident, clock)
+        incident.refresh_from_db()
+        self.past.append((incident, scenario))
 
     def investigate(
         self,

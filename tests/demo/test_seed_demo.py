@@ -113,3 +113,35 @@ class SeedDemoTests(TestCase):
         with pytest.raises(CommandError, match="production"):
             seed()
         assert User.objects.count() == users
+
+
+class SeedDemoPostmortemTests(TestCase):
+    """The demo shows postmortems as a team would leave them: drafts, one in review, one
+    published, with action items in every state."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        seed()
+
+    def test_every_resolved_public_sev1_and_sev2_has_a_postmortem(self):
+        from postmortems.models import Postmortem
+
+        wanted = Incident.objects.filter(
+            severity__name__in=["SEV1", "SEV2"], status=Status.RESOLVED, private=False
+        )
+        self.assertTrue(wanted.exists())
+        self.assertEqual(
+            set(wanted.values_list("pk", flat=True)),
+            set(Postmortem.objects.values_list("incident_id", flat=True)),
+        )
+
+    def test_one_postmortem_is_published_and_one_in_review_with_action_items(self):
+        from postmortems.models import ActionItem, Postmortem, PostmortemStatus
+
+        statuses = list(Postmortem.objects.values_list("status", flat=True))
+        self.assertEqual(statuses.count(PostmortemStatus.PUBLISHED), 1)
+        self.assertEqual(statuses.count(PostmortemStatus.IN_REVIEW), 1)
+        items = ActionItem.objects.all()
+        self.assertEqual(items.count(), 6)
+        self.assertEqual({item.status for item in items}, {"open", "done"})
+        self.assertTrue(any(item.due_date < timezone.now().date() for item in items))
