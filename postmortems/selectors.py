@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Func, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import TruncMonth
 from django.db.models.sql.compiler import SQLCompiler
 
 if TYPE_CHECKING:
@@ -86,11 +87,15 @@ class PostmortemFilters:
     month: date | None = None  # any day of it: the month the incident began, organisation's zone
 
 
+def _organisation_zone() -> ZoneInfo:
+    return ZoneInfo(settings.ORGANISATION_TIME_ZONE)
+
+
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """The first moment of `month` and of the month after, in the organisation's zone."""
     first = month.replace(day=1)
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    zone = ZoneInfo(settings.ORGANISATION_TIME_ZONE)
+    zone = _organisation_zone()
     return datetime.combine(first, time(0), zone), datetime.combine(following, time(0), zone)
 
 
@@ -154,6 +159,19 @@ def postmortem_list(
         )
         .order_by("-incident__started_at", "-pk")
     )
+
+
+def postmortem_months(*, user: User) -> list[date]:
+    """The months (their first day, organisation's zone) in which an incident with a postmortem
+    `user` may see began, newest first: the list's month filter offers these."""
+    months = (
+        postmortems_visible_to(user)
+        .annotate(month=TruncMonth("incident__started_at", tzinfo=_organisation_zone()))
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    return [month.date() for month in months]
 
 
 def people_who_may_respond_to(incident: Incident) -> QuerySet[User]:

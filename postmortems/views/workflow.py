@@ -56,8 +56,8 @@ class WorkflowForm(forms.Form):
 class RequestReviewForm(WorkflowForm):
     reviewers = PeopleChoiceField(
         queryset=User.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="People who may respond to the incident; hold Ctrl or ⌘ to pick several.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="People who may respond to the incident; each is emailed.",
         error_messages={"required": "Name at least one reviewer."},
     )
 
@@ -89,7 +89,7 @@ class DetailsForm(WorkflowForm):
     authors = PeopleChoiceField(
         queryset=User.objects.none(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 4}),
+        widget=forms.CheckboxSelectMultiple,
     )
     contributing_factors = forms.ModelMultipleChoiceField(
         queryset=ContributingFactor.objects.none(),
@@ -361,12 +361,21 @@ class PostmortemFilterForm(forms.Form):
         empty_label="Any contributing factor",
     )
     month = forms.DateField(
+        label="Month the incident began",
         required=False,
         input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        widget=forms.Select,
         error_messages={"invalid": "Enter a month as YYYY-MM."},
-        help_text="When the incident began.",
     )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        months = selectors.postmortem_months(user=user)
+        widget = cast(forms.Select, self.fields["month"].widget)
+        widget.choices = [
+            ("", "Any month"),
+            *((f"{month:%Y-%m}", f"{month:%B %Y}") for month in months),
+        ]
 
     def filters(self) -> selectors.PostmortemFilters:
         """The valid filters; an invalid one is reported on the form and otherwise ignored."""
@@ -391,7 +400,7 @@ class PostmortemFilterForm(forms.Form):
 @login_required
 @require_GET
 def postmortem_list(request: AuthedRequest) -> HttpResponse:
-    form = PostmortemFilterForm(request.GET)
+    form = PostmortemFilterForm(request.GET, user=request.user)
     postmortems = selectors.postmortem_list(user=request.user, filters=form.filters())
     page = Paginator(postmortems, PAGE_SIZE).get_page(request.GET.get("page"))
     return render_fragment_or_page(

@@ -326,7 +326,7 @@ def test_queries_do_not_grow_with_the_rows(
 ):
     client.force_login(responder)
     many(commander, 3)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(14) as few:
         client.get(LIST, params)
     many_more = many(commander, 27)
     assert len(many_more) == 27
@@ -336,3 +336,20 @@ def test_queries_do_not_grow_with_the_rows(
 
     assert len(listed(response)) == 25
     assert len(more) == len(few)
+
+
+def test_the_month_filter_offers_the_months_with_postmortems(client, commander, outsider, clock):
+    draft(commander, started_at=datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+    draft(commander, started_at=datetime(2026, 1, 20, 12, 0, tzinfo=UTC))
+    draft(commander, started_at=datetime(2025, 11, 2, 12, 0, tzinfo=UTC))
+    draft(commander, started_at=datetime(2025, 7, 2, 12, 0, tzinfo=UTC), private=True)
+    client.force_login(outsider)
+
+    content = client.get(LIST).content.decode()
+
+    options = content[content.index('name="month"') :]
+    options = options[: options.index("</select>")]
+    assert '<option value="2026-01">January 2026</option>' in options
+    assert '<option value="2025-11">November 2025</option>' in options
+    assert options.index("2026-01") < options.index("2025-11")
+    assert "2025-07" not in options  # a private incident's month is not the outsider's
