@@ -1,19 +1,31 @@
 """The postmortem's workflow: draft → in review → published, and back to review; and the
 details around the document (title, authors, contributing factors, the reason for no action
-items). Each change holds the postmortem's row lock and leaves a revision."""
+items).
+
+Each change holds the postmortem's row lock and leaves a revision. Who may do what:
+- people who may respond to the incident edit the details, request review, publish and reopen;
+- reviewers are people who may respond to it too (a viewer reads, never approves), named by
+  someone else: an approval of one's own request would open the gate it guards;
+- only a named reviewer reviews, and only while the postmortem is in review.
+Publishing and reopening also leave an entry on the incident's timeline, so the incident tells
+where its postmortem stands.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
 from accounts.models import User
+from incidents.models import EventKind, Incident, Source, Status
 from incidents.permissions import Action, can, require
+from incidents.timeline import incident_record_event
 from postmortems import document
 from postmortems.models import (
     ContributingFactor,
@@ -23,7 +35,45 @@ from postmortems.models import (
     ReviewRequest,
     ReviewState,
 )
+from postmortems.services.emails import email_queue
 from postmortems.services.postmortems import PostmortemConflict, lock, record_revision, require_edit
+
+# What the web form and the API accept in a comment or a reason: a long paragraph fits.
+MAX_TEXT = 10_000
+TITLE_MAX_LENGTH = 250  # Postmortem.title
+
+
+class PublishBlocked(PostmortemConflict):
+    """Publishing was refused; `problems` says what stands in the way, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def _check_text(name: str, text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise ValidationError({name: f"Keep it under {MAX_TEXT:,} characters."})
+
+
+def _check_people(field: str, people: list[User], incident: Incident, *, what: str) -> None:
+    """Everyone in `people` may respond to the incident (which includes seeing it)."""
+    for person in people:
+        if not person.is_active:
+            raise ValidationError({field: f"{person.display_name} can no longer sign in."})
+        if not can(person, Action.VIEW, incident):
+            raise ValidationError({field: f"{person.display_name} may not see {incident.ref}."})
+        if not can(person, Action.RESPOND, incident):
+            raise ValidationError(
+                {field: f"{person.display_name} has a read-only role and cannot {what}."}
+            )
+
+
+def _unique(people: Iterable[User]) -> list[User]:
+    seen: dict[int, User] = {}
+    for person in people:
+        seen.setdefault(person.pk, person)
+    return list(seen.values())
 
 
 def postmortem_update_details(
@@ -36,26 +86,49 @@ def postmortem_update_details(
     authors: Iterable[User] | None = None,
     now: datetime | None = None,
 ) -> Postmortem:
+    """Change what is given (None leaves a detail as it is); one revision naming what changed.
+
+    A factor taken out of the vocabulary (active=False) stays on postmortems that have it, but
+    cannot be added to another one."""
     now = now or timezone.now()
+    if title is not None:
+        title = title.strip()
+        if not title:
+            raise ValidationError({"title": "Give the postmortem a title."})
+        if len(title) > TITLE_MAX_LENGTH:
+            raise ValidationError({"title": f"Keep the title under {TITLE_MAX_LENGTH} characters."})
+    if no_action_reason is not None:
+        no_action_reason = no_action_reason.strip()
+        _check_text("no_action_reason", no_action_reason)
     with transaction.atomic():
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
         changed = []
-        if title is not None and title.strip() and title.strip() != postmortem.title:
-            postmortem.title = title.strip()[:250]
+        if title is not None and title != postmortem.title:
+            postmortem.title = title
             changed.append("title")
-        if no_action_reason is not None and no_action_reason.strip() != postmortem.no_action_reason:
-            postmortem.no_action_reason = no_action_reason.strip()
+        if no_action_reason is not None and no_action_reason != postmortem.no_action_reason:
+            postmortem.no_action_reason = no_action_reason
             postmortem.save(update_fields=["no_action_reason"])
             changed.append("reason for no action items")
         if contributing_factors is not None:
-            factors = {factor.pk for factor in contributing_factors}
-            if factors != set(postmortem.contributing_factors.values_list("pk", flat=True)):
-                postmortem.contributing_factors.set(factors)
+            factors = {factor.pk: factor for factor in contributing_factors}
+            current = set(postmortem.contributing_factors.values_list("pk", flat=True))
+            for pk, factor in factors.items():
+                if pk not in current and not factor.active:
+                    raise ValidationError(
+                        {"contributing_factors": f"{factor.name} is no longer in use."}
+                    )
+            if set(factors) != current:
+                postmortem.contributing_factors.set(list(factors))
                 changed.append("contributing factors")
         if authors is not None:
-            people = {user.pk for user in authors}
-            if people != set(postmortem.authors.values_list("pk", flat=True)):
+            people = _unique(authors)
+            current = set(postmortem.authors.values_list("pk", flat=True))
+            if {person.pk for person in people} != current:
+                # An author who has since left keeps their credit; new ones must qualify.
+                added = [person for person in people if person.pk not in current]
+                _check_people("authors", added, postmortem.incident, what="write it")
                 postmortem.authors.set(people)
                 changed.append("authors")
         if changed:
@@ -67,17 +140,50 @@ def postmortem_update_details(
 
 def publish_problems(postmortem: Postmortem) -> list[str]:
     """What stands between the postmortem and publishing, in words; empty when nothing does."""
+    incident = postmortem.incident
     problems = [
         f"{section.heading} needs to be written."
         for section in document.unfilled_required(document.from_json(postmortem.sections))
     ]
-    if not postmortem.incident.action_items.exists() and not postmortem.no_action_reason.strip():
+    if not postmortem.no_action_reason.strip() and not incident.action_items.exists():
         problems.append("Add at least one action item, or say why no action is needed.")
-    if postmortem.status != PostmortemStatus.IN_REVIEW:
+    if postmortem.status == PostmortemStatus.DRAFT:
         problems.append("Request a review first.")
-    elif not postmortem.reviews.filter(state=ReviewState.APPROVED).exists():
+    elif postmortem.status == PostmortemStatus.IN_REVIEW and not (
+        postmortem.reviews.filter(state=ReviewState.APPROVED).exists()
+    ):
         problems.append("At least one reviewer must approve it.")
+    if incident.status != Status.RESOLVED:
+        problems.append(f"{incident.ref} was reopened; resolve it again first.")
     return problems
+
+
+def _page_url(postmortem: Postmortem) -> str:
+    return settings.BASE_URL + postmortem.get_absolute_url()
+
+
+def _ask_for_review(
+    postmortem: Postmortem, reviewers: list[User], *, asked_by: Actor, again: bool, now: datetime
+) -> None:
+    """Queue an email to each reviewer. The key names this request (the revision it made),
+    so a retried transaction adds nothing and the next request asks again."""
+    incident = postmortem.incident
+    verb = "asks you again to review" if again else "asks you to review"
+    for reviewer in reviewers:
+        if not reviewer.email:
+            continue
+        email_queue(
+            key=f"review:{postmortem.pk}:{reviewer.pk}:r{postmortem.revision}",
+            to=reviewer.email,
+            subject=f"Review requested: {postmortem.title}",
+            text=(
+                f"Hello {reviewer.display_name},\n\n"
+                f"{asked_by.display_name} {verb} the postmortem of {incident.ref} "
+                f"({incident.title}).\n\n"
+                f"Read it, then approve it or say what should change:\n{_page_url(postmortem)}\n"
+            ),
+            now=now,
+        )
 
 
 def postmortem_request_review(
@@ -87,19 +193,20 @@ def postmortem_request_review(
     reviewers: Iterable[User],
     now: datetime | None = None,
 ) -> Postmortem:
-    """Draft (or in review, to add reviewers) → in review, asking each named reviewer."""
+    """Draft (or in review, to add reviewers) → in review, asking each named reviewer by email.
+
+    Asking someone already asked asks them afresh: their earlier decision is set back to
+    waiting. Reviewers not named this time keep theirs."""
     now = now or timezone.now()
-    reviewers = list(reviewers)
+    reviewers = _unique(reviewers)
     if not reviewers:
         raise ValidationError({"reviewers": "Name at least one reviewer."})
+    if any(reviewer.pk == actor.pk for reviewer in reviewers):
+        raise ValidationError({"reviewers": "Ask someone else to review your request."})
     with transaction.atomic():
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
-        for reviewer in reviewers:
-            if not can(reviewer, Action.VIEW, postmortem.incident):
-                raise ValidationError(
-                    {"reviewers": f"{reviewer.display_name} may not see {postmortem.incident.ref}."}
-                )
+        _check_people("reviewers", reviewers, postmortem.incident, what="review it")
         for reviewer in reviewers:
             ReviewRequest.objects.update_or_create(
                 postmortem=postmortem,
@@ -108,6 +215,7 @@ def postmortem_request_review(
                     "requested_by": actor_user(actor),
                     "requested_at": now,
                     "state": ReviewState.PENDING,
+                    "comment": "",
                     "decided_at": None,
                 },
             )
@@ -116,6 +224,7 @@ def postmortem_request_review(
         postmortem.save(update_fields=["status", "review_requested_at"])
         names = ", ".join(reviewer.display_name for reviewer in reviewers)
         record_revision(postmortem, actor=actor, summary=f"Review requested from {names}", now=now)
+        _ask_for_review(postmortem, reviewers, asked_by=actor, again=False, now=now)
     return postmortem
 
 
@@ -127,13 +236,15 @@ def postmortem_review(
     comment: str = "",
     now: datetime | None = None,
 ) -> ReviewRequest:
-    """A named reviewer approves, or comments (asks for changes)."""
+    """A named reviewer approves (a comment is optional), or comments to ask for changes."""
     now = now or timezone.now()
+    comment = comment.strip()
+    if not approve and not comment:
+        raise ValidationError({"comment": "Say what should change."})
+    _check_text("comment", comment)
     with transaction.atomic():
         postmortem = lock(postmortem)
-        require(actor, Action.VIEW, postmortem.incident)
-        if postmortem.status != PostmortemStatus.IN_REVIEW:
-            raise PostmortemConflict("This postmortem is not in review.")
+        require(actor, Action.RESPOND, postmortem.incident)
         review = (
             ReviewRequest.objects.select_for_update()
             .filter(postmortem=postmortem, reviewer=actor)
@@ -141,45 +252,80 @@ def postmortem_review(
         )
         if review is None:
             raise PermissionDenied("Only the reviewers asked may review this postmortem.")
-        if not approve and not comment.strip():
-            raise ValidationError({"comment": "Say what should change."})
+        if postmortem.status != PostmortemStatus.IN_REVIEW:
+            raise PostmortemConflict("This postmortem is not in review.")
         review.state = ReviewState.APPROVED if approve else ReviewState.COMMENTED
-        review.comment = comment.strip()
+        review.comment = comment
         review.decided_at = now
         review.save(update_fields=["state", "comment", "decided_at"])
-        if comment.strip() or approve:
-            ReviewComment.objects.create(
-                postmortem=postmortem,
-                author=actor,
-                created_at=now,
-                text=comment.strip() or "Approved.",
-                approval=approve,
-            )
+        ReviewComment.objects.create(
+            postmortem=postmortem,
+            author=actor,
+            created_at=now,
+            text=comment or "Approved.",
+            approval=approve,
+        )
     return review
 
 
+def postmortem_comment(
+    *, postmortem: Postmortem, actor: User, text: str, now: datetime | None = None
+) -> ReviewComment:
+    """Add to the review thread (an author answering a reviewer) until it is published."""
+    now = now or timezone.now()
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write a comment."})
+    _check_text("text", text)
+    with transaction.atomic():
+        postmortem = lock(postmortem)
+        require_edit(actor, postmortem)
+        return ReviewComment.objects.create(
+            postmortem=postmortem, author=actor, created_at=now, text=text
+        )
+
+
 def postmortem_publish(
-    *, postmortem: Postmortem, actor: Actor, now: datetime | None = None
+    *,
+    postmortem: Postmortem,
+    actor: Actor,
+    source: Source = Source.WEB,
+    now: datetime | None = None,
 ) -> Postmortem:
+    """In review with an approval, every gate passed → published and read-only. PublishBlocked
+    with the list of what stands in the way otherwise."""
     now = now or timezone.now()
     with transaction.atomic():
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
         problems = publish_problems(postmortem)
         if problems:
-            raise PostmortemConflict(" ".join(problems))
+            raise PublishBlocked(problems)
         postmortem.status = PostmortemStatus.PUBLISHED
         postmortem.published_at = now
         postmortem.published_by = actor_user(actor)
         postmortem.save(update_fields=["status", "published_at", "published_by"])
         record_revision(postmortem, actor=actor, summary="Published", now=now)
+        incident_record_event(
+            incident=postmortem.incident,
+            kind=EventKind.EDITED,
+            source=source,
+            actor=actor,
+            message=f"{actor.display_name} published the postmortem",
+            data={"postmortem": postmortem.pk, "postmortem_status": postmortem.status},
+            at=now,
+        )
     return postmortem
 
 
 def postmortem_reopen_review(
-    *, postmortem: Postmortem, actor: Actor, now: datetime | None = None
+    *,
+    postmortem: Postmortem,
+    actor: Actor,
+    source: Source = Source.WEB,
+    now: datetime | None = None,
 ) -> Postmortem:
-    """Published → in review, so it can change again; approvals are asked for afresh."""
+    """Published → in review, so it can change again; every reviewer is asked afresh."""
     now = now or timezone.now()
     with transaction.atomic():
         postmortem = lock(postmortem)
@@ -193,6 +339,24 @@ def postmortem_reopen_review(
         postmortem.save(
             update_fields=["status", "published_at", "published_by", "review_requested_at"]
         )
-        postmortem.reviews.update(state=ReviewState.PENDING, decided_at=None)
+        postmortem.reviews.update(
+            state=ReviewState.PENDING, comment="", decided_at=None, requested_at=now
+        )
         record_revision(postmortem, actor=actor, summary="Reopened for review", now=now)
+        reviewers = [
+            review.reviewer
+            for review in postmortem.reviews.select_related("reviewer").filter(
+                reviewer__is_active=True
+            )
+        ]
+        _ask_for_review(postmortem, reviewers, asked_by=actor, again=True, now=now)
+        incident_record_event(
+            incident=postmortem.incident,
+            kind=EventKind.EDITED,
+            source=source,
+            actor=actor,
+            message=f"{actor.display_name} reopened the postmortem for review",
+            data={"postmortem": postmortem.pk, "postmortem_status": postmortem.status},
+            at=now,
+        )
     return postmortem
