@@ -1,9 +1,14 @@
 """Markdown to HTML that is safe to show: rendered by Python-Markdown, then cleaned by nh3.
 
 Postmortems are written by people and filled from alert text, so nothing that could run
-survives: no script or style elements, no event-handler attributes, no `javascript:` or
-`data:` URLs. Links open as they are written but carry rel="noopener noreferrer nofollow".
+survives: no script, style, iframe, object or svg elements, no event-handler or style
+attributes, no `javascript:`, `vbscript:` or `data:` URLs however they are spelled (nh3 decodes
+entities and the URL before it checks the scheme). Links open as they are written but carry
+rel="noopener noreferrer nofollow". Sanitizing the HTML Markdown produced, not the Markdown,
+is what makes this hold: raw HTML, reference links and autolinks all end up as HTML first.
 """
+
+import re
 
 import markdown as markdown_lib
 import nh3
@@ -23,6 +28,19 @@ ALLOWED_ATTRIBUTES = {
     "code": {"class"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+# Elements dropped with everything inside them, not only their tags.
+DROPPED_WITH_CONTENT = {"script", "style"}
+
+# fenced_code marks a block's language as class="language-python"; a class written by hand
+# could borrow the page's own styles (a fake button), so only that one survives.
+_LANGUAGE_CLASS = re.compile(r"^language-[A-Za-z0-9_+#.-]{1,40}$")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "code" and attribute == "class":
+        languages = [name for name in value.split() if _LANGUAGE_CLASS.match(name)]
+        return languages[0] if languages else None
+    return value
 
 
 def markdown_to_html(text: str) -> str:
@@ -30,7 +48,9 @@ def markdown_to_html(text: str) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
