@@ -43,8 +43,11 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def markdown_to_html(text: str) -> str:
-    html = markdown_lib.markdown(text, extensions=EXTENSIONS, output_format="html")
+def markdown_to_html(text: str, *, hard_breaks: bool = False) -> str:
+    """`hard_breaks`: a line break in the text is one on the page, for text written as lines
+    (a header of "**Date:** …" lines) rather than as paragraphs."""
+    extensions = [*EXTENSIONS, "nl2br"] if hard_breaks else EXTENSIONS
+    html = markdown_lib.markdown(text, extensions=extensions, output_format="html")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

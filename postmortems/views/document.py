@@ -89,9 +89,9 @@ class Editor:
     antipatterns: tuple[blame.Antipattern, ...] = field(default=blame.ANTIPATTERNS)
 
 
-def _html(markdown: str) -> SafeString:
+def _html(markdown: str, *, hard_breaks: bool = False) -> SafeString:
     # markdown_to_html's output is sanitized by nh3 (postmortems/markdown.py).
-    return mark_safe(markdown_to_html(markdown))  # noqa: S308
+    return mark_safe(markdown_to_html(markdown, hard_breaks=hard_breaks))  # noqa: S308
 
 
 def _page_get(request: AuthedRequest, number: int) -> tuple[Incident, Postmortem | None]:
@@ -118,7 +118,8 @@ def _section_or_404(postmortem: Postmortem, key: str) -> Section:
 def _section_view(section: Section, names: list[str]) -> SectionView:
     return SectionView(
         section=section,
-        html=_html(section.body),
+        # The header is "**Date:** …" lines, one fact per line.
+        html=_html(section.body, hard_breaks=section.key == document.HEADER_KEY),
         findings=[] if section.generated else blame.blame_findings(section.body, names=names),
         missing=section.required and not section.filled,
     )

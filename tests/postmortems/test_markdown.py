@@ -124,3 +124,14 @@ def test_inline_code_and_emphasis_render():
 
 def test_comments_are_dropped():
     assert "secret" not in markdown_to_html("a <!-- secret --> b")
+
+
+def test_hard_breaks_keep_one_fact_per_line_and_stay_sanitized():
+    text = "**Date:** 2026-03-01\n**Status:** Draft <script>x</script>"
+
+    assert markdown_to_html(text) == (
+        "<p><strong>Date:</strong> 2026-03-01\n<strong>Status:</strong> Draft </p>"
+    )
+    assert markdown_to_html(text, hard_breaks=True) == (
+        "<p><strong>Date:</strong> 2026-03-01<br>\n<strong>Status:</strong> Draft </p>"
+    )

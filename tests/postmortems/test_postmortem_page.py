@@ -69,6 +69,17 @@ def test_the_page_shows_the_document_section_by_section(client, commander, postm
     assert 'id="edit-executive-summary"' in summary
 
 
+def test_the_header_shows_one_fact_per_line_from_the_incident(client, commander, postmortem):
+    client.force_login(commander)
+
+    content = page(client, postmortem)
+
+    header = content[content.index('id="section-header"') : content.index("</div>\n  </div>")]
+    assert "From the incident" in header
+    assert "<strong>Date:</strong>" in header
+    assert "<br>\n<strong>Authors:</strong>" in header
+
+
 def test_required_sections_not_yet_written_are_marked(client, commander, postmortem):
     write(postmortem, commander, "root-cause", "The pool held 20 connections.")
     client.force_login(commander)
