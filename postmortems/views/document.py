@@ -156,10 +156,11 @@ def _page(
     editor: Editor | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    can_respond = can(request.user, Action.RESPOND, incident)
     context: dict[str, Any] = {
         "incident": incident,
         "postmortem": postmortem,
-        "can_respond": can(request.user, Action.RESPOND, incident),
+        "can_respond": can_respond,
         "resolved": incident.status == Status.RESOLVED,
     }
     if postmortem is None:
@@ -167,7 +168,7 @@ def _page(
     names = selectors_document.people_names(incident)
     sections = document.from_json(postmortem.sections)
     edit_key = request.GET.get("edit", "")
-    can_edit = _can_edit(request, incident, postmortem)
+    can_edit = can_respond and not postmortem.is_published
     if editor is None and can_edit and edit_key:
         chosen = next((s for s in sections if s.key == edit_key and not s.generated), None)
         editor = _editor_for(chosen, postmortem, names) if chosen is not None else None
@@ -177,7 +178,6 @@ def _page(
             "header": views[0] if views and views[0].key == document.HEADER_KEY else None,
             "sections": [view for view in views if view.key != document.HEADER_KEY],
             "unfilled": [view.section for view in views if view.missing],
-            "suggestions": sum(len(view.findings) for view in views),
             "editor": editor,
             "can_edit": can_edit,
             "latest": selectors_document.revision_latest(postmortem),
@@ -285,7 +285,7 @@ def section_edit(request: AuthedRequest, number: int, key: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def section(request: AuthedRequest, number: int, key: str) -> HttpResponse:
+def section_detail(request: AuthedRequest, number: int, key: str) -> HttpResponse:
     """GET: the section as the page shows it (what Cancel swaps back). POST: save it."""
     incident, postmortem = _postmortem_or_404(request, number)
     current = _section_or_404(postmortem, key)
@@ -399,7 +399,7 @@ urlpatterns: list[URLPattern] = [
     path("incidents/<int:number>/postmortem.md", postmortem_download, name="markdown"),
     path(f"{_PAGE}refresh/", postmortem_refresh, name="refresh"),
     path(f"{_PAGE}preview/", section_preview, name="preview"),
-    path(f"{_PAGE}sections/<str:key>/", section, name="section"),
+    path(f"{_PAGE}sections/<str:key>/", section_detail, name="section"),
     path(f"{_PAGE}sections/<str:key>/edit/", section_edit, name="section-edit"),
     path(f"{_PAGE}revisions/", revision_list, name="revisions"),
     path(f"{_PAGE}revisions/<int:revision>/", revision_diff, name="revision"),
