@@ -16,8 +16,8 @@ refresh never touches it again. Sections the team kept that a new rendering lack
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from django.utils.text import slugify
@@ -63,12 +63,21 @@ class Section:
         return asdict(self)
 
 
+_FIELDS = frozenset(field.name for field in fields(Section))
+
+
 def from_json(data: Iterable[dict[str, Any]]) -> list[Section]:
-    return [Section(**item) for item in data]
+    # Keys this code does not know (written by a newer version) are left out, not a TypeError.
+    return [Section(**{k: v for k, v in item.items() if k in _FIELDS}) for item in data]
 
 
 def to_json(sections: Iterable[Section]) -> list[dict[str, Any]]:
     return [section.as_dict() for section in sections]
+
+
+def normalize_body(text: str) -> str:
+    """A section's text as stored: LF line ends (browsers send CRLF), no blank lines around."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
 
 
 @dataclass(frozen=True)
@@ -77,49 +86,81 @@ class Parsed:
     sections: list[Section]
 
 
+# ATX headings as CommonMark reads them: up to three spaces of indent, an optional closing
+# run of #s. "### Contributing Factors" is not a level-2 heading, so it stays in its section.
+_TITLE = re.compile(r"^ {0,3}#(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_HEADING = re.compile(r"^ {0,3}##(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(?P<run>`{3,}|~{3,})(?P<info>.*)$")
+
+
+def _lines(markdown: str) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it is code (a fenced block, its fences included): a `## ` or
+    a marker in code is text, not structure. A fence closes on a run of the same character
+    at least as long as the one that opened it, as CommonMark has it."""
+    fence: str | None = None
+    for line in markdown.splitlines():
+        match = _FENCE.match(line)
+        if fence is None:
+            if match and not (match["run"][0] == "`" and "`" in match["info"]):
+                fence = match["run"]
+                yield line, True
+                continue
+            yield line, False
+        else:
+            closes = (
+                match is not None
+                and match["run"][0] == fence[0]
+                and len(match["run"]) >= len(fence)
+                and not match["info"].strip()
+            )
+            if closes:
+                fence = None
+            yield line, True
+
+
 def parse(markdown: str) -> Parsed:
     """Split a rendered template into its title and sections."""
     title = ""
     headings: list[str] = []
-    bodies: list[list[str]] = [[]]
-    fence: str | None = None
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        # A `## ` inside a fenced code block is code, not a heading.
-        if stripped.startswith(("```", "~~~")):
-            marker = stripped[:3]
-            fence = None if fence == marker else (fence or marker)
-        if fence is None and line.startswith("## "):
-            headings.append(line[3:].strip())
+    bodies: list[list[tuple[str, bool]]] = [[]]
+    for line, code in _lines(markdown):
+        heading = None if code else _HEADING.match(line)
+        if heading is not None:
+            headings.append((heading["text"] or "").strip())
             bodies.append([])
             continue
-        if fence is None and not title and not headings and line.startswith("# "):
-            title = line[2:].strip()
+        top = None if code or title or headings else _TITLE.match(line)
+        if top is not None and top["text"]:
+            title = top["text"].strip()
             continue
-        bodies[-1].append(line)
+        bodies[-1].append((line, code))
     sections = [_section(HEADER_KEY, "", bodies[0], generated_by_default=True)]
     seen = {HEADER_KEY}
-    for heading, lines in zip(headings, bodies[1:], strict=True):
-        key = base = slugify(heading) or "section"
+    for heading_text, lines in zip(headings, bodies[1:], strict=True):
+        # Two headings that slugify alike ("Notes", "notes"; or one named "Header") get
+        # numbered keys, in order, so every section has its own.
+        key = base = slugify(heading_text) or "section"
         number = 2
         while key in seen:
             key, number = f"{base}-{number}", number + 1
         seen.add(key)
-        sections.append(_section(key, heading, lines))
+        sections.append(_section(key, heading_text, lines))
     return Parsed(title=title, sections=sections)
 
 
 def _section(
-    key: str, heading: str, lines: list[str], *, generated_by_default: bool = False
+    key: str, heading: str, lines: list[tuple[str, bool]], *, generated_by_default: bool = False
 ) -> Section:
-    generated, required, prompt = generated_by_default, False, ""
+    generated, required, prompts = generated_by_default, False, []
     kept = []
-    for line in lines:
-        match = _MARKER.match(line)
+    for line, code in lines:
+        match = None if code else _MARKER.match(line)
         if match is None:
             kept.append(line)
         elif match.group("prompt") is not None:
-            prompt = match.group("prompt").strip()
+            # A section with subsections (Root Cause, Contributing Factors) asks each one's
+            # question, in order.
+            prompts.append(match.group("prompt").strip())
         elif match.group(1) == "generated":
             generated = True
         else:
@@ -131,7 +172,7 @@ def _section(
         body=body,
         generated=generated,
         required=required,
-        prompt=prompt,
+        prompt=" ".join(prompt for prompt in prompts if prompt),
         generated_body=body,
     )
 
@@ -139,25 +180,28 @@ def _section(
 def refresh(current: list[Section], rendered: list[Section]) -> list[Section]:
     """The document after re-rendering: generated sections and untouched written ones take
     the new text; every section someone wrote in keeps its words, even one the template no
-    longer has (it stays after the section it followed)."""
+    longer has (it stays after the nearest section before it that is still there), or one
+    the template now generates (it stays written: the team's words outrank the template's)."""
     old = {section.key: section for section in current}
     result: list[Section] = []
     for new in rendered:
         kept = old.get(new.key)
-        if kept is None or new.generated or not kept.edited:
+        if kept is None or not kept.edited:
             result.append(new)
+        elif new.generated:
+            result.append(kept)
         else:
+            # The template's heading, flags and prompt; the team's words. generated_body
+            # becomes the new text, so a team that later reverts to it gets refreshes again.
             result.append(replace(new, body=kept.body))
-    present = {section.key for section in result}
     for index, section in enumerate(current):
-        if section.key in present or not section.edited:
+        placed = [placed.key for placed in result]
+        if section.key in placed or not section.edited:
             continue
-        after = current[index - 1].key if index else None
-        position = next(
-            (i + 1 for i, placed in enumerate(result) if placed.key == after), len(result)
+        before = next(
+            (earlier.key for earlier in reversed(current[:index]) if earlier.key in placed), None
         )
-        result.insert(position, section)
-        present.add(section.key)
+        result.insert(placed.index(before) + 1 if before else min(1, len(result)), section)
     return result
 
 
@@ -171,7 +215,7 @@ def with_body(sections: list[Section], key: str, body: str) -> list[Section]:
                     f"{section.heading or 'The header'} is generated from the incident."
                 )
             changed = list(sections)
-            changed[index] = replace(section, body=body.replace("\r\n", "\n").strip("\n"))
+            changed[index] = replace(section, body=normalize_body(body))
             return changed
     raise KeyError(key)
 

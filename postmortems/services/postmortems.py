@@ -39,13 +39,24 @@ class PostmortemConflict(Exception):
 
 
 class StaleSection(PostmortemConflict):
-    def __init__(self, section: Section, revision: PostmortemRevision | None) -> None:
-        who = revision.author.display_name if revision and revision.author else "someone"
+    """A save over a section someone changed after the editor opened it. `revision` is the
+    postmortem's revision now: an editor that saves again from it means to replace their
+    version with its own, knowingly."""
+
+    def __init__(self, section: Section, changed_by: PostmortemRevision | None, revision: int):
+        who = changed_by.author.display_name if changed_by and changed_by.author else "someone"
         super().__init__(
-            f"{section.heading} was changed by {who} since you opened it. Copy your text, "
-            f"reload, and apply it to their version."
+            f"{section.heading} was changed by {who} since you opened it. Compare your text "
+            f"with theirs: saving again replaces their version with yours."
         )
         self.section = section
+        self.changed_by = changed_by
+        self.revision = revision
+
+
+# A section is a few paragraphs to a few pages; this is far beyond any, and bounds what
+# one save stores and every revision copies.
+SECTION_MAX_CHARS = 50_000
 
 
 def template_default() -> PostmortemTemplate:
@@ -200,6 +211,14 @@ def postmortem_save_section(
     """Replace one written section's text. `base_revision` is the revision the editor
     started from: if the section changed after it, StaleSection."""
     now = now or timezone.now()
+    cleaned = document.normalize_body(body)
+    if len(cleaned) > SECTION_MAX_CHARS:
+        raise ValidationError(
+            {
+                "body": f"A section holds at most {SECTION_MAX_CHARS:,} characters; "
+                f"this one has {len(cleaned):,}. Link long material instead."
+            }
+        )
     with transaction.atomic():
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
@@ -211,23 +230,34 @@ def postmortem_save_section(
             raise ValidationError(
                 {"key": f"{current.heading or 'The header'} is generated from the incident."}
             )
-        cleaned = body.replace("\r\n", "\n").strip("\n")
+        if not 0 <= base_revision <= postmortem.revision:
+            raise ValidationError({"revision": "This editor started from an unknown revision."})
         if cleaned == current.body:
             return postmortem
         if base_revision < postmortem.revision:
-            seen = PostmortemRevision.objects.filter(
-                postmortem=postmortem, number=base_revision
-            ).first()
-            if seen is None or _section_body(seen.sections, key) != current.body:
-                changed_by = (
-                    PostmortemRevision.objects.filter(postmortem=postmortem)
-                    .select_related("author")
-                    .first()
-                )
-                raise StaleSection(current, changed_by)
+            _check_unchanged_since(postmortem, current, base_revision)
         postmortem.sections = document.to_json(document.with_body(sections, key, cleaned))
         record_revision(postmortem, actor=actor, summary=f"Edited {current.heading}", now=now)
     return postmortem
+
+
+def _check_unchanged_since(postmortem: Postmortem, section: Section, base_revision: int) -> None:
+    """StaleSection unless `section` reads as it did at `base_revision`. Caller holds the
+    postmortem's row lock. Reads the revisions since, to name who changed it first."""
+    since = list(
+        PostmortemRevision.objects.filter(postmortem=postmortem, number__gte=base_revision)
+        .select_related("author")
+        .order_by("number")
+    )
+    if not since or since[0].number != base_revision:
+        raise StaleSection(section, since[0] if since else None, postmortem.revision)
+    seen = _section_body(since[0].sections, section.key)
+    if seen == section.body:
+        return
+    changed_by = next(
+        (rev for rev in since[1:] if _section_body(rev.sections, section.key) != seen), None
+    )
+    raise StaleSection(section, changed_by, postmortem.revision)
 
 
 def _section_body(sections: list[dict[str, object]], key: str) -> str | None:
