@@ -19,7 +19,6 @@ from tests.factories import ServiceFactory, TeamFactory
 from tests.postmortems.workflow_support import (
     approved,
     draft,
-    postmortem_page,  # noqa: F401  (autouse)
     write,
 )
 

@@ -26,7 +26,6 @@ from tests.postmortems.workflow_support import (
     approved,
     draft,
     fill_required,
-    postmortem_page,  # noqa: F401  (autouse)
     write,
 )
 

@@ -28,7 +28,6 @@ from tests.factories import UserFactory
 from tests.postmortems.workflow_support import (
     approved,
     draft,
-    postmortem_page,  # noqa: F401  (autouse)
 )
 
 pytestmark = pytest.mark.django_db

@@ -1,18 +1,12 @@
 """What the workflow, publishing and list tests share: resolved incidents with their drafts,
-filled in as a team would, and the postmortem page's URL."""
+filled in as a team would."""
 
 from typing import Any
 
-import pytest
-from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
-
 from accounts.models import User
-from config import urls as site_urls
 from incidents.models import TimelineEvent
 from incidents.services import incident_resolve
 from postmortems import document
-from postmortems import urls as postmortem_urls
 from postmortems.models import (
     OutgoingEmail,
     Postmortem,
@@ -85,35 +79,3 @@ def written_rows() -> dict[str, Any]:
         "emails": OutgoingEmail.objects.count(),
         "timeline": TimelineEvent.objects.count(),
     }
-
-
-def _stand_in_page(request: HttpRequest, number: int) -> HttpResponse:
-    return HttpResponse(f"The postmortem of INC-{number}")
-
-
-# The site's URLs with a stand-in for the postmortem page, for as long as this branch lacks it.
-urlpatterns = [
-    path(
-        "",
-        include(
-            (
-                [
-                    *postmortem_urls.urlpatterns,
-                    path("incidents/<int:number>/postmortem/", _stand_in_page, name="detail"),
-                ],
-                "postmortems",
-            )
-        ),
-    ),
-    *(p for p in site_urls.urlpatterns if getattr(p, "namespace", None) != "postmortems"),
-]
-handler404 = site_urls.handler404
-handler500 = site_urls.handler500
-
-
-@pytest.fixture(autouse=True)
-def postmortem_page(settings: Any) -> None:
-    """The postmortem page (postmortems:detail) is built beside this work; where it is not
-    there yet, the stand-in above gives links and redirects to it their URL."""
-    if not any(getattr(p, "name", None) == "detail" for p in postmortem_urls.urlpatterns):
-        settings.ROOT_URLCONF = __name__
