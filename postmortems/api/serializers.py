@@ -38,8 +38,8 @@ SECTION_MAX_LENGTH = 100_000
 TEXT_MAX_LENGTH = 10_000
 # The earliest due date taken: no incident of this product is older (ops.timestamps).
 EARLIEST_DUE_DATE = date(2000, 1, 1)
-# `month` filter: YYYY-MM.
-MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+# `month` filter: YYYY-MM, or blank for every month (as an emptied form field sends).
+MONTH_PATTERN = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]))?$"
 
 # Stored times in answers: in UTC where the viewer's zone cannot hold them, never an error.
 _TIME_FIELDS = {

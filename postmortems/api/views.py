@@ -365,14 +365,18 @@ class ActionItemList(generics.ListAPIView[ActionItem]):
     queryset = ActionItem.objects.none()
     serializer_class = ActionItemSerializer
 
-    def get_serializer_context(self) -> dict[str, Any]:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
         # One now for the whole page, so `overdue` agrees with the filter.
-        return {**super().get_serializer_context(), "now": self._now}
+        self.now = timezone.now()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "now": self.now}
 
     def get_queryset(self) -> QuerySet[ActionItem]:
         filters = ActionItemFilterSerializer.parse(self.request.query_params)
         return selectors.action_item_list(
-            user=api_user(self.request), filters=filters, now=self._now
+            user=api_user(self.request), filters=filters, now=self.now
         )
 
     @extend_schema(
@@ -384,7 +388,6 @@ class ActionItemList(generics.ListAPIView[ActionItem]):
         responses=ActionItemSerializer,
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self._now = timezone.now()
         return super().get(request, *args, **kwargs)
 
     @extend_schema(

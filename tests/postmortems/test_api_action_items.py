@@ -165,6 +165,15 @@ def test_a_private_incidents_items_are_404_to_whoever_takes_no_part(commander, o
     assert ActionItem.objects.get().title == "Secret fix"
 
 
+def test_options_describe_the_list_and_an_item(commander):
+    # DRF's OPTIONS builds the serializers without calling the method's handler.
+    item = action_item_create(incident=resolved(commander), actor=commander, title="Fix it")
+    client = api_client(commander)
+
+    assert client.options(LIST).status_code == 200
+    assert client.options(_url(item)).status_code == 200
+
+
 def test_an_unknown_item_is_404(commander):
     assert_problem(api_client(commander).get(f"{LIST}{10**20}/"), 404)
 

@@ -1,5 +1,6 @@
 """Listing postmortems through /api/v1/postmortems/: filters, privacy, a page's queries."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from postmortems.models import ContributingFactor, Postmortem, PostmortemStatus
 from postmortems.services.workflow import postmortem_update_details
 from tests.factories import ServiceFactory, TeamFactory, severity
-from tests.incidents.api_support import API, api_client, assert_problem
+from tests.incidents.api_support import API, JsonClient, api_client, assert_problem
 from tests.postmortems.api_support import with_postmortem
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def test_lists_every_postmortem_newest_first_without_the_document(commander, thr
         ("contributing_factor=change", ["Checkout is failing"]),
         ("q=failover", ["Database failover"]),
         ("q=postmortem+search", ["Search is slow"]),
-        ("team=&q=", ["Search is slow", "Database failover", "Checkout is failing"]),
+        ("team=&q=&month=", ["Search is slow", "Database failover", "Checkout is failing"]),
         ("team=nobody", []),
         ("unknown=1", ["Search is slow", "Database failover", "Checkout is failing"]),
     ],
@@ -127,6 +128,20 @@ def test_a_private_incidents_postmortem_is_listed_to_its_participants_only(
     assert _titles(api_client(outsider).get(LIST)) == ["Out in the open"]
     assert _titles(api_client(commander).get(LIST)) == ["Out in the open", "A private matter"]
     assert _titles(api_client(admin_user).get(LIST)) == ["Out in the open", "A private matter"]
+
+
+def test_the_schema_says_which_months_are_taken():
+    schema = JsonClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    parameters = schema.json()["paths"]["/api/v1/postmortems/"]["get"]["parameters"]
+    pattern = next(p["schema"]["pattern"] for p in parameters if p["name"] == "month")
+
+    # Blank is no filter, as everywhere in the list's query string.
+    assert [bool(re.search(pattern, month)) for month in ("", "2026-03", "2026-13", "2026-3")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(

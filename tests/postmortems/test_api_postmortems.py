@@ -328,3 +328,12 @@ def test_a_published_postmortem_is_read_only(commander):
     problem = assert_problem(response, 409)
     assert "read-only" in problem["detail"]
     assert written_rows() == before
+
+
+def test_options_describe_the_postmortem_and_its_transitions(commander):
+    postmortem = with_postmortem(commander)
+    client = api_client(commander)
+
+    assert client.options(postmortem_url(postmortem.incident)).status_code == 200
+    assert client.options(postmortem_url(postmortem.incident, "transitions")).status_code == 200
+    assert client.options("/api/v1/postmortems/").status_code == 200
