@@ -6,6 +6,7 @@ postmortem and action items are seen by its participants and admins only.
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -25,8 +26,8 @@ from postmortems.services.reminders import organisation_today, organisation_zone
 OWNER_ME = "me"
 
 
-def _visible_incidents(user: User) -> QuerySet[Incident]:
-    return incidents_visible_to(user).values("pk")  # type: ignore[return-value]
+def _visible_incidents(user: User) -> QuerySet[Incident, Any]:
+    return incidents_visible_to(user).values("pk")
 
 
 def postmortem_get_for_user(*, user: User, number: int) -> Postmortem:

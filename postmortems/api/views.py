@@ -361,6 +361,16 @@ def _render_item(request: Request, pk: int, code: int = status.HTTP_200_OK) -> R
     return Response(data, status=code)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        tags=ACTION_ITEM_TAGS,
+        summary="List action items",
+        description="Soonest due first, then the most urgent; those of private incidents only "
+        "to their participants.",
+        parameters=ACTION_ITEM_LIST_PARAMETERS,
+        responses=ActionItemSerializer,
+    )
+)
 class ActionItemList(generics.ListAPIView[ActionItem]):
     queryset = ActionItem.objects.none()
     serializer_class = ActionItemSerializer
@@ -378,17 +388,6 @@ class ActionItemList(generics.ListAPIView[ActionItem]):
         return selectors.action_item_list(
             user=api_user(self.request), filters=filters, now=self.now
         )
-
-    @extend_schema(
-        tags=ACTION_ITEM_TAGS,
-        summary="List action items",
-        description="Soonest due first, then the most urgent; those of private incidents only "
-        "to their participants.",
-        parameters=ACTION_ITEM_LIST_PARAMETERS,
-        responses=ActionItemSerializer,
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         tags=ACTION_ITEM_TAGS,
