@@ -419,6 +419,10 @@ SPECTACULAR_SETTINGS = {
         "IntegrationKindEnum": "alerts.models.IntegrationKind",
         "AuditActionEnum": "audit.api.serializers.ACTION_NAMES",
         "AuditObjectTypeEnum": "audit.api.serializers.OBJECT_TYPES",
+        # A postmortem's and an action item's status, and an action item's kind.
+        "PostmortemStatusEnum": "postmortems.models.PostmortemStatus",
+        "ActionItemStatusEnum": "postmortems.models.ActionItemStatus",
+        "ActionItemKindEnum": "postmortems.models.ActionItemKind",
     },
 }
 

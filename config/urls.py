@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("oncall.api.urls")),
     path("api/v1/", include("audit.api.urls")),
+    path("api/v1/", include("postmortems.api.urls")),
     path("", include("oncall.urls")),
     path("", include("alerts.urls")),
     path("audit/", include("audit.urls")),

@@ -26,6 +26,9 @@ from alerts.models import Integration
 from incidents.models import Incident, Service, Severity, Team
 from incidents.services import incident_resolve
 from oncall.models import Schedule
+from postmortems.models import ActionItem, ContributingFactor
+from postmortems.services.action_items import action_item_create
+from postmortems.services.postmortems import postmortem_create
 from tests.alerts.factories import make_integration
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare, severity
 from tests.harness import ROOT, Gunicorn, PrivateRedis, database_url
@@ -62,6 +65,13 @@ RULES_BEYOND_THE_SCHEMA = [
     "POST /api/v1/schedules/{id}/overrides/",
     "GET /api/v1/schedules/{id}/oncall/",
     "GET /api/v1/schedules/{id}/shifts/",
+    # A section the postmortem has not (or a generated one), base_revision missing with
+    # sections, a review without reviewers or a comment without text, a due date outside the
+    # window, won't do without a reason.
+    "PATCH /api/v1/incidents/{number}/postmortem/",
+    "POST /api/v1/incidents/{number}/postmortem/transitions/",
+    "POST /api/v1/action-items/",
+    "PATCH /api/v1/action-items/{id}/",
 ]
 
 
@@ -79,6 +89,8 @@ def _config(path: Path) -> Path:
         "incidents": sorted(Incident.objects.values_list("number", flat=True)),
         "schedules": sorted(Schedule.objects.values_list("pk", flat=True)),
         "integrations": sorted(Integration.objects.values_list("pk", flat=True)),
+        "action_items": sorted(ActionItem.objects.values_list("pk", flat=True)),
+        "factors": sorted(ContributingFactor.objects.values_list("slug", flat=True)),
     }
     bindings = {
         "body.severity": "severities",
@@ -87,6 +99,11 @@ def _config(path: Path) -> Path:
         "body.services[*]": "services",
         "body.commander": "users",
         "body.user": "users",
+        "body.owner": "users",
+        "body.authors[*]": "users",
+        "body.reviewers[*]": "users",
+        "body.contributing_factors[*]": "factors",
+        "body.incident": "incidents",
     }
     lines = [
         f"seed = {SEED}",
@@ -108,7 +125,11 @@ def _config(path: Path) -> Path:
     lines += [f'"{key}" = {{ dictionary = "{name}" }}' for key, name in bindings.items()]
     # Mostly rows that exist, so the fuzzer gets past 404; now and then one that does not.
     lines.append('"path.number" = { dictionary = "incidents", probability = 0.8 }')
-    for prefix, name in (("schedules", "schedules"), ("integrations", "integrations")):
+    for prefix, name in (
+        ("schedules", "schedules"),
+        ("integrations", "integrations"),
+        ("action-items", "action_items"),
+    ):
         lines += [
             "[[operations]]",
             f'include-path-regex = "^/api/v1/{prefix}/[{{]id[}}]/"',
@@ -145,6 +166,8 @@ def tokens() -> dict[str, str]:
     declare(actor=oncall, title="A private matter", private=True)
     resolved = declare(actor=rosa, title="Yesterday's outage", severity=severity("SEV3"))
     incident_resolve(incident=resolved, actor=rosa, resolution="Rolled back.")
+    postmortem_create(incident=resolved, actor=rosa)
+    action_item_create(incident=resolved, actor=rosa, title="Canary deploys", owner=oncall)
     schedule = weekly_schedule(
         [rosa, oncall], start=timezone.now() - timedelta(days=3), team=payments
     )

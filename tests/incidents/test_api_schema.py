@@ -93,7 +93,7 @@ def test_every_input_says_it_refuses_fields_it_does_not_know(schema):
         if "requestBody" in operation
     ]
 
-    assert len(bodies) == 13
+    assert len(bodies) == 18
     assert [(p, m) for p, m, body in bodies if body.get("additionalProperties") is not False] == []
 
 
