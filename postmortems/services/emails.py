@@ -5,10 +5,10 @@ A row's life: `pending` until the tick hands it to a worker (which stamps `claim
 next tick leaves it alone), `sending` while a worker holds it, then `sent`, or `failed` when it
 gave up. What can go wrong, and what brings the row back:
 
-- the task is lost with Redis: the row is still `pending`, handed out REQUEUE_AFTER ago; the
-  tick hands it out again;
+- the task is lost with Redis: the row is still `pending`, handed out long ago
+  (POSTMORTEM_EMAIL_REQUEUE_AFTER); the tick hands it out again;
 - the worker is killed mid-send (acks_late: the broker may or may not redeliver): the row stays
-  `sending`; once its LEASE runs out the tick hands it out again;
+  `sending`; once its lease (POSTMORTEM_EMAIL_LEASE) runs out the tick hands it out again;
 - the SMTP server refuses or is unreachable: the row goes back to `pending`, due later (backoff),
   until MAX_ATTEMPTS, then `failed` with the last error.
 
@@ -43,11 +43,7 @@ logger = logging.getLogger(__name__)
 
 Enqueue = Callable[[list[int]], None]
 
-# A send that held its row this long died with its worker: hand the row out again. Longer
-# than any send takes (the mailer's timeout is 10 s per SMTP step).
-LEASE = timedelta(minutes=5)
-# A row handed out this long ago and still not claimed lost its task (Redis restarted).
-REQUEUE_AFTER = timedelta(minutes=1)
+
 # Attempts before a row gives up; with the backoff below, about an hour of trying.
 MAX_ATTEMPTS = 6
 FIRST_RETRY = timedelta(minutes=2)
@@ -135,17 +131,28 @@ def _enqueue(ids: list[int]) -> None:
         tasks.send_email.delay(email_id)
 
 
+def lease() -> timedelta:
+    """A send that held its row this long died with its worker: the row is handed out again.
+    Longer than any send takes (the mailer's timeout is 10 s per SMTP step)."""
+    return timedelta(seconds=settings.POSTMORTEM_EMAIL_LEASE)
+
+
+def requeue_after() -> timedelta:
+    """A row handed out this long ago and still not claimed lost its task (Redis restarted)."""
+    return timedelta(seconds=settings.POSTMORTEM_EMAIL_REQUEUE_AFTER)
+
+
 def _waiting(now: datetime) -> Q:
     """Due rows no worker holds: never handed out, or handed out so long ago that their task
     must have been lost."""
     return Q(state=EmailState.PENDING, due_at__lte=now) & (
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - REQUEUE_AFTER)
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - requeue_after())
     )
 
 
 def _abandoned(now: datetime) -> Q:
     """Rows whose worker died mid-send."""
-    return Q(state=EmailState.SENDING, claimed_at__lt=now - LEASE)
+    return Q(state=EmailState.SENDING, claimed_at__lt=now - lease())
 
 
 def emails_dispatch_due(
@@ -164,7 +171,7 @@ def emails_dispatch_due(
         )
         if ids:
             # Back to pending, stamped as handed out: the next tick leaves the rows to the
-            # tasks enqueued here until REQUEUE_AFTER says those were lost.
+            # tasks enqueued here until requeue_after() says those were lost.
             OutgoingEmail.objects.filter(wanted, pk__in=ids).update(
                 state=EmailState.PENDING, claimed_at=now
             )
@@ -196,7 +203,7 @@ def email_send(*, email_id: int, now: datetime | None = None) -> str:
         return _failed(row, error, now=now)
     except Exception as error:
         # A bug or a mailer we do not know: counted like any failure, so the row still gives
-        # up in time instead of waking a worker every LEASE.
+        # up in time instead of waking a worker every lease.
         logger.exception("email %s (%s) failed", row.pk, row.key)
         return _failed(row, error, now=now)
     if not _claimed(row).update(state=EmailState.SENT, sent_at=timezone.now(), last_error=""):

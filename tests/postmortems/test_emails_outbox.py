@@ -5,6 +5,7 @@ Rows are sent by the real task (run eagerly) through Django's SMTP mailer to a r
 on loopback; time moves with the clock fixture, and the beat's tick is called directly.
 """
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,8 @@ from postmortems import tasks
 from postmortems.models import EmailState, OutgoingEmail
 from postmortems.services import emails
 from tests.chatops.outbox_helpers import eager  # noqa: F401
-from tests.harness import ROOT
+from tests.harness import ROOT, wait_until
+from tests.oncall.cluster import Cluster
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 
@@ -225,7 +227,7 @@ def test_a_row_left_sending_by_a_killed_worker_is_sent_once_after_its_lease(
         state=EmailState.SENDING, claimed_at=clock.now, attempts=1
     )
 
-    clock.advance(seconds=emails.LEASE.total_seconds() - 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_LEASE - 1)
     tick()
     # The broker redelivers the unacknowledged task to another worker: too early to take over.
     assert run(lambda: emails.email_send(email_id=email.pk)) == "skipped"
@@ -245,7 +247,7 @@ def test_a_redelivered_task_takes_over_a_dead_workers_row_after_its_lease(smtp_s
     OutgoingEmail.objects.filter(pk=email.pk).update(
         state=EmailState.SENDING, claimed_at=clock.now, attempts=1
     )
-    clock.advance(seconds=emails.LEASE.total_seconds() + 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_LEASE + 1)
 
     assert run(lambda: emails.email_send(email_id=email.pk)) == "sent"
     assert run(lambda: emails.email_send(email_id=email.pk)) == "skipped"
@@ -260,7 +262,7 @@ def test_a_row_whose_task_was_lost_with_redis_is_sent_once(smtp_stub, clock, tic
         """An enqueue whose tasks never reach a worker: Redis restarted with them in it."""
 
     assert run(lambda: emails.emails_dispatch_due(enqueue=lose_the_tasks)) == [email.pk]
-    clock.advance(seconds=emails.REQUEUE_AFTER.total_seconds() - 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_REQUEUE_AFTER - 1)
     tick()
     assert smtp_stub.messages == []  # not yet presumed lost
 
@@ -281,7 +283,7 @@ def test_a_send_that_outlived_its_lease_does_not_undo_the_rescuers_outcome(
         state=EmailState.SENDING, claimed_at=clock.now, attempts=1
     )
     stale = row(email)
-    clock.advance(seconds=emails.LEASE.total_seconds() + 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_LEASE + 1)
     tick()
     assert row(email).state == EmailState.SENT
 
@@ -297,7 +299,7 @@ def test_a_message_that_kills_every_worker_gives_up(smtp_stub, clock, run):
     OutgoingEmail.objects.filter(pk=email.pk).update(
         state=EmailState.SENDING, claimed_at=clock.now, attempts=emails.MAX_ATTEMPTS
     )
-    clock.advance(seconds=emails.LEASE.total_seconds() + 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_LEASE + 1)
 
     assert run(lambda: emails.email_send(email_id=email.pk)) == "failed"
 
@@ -312,7 +314,7 @@ def test_a_copy_sent_again_after_a_lost_answer_is_the_same_message(smtp_stub, cl
     OutgoingEmail.objects.filter(pk=email.pk).update(
         state=EmailState.SENDING, claimed_at=clock.now, sent_at=None
     )
-    clock.advance(seconds=emails.LEASE.total_seconds() + 1)
+    clock.advance(seconds=django_settings.POSTMORTEM_EMAIL_LEASE + 1)
     tick()
 
     first, second = smtp_stub.messages_to(TO)
@@ -350,3 +352,54 @@ def test_the_send_task_is_acknowledged_late_on_a_queue_make_runs_worker_consumes
     queue_name = current_app.amqp.router.route({}, "postmortems.tasks.send_email")["queue"].name
     assert queue_name in consumed
     assert "postmortems-tick" in django_settings.CELERY_BEAT_SCHEDULE
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_send_leaves_the_email_to_a_fresh_worker(
+    tmp_path, redis_server, smtp_stub
+):
+    """Real Celery workers and beat on a private Redis, sending to the SMTP server on loopback.
+
+    The server stalls its answer to RCPT; the worker is killed with SIGKILL while it waits, so
+    the row stays `sending` and its task unacknowledged. Once the lease runs out, a fresh
+    worker's tick hands the row out again and it is sent, once. (Nothing here consumes the
+    test process's own Redis: the first send is itself the tick's.)
+    """
+    cluster = Cluster(
+        tmp_path,
+        redis_server,
+        {
+            "EMAIL_URL": f"smtp://{smtp_stub.host}:{smtp_stub.port}",
+            "POSTMORTEM_EMAIL_LEASE": "5",
+            "POSTMORTEM_EMAIL_REQUEUE_AFTER": "3",
+        },
+    )
+    try:
+        smtp_stub.stall_rcpt(60)
+        cluster.start_worker("w1", queues="celery")
+        cluster.start_beat("beat")
+        email = queue()
+        wait_until(
+            lambda: row(email).state == EmailState.SENDING,
+            timeout=30,
+            what="the first worker's claim",
+        )
+
+        cluster.kill("w1")
+        smtp_stub.stall_rcpt(0)
+        cluster.start_worker("w2", queues="celery")
+        wait_until(
+            lambda: row(email).state == EmailState.SENT,
+            timeout=60,
+            what="the row sent by the fresh worker",
+        )
+        # Ticks keep running: nothing more goes out.
+        settled = time.monotonic() + 6
+        wait_until(lambda: time.monotonic() > settled, timeout=10, what="a few ticks")
+    finally:
+        cluster.stop()
+
+    assert len(smtp_stub.messages_to(TO)) == 1
+    assert row(email).attempts == 2
