@@ -44,6 +44,13 @@ class MeetingForm(forms.Form):
         error_messages={"invalid": "Enter a date and time, such as 2026-03-04 14:00."},
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zone = timezone.get_current_timezone_name()
+        self.fields["starts_at"].help_text = (
+            f"In your time zone, {zone}. Everyone invited gets the change in their calendar."
+        )
+
 
 def _postmortem_or_404(request: AuthedRequest, number: int) -> Postmortem:
     try:
