@@ -47,7 +47,9 @@ class MeetingForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zone = timezone.get_current_timezone_name()
-        self.fields["starts_at"].help_text = (
+        self.fields[
+            "starts_at"
+        ].help_text = (
             f"In your time zone, {zone}. Everyone invited gets the change in their calendar."
         )
 
