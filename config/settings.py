@@ -353,6 +353,11 @@ SLACK_REQUEUE_AFTER = int(os.environ.get("SLACK_REQUEUE_AFTER", "30"))
 SLACK_GIVE_UP_AFTER = int(os.environ.get("SLACK_GIVE_UP_AFTER", str(24 * 3600)))
 # Opening a modal must use Slack's trigger id within 3 s, inside the request: this long at most.
 SLACK_MODAL_TIMEOUT = float(os.environ.get("SLACK_MODAL_TIMEOUT", "2"))
+# Postmortem emails (invitations, action-item reminders) go through their outbox: a send
+# claimed longer ago than POSTMORTEM_EMAIL_LEASE seconds is presumed lost with its worker, one
+# handed to a worker longer than POSTMORTEM_EMAIL_REQUEUE_AFTER ago lost with the broker.
+POSTMORTEM_EMAIL_LEASE = int(os.environ.get("POSTMORTEM_EMAIL_LEASE", "300"))
+POSTMORTEM_EMAIL_REQUEUE_AFTER = int(os.environ.get("POSTMORTEM_EMAIL_REQUEUE_AFTER", "60"))
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.

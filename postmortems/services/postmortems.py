@@ -30,6 +30,7 @@ from postmortems.models import (
     PostmortemTemplate,
 )
 from postmortems.rendering import TemplateProblem, render
+from postmortems.services import meetings
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def postmortem_create(
                 summary=f"Drafted from the incident{note}"[:200],
                 sections=postmortem.sections,
             )
+            meetings.meeting_propose(postmortem=postmortem, now=now)
     except IntegrityError:
         # Drafted by someone else (a second worker, a person) meanwhile.
         return Postmortem.objects.get(incident=incident)
