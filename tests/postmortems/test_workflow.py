@@ -104,7 +104,7 @@ def test_a_private_incident_is_reviewed_only_by_people_who_may_see_it(
 
     # Nothing is written: not even the reviewer named first, nor an email.
     assert not ReviewRequest.objects.exists()
-    assert not OutgoingEmail.objects.exists()
+    assert not OutgoingEmail.objects.filter(key__startswith="review:").exists()
     assert reload(postmortem).status == PostmortemStatus.DRAFT
 
 
@@ -165,7 +165,7 @@ def test_each_reviewer_is_emailed_once_per_request(commander, responder, manager
         postmortem=postmortem, actor=commander, reviewers=[responder, manager, responder]
     )
 
-    emails = OutgoingEmail.objects.order_by("to")
+    emails = OutgoingEmail.objects.filter(key__startswith="review:").order_by("to")
     assert [email.to for email in emails] == [manager.email, responder.email]
     email = emails.get(to=responder.email)
     assert email.subject == f"Review requested: {postmortem.title}"
@@ -181,7 +181,7 @@ def test_asking_again_emails_the_reviewer_again(commander, responder):
 
     postmortem_request_review(postmortem=postmortem, actor=commander, reviewers=[responder])
 
-    assert OutgoingEmail.objects.filter(to=responder.email).count() == 2
+    assert OutgoingEmail.objects.filter(key__startswith="review:", to=responder.email).count() == 2
 
 
 def test_a_reviewer_without_an_email_address_is_asked_on_the_page_only(commander):
@@ -191,7 +191,7 @@ def test_a_reviewer_without_an_email_address_is_asked_on_the_page_only(commander
     postmortem_request_review(postmortem=postmortem, actor=commander, reviewers=[quiet])
 
     assert state_of(postmortem, quiet) == ReviewState.PENDING
-    assert not OutgoingEmail.objects.exists()
+    assert not OutgoingEmail.objects.filter(key__startswith="review:").exists()
 
 
 def test_a_reviewer_approves(commander, responder, clock):
