@@ -34,7 +34,7 @@ from typing import Any
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateRuntimeError, TemplateSyntaxError
-from jinja2.runtime import Context, LoopContext, Undefined
+from jinja2.runtime import Context, LoopContext, Macro, Undefined
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
@@ -43,6 +43,7 @@ MAX_ITERATIONS = 1_000_000
 MAX_VALUE = 2_000_000  # characters of one string, items of one list
 MAX_BUILT = 20_000_000  # characters and items built by one render, in all
 MAX_WIDTH = 10_000  # a padding width or a format string's field width
+TICKS_PER_CHECK = 32
 
 
 def _names(text: str) -> frozenset[str]:
@@ -107,12 +108,18 @@ class Budget:
     deadline: float
     iterations: int = MAX_ITERATIONS
     built: int = MAX_BUILT
+    ticks: int = 1
     # Printed sizes of the containers weighed so far, keyed by id; the value is held so its
     # id is not reused while the render runs. Templates cannot change a list or dict
     # (ImmutableSandboxedEnvironment), so a weight stays true.
     weights: dict[int, tuple[object, int]] = field(default_factory=dict)
 
     def tick(self) -> None:
+        # The clock is read every TICKS_PER_CHECK ticks: reading it costs more than a tick.
+        self.ticks -= 1
+        if self.ticks > 0:
+            return
+        self.ticks = TICKS_PER_CHECK
         if time.monotonic() > self.deadline:
             raise Overrun(
                 f"The template ran for more than {TIME_LIMIT:g} seconds and was stopped. "
@@ -446,8 +453,12 @@ class PostmortemEnvironment(ImmutableSandboxedEnvironment):
     def _printed(self, value: Any) -> Any:
         current = _current()
         current.tick()
-        current.weigh(value, "Printing this value")
-        current.charge(current.weight(value))
+        if type(value) is str:
+            size = len(value)
+        else:
+            size = current.weight(value)
+            current.allow(size, "Printing this value")
+        current.charge(size)
         return value
 
     # The sandbox's own hooks.
@@ -522,8 +533,11 @@ class PostmortemEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(__obj, LoopContext) and args:
             # `loop(children)` in a recursive loop: count its turns as well.
             args = (__self.loop_items(args[0], 0), *args[1:])
-        for value in (*args, *(v for k, v in kwargs.items() if k not in _JINJA_KWARGS)):
-            current.weigh(value, "Passing a value this big", MAX_BUILT)
+        elif not isinstance(__obj, Macro) and getattr(__obj, "__self__", None) is not __self:
+            # Python code may compare or print what it is given (`loop.changed(x)`, a
+            # method): weigh it first. Macros are template code, and the hooks weigh their own.
+            for value in (*args, *(v for k, v in kwargs.items() if k not in _JINJA_KWARGS)):
+                current.weigh(value, "Passing a value this big", MAX_BUILT)
         if isinstance(__obj, BuiltinMethodType) and isinstance(__obj.__self__, str):
             name = __obj.__name__
             if name == "join" and args:
