@@ -75,9 +75,10 @@ All times are UTC.{{ ' Highlighted entries and Slack pins come first.' if key_mo
 
 ## Root Cause
 <!-- required -->
-<!-- prompt: What in the system allowed this to happen, and what made it worse or more likely? Describe mechanisms, not people, and tag the contributing factors. -->
+<!-- prompt: What in the system allowed this to happen? Describe mechanisms, not people. -->
 
 ### Contributing Factors
+<!-- prompt: Which conditions made it worse or more likely? Tag them below as well. -->
 
 ## Detection
 <!-- prompt: Could it have been detected sooner? How? -->
