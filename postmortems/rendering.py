@@ -64,6 +64,13 @@ def _compiled(source: str) -> Template:
         return _compile(source)
     except TemplateSyntaxError as error:
         raise TemplateProblem(error.message or str(error), error.lineno) from error
+    except (RecursionError, SyntaxError, MemoryError) as error:
+        # Jinja's parser and Python's compiler recurse once per level of nesting: a few
+        # hundred brackets, blocks or chained operators are more than they can take.
+        raise TemplateProblem(
+            "The template nests too deeply to compile (brackets, blocks, or a long chain of "
+            "operators or filters): split it with {% set %}."
+        ) from error
 
 
 def check_syntax(source: str) -> None:
@@ -97,7 +104,21 @@ def render(source: str, context: Mapping[str, Any]) -> str:
             # Whatever the template's own code raised (a division by zero, an undefined
             # name, a limit reached) is its author's to fix: a message with the line.
             raise TemplateProblem(_message(error, context), _template_line()) from error
-        return "".join(out)
+    return _storable("".join(out))
+
+
+def _storable(text: str) -> str:
+    """`text` if PostgreSQL can store it: no NUL character, no lone surrogate (escapes such as
+    '\\x00' or '\\ud800' in a template's strings make them)."""
+    if "\x00" in text:
+        raise TemplateProblem("The template wrote a NUL character, which no document can hold.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise TemplateProblem(
+            f"The template wrote a character that is not valid Unicode ({error.reason})."
+        ) from error
+    return text
 
 
 def _message(error: BaseException, context: Mapping[str, Any]) -> str:

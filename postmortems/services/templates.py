@@ -36,6 +36,8 @@ def _cleaned(name: str, body: str) -> tuple[str, str]:
     errors: dict[str, str] = {}
     name = name.strip()
     body = body.replace("\r\n", "\n")
+    if "\x00" in name or "\x00" in body:
+        raise ValidationError("A template cannot hold a NUL character.")
     if not name:
         errors["name"] = "Give the template a name."
     elif len(name) > NAME_MAX_LENGTH:

@@ -272,3 +272,31 @@ def test_a_template_may_be_at_most_so_long():
         check_syntax("x" * (MAX_SOURCE + 1))
 
     assert caught.value.message == f"A template may be at most {MAX_SOURCE:,} characters long."
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 300 + "1" + ")" * 300 + " }}",
+        "{% if true %}" * 2000 + "{% endif %}" * 2000,
+        "{{ 1" + " + 1" * 10000 + " }}",
+        "{{ incident.ref" + " | upper" * 5000 + " }}",
+    ],
+)
+def test_a_template_nested_too_deeply_to_compile_is_a_message(source):
+    with pytest.raises(TemplateProblem) as caught:
+        check_syntax(source)
+
+    assert caught.value.message.startswith("The template nests too deeply to compile")
+    assert problem(source).message == caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 'a\\x00b' }}", "The template wrote a NUL character, which no document can hold."),
+        ("{{ '\\ud800' }}", "The template wrote a character that is not valid Unicode"),
+    ],
+)
+def test_output_a_database_could_not_store_is_refused(source, message):
+    assert problem(source).message.startswith(message)

@@ -314,3 +314,10 @@ def test_a_draft_uses_the_template_made_default(admin_user, resolved, commander)
 
     assert postmortem.title == f"Lean {resolved.ref}"
     assert postmortem.template == lean
+
+
+def test_the_service_refuses_a_nul_character(admin_user):
+    with pytest.raises(ValidationError):
+        template_create(actor=admin_user, name="Nul\x00", body="# x")
+
+    assert not PostmortemTemplate.objects.exists()
