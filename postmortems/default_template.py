@@ -1,17 +1,27 @@
 # ruff: noqa: E501  (the template keeps its Markdown lines whole)
 """The template every install starts with: the playbook's postmortem sections, plus "where we
-got lucky" from Google's SRE template. Admins edit their copy in the web UI."""
+got lucky" from Google's SRE template. Admins edit their copy in the web UI.
+
+It writes Markdown that reads as well raw (the download) as rendered (postmortems/markdown.py):
+facts as lists and tables, never lines that only a renderer's line breaks would separate. Each
+`## ` section carries the markers postmortems/document.py reads: `<!-- generated -->` sections
+are rewritten from the incident on refresh, `<!-- required -->` ones need the team's words
+before publishing, and `<!-- prompt: … -->` is the question the editor shows.
+"""
 
 NAME = "Playbook postmortem"
 
 BODY = """\
 # Postmortem: {{ incident.ref }} - {{ incident.title }}
 
-**Date:** {{ incident.started_at.strftime('%Y-%m-%d') }}
-**Authors:** {{ postmortem.authors | join(', ') if postmortem.authors else (incident.commander.name if incident.commander else 'Unassigned') }}
-**Status:** {{ postmortem.status }}
-**Severity:** {{ incident.severity }} ({{ incident.severity_description }})
-**Incident:** [{{ incident.ref }}]({{ incident.url }})
+- **Date:** {{ incident.started_at.strftime('%Y-%m-%d') }}
+- **Authors:** {{ postmortem.authors | join(', ') if postmortem.authors else (incident.commander.name if incident.commander else 'Unassigned') }}
+- **Status:** {{ postmortem.status }}
+- **Severity:** {{ incident.severity }} ({{ incident.severity_description }})
+- **Incident:** [{{ incident.ref }}]({{ incident.url }}){{ ', ' ~ incident.team if incident.team }}
+{% if roles %}
+- **Responders:** {% for role in roles %}{{ role.name }} ({{ role.role | lower }}){{ ', ' if not loop.last }}{% endfor +%}
+{% endif %}
 
 ## Executive Summary
 <!-- required -->
@@ -21,7 +31,7 @@ BODY = """\
 {% endif %}
 {% if incident.resolution %}
 
-Resolution: {{ incident.resolution }}
+**Resolution:** {{ incident.resolution }}
 {% endif %}
 
 ## Key Figures
@@ -45,14 +55,13 @@ Resolution: {{ incident.resolution }}
 
 ## Timeline
 <!-- generated -->
-All times in UTC. Highlight entries on the incident page to lead this list.
+All times are UTC.{{ ' Highlighted entries and Slack pins come first.' if key_moments }}
 
 {% if key_moments %}
 ### Key moments
 
 {% for entry in key_moments %}
-- **{{ entry.at_utc }}** {{ entry.message }} ({{ entry.actor }}){% if entry.permalink %} [Slack]({{ entry.permalink }}){% endif %}
-
+- **{{ entry.at_utc }}** {{ entry.message }} ({{ entry.actor }}{% if entry.permalink %}, [in Slack]({{ entry.permalink }}){% endif %})
 {% endfor %}
 
 ### Full timeline
@@ -73,8 +82,11 @@ All times in UTC. Highlight entries on the incident page to lead this list.
 
 ## Detection
 <!-- prompt: Could it have been detected sooner? How? -->
-- **Method:** {{ detection.method }}{% if detection.alerts %} ({{ detection.alerts }} alert{{ 's' if detection.alerts != 1 }}){% endif %}
-
+{% if detection.alerts %}
+- **Detected by:** an alert, {{ detection.first_alert }}{% if detection.alerts > 1 %}, and {{ detection.alerts - 1 }} more{% endif %} ({{ detection.source }})
+{% else %}
+- **Detected by:** a person, who declared it ({{ detection.source }})
+{% endif %}
 - **Time to detect:** {{ detection.time_to_detect }}
 - **Could it have been detected sooner?**
 
@@ -90,10 +102,10 @@ All times in UTC. Highlight entries on the incident page to lead this list.
 ## Action Items
 <!-- generated -->
 {% if action_items %}
-| Action | Kind | Owner | Due date | Status | Ticket |
-|---|---|---|---|---|---|
+| Action | Kind | Priority | Owner | Due | Status | Ticket |
+|---|---|---|---|---|---|---|
 {% for item in action_items %}
-| {{ item.title | replace('|', '\\\\|') }} | {{ item.kind }} | {{ item.owner or 'Unassigned' }} | {{ item.due_date }} | {{ item.status }} | {{ item.ticket_url }} |
+| {{ item.title | replace('|', '\\\\|') }} | {{ item.kind }} | {{ item.priority }} | {{ item.owner or 'Unassigned' }} | {{ item.due_date }} | {{ item.status }} | {% if item.ticket_url %}<{{ item.ticket_url }}>{% endif %} |
 {% endfor %}
 {% else %}
 No action items yet: add them on the postmortem page.

@@ -76,8 +76,9 @@ def test_the_header_shows_one_fact_per_line_from_the_incident(client, commander,
 
     header = content[content.index('id="section-header"') : content.index("</div>\n  </div>")]
     assert "From the incident" in header
-    assert "<strong>Date:</strong>" in header
-    assert "<br>\n<strong>Authors:</strong>" in header
+    # The default template writes the header as a list, one fact per item.
+    assert "<li><strong>Date:</strong>" in header
+    assert "<li><strong>Authors:</strong>" in header
 
 
 def test_required_sections_not_yet_written_are_marked(client, commander, postmortem):
