@@ -52,7 +52,7 @@ def test_edit_preview_and_save_a_section(live_server, context, rosa, artifacts):
     expect(page.get_by_text("Focus on what systems allowed the problem")).to_be_visible()
     page.screenshot(path=artifacts / "postmortem-editor.png", full_page=True)
 
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     expect(section.locator(".pm-body strong")).to_have_text("pool")
     expect(section.get_by_label("Text of Root Cause")).to_have_count(0)
@@ -94,7 +94,7 @@ def test_a_stale_save_keeps_the_words_and_shows_theirs(live_server, context, ros
     expect(page.locator(".pm-theirs")).to_contain_text("Cole's take.")
     assert body(postmortem, "root-cause") == "Cole's take."
 
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
 
     expect(page.locator("#section-root-cause > .pm-body")).to_have_text("Rosa's take.")
     assert body(postmortem, "root-cause") == "Rosa's take."
