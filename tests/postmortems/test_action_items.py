@@ -25,9 +25,7 @@ def berlin(settings):
     settings.ORGANISATION_TIME_ZONE = "Europe/Berlin"
 
 
-@pytest.mark.parametrize(
-    ("sev", "days"), [("SEV1", 14), ("SEV2", 30), ("SEV3", 60), ("SEV4", 90)]
-)
+@pytest.mark.parametrize(("sev", "days"), [("SEV1", 14), ("SEV2", 30), ("SEV3", 60), ("SEV4", 90)])
 def test_the_due_date_defaults_by_severity(commander, sev, days):
     incident = declare(commander, severity=severity(sev))
 

@@ -18,8 +18,16 @@ def test_resolving_a_sev1_drafts_its_postmortem(commander):
     postmortem = Postmortem.objects.get(incident=incident)
     sections = document.from_json(postmortem.sections)
     assert [s.heading for s in sections][1:] == [
-        "Executive Summary", "Key Figures", "Impact", "Timeline", "Root Cause",
-        "Detection", "Response", "Action Items", "Lessons Learned", "Supporting Information",
+        "Executive Summary",
+        "Key Figures",
+        "Impact",
+        "Timeline",
+        "Root Cause",
+        "Detection",
+        "Response",
+        "Action Items",
+        "Lessons Learned",
+        "Supporting Information",
     ]
     assert "Checkout returned 500s." in sections[1].body
     assert postmortem.revisions.count() == 1
