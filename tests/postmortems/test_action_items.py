@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from incidents.services import incident_assign_role
 from incidents.models import RoleKind
+from incidents.services import incident_assign_role
 from postmortems.models import ActionItem, ActionItemStatus
 from postmortems.services.action_items import action_item_create, action_item_update
 from tests.factories import TeamFactory, UserFactory, declare, severity

@@ -163,7 +163,7 @@ def test_the_early_reminder_says_how_many_days_are_left_and_links_the_item(comma
     assert email.to == owner.email
     assert email.subject == "Action item due in 2 days: Alert on <queue> & depth"
     assert "Alert on <queue> & depth" in email.text
-    assert f"is due in 2 days" in email.text
+    assert "is due in 2 days" in email.text
     assert "Due Fri 20 Mar 2026" in email.text
     assert url in email.text
     assert f'href="{url}"' in email.html

@@ -7,7 +7,7 @@ and postmortem policies the flush afterwards removes.
 
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -43,25 +43,31 @@ def overdue_items(count: int) -> list[ActionItem]:
     ]
 
 
+def two_beats_at(moment: datetime) -> tuple[list[list[int]], list[BaseException]]:
+    """Both beats tick at `moment`, released together; what each claimed, and any errors."""
+    barrier = threading.Barrier(2)
+    claimed: list[list[int]] = []
+    errors: list[BaseException] = []
+
+    def beat() -> None:
+        try:
+            barrier.wait(timeout=10)
+            claimed.append(reminders_send_due(now=moment))
+        except BaseException as error:
+            errors.append(error)
+
+    beats = [in_thread(beat), in_thread(beat)]
+    for thread in beats:
+        thread.join(timeout=30)
+    return claimed, errors
+
+
 def test_two_beats_on_two_connections_claim_each_item_once_a_day():
     items = overdue_items(30)
     days = [date(2026, 3, 3) + timedelta(days=n) for n in range(5)]
 
     for day in days:
-        barrier = threading.Barrier(2)
-        claimed: list[list[int]] = []
-        errors: list[BaseException] = []
-
-        def beat(moment=at(day)) -> None:
-            try:
-                barrier.wait(timeout=10)
-                claimed.append(reminders_send_due(now=moment))
-            except BaseException as error:
-                errors.append(error)
-
-        beats = [in_thread(beat), in_thread(beat)]
-        for thread in beats:
-            thread.join(timeout=30)
+        claimed, errors = two_beats_at(at(day))
 
         assert errors == []
         first, second = claimed
