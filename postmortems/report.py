@@ -17,7 +17,7 @@ Definitions, as the page states them:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -162,7 +162,9 @@ def _overdue(today: date) -> Q:
 
 def action_item_report(*, user: User, now: datetime | None = None) -> ActionItemReport:
     """The report over the postmortems `user` may see, newest first."""
-    now = now or timezone.now()
+    # In UTC, so the window is 90 whole days of 24 hours whatever zone `now` came in (an
+    # aware datetime's arithmetic follows its own zone's wall clock).
+    now = (now or timezone.now()).astimezone(UTC)
     since = now - timedelta(days=REPORT_DAYS)
     today = organisation_today(now)
     rows = (
