@@ -20,8 +20,8 @@ from django.core.validators import URLValidator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import PersonChoiceField
 from accounts.models import User
@@ -204,23 +204,37 @@ def items_context(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """What templates/postmortems/_action_items.html needs, as `action_items`: the incident's
-    items and, for those who may add one, the add form. `back` is the page to return to."""
+    items, and for those who may add one a button that fetches the add form (so the pages that
+    show this part pay for the form's choices only when someone opens it), or `form` itself
+    when it came back with errors. `back` is the page to return to. Two queries at most."""
     can_add = can(user, Action.RESPOND, incident)
-    if can_add and form is None:
-        form = ActionItemForm(incident=incident, auto_id="id_new_item_%s")
     items = selectors.incident_action_items(incident=incident)
     today = organisation_today(now)
-    return {
+    new_url = reverse("postmortems:action_item_new", kwargs={"number": incident.number})
+    context = {
         "incident": incident,
         "items": items,
         "open_count": sum(not item.is_closed for item in items),
         "overdue_count": sum(selectors.is_overdue(item, today=today) for item in items),
         "can_add": can_add,
-        "form": form if can_add else None,
-        "default_due_days": _default_due_days(incident) if can_add else None,
-        "new_url": reverse("postmortems:action_item_new", kwargs={"number": incident.number}),
+        "new_url": new_url,
+        "add_url": f"{new_url}?{urlencode({'back': back})}",
         "back": back,
         "today": today,
+    }
+    if can_add and form is not None:
+        context.update(_form_context(incident, form, back=back))
+    return context
+
+
+def _form_context(incident: Incident, form: ActionItemForm, *, back: str) -> dict[str, Any]:
+    """What templates/postmortems/action_item_form.html needs."""
+    return {
+        "incident": incident,
+        "form": form,
+        "back": back,
+        "new_url": reverse("postmortems:action_item_new", kwargs={"number": incident.number}),
+        "default_due_days": _default_due_days(incident),
     }
 
 
@@ -235,19 +249,35 @@ def panel_context(*, postmortem: Postmortem, request: HttpRequest) -> dict[str, 
 
 
 def _back(request: AuthedRequest, incident: Incident) -> str:
-    """The page the form was posted from, if it is ours; else the incident page."""
-    back = request.POST.get("back", "")
+    """The page the form came from, if it is ours; else the incident page."""
+    back = request.POST.get("back") or request.GET.get("back") or ""
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return back
     return incident.get_absolute_url()
 
 
+def _new_form(incident: Incident, data: Any = None) -> ActionItemForm:
+    # Its own ids: the incident page holds other forms with fields of the same names.
+    return ActionItemForm(data, incident=incident, auto_id="id_new_item_%s")
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def action_item_new(request: AuthedRequest, number: int) -> HttpResponse:
+    """GET: the add form (htmx: just the form, for the button that fetched it). POST: add the
+    item; htmx gets the action items part back, a plain post goes back where it came from."""
     incident = _incident_or_404(request, number)
     back = _back(request, incident)
-    form = ActionItemForm(request.POST, incident=incident, auto_id="id_new_item_%s")
+    if request.method == "GET":
+        if not can(request.user, Action.RESPOND, incident):
+            raise PermissionDenied("You may not add action items to this incident.")
+        form_context = _form_context(incident, _new_form(incident), back=back)
+        if wants_fragment(request):
+            return render(request, "postmortems/action_item_form.html", form_context)
+        return render(
+            request, "postmortems/action_item_new.html", {**form_context, "standalone": True}
+        )
+    form = _new_form(incident, request.POST)
     item = None
     if form.is_valid():
         data = form.cleaned_data
@@ -279,7 +309,7 @@ def action_item_new(request: AuthedRequest, number: int) -> HttpResponse:
     return render(
         request,
         "postmortems/action_item_new.html",
-        {"incident": incident, "form": form, "back": back},
+        {**_form_context(incident, form, back=back), "standalone": True},
         status=400,
     )
 
