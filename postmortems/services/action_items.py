@@ -58,14 +58,19 @@ REMINDER_FIELDS = frozenset(("owner", "due_date"))
 _ticket_url = URLValidator(schemes=["http", "https"])
 
 
-def default_due_date(*, incident: Incident, now: datetime | None = None) -> date:
-    """Today in the organisation's zone plus the severity's days (SEV1 14, …)."""
+def default_due_days(incident: Incident) -> int:
+    """How long the incident's severity gives a new item (SEV1 14 days, …)."""
     days = (
         PostmortemPolicy.objects.filter(severity_id=incident.severity_id)
         .values_list("action_item_due_days", flat=True)
         .first()
     )
-    return organisation_today(now) + timedelta(days=DEFAULT_DUE_DAYS if days is None else days)
+    return DEFAULT_DUE_DAYS if days is None else days
+
+
+def default_due_date(*, incident: Incident, now: datetime | None = None) -> date:
+    """Today in the organisation's zone plus the severity's days."""
+    return organisation_today(now) + timedelta(days=default_due_days(incident))
 
 
 def may_own(user: User, incident: Incident) -> bool:

@@ -37,7 +37,6 @@ from postmortems.models import (
     ActionItemPriority,
     ActionItemStatus,
     Postmortem,
-    PostmortemPolicy,
 )
 from postmortems.services import action_items as services
 from postmortems.services.reminders import organisation_today
@@ -186,15 +185,6 @@ def _item_or_404(request: AuthedRequest, pk: int) -> ActionItem:
         raise Http404("No such action item.") from exc
 
 
-def _default_due_days(incident: Incident) -> int:
-    days = (
-        PostmortemPolicy.objects.filter(severity_id=incident.severity_id)
-        .values_list("action_item_due_days", flat=True)
-        .first()
-    )
-    return services.DEFAULT_DUE_DAYS if days is None else days
-
-
 def items_context(
     *,
     incident: Incident,
@@ -234,7 +224,7 @@ def _form_context(incident: Incident, form: ActionItemForm, *, back: str) -> dic
         "form": form,
         "back": back,
         "new_url": reverse("postmortems:action_item_new", kwargs={"number": incident.number}),
-        "default_due_days": _default_due_days(incident),
+        "default_due_days": services.default_due_days(incident),
     }
 
 
