@@ -6,7 +6,9 @@ class ChatopsConfig(AppConfig):
     verbose_name = "Slack"
 
     def ready(self) -> None:
+        from accounts.messaging import register_messenger
         from chatops import checks, commands, metrics, paging, panels, pins, reminders, subscribers
+        from chatops.direct_messages import NAME, slack_direct_message
         from chatops.services import responses
         from incidents.panels import register_panel
 
@@ -19,3 +21,4 @@ class ChatopsConfig(AppConfig):
         commands.connect()
         reminders.connect()
         checks.connect()
+        register_messenger(NAME, slack_direct_message)

@@ -6,6 +6,8 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Postmortems"
 
     def ready(self) -> None:
-        from postmortems import subscribers
+        from incidents.panels import register_panel
+        from postmortems import panels, subscribers
 
         subscribers.connect()
+        register_panel(panels.TEMPLATE, panels.incident_postmortem_context)

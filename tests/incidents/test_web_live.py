@@ -162,7 +162,7 @@ def test_the_incident_page_query_count_does_not_grow_with_the_poller(
     signed_in, incident, django_assert_max_num_queries
 ):
     # As test_web_detail's count: the page computes its version from what it reads anyway.
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(19):
         signed_in.get(incident.get_absolute_url())
 
 

@@ -1,0 +1,121 @@
+"""Reads: action items as a user may see them (those of incidents they can see), for the
+pages, the incident panel and the API. The report over them is postmortems/report.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+
+from accounts.models import Role, User
+from incidents.models import Incident
+from incidents.selectors import incidents_visible_to
+from postmortems.models import CLOSED_ACTION_ITEM_STATUSES, ActionItem
+from postmortems.services.reminders import organisation_today
+
+# The status filter's "open" means not closed: open or in progress.
+NOT_CLOSED = "not_closed"
+
+
+def overdue_q(today: date) -> Q:
+    """Not closed and its due date has ended (organisation's zone): due yesterday or before."""
+    return Q(due_date__lt=today) & ~Q(status__in=CLOSED_ACTION_ITEM_STATUSES)
+
+
+def is_overdue(item: ActionItem, *, today: date) -> bool:
+    """overdue_q for one item in hand."""
+    return not item.is_closed and item.due_date < today
+
+
+def _listed(items: QuerySet[ActionItem]) -> QuerySet[ActionItem]:
+    """Those still to do first (soonest due first, so the overdue lead), then the closed."""
+    closed = Case(
+        When(status__in=CLOSED_ACTION_ITEM_STATUSES, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    return (
+        items.select_related("incident", "owner", "team")
+        .alias(closed=closed)
+        .order_by("closed", "due_date", "priority", "pk")
+    )
+
+
+def action_items_visible_to(user: User) -> QuerySet[ActionItem]:
+    """Items of incidents `user` may see (a private incident's to its participants only)."""
+    return ActionItem.objects.filter(incident__in=incidents_visible_to(user))
+
+
+def action_item_get_for_user(*, user: User, pk: int) -> ActionItem:
+    """The item if `user` may see its incident; ActionItem.DoesNotExist otherwise."""
+    return (
+        action_items_visible_to(user)
+        .select_related("incident", "owner", "team", "created_by")
+        .get(pk=pk)
+    )
+
+
+@dataclass
+class ActionItemFilters:
+    status: str = ""  # an ActionItemStatus, NOT_CLOSED, or "" for any
+    owner: User | None = None
+    unowned: bool = False
+    team_slug: str = ""
+    overdue: bool = False
+
+
+def action_item_list(
+    *, user: User, filters: ActionItemFilters | None = None, now: datetime | None = None
+) -> QuerySet[ActionItem]:
+    """The items `user` may see, filtered, in _listed's order."""
+    filters = filters or ActionItemFilters()
+    items = action_items_visible_to(user)
+    if filters.status == NOT_CLOSED:
+        items = items.exclude(status__in=CLOSED_ACTION_ITEM_STATUSES)
+    elif filters.status:
+        items = items.filter(status=filters.status)
+    if filters.owner is not None:
+        items = items.filter(owner=filters.owner)
+    elif filters.unowned:
+        items = items.filter(owner__isnull=True)
+    if filters.team_slug:
+        items = items.filter(team__slug=filters.team_slug)
+    if filters.overdue:
+        items = items.filter(overdue_q(organisation_today(now)))
+    return _listed(items)
+
+
+def my_action_items(
+    *, user: User, status: str = "", now: datetime | None = None
+) -> QuerySet[ActionItem]:
+    """`user`'s own items, as action_item_list orders them."""
+    return action_item_list(
+        user=user, filters=ActionItemFilters(status=status, owner=user), now=now
+    )
+
+
+def incident_action_items(*, incident: Incident) -> list[ActionItem]:
+    """An incident's items for its pages, in _listed's order (the caller may see it)."""
+    return list(_listed(ActionItem.objects.filter(incident=incident)))
+
+
+def possible_owners(*, incident: Incident, keep: User | None = None) -> QuerySet[User]:
+    """Who may own the incident's items (services.action_items.may_own, in SQL): active
+    responders, managers and admins who may see it; `keep` (the current owner) besides."""
+    people = User.objects.filter(is_active=True).filter(
+        Q(role__in=(Role.RESPONDER, Role.MANAGER, Role.ADMIN)) | Q(is_superuser=True)
+    )
+    if incident.private:
+        people = people.filter(
+            Q(pk__in=incident.participants.values("pk")) | Q(role=Role.ADMIN) | Q(is_superuser=True)
+        )
+    if keep is not None:
+        people = User.objects.filter(Q(pk__in=people.values("pk")) | Q(pk=keep.pk))
+    return people.order_by("first_name", "last_name", "username")
+
+
+def people_owning_items(*, user: User) -> QuerySet[User]:
+    """Owners of the items `user` may see, for the owner filter."""
+    owners = action_items_visible_to(user).values("owner_id")
+    return User.objects.filter(pk__in=owners).order_by("first_name", "last_name", "username")
