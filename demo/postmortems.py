@@ -100,6 +100,8 @@ def seed_postmortems(
         action_item_update(
             item=done, actor=owner, changes={"status": ActionItemStatus.DONE}, now=now
         )
+        # Planned three weeks ago and not done in time: overdue now.
+        planned = now - timedelta(days=21)
         action_item_create(
             incident=incident,
             actor=author,
@@ -108,7 +110,7 @@ def seed_postmortems(
             kind=ActionItemKind.PREVENT,
             priority=ActionItemPriority.P1,
             due_date=(now - timedelta(days=2 + position)).date(),
-            now=now,
+            now=planned,
         )
         action_item_create(
             incident=incident,
