@@ -33,6 +33,7 @@ from oncall.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
+from postmortems.models import ContributingFactor, PostmortemPolicy, PostmortemTemplate
 
 MASKED_AS = "audit.tracked.secret_mask"
 
@@ -73,6 +74,11 @@ TRACKED: dict[type[Model], dict[str, Any]] = {
     # Who acts as whom from Slack, and where a team hears of its SEV3s.
     SlackUserLink: {},
     TeamChannel: {},
+    # What resolving asks of each severity, the template every draft starts from, and the
+    # vocabulary of causes the monthly report counts.
+    PostmortemPolicy: {},
+    PostmortemTemplate: {"exclude_fields": ["updated_at"]},
+    ContributingFactor: {},
 }
 
 
