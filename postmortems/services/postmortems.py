@@ -269,22 +269,30 @@ def _section_body(sections: list[dict[str, object]], key: str) -> str | None:
     return None
 
 
+def rerender_generated(postmortem: Postmortem, *, now: datetime) -> str:
+    """Render the generated parts into `postmortem.sections` again, keeping every word the
+    team wrote; the caller holds the row lock and saves. Returns a note if the template
+    failed and the built-in one was used."""
+    incident = _incident_for_rendering(postmortem.incident_id)
+    template = postmortem.template or template_default()
+    parsed, note = _render_or_fallback(incident, postmortem, template)
+    sections = document.refresh(document.from_json(postmortem.sections), parsed.sections)
+    postmortem.sections = document.to_json(sections)
+    postmortem.refreshed_at = now
+    return note
+
+
 def postmortem_refresh(
     *, postmortem: Postmortem, actor: Actor, now: datetime | None = None
 ) -> Postmortem:
     """Re-render the generated parts (timeline, figures, action items) from the incident and
     keep every word the team wrote. A revision only if something changed."""
     now = now or timezone.now()
-    incident = _incident_for_rendering(postmortem.incident_id)
-    template = postmortem.template or template_default()
     with transaction.atomic():
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
-        parsed, note = _render_or_fallback(incident, postmortem, template)
         before = postmortem.sections
-        sections = document.refresh(document.from_json(before), parsed.sections)
-        postmortem.sections = document.to_json(sections)
-        postmortem.refreshed_at = now
+        note = rerender_generated(postmortem, now=now)
         if postmortem.sections == before:
             postmortem.save(update_fields=["refreshed_at"])
             return postmortem

@@ -36,7 +36,13 @@ from postmortems.models import (
     ReviewState,
 )
 from postmortems.services.emails import email_queue
-from postmortems.services.postmortems import PostmortemConflict, lock, record_revision, require_edit
+from postmortems.services.postmortems import (
+    PostmortemConflict,
+    lock,
+    record_revision,
+    require_edit,
+    rerender_generated,
+)
 
 # What the web form and the API accept in a comment or a reason: a long paragraph fits.
 MAX_TEXT = 10_000
@@ -305,7 +311,10 @@ def postmortem_publish(
         postmortem.published_at = now
         postmortem.published_by = actor_user(actor)
         postmortem.save(update_fields=["status", "published_at", "published_by"])
-        record_revision(postmortem, actor=actor, summary="Published", now=now)
+        # The record as published: the header's status and the action items as they are now,
+        # not as of the last refresh (which a published postmortem can no longer have).
+        note = rerender_generated(postmortem, now=now)
+        record_revision(postmortem, actor=actor, summary=f"Published{note}", now=now)
         incident_record_event(
             incident=postmortem.incident,
             kind=EventKind.EDITED,

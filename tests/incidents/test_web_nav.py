@@ -22,6 +22,10 @@ def current_sections(client, url: str) -> list[str]:
         ("incidents:declare", "incidents:declare"),
         ("incidents:team-list", "incidents:team-list"),
         ("ops:health", "ops:health"),
+        ("postmortems:list", "postmortems:list"),
+        ("postmortems:templates", "postmortems:list"),
+        ("postmortems:my_action_items", "postmortems:my_action_items"),
+        ("postmortems:action_item_report", "postmortems:my_action_items"),
     ],
 )
 def test_a_page_marks_its_own_section(client, admin_user, page, section):
