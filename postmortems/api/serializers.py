@@ -14,7 +14,7 @@ from accounts.models import User
 from incidents.api.serializers import MAX_FILTER_VALUES
 from incidents.models import Incident, Team
 from ops.api.serializers import ProblemSerializer, StrictSerializer, validated
-from ops.timestamps import PLAN_AHEAD, ViewerDateTimeField
+from ops.timestamps import ViewerDateTimeField
 from postmortems import document
 from postmortems.api.selectors import ActionItemFilters, PostmortemFilters
 from postmortems.markdown import markdown_to_html
@@ -29,15 +29,14 @@ from postmortems.models import (
     ReviewRequest,
     ReviewState,
 )
+from postmortems.services.action_items import DUE_DATE_RULE
 from postmortems.services.postmortems import postmortem_markdown
-from postmortems.services.reminders import organisation_today, overdue_from
+from postmortems.services.reminders import overdue_from
 from postmortems.services.workflow import publish_problems
 
 # The longest a section's text may be; a whole postmortem stays well under the body limit.
 SECTION_MAX_LENGTH = 100_000
 TEXT_MAX_LENGTH = 10_000
-# The earliest due date taken: no incident of this product is older (ops.timestamps).
-EARLIEST_DUE_DATE = date(2000, 1, 1)
 # `month` filter: YYYY-MM, or blank for every month (as an emptied form field sends).
 MONTH_PATTERN = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]))?$"
 
@@ -292,16 +291,6 @@ class PostmortemConflictSerializer(ProblemSerializer):
     )
 
 
-def _validate_due_date(value: date) -> None:
-    latest = organisation_today() + PLAN_AHEAD
-    if value < EARLIEST_DUE_DATE:
-        raise serializers.ValidationError(f"Give a date from {EARLIEST_DUE_DATE} on.")
-    if value > latest:
-        raise serializers.ValidationError(
-            f"Give a date up to {latest}: plan at most three years ahead."
-        )
-
-
 class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
     serializer_field_mapping = _TIME_FIELDS
     incident = IncidentRefSerializer(read_only=True)
@@ -374,11 +363,9 @@ class _ActionItemFields(StrictSerializer):
         error_messages={"does_not_exist": "Unknown team {value}."},
         help_text="A team slug, or null for none.",
     )
-    due_date = serializers.DateField(
-        required=False,
-        validators=[_validate_due_date],
-        help_text="From 2000-01-01, at most three years ahead.",
-    )
+    # Which dates are taken is the service's rule (services.action_items._check), not a
+    # second one here: a date it refuses comes back as a 400 on this field.
+    due_date = serializers.DateField(required=False, help_text=DUE_DATE_RULE)
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
     kind = serializers.ChoiceField(choices=ActionItemKind.choices, required=False)
     success_criteria = serializers.CharField(
