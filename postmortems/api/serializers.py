@@ -16,7 +16,6 @@ from incidents.models import Incident, Team
 from ops.api.serializers import ProblemSerializer, StrictSerializer, validated
 from ops.timestamps import ViewerDateTimeField
 from postmortems import document
-from postmortems.api.selectors import ActionItemFilters, PostmortemFilters
 from postmortems.markdown import markdown_to_html
 from postmortems.models import (
     ActionItem,
@@ -29,9 +28,11 @@ from postmortems.models import (
     ReviewRequest,
     ReviewState,
 )
+from postmortems.selectors import PostmortemFilters, postmortem_reviews
+from postmortems.selectors_action_items import ActionItemFilters, is_overdue
 from postmortems.services.action_items import DUE_DATE_RULE
 from postmortems.services.postmortems import postmortem_markdown
-from postmortems.services.reminders import overdue_from
+from postmortems.services.reminders import organisation_today
 from postmortems.services.workflow import publish_problems
 
 # The longest a section's text may be; a whole postmortem stays well under the body limit.
@@ -39,6 +40,8 @@ SECTION_MAX_LENGTH = 100_000
 TEXT_MAX_LENGTH = 10_000
 # `month` filter: YYYY-MM, or blank for every month (as an emptied form field sends).
 MONTH_PATTERN = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]))?$"
+# The `owner` filter's word for the caller.
+OWNER_ME = "me"
 
 # Stored times in answers: in UTC where the viewer's zone cannot hold them, never an error.
 _TIME_FIELDS = {
@@ -122,7 +125,7 @@ class PostmortemSerializer(PostmortemSummarySerializer):
     """A postmortem with its document, as Markdown and as safe HTML too."""
 
     sections = serializers.SerializerMethodField()
-    reviews = ReviewSerializer(many=True, read_only=True)
+    reviews = serializers.SerializerMethodField()
     markdown = serializers.SerializerMethodField(help_text="The whole document.")
     html = serializers.SerializerMethodField(
         help_text="The Markdown rendered and sanitized: no scripts, event handlers or "
@@ -158,6 +161,12 @@ class PostmortemSerializer(PostmortemSummarySerializer):
             }
             for section in document.from_json(postmortem.sections)
         ]
+
+    @extend_schema_field(ReviewSerializer(many=True))
+    def get_reviews(self, postmortem: Postmortem) -> list[dict[str, Any]]:
+        return cast(
+            list[dict[str, Any]], ReviewSerializer(postmortem_reviews(postmortem), many=True).data
+        )
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_markdown(self, postmortem: Postmortem) -> str:
@@ -339,7 +348,7 @@ class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
 
     def get_overdue(self, item: ActionItem) -> bool:
         now: datetime = self.context.get("now") or timezone.now()
-        return not item.is_closed and now >= overdue_from(item.due_date)
+        return is_overdue(item, today=organisation_today(now))
 
 
 class _ActionItemFields(StrictSerializer):
@@ -428,7 +437,7 @@ class PostmortemFilterSerializer(serializers.Serializer[Any]):
             severities=valid["severity"],
             team=valid.get("team", ""),
             service=valid.get("service", ""),
-            contributing_factor=valid.get("contributing_factor", ""),
+            factor=valid.get("contributing_factor", ""),
             month=date(int(month[:4]), int(month[5:]), 1) if month else None,
             query=valid.get("q", "").strip(),
         )
@@ -442,7 +451,7 @@ class ActionItemFilterSerializer(serializers.Serializer[Any]):
     team = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     @classmethod
-    def parse(cls, params: QueryDict) -> ActionItemFilters:
+    def parse(cls, params: QueryDict, *, user: User) -> ActionItemFilters:
         singles = ("owner", "overdue", "incident", "team")
         valid = validated(
             cls,
@@ -451,10 +460,11 @@ class ActionItemFilterSerializer(serializers.Serializer[Any]):
                 **{name: params[name] for name in singles if name in params},
             },
         )
+        owner = valid.get("owner", "").strip()
         return ActionItemFilters(
-            owner=valid.get("owner", "").strip(),
+            owner=user.username if owner == OWNER_ME else owner,
             statuses=valid["status"],
             overdue=valid.get("overdue"),
             incident=valid.get("incident"),
-            team=valid.get("team", ""),
+            team_slug=valid.get("team", ""),
         )
