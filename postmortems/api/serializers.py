@@ -468,3 +468,54 @@ class ActionItemFilterSerializer(serializers.Serializer[Any]):
             incident=valid.get("incident"),
             team_slug=valid.get("team", ""),
         )
+
+
+class _ReportCountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    not_started = serializers.IntegerField(help_text="Open: nobody has started it.")
+    wont_do = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    completion_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="done / (total - wont_do), to four places; null when that is 0 / 0.",
+    )
+
+
+class _ReportWindowSerializer(serializers.Serializer[Any]):
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    basis = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The organisation's, in which days end.")
+    today = serializers.DateField(help_text="In the organisation's time zone.")
+
+
+class _ReportDefinitionsSerializer(serializers.Serializer[Any]):
+    window = serializers.CharField()
+    not_started = serializers.CharField()
+    overdue = serializers.CharField()
+    completion_rate = serializers.CharField()
+
+
+class _ReportOverallSerializer(_ReportCountsSerializer):
+    postmortems = serializers.IntegerField(help_text="How many postmortems are counted.")
+
+
+class _ReportRowSerializer(_ReportCountsSerializer):
+    incident = serializers.CharField(help_text="INC-<number>")
+    number = serializers.IntegerField()
+    title = serializers.CharField(help_text="The postmortem's.")
+    status = serializers.ChoiceField(choices=PostmortemStatus.choices)
+    created_at = serializers.DateTimeField()
+    url = serializers.URLField(help_text="The postmortem's page.")
+
+
+class ActionItemReportSerializer(serializers.Serializer[Any]):
+    """For the schema: postmortems.report.ActionItemReport.as_json, as the web page's JSON."""
+
+    window = _ReportWindowSerializer()
+    definitions = _ReportDefinitionsSerializer()
+    overall = _ReportOverallSerializer()
+    postmortems = _ReportRowSerializer(many=True, help_text="Newest first.")

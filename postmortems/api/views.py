@@ -33,13 +33,14 @@ from incidents.models import Incident
 from ops.api.schema import problems
 from ops.api.serializers import validated
 from ops.problems import PROBLEM_CONTENT_TYPE, problem_body
-from postmortems import selectors
+from postmortems import report, selectors
 from postmortems import selectors_action_items as item_selectors
 from postmortems.api.serializers import (
     MONTH_PATTERN,
     OWNER_ME,
     ActionItemCreateSerializer,
     ActionItemFilterSerializer,
+    ActionItemReportSerializer,
     ActionItemSerializer,
     ActionItemUpdateSerializer,
     PostmortemConflictSerializer,
@@ -443,3 +444,21 @@ class ActionItemDetail(generics.GenericAPIView[ActionItem]):
         changes = validated(ActionItemUpdateSerializer, request.data)
         action_items.action_item_update(item=item, actor=actor, changes=dict(changes))
         return _render_item(request, pk)
+
+
+class ActionItemReport(generics.GenericAPIView[Postmortem]):
+    queryset = Postmortem.objects.none()
+    serializer_class = ActionItemReportSerializer
+
+    @extend_schema(
+        tags=ACTION_ITEM_TAGS,
+        summary="Action-item report",
+        description=f"For each postmortem created in the last {report.REPORT_DAYS} days that "
+        "you may see, and for all of them: its incident's action items in total, done, in "
+        "progress, not started, won't do and overdue, and the completion rate. The same "
+        "figures as the web page's JSON (/action-items/report.json); `definitions` says what "
+        "each means.",
+        responses={200: ActionItemReportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(report.action_item_report(user=api_user(request)).as_json())
