@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from incidents.selectors import incidents_visible_to
 from postmortems.models import ActionItemStatus, Postmortem
+from postmortems.selectors_action_items import overdue_q
 from postmortems.services.reminders import organisation_today
 
 REPORT_DAYS = 90
@@ -152,14 +153,6 @@ def _count(status: str | None = None, extra: Q | None = None) -> Count:
     return Count("incident__action_items", filter=condition)
 
 
-def _overdue(today: date) -> Q:
-    # selectors_action_items.overdue_q, with the item's fields reached through the incident.
-    return Q(
-        incident__action_items__due_date__lt=today,
-        incident__action_items__status__in=(ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS),
-    )
-
-
 def action_item_report(*, user: User, now: datetime | None = None) -> ActionItemReport:
     """The report over the postmortems `user` may see, newest first."""
     # In UTC, so the window is 90 whole days of 24 hours whatever zone `now` came in (an
@@ -179,7 +172,7 @@ def action_item_report(*, user: User, now: datetime | None = None) -> ActionItem
             n_in_progress=_count(ActionItemStatus.IN_PROGRESS),
             n_not_started=_count(ActionItemStatus.OPEN),
             n_wont_do=_count(ActionItemStatus.WONT_DO),
-            n_overdue=_count(extra=_overdue(today)),
+            n_overdue=_count(extra=overdue_q(today, through="incident__action_items__")),
         )
         .order_by("-created_at", "-pk")
         .values_list(

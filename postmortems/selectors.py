@@ -6,6 +6,7 @@ a private incident's only to its participants and admins).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
@@ -79,8 +80,8 @@ class PostmortemFilters:
     # Words of the postmortem's or the incident's title, the incident's summary or resolution,
     # or the document's sections; or a reference, "INC-42".
     query: str = ""
-    status: str = ""  # a PostmortemStatus
-    severity: str = ""  # a severity's name
+    statuses: Sequence[str] = ()  # PostmortemStatus values: any of them
+    severities: Sequence[str] = ()  # severities' names: any of them
     team: str = ""  # slug
     service: str = ""  # slug
     factor: str = ""  # a contributing factor's slug
@@ -91,12 +92,16 @@ def _organisation_zone() -> ZoneInfo:
     return ZoneInfo(settings.ORGANISATION_TIME_ZONE)
 
 
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """The first moment of `month` and of the month after, in the organisation's zone."""
+def month_bounds(month: date) -> tuple[datetime, datetime | None]:
+    """The first moment of `month` and of the month after, in the organisation's zone; no
+    end for December 9999, the last month a date can hold."""
     first = month.replace(day=1)
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     zone = _organisation_zone()
-    return datetime.combine(first, time(0), zone), datetime.combine(following, time(0), zone)
+    start = datetime.combine(first, time(0), zone)
+    if (first.year, first.month) == (date.max.year, 12):
+        return start, None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return start, datetime.combine(following, time(0), zone)
 
 
 def _words_match(query: str) -> Q:
@@ -120,10 +125,10 @@ def postmortem_list(
     """The postmortems `user` may see, newest incident first, with what the list shows."""
     filters = filters or PostmortemFilters()
     postmortems = postmortems_visible_to(user)
-    if filters.status:
-        postmortems = postmortems.filter(status=filters.status)
-    if filters.severity:
-        postmortems = postmortems.filter(incident__severity__name=filters.severity)
+    if filters.statuses:
+        postmortems = postmortems.filter(status__in=filters.statuses)
+    if filters.severities:
+        postmortems = postmortems.filter(incident__severity__name__in=filters.severities)
     if filters.team:
         postmortems = postmortems.filter(incident__team__slug=filters.team)
     # Through subqueries, not joins: a join to a many-to-many relation repeats rows.
@@ -137,9 +142,9 @@ def postmortem_list(
         )
     if filters.month is not None:
         start, end = month_bounds(filters.month)
-        postmortems = postmortems.filter(
-            incident__started_at__gte=start, incident__started_at__lt=end
-        )
+        postmortems = postmortems.filter(incident__started_at__gte=start)
+        if end is not None:
+            postmortems = postmortems.filter(incident__started_at__lt=end)
     if filters.query.strip():
         ref = REF_PATTERN.match(filters.query)
         if ref and filters.query.strip().lower().startswith("inc"):

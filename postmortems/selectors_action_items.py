@@ -3,6 +3,7 @@ pages, the incident panel and the API. The report over them is postmortems/repor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,21 +12,31 @@ from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from accounts.models import Role, User
 from incidents.models import Incident
 from incidents.selectors import incidents_visible_to
-from postmortems.models import CLOSED_ACTION_ITEM_STATUSES, ActionItem
+from postmortems.models import CLOSED_ACTION_ITEM_STATUSES, ActionItem, ActionItemStatus
 from postmortems.services.reminders import organisation_today
 
 # The status filter's "open" means not closed: open or in progress.
 NOT_CLOSED = "not_closed"
+NOT_CLOSED_STATUSES = tuple(
+    status for status in ActionItemStatus.values if status not in CLOSED_ACTION_ITEM_STATUSES
+)
 
 
-def overdue_q(today: date) -> Q:
-    """Not closed and its due date has ended (organisation's zone): due yesterday or before."""
-    return Q(due_date__lt=today) & ~Q(status__in=CLOSED_ACTION_ITEM_STATUSES)
+def overdue_q(today: date, *, through: str = "") -> Q:
+    """Not closed and its due date has ended (organisation's zone): due yesterday or before.
+    `through` reaches the items from another model ("incident__action_items__"). Said without
+    a negation, which would also count the missing items of a LEFT JOIN there."""
+    return Q(**{f"{through}due_date__lt": today, f"{through}status__in": NOT_CLOSED_STATUSES})
 
 
 def is_overdue(item: ActionItem, *, today: date) -> bool:
     """overdue_q for one item in hand."""
     return not item.is_closed and item.due_date < today
+
+
+# What an item is shown with, on the pages and in the API: its incident's ref, severity and
+# team, its owner, team and creator.
+_RELATED = ("incident__severity", "incident__team", "owner", "team", "created_by")
 
 
 def _listed(items: QuerySet[ActionItem]) -> QuerySet[ActionItem]:
@@ -36,7 +47,7 @@ def _listed(items: QuerySet[ActionItem]) -> QuerySet[ActionItem]:
         output_field=BooleanField(),
     )
     return (
-        items.select_related("incident", "owner", "team")
+        items.select_related(*_RELATED)
         .alias(closed=closed)
         .order_by("closed", "due_date", "priority", "pk")
     )
@@ -49,20 +60,17 @@ def action_items_visible_to(user: User) -> QuerySet[ActionItem]:
 
 def action_item_get_for_user(*, user: User, pk: int) -> ActionItem:
     """The item if `user` may see its incident; ActionItem.DoesNotExist otherwise."""
-    return (
-        action_items_visible_to(user)
-        .select_related("incident", "owner", "team", "created_by")
-        .get(pk=pk)
-    )
+    return action_items_visible_to(user).select_related(*_RELATED).get(pk=pk)
 
 
 @dataclass
 class ActionItemFilters:
-    status: str = ""  # an ActionItemStatus, NOT_CLOSED, or "" for any
-    owner: User | None = None
+    statuses: Sequence[str] = ()  # ActionItemStatus values or NOT_CLOSED: any of them
+    owner: str = ""  # a username
     unowned: bool = False
     team_slug: str = ""
-    overdue: bool = False
+    overdue: bool | None = None  # True: only overdue items; False: only the others
+    incident: int | None = None  # its number
 
 
 def action_item_list(
@@ -71,18 +79,22 @@ def action_item_list(
     """The items `user` may see, filtered, in _listed's order."""
     filters = filters or ActionItemFilters()
     items = action_items_visible_to(user)
-    if filters.status == NOT_CLOSED:
-        items = items.exclude(status__in=CLOSED_ACTION_ITEM_STATUSES)
-    elif filters.status:
-        items = items.filter(status=filters.status)
-    if filters.owner is not None:
-        items = items.filter(owner=filters.owner)
+    if filters.statuses:
+        statuses = set(filters.statuses)
+        if NOT_CLOSED in statuses:
+            statuses = (statuses - {NOT_CLOSED}) | set(NOT_CLOSED_STATUSES)
+        items = items.filter(status__in=sorted(statuses))
+    if filters.owner:
+        items = items.filter(owner__username=filters.owner)
     elif filters.unowned:
         items = items.filter(owner__isnull=True)
     if filters.team_slug:
         items = items.filter(team__slug=filters.team_slug)
-    if filters.overdue:
-        items = items.filter(overdue_q(organisation_today(now)))
+    if filters.overdue is not None:
+        overdue = overdue_q(organisation_today(now))
+        items = items.filter(overdue if filters.overdue else ~overdue)
+    if filters.incident is not None:
+        items = items.filter(incident__number=filters.incident)
     return _listed(items)
 
 
@@ -90,9 +102,8 @@ def my_action_items(
     *, user: User, status: str = "", now: datetime | None = None
 ) -> QuerySet[ActionItem]:
     """`user`'s own items, as action_item_list orders them."""
-    return action_item_list(
-        user=user, filters=ActionItemFilters(status=status, owner=user), now=now
-    )
+    filters = ActionItemFilters(statuses=[status] if status else [], owner=user.username)
+    return action_item_list(user=user, filters=filters, now=now)
 
 
 def incident_action_items(*, incident: Incident) -> list[ActionItem]:

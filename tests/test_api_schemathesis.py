@@ -66,8 +66,8 @@ RULES_BEYOND_THE_SCHEMA = [
     "GET /api/v1/schedules/{id}/oncall/",
     "GET /api/v1/schedules/{id}/shifts/",
     # A section the postmortem has not (or a generated one), base_revision missing with
-    # sections, a review without reviewers or a comment without text, a due date outside the
-    # window, won't do without a reason.
+    # sections, a review without reviewers or a comment without text, a due date before today
+    # (organisation's zone) or more than five years ahead, won't do without a reason.
     "PATCH /api/v1/incidents/{number}/postmortem/",
     "POST /api/v1/incidents/{number}/postmortem/transitions/",
     "POST /api/v1/action-items/",

@@ -14,9 +14,8 @@ from accounts.models import User
 from incidents.api.serializers import MAX_FILTER_VALUES
 from incidents.models import Incident, Team
 from ops.api.serializers import ProblemSerializer, StrictSerializer, validated
-from ops.timestamps import PLAN_AHEAD, ViewerDateTimeField
+from ops.timestamps import ViewerDateTimeField
 from postmortems import document
-from postmortems.api.selectors import ActionItemFilters, PostmortemFilters
 from postmortems.markdown import markdown_to_html
 from postmortems.models import (
     ActionItem,
@@ -29,17 +28,20 @@ from postmortems.models import (
     ReviewRequest,
     ReviewState,
 )
+from postmortems.selectors import PostmortemFilters, postmortem_reviews
+from postmortems.selectors_action_items import ActionItemFilters, is_overdue
+from postmortems.services.action_items import DUE_DATE_RULE
 from postmortems.services.postmortems import postmortem_markdown
-from postmortems.services.reminders import organisation_today, overdue_from
+from postmortems.services.reminders import organisation_today
 from postmortems.services.workflow import publish_problems
 
 # The longest a section's text may be; a whole postmortem stays well under the body limit.
 SECTION_MAX_LENGTH = 100_000
 TEXT_MAX_LENGTH = 10_000
-# The earliest due date taken: no incident of this product is older (ops.timestamps).
-EARLIEST_DUE_DATE = date(2000, 1, 1)
 # `month` filter: YYYY-MM, or blank for every month (as an emptied form field sends).
 MONTH_PATTERN = r"^([1-9][0-9]{3}-(0[1-9]|1[0-2]))?$"
+# The `owner` filter's word for the caller.
+OWNER_ME = "me"
 
 # Stored times in answers: in UTC where the viewer's zone cannot hold them, never an error.
 _TIME_FIELDS = {
@@ -123,7 +125,7 @@ class PostmortemSerializer(PostmortemSummarySerializer):
     """A postmortem with its document, as Markdown and as safe HTML too."""
 
     sections = serializers.SerializerMethodField()
-    reviews = ReviewSerializer(many=True, read_only=True)
+    reviews = serializers.SerializerMethodField()
     markdown = serializers.SerializerMethodField(help_text="The whole document.")
     html = serializers.SerializerMethodField(
         help_text="The Markdown rendered and sanitized: no scripts, event handlers or "
@@ -159,6 +161,12 @@ class PostmortemSerializer(PostmortemSummarySerializer):
             }
             for section in document.from_json(postmortem.sections)
         ]
+
+    @extend_schema_field(ReviewSerializer(many=True))
+    def get_reviews(self, postmortem: Postmortem) -> list[dict[str, Any]]:
+        return cast(
+            list[dict[str, Any]], ReviewSerializer(postmortem_reviews(postmortem), many=True).data
+        )
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_markdown(self, postmortem: Postmortem) -> str:
@@ -292,16 +300,6 @@ class PostmortemConflictSerializer(ProblemSerializer):
     )
 
 
-def _validate_due_date(value: date) -> None:
-    latest = organisation_today() + PLAN_AHEAD
-    if value < EARLIEST_DUE_DATE:
-        raise serializers.ValidationError(f"Give a date from {EARLIEST_DUE_DATE} on.")
-    if value > latest:
-        raise serializers.ValidationError(
-            f"Give a date up to {latest}: plan at most three years ahead."
-        )
-
-
 class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
     serializer_field_mapping = _TIME_FIELDS
     incident = IncidentRefSerializer(read_only=True)
@@ -350,7 +348,7 @@ class ActionItemSerializer(serializers.ModelSerializer[ActionItem]):
 
     def get_overdue(self, item: ActionItem) -> bool:
         now: datetime = self.context.get("now") or timezone.now()
-        return not item.is_closed and now >= overdue_from(item.due_date)
+        return is_overdue(item, today=organisation_today(now))
 
 
 class _ActionItemFields(StrictSerializer):
@@ -374,11 +372,9 @@ class _ActionItemFields(StrictSerializer):
         error_messages={"does_not_exist": "Unknown team {value}."},
         help_text="A team slug, or null for none.",
     )
-    due_date = serializers.DateField(
-        required=False,
-        validators=[_validate_due_date],
-        help_text="From 2000-01-01, at most three years ahead.",
-    )
+    # Which dates are taken is the service's rule (services.action_items._check), not a
+    # second one here: a date it refuses comes back as a 400 on this field.
+    due_date = serializers.DateField(required=False, help_text=DUE_DATE_RULE)
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
     kind = serializers.ChoiceField(choices=ActionItemKind.choices, required=False)
     success_criteria = serializers.CharField(
@@ -441,7 +437,7 @@ class PostmortemFilterSerializer(serializers.Serializer[Any]):
             severities=valid["severity"],
             team=valid.get("team", ""),
             service=valid.get("service", ""),
-            contributing_factor=valid.get("contributing_factor", ""),
+            factor=valid.get("contributing_factor", ""),
             month=date(int(month[:4]), int(month[5:]), 1) if month else None,
             query=valid.get("q", "").strip(),
         )
@@ -455,7 +451,7 @@ class ActionItemFilterSerializer(serializers.Serializer[Any]):
     team = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     @classmethod
-    def parse(cls, params: QueryDict) -> ActionItemFilters:
+    def parse(cls, params: QueryDict, *, user: User) -> ActionItemFilters:
         singles = ("owner", "overdue", "incident", "team")
         valid = validated(
             cls,
@@ -464,10 +460,62 @@ class ActionItemFilterSerializer(serializers.Serializer[Any]):
                 **{name: params[name] for name in singles if name in params},
             },
         )
+        owner = valid.get("owner", "").strip()
         return ActionItemFilters(
-            owner=valid.get("owner", "").strip(),
+            owner=user.username if owner == OWNER_ME else owner,
             statuses=valid["status"],
             overdue=valid.get("overdue"),
             incident=valid.get("incident"),
-            team=valid.get("team", ""),
+            team_slug=valid.get("team", ""),
         )
+
+
+class _ReportCountsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    not_started = serializers.IntegerField(help_text="Open: nobody has started it.")
+    wont_do = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    completion_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="done / (total - wont_do), to four places; null when that is 0 / 0.",
+    )
+
+
+class _ReportWindowSerializer(serializers.Serializer[Any]):
+    days = serializers.IntegerField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    basis = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The organisation's, in which days end.")
+    today = serializers.DateField(help_text="In the organisation's time zone.")
+
+
+class _ReportDefinitionsSerializer(serializers.Serializer[Any]):
+    window = serializers.CharField()
+    not_started = serializers.CharField()
+    overdue = serializers.CharField()
+    completion_rate = serializers.CharField()
+
+
+class _ReportOverallSerializer(_ReportCountsSerializer):
+    postmortems = serializers.IntegerField(help_text="How many postmortems are counted.")
+
+
+class _ReportRowSerializer(_ReportCountsSerializer):
+    incident = serializers.CharField(help_text="INC-<number>")
+    number = serializers.IntegerField()
+    title = serializers.CharField(help_text="The postmortem's.")
+    status = serializers.ChoiceField(choices=PostmortemStatus.choices)
+    created_at = serializers.DateTimeField()
+    url = serializers.URLField(help_text="The postmortem's page.")
+
+
+class ActionItemReportSerializer(serializers.Serializer[Any]):
+    """For the schema: postmortems.report.ActionItemReport.as_json, as the web page's JSON."""
+
+    window = _ReportWindowSerializer()
+    definitions = _ReportDefinitionsSerializer()
+    overall = _ReportOverallSerializer()
+    postmortems = _ReportRowSerializer(many=True, help_text="Newest first.")

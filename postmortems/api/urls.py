@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("postmortems/", views.PostmortemList.as_view(), name="postmortem-list"),
     path("action-items/", views.ActionItemList.as_view(), name="action-item-list"),
+    path("action-items/report/", views.ActionItemReport.as_view(), name="action-item-report"),
     path("action-items/<int:pk>/", views.ActionItemDetail.as_view(), name="action-item-detail"),
 ]

@@ -33,11 +33,14 @@ from incidents.models import Incident
 from ops.api.schema import problems
 from ops.api.serializers import validated
 from ops.problems import PROBLEM_CONTENT_TYPE, problem_body
-from postmortems.api import selectors
+from postmortems import report, selectors
+from postmortems import selectors_action_items as item_selectors
 from postmortems.api.serializers import (
     MONTH_PATTERN,
+    OWNER_ME,
     ActionItemCreateSerializer,
     ActionItemFilterSerializer,
+    ActionItemReportSerializer,
     ActionItemSerializer,
     ActionItemUpdateSerializer,
     PostmortemConflictSerializer,
@@ -124,7 +127,7 @@ ACTION_ITEM_LIST_PARAMETERS = [
     OpenApiParameter(
         "owner",
         {"type": "string", "maxLength": 150},
-        description=f"A username, or `{selectors.OWNER_ME}` for your own.",
+        description=f"A username, or `{OWNER_ME}` for your own.",
     ),
     OpenApiParameter(
         "status",
@@ -335,7 +338,8 @@ class PostmortemTransitions(generics.GenericAPIView[Postmortem]):
     get=extend_schema(
         tags=POSTMORTEM_TAGS,
         summary="List postmortems",
-        description="Newest first; those of private incidents only to their participants.",
+        description="The newest incident's first (as the web list); those of private "
+        "incidents only to their participants.",
         parameters=POSTMORTEM_LIST_PARAMETERS,
         responses=PostmortemSummarySerializer,
     )
@@ -346,12 +350,14 @@ class PostmortemList(generics.ListAPIView[Postmortem]):
 
     def get_queryset(self) -> QuerySet[Postmortem]:
         filters = PostmortemFilterSerializer.parse(self.request.query_params)
-        return selectors.postmortem_list(user=api_user(self.request), filters=filters)
+        # The list's rows as the web list has them, with the authors this answer names too.
+        postmortems = selectors.postmortem_list(user=api_user(self.request), filters=filters)
+        return postmortems.prefetch_related("authors")
 
 
 def _action_item(request: Request, pk: int) -> ActionItem:
     try:
-        return selectors.action_item_get_for_user(user=api_user(request), pk=pk)
+        return item_selectors.action_item_get_for_user(user=api_user(request), pk=pk)
     except ActionItem.DoesNotExist as exc:
         raise exceptions.NotFound(ACTION_ITEM_404) from exc
 
@@ -365,8 +371,9 @@ def _render_item(request: Request, pk: int, code: int = status.HTTP_200_OK) -> R
     get=extend_schema(
         tags=ACTION_ITEM_TAGS,
         summary="List action items",
-        description="Soonest due first, then the most urgent; those of private incidents only "
-        "to their participants.",
+        description="Those still to do first, then the done and declined; each soonest due "
+        "first, then the most urgent (as the web list). Those of private incidents only to "
+        "their participants.",
         parameters=ACTION_ITEM_LIST_PARAMETERS,
         responses=ActionItemSerializer,
     )
@@ -384,10 +391,9 @@ class ActionItemList(generics.ListAPIView[ActionItem]):
         return {**super().get_serializer_context(), "now": self.now}
 
     def get_queryset(self) -> QuerySet[ActionItem]:
-        filters = ActionItemFilterSerializer.parse(self.request.query_params)
-        return selectors.action_item_list(
-            user=api_user(self.request), filters=filters, now=self.now
-        )
+        user = api_user(self.request)
+        filters = ActionItemFilterSerializer.parse(self.request.query_params, user=user)
+        return item_selectors.action_item_list(user=user, filters=filters, now=self.now)
 
     @extend_schema(
         tags=ACTION_ITEM_TAGS,
@@ -438,3 +444,21 @@ class ActionItemDetail(generics.GenericAPIView[ActionItem]):
         changes = validated(ActionItemUpdateSerializer, request.data)
         action_items.action_item_update(item=item, actor=actor, changes=dict(changes))
         return _render_item(request, pk)
+
+
+class ActionItemReport(generics.GenericAPIView[Postmortem]):
+    queryset = Postmortem.objects.none()
+    serializer_class = ActionItemReportSerializer
+
+    @extend_schema(
+        tags=ACTION_ITEM_TAGS,
+        summary="Action-item report",
+        description=f"For each postmortem created in the last {report.REPORT_DAYS} days that "
+        "you may see, and for all of them: its incident's action items in total, done, in "
+        "progress, not started, won't do and overdue, and the completion rate. The same "
+        "figures as the web page's JSON (/action-items/report.json); `definitions` says what "
+        "each means.",
+        responses={200: ActionItemReportSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(report.action_item_report(user=api_user(request)).as_json())

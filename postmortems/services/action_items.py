@@ -34,6 +34,11 @@ from postmortems.services.reminders import next_reminder_at, organisation_today
 DEFAULT_DUE_DAYS = 30
 # A due date further out is a typo (and year 9999 has no day after it to be overdue from).
 MAX_DUE_DAYS = 5 * 366
+# The due-date rule in words, for the API's schema.
+DUE_DATE_RULE = (
+    "Today or later in the organisation's time zone, and within five years; checked when it "
+    "is set, so an item that has become overdue can still be edited."
+)
 MAX_TEXT = 10_000
 TITLE_MAX = ActionItem._meta.get_field("title").max_length or 200
 TICKET_URL_MAX = ActionItem._meta.get_field("ticket_url").max_length or 500

@@ -116,7 +116,12 @@ class Attendee:
 
 def meeting_attendees(incident: Incident) -> list[Attendee]:
     """The commander, every role holder and every participant who has an email address,
-    each address once; the commander first, then by name."""
+    each address once; the commander first, then by name.
+
+    Accounts sharing an address (someone's second account) are one attendee: the commander's
+    account if it is one of them, else one whose profile names a time zone, else the oldest.
+    Never the first by name, which would make the zone an invitation shows depend on what
+    the other account happens to be called."""
     people = (
         User.objects.filter(
             Q(pk=incident.commander_id)
@@ -127,16 +132,28 @@ def meeting_attendees(incident: Incident) -> list[Attendee]:
         .exclude(email="")
         .distinct()
     )
-    ordered = sorted(
+    chosen: dict[str, User] = {}
+    for user in sorted(
         people,
+        key=lambda user: (
+            user.pk != incident.commander_id,
+            zone_named(user.timezone) is None,
+            user.pk,
+        ),
+    ):
+        chosen.setdefault(user.email.strip().lower(), user)
+    ordered = sorted(
+        chosen.values(),
         key=lambda user: (user.pk != incident.commander_id, user.display_name.lower(), user.pk),
     )
-    attendees: dict[str, Attendee] = {}
-    for user in ordered:
-        address = user.email.strip()
-        zone = zone_named(user.timezone) or organisation_zone()
-        attendees.setdefault(address.lower(), Attendee(user.display_name, address, zone))
-    return list(attendees.values())
+    return [
+        Attendee(
+            user.display_name,
+            user.email.strip(),
+            zone_named(user.timezone) or organisation_zone(),
+        )
+        for user in ordered
+    ]
 
 
 def postmortem_url(postmortem: Postmortem, incident: Incident) -> str:

@@ -163,12 +163,13 @@ class ActionItemFilterForm(forms.Form):
         data = self.cleaned_data
         owner_name = data.get("owner") or ""
         team: Team | None = data.get("team")
+        status = data.get("status") or ""
         return selectors.ActionItemFilters(
-            status=data.get("status") or "",
-            owner=self.people.get(owner_name),
+            statuses=[status] if status else [],
+            owner=owner_name if owner_name in self.people else "",
             unowned=owner_name == "none",
             team_slug=team.slug if team else "",
-            overdue=bool(data.get("overdue")),
+            overdue=True if data.get("overdue") else None,
         )
 
 
@@ -359,7 +360,9 @@ def my_action_items(request: AuthedRequest) -> HttpResponse:
     tab = form.tab_name()
     filters = form.filters()
     if tab == "mine":
-        filters = selectors.ActionItemFilters(status=filters.status, owner=request.user)
+        filters = selectors.ActionItemFilters(
+            statuses=filters.statuses, owner=request.user.username
+        )
     items = selectors.action_item_list(user=request.user, filters=filters)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

@@ -388,8 +388,8 @@ class PostmortemFilterForm(forms.Form):
         month: date | None = data.get("month")
         return selectors.PostmortemFilters(
             query=data.get("q", ""),
-            status=data.get("status", ""),
-            severity=severity.name if severity else "",
+            statuses=[data["status"]] if data.get("status") else [],
+            severities=[severity.name] if severity else [],
             team=team.slug if team else "",
             service=service.slug if service else "",
             factor=factor.slug if factor else "",

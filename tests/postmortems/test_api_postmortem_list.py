@@ -10,6 +10,7 @@ from postmortems.services.workflow import postmortem_update_details
 from tests.factories import ServiceFactory, TeamFactory, severity
 from tests.incidents.api_support import API, JsonClient, api_client, assert_problem
 from tests.postmortems.api_support import with_postmortem
+from tests.postmortems.workflow_support import write
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +58,11 @@ def three(commander):
     return first, second, third
 
 
-def test_lists_every_postmortem_newest_first_without_the_document(commander, three):
+def test_lists_every_postmortem_newest_incident_first_without_the_document(commander, three):
     response = api_client(commander).get(LIST)
 
-    assert _titles(response) == ["Search is slow", "Database failover", "Checkout is failing"]
-    item = response.json()["results"][2]
+    assert _titles(response) == ["Search is slow", "Checkout is failing", "Database failover"]
+    item = response.json()["results"][1]
     assert item["status"] == "draft"
     assert item["contributing_factors"] == ["change"]
     assert item["authors"] == ["cole"]
@@ -81,13 +82,22 @@ def test_lists_every_postmortem_newest_first_without_the_document(commander, thr
         ("contributing_factor=change", ["Checkout is failing"]),
         ("q=failover", ["Database failover"]),
         ("q=postmortem+search", ["Search is slow"]),
-        ("team=&q=&month=", ["Search is slow", "Database failover", "Checkout is failing"]),
+        ("team=&q=&month=", ["Search is slow", "Checkout is failing", "Database failover"]),
         ("team=nobody", []),
-        ("unknown=1", ["Search is slow", "Database failover", "Checkout is failing"]),
+        ("unknown=1", ["Search is slow", "Checkout is failing", "Database failover"]),
     ],
 )
 def test_filters(commander, three, query, titles):
     assert _titles(api_client(commander).get(f"{LIST}?{query}")) == titles
+
+
+def test_q_searches_as_the_web_list_does_the_teams_words_in_the_document_too(commander, three):
+    first, _second, _third = three
+    write(first, commander, "root-cause", "A cold Memcached after failover.")
+
+    response = api_client(commander).get(LIST, {"q": "memcached"})
+
+    assert _titles(response) == ["Checkout is failing"]
 
 
 def test_q_finds_an_incident_by_its_ref(commander, three):
@@ -116,7 +126,7 @@ def test_in_utc_the_last_hour_of_january_stays_in_january(commander, three, sett
 
     response = api_client(commander).get(LIST, {"month": "2026-01"})
 
-    assert _titles(response) == ["Database failover", "Checkout is failing"]
+    assert _titles(response) == ["Checkout is failing", "Database failover"]
 
 
 def test_a_private_incidents_postmortem_is_listed_to_its_participants_only(
@@ -176,8 +186,9 @@ def test_list_query_count_does_not_grow_with_rows(
         )
     client = api_client(responder)
 
-    # Token lookup and stamp, count, page, authors, contributing factors.
-    with django_assert_max_num_queries(6):
+    # Token lookup and stamp, count, page; the incidents' services, contributing factors and
+    # authors.
+    with django_assert_max_num_queries(7):
         response = client.get(LIST)
 
     assert len(response.json()["results"]) == rows

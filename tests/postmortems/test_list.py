@@ -253,6 +253,15 @@ def test_month_filter_across_the_year_end(browse, commander, clock):
     assert listed(browse(month="2025-12")) == refs(december)
 
 
+def test_the_last_month_a_date_can_hold_is_a_month_like_any_other(browse, commander, clock):
+    draft(commander)
+
+    response = browse(month="9999-12")
+
+    assert response.status_code == 200
+    assert listed(response) == []
+
+
 def test_filters_combine(browse, commander, responder):
     sev1 = draft(commander, severity_name="SEV1", title="Checkout down")
     draft(commander, severity_name="SEV2", title="Checkout slow")

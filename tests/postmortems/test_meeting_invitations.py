@@ -15,6 +15,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from icalendar import Calendar, Event
 
+from accounts.models import User
 from incidents.models import ChecklistItem, EventKind, Incident, RoleKind, TimelineEvent
 from incidents.services import incident_add_responders, incident_assign_role, incident_resolve
 from postmortems import tasks
@@ -66,7 +67,11 @@ def incident(clock, settings, commander, responder, alice, bob) -> Incident:
         incident=incident, actor=commander, role=RoleKind.TECHNICAL_LEAD, user=responder
     )
     no_email = UserFactory(username="nomail", email="")
-    alice_again = UserFactory(username="alice2", email="ALICE@example.com")
+    # Named so it sorts before Alice: which account speaks for a shared address must not
+    # hang on names (a random name once decided it, and so the zone her invitation showed).
+    alice_again = UserFactory(
+        username="alice2", first_name="Al", last_name="Adams", email="ALICE@example.com"
+    )
     incident_add_responders(incident=incident, users=[alice, bob, no_email, alice_again])
     incident_resolve(incident=incident, actor=commander, resolution="Rolled back the deploy.")
     return incident
@@ -175,6 +180,19 @@ def test_the_email_gives_the_time_in_the_recipients_zone_and_in_utc(
     assert "2026-03-04 14:00 UTC" in text
     [to_bob] = smtp_stub.messages_to(BOB)
     assert "Wednesday 4 March 2026, 14:00 to 15:00 (UTC)" in text_body(to_bob)
+
+
+def test_a_shared_address_gets_the_zone_the_account_that_names_one_has(incident, smtp_stub, tick):
+    # The account with the zone is the newer one, and sorts after Alice's by name.
+    alice2 = User.objects.get(username="alice2")
+    alice2.first_name, alice2.timezone = "Zoe", "Asia/Tokyo"
+    alice2.save(update_fields=["first_name", "timezone"])
+    tasks.draft_postmortem(incident.pk)
+
+    tick()
+
+    [message] = smtp_stub.messages_to(ALICE)
+    assert "Wednesday 4 March 2026, 23:00 to 00:00 (Asia/Tokyo)" in text_body(message)
 
 
 def test_moving_the_meeting_sends_each_attendee_an_update_of_the_same_event(

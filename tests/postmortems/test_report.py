@@ -32,9 +32,12 @@ from postmortems.models import ActionItemStatus
 from postmortems.report import Counts, action_item_report
 from postmortems.services.postmortems import postmortem_create
 from tests.factories import declare
+from tests.incidents.api_support import API, JsonClient, api_client
 from tests.postmortems.action_items_support import at, item, set_status
 
 pytestmark = pytest.mark.django_db
+
+REPORT_API = f"{API}/action-items/report/"
 
 NOW = at(date(2026, 6, 11), 0, 1)
 OPEN, IN_PROGRESS, DONE, WONT_DO = (
@@ -219,3 +222,44 @@ def test_the_page_says_so_when_there_is_nothing(commander, client):
 
     assert "No postmortems in the last 90 days." in page
     assert 'data-figure="completion_rate">—<' in page
+
+
+def test_the_api_answers_the_pages_json(fixture, commander, client, clock):
+    clock.now = NOW
+    client.force_login(commander)
+    page_json = client.get(reverse("postmortems:action_item_report_json")).json()
+
+    answer = api_client(commander).get(REPORT_API)
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == page_json
+    assert answer.json()["overall"]["total"] == 11
+    assert [row["incident"] for row in answer.json()["postmortems"]] == [
+        fixture[name].ref for name in "abcd"
+    ]
+
+
+def test_the_api_counts_a_private_incidents_postmortem_only_for_those_who_may_see_it(
+    commander, outsider, clock
+):
+    clock.now = NOW
+    june_1 = at(date(2026, 6, 1))
+    private = with_postmortem(commander, "private", june_1, private=True)
+    items(private, commander, june_1, (OPEN, date(2026, 6, 20)))
+
+    mine = api_client(commander).get(REPORT_API).json()
+    theirs = api_client(outsider).get(REPORT_API).json()
+
+    assert (mine["overall"]["total"], len(mine["postmortems"])) == (1, 1)
+    assert (theirs["overall"]["total"], theirs["postmortems"]) == (0, [])
+    assert theirs["overall"]["completion_rate"] is None
+
+
+def test_the_report_is_in_the_api_schema():
+    schema = JsonClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    operation = schema.json()["paths"]["/api/v1/action-items/report/"]["get"]
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ActionItemReport"}
+    report_schema = schema.json()["components"]["schemas"]["ActionItemReport"]
+    assert set(report_schema["properties"]) == {"window", "definitions", "overall", "postmortems"}
