@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 
-from postmortems.rendering import MAX_OUTPUT, MAX_SOURCE, TemplateProblem, check_syntax, render
 from postmortems import sandbox
+from postmortems.rendering import MAX_OUTPUT, MAX_SOURCE, TemplateProblem, check_syntax, render
 from postmortems.sandbox import MAX_ITERATIONS, TIME_LIMIT
 
 
