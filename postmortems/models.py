@@ -270,8 +270,8 @@ class ActionItem(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
     )
-    # A date in the organisation's zone (settings.ORGANISATION_TIME_ZONE): the item is overdue from the
-    # first moment after that day ends.
+    # A date in the organisation's zone (settings.ORGANISATION_TIME_ZONE): the item is
+    # overdue from the first moment after that day ends.
     due_date = models.DateField()
     priority = models.CharField(
         max_length=2, choices=ActionItemPriority.choices, default=ActionItemPriority.P3
