@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from postmortems.models import (
     ActionItem,
@@ -23,11 +24,18 @@ class ContributingFactorAdmin(admin.ModelAdmin[ContributingFactor]):
 
 @admin.register(Postmortem)
 class PostmortemAdmin(admin.ModelAdmin[Postmortem]):
+    """Read-only: a postmortem changes through postmortems.services, which keep its revisions
+    and its gates (a status set here would publish it past every one)."""
+
     list_display = ("title", "status", "created_at")
     list_filter = ("status",)
-    raw_id_fields = ("incident",)
-    # The document is written through postmortems.services, which keeps its revisions.
-    readonly_fields = ("sections", "revision")
+    search_fields = ("title",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(PostmortemTemplate)
@@ -37,9 +45,28 @@ class PostmortemTemplateAdmin(admin.ModelAdmin[PostmortemTemplate]):
 
 @admin.register(ActionItem)
 class ActionItemAdmin(admin.ModelAdmin[ActionItem]):
+    """Wording, team, priority and kind may be corrected here. Status, owner and due date
+    change through postmortems.services.action_items (the pages and the API), which keeps the
+    reminder timer in step with them; items are created there too."""
+
     list_display = ("title", "owner", "due_date", "status", "priority")
     list_filter = ("status", "priority", "kind")
-    raw_id_fields = ("incident", "owner")
+    raw_id_fields = ("team",)
+    readonly_fields = (
+        "incident",
+        "owner",
+        "due_date",
+        "status",
+        "wont_do_reason",
+        "closed_at",
+        "next_reminder_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(OutgoingEmail)

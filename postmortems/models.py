@@ -111,6 +111,9 @@ class Postmortem(models.Model):
     updated_at = models.DateTimeField()
     refreshed_at = models.DateTimeField(help_text="When the generated parts were last rendered.")
     review_requested_at = models.DateTimeField(null=True, blank=True)
+    # The revision that last changed the details (title, authors, contributing factors, the
+    # reason for no action items): an approval of an earlier revision no longer stands.
+    details_revision = models.PositiveIntegerField(default=0)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -176,6 +179,9 @@ class ReviewRequest(models.Model):
     )
     comment = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The postmortem's revision the reviewer approved; the approval stands while the team's
+    # words and the details read as they did then (postmortems.services.workflow).
+    approved_revision = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("requested_at", "id")
@@ -264,8 +270,8 @@ class ActionItem(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
     )
-    # A date in the organisation's zone (settings.TIME_ZONE): the item is overdue from the
-    # first moment after that day ends.
+    # A date in the organisation's zone (settings.ORGANISATION_TIME_ZONE): the item is
+    # overdue from the first moment after that day ends.
     due_date = models.DateField()
     priority = models.CharField(
         max_length=2, choices=ActionItemPriority.choices, default=ActionItemPriority.P3
@@ -328,8 +334,9 @@ class EmailState(models.TextChoices):
 class OutgoingEmail(models.Model):
     """An email this app must deliver (an invitation, a reminder): a row first, then a task.
 
-    `key` names what the email is for ("reminder:<item>:<day>:<user>", "invite:<meeting>:
-    <sequence>:<address>"), so a second beat or a rerun adds nothing.
+    `key` names what the email is for ("reminder:<item>:<day>:email", "invite:<meeting>:
+    <sequence>:<address>", "review:<postmortem>:<reviewer>:r<revision>"), so a second beat or
+    a rerun adds nothing.
     """
 
     key = models.CharField(max_length=200, unique=True)

@@ -7,44 +7,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.models import User
 from incidents.models import Incident, Status
 from incidents.permissions import Action, can
-from postmortems.models import Postmortem
-from postmortems.report import postmortem_path
+from postmortems import selectors_meetings
 from postmortems.views.action_items import items_context
 
 TEMPLATE = "postmortems/panel_incident.html"
-
-
-def start_url(number: int) -> str:
-    """Where "Start postmortem" posts (the document's views are another part of the app)."""
-    try:
-        return reverse("postmortems:start", kwargs={"number": number})
-    except NoReverseMatch:
-        return postmortem_path(number)
 
 
 def incident_postmortem_context(incident: Incident, request: HttpRequest) -> dict[str, Any] | None:
     user = request.user
     if not isinstance(user, User):
         return None
-    postmortem = (
-        Postmortem.objects.filter(incident=incident)
-        .only("pk", "status", "title", "incident_id")
-        .first()
-    )
+    postmortem = selectors_meetings.incident_postmortem(incident)
+    number = {"number": incident.number}
     return {
         "postmortem": postmortem,
-        "postmortem_url": postmortem_path(incident.number) if postmortem else "",
+        "postmortem_url": reverse("postmortems:detail", kwargs=number) if postmortem else "",
         "can_start": (
             postmortem is None
             and incident.status == Status.RESOLVED
             and can(user, Action.RESPOND, incident)
         ),
-        "start_url": start_url(incident.number),
+        "start_url": reverse("postmortems:start", kwargs=number),
         "action_items": items_context(
             incident=incident, user=user, back=incident.get_absolute_url()
         ),

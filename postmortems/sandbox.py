@@ -12,7 +12,10 @@ Admins write templates in the browser. Jinja2's sandbox keeps them from Python's
   counted by rewriting each `{% for %}` to iterate through the budget; calls, filters, tests,
   operators, attribute lookups and printed values pass through it too. Operations that
   multiply sizes (`'x' * n`, `center(n)`, `replace`, `join`, `'%9999999d'`, `**`) are checked
-  before they run, since a single C-level call cannot be interrupted once started.
+  before they run, since a single C-level call cannot be interrupted once started. For the
+  same reason a filter that is slow for its size (`wordwrap`, pure Python) takes at most
+  FILTER_INPUT_LIMITS characters, and the clock is read around every operation on a value of
+  HEAVY characters or more, so no run of them goes on unseen between two readings.
 
 A limit reached raises `Overrun`; postmortems/rendering.py turns it and every other failure
 into a message with the template's line.
@@ -44,6 +47,8 @@ MAX_VALUE = 2_000_000  # characters of one string, items of one list
 MAX_BUILT = 20_000_000  # characters and items built by one render, in all
 MAX_WIDTH = 10_000  # a padding width or a format string's field width
 TICKS_PER_CHECK = 32
+# Past this many characters an operation costs more than reading the clock (~50 ns).
+HEAVY = 10_000
 
 
 def _names(text: str) -> frozenset[str]:
@@ -119,6 +124,9 @@ class Budget:
         self.ticks -= 1
         if self.ticks > 0:
             return
+        self.check_time()
+
+    def check_time(self) -> None:
         self.ticks = TICKS_PER_CHECK
         if time.monotonic() > self.deadline:
             raise Overrun(
@@ -187,6 +195,8 @@ class Budget:
             return value
         self.allow(size, what)
         self.charge(size)
+        if size >= HEAVY:
+            self.check_time()
         return value
 
 
@@ -310,6 +320,13 @@ def _sum(iterable: object, attribute: object = None, start: object = 0) -> int:
     return 0
 
 
+# Filters whose work per character is far above a C string method's, with the most text
+# each may take in one call. textwrap (wordwrap) runs about 1 µs a character, and once
+# started cannot be stopped: at this size one call takes a fraction of TIME_LIMIT.
+# Measured and not capped: indent, center, title, striptags, wordcount, pprint, urlencode,
+# each well under that on MAX_VALUE characters.
+FILTER_INPUT_LIMITS: dict[str, int] = {"wordwrap": 200_000}
+
 FILTER_SIZES: dict[str, Callable[..., int]] = {
     "center": _center,
     "indent": _indent,
@@ -337,6 +354,7 @@ def _guarded(name: str, func: Any, size: Callable[..., int] | None) -> Any:
     environment or context first (`jinja_pass_arg`, which functools.wraps copies)."""
     skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
     stringifies = name in STRINGIFYING_FILTERS
+    input_limit = FILTER_INPUT_LIMITS.get(name)
 
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -356,7 +374,18 @@ def _guarded(name: str, func: Any, size: Callable[..., int] | None) -> Any:
             current.allow(current.weight(items) + len(separator) * len(items), "join()")
         if size is not None:
             current.allow(size(*own, **kwargs), f"{name}()")
-        return current.built_value(func(*args, **kwargs), f"{name}()")
+        heavy = bool(own) and current.weight(own[0]) >= HEAVY
+        if heavy:
+            if input_limit is not None and current.weight(own[0]) > input_limit:
+                raise Overrun(
+                    f"{name}() takes at most {input_limit:,} characters at once; this is "
+                    f"{current.weight(own[0]):,}. Apply it to smaller parts, such as each entry."
+                )
+            current.check_time()
+        result = func(*args, **kwargs)
+        if heavy:
+            current.check_time()
+        return current.built_value(result, f"{name}()")
 
     return guarded
 

@@ -8,7 +8,8 @@ change bumps its SEQUENCE, so moving it updates the event people's calendars alr
 instead of adding a second one, and cancelling it (METHOD:CANCEL) removes it.
 
 Every email goes through the outbox (emails.py): one row per attendee per sequence, keyed
-"invite:<meeting>:<sequence>:<address>", so a rerun adds nothing.
+"invite:<meeting>:<sequence>:<address>", so a rerun adds nothing. A change supersedes the
+earlier emails still waiting to go; a cancellation goes only to those an email reached.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch
 from django.utils import timezone
 from icalendar import STATUS, Calendar, Event, vCalAddress
 
@@ -156,13 +156,8 @@ def meeting_attendees(incident: Incident) -> list[Attendee]:
     ]
 
 
-def postmortem_url(postmortem: Postmortem, incident: Incident) -> str:
-    try:
-        path = postmortem.get_absolute_url()
-    except NoReverseMatch:
-        # The postmortem page's URL is named by the document views; the path it has.
-        path = f"/incidents/{incident.number}/postmortem/"
-    return settings.BASE_URL + path
+def postmortem_url(postmortem: Postmortem) -> str:
+    return settings.BASE_URL + postmortem.get_absolute_url()
 
 
 def meeting_summary(incident: Incident) -> str:
@@ -236,13 +231,19 @@ def _when(meeting: ReviewMeeting, zone: ZoneInfo) -> dict[str, str]:
 
 
 def _queue_emails(
-    meeting: ReviewMeeting, *, postmortem: Postmortem, kind: Kind, now: datetime
+    meeting: ReviewMeeting,
+    *,
+    postmortem: Postmortem,
+    kind: Kind,
+    now: datetime,
+    only: set[str] | None = None,
 ) -> int:
-    """Queue this sequence of the meeting to every attendee; how many. Caller holds the
-    meeting's row (or just created it) in a transaction."""
+    """Queue this sequence of the meeting to every attendee (or to those whose address, in
+    lower case, is in `only`); how many. Caller holds the meeting's row (or just created it)
+    in a transaction."""
     incident = postmortem.incident
     attendees = meeting_attendees(incident)
-    url = postmortem_url(postmortem, incident)
+    url = postmortem_url(postmortem)
     method: Literal["REQUEST", "CANCEL"] = "CANCEL" if kind == "cancellation" else "REQUEST"
     ics = meeting_ics(
         meeting=meeting, incident=incident, attendees=attendees, method=method, url=url, now=now
@@ -261,6 +262,8 @@ def _queue_emails(
     }
     batch = []
     for attendee in attendees:
+        if only is not None and attendee.email.lower() not in only:
+            continue
         context = {**base, "attendee": attendee, "when": _when(meeting, attendee.zone)}
         batch.append(
             emails.Email(
@@ -274,6 +277,15 @@ def _queue_emails(
             )
         )
     return emails.email_queue_many(batch, now=now)
+
+
+def _reached(meeting: ReviewMeeting) -> set[str]:
+    """The addresses (lower case) an email of the meeting went to, or is going to now: only
+    they hold the event in a calendar. Caller holds the meeting's row lock."""
+    sent = OutgoingEmail.objects.filter(
+        key__startswith=f"invite:{meeting.pk}:", state__in=[EmailState.SENT, EmailState.SENDING]
+    ).values_list("to", flat=True)
+    return {address.lower() for address in sent}
 
 
 def _supersede_unsent(meeting: ReviewMeeting) -> None:
@@ -401,8 +413,9 @@ def meeting_schedule(
 def meeting_cancel(
     *, meeting: ReviewMeeting, actor: Actor, now: datetime | None = None
 ) -> ReviewMeeting:
-    """Cancel the meeting and tell everyone (METHOD:CANCEL, the next SEQUENCE), so their
-    calendars drop it. Cancelling a cancelled meeting does nothing."""
+    """Cancel the meeting and tell everyone an invitation reached (METHOD:CANCEL, the next
+    SEQUENCE), so their calendars drop it; invitations not sent yet are dropped instead.
+    Cancelling a cancelled meeting does nothing."""
     now = now or timezone.now()
     postmortem = _postmortem_of(meeting)
     require(actor, Action.RESPOND, postmortem.incident)
@@ -414,6 +427,7 @@ def meeting_cancel(
         meeting.sequence += 1
         meeting.updated_at = now
         meeting.save(update_fields=["cancelled", "sequence", "updated_at"])
+        reached = _reached(meeting)
         _supersede_unsent(meeting)
-        _queue_emails(meeting, postmortem=postmortem, kind="cancellation", now=now)
+        _queue_emails(meeting, postmortem=postmortem, kind="cancellation", now=now, only=reached)
     return meeting

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.messaging import direct_message
 from incidents.permissions import Action, can
-from postmortems.models import ActionItem
+from postmortems.models import CLOSED_ACTION_ITEM_STATUSES, ActionItem
 from postmortems.services.emails import email_queue
 
 REMINDER_HOUR = time(9, 0)
@@ -115,8 +115,9 @@ def _remind(item: ActionItem, *, now: datetime) -> bool:
     """Queue the owner's reminder for today; whether they could be told. Caller holds the
     item's row lock, in the transaction that moves its timer on."""
     owner = item.owner
-    # An owner who left, or who no longer sees a private incident, hears nothing of it.
-    if owner is None or not can(owner, Action.VIEW, item.incident):
+    # An owner who left, or who no longer sees a private incident, hears nothing of it; nor
+    # does anyone of an item already closed.
+    if owner is None or item.is_closed or not can(owner, Action.VIEW, item.incident):
         return False
     reminder = reminder_for(item, now=now)
     key = f"reminder:{item.pk}:{reminder.today.isoformat()}"
@@ -143,7 +144,11 @@ def reminders_send_due(*, now: datetime | None = None, limit: int = BATCH) -> li
     """Claim the items whose reminder is due, queue their reminders and move their timers on;
     the ids of the items claimed."""
     now = now or timezone.now()
-    due = ActionItem.objects.filter(next_reminder_at__lte=now)
+    timers = ActionItem.objects.filter(next_reminder_at__lte=now)
+    # A closed item's timer is stopped by the service that closes it; one left running (by a
+    # write that went around it) is stopped here, never fired.
+    timers.filter(status__in=CLOSED_ACTION_ITEM_STATUSES).update(next_reminder_at=None)
+    due = timers.exclude(status__in=CLOSED_ACTION_ITEM_STATUSES)
     # Most ticks find nothing: say so with one indexed read, without a transaction.
     if not due.exists():
         return []

@@ -9,16 +9,26 @@ Each change holds the postmortem's row lock and leaves a revision. Who may do wh
 - only a named reviewer reviews, and only while the postmortem is in review.
 Publishing and reopening also leave an entry on the incident's timeline, so the incident tells
 where its postmortem stands.
+
+An approval is of the words the reviewer read: it records the revision approved, and stands
+while the team's words (every written section someone has written in) and the details read as
+they did at that revision. Any edit to them leaves the approval stale ("changed since your
+approval") until a reviewer approves again; an edit undone before publishing leaves it standing,
+since what is published is then what was approved. Refreshing from the incident does not make
+an approval stale: it rewrites the generated sections and the template's own text in sections
+nobody has written in yet, which are facts from the incident, not the team's account of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
@@ -30,12 +40,14 @@ from postmortems import document
 from postmortems.models import (
     ContributingFactor,
     Postmortem,
+    PostmortemRevision,
     PostmortemStatus,
     ReviewComment,
     ReviewRequest,
     ReviewState,
 )
 from postmortems.services.emails import email_queue
+from postmortems.services.meetings import BLAMELESS
 from postmortems.services.postmortems import (
     PostmortemConflict,
     lock,
@@ -141,7 +153,39 @@ def postmortem_update_details(
             record_revision(
                 postmortem, actor=actor, summary="Changed " + ", ".join(changed), now=now
             )
+            postmortem.details_revision = postmortem.revision
+            postmortem.save(update_fields=["details_revision"])
     return postmortem
+
+
+def _team_words(sections: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """What people wrote: each written section someone changed from the template's text."""
+    return {
+        section.key: (section.heading, section.body)
+        for section in document.from_json(sections)
+        if section.edited
+    }
+
+
+def stale_approvals(postmortem: Postmortem, reviews: Iterable[ReviewRequest]) -> set[int]:
+    """The pks of the approvals among `reviews` that no longer stand: the team's words or the
+    details changed after the revision approved (see the module's docstring)."""
+    approvals = [review for review in reviews if review.state == ReviewState.APPROVED]
+    candidates = {
+        review.approved_revision
+        for review in approvals
+        if review.approved_revision is not None
+        and review.approved_revision >= postmortem.details_revision
+    }
+    standing = {postmortem.revision} & candidates
+    earlier = candidates - standing
+    if earlier:
+        words = _team_words(postmortem.sections)
+        snapshots = PostmortemRevision.objects.filter(
+            postmortem=postmortem, number__in=earlier
+        ).values_list("number", "sections")
+        standing |= {number for number, sections in snapshots if _team_words(sections) == words}
+    return {review.pk for review in approvals if review.approved_revision not in standing}
 
 
 def publish_problems(postmortem: Postmortem) -> list[str]:
@@ -155,10 +199,14 @@ def publish_problems(postmortem: Postmortem) -> list[str]:
         problems.append("Add at least one action item, or say why no action is needed.")
     if postmortem.status == PostmortemStatus.DRAFT:
         problems.append("Request a review first.")
-    elif postmortem.status == PostmortemStatus.IN_REVIEW and not (
-        postmortem.reviews.filter(state=ReviewState.APPROVED).exists()
-    ):
-        problems.append("At least one reviewer must approve it.")
+    elif postmortem.status == PostmortemStatus.IN_REVIEW:
+        approvals = list(postmortem.reviews.filter(state=ReviewState.APPROVED))
+        if not approvals:
+            problems.append("At least one reviewer must approve it.")
+        elif len(stale_approvals(postmortem, approvals)) == len(approvals):
+            problems.append(
+                "It changed after it was approved: a reviewer must approve it as it reads now."
+            )
     if incident.status != Status.RESOLVED:
         problems.append(f"{incident.ref} was reopened; resolve it again first.")
     return problems
@@ -173,21 +221,24 @@ def _ask_for_review(
 ) -> None:
     """Queue an email to each reviewer. The key names this request (the revision it made),
     so a retried transaction adds nothing and the next request asks again."""
-    incident = postmortem.incident
-    verb = "asks you again to review" if again else "asks you to review"
+    base = {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "asked_by": asked_by.display_name,
+        "again": again,
+        "url": _page_url(postmortem),
+        "blameless": BLAMELESS,
+    }
     for reviewer in reviewers:
         if not reviewer.email:
             continue
+        context = {**base, "reviewer": reviewer}
         email_queue(
             key=f"review:{postmortem.pk}:{reviewer.pk}:r{postmortem.revision}",
             to=reviewer.email,
-            subject=f"Review requested: {postmortem.title}",
-            text=(
-                f"Hello {reviewer.display_name},\n\n"
-                f"{asked_by.display_name} {verb} the postmortem of {incident.ref} "
-                f"({incident.title}).\n\n"
-                f"Read it, then approve it or say what should change:\n{_page_url(postmortem)}\n"
-            ),
+            subject=render_to_string("postmortems/email/review_subject.txt", context),
+            text=render_to_string("postmortems/email/review.txt", context).strip() + "\n",
+            html=render_to_string("postmortems/email/review.html", context),
             now=now,
         )
 
@@ -223,6 +274,7 @@ def postmortem_request_review(
                     "state": ReviewState.PENDING,
                     "comment": "",
                     "decided_at": None,
+                    "approved_revision": None,
                 },
             )
         postmortem.status = PostmortemStatus.IN_REVIEW
@@ -242,7 +294,8 @@ def postmortem_review(
     comment: str = "",
     now: datetime | None = None,
 ) -> ReviewRequest:
-    """A named reviewer approves (a comment is optional), or comments to ask for changes."""
+    """A named reviewer approves (a comment is optional) the postmortem as it reads now, or
+    comments to ask for changes."""
     now = now or timezone.now()
     comment = comment.strip()
     if not approve and not comment:
@@ -263,7 +316,8 @@ def postmortem_review(
         review.state = ReviewState.APPROVED if approve else ReviewState.COMMENTED
         review.comment = comment
         review.decided_at = now
-        review.save(update_fields=["state", "comment", "decided_at"])
+        review.approved_revision = postmortem.revision if approve else None
+        review.save(update_fields=["state", "comment", "decided_at", "approved_revision"])
         ReviewComment.objects.create(
             postmortem=postmortem,
             author=actor,
@@ -349,7 +403,11 @@ def postmortem_reopen_review(
             update_fields=["status", "published_at", "published_by", "review_requested_at"]
         )
         postmortem.reviews.update(
-            state=ReviewState.PENDING, comment="", decided_at=None, requested_at=now
+            state=ReviewState.PENDING,
+            comment="",
+            decided_at=None,
+            approved_revision=None,
+            requested_at=now,
         )
         record_revision(postmortem, actor=actor, summary="Reopened for review", now=now)
         reviewers = [

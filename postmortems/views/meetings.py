@@ -23,12 +23,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.requests import AuthedRequest, wants_fragment
-from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from incidents.permissions import Action, can
 from ops.forms import add_service_errors
 from ops.timestamps import in_zone
-from postmortems.models import EmailState, OutgoingEmail, Postmortem, ReviewMeeting
+from postmortems import selectors_meetings
+from postmortems.models import Postmortem, ReviewMeeting
 from postmortems.services import meetings
 
 TEMPLATE = "postmortems/_meetings.html"
@@ -56,21 +56,9 @@ class MeetingForm(forms.Form):
 
 def _postmortem_or_404(request: AuthedRequest, number: int) -> Postmortem:
     try:
-        incident = incident_selectors.incident_get_for_user(user=request.user, number=number)
-        return Postmortem.objects.select_related("incident").get(incident=incident)
+        return selectors_meetings.postmortem_get_for_user(user=request.user, number=number)
     except (Incident.DoesNotExist, Postmortem.DoesNotExist) as exc:
         raise Http404("No such postmortem.") from exc
-
-
-def _invitation_states(meeting: ReviewMeeting) -> dict[str, int]:
-    """How many of the current sequence's emails are in each state."""
-    counts = {state.value: 0 for state in EmailState}
-    states = OutgoingEmail.objects.filter(
-        key__startswith=f"invite:{meeting.pk}:{meeting.sequence}:"
-    ).values_list("state", flat=True)
-    for state in states:
-        counts[state] = counts.get(state, 0) + 1
-    return counts
 
 
 def panel_context(
@@ -82,7 +70,7 @@ def panel_context(
     notice_ok: bool = False,
 ) -> dict[str, Any]:
     """What templates/postmortems/_meetings.html needs on the postmortem page."""
-    meeting = ReviewMeeting.objects.filter(postmortem=postmortem).first()
+    meeting = selectors_meetings.meeting_of(postmortem)
     user = request.user
     may_change = isinstance(user, User) and can(user, Action.RESPOND, postmortem.incident)
     if form is None and may_change:
@@ -101,7 +89,9 @@ def panel_context(
         "form": form,
         "zone": timezone.get_current_timezone_name(),
         "agenda": meetings.AGENDA,
-        "invitations": _invitation_states(meeting) if meeting is not None else None,
+        "invitations": (
+            selectors_meetings.invitation_states(meeting) if meeting is not None else None
+        ),
         "notice": notice,
         "notice_ok": notice_ok,
     }
@@ -116,7 +106,7 @@ def _panel(
 
 def _back(request: AuthedRequest, postmortem: Postmortem, text: str, *, ok: bool) -> HttpResponse:
     (messages.success if ok else messages.error)(request, text)
-    return redirect(meetings.postmortem_url(postmortem, postmortem.incident) + "#meeting-panel")
+    return redirect(postmortem.get_absolute_url() + "#meeting-panel")
 
 
 def _when(moment: datetime) -> str:
@@ -137,7 +127,7 @@ def meeting(request: AuthedRequest, number: int) -> HttpResponse:
         return _panel(
             request, postmortem, status=403, notice="Your role may not change this meeting."
         )
-    current = ReviewMeeting.objects.filter(postmortem=postmortem).first()
+    current = selectors_meetings.meeting_of(postmortem)
     if request.POST.get("action") == "cancel":
         return _cancel(request, postmortem, current)
     return _move(request, postmortem, current)

@@ -174,6 +174,7 @@ def _context(
     can_edit = can_respond and not published
     reviews = list(selectors.postmortem_reviews(postmortem))
     my_review = next((review for review in reviews if review.reviewer_id == user.pk), None)
+    stale = workflow.stale_approvals(postmortem, reviews)
     usable = set()
     if can_edit:
         usable |= {"request_review", "comment", "details"}
@@ -191,8 +192,15 @@ def _context(
         "can_respond": can_respond,
         "can_edit": can_edit,
         "reviews": reviews,
-        "approvals": sum(1 for review in reviews if review.state == ReviewState.APPROVED),
+        "approvals": sum(
+            1
+            for review in reviews
+            if review.state == ReviewState.APPROVED and review.pk not in stale
+        ),
+        # Approvals of words that have changed since: shown as such, to be given again.
+        "stale": stale,
         "my_review": my_review,
+        "my_review_stale": my_review is not None and my_review.pk in stale,
         "comments": list(selectors.postmortem_comments(postmortem)),
         "problems": [] if published else workflow.publish_problems(postmortem),
         "forms": panel_forms,

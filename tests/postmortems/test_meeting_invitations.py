@@ -265,6 +265,7 @@ def test_cancelling_tells_every_calendar_to_drop_the_event(
 def test_a_cancelled_meeting_set_again_is_requested_with_the_next_sequence(
     meeting, commander, smtp_stub, tick
 ):
+    tick()
     meetings.meeting_cancel(meeting=meeting, actor=commander)
     tick()
 
@@ -272,8 +273,33 @@ def test_a_cancelled_meeting_set_again_is_requested_with_the_next_sequence(
     tick()
 
     assert (again.cancelled, again.sequence) == (False, 2)
-    _cancel, (method, _calendar, event) = invitations(smtp_stub, ROSA)
+    _invitation, _cancel, (method, _calendar, event) = invitations(smtp_stub, ROSA)
     assert (method, event["SEQUENCE"], event["STATUS"]) == ("REQUEST", 2, "CONFIRMED")
+
+
+def test_cancelling_before_the_invitations_went_out_sends_nothing(
+    meeting, commander, smtp_stub, tick
+):
+    meetings.meeting_cancel(meeting=meeting, actor=commander)
+    tick()
+
+    assert smtp_stub.messages == []
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_a_cancellation_goes_only_to_those_an_invitation_reached(
+    meeting, incident, commander, smtp_stub, tick
+):
+    tick()
+    late = UserFactory(username="lena", email="lena@example.com")
+    incident_add_responders(incident=incident, users=[late])
+    meetings.meeting_cancel(meeting=meeting, actor=commander)
+    tick()
+
+    assert smtp_stub.messages_to("lena@example.com") == []
+    for address in EVERYONE:
+        _invitation, (method, _calendar, _event) = invitations(smtp_stub, address)
+        assert method == "CANCEL"
 
 
 def test_a_time_in_the_past_is_refused_and_nothing_is_written(meeting, commander, clock):

@@ -3,7 +3,7 @@ postmortem is read-only until its review is reopened."""
 
 import pytest
 
-from incidents.services import incident_reopen
+from incidents.services import incident_reopen, incident_update_details
 from postmortems import document
 from postmortems.models import Postmortem, PostmortemStatus
 from postmortems.services.postmortems import (
@@ -263,4 +263,88 @@ def test_reopening_review_makes_it_editable_again(published, commander, responde
     assert refused_with(postmortem, commander) == ["At least one reviewer must approve it."]
     postmortem_review(postmortem=postmortem, actor=responder, approve=True)
     postmortem_publish(postmortem=postmortem, actor=commander)
+    assert reload(postmortem).status == PostmortemStatus.PUBLISHED
+
+
+def test_an_edit_after_the_approval_needs_the_reviewer_to_approve_again(commander, responder):
+    postmortem = approved(draft(commander), commander, responder)
+    postmortem = write(postmortem, commander, "root-cause", "Also, the retry storm.")
+
+    assert refused_with(postmortem, commander) == [
+        "It changed after it was approved: a reviewer must approve it as it reads now."
+    ]
+    postmortem_review(postmortem=postmortem, actor=responder, approve=True)
+    postmortem_publish(postmortem=postmortem, actor=commander)
+    assert reload(postmortem).status == PostmortemStatus.PUBLISHED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"title": "Checkout outage, take two"},
+        {"no_action_reason": "Nothing more to do."},
+        {"authors": "manager"},
+    ],
+    ids=["title", "reason", "authors"],
+)
+def test_a_change_of_details_after_the_approval_needs_a_new_one(
+    change, commander, responder, manager
+):
+    postmortem = approved(draft(commander), commander, responder)
+    if change.get("authors"):
+        change = {"authors": [commander, manager]}
+    postmortem_update_details(postmortem=postmortem, actor=commander, **change)
+
+    assert refused_with(postmortem, commander) == [
+        "It changed after it was approved: a reviewer must approve it as it reads now."
+    ]
+
+
+def test_one_approval_of_the_words_as_they_read_now_is_enough(commander, responder, manager):
+    postmortem = approved(draft(commander), commander, responder)
+    postmortem = postmortem_request_review(
+        postmortem=postmortem, actor=commander, reviewers=[manager]
+    )
+    postmortem = write(postmortem, commander, "root-cause", "Also, the retry storm.")
+    postmortem_review(postmortem=postmortem, actor=manager, approve=True)
+
+    postmortem_publish(postmortem=reload(postmortem), actor=commander)
+
+    assert reload(postmortem).status == PostmortemStatus.PUBLISHED
+
+
+def test_adding_a_reviewer_after_an_approval_keeps_it(commander, responder, manager):
+    postmortem = approved(draft(commander), commander, responder)
+    postmortem_request_review(postmortem=postmortem, actor=commander, reviewers=[manager])
+
+    postmortem_publish(postmortem=reload(postmortem), actor=commander)
+
+    assert reload(postmortem).status == PostmortemStatus.PUBLISHED
+
+
+def test_an_edit_undone_before_publishing_leaves_the_approval_standing(commander, responder):
+    postmortem = approved(draft(commander), commander, responder)
+    before = next(s for s in document.from_json(postmortem.sections) if s.key == "root-cause")
+    postmortem = write(postmortem, commander, "root-cause", "A guess.")
+    postmortem = postmortem_save_section(
+        postmortem=postmortem,
+        actor=commander,
+        key="root-cause",
+        body=before.body,
+        base_revision=postmortem.revision,
+    )
+
+    assert publish_problems(postmortem) == []
+
+
+def test_refreshing_the_generated_parts_after_the_approval_keeps_it(commander, responder):
+    postmortem = approved(draft(commander), commander, responder)
+    incident_update_details(
+        incident=postmortem.incident, actor=commander, title="Checkout failed for EU cards"
+    )
+    refreshed = postmortem_refresh(postmortem=postmortem, actor=commander)
+    assert refreshed.revision > postmortem.revision  # the refresh changed the document
+
+    postmortem_publish(postmortem=refreshed, actor=commander)
+
     assert reload(postmortem).status == PostmortemStatus.PUBLISHED

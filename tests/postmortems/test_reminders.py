@@ -235,6 +235,23 @@ def test_closing_between_ticks_stops_the_next_reminder(commander, owner):
     assert reminder_days(overdue) == [date(2026, 3, 3)]
 
 
+@pytest.mark.parametrize("status", [ActionItemStatus.DONE, ActionItemStatus.WONT_DO])
+def test_an_item_closed_around_the_service_is_never_reminded_and_its_timer_stops(
+    commander, owner, status
+):
+    overdue = item(
+        declare(commander), commander, now=at(date(2026, 3, 1)), due=date(2026, 3, 2), owner=owner
+    )
+    # A bulk update (or an old admin form) closes it without stopping its timer.
+    ActionItem.objects.filter(pk=overdue.pk).update(status=status, wont_do_reason="Obsolete.")
+
+    assert reminders_send_due(now=at(date(2026, 3, 3))) == []
+
+    assert reminder_emails(overdue) == []
+    overdue.refresh_from_db()
+    assert overdue.next_reminder_at is None
+
+
 def test_an_owner_who_no_longer_sees_the_incident_is_not_told_about_it(commander, owner):
     overdue = item(
         declare(commander), commander, now=at(date(2026, 3, 1)), due=date(2026, 3, 2), owner=owner

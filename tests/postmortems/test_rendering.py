@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 
+from postmortems import sandbox
 from postmortems.rendering import MAX_OUTPUT, MAX_SOURCE, TemplateProblem, check_syntax, render
 from postmortems.sandbox import MAX_ITERATIONS, TIME_LIMIT
 
@@ -194,6 +195,64 @@ def test_a_loop_of_slow_steps_stops_at_the_time_limit():
     assert TIME_LIMIT <= elapsed < TIME_LIMIT + 1
     assert found.message.startswith(f"The template ran for more than {TIME_LIMIT:g} seconds")
     assert found.line == 2
+
+
+def test_wrapping_a_whole_document_of_text_is_refused_before_it_runs_long():
+    started = time.monotonic()
+
+    found = problem("{{ range(100000)|list|pprint|wordwrap(1)|length }}")
+
+    assert time.monotonic() - started < TIME_LIMIT + 0.2
+    assert found.message == (
+        "wordwrap() takes at most 200,000 characters at once; this is 788,889. Apply it to "
+        "smaller parts, such as each entry."
+    )
+
+
+def test_text_just_under_the_wrapping_limit_is_wrapped():
+    assert render("{{ ('a ' * 99999)|wordwrap(1)|length }}", {}) == str(2 * 99999 - 1)
+
+
+def test_a_loop_of_heavy_filters_stops_close_to_the_time_limit():
+    # Each turn is a few tenths of a second spent in one call.
+    source = (
+        "{% set big = 'a-' * 99999 %}\n"
+        "{% for i in range(1000) %}{{ big|wordwrap(1)|length }}{% endfor %}"
+    )
+    started = time.monotonic()
+
+    found = problem(source)
+
+    assert time.monotonic() - started < TIME_LIMIT + 0.5
+    assert found.message.startswith(f"The template ran for more than {TIME_LIMIT:g} seconds")
+    assert found.line == 2
+
+
+class CountingClock:
+    """The sandbox's `time`, counting how often it reads the clock."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def monotonic(self) -> float:
+        self.reads += 1
+        return time.monotonic()
+
+
+@pytest.mark.parametrize(
+    "step",
+    ["{% if big|wordcount %}{% endif %}", "{% if big.split() %}{% endif %}"],
+    ids=["filter", "method"],
+)
+def test_the_clock_is_read_at_every_operation_on_a_big_value(monkeypatch, step):
+    # Read only every few dozen operations, a run of heavy ones (each a fraction of a second
+    # in C or textwrap) would go on for seconds past the time limit between two readings.
+    clock = CountingClock()
+    monkeypatch.setattr(sandbox, "time", clock)
+
+    render("{% set big = 'a ' * 10000 %}{% for i in range(50) %}" + step + "{% endfor %}", {})
+
+    assert clock.reads >= 50
 
 
 def test_output_is_capped():

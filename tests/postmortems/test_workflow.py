@@ -175,6 +175,23 @@ def test_each_reviewer_is_emailed_once_per_request(commander, responder, manager
     assert f"/incidents/{postmortem.incident.number}/postmortem/" in email.text
 
 
+def test_the_review_email_has_an_html_part_with_the_link_and_escaped_titles(
+    commander, responder, settings
+):
+    settings.BASE_URL = "https://tocsin.example"
+    postmortem = draft(commander, title="Checkout <b>failing</b>")
+
+    postmortem_request_review(postmortem=postmortem, actor=commander, reviewers=[responder])
+
+    email = OutgoingEmail.objects.get(key__startswith="review:")
+    url = f"https://tocsin.example/incidents/{postmortem.incident.number}/postmortem/"
+    assert f'<a href="{url}"' in email.html
+    assert "Cole Commander asks you to review" in email.html
+    assert "Checkout &lt;b&gt;failing&lt;/b&gt;" in email.html
+    assert "<b>failing</b>" in email.text  # the text part is plain text, not escaped
+    assert "Blameless" in email.text
+
+
 def test_asking_again_emails_the_reviewer_again(commander, responder):
     postmortem = draft(commander)
     postmortem_request_review(postmortem=postmortem, actor=commander, reviewers=[responder])
@@ -297,6 +314,8 @@ def test_reopening_asks_every_reviewer_afresh(commander, responder, manager):
     asked_again = OutgoingEmail.objects.order_by("pk")[emails_before:]
     assert sorted(email.to for email in asked_again) == sorted([responder.email, manager.email])
     assert all("asks you again to review" in email.text for email in asked_again)
+    assert all("asks you again to review" in email.html for email in asked_again)
+    assert all(email.subject.startswith("Review again: ") for email in asked_again)
     entry = postmortem.incident.timeline.order_by("occurred_at", "id").last()
     assert entry.message == "Rosa Responder reopened the postmortem for review"
 

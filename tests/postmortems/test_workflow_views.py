@@ -28,6 +28,7 @@ from tests.factories import declare
 from tests.postmortems.workflow_support import (
     approved,
     draft,
+    write,
     written_rows,
 )
 
@@ -167,6 +168,31 @@ def test_a_postmortem_ready_to_publish_has_its_button_enabled(commander, respond
 
     assert 'id="workflow-publish">' in html
     assert "workflow-publish-problems" not in html
+
+
+def test_an_approval_of_words_since_changed_is_shown_as_such_and_can_be_given_again(
+    client, commander, responder
+):
+    postmortem = approved(draft(commander), commander, responder)
+    postmortem = write(postmortem, commander, "root-cause", "Also, the retry storm.")
+
+    html = rendered_panel(postmortem, responder)
+
+    assert "Approved, changed since" in html
+    assert "It changed since your approval" in html
+    assert "0 approvals" in html
+    assert 'id="workflow-approve"' in html
+    assert "It changed after it was approved" in rendered_panel(postmortem, commander)
+
+    response = act(
+        signed_in_as(client, responder), "review", postmortem, {"decision": "approve"}, htmx=True
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Approved, changed since" not in content
+    assert "1 approval" in content
+    assert 'id="workflow-publish" disabled' not in rendered_panel(reload(postmortem), commander)
 
 
 # Requesting review

@@ -5,7 +5,6 @@ import pytest
 from playwright.sync_api import expect
 
 from postmortems.models import ActionItem
-from tests.e2e.conftest import artifacts, browser, context, rosa  # noqa: F401 (fixtures)
 from tests.e2e.test_browser import sign_in, watch_for_problems
 from tests.factories import declare
 
@@ -17,12 +16,7 @@ pytestmark = [
 ]
 
 
-def test_add_an_action_item_and_find_it_on_my_action_items(
-    live_server,
-    context,  # noqa: F811
-    rosa,  # noqa: F811
-    artifacts,  # noqa: F811
-):
+def test_add_an_action_item_and_find_it_on_my_action_items(live_server, context, rosa, artifacts):
     incident = declare(rosa, title="Checkout is failing", severity_name="SEV1")
     page = context.new_page()
     problems = watch_for_problems(page)
