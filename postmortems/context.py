@@ -238,9 +238,8 @@ def _timeline(incident: Incident) -> Timeline:
         default=Value(2),
         output_field=IntegerField(),
     )
-    chosen = (shown.annotate(rank=rank).order_by("rank", "occurred_at", "id").values("pk"))[
-        :TIMELINE_LIMIT
-    ]
+    by_rank = shown.annotate(rank=rank).order_by("rank", "occurred_at", "id")
+    chosen = by_rank.values("pk")[:TIMELINE_LIMIT]
     fetched = 2 * MESSAGE_LIMIT
     rows = (
         TimelineEvent.objects.filter(pk__in=chosen)
