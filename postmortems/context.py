@@ -3,17 +3,26 @@ factual narrative, so the team starts from facts, not a blank page.
 
 Everything here is a dict, list, string, number, date or None (rendering.py explains why),
 read with a fixed number of queries however long the timeline is: rows are read as values,
-not model instances, so a 5,000-entry timeline costs one query and little Python.
+not model instances, and the timeline is chosen in SQL (see _timeline), so an incident of
+25,000 entries costs what one of 1,000 does.
+
+Every string in it is `block()`ed: text from the incident (its summary, a note, an alert's
+title) reads as text wherever a template puts it, and can never open a section, close a code
+block or carry a marker that postmortems/document.py would read as the template's own.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Q, Value, When, Window
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Left
 
 from alerts.models import LINK_SCHEMES, Alert
 from incidents.models import EventKind, Incident, RoleAssignment, TimelineEvent
@@ -34,6 +43,43 @@ LINK_ANNOTATIONS = {
 ALERT_SOURCES = {"alertmanager", "events-api", "webhook"}
 # Who an entry without a person is by: Tocsin itself (an alert, a page, a timer).
 SYSTEM_NAME = "Tocsin"
+
+# The postmortem's timeline is for reading; the incident page keeps every entry. An alert
+# storm writes tens of thousands (the default template wrote 966 KiB for 5,000, and an
+# incident of 20,000 was past rendering.MAX_OUTPUT), so the context carries at most this many,
+# each message at most MESSAGE_LIMIT characters: even if every one is a key moment, written
+# twice (the key moments and the full timeline), that is 1.1 MB, under MAX_OUTPUT.
+TIMELINE_LIMIT = 1_000
+MESSAGE_LIMIT = 500
+# What the timeline keeps first: the key moments (highlighted entries and Slack pins), then
+# these, which tell the incident's course and what people said; then the entries that come in
+# bulk and say little one by one (alerts, pages, checklist ticks, unpinned Slack messages),
+# oldest first, up to the limit.
+STORY_KINDS = (
+    EventKind.DECLARED,
+    EventKind.ACKNOWLEDGED,
+    EventKind.STATUS_CHANGED,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.ROLE_ASSIGNED,
+    EventKind.NOTE,
+    EventKind.STATUS_UPDATE,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.MERGED,
+    EventKind.EDITED,
+)
+# How the note under a shortened timeline names what it left out.
+KIND_PLURALS: dict[str, str] = {
+    EventKind.ALERT: "alerts",
+    EventKind.PAGE: "pages",
+    EventKind.SLACK: "Slack messages",
+    EventKind.CHECKLIST: "checklist ticks",
+    EventKind.NOTE: "notes",
+    EventKind.STATUS_UPDATE: "status updates",
+}
+# Links are read from the first alerts only: a storm's thousands carry the same few.
+ALERTS_READ_FOR_LINKS = 200
+LINKS_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -147,16 +193,61 @@ def _name(first: str | None, last: str | None, username: str | None) -> str:
     return f"{first or ''} {last or ''}".strip() or username
 
 
-def _timeline(incident: Incident) -> list[dict[str, Any]]:
+def _url(value: object, schemes: tuple[str, ...] = LINK_SCHEMES) -> str:
+    """`value` if it is a link a reader may follow: a known scheme, no whitespace (a URL that
+    runs over lines would carry text out of its link)."""
+    if isinstance(value, str) and value.startswith(schemes) and not _has_space(value):
+        return value
+    return ""
+
+
+def _has_space(text: str) -> bool:
+    return any(character.isspace() for character in text)
+
+
+def _shorten(message: str, cut: bool) -> str:
+    """The message on one line, at most MESSAGE_LIMIT characters; `cut` if SQL cut it."""
+    text = " ".join(message.split())
+    if cut or len(text) > MESSAGE_LIMIT:
+        text = text[:MESSAGE_LIMIT].rstrip() + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[dict[str, Any]]
+    # Entries of each kind, taken back ones aside, whether shown or not.
+    counts: Counter[str]
+    omitted: int
+    omitted_kinds: str
+
+
+def _timeline(incident: Incident) -> Timeline:
     """The timeline in UTC, oldest first, without entries taken back at their source (a
-    Slack message unpinned)."""
+    Slack message unpinned), shortened to TIMELINE_LIMIT entries in SQL: two queries, one of
+    at most TIMELINE_LIMIT rows, however long the incident's timeline is."""
+    shown = TimelineEvent.objects.filter(incident=incident, removed_at__isnull=True)
+    # Every Slack entry is a message someone pinned or 📌-reacted (chatops.services.pins)
+    # unless it says otherwise.
+    unpinned_slack = Q(kind=EventKind.SLACK, data__pinned=False)
+    rank = Case(
+        When(highlighted=True, then=Value(0)),
+        When(unpinned_slack, then=Value(2)),
+        When(kind=EventKind.SLACK, then=Value(0)),
+        When(kind__in=STORY_KINDS, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    by_rank = shown.annotate(rank=rank).order_by("rank", "occurred_at", "id")
+    chosen = by_rank.values("pk")[:TIMELINE_LIMIT]
+    fetched = 2 * MESSAGE_LIMIT
     rows = (
-        TimelineEvent.objects.filter(incident=incident, removed_at__isnull=True)
+        TimelineEvent.objects.filter(pk__in=chosen)
         .order_by("occurred_at", "id")
         .values_list(
             "occurred_at",
             "kind",
-            "message",
+            Left("message", fetched),
             "source",
             "highlighted",
             "actor__first_name",
@@ -166,7 +257,10 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
             KeyTransform("permalink", "data"),
         )
     )
-    timeline = []
+    counts: Counter[str] = Counter(
+        dict(shown.order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    )
+    entries = []
     names: dict[str | None, str] = {}
     for at, kind, message, source, highlighted, first, last, username, pin, link in rows:
         if at.tzinfo is not UTC:
@@ -174,25 +268,38 @@ def _timeline(incident: Incident) -> list[dict[str, Any]]:
         name = names.get(username)
         if name is None:
             name = names[username] = _name(first, last, username)
-        # Every Slack entry is a message someone pinned or 📌-reacted (chatops.services.pins)
-        # unless it says otherwise.
         pinned = kind == EventKind.SLACK and pin is not False
-        timeline.append(
+        entries.append(
             {
                 "at": at,
                 # 2026-03-01 14:02, as UTC_FORMAT, at a fraction of strftime's cost.
                 "at_utc": at.replace(tzinfo=None).isoformat(" ", "minutes"),
                 "kind": kind,
-                "message": " ".join(message.split()),
+                "message": _shorten(message, len(message) >= fetched),
                 "actor": name,
                 "source": source,
                 "highlighted": highlighted,
                 "pinned": pinned,
                 "key_moment": highlighted or pinned,
-                "permalink": link if isinstance(link, str) and link.startswith("https://") else "",
+                "permalink": _url(link, ("https://",)),
             }
         )
-    return timeline
+    left_out = counts - Counter(entry["kind"] for entry in entries)
+    kinds = [
+        KIND_PLURALS.get(kind, f"{kind.replace('_', ' ')} entries")
+        for kind, _ in sorted(left_out.items(), key=lambda pair: (-pair[1], pair[0]))
+    ]
+    return Timeline(
+        entries=entries,
+        counts=counts,
+        omitted=left_out.total(),
+        omitted_kinds=_and(kinds),
+    )
+
+
+def _and(words: list[str]) -> str:
+    """'alerts', 'alerts and pages', 'alerts, pages and notes'."""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
 
 
 def _person(user: Any) -> dict[str, str] | None:
@@ -202,24 +309,31 @@ def _person(user: Any) -> dict[str, str] | None:
 
 
 def _alerts(incident: Incident) -> tuple[int, str, list[dict[str, str]]]:
-    """How many alerts the incident has, the first one's title, and the links they carry
-    (runbooks, dashboards, their source), each once, in the order the alerts started."""
+    """How many alerts the incident has, the first one's title, and the links the first
+    ALERTS_READ_FOR_LINKS carry (runbooks, dashboards, their source), each once, in the order
+    the alerts started, at most LINKS_LIMIT. One query of at most ALERTS_READ_FOR_LINKS rows."""
     links: dict[str, str] = {}
     count = 0
     first = ""
-    rows = Alert.objects.filter(incident=incident).order_by("starts_at", "id")
-    for title, notes, source_url in rows.values_list("title", "annotations", "source_url"):
-        count += 1
+    rows = (
+        Alert.objects.filter(incident=incident)
+        .order_by("starts_at", "id")
+        .annotate(total=Window(Count("id")))
+        .values_list("title", "annotations", "source_url", "total")[:ALERTS_READ_FOR_LINKS]
+    )
+    for title, notes, source_url, total in rows:
+        count = total
         first = first or title
         for name, url in (notes if isinstance(notes, dict) else {}).items():
             label = LINK_ANNOTATIONS.get(name)
             if label is None and name.endswith("_url"):
                 label = name.removesuffix("_url").replace("_", " ").capitalize()
-            if label and isinstance(url, str) and url.startswith(LINK_SCHEMES):
+            if label and _url(url):
                 links.setdefault(url, label)
-        if source_url.startswith(LINK_SCHEMES):
+        if _url(source_url):
             links.setdefault(source_url, "Alert source")
-    return count, first, [{"url": url, "label": label} for url, label in links.items()]
+    chosen = list(links.items())[:LINKS_LIMIT]
+    return count, first, [{"url": url, "label": label} for url, label in chosen]
 
 
 def postmortem_context(
@@ -235,7 +349,7 @@ def postmortem_context(
     ]
     services = list(incident.services.order_by("name").values_list("name", flat=True))
     alert_count, first_alert, links = _alerts(incident)
-    reopened = sum(1 for entry in timeline if entry["kind"] == EventKind.REOPENED)
+    reopened = timeline.counts[EventKind.REOPENED]
     figure_list = figures(incident)
     by_alert = incident.source in ALERT_SOURCES
     action_items = [
@@ -258,7 +372,7 @@ def postmortem_context(
         if postmortem is not None
         else []
     )
-    return {
+    context = {
         "incident": {
             "ref": incident.ref,
             "number": incident.number,
@@ -297,8 +411,11 @@ def postmortem_context(
         ],
         "duration": duration_text(figure_list[-1].value),
         "narrative": narrative(incident, reopened=reopened),
-        "timeline": timeline,
-        "key_moments": [entry for entry in timeline if entry["key_moment"]],
+        "timeline": timeline.entries,
+        # Entries of the incident the timeline leaves out (TIMELINE_LIMIT), and of what kinds:
+        # "alerts and pages".
+        "timeline_omitted": timeline.omitted,
+        "timeline_omitted_kinds": timeline.omitted_kinds,
         "reopened": reopened,
         "detection": {
             "method": "Alert" if by_alert else "Human report",
@@ -310,7 +427,42 @@ def postmortem_context(
         "links": links,
         "action_items": action_items,
     }
+    blocked: dict[str, Any] = block_all(context)
+    blocked["key_moments"] = [entry for entry in blocked["timeline"] if entry["key_moment"]]
+    return blocked
 
 
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
+
+
+# What makes a line structure rather than text, in postmortems/document.py and in Markdown:
+# an ATX heading (up to three spaces, then #) and a code fence (``` or ~~~). An HTML comment
+# is a marker (<!-- generated -->) wherever its line is, and hides text when rendered.
+_STRUCTURE_AT_START = re.compile(r"^( {0,3})(#|```|~~~)")
+
+
+def block(text: str) -> str:
+    r"""`text` as text: a line that would open a heading or a code fence starts escaped
+    (`\# `, `\```, `&#126;~~`: Markdown shows them as written), and every `<!--` is
+    `&lt;!--`. Lines as str.splitlines() cuts them, as document.parse does (U+2028 too)."""
+    if "#" not in text and "`" not in text and "~" not in text and "<!--" not in text:
+        return text
+    text = text.replace("<!--", "&lt;!--")
+    return "".join(_STRUCTURE_AT_START.sub(_escape_start, line) for line in text.splitlines(True))
+
+
+def _escape_start(match: re.Match[str]) -> str:
+    indent, opener = match.groups()
+    return indent + ("&#126;~~" if opener == "~~~" else "\\" + opener)
+
+
+def block_all(value: Any) -> Any:
+    """`value` with every string in it, keys too, `block()`ed."""
+    if isinstance(value, str):
+        return block(value)
+    if isinstance(value, dict):
+        return {block_all(key): block_all(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [block_all(item) for item in value]
+    return value

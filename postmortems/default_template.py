@@ -7,6 +7,9 @@ facts as lists and tables, never lines that only a renderer's line breaks would 
 `## ` section carries the markers postmortems/document.py reads: `<!-- generated -->` sections
 are rewritten from the incident on refresh, `<!-- required -->` ones need the team's words
 before publishing, and `<!-- prompt: … -->` is the question the editor shows.
+
+The timeline it is given is at most postmortems.context.TIMELINE_LIMIT entries (the key
+moments and the incident's course first); it says how many more the incident page has.
 """
 
 NAME = "Playbook postmortem"
@@ -72,6 +75,10 @@ All times are UTC.{{ ' Highlighted entries and Slack pins come first.' if key_mo
 {% for entry in timeline %}
 | {{ entry.at_utc }} | {{ entry.message | replace('|', '\\\\|') }} | {{ entry.actor }} |
 {% endfor %}
+{% if timeline_omitted %}
+
+{{ timeline_omitted }} more {{ 'entry' if timeline_omitted == 1 else 'entries' }} ({{ timeline_omitted_kinds }}) {{ 'is' if timeline_omitted == 1 else 'are' }} on the incident page: <{{ incident.url }}>
+{% endif %}
 
 ## Root Cause
 <!-- required -->

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -96,23 +97,33 @@ def _render_or_fallback(
     incident: Incident, postmortem: Postmortem | None, template: PostmortemTemplate
 ) -> tuple[document.Parsed, str]:
     """Render with `template`; if an admin's edit broke it, with the built-in template, so a
-    resolved incident still gets its draft. Returns the result and a note on what happened."""
+    resolved incident still gets its draft. Returns the result and a note on what happened.
+    TemplateProblem, saying what failed, if the built-in template fails too."""
     try:
         return render_sections(
             incident=incident, postmortem=postmortem, template_body=template.body
         ), ""
     except TemplateProblem as problem:
+        if template.body == default_template.BODY:
+            raise
         logger.warning("postmortem template %r failed: %s", template.name, problem)
-        parsed = render_sections(
-            incident=incident, postmortem=postmortem, template_body=default_template.BODY
-        )
+        try:
+            parsed = render_sections(
+                incident=incident, postmortem=postmortem, template_body=default_template.BODY
+            )
+        except TemplateProblem as fallback:
+            raise TemplateProblem(
+                f"The template {template.name!r} failed ({problem}), and so did the built-in "
+                f"one ({fallback})."
+            ) from fallback
         return parsed, f" (template {template.name!r} failed: {problem}; used the built-in one)"
 
 
 def record_revision(
     postmortem: Postmortem, *, actor: Actor, summary: str, now: datetime
 ) -> PostmortemRevision:
-    """Caller holds the postmortem's row lock and has set its sections."""
+    """Caller holds the postmortem's row lock and has set its sections. The revision keeps
+    the written sections (document.revision_json)."""
     postmortem.revision += 1
     postmortem.updated_at = now
     postmortem.save(update_fields=["sections", "revision", "updated_at", "title", "refreshed_at"])
@@ -122,7 +133,7 @@ def record_revision(
         author=actor_user(actor),
         created_at=now,
         summary=summary[:200],
-        sections=postmortem.sections,
+        sections=document.revision_json(document.from_json(postmortem.sections)),
     )
 
 
@@ -167,7 +178,7 @@ def postmortem_create(
                 author=actor_user(actor),
                 created_at=now,
                 summary=f"Drafted from the incident{note}"[:200],
-                sections=postmortem.sections,
+                sections=document.revision_json(parsed.sections),
             )
             meetings.meeting_propose(postmortem=postmortem, now=now)
     except IntegrityError:
@@ -269,13 +280,23 @@ def _section_body(sections: list[dict[str, object]], key: str) -> str | None:
     return None
 
 
-def rerender_generated(postmortem: Postmortem, *, now: datetime) -> str:
-    """Render the generated parts into `postmortem.sections` again, keeping every word the
-    team wrote; the caller holds the row lock and saves. Returns a note if the template
-    failed and the built-in one was used."""
+def render_for(postmortem: Postmortem) -> tuple[document.Parsed, str]:
+    """The postmortem's template rendered for its incident as it is now (see
+    _render_or_fallback)."""
     incident = _incident_for_rendering(postmortem.incident_id)
-    template = postmortem.template or template_default()
-    parsed, note = _render_or_fallback(incident, postmortem, template)
+    return _render_or_fallback(incident, postmortem, postmortem.template or template_default())
+
+
+def rerender_generated(
+    postmortem: Postmortem,
+    *,
+    now: datetime,
+    rendered: tuple[document.Parsed, str] | None = None,
+) -> str:
+    """Put the generated parts into `postmortem.sections` again (`rendered`, or rendered
+    now), keeping every word the team wrote; the caller holds the row lock and saves. Returns
+    a note if the template failed and the built-in one was used."""
+    parsed, note = rendered or render_for(postmortem)
     sections = document.refresh(document.from_json(postmortem.sections), parsed.sections)
     postmortem.sections = document.to_json(sections)
     postmortem.refreshed_at = now
@@ -286,13 +307,23 @@ def postmortem_refresh(
     *, postmortem: Postmortem, actor: Actor, now: datetime | None = None
 ) -> Postmortem:
     """Re-render the generated parts (timeline, figures, action items) from the incident and
-    keep every word the team wrote. A revision only if something changed."""
+    keep every word the team wrote. A revision only if something changed.
+
+    Rendering (up to rendering's budget) happens before the row lock is taken, so saves of
+    sections are not held up by it; under the lock the result is merged with the sections as
+    they are then. What the rendering read of the postmortem (its status and authors) moves
+    the revision on when it changes, so if the revision moved meanwhile it renders again."""
     now = now or timezone.now()
+    require_edit(actor, postmortem)
+    rendered = render_for(postmortem)
     with transaction.atomic():
+        seen = postmortem.revision
         postmortem = lock(postmortem)
         require_edit(actor, postmortem)
+        if postmortem.revision != seen:
+            rendered = render_for(postmortem)
         before = postmortem.sections
-        note = rerender_generated(postmortem, now=now)
+        note = rerender_generated(postmortem, now=now, rendered=rendered)
         if postmortem.sections == before:
             postmortem.save(update_fields=["refreshed_at"])
             return postmortem
@@ -308,23 +339,56 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
 
 # How far back the tick looks for resolved incidents whose draft task was lost.
 CATCH_UP_WINDOW_DAYS = 7
+# An incident whose draft failed is not tried again for this long: the failure (a template
+# that cannot render it, a row the database refuses) would most likely repeat every tick.
+CATCH_UP_RETRY_AFTER = timedelta(hours=1)
+# The cache key of {incident id: when its draft last failed (ISO 8601)}. The cache only saves
+# work: lost, the failures are tried again once each.
+_FAILED_KEY = "postmortems:drafts-failed"
 
 
 def drafts_catch_up(*, now: datetime | None = None, limit: int = 20) -> list[int]:
     """Draft the postmortems a lost task (a Redis restart, a killed worker) did not: resolved
-    incidents of a severity that requires one, resolved within the window, without one."""
+    incidents of a severity that requires one, without one, resolved (or changed since, as a
+    second resolve after a reopen does) within the window. A draft that fails is logged and
+    the others go on; it is tried again after CATCH_UP_RETRY_AFTER. Returns the incidents
+    drafted."""
     now = now or timezone.now()
-    since = now - timedelta(days=CATCH_UP_WINDOW_DAYS)
+    remembered: dict[int, str] = cache.get(_FAILED_KEY) or {}
+    failed = {
+        pk: at
+        for pk, at in remembered.items()
+        if datetime.fromisoformat(at) > now - CATCH_UP_RETRY_AFTER
+    }
     missing = list(
         Incident.objects.filter(
             status=Status.RESOLVED,
-            resolved_at__gte=since,
+            # updated_at moves with every resolve, resolved_at only with the first.
+            updated_at__gte=now - timedelta(days=CATCH_UP_WINDOW_DAYS),
             # Give the task resolving enqueued a moment to do it first.
-            resolved_at__lte=now - timedelta(seconds=30),
+            updated_at__lte=now - timedelta(seconds=30),
             severity__postmortem_policy__required=True,
             postmortem__isnull=True,
-        ).values_list("pk", flat=True)[:limit]
+        )
+        .exclude(pk__in=list(failed))
+        .order_by("updated_at", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
+    drafted = []
     for incident_id in missing:
-        postmortem_draft_if_required(incident_id=incident_id, now=now)
-    return missing
+        try:
+            postmortem_draft_if_required(incident_id=incident_id, now=now)
+        except Exception:
+            # Whatever one incident's draft raised must not keep the others (and the tick's
+            # reminders and emails) from running.
+            logger.exception(
+                "postmortem draft of incident %s failed; trying again after %s",
+                incident_id,
+                CATCH_UP_RETRY_AFTER,
+            )
+            failed[incident_id] = now.isoformat()
+        else:
+            drafted.append(incident_id)
+    if failed != remembered:
+        cache.set(_FAILED_KEY, failed, timeout=int(CATCH_UP_RETRY_AFTER.total_seconds()) * 2)
+    return drafted

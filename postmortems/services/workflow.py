@@ -158,13 +158,21 @@ def postmortem_update_details(
     return postmortem
 
 
-def _team_words(sections: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+def _team_words(postmortem: Postmortem) -> dict[str, tuple[str, str]]:
     """What people wrote: each written section someone changed from the template's text."""
     return {
         section.key: (section.heading, section.body)
-        for section in document.from_json(sections)
+        for section in document.from_json(postmortem.sections)
         if section.edited
     }
+
+
+def _reads_the_same(words: dict[str, tuple[str, str]], snapshot: list[dict[str, Any]]) -> bool:
+    """Every section people wrote in reads in the revision `snapshot` as it does now. A
+    revision keeps only written sections, without what the template gave them, so it is read
+    against the words of now, not for words of its own."""
+    then = {section["key"]: (section["heading"], section["body"]) for section in snapshot}
+    return all(then.get(key) == text for key, text in words.items())
 
 
 def stale_approvals(postmortem: Postmortem, reviews: Iterable[ReviewRequest]) -> set[int]:
@@ -180,11 +188,11 @@ def stale_approvals(postmortem: Postmortem, reviews: Iterable[ReviewRequest]) ->
     standing = {postmortem.revision} & candidates
     earlier = candidates - standing
     if earlier:
-        words = _team_words(postmortem.sections)
+        words = _team_words(postmortem)
         snapshots = PostmortemRevision.objects.filter(
             postmortem=postmortem, number__in=earlier
         ).values_list("number", "sections")
-        standing |= {number for number, sections in snapshots if _team_words(sections) == words}
+        standing |= {number for number, sections in snapshots if _reads_the_same(words, sections)}
     return {review.pk for review in approvals if review.approved_revision not in standing}
 
 

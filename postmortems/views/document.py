@@ -32,6 +32,7 @@ from postmortems.blame import Finding
 from postmortems.document import Section
 from postmortems.markdown import markdown_to_html
 from postmortems.models import Postmortem, PostmortemRevision
+from postmortems.rendering import TemplateProblem
 from postmortems.services import postmortems as services
 from postmortems.views import action_items, meetings, workflow
 
@@ -204,18 +205,26 @@ def postmortem_start(request: AuthedRequest, number: int) -> HttpResponse:
         services.postmortem_create(incident=incident, actor=request.user)
     except services.PostmortemConflict as exc:
         messages.error(request, str(exc))
+    except TemplateProblem as exc:
+        # Neither the postmortem template nor the built-in one could draft it: the page, with
+        # why, and nothing written.
+        messages.error(request, f"The postmortem could not be drafted: {exc}")
+        return _page(request, incident, None, status=409)
     return redirect("postmortems:detail", number=number)
 
 
 @login_required
 @require_POST
 def postmortem_refresh(request: AuthedRequest, number: int) -> HttpResponse:
-    _, postmortem = _postmortem_or_404(request, number)
+    incident, postmortem = _postmortem_or_404(request, number)
     before = postmortem.revision
     try:
         postmortem = services.postmortem_refresh(postmortem=postmortem, actor=request.user)
     except services.PostmortemConflict as exc:
         messages.error(request, str(exc))
+    except TemplateProblem as exc:
+        messages.error(request, f"The postmortem could not be refreshed: {exc}")
+        return _page(request, incident, postmortem, status=409)
     else:
         if postmortem.revision == before:
             messages.info(request, "Refreshed: nothing in the incident had changed.")

@@ -179,3 +179,34 @@ def test_a_required_section_counts_as_filled_only_with_a_persons_words():
     assert not labels_only.filled
     assert written.filled
     assert document.unfilled_required([written]) == []
+
+
+def test_a_generated_section_keeps_no_copy_of_its_text_and_a_written_one_does():
+    header, figures, impact = document.parse(
+        "# T\nhead\n## Figures\n<!-- generated -->\n| 7 min |\n## Impact\n- **Duration:** 7 min\n"
+    ).sections
+
+    assert [(s.body, s.generated_body) for s in (header, figures)] == [
+        ("head", ""),
+        ("| 7 min |", ""),
+    ]
+    assert impact.generated_body == "- **Duration:** 7 min"
+    assert not figures.edited
+    assert not impact.edited
+
+
+def test_a_revision_keeps_the_written_sections_only_and_reads_back_as_their_markdown():
+    sections = document.parse(
+        "# T\nhead\n## Figures\n<!-- generated -->\n| 7 min |\n"
+        "## Root Cause\n<!-- required -->\n<!-- prompt: Why? -->\nThe pool.\n## Lessons\n"
+    ).sections
+
+    kept = document.revision_json(sections)
+
+    assert kept == [
+        {"key": "root-cause", "heading": "Root Cause", "body": "The pool."},
+        {"key": "lessons", "heading": "Lessons", "body": ""},
+    ]
+    assert document.to_markdown("T", document.from_json(kept)) == (
+        "# T\n\n## Root Cause\n\nThe pool.\n\n## Lessons\n"
+    )

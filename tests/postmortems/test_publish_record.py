@@ -52,4 +52,5 @@ def test_publishing_keeps_the_teams_words_and_records_one_revision(commander, re
     latest = PostmortemRevision.objects.filter(postmortem=postmortem).first()
     assert latest is not None
     assert (latest.number, latest.summary) == (revisions, "Published")
-    assert latest.sections == postmortem.sections
+    # A revision keeps the written sections (document.revision_json).
+    assert latest.sections == document.revision_json(document.from_json(postmortem.sections))

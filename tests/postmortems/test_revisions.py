@@ -1,8 +1,12 @@
 """Every save is a revision: who, when, what; each viewable as a diff of the Markdown."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 
+from postmortems import document
 from postmortems.selectors_document import revision_diff
 from tests.postmortems.document_support import drafted, write
 
@@ -114,3 +118,46 @@ def test_the_history_costs_the_same_however_many_revisions(
         response = client.get(url)
 
     assert response.content.decode().count("View changes") == 31
+
+
+def test_a_revision_keeps_the_written_sections_not_the_timeline(client, commander):
+    postmortem = drafted(commander)
+    write(postmortem, commander, "root-cause", "The pool held 20 connections.")
+    postmortem.refresh_from_db()
+    written = [s["key"] for s in postmortem.sections if not s["generated"]]
+    generated = [s for s in postmortem.sections if s["generated"]]
+
+    for revision in postmortem.revisions.all():
+        assert [s["key"] for s in revision.sections] == written
+        assert set().union(*revision.sections) == {"key", "heading", "body"}
+    # The document keeps no second copy of its generated text either.
+    assert {s["key"] for s in generated} == {"header", "key-figures", "timeline", "action-items"}
+    assert {s["generated_body"] for s in generated} == {""}
+
+    client.force_login(commander)
+    page = client.get(reverse("postmortems:revision", args=[postmortem.incident.number, 1]))
+    assert "Revisions keep the sections your team writes." in page.content.decode()
+
+
+def test_the_migration_gives_revisions_saved_before_the_shape_of_new_ones(commander):
+    """Revisions saved while they held the whole document (generated sections and their
+    copies included) keep their written sections only, as new ones do."""
+    postmortem = drafted(commander)
+    write(postmortem, commander, "root-cause", "The pool held 20 connections.")
+    postmortem.refresh_from_db()
+    whole = [
+        {**s, "generated_body": s["body"]} if s["generated"] else s for s in postmortem.sections
+    ]
+    postmortem.revisions.update(sections=whole)
+    type(postmortem).objects.filter(pk=postmortem.pk).update(sections=whole)
+    migration = import_module("postmortems.migrations.0004_revisions_keep_written_sections")
+
+    migration.forwards(django_apps, None)
+
+    postmortem.refresh_from_db()
+    assert [s for s in postmortem.sections if s["generated"] and s["generated_body"]] == []
+    assert [s["body"] for s in postmortem.sections] == [s["body"] for s in whole]
+    written = document.revision_json(document.from_json(whole))
+    assert [r.sections for r in postmortem.revisions.all()] == [written, written]
+    diff = revision_diff(postmortem=postmortem, number=1)
+    assert (diff.added, diff.removed) == (0, 0)
