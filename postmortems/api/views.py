@@ -57,6 +57,7 @@ from postmortems.models import (
     Postmortem,
     PostmortemStatus,
 )
+from postmortems.rendering import TemplateProblem
 from postmortems.services import action_items, workflow
 from postmortems.services.postmortems import (
     PostmortemConflict,
@@ -153,7 +154,7 @@ ACTION_ITEM_LIST_PARAMETERS = [
 ]
 
 
-def _conflict(request: Request, exc: Exception, reasons: list[str] | None = None) -> Response:
+def _conflict(request: Request, exc: Exception | str, reasons: list[str] | None = None) -> Response:
     body = problem_body(
         status.HTTP_409_CONFLICT,
         detail=str(exc),
@@ -228,6 +229,9 @@ class IncidentPostmortem(generics.GenericAPIView[Postmortem]):
             postmortem_create(incident=incident, actor=api_user(request))
         except PostmortemConflict as exc:
             return _conflict(request, exc)
+        except TemplateProblem as exc:
+            # Neither the template nor the built-in one can render this incident: say why.
+            return _conflict(request, f"The postmortem could not be drafted: {exc}")
         if existed:
             return _render(request, number)
         response = _render(request, number, status.HTTP_201_CREATED)
@@ -331,6 +335,8 @@ class PostmortemTransitions(generics.GenericAPIView[Postmortem]):
                 current = _postmortem(request, number)
                 reasons = [] if current.is_published else workflow.publish_problems(current)
             return _conflict(request, exc, reasons)
+        except TemplateProblem as exc:
+            return _conflict(request, f"The postmortem could not be refreshed: {exc}")
         return _render(request, number)
 
 

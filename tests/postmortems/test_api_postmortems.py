@@ -337,3 +337,39 @@ def test_options_describe_the_postmortem_and_its_transitions(commander):
     assert client.options(postmortem_url(postmortem.incident)).status_code == 200
     assert client.options(postmortem_url(postmortem.incident, "transitions")).status_code == 200
     assert client.options("/api/v1/postmortems/").status_code == 200
+
+
+def _past_any_template(incident):
+    """The incident with a summary longer than any template may write (the Django admin has
+    no length limit), so neither an admin's template nor the built-in one can render it."""
+    from incidents.models import Incident
+    from postmortems.rendering import MAX_OUTPUT
+
+    Incident.objects.filter(pk=incident.pk).update(summary="x" * (MAX_OUTPUT + 1))
+
+
+def test_starting_a_postmortem_that_cannot_be_rendered_is_a_409_that_says_why(commander):
+    incident = resolved(commander, severity=severity("SEV3"))
+    _past_any_template(incident)
+
+    response = api_client(commander).post(postmortem_url(incident), {}, format="json")
+
+    assert_problem(response, 409)
+    assert "could not be drafted" in response.json()["detail"]
+    assert "2,000,000 characters" in response.json()["detail"]
+    assert not Postmortem.objects.filter(incident=incident).exists()
+
+
+def test_refreshing_a_postmortem_that_cannot_be_rendered_is_a_409_and_changes_nothing(commander):
+    postmortem = with_postmortem(commander)
+    sections = postmortem.sections
+    _past_any_template(postmortem.incident)
+
+    response = api_client(commander).post(
+        postmortem_url(postmortem.incident, "transitions"), {"action": "refresh"}, format="json"
+    )
+
+    assert_problem(response, 409)
+    assert "could not be refreshed" in response.json()["detail"]
+    postmortem.refresh_from_db()
+    assert (postmortem.sections, postmortem.revision) == (sections, 0)
