@@ -71,6 +71,7 @@ class RequestReviewForm(WorkflowForm):
 class ReviewForm(WorkflowForm):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("comment", "Comment")])
     comment = forms.CharField(
+        label="Your review",
         required=False,
         max_length=workflow.MAX_TEXT,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -80,7 +81,9 @@ class ReviewForm(WorkflowForm):
 
 class CommentForm(WorkflowForm):
     text = forms.CharField(
-        label="Comment", max_length=workflow.MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+        label="Reply in the thread",
+        max_length=workflow.MAX_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -143,7 +143,7 @@ def test_resolve_write_review_publish_and_follow_up(
     their_panel = review.get_by_role("region", name="Review and publishing")
     expect(their_panel).to_contain_text("Rosa Responder asked for your review.")
     their_review = their_panel.locator("#workflow-review-form")
-    their_review.get_by_label("Comment").fill("Clear and blameless.")
+    their_review.get_by_label("Your review").fill("Clear and blameless.")
     their_panel.get_by_role("button", name="Approve").click()
     expect(their_panel.locator("#workflow-reviewers")).to_contain_text("Cole Commander: Approved")
     expect(their_panel).to_contain_text("1 approval")
