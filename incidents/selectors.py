@@ -179,6 +179,19 @@ def users_who_can_respond() -> QuerySet[User]:
     )
 
 
+def users_who_can_respond_to(incident: Incident) -> QuerySet[User]:
+    """Active users who may respond to `incident`, and so see it: permissions.can(user,
+    Action.RESPOND, incident) in SQL (a test holds the two equal). For a private incident:
+    its participants and admins."""
+    people = users_who_can_respond()
+    if incident.private:
+        participants = Incident.participants.through.objects.filter(incident_id=incident.pk)
+        people = people.filter(
+            Q(is_superuser=True) | Q(role=Role.ADMIN) | Q(pk__in=participants.values("user_id"))
+        )
+    return people
+
+
 def incident_counts_by_status_and_severity() -> list[tuple[tuple[str, str], int]]:
     """How many incidents are in each (status, severity name), for /metrics; one aggregate."""
     rows = Incident.objects.values("status", "severity__name").annotate(n=Count("id")).order_by()

@@ -21,9 +21,9 @@ from django.db.models.sql.compiler import SQLCompiler
 if TYPE_CHECKING:
     from django.db.models.sql.compiler import _AsSqlType
 
-from accounts.models import Role, User
+from accounts.models import User
 from incidents.models import Incident, Service
-from incidents.selectors import REF_PATTERN, incidents_visible_to, users_who_can_respond
+from incidents.selectors import REF_PATTERN, incidents_visible_to, users_who_can_respond_to
 from postmortems.models import (
     ContributingFactor,
     Postmortem,
@@ -180,16 +180,8 @@ def postmortem_months(*, user: User) -> list[date]:
 
 
 def people_who_may_respond_to(incident: Incident) -> QuerySet[User]:
-    """Active users who may respond to `incident`, so also see it: the people a postmortem
-    can name as authors and reviewers. permissions.can in SQL (a private incident: its
-    participants and admins)."""
-    people = users_who_can_respond()
-    if incident.private:
-        participants = Incident.participants.through.objects.filter(incident_id=incident.pk)
-        people = people.filter(
-            Q(is_superuser=True) | Q(role=Role.ADMIN) | Q(pk__in=participants.values("user_id"))
-        )
-    return people
+    """The people a postmortem can name as authors and reviewers."""
+    return users_who_can_respond_to(incident)
 
 
 def postmortem_reviews(postmortem: Postmortem) -> QuerySet[ReviewRequest]:

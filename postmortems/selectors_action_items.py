@@ -9,9 +9,9 @@ from datetime import date, datetime
 
 from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 
-from accounts.models import Role, User
+from accounts.models import User
 from incidents.models import Incident
-from incidents.selectors import incidents_visible_to
+from incidents.selectors import incidents_visible_to, users_who_can_respond_to
 from postmortems.models import CLOSED_ACTION_ITEM_STATUSES, ActionItem, ActionItemStatus
 from postmortems.services.reminders import organisation_today
 
@@ -114,13 +114,7 @@ def incident_action_items(*, incident: Incident) -> list[ActionItem]:
 def possible_owners(*, incident: Incident, keep: User | None = None) -> QuerySet[User]:
     """Who may own the incident's items (services.action_items.may_own, in SQL): active
     responders, managers and admins who may see it; `keep` (the current owner) besides."""
-    people = User.objects.filter(is_active=True).filter(
-        Q(role__in=(Role.RESPONDER, Role.MANAGER, Role.ADMIN)) | Q(is_superuser=True)
-    )
-    if incident.private:
-        people = people.filter(
-            Q(pk__in=incident.participants.values("pk")) | Q(role=Role.ADMIN) | Q(is_superuser=True)
-        )
+    people = users_who_can_respond_to(incident)
     if keep is not None:
         people = User.objects.filter(Q(pk__in=people.values("pk")) | Q(pk=keep.pk))
     return people.order_by("first_name", "last_name", "username")

@@ -3,10 +3,10 @@
 import pytest
 
 from accounts.actors import SYSTEM
-from accounts.models import Role
+from accounts.models import Role, User
 from incidents import selectors, services
 from incidents.models import Incident, IncidentCounter, RoleKind, Status
-from incidents.permissions import can_view
+from incidents.permissions import Action, can, can_view
 from incidents.selectors import IncidentFilters
 from tests.factories import ServiceFactory, TeamFactory, UserFactory, declare
 
@@ -326,6 +326,30 @@ def test_users_who_can_respond_is_user_can_respond_in_sql(db):
     chosen = set(selectors.users_who_can_respond())
 
     assert chosen == {person for person in people if person.is_active and person.can_respond}
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_users_who_can_respond_to_an_incident_is_can_respond_in_sql(db, private):
+    people = [
+        UserFactory(
+            username=f"{role}-{superuser}-{active}-{member}",
+            role=role,
+            is_superuser=superuser,
+            is_active=active,
+        )
+        for role in Role.values
+        for superuser in (False, True)
+        for active in (False, True)
+        for member in (False, True)
+    ]
+    incident = declare(private=private)
+    incident.participants.add(*(p for p in people if p.username.endswith("-True")))
+
+    chosen = set(selectors.users_who_can_respond_to(incident))
+
+    everyone = set(User.objects.all())  # the declarer too
+    assert chosen == {person for person in everyone if can(person, Action.RESPOND, incident)}
+    assert chosen != everyone
 
 
 def test_search_matches_every_word_in_any_order(responder):
