@@ -33,10 +33,15 @@ def json_type_error(field: serializers.Field[Any, Any, Any, Any], value: Any) ->
         child = (
             field.child_relation if isinstance(field, serializers.ManyRelatedField) else field.child
         )
-        items = value if isinstance(value, list) else []
-        return next(filter(None, (json_type_error(child, item) for item in items)), None)
+        # DRF iterates what it is given: an object would pass as the list of its keys, and {}
+        # as an empty list.
+        if not isinstance(value, list):
+            return "Must be a JSON array."
+        return next(filter(None, (json_type_error(child, item) for item in value)), None)
     if isinstance(field, serializers.DictField):
-        values = value.values() if isinstance(value, dict) else []
+        if not isinstance(value, dict):
+            return "Must be a JSON object."
+        values = value.values()
         return next(filter(None, (json_type_error(field.child, item) for item in values)), None)
     for kind, name, types in JSON_TYPES:
         # bool is an int in Python, not in JSON.

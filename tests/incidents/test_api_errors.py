@@ -55,6 +55,8 @@ def test_a_body_that_is_not_an_object_is_problem_400(responder):
         ({"title": "Checkout"}, "severity", "This field is required."),
         ({**VALID, "severity": "SEV9"}, "severity", "Unknown severity SEV9."),
         ({**VALID, "services": ["nope"]}, "services", "Unknown service nope."),
+        # DRF would take an object as the list of its keys, and {} as no services at all.
+        ({**VALID, "services": {}}, "services", "Must be a JSON array."),
         ({**VALID, "team": "nope"}, "team", "Unknown team nope."),
         ({**VALID, "commander": "nobody"}, "commander", "Unknown user nobody."),
         ({**VALID, "private": "maybe"}, "private", "Must be a valid boolean."),

@@ -274,6 +274,11 @@ def test_a_stale_second_section_writes_nothing_of_the_first(commander, responder
             "Unknown contributing factor bad-luck."
         ]}),
         ({"authors": ["nobody"]}, {"authors": ["Unknown user nobody."]}),
+        # DRF would take an object as the list of its keys, and {} as no one at all.
+        ({"authors": {}}, {"authors": ["Must be a JSON array."]}),
+        ({"contributing_factors": {"change": 1}}, {"contributing_factors": [
+            "Must be a JSON array."
+        ]}),
         ({"title": "  "}, {"title": ["This field may not be blank."]}),
         ({"status": "published"}, {"status": ["Unknown field."]}),
         ({"base_revision": -1}, {"base_revision": [
