@@ -55,14 +55,20 @@
   var action = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     // detail.elt is the swap's target here; the form or button that asked is the request's.
+    // A poll answered between an action's swap and its settle must not forget the action: under
+    // load it did, and focus was left on the page body after Resolve.
     var config = event.detail.requestConfig;
     var elt = config && config.elt;
+    if (!elt || config.verb !== "post" || elt.hasAttribute("data-live-poller")) {
+      return;
+    }
     action = null;
-    if (!elt || config.verb !== "post" || elt.hasAttribute("data-live-poller") || !event.detail.shouldSwap) {
+    if (!event.detail.shouldSwap) {
       return;
     }
     var form = elt.closest("form") || elt;
     action = {
+      xhr: event.detail.xhr,
       ok: event.detail.xhr.status < 300,
       part: event.detail.target && event.detail.target.id,
       was: document.activeElement && document.activeElement.id,
@@ -70,8 +76,9 @@
       said: form.getAttribute("data-announce"),
     };
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!action) {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // Only the settle of the action's own answer, not a poll's that landed meanwhile.
+    if (!action || event.detail.xhr !== action.xhr) {
       return;
     }
     var done = action;

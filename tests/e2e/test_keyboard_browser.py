@@ -2,8 +2,10 @@
 expect (static/js/keys.js): focus lands on the incident's state after each action, on the
 first bad field of a failed form, and back where it was when the shortcuts dialog closes."""
 
+import re
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from accounts.models import Role
 from incidents import services
@@ -210,3 +212,48 @@ def test_focus_survives_someone_elses_change_arriving(live_server, context, rosa
     expect(refusal).to_contain_text("not SEV1 as you saw it")
     expect(refusal).to_be_focused()
     assert [problem for problem in problems if "status of 409" not in problem] == []
+
+
+def test_a_poll_answered_after_an_action_does_not_undo_it_or_take_its_focus(
+    live_server, context, rosa
+):
+    """A poll asked before Acknowledge and answered after it was rendered before the action.
+    The action's answer replaced its poller, and htmx looks for the poll's parts under the
+    poller's root, which is no longer the page: the stale answer changes nothing."""
+    incident = declare(rosa, title="Checkout is failing", severity_name="SEV2")
+    page = context.new_page()
+    problems = watch_for_problems(page)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    status = page.locator("#incident-status")
+    held: list = []
+
+    def hold_the_first_poll(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.extend([route.fetch(), route])
+
+    page.route(re.compile(r"/incidents/\d+/live/"), hold_the_first_poll)
+
+    # Someone adds a note, so the next poll has a change to bring, rendered while still Detected.
+    services.incident_add_note(incident=incident, actor=rosa, text="Looking at the load balancer")
+    page.evaluate("htmx.trigger(document, 'visibilitychange')")
+    for _ in range(100):
+        if len(held) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert "Detected" in held[0].text()
+    tab_to(page, "#action-acknowledge")
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Acknowledged")
+    state = page.locator("#incident-state")
+    expect(state).to_be_focused()
+
+    # The poll's answer arrives now, after the action's.
+    answer, route = held
+    route.fulfill(response=answer)
+    page.wait_for_timeout(500)
+    assert status.text_content() == "Acknowledged"
+    expect(state).to_be_focused()
+    assert problems == []
