@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "oncall",
     "chatops",
     "postmortems",
+    "reports",
     "ops",
     # The audit trail of configuration changes: django-auditlog's table, filled and read by audit.
     "auditlog",
@@ -276,6 +277,8 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": 5.0,
         "options": {"expires": 30},
     },
+    # The monthly report's email on the 1st: one timer row per recipient and month.
+    "reports-tick": {"task": "reports.tasks.tick", "schedule": 60.0, "options": {"expires": 120}},
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]
@@ -358,6 +361,15 @@ SLACK_MODAL_TIMEOUT = float(os.environ.get("SLACK_MODAL_TIMEOUT", "2"))
 # handed to a worker longer than POSTMORTEM_EMAIL_REQUEUE_AFTER ago lost with the broker.
 POSTMORTEM_EMAIL_LEASE = int(os.environ.get("POSTMORTEM_EMAIL_LEASE", "300"))
 POSTMORTEM_EMAIL_REQUEUE_AFTER = int(os.environ.get("POSTMORTEM_EMAIL_REQUEUE_AFTER", "60"))
+# Reports: where time to acknowledge, mitigate and resolve are measured from. "detected" (the
+# playbook's MTTR: detection to first resolution), "started" (impact began) or "declared".
+REPORTS_MTTR_ANCHOR = os.environ.get("REPORTS_MTTR_ANCHOR", "detected")
+# Who gets the monthly report on the 1st; empty: every active manager and admin with an email.
+REPORTS_RECIPIENTS = env_list("REPORTS_RECIPIENTS", "")
+# Working hours in each person's own zone, for the off-hours pages of responder load:
+# "09:00-18:00" on the ISO weekdays listed (1 Monday … 7 Sunday).
+REPORTS_WORKING_HOURS = os.environ.get("REPORTS_WORKING_HOURS", "09:00-18:00")
+REPORTS_WORKING_DAYS = [int(day) for day in env_list("REPORTS_WORKING_DAYS", "1,2,3,4,5")]
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.

@@ -11,11 +11,13 @@ urlpatterns = [
     path("api/v1/", include("oncall.api.urls")),
     path("api/v1/", include("audit.api.urls")),
     path("api/v1/", include("postmortems.api.urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("", include("oncall.urls")),
     path("", include("alerts.urls")),
     path("audit/", include("audit.urls")),
     path("", include("chatops.urls")),
     path("", include("postmortems.urls")),
+    path("", include("reports.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -162,7 +162,13 @@ class Incident(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     identified_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
+    # The first resolution: time to resolve is measured to it, as a reopen is a relapse of the
+    # same incident, counted on its own (reopen_count) rather than stretching the figure.
     resolved_at = models.DateTimeField(null=True, blank=True)
+    last_resolved_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    # A game day or drill: run like any incident, left out of the reports' figures.
+    drill = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -171,6 +177,8 @@ class Incident(models.Model):
             models.Index(fields=["status", "-declared_at"], name="incident_status_declared"),
             models.Index(fields=["-declared_at"], name="incident_declared"),
             models.Index(fields=["severity", "status"], name="incident_severity_status"),
+            # Reports count an incident in the month it started.
+            models.Index(fields=["started_at"], name="incident_started"),
             models.Index(
                 fields=["-declared_at"],
                 name="incident_open_declared",

@@ -20,12 +20,19 @@ class Action(StrEnum):
     MANAGE_INTEGRATIONS = "manage_integrations"  # alert sources and their rules
     MANAGE_ONCALL = "manage_oncall"  # schedules, layers, escalation policies
     READ_AUDIT = "read_audit"  # the audit trail of configuration changes
+    READ_REPORTS = "read_reports"  # the monthly report, its exports and its figures
 
 
 AnyUser = User | AnonymousUser
 
 MANAGERS_ONLY = frozenset(
-    (Action.MANAGE_CATALOG, Action.MANAGE_INTEGRATIONS, Action.MANAGE_ONCALL, Action.READ_AUDIT)
+    (
+        Action.MANAGE_CATALOG,
+        Action.MANAGE_INTEGRATIONS,
+        Action.MANAGE_ONCALL,
+        Action.READ_AUDIT,
+        Action.READ_REPORTS,
+    )
 )
 
 
@@ -71,6 +78,7 @@ REFUSALS = {
     Action.MANAGE_INTEGRATIONS: "You may not manage integrations.",
     Action.MANAGE_ONCALL: "You may not change schedules or escalation policies.",
     Action.READ_AUDIT: "Only managers and admins may read the audit trail.",
+    Action.READ_REPORTS: "Only managers and admins may read the incident reports.",
 }
 
 

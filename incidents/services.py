@@ -102,6 +102,7 @@ def incident_declare(
     labels: dict[str, str] | None = None,
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
+    drill: bool = False,
 ) -> Incident:
     require(actor, Action.DECLARE)
     title = title.strip()
@@ -125,6 +126,7 @@ def incident_declare(
             private=private,
             source=source,
             labels=labels or {},
+            drill=drill,
             declared_by=actor_user(actor),
             started_at=started_at,
             detected_at=detected_at,
@@ -244,8 +246,9 @@ def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) ->
 
     A stamp keeps its first time whatever happens later: moving back from monitoring leaves
     mitigated_at, arriving at identified again leaves identified_at, as a reopen leaves
-    resolved_at. Reports measure time to identify and to mitigate from these first arrivals;
-    the relapse itself is on the timeline.
+    resolved_at (last_resolved_at follows every resolve, and a reopen counts itself). Reports
+    measure time to identify, mitigate and resolve to these first arrivals; the relapse itself
+    is on the timeline.
 
     Caller holds the row lock, and passes the `now` its timeline entry records, so a stamp and
     the entry about it carry the same time.
@@ -260,6 +263,10 @@ def _move(incident: Incident, status: Status, *, actor: Actor, now: datetime) ->
         if getattr(incident, field) is None:
             setattr(incident, field, now)
             fields.append(field)
+    if status == Status.RESOLVED:
+        # resolved_at keeps the first resolution; this one follows every resolve.
+        incident.last_resolved_at = now
+        fields.append("last_resolved_at")
     incident.save(update_fields=fields)
     return "acknowledged_at" in fields
 
@@ -362,7 +369,8 @@ def incident_reopen(
             )
         now = timezone.now()
         incident.status = Status.INVESTIGATING
-        incident.save(update_fields=["status", "updated_at"])
+        incident.reopen_count += 1
+        incident.save(update_fields=["status", "reopen_count", "updated_at"])
         text = f"{actor.display_name} reopened {incident.ref}"
         if reason:
             text += f": {reason}"
@@ -803,6 +811,7 @@ def incident_move_history(*, incident: Incident, moved_to: Callable[[str], Expre
             "identified_at",
             "mitigated_at",
             "resolved_at",
+            "last_resolved_at",
             "updated_at",
         )
         Incident.objects.filter(pk=incident.pk).update(

@@ -1,0 +1,8 @@
+"""Responder load: who was paged, how often, and when it cost them their evening."""
+
+from reports.months import Month
+from reports.report import ResponderLoad
+
+
+def responder_load(month: Month) -> list[ResponderLoad]:
+    raise NotImplementedError
