@@ -45,6 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -795,6 +796,50 @@ def measure_builds(month: Any, runs: int) -> tuple[Run, list[Run], Any]:
     return first, [timed(lambda: build(month))[0] for _ in range(runs)], report
 
 
+def backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def process_cpu(pid: int) -> float | None:
+    """Seconds of CPU a process on this machine has used (user and system), None if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_cpu(month: Any, runs: int = 3) -> tuple[float, float] | None:
+    """The CPU one build costs, Python's and the PostgreSQL backend's (median of `runs`).
+
+    Wall time on a shared machine counts the time spent waiting for a core; CPU time hardly
+    does, so this is the figure to compare between runs. Parallel workers are turned off for
+    it, as their CPU is not the backend's: every query's whole work is counted.
+    """
+    from django.db import connection
+
+    pid = backend_pid()
+    if process_cpu(pid) is None:  # PostgreSQL on another machine
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    python, server = [], []
+    try:
+        for _ in range(runs):
+            started, server_started = time.process_time(), process_cpu(pid) or 0.0
+            build(month)
+            python.append(time.process_time() - started)
+            server.append((process_cpu(pid) or 0.0) - server_started)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET max_parallel_workers_per_gather")
+    return statistics.median(python), statistics.median(server)
+
+
 def show_slowest(run: Run, explain: bool) -> None:
     from django.db import connection
 
@@ -926,6 +971,13 @@ def main() -> int:
         f" {large_spec.incidents:,} incidents, {'/'.join(map(str, sorted(small_counts)))} with"
         f" {small_spec.small:,}"
     )
+    cpu = measure_cpu(month)
+    if cpu is not None:
+        print(
+            f"  CPU of one build              Python {ms(cpu[0]).strip()} + PostgreSQL"
+            f" {ms(cpu[1]).strip()} = {ms(sum(cpu)).strip()} (parallel workers off: all the"
+            " work, however busy the machine)"
+        )
     within = median < BUDGET_S
     same = len(counts) == 1 and counts == small_counts
     show_slowest(median_run, explain=args.explain or not within)
