@@ -16,7 +16,8 @@ The incidents span the 24 calendar months before the one the load ran in, in the
 organisation's zone (ORGANISATION_TIME_ZONE, America/New_York here unless set), evenly, each
 one's figures drawn from a hash of its number, so the small database's incidents are exactly
 those of the large one with the same numbers. They have severities (SEV1 5 %, SEV2 20 %,
-SEV3 40 %, SEV4 35 %), teams, one or two services, cause categories, commanders, drills
+SEV3 40 %, SEV4 35 %), teams, one or two services, cause categories, commanders (one in ten
+hands over), a timeline of about eight entries (the commander's role entries among them), drills
 (1.5 %), duplicates merged into an earlier incident (0.5 %), reopens (3 %), incidents never
 acknowledged (2 %) or never mitigated (15 %), open incidents (most of the last three days' and
 0.2 % of the older ones); SEV1 and SEV2 incidents page the team's on-call person (and the next
@@ -54,7 +55,7 @@ from benchmarks.pages import TITLES, recreate_database, step
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench_report"
 DEFAULT_ZONE = "America/New_York"
 # Bumped whenever the loader's output changes, so a kept database is loaded again.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 INCIDENTS = 1_000_000
 SMALL_INCIDENTS = 10_000
 MONTHS = 24
@@ -308,9 +309,7 @@ def create_roster() -> None:
                 (SELECT id FROM oncall_contactmethod c WHERE c.user_id = l.user_id
                  AND c.kind = 'sms') AS sms
             FROM incidents_team_leads l;
-            CREATE TEMP TABLE contacts AS
-            SELECT user_id, sms, voice FROM roster;
-            ANALYZE roster; ANALYZE leads; ANALYZE contacts;
+            ANALYZE roster; ANALYZE leads;
             """
         )
 
@@ -409,7 +408,10 @@ def load_incidents(spec: Spec, *, small: bool) -> None:
             CASE WHEN status = 'resolved' THEN 'Rolled back and watched the error rate.'
                  ELSE '' END,
             r.user_id,
-            r.user_id,
+            -- One incident in ten hands command over to the next on the rota (the timeline
+            -- below says when); the incident names the last commander.
+            CASE WHEN status = 'resolved' AND pg_temp.u(g, 19) < 0.1 THEN r2.user_id
+                 ELSE r.user_id END,
             started_at,
             detected_at,
             detected_at + make_interval(secs => 180 * r_status),
@@ -429,8 +431,9 @@ def load_incidents(spec: Spec, *, small: bool) -> None:
             drill,
             CASE WHEN status = 'resolved' THEN detected_at + make_interval(secs => ttr)
                  ELSE detected_at END
-        FROM timed, sev, svc, roster r
+        FROM timed, sev, svc, roster r, roster r2
         WHERE r.team_id = svc.teams[service] AND r.pos = week %% %(members)s
+          AND r2.team_id = r.team_id AND r2.pos = (week + 2) %% %(members)s
         """,
         params,
     )
@@ -470,10 +473,65 @@ def load_incidents(spec: Spec, *, small: bool) -> None:
         """
         INSERT INTO incidents_roleassignment (incident_id, role, user_id, assigned_at,
             assigned_by_id)
-        SELECT i.id, 'commander', i.commander_id, coalesce(i.acknowledged_at, i.declared_at),
-            i.commander_id
+        SELECT i.id, 'commander', i.commander_id,
+            CASE WHEN i.commander_id = i.declared_by_id
+                 THEN coalesce(i.acknowledged_at, i.declared_at)
+                 ELSE coalesce(i.acknowledged_at, i.declared_at)
+                      + (i.resolved_at - coalesce(i.acknowledged_at, i.declared_at)) / 2 END,
+            i.declared_by_id
         FROM incidents_incident i
         WHERE (i.number %% %(stride)s = 0) = %(small)s
+        """,
+        params,
+    )
+    run_sql(
+        "timeline",
+        """
+        INSERT INTO incidents_timelineevent (incident_id, kind, occurred_at, actor_id, source,
+            message, data, highlighted)
+        SELECT i.id, e.kind, e.at, e.actor,
+            CASE WHEN e.kind = 'page' THEN 'system' ELSE 'web' END, e.message, e.data, false
+        FROM incidents_incident i
+        JOIN incidents_severity s ON s.id = i.severity_id
+        JOIN accounts_user d ON d.id = i.declared_by_id
+        JOIN accounts_user c ON c.id = i.commander_id,
+        LATERAL (SELECT 'User ' || d.last_name AS declarer, 'User ' || c.last_name AS commander,
+                        coalesce(i.acknowledged_at, i.declared_at) AS took_command) w,
+        LATERAL (VALUES
+            ('declared', i.declared_at, d.id,
+             w.declarer || ' declared INC-' || i.number || ' as ' || s.name || ': ' || i.title,
+             jsonb_build_object('severity', s.name, 'private', i.private)),
+            ('page', CASE WHEN s.paging IN ('oncall', 'oncall_and_management')
+                          THEN i.declared_at END, NULL::bigint,
+             'Paged ' || w.declarer || ' (level 1)',
+             jsonb_build_object('users', jsonb_build_array(d.username), 'label', 'level 1')),
+            ('role_assigned', w.took_command, d.id, w.declarer || ' assumed command',
+             jsonb_build_object('role', 'commander', 'user', d.username)),
+            ('acknowledged', i.acknowledged_at, d.id, w.declarer || ' acknowledged',
+             jsonb_build_object('from', 'detected', 'to', 'acknowledged')),
+            ('note', i.declared_at + interval '10 minutes', d.id,
+             'Checked the dashboards; rolling back the last deploy to rule it out.',
+             '{}'::jsonb),
+            ('status_changed', i.identified_at, d.id, w.declarer || ' moved it to Identified',
+             jsonb_build_object('from', 'investigating', 'to', 'identified')),
+            -- The handover: the incident's commander is not the person who took command.
+            ('role_assigned', CASE WHEN i.commander_id <> i.declared_by_id
+                                   THEN w.took_command + (i.resolved_at - w.took_command) / 2
+                              END, d.id,
+             w.declarer || ' made ' || w.commander || ' incident commander',
+             jsonb_build_object('role', 'commander', 'user', c.username)),
+            ('status_changed', i.mitigated_at, c.id, w.commander || ' moved it to Monitoring',
+             jsonb_build_object('from', 'identified', 'to', 'monitoring')),
+            ('resolved', i.resolved_at, c.id, w.commander || ' resolved INC-' || i.number,
+             jsonb_build_object('from', 'monitoring', 'to', 'resolved')),
+            ('reopened', CASE WHEN i.reopen_count > 0 THEN i.resolved_at + interval '30 minutes'
+                         END, c.id, w.commander || ' reopened INC-' || i.number,
+             jsonb_build_object('from', 'resolved', 'to', 'investigating')),
+            ('resolved', CASE WHEN i.reopen_count > 0 THEN i.last_resolved_at END, c.id,
+             w.commander || ' resolved INC-' || i.number,
+             jsonb_build_object('from', 'investigating', 'to', 'resolved'))
+        ) e(kind, at, actor, message, data)
+        WHERE (i.number %% %(stride)s = 0) = %(small)s AND e.at IS NOT NULL
         """,
         params,
     )
@@ -481,7 +539,7 @@ def load_incidents(spec: Spec, *, small: bool) -> None:
         "pages",
         """
         WITH paged AS (
-            SELECT i.id, i.team_id, i.commander_id, i.declared_at, i.acknowledged_at,
+            SELECT i.id, i.team_id, i.declared_by_id, i.declared_at, i.acknowledged_at,
                 s.paging = 'oncall_and_management' AS management,
                 floor(extract(epoch FROM i.started_at) / 604800)::int AS week
             FROM incidents_incident i JOIN incidents_severity s ON s.id = i.severity_id
@@ -489,12 +547,12 @@ def load_incidents(spec: Spec, *, small: bool) -> None:
               AND s.paging IN ('oncall', 'oncall_and_management')
         ),
         steps AS (
-            -- Level 1 is the on-call person (the commander), level 2 the next on the rota when
+            -- Level 1 is the on-call person (who declared it), level 2 the next on the rota when
             -- nobody acknowledged within five minutes; the manager at once for a SEV1. Each
             -- person by SMS at once and by voice five minutes later unless acknowledged.
             SELECT p.id, p.declared_at, p.acknowledged_at, 0 AS level, c.user_id, c.sms,
                 c.voice, 0 AS delay
-            FROM paged p JOIN contacts c ON c.user_id = p.commander_id
+            FROM paged p JOIN roster c ON c.user_id = p.declared_by_id
             UNION ALL
             SELECT p.id, p.declared_at, p.acknowledged_at, 1, r.user_id, r.sms, r.voice, 300
             FROM paged p JOIN roster r
@@ -626,6 +684,7 @@ LOADED_TABLES = [
     "incidents_incident",
     "incidents_incident_services",
     "incidents_roleassignment",
+    "incidents_timelineevent",
     "oncall_notification",
     "postmortems_postmortem",
     "postmortems_actionitem",
@@ -716,6 +775,7 @@ def describe(spec: Spec) -> None:
             """
             SELECT (SELECT count(*) FROM incidents_incident),
                    (SELECT count(*) FROM incidents_incident_services),
+                   (SELECT count(*) FROM incidents_timelineevent),
                    (SELECT count(*) FROM oncall_notification WHERE kind = 'page'),
                    (SELECT count(DISTINCT user_id) FROM oncall_notification WHERE kind = 'page'),
                    (SELECT count(*) FROM postmortems_postmortem),
@@ -723,9 +783,10 @@ def describe(spec: Spec) -> None:
                    pg_size_pretty(pg_database_size(current_database()))
             """
         )
-        incidents, links, pages, paged, postmortems, items, size = cursor.fetchone()
+        incidents, links, entries, pages, paged, postmortems, items, size = cursor.fetchone()
     print(
         f"  {database_name_now()}: {incidents:,} incidents, {links:,} service links,"
+        f" {entries:,} timeline entries,"
         f" {pages:,} pages to {paged} people, {postmortems:,} postmortems, {items:,} action"
         f" items; {size}"
     )
