@@ -11,3 +11,6 @@ class ReportsConfig(AppConfig):
         from reports import aggregates
 
         aggregates.connect_sqlite_functions()
+        from reports import home  # the home page's panel (incidents.boxes)
+
+        home.register()
