@@ -8,6 +8,9 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # Percentiles on SQLite (the embedded setup); PostgreSQL has percentile_cont built in.
-        from reports import aggregates
+        from reports import aggregates, load, prometheus
 
         aggregates.connect_sqlite_functions()
+        # Local time in a person's zone on SQLite, which has no time zone database.
+        load.connect_sqlite_functions()
+        prometheus.connect()
