@@ -403,6 +403,19 @@ def test_other_roles_are_not_command(clock, rosa, cole):
     assert responder_load(NOVEMBER, now=utc(2026, 11, 10, 9)) == []
 
 
+def test_assigning_another_role_does_not_end_command(clock, rosa, cole):
+    clock.now = utc(2026, 11, 10, 8)
+    incident = declare(rosa, commander=rosa)
+    clock.now = utc(2026, 11, 10, 9)
+    services.incident_assign_role(incident=incident, actor=rosa, role=RoleKind.SCRIBE, user=cole)
+    clock.now = utc(2026, 11, 10, 10)
+    services.incident_resolve(incident=incident, actor=rosa)
+
+    [load] = responder_load(NOVEMBER, now=clock.now)
+
+    assert (load.name, load.commander_seconds) == ("Rosa Responder", 2 * 3600)
+
+
 def test_commanding_a_drill_is_left_out(clock, rosa):
     clock.now = utc(2026, 11, 10, 8)
     declare(rosa, commander=rosa, drill=True)
