@@ -848,6 +848,22 @@ def responder_load(month: Any) -> Any:
     return responder_load(month)
 
 
+def home_panel(month: Any) -> Any:
+    """The home page's panel for managers, in the middle of the month."""
+    from datetime import timedelta
+
+    from reports.home import home_figures
+
+    return home_figures(now=month.start() + timedelta(days=15))
+
+
+def prometheus_scrape(month: Any) -> Any:
+    """The MTTA and MTTR histograms /metrics reads on every scrape (every incident ever)."""
+    from reports.prometheus import duration_families
+
+    return list(duration_families())
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
 
@@ -936,11 +952,14 @@ def measure_small(month: Any) -> set[int] | None:
 
 
 def extras(month: Any) -> None:
-    """The CSV's rows and responder load, each where it is built."""
+    """The CSV, responder load and the other readers of the same data, each where it is
+    built: first call and a second one."""
     calls: tuple[tuple[str, Callable[[Any], Any]], ...] = (
         ("incident_rows (the CSV's rows)", stream_rows),
         ("csv_lines (the CSV's text)", stream_csv),
         ("responder_load", responder_load),
+        ("home panel (mid-month)", home_panel),
+        ("/metrics histograms (a scrape)", prometheus_scrape),
     )
     for label, call in calls:
         try:
@@ -949,14 +968,15 @@ def extras(month: Any) -> None:
         except NotImplementedError:
             print(f"  {label:<34} not built yet")
             continue
-        size = (
-            f"{len(result):,} people"
-            if isinstance(result, list)
-            else f"{result:,} {'rows' if 'rows' in label else 'characters'}"
-        )
+        if label == "responder_load":
+            size = f"{len(result):,} people"
+        elif isinstance(result, int):
+            size = f"{result:,} {'rows' if 'rows' in label else 'characters'}"
+        else:
+            size = ""
         print(
             f"  {label:<34} first {ms(run.seconds)}, again {ms(again.seconds)},"
-            f" {len(again.queries)} queries, {size}"
+            f" {len(again.queries)} queries" + (f", {size}" if size else "")
         )
 
 
