@@ -369,6 +369,8 @@ REPORTS_RECIPIENTS = env_list("REPORTS_RECIPIENTS", "")
 # Working hours in each person's own zone, for the off-hours pages of responder load:
 # "09:00-18:00" on the ISO weekdays listed (1 Monday … 7 Sunday).
 REPORTS_WORKING_HOURS = os.environ.get("REPORTS_WORKING_HOURS", "09:00-18:00")
+# How long /metrics reuses the MTTA/MTTR histograms' query (a scan of every incident).
+REPORTS_METRICS_CACHE_SECONDS = int(os.environ.get("REPORTS_METRICS_CACHE_SECONDS", "30"))
 REPORTS_WORKING_DAYS = [int(day) for day in env_list("REPORTS_WORKING_DAYS", "1,2,3,4,5")]
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")

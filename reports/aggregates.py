@@ -25,7 +25,7 @@ class Seconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))",
+            template="date_part('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra,
         )
