@@ -1,7 +1,7 @@
 """Builds a MonthlyReport (reports/report.py) in a fixed number of queries.
 
 Which incidents count, and how, is said in reports.selectors; what each metric measures in
-reports.definitions. Eleven queries, whatever the number of incidents, services and teams,
+reports.definitions. Twelve queries, whatever the number of incidents, services and teams,
 plus responder load's own (reports.load).
 """
 
@@ -36,11 +36,14 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
     now = now or timezone.now()
     anchor = mttr_anchor()
     measured = metrics(anchor)
-    totals = selectors.month_totals(month, measured)
-    by_severity = selectors.by_severity(month, measured, anchor)
+    totals = selectors.month_totals(
+        month, measured, trend_metric=_metric(measured, "time_to_resolve")
+    )
+    side = selectors.side_counts(month)
+    by_severity = selectors.by_severity(month, measured, anchor, previous=side.previous_by_severity)
     by_service = selectors.by_service(month, measured)
     action_items = selectors_postmortems.action_item_status(
-        month, today=organisation_today(now), postmortems=totals.postmortems
+        month, today=organisation_today(now), postmortems=side.postmortems
     )
     load = responder_load(month)
     listed = selectors_incidents.first_rows(month, measured, limit=INCIDENTS_LISTED)
@@ -52,16 +55,16 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
         metrics=measured,
         incidents=totals.incidents,
         open=totals.open,
-        drills_excluded=totals.drills_excluded,
-        merged_excluded=totals.merged_excluded,
+        drills_excluded=side.drills,
+        merged_excluded=side.merged,
         reopened_incidents=totals.reopened_incidents,
         reopens=totals.reopens,
         previous_incidents=totals.previous_incidents,
         overall=totals.overall,
         by_severity=by_severity,
         by_service=by_service,
-        by_team=selectors.by_team(month, measured),
-        trend=selectors.trend(month, _metric(measured, "time_to_resolve")),
+        by_team=selectors.by_team(month, measured, previous=side.previous_by_team),
+        trend=totals.trend,
         top_services=[
             Count(service.name, service.incidents) for service in by_service if service.slug
         ][:TOP_SERVICES],

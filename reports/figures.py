@@ -10,7 +10,8 @@ is what makes them the "left out".
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Aggregate, Avg, Count, Max, Q
+from django.db.models import Aggregate, Avg, Count, FloatField, Max, Q, Value
+from django.db.models.functions import Cast
 
 from reports.aggregates import Percentile, Seconds
 from reports.definitions import Metric
@@ -23,6 +24,18 @@ def seconds(metric: Metric) -> Seconds:
     return Seconds(metric.end_field, metric.start_field)
 
 
+class NoFigure(Cast):
+    """A typed NULL for a figure a query does not compute, where a UNION needs its column:
+    typed so PostgreSQL matches it with the figures of the other branches, and a constant, so
+    never grouped by (a GROUP BY would leave a month without incidents without its row)."""
+
+    def __init__(self) -> None:
+        super().__init__(Value(None), FloatField())
+
+    def get_group_by_cols(self) -> list[Any]:
+        return []
+
+
 def metric_aggregates(
     metrics: list[Metric], *, condition: Q | None = None, prefix: str = ""
 ) -> dict[str, Aggregate]:
@@ -32,7 +45,8 @@ def metric_aggregates(
     for metric in metrics:
         duration = seconds(metric)
         name = f"{prefix}{metric.key}"
-        aggregates[f"{name}_n"] = Count(duration, filter=condition)
+        # The start times are never NULL: what the end is, the duration is.
+        aggregates[f"{name}_n"] = Count(metric.end_field, filter=condition)
         aggregates[f"{name}_mean"] = Avg(duration, filter=condition)
         aggregates[f"{name}_median"] = Percentile(duration, MEDIAN, filter=condition)
         aggregates[f"{name}_p90"] = Percentile(duration, P90, filter=condition)
@@ -41,8 +55,8 @@ def metric_aggregates(
 
 
 def as_seconds(value: Any) -> float | None:
-    """A duration from the database as seconds, to the millisecond: PostgreSQL's EXTRACT(EPOCH
-    …) is numeric (a Decimal), SQLite's julianday() arithmetic is off by some microseconds."""
+    """A duration from the database as seconds, to the millisecond: SQLite's julianday()
+    arithmetic is off by some microseconds, and a Decimal (numeric) becomes a float."""
     return None if value is None else round(float(value), 3)
 
 
