@@ -4,6 +4,7 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
@@ -146,6 +147,21 @@ def test_the_histograms_cost_the_scrape_one_query(client, clock, responder, monk
         client.get("/metrics")
 
     assert len(data_queries(with_histograms)) - len(data_queries(without_histograms)) == 1
+
+
+def test_scrapes_share_the_query_for_a_while(client, clock, responder, settings):
+    """Over a million incidents it scans for about a second; Prometheus scrapes every 15 s."""
+    settings.REPORTS_METRICS_CACHE_SECONDS = 30
+    incident(clock, responder, ack=45, resolve=3000)
+    assert histogram(scrape(client), TTR, "SEV1")[2] == 1
+    incident(clock, responder, ack=45, resolve=3000)
+
+    with CaptureQueriesContext(connection) as again:
+        assert histogram(scrape(client), TTR, "SEV1")[2] == 1
+    assert not [sql for sql in data_queries(again) if "time_to_resolve_bucket" in sql]
+
+    cache.clear()  # as after REPORTS_METRICS_CACHE_SECONDS
+    assert histogram(scrape(client), TTR, "SEV1")[2] == 2
 
 
 @pytest.mark.parametrize("incidents", [1, 5])
