@@ -88,6 +88,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--months", type=int, default=MONTHS, help="months the incidents span (24 or more)"
     )
+    parser.add_argument("--month", help="YYYY-MM to measure instead of the window's 13th month")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN the slowest query always")
     parser.add_argument(
         "--set",
@@ -1065,7 +1066,11 @@ def main() -> int:
         with step(f"migrate {database_name(small_url)} (kept)"):
             call_command("migrate", verbosity=0)
     describe(small_spec)
-    month = Month.parse(small_spec.first_month).minus(-(args.months // 2))
+    month = (
+        Month.parse(args.month)
+        if args.month
+        else Month.parse(small_spec.first_month).minus(-(args.months // 2))
+    )
     apply_settings(args.set)
     print(f"\nMonth {month} in {zone}; {database_name_now()} ({small_spec.small:,} incidents)")
     small_counts = measure_small(month)
