@@ -303,6 +303,23 @@ def test_an_empty_month_says_so_and_draws_no_bar():
     assert "drill" not in email.text.split("--")[0]
 
 
+def test_a_busy_month_stays_under_the_size_gmail_clips_at():
+    busy = november_report(
+        top_services=[Count(f"service-{n}", 100 - n) for n in range(60)],
+        cause_categories=[Count(f"cause-{n}", 50 - n) for n in range(30)],
+        recommendations=[
+            Recommendation("recurring_service", f"service-{n} had {100 - n} incidents.", "/x/")
+            for n in range(20)
+        ],
+    )
+
+    html = report_email(busy).html
+
+    # Gmail cuts the message off behind a "View entire message" link past 102 KB.
+    assert len(html.encode()) < 102 * 1024 * 3 // 4
+    assert len(bars_of(html)) == 13 + 13 + 5  # the top five services only
+
+
 def test_the_message_is_text_with_an_html_alternative():
     email = report_email(november_report())
 
