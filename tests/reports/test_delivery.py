@@ -351,6 +351,27 @@ def test_an_email_gives_up_after_its_last_attempt(clock, manager, settings, unus
     assert caplog.text.count("gave up on the 2026-11 report email to mona@example.com") == 1
 
 
+def test_a_report_that_cannot_be_built_leaves_its_emails_waiting(
+    smtp_stub, clock, manager, settings, caplog
+):
+    settings.REPORTS_MTTR_ANCHOR = "resolved"  # names no anchor: the builder refuses it
+    clock.now = DECEMBER_1
+
+    with caplog.at_level(logging.ERROR, logger="reports.delivery"):
+        tick()
+
+    smtp_stub.assert_nothing_sent()
+    waiting = row(MONA)
+    assert (waiting.state, waiting.attempts) == (DeliveryState.PENDING, 0)
+    assert "the 2026-11 report could not be built; its emails wait" in caplog.text
+
+    settings.REPORTS_MTTR_ANCHOR = "detected"  # fixed
+    clock.advance(minutes=1)
+    tick()
+
+    assert len(smtp_stub.messages_to(MONA)) == 1
+
+
 def test_recipients_default_to_active_managers_and_admins_with_an_email(
     managers, viewer, responder
 ):

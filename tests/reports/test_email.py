@@ -296,8 +296,8 @@ def test_an_empty_month_says_so_and_draws_no_bar():
     assert "0 incidents (previous month 0)." in email.text
     assert "mean n/a, median n/a, p90 n/a, max n/a; n=0, 0 left out." in email.text
     assert "No incident named a service." in email.text
-    assert "No postmortem this month." in email.text
-    assert "No postmortem this month." in email.html
+    assert "No action item from this month's postmortems, and none overdue." in email.text
+    assert "No action item from this month's postmortems, and none overdue." in email.html
     assert "None this month." in email.text
     assert "BY SEVERITY" not in email.text
     assert "drill" not in email.text.split("--")[0]
