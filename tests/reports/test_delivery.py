@@ -60,6 +60,11 @@ def smtp_down(settings, port: int) -> None:
     }
 
 
+def text_of(part) -> str:
+    """A received part's text as it was written (SMTP carries lines ending CRLF)."""
+    return part.get_content().replace("\r\n", "\n")
+
+
 def sent_already(month: str, *emails: str) -> None:
     """Rows of a month whose report went out (on its 1st)."""
     for email in emails:
@@ -430,3 +435,50 @@ def test_the_report_is_built_once_a_tick_not_once_per_recipient(smtp_stub, clock
     assert len(smtp_stub.messages) == 1 + 6
     assert with_one > 0
     assert with_six == with_one
+
+
+def test_the_email_carries_the_months_figures_counted_in_the_organisations_zone(
+    smtp_stub, clock, manager, incident
+):
+    # 00:30 on 1 November in Paris is still 31 October in UTC: a November incident.
+    incident(
+        "2026-11-01T00:30+01:00",
+        acknowledged="2026-11-01T00:32+01:00",
+        resolved="2026-11-01T01:00+01:00",
+    )
+    incident(
+        "2026-11-03T10:00+01:00",
+        acknowledged="2026-11-03T10:05+01:00",
+        resolved="2026-11-03T11:00+01:00",
+    )
+    incident(
+        "2026-11-20T09:00+01:00",
+        acknowledged="2026-11-20T09:15+01:00",
+        resolved="2026-11-20T12:00+01:00",
+    )
+    # Still open on the 1st: counted, left out of MTTR.
+    incident("2026-11-30T23:30+01:00", acknowledged="2026-11-30T23:40+01:00")
+    incident("2026-10-31T23:00+01:00", resolved="2026-11-01T01:00+01:00")  # October's
+    incident("2026-11-10T10:00+01:00", resolved="2026-11-10T10:30+01:00", drill=True)
+    clock.now = DECEMBER_1
+
+    tick()
+
+    [message] = smtp_stub.messages_to(MONA)
+    text = text_of(message.get_body(("plain",)))
+    html = text_of(message.get_body(("html",)))
+    assert "4 incidents (previous month 1), 1 still open.\n1 drill excluded." in text
+    # Time to acknowledge 2, 5, 15 and 10 min; to resolve 30 min, 1 h and 3 h (p90
+    # interpolated: 1 h + 0.8 of 2 h).
+    assert (
+        "MTTA (time to acknowledge): mean 8 min, median 7 min, p90 13 min, max 15 min; "
+        "n=4, 0 left out." in text
+    )
+    assert (
+        "MTTR (time to resolve): mean 1 h 30 min, median 1 h, p90 2 h 36 min, max 3 h; "
+        "n=3, 1 left out." in text
+    )
+    assert "November 2026       4  " + "#" * 30 + "\n" in text
+    assert "October 2026        1  " + "#" * 8 + "\n" in text
+    assert "<strong>4</strong> incidents (previous month 1), 1 still open." in html
+    assert "<strong>1 h 30 min</strong>" in html

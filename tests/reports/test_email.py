@@ -58,6 +58,7 @@ def november_report(**changes) -> MonthlyReport:
         incidents=12,
         open=3,
         drills_excluded=1,
+        merged_excluded=2,
         reopened_incidents=2,
         reopens=3,
         previous_incidents=6,
@@ -193,6 +194,7 @@ def test_the_html_shows_the_summary_with_each_figures_n():
     assert "<strong>12</strong> incidents (previous month 6), 3 still open." in html
     assert "2 reopened (3 reopens)." in html
     assert "1 drill excluded." in html
+    assert "2 merged into another incident, excluded as duplicates." in html
     assert "<strong>1 h 5 min</strong>" in html  # MTTR mean, 3,900 s
     assert "2 d 2 h" in html  # MTTR max, 180,000 s
     assert "1 h 30 min (n=6)" in html  # previous month's MTTR
@@ -213,6 +215,7 @@ def test_the_text_alternative_carries_the_same_figures():
 
     assert text.startswith("Incident report for November 2026\n")
     assert "12 incidents (previous month 6), 3 still open." in text
+    assert "1 drill excluded.\n2 merged into another incident, excluded as duplicates.\n" in text
     assert (
         "MTTA (time to acknowledge): mean 7 min, median 5 min, p90 15 min, max 20 min; "
         "n=10, 2 left out." in text
@@ -265,7 +268,10 @@ def test_the_footer_defines_each_metric_and_the_month():
     email = report_email(november_report())
 
     for body in (email.text, email.html):
-        assert "Incidents count in the month they started, in Europe/Paris" in body
+        assert (
+            "Incidents count in the month they started, in Europe/Paris; drills and incidents "
+            "merged into another are left out." in body
+        )
         assert (
             "MTTR (time to resolve): From detection to the first resolution; reopens are "
             "counted separately." in body
@@ -278,6 +284,7 @@ def test_an_empty_month_says_so_and_draws_no_bar():
         incidents=0,
         open=0,
         drills_excluded=0,
+        merged_excluded=0,
         reopened_incidents=0,
         reopens=0,
         previous_incidents=0,
@@ -301,6 +308,7 @@ def test_an_empty_month_says_so_and_draws_no_bar():
     assert "None this month." in email.text
     assert "BY SEVERITY" not in email.text
     assert "drill" not in email.text.split("--")[0]
+    assert "merged" not in email.text.split("--")[0]
 
 
 def test_a_busy_month_stays_under_the_size_gmail_clips_at():
