@@ -13,6 +13,7 @@ its series, zeros included, so a graph does not start at an incident's arrival.
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -86,12 +87,12 @@ def _durations_query(measured: list[ReportMetric]) -> str:
     """  # noqa: S608
 
 
-def _duration_rows(measured: list[ReportMetric]) -> list[tuple]:
+def _duration_rows(measured: list[ReportMetric]) -> list[tuple[Any, ...]]:
     """The query's rows, shared by every web process for REPORTS_METRICS_CACHE_SECONDS: over a
     million incidents the scan takes about a second, and Prometheus may scrape every 15 s from
     two replicas. A histogram a few seconds behind is still cumulative and still right."""
     key = f"reports:duration-histograms:{measured[0].start_field}"
-    rows = cache.get(key)
+    rows: list[tuple[Any, ...]] | None = cache.get(key)
     if rows is None:
         with connection.cursor() as cursor:
             cursor.execute(_durations_query(measured))
