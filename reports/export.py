@@ -153,6 +153,7 @@ def _group(group: GroupFigures, measured: list[Metric]) -> dict[str, Any]:
         "incidents": group.incidents,
         "open": group.open,
         "previous_incidents": group.previous_incidents,
+        "slug": group.slug,
         "figures": {m.key: _distribution(group.figures.get(m.key, EMPTY)) for m in measured},
         "response_target": _seconds(group.response_target),
         "within_target": group.within_target,
@@ -200,6 +201,7 @@ def _row(row: IncidentRow, zone: ZoneInfo, measured: list[Metric]) -> dict[str, 
         "reference": row.ref,
         "number": row.number,
         "title": row.title,
+        "private": row.private,
         "severity": row.severity,
         "status": row.status,
         "team": row.team,
@@ -228,6 +230,7 @@ def report_json(report: MonthlyReport) -> dict[str, Any]:
             "incidents": report.incidents,
             "open": report.open,
             "drills_excluded": report.drills_excluded,
+            "merged_excluded": report.merged_excluded,
             "reopened_incidents": report.reopened_incidents,
             "reopens": report.reopens,
             "previous_incidents": report.previous_incidents,
@@ -319,7 +322,10 @@ def _summary(report: MonthlyReport) -> list[str]:
         f"- Reopened: {_plural(report.reopened_incidents, 'incident')} "
         f"({_plural(report.reopens, 'reopen')}), counted apart from time to resolve."
     )
-    lines.append(f"- Drills left out: {report.drills_excluded}.")
+    lines.append(
+        f"- Left out of every figure: {_plural(report.drills_excluded, 'drill')}, and "
+        f"{_plural(report.merged_excluded, 'duplicate')} merged into another incident."
+    )
     return [*lines, ""]
 
 
@@ -406,7 +412,7 @@ def _counts_table(title: str, counts: list[Count]) -> list[str]:
 
 def _action_items_lines(status: ActionItemStatus | None) -> list[str]:
     if status is None:
-        return ["No postmortem was written for this month's incidents.", ""]
+        return ["No action item from this month's postmortems, and none overdue.", ""]
     labels = dict(ItemStatus.choices)
     by_status = ", ".join(
         f"{md_text(labels.get(name, name)).lower()} {count}"
@@ -479,8 +485,8 @@ def _definitions(report: MonthlyReport) -> list[str]:
         "open, or a time missing, e.g. never acknowledged).",
         "- **Median** and **p90**: half, and nine in ten, of the measured incidents took at "
         "most this long. Durations are hours:minutes:seconds.",
-        "- Drills are left out of every figure. An incident with several services counts under "
-        "each of them.",
+        "- Drills, and incidents merged into another (duplicates), are left out of every figure. "
+        "An incident with several services counts under each of them.",
         "",
     ]
 

@@ -72,6 +72,9 @@ class ReportTotalsSerializer(serializers.Serializer[Any]):
     incidents = serializers.IntegerField(help_text="Started in the month, drills aside.")
     open = serializers.IntegerField(help_text="Of those, not resolved yet.")
     drills_excluded = serializers.IntegerField()
+    merged_excluded = serializers.IntegerField(
+        help_text="Merged into another incident: duplicates, left out like drills."
+    )
     reopened_incidents = serializers.IntegerField(help_text="Reopened at least once.")
     reopens = serializers.IntegerField(help_text="The reopens themselves.")
     previous_incidents = serializers.IntegerField(help_text="Started in the month before.")
@@ -82,6 +85,9 @@ class ReportGroupSerializer(serializers.Serializer[Any]):
     incidents = serializers.IntegerField()
     open = serializers.IntegerField()
     previous_incidents = serializers.IntegerField()
+    slug = serializers.CharField(
+        allow_blank=True, help_text="Services and teams: the slug; empty for severities and none."
+    )
     figures = ReportFiguresSerializer()
     response_target = serializers.FloatField(
         allow_null=True, help_text="Severities: seconds to acknowledge within; else null."
@@ -122,7 +128,8 @@ class ReportResponderLoadSerializer(serializers.Serializer[Any]):
 
 class ReportRecommendationSerializer(serializers.Serializer[Any]):
     kind = serializers.CharField(
-        help_text="mttr_over_target, recurring_service, overdue_action_items, off_hours_load"
+        help_text="mttr_over_target, mtta_over_target, recurring_service, "
+        "overdue_action_items, off_hours_load"
     )
     text = serializers.CharField()
     link = serializers.CharField(allow_blank=True, help_text="Where to look; may be empty.")
@@ -131,7 +138,8 @@ class ReportRecommendationSerializer(serializers.Serializer[Any]):
 class ReportIncidentRowSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField(help_text="INC-<number>")
     number = serializers.IntegerField()
-    title = serializers.CharField()
+    title = serializers.CharField(help_text="A private incident's is withheld.")
+    private = serializers.BooleanField()
     severity = serializers.CharField()
     status = serializers.CharField()
     team = serializers.CharField(allow_blank=True)
@@ -172,7 +180,9 @@ class MonthlyReportSerializer(serializers.Serializer[Any]):
     cause_categories = ReportCountSerializer(many=True)
     contributing_factors = ReportCountSerializer(many=True)
     action_items = ReportActionItemsSerializer(
-        allow_null=True, help_text="Null when no postmortem was written for the month."
+        allow_null=True,
+        help_text="Null when there is nothing to report: no action item from the month's "
+        "postmortems, and none overdue.",
     )
     responder_load = ReportResponderLoadSerializer(many=True)
     recommendations = ReportRecommendationSerializer(many=True)

@@ -14,6 +14,7 @@ default anchor).
 - INC-4, 20 Nov 11:00, SEV3, still open, its title a spreadsheet formula: TTD 0, nothing else.
 - INC-5, 25 Nov 11:00: a drill, left out of everything.
 - INC-6, 1 Dec 00:30 (30 Nov in UTC): December's.
+- INC-7, 20 Nov 11:05: a duplicate of INC-4, merged into it; left out of everything.
 """
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from accounts.models import User
 from incidents.models import Incident, Status
 from incidents.services import (
     incident_acknowledge,
+    incident_merge,
     incident_reopen,
     incident_resolve,
     incident_set_status,
@@ -68,6 +70,7 @@ class November:
     formula: Incident
     drill: Incident
     first_december: Incident
+    duplicate: Incident
 
 
 def _declared(clock: Clock, actor: User, when: str, **kwargs) -> Incident:
@@ -117,9 +120,17 @@ def november(clock: Clock, actor: User) -> November:
     )
     drill = _declared(clock, actor, "2026-11-25 10:00", title="Game day", drill=True)
     first_december = _declared(clock, actor, "2026-11-30 23:30", title="First of December")
-    for incident in (first_night, formula, drill, first_december):
+    duplicate = _declared(
+        clock,
+        actor,
+        "2026-11-30 23:40",
+        title="Links in the sheet",
+        started_at=utc("2026-11-20 10:05"),
+    )
+    incident_merge(incident=duplicate, into=formula, actor=actor)
+    for incident in (first_night, formula, drill, first_december, duplicate):
         incident.refresh_from_db()
-    return November(last_october, first_night, outage, formula, drill, first_december)
+    return November(last_october, first_night, outage, formula, drill, first_december, duplicate)
 
 
 def incident_row(**changes) -> IncidentRow:
@@ -176,6 +187,7 @@ def hand_built_report(**changes) -> MonthlyReport:
         "incidents": 3,
         "open": 1,
         "drills_excluded": 1,
+        "merged_excluded": 1,
         "reopened_incidents": 1,
         "reopens": 1,
         "previous_incidents": 1,
@@ -198,7 +210,9 @@ def hand_built_report(**changes) -> MonthlyReport:
         ],
         # Only time to resolve: the others come out as measured over nothing.
         "by_service": [
-            GroupFigures("checkout | api", 1, 0, {TTR: _same(97380.0)}, previous_incidents=2)
+            GroupFigures(
+                "checkout | api", 1, 0, {TTR: _same(97380.0)}, previous_incidents=2, slug="checkout"
+            )
         ],
         "by_team": [],
         "trend": [

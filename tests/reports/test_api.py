@@ -5,15 +5,25 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from incidents.services import incident_resolve
 from reports.api.views import MONTH_PATTERN
 from reports.export import report_json
 from reports.months import Month
+from tests.factories import ServiceFactory, TeamFactory, declare
 from tests.incidents.api_support import API, JsonClient, api_client, assert_problem
-from tests.reports.export_support import BASE_URL, export_settings, hand_built_report, november
+from tests.reports.export_support import (
+    BASE_URL,
+    export_settings,
+    hand_built_report,
+    november,
+    utc,
+)
 
 URL = f"{API}/reports/monthly/2026-11/"
 PATH = "/api/v1/reports/monthly/{month}/"
@@ -54,6 +64,7 @@ def test_a_manager_gets_the_months_figures(month, manager):
         "incidents": 3,
         "open": 1,
         "drills_excluded": 1,
+        "merged_excluded": 1,
         "reopened_incidents": 1,
         "reopens": 1,
         "previous_incidents": 1,
@@ -89,6 +100,7 @@ def test_the_report_lists_the_months_incidents_with_their_times(month, manager):
         "reference": "INC-3",
         "number": 3,
         "title": "Checkout is failing",
+        "private": False,
         "severity": "SEV1",
         "status": "resolved",
         "team": "Payments",
@@ -122,6 +134,29 @@ def test_the_report_states_its_definitions(month, manager):
     assert (resolve["start_field"], resolve["end_field"]) == ("detected_at", "resolved_at")
 
 
+def test_the_query_count_does_not_depend_on_the_incidents(month, manager, clock, responder):
+    client = api_client(manager)
+    with CaptureQueriesContext(connection) as three:
+        assert client.get(URL).status_code == 200
+    clock.now = utc("2026-11-30 23:50")
+    for number in range(5):
+        service = ServiceFactory(name=f"extra-{number}", team=TeamFactory(name=f"Extra {number}"))
+        extra = declare(
+            actor=responder,
+            title=f"Extra {number}",
+            services=[service],
+            team=service.team,
+            started_at=utc(f"2026-11-1{number} 09:00"),
+        )
+        incident_resolve(incident=extra, actor=responder)
+
+    with CaptureQueriesContext(connection) as eight:
+        report = client.get(URL).json()
+
+    assert report["totals"]["incidents"] == 8
+    assert len(eight) == len(three)
+
+
 def test_an_admin_gets_the_report(month, admin_user):
     response = api_client(admin_user).get(URL)
 
@@ -130,7 +165,7 @@ def test_an_admin_gets_the_report(month, admin_user):
 
 
 @pytest.mark.parametrize("persona", ["responder", "viewer"])
-def test_responders_and_viewers_are_refused_with_403(request, persona):
+def test_responders_and_viewers_are_refused_with_403(db, request, persona):
     user = request.getfixturevalue(persona)
 
     problem = assert_problem(api_client(user).get(URL), 403)

@@ -17,7 +17,7 @@ def paris(settings):
 
 @pytest.fixture
 def month(clock, responder):
-    # The clock stops at 30 November 23:30 UTC: 1 December 00:30 in Paris.
+    # The clock stops at 30 November 23:40 UTC: 1 December 00:40 in Paris.
     return november(clock, responder)
 
 

@@ -256,6 +256,7 @@ def test_json_holds_the_whole_report():
             "incidents": 3,
             "open": 1,
             "drills_excluded": 1,
+            "merged_excluded": 1,
             "reopened_incidents": 1,
             "reopens": 1,
             "previous_incidents": 1,
@@ -284,6 +285,7 @@ def test_json_holds_the_whole_report():
                 "incidents": 1,
                 "open": 0,
                 "previous_incidents": 0,
+                "slug": "",
                 "figures": {
                     TTD: _same_json(300.0),
                     TTA: _same_json(300.0),
@@ -301,6 +303,7 @@ def test_json_holds_the_whole_report():
                 "incidents": 1,
                 "open": 0,
                 "previous_incidents": 2,
+                "slug": "checkout",
                 "figures": {
                     TTD: _distribution(0, 0),
                     TTA: _distribution(0, 0),
@@ -353,6 +356,7 @@ def test_json_holds_the_whole_report():
                 "reference": "INC-3",
                 "number": 3,
                 "title": "Checkout *is* failing | again",
+                "private": False,
                 "severity": "SEV1",
                 "status": "resolved",
                 "team": "Payments",
@@ -379,7 +383,15 @@ def test_json_survives_a_round_trip_through_json():
     assert json.loads(json.dumps(data)) == data
 
 
-def test_json_has_no_action_items_when_no_postmortem_was_written():
+def test_json_says_which_incidents_are_private():
+    row = incident_row(private=True, title="Private incident")
+
+    (listed,) = report_json(hand_built_report(incident_rows=[row]))["incidents"]
+
+    assert (listed["title"], listed["private"]) == ("Private incident", True)
+
+
+def test_json_has_no_action_items_when_there_is_nothing_to_report():
     assert report_json(hand_built_report(action_items=None))["action_items"] is None
 
 
@@ -427,7 +439,7 @@ def test_markdown_summarises_the_month():
         "- Time to resolve (MTTR): median 13:46:30, mean 13:46:30 over 2 incidents "
         "(1 left out); October 2026: median 00:45:00 over 1.",
         "- Reopened: 1 incident (1 reopen), counted apart from time to resolve.",
-        "- Drills left out: 1.",
+        "- Left out of every figure: 1 drill, and 1 duplicate merged into another incident.",
     ]
 
 
@@ -501,7 +513,7 @@ def test_markdown_says_none_where_there_is_nothing():
     assert lines[lines.index("## By team") + 2] == "None."
     assert lines[lines.index("## Contributing factors") + 2] == "None."
     assert lines[lines.index("## Action items") + 2] == (
-        "No postmortem was written for this month's incidents."
+        "No action item from this month's postmortems, and none overdue."
     )
     assert lines[lines.index("## Recommendations") + 2] == "None: no rule was crossed this month."
 
