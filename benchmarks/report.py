@@ -308,6 +308,7 @@ def create_roster() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            DROP TABLE IF EXISTS pg_temp.roster, pg_temp.leads;
             CREATE TEMP TABLE roster AS
             SELECT m.team_id, u.id AS user_id,
                 row_number() OVER (PARTITION BY m.team_id ORDER BY u.id) - 1 AS pos,
