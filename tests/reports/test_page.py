@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from incidents.services import incident_acknowledge, incident_resolve
 from reports import charts
 from reports.definitions import Anchor, metrics
 from reports.months import Month
@@ -30,6 +33,7 @@ from reports.report import (
 from reports.templatetags.reports_ui import human_duration
 from reports.views import page_context
 from tests.clock import Clock
+from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +141,81 @@ def test_the_nav_links_to_reports_for_managers_and_admins_only(
     for who in (responder, viewer):
         client.force_login(who)
         assert 'href="/reports/"' not in client.get("/").content.decode()
+
+
+# End to end: incidents through the services, the report through the builder.
+
+
+@pytest.fixture
+def november_incidents(november: Clock, responder: User) -> Clock:
+    """November 2026 in Paris: a SEV1 detected at 10:00, acknowledged 5 minutes later and
+    resolved at 11:05; a SEV2 still open; a drill, which counts for nothing but itself."""
+    november.now = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    checkout = declare(responder, title="Checkout is failing", severity_name="SEV1")
+    november.advance(minutes=5)
+    incident_acknowledge(incident=checkout, actor=responder)
+    november.advance(hours=1)
+    incident_resolve(incident=checkout, actor=responder)
+    november.now = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    declare(responder, title="Search is slow", severity_name="SEV2")
+    declare(responder, title="Game day", severity_name="SEV2", drill=True)
+    november.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    return november
+
+
+@pytest.mark.parametrize("who", ["manager", "admin_user"])
+def test_managers_and_admins_read_the_month_s_figures(client, request, november_incidents, who):
+    client.force_login(request.getfixturevalue(who))
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    summary = _text(_element(html, "dl", "report-summary"))
+    assert "Incidents 2 " in summary
+    assert "Still open 1 " in summary
+    assert "Drills 1 " in summary
+    assert "MTTA 5 min 00 s n 1 " in summary
+    assert "MTTR 1 h 05 min n 1 " in summary
+    assert "From detection to the first resolution" in summary
+    resolve = _cells(_element(html, "tbody", "metric-time_to_resolve"))
+    assert resolve[2:8] == ["1", "1 h 05 min", "1 h 05 min", "1 h 05 min", "1 h 05 min", "1"]
+    incidents = _element(html, "table", "report-incidents")
+    assert '<a href="/incidents/1/">INC-1</a>' in incidents
+    assert '<a href="/incidents/2/">INC-2</a>' in incidents
+    assert "Game day" not in incidents
+
+
+def test_the_page_costs_the_same_queries_however_many_incidents(
+    client, manager, responder, november_incidents
+):
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(URL).status_code == 200
+    november_incidents.now = datetime(2026, 11, 12, 9, 0, tzinfo=UTC)
+    for number in range(6):
+        declare(responder, title=f"Flapping {number}", severity_name="SEV3")
+    november_incidents.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(URL).status_code == 200
+
+    assert len(many) == len(few)
+
+
+def test_the_csv_is_a_download_of_the_month_s_incidents(client, manager, november_incidents):
+    client.force_login(manager)
+
+    response = client.get("/reports/monthly/2026-11/incidents.csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == (
+        'attachment; filename="tocsin-incidents-2026-11.csv"'
+    )
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 2  # the header, and the two incidents (the drill aside)
+    assert "Checkout is failing" in "\n".join(lines)
 
 
 # The page, rendered from a report built by hand: what it shows and how.
