@@ -88,6 +88,12 @@ class DeclareForm(forms.Form):
     private = forms.BooleanField(
         required=False, help_text="Only its participants and admins will see it."
     )
+    drill = forms.BooleanField(
+        label="This is a drill (left out of reports)",
+        required=False,
+        help_text="A game day or an exercise, run as any incident: the monthly report leaves "
+        "it out and counts it among the excluded drills.",
+    )
     take_command = forms.BooleanField(label="I am the commander", required=False, initial=True)
 
 

@@ -177,8 +177,11 @@ class Incident(models.Model):
             models.Index(fields=["status", "-declared_at"], name="incident_status_declared"),
             models.Index(fields=["-declared_at"], name="incident_declared"),
             models.Index(fields=["severity", "status"], name="incident_severity_status"),
-            # Reports count an incident in the month it started.
+            # Reports count an incident in the month it started; responder load finds those
+            # still open or resolved in a month, and leaves the (few) drills out.
             models.Index(fields=["started_at"], name="incident_started"),
+            models.Index(fields=["last_resolved_at"], name="incident_last_resolved"),
+            models.Index(fields=["id"], condition=Q(drill=True), name="incident_drills"),
             models.Index(
                 fields=["-declared_at"],
                 name="incident_open_declared",

@@ -140,8 +140,11 @@ def incident_declare(
             kind=EventKind.DECLARED,
             actor=actor,
             source=source,
-            message=f"{actor.display_name} declared {incident.ref} as {severity.name}: {title}",
-            data={"severity": severity.name, "private": private},
+            message=(
+                f"{actor.display_name} declared {incident.ref} as {severity.name}"
+                f"{' (a drill)' if drill else ''}: {title}"
+            ),
+            data={"severity": severity.name, "private": private, "drill": drill},
             at=now,
         )
         # Published before the commander's role so subscribers hear of the incident first.
@@ -614,7 +617,16 @@ def incident_post_update(
 
 
 # Fields a responder may edit directly; status, severity and roles have their own services.
-EDITABLE_FIELDS = ("title", "summary", "team", "private", "cause_category", "started_at", "labels")
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "team",
+    "private",
+    "drill",
+    "cause_category",
+    "started_at",
+    "labels",
+)
 
 
 def incident_update_details(
@@ -650,6 +662,18 @@ def incident_update_details(
                 "Only the incident's commander, a manager or an admin may make it "
                 f"{'public' if incident.private else 'private'}."
             )
+        # Marking a drill takes the incident out of the figures managers read (or puts it
+        # back): the same people's call as its visibility, so a responder cannot quietly drop
+        # a bad incident from the month's MTTR.
+        if (
+            "drill" in changed
+            and isinstance(actor, User)
+            and not can_change_visibility(actor, incident)
+        ):
+            raise PermissionDenied(
+                "Only the incident's commander, a manager or an admin may mark it as "
+                f"{'not a drill' if incident.drill else 'a drill'}."
+            )
         for name in changed:
             setattr(incident, name, changes[name])
         if changed:
@@ -681,10 +705,12 @@ def incident_update_details(
 
 def _edit_description(incident: Incident, changed: list[str]) -> str:
     """What an edit did, e.g. "edited title, summary and made the incident private"."""
-    others = [name for name in changed if name != "private"]
+    others = [name for name in changed if name not in ("private", "drill")]
     parts = [f"edited {', '.join(others)}"] if others else []
     if "private" in changed:
         parts.append(f"made the incident {'private' if incident.private else 'public'}")
+    if "drill" in changed:
+        parts.append(f"marked the incident as {'a drill' if incident.drill else 'not a drill'}")
     return " and ".join(parts)
 
 

@@ -165,6 +165,7 @@ def incident_declare(request: AuthedRequest) -> HttpResponse:
                 services=data["services"],
                 team=data["team"],
                 private=data["private"],
+                drill=data["drill"],
                 commander=request.user if data["take_command"] else None,
             )
         except ValidationError as exc:

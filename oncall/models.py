@@ -371,6 +371,12 @@ class Notification(models.Model):
                 condition=Q(state__in=("queued", "sending")),
                 name="notification_in_flight",
             ),
+            # Responder load reads a month of the pages that reached someone (reports.load).
+            models.Index(
+                fields=("sent_at",),
+                condition=Q(kind="page", state="sent"),
+                name="notification_page_sent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,8 @@ is down) is reported down by `tocsin_metrics_collector_up` and the scrape still 
 everything else.
 
 This module knows no domain app: an app adds its figures with `register_gauge` in its
-AppConfig.ready(), as incidents does for `tocsin_incidents`.
+AppConfig.ready(), as incidents does for `tocsin_incidents`, or with `register_collector` for
+other families (reports' histograms of incident durations).
 """
 
 import logging
@@ -106,6 +107,13 @@ def register_gauge(
             family.add_metric(list(values), value)
         yield family
 
+    register_collector(collector, families)
+
+
+def register_collector(collector: str, families: Families) -> None:
+    """Serve the metric families `families()` reads from the database at each scrape (e.g. a
+    HistogramMetricFamily), reported up or down as `collector`; as register_gauge, from an
+    AppConfig.ready(), replacing one registered before, under METRICS_COLLECTOR_TIMEOUT."""
     DATABASE_COLLECTORS[collector] = families
 
 

@@ -22,10 +22,12 @@ class Seconds(Func):
         super().__init__(end, start)
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, and averaging
+        # and sorting numerics for the percentiles took twice as long over a month's incidents.
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))",
+            template="date_part('epoch', %(expressions)s)",
             arg_joiner=" - ",
             **extra,
         )

@@ -7,7 +7,13 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Percentiles on SQLite (the embedded setup); PostgreSQL has percentile_cont built in.
-        from reports import aggregates
+        from reports import aggregates, home, load, prometheus
 
+        # Percentiles on SQLite (the embedded setup); PostgreSQL has percentile_cont built in.
         aggregates.connect_sqlite_functions()
+        # Local time in a person's zone on SQLite, which has no time zone database.
+        load.connect_sqlite_functions()
+        # MTTA and MTTR histograms on /metrics (ops.metrics.register_collector).
+        prometheus.connect()
+        # The home page's panel (incidents.boxes).
+        home.register()

@@ -52,6 +52,9 @@ class GroupFigures:
     response_target: timedelta | None = None
     within_target: int | None = None
     rank: int | None = None
+    # Service and team rows: the slug, for links; empty for severities and for the incidents
+    # with no service or no team.
+    slug: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,9 @@ class ResponderLoad:
 
 @dataclass(frozen=True)
 class Recommendation:
-    kind: str  # mttr_over_target, recurring_service, overdue_action_items, off_hours_load
+    # mttr_over_target, mtta_over_target, recurring_service, overdue_action_items,
+    # off_hours_load
+    kind: str
     text: str
     link: str = ""
 
@@ -116,6 +121,9 @@ class IncidentRow:
     last_resolved_at: datetime | None
     reopen_count: int
     durations: dict[str, float | None]  # Metric.key -> seconds
+    # A private incident's title is withheld (reports go to every manager, who may not be
+    # among its participants): title says so, the figures still count it.
+    private: bool = False
 
     @property
     def ref(self) -> str:
@@ -147,10 +155,13 @@ class MonthlyReport:
     top_services: list[Count]
     cause_categories: list[Count]
     contributing_factors: list[Count]
-    action_items: ActionItemStatus | None  # None: no postmortem in the month
+    # None: nothing to report (no postmortem nor action item in the month, none overdue).
+    action_items: ActionItemStatus | None
     load: list[ResponderLoad]
     recommendations: list[Recommendation]
 
     # The month's incidents, newest first, capped for the page (incident_rows() streams all).
     incident_rows: list[IncidentRow] = field(default_factory=list)
     incidents_not_listed: int = 0
+    # Incidents of the month merged into another: duplicates, left out like drills.
+    merged_excluded: int = 0

@@ -1,7 +1,7 @@
 """What the API reads and writes. Inputs are only parsed here; the services do the writing."""
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.db import models
@@ -33,6 +33,8 @@ OPEN_FILTER = "open"
 STATUS_FILTER_CHOICES = (*Status.values, OPEN_FILTER)
 # How often a repeatable filter may be given, which also bounds the query string's length.
 MAX_FILTER_VALUES = 10
+
+DRILL_HELP = "A drill or game day: run as any incident, left out of the reports' figures."
 
 
 class StringMapField(serializers.DictField):
@@ -152,6 +154,10 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     )
     labels = serializers.DictField(child=serializers.CharField(), read_only=True)
     roles = RoleSerializer(many=True, read_only=True)
+    drill = serializers.BooleanField(read_only=True, help_text=DRILL_HELP)
+    reopen_count = serializers.IntegerField(
+        read_only=True, help_text="How many times it was reopened after a resolution."
+    )
     url = serializers.SerializerMethodField(help_text="The incident's web page.")
 
     class Meta:
@@ -167,6 +173,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "services",
             "team",
             "private",
+            "drill",
             "labels",
             "source",
             "cause_category",
@@ -179,9 +186,17 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "identified_at",
             "mitigated_at",
             "resolved_at",
+            "last_resolved_at",
+            "reopen_count",
             "url",
         )
         read_only_fields = fields
+        extra_kwargs: ClassVar = {
+            "resolved_at": {"help_text": "The first resolution; a reopen leaves it."},
+            "last_resolved_at": {
+                "help_text": "The latest resolution: the first one unless it was reopened."
+            },
+        }
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, incident: Incident) -> str:
@@ -197,6 +212,7 @@ class IncidentCreateSerializer(StrictSerializer):
     services = _services_field()
     team = _team_field()
     private = serializers.BooleanField(required=False)
+    drill = serializers.BooleanField(required=False, help_text=DRILL_HELP)
     commander = _user_field(required=False, allow_null=True)
     started_at = serializers.DateTimeField(
         required=False,
@@ -217,6 +233,10 @@ class IncidentUpdateSerializer(StrictSerializer):
     services = _services_field()
     team = _team_field()
     private = serializers.BooleanField(required=False)
+    drill = serializers.BooleanField(
+        required=False,
+        help_text=f"{DRILL_HELP} Changed by its commander, a manager or an admin.",
+    )
     cause_category = serializers.CharField(max_length=100, required=False, allow_blank=True)
     started_at = serializers.DateTimeField(
         required=False,

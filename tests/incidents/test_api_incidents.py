@@ -21,6 +21,7 @@ INCIDENT_FIELDS = {
     "services",
     "team",
     "private",
+    "drill",
     "labels",
     "source",
     "cause_category",
@@ -33,6 +34,8 @@ INCIDENT_FIELDS = {
     "identified_at",
     "mitigated_at",
     "resolved_at",
+    "last_resolved_at",
+    "reopen_count",
     "url",
 }
 

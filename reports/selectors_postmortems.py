@@ -1,0 +1,68 @@
+"""Reads for the report's postmortem part: contributing factors and action items of the month's
+incidents (those the figures count: reports.selectors.started_in and counted), a query each."""
+
+from datetime import date
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
+
+from postmortems.models import ActionItem, ContributingFactor
+from postmortems.models import ActionItemStatus as ItemStatus
+from postmortems.selectors_action_items import overdue_q
+from reports.months import Month, organisation_zone
+from reports.report import ActionItemStatus
+from reports.report import Count as Counted
+from reports.selectors import counted, started_in
+
+
+def contributing_factors(month: Month) -> list[Counted]:
+    """Factors named in the month's incidents' postmortems, most frequent first."""
+    of_month = started_in(month, through="postmortems__incident__") & counted(
+        through="postmortems__incident__"
+    )
+    rows = (
+        ContributingFactor.objects.filter(of_month)
+        .values("name")
+        .order_by()
+        .annotate(n=Count("postmortems"))
+    )
+    return sorted(
+        (Counted(row["name"], row["n"]) for row in rows), key=lambda c: (-c.count, c.name)
+    )
+
+
+def action_item_status(month: Month, *, today: date, postmortems: int) -> ActionItemStatus | None:
+    """The month's incidents' action items by status, how many of them were done by their due
+    date, and every overdue item whatever month its incident started in (ActionItemStatus).
+
+    An item hangs on its incident (usually written in its postmortem): those of the month's
+    incidents are counted, with or without a postmortem. None when there is nothing to say:
+    no postmortem (`postmortems`, of the month's incidents) and no item, none overdue.
+    Done on time: done, and closed on or before its due date in the organisation's zone.
+    """
+    of_month = started_in(month, through="incident__") & counted(through="incident__")
+    overdue = overdue_q(today)
+    row = (
+        ActionItem.objects.filter(of_month | overdue)
+        .alias(closed_on=TruncDate("closed_at", tzinfo=organisation_zone()))
+        .aggregate(
+            total=Count("pk", filter=of_month),
+            overdue=Count("pk", filter=overdue),
+            done_on_time=Count(
+                "pk",
+                filter=of_month & Q(status=ItemStatus.DONE, closed_on__lte=F("due_date")),
+            ),
+            **{
+                f"status_{status}": Count("pk", filter=of_month & Q(status=status))
+                for status in ItemStatus.values
+            },
+        )
+    )
+    if not (postmortems or row["total"] or row["overdue"]):
+        return None
+    return ActionItemStatus(
+        total=row["total"],
+        by_status={status: row[f"status_{status}"] for status in ItemStatus.values},
+        overdue=row["overdue"],
+        done_on_time=row["done_on_time"],
+    )

@@ -1,0 +1,98 @@
+"""The few SQL expressions PostgreSQL and SQLite (the embedded setup) spell differently, for the
+reports' hand-written queries (window functions, per-row time zones, a histogram's buckets) that
+the ORM cannot say in one query.
+
+Each method returns SQL text around column references or placeholders the calling module
+wrote; never pass it input.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+
+class Dialect:
+    def __init__(self, vendor: str) -> None:
+        if vendor not in ("postgresql", "sqlite"):
+            raise NotImplementedError(f"The reports run on PostgreSQL or SQLite, not {vendor}.")
+        self.postgres = vendor == "postgresql"
+
+    @classmethod
+    def current(cls) -> "Dialect":
+        return cls(connection.vendor)
+
+    def when(self, moment: datetime) -> Any:
+        """A datetime parameter as the database compares it (SQLite stores UTC text)."""
+        return connection.ops.adapt_datetimefield_value(moment)
+
+    def seconds(self, end: str, start: str) -> str:
+        """`end - start` in seconds, a float."""
+        if self.postgres:
+            # date_part is a float; EXTRACT a numeric, many times slower over a million rows.
+            return f"date_part('epoch', {end} - {start})"
+        # julianday() is a float of days, some 50 µs off: rounded to whole milliseconds, a
+        # page 60 s after the previous is not 60.00004 s after it.
+        return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+    def bucket_index(self, value: str, bounds: Sequence[int]) -> str:
+        """The index of the first of the ascending `bounds` that `value` is at most (as a
+        Prometheus bucket's `le`), len(bounds) past the last, NULL for NULL."""
+        if self.postgres:
+            # One call, so a computed `value` is computed once (a CASE would compute it once
+            # per bound, seconds over a million rows). width_bucket(x, lower bounds) counts the
+            # bounds <= x; negated, it counts the bounds >= value.
+            negated = ",".join(str(-bound) for bound in reversed(bounds))
+            return f"({len(bounds)} - width_bucket(-({value}), '{{{negated}}}'::float8[]))"
+        whens = " ".join(f"WHEN {value} <= {bound} THEN {i}" for i, bound in enumerate(bounds))
+        return f"CASE WHEN {value} IS NULL THEN NULL {whens} ELSE {len(bounds)} END"
+
+    def fence(self) -> str:
+        """Ends a subquery PostgreSQL is then to plan on its own, not merged into the query
+        around it (a no-op OFFSET); SQLite's planner merges nothing that matters here."""
+        return "OFFSET 0" if self.postgres else ""
+
+    def later(self, a: str, b: str) -> str:
+        return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
+
+    def earlier(self, a: str, b: str) -> str:
+        return f"LEAST({a}, {b})" if self.postgres else f"MIN({a}, {b})"
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"({column} ->> '{key}')" if self.postgres else f"json_extract({column}, '$.{key}')"
+
+    def zone_of(self, column: str) -> str:
+        """A person's zone column, or the %(organisation_zone)s parameter when it is empty or
+        the database does not know it."""
+        if self.postgres:
+            # A zone Python knows (the profile form checks against it) but this PostgreSQL
+            # does not would fail the whole query; the check reads the zone list (~30 ms)
+            # only when someone has a zone of their own.
+            usable = f"{column} <> '' AND {column} IN (SELECT name FROM pg_timezone_names)"  # noqa: S608
+        else:
+            # reports_local_time() falls back to the organisation's zone for one it does not know.
+            usable = f"{column} <> ''"
+        return f"CASE WHEN {usable} THEN {column} ELSE %(organisation_zone)s END"
+
+    def local_time(self, moment: str, zone: str) -> str:
+        """The wall-clock time at `moment` in `zone`, without a zone."""
+        if self.postgres:
+            return f"({moment} AT TIME ZONE {zone})"
+        # Registered on each SQLite connection (reports.load), which has no zone database.
+        return f"reports_local_time({moment}, {zone})"
+
+    def iso_weekday(self, local: str) -> str:
+        """1 Monday … 7 Sunday."""
+        if self.postgres:
+            return f"EXTRACT(ISODOW FROM {local})"
+        # %w counts from Sunday = 0. (%% is a % once Django has placed the parameters.)
+        return f"((CAST(strftime('%%w', {local}) AS INTEGER) + 6) %% 7 + 1)"
+
+    def minute_of_day(self, local: str) -> str:
+        if self.postgres:
+            return f"(EXTRACT(HOUR FROM {local}) * 60 + EXTRACT(MINUTE FROM {local}))"
+        return (
+            f"(CAST(strftime('%%H', {local}) AS INTEGER) * 60"
+            f" + CAST(strftime('%%M', {local}) AS INTEGER))"
+        )

@@ -1,0 +1,121 @@
+"""Incidents with exact timestamps for the report's figures.
+
+Reports only read, so fixtures write rows directly when a test needs times to the second
+(the services stamp `now`); tests of the lifecycle itself (reopens) go through the services.
+"""
+
+import itertools
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import pytest
+
+from incidents.models import Incident, Service, Status, Team
+from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor, Postmortem
+from tests.factories import ServiceFactory, TeamFactory, severity
+
+
+def at(text: str) -> datetime:
+    """An aware time from ISO text: "2026-10-02T10:05Z", or with an offset."""
+    return datetime.fromisoformat(text)
+
+
+class MakeIncident(Protocol):
+    def __call__(self, started: str, **kwargs: Any) -> Incident: ...
+
+
+def _status(acknowledged: str | None, mitigated: str | None, resolved: str | None) -> str:
+    if resolved:
+        return Status.RESOLVED
+    if mitigated:
+        return Status.MONITORING
+    return Status.ACKNOWLEDGED if acknowledged else Status.DETECTED
+
+
+@pytest.fixture
+def incident(db: None) -> MakeIncident:
+    """An incident row: `started` and the other times as ISO text; detected defaults to
+    started, declared to detected, the status to what the times say (resolved when resolved)."""
+    numbers = itertools.count(1)
+
+    def make(
+        started: str,
+        *,
+        detected: str | None = None,
+        declared: str | None = None,
+        acknowledged: str | None = None,
+        mitigated: str | None = None,
+        resolved: str | None = None,
+        last_resolved: str | None = None,
+        status: str | None = None,
+        severity_name: str = "SEV2",
+        team: Team | None = None,
+        services: Iterable[Service] = (),
+        **fields: Any,
+    ) -> Incident:
+        detected = detected or started
+        made = Incident.objects.create(
+            number=next(numbers),
+            title=fields.pop("title", f"Incident started {started}"),
+            severity=severity(severity_name),
+            status=status or _status(acknowledged, mitigated, resolved),
+            team=team,
+            started_at=at(started),
+            detected_at=at(detected),
+            declared_at=at(declared or detected),
+            acknowledged_at=acknowledged and at(acknowledged),
+            mitigated_at=mitigated and at(mitigated),
+            resolved_at=resolved and at(resolved),
+            last_resolved_at=resolved and at(last_resolved or resolved),
+            **fields,
+        )
+        made.services.set(list(services))
+        return made
+
+    return make
+
+
+@pytest.fixture
+def team() -> Callable[[str], Team]:
+    return lambda name: TeamFactory(name=name)
+
+
+@pytest.fixture
+def service() -> Callable[..., Service]:
+    def make(name: str, team: Team | None = None) -> Service:
+        return ServiceFactory(name=name, team=team)
+
+    return make
+
+
+def postmortem(incident: Incident, *factors: str) -> Postmortem:
+    """A postmortem for `incident`, naming the seeded contributing factors by name."""
+    made = Postmortem.objects.create(
+        incident=incident,
+        title=f"Postmortem: {incident.title}",
+        created_at=incident.started_at,
+        updated_at=incident.started_at,
+        refreshed_at=incident.started_at,
+    )
+    made.contributing_factors.set(ContributingFactor.objects.filter(name__in=factors))
+    return made
+
+
+def action_item(
+    incident: Incident,
+    *,
+    due: str,
+    status: str = ActionItemStatus.OPEN,
+    closed: str | None = None,
+) -> ActionItem:
+    return ActionItem.objects.create(
+        incident=incident,
+        title=f"Item due {due}",
+        due_date=date.fromisoformat(due),
+        status=status,
+        wont_do_reason="Not worth it" if status == ActionItemStatus.WONT_DO else "",
+        created_at=incident.started_at,
+        updated_at=incident.started_at,
+        closed_at=closed and at(closed),
+    )
