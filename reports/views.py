@@ -19,6 +19,7 @@ from accounts.requests import AuthedRequest
 from incidents.permissions import Action, require
 from reports import builder, charts, export
 from reports.months import FIRST_YEAR, Month
+from reports.recommendations import mttr_targets
 from reports.report import MonthlyReport
 
 TEMPLATE = "reports/monthly.html"
@@ -68,6 +69,9 @@ def page_context(report: MonthlyReport, *, current: Month) -> dict[str, Any]:
         "picker": picker(report.month, current),
         # The executive summary's MTTA and MTTR, by Metric.key.
         "headline": {figures.metric.key: figures for figures in report.overall},
+        # What each severity's median time to resolve should stay under (the recommendations'
+        # rule), by severity name; its median time to acknowledge has its response target.
+        "mttr_targets": mttr_targets(),
         "charts": [charts.incidents_chart(report.trend), charts.mttr_chart(report.trend)],
         "csv_url": reverse("reports:monthly_csv", args=[str(report.month)]),
     }

@@ -26,8 +26,21 @@ def human_duration(value: object) -> str:
 
 
 @register.filter
+def target_duration(value: timedelta | None) -> str:
+    """A target in its round unit: "15 min", "1 h", "7 d" (not "1 h 00 min")."""
+    if value is None:
+        return charts.human_duration(None)
+    return charts.tick_duration(value.total_seconds()).replace(" ", "\N{NO-BREAK SPACE}")
+
+
+@register.filter
 def above_target(seconds: float | None, target: timedelta | None) -> bool:
     return seconds is not None and target is not None and seconds > target.total_seconds()
+
+
+@register.filter
+def target_for(targets: dict[str, timedelta], name: str) -> timedelta | None:
+    return targets.get(name)
 
 
 @register.filter

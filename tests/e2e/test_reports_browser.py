@@ -73,12 +73,12 @@ def test_open_the_report_switch_month_and_download_the_csv(
     # The current month is the latest: there is no month after it to go to.
     expect(page.locator("#report-next")).to_have_count(0)
 
-    page.get_by_label("Month").fill(str(last_month))
+    page.get_by_label("Month", exact=True).fill(str(last_month))
     page.get_by_role("button", name="Show").click()
 
     expect(page).to_have_url(f"{live_server.url}/reports/monthly/{last_month}/")
     expect(page.get_by_role("heading", name=f"Incident report: {last_month.label}")).to_be_visible()
-    expect(page.get_by_label("Month")).to_have_value(str(last_month))
+    expect(page.get_by_label("Month", exact=True)).to_have_value(str(last_month))
     expect(incidents).to_contain_text("Search is slow")
     expect(incidents).not_to_contain_text("Checkout is failing")
     expect(page.locator('#report-summary [data-figure="incidents"]')).to_have_text("1")

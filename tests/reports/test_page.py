@@ -174,7 +174,7 @@ def test_managers_and_admins_read_the_month_s_figures(client, request, november_
     summary = _text(_element(html, "dl", "report-summary"))
     assert "Incidents 2 " in summary
     assert "Still open 1 " in summary
-    assert "Drills 1 " in summary
+    assert "Left aside 1 drill 0 merged" in summary
     assert "MTTA 5 min 00 s n 1 " in summary
     assert "MTTR 1 h 05 min n 1 " in summary
     assert "From detection to the first resolution" in summary
@@ -292,12 +292,14 @@ def sample_report(*, rows: int = 2, not_listed: int = 0) -> MonthlyReport:
     )
     checkout = GroupFigures(
         name="checkout",
+        slug="checkout",
         incidents=4,
         open=2,
         previous_incidents=1,
         figures={"time_to_resolve": _distribution(2, 2, 3900, 3300, 4500, 4620)},
     )
-    payments = GroupFigures(name="Payments", incidents=4, open=2, figures={})
+    payments = GroupFigures(name="Payments", slug="payments", incidents=4, open=2, figures={})
+    no_team = GroupFigures(name="No team", incidents=1, open=0, figures={})
     trend = [
         TrendPoint(
             NOVEMBER.minus(12 - index),
@@ -323,7 +325,7 @@ def sample_report(*, rows: int = 2, not_listed: int = 0) -> MonthlyReport:
         overall=overall,
         by_severity=[sev1, sev2],
         by_service=[checkout],
-        by_team=[payments],
+        by_team=[payments, no_team],
         trend=trend,
         top_services=[Count("checkout", 4)],
         cause_categories=[Count("Deployment", 2)],
@@ -405,30 +407,53 @@ def test_the_summary_shows_counts_and_mtta_mttr_with_their_n_and_definitions(man
     assert "Incidents 4 2 in October 2026" in text
     assert "Still open 2" in text
     assert "Reopened 1 incident 2 reopens in all" in text
-    assert "Drills 1 excluded from every figure" in text
+    assert "Left aside 1 drill 0 merged into another; neither counts in any figure" in text
     assert "MTTA 5 min 00 s n 3 10 min (n 2) in October 2026" in text
     assert "From detection to the first acknowledgement." in text
     assert "MTTR 1 h 05 min n 2 2 h 00 min (n 2) in October 2026" in text
     assert "From detection to the first resolution; reopens are counted separately." in text
 
 
-def test_each_severity_is_held_against_its_response_target(manager):
+def test_each_severity_s_medians_are_held_against_its_targets(manager, settings):
+    # Acknowledge within the severity's response target, resolve within REPORTS_MTTR_TARGETS.
+    settings.REPORTS_MTTR_TARGETS = {"SEV1": 60, "SEV2": 60}
+
     table = _element(render(sample_report(), manager), "table", "report-by-severity")
 
     sev1, sev2 = re.findall(r'<tr data-severity="[^"]+">.*?</tr>', table, re.DOTALL)
     assert _cells(sev1) == [
-        "SEV1",
-        "15 min",
+        "SEV1 respond within 15 min · resolve within 1 h",
         "1 (2 in October 2026)",
         "0",
-        "20 min n 1 above target",
+        "20 min n 1",
+        "20 min above target",
         "0 of 1",
-        "1 h 17 min n 1 above target",
-        "1 h 17 min",
+        "1 h 17 min n 1",
+        "1 h 17 min above target",
         "1 h 17 min",
     ]
-    assert _cells(sev2)[4:7] == ["1 min 00 s n 2", "2 of 2", "53 min n 1 above target"]
+    assert _cells(sev2) == [
+        "SEV2 respond within 30 min · resolve within 1 h",
+        "3 (0 in October 2026)",
+        "2",
+        "1 min 00 s n 2",
+        "1 min 00 s",
+        "2 of 2",
+        "53 min n 1",
+        "53 min",
+        "53 min",
+    ]
     assert 'class="badge sev-1"' in sev1
+    assert 'class="badge sev-2"' in sev2
+
+
+def test_a_severity_without_a_resolution_target_says_none(manager, settings):
+    settings.REPORTS_MTTR_TARGETS = {}
+
+    table = _element(render(sample_report(), manager), "table", "report-by-severity")
+
+    assert "resolve within" not in table
+    assert _text(table).count("above target") == 1  # SEV1's acknowledgement only
 
 
 def test_each_metric_shows_its_distribution_beside_the_previous_month(manager):
@@ -466,7 +491,7 @@ def test_groups_list_their_incidents_and_times_with_n(manager):
     service = _cells(_element(html, "table", "report-by-service"))
     assert service[8:] == [
         "checkout",
-        "4 (1 the month before)",
+        "4 (1 in October 2026)",
         "2",
         "— n 0",
         "1 h 05 min n 2",
@@ -474,7 +499,12 @@ def test_groups_list_their_incidents_and_times_with_n(manager):
         "1 h 15 min",
         "1 h 17 min",
     ]
-    assert "Payments" in _element(html, "table", "report-by-team")
+    teams = _element(html, "table", "report-by-team")
+    assert '<th scope="row"><a href="/teams/payments/">Payments</a></th>' in teams
+    assert '<th scope="row">No team</th>' in teams
+    assert '<a href="/?service=checkout" title="Incidents of checkout">checkout</a>' in (
+        _element(html, "table", "report-by-service")
+    )
 
 
 def test_causes_action_items_load_and_recommendations(manager):
@@ -522,6 +552,20 @@ def test_the_month_s_incidents_link_to_each_incident(manager):
     assert first[6:] == ["20 min", "—", "0"]
     assert "42 s" in _text(_element(table, "tr", "report-incident-11"))
     assert "report-incidents-more" not in html
+
+
+def test_a_private_incident_is_marked_so(manager):
+    report = sample_report()
+    withheld = IncidentRow(**{**report.incident_rows[1].__dict__, "private": True})
+    html = render(
+        MonthlyReport(**{**report.__dict__, "incident_rows": [report.incident_rows[0], withheld]}),
+        manager,
+    )
+
+    assert '<span class="tag tag--private">Private</span>' in _element(
+        html, "tr", "report-incident-11"
+    )
+    assert "tag--private" not in _element(html, "tr", "report-incident-10")
 
 
 def test_a_capped_list_says_how_many_more_the_csv_has(manager):
