@@ -95,9 +95,9 @@ def test_open_the_report_switch_month_and_download_the_csv(
     assert download.suggested_filename == f"tocsin-incidents-{last_month}.csv"
     rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8-sig"))))
     header, *incident_rows = rows
-    assert header[:2] == ["incident", "title"]
+    assert header[:4] == ["reference", "title", "severity", "status"]
     assert len(incident_rows) == 1
-    assert incident_rows[0][:2] == ["INC-2", "Search is slow"]
+    assert incident_rows[0][:4] == ["INC-2", "Search is slow", "SEV3", "resolved"]
 
     page.locator("#report-next").click()
     expect(page).to_have_url(f"{live_server.url}/reports/monthly/{this_month}/")

@@ -215,7 +215,9 @@ def test_the_csv_is_a_download_of_the_month_s_incidents(client, manager, novembe
     )
     lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
     assert len(lines) == 1 + 2  # the header, and the two incidents (the drill aside)
-    assert "Checkout is failing" in "\n".join(lines)
+    assert lines[0].startswith("reference,title,")
+    assert lines[1].startswith("INC-2,Search is slow,SEV2,detected,")
+    assert lines[2].startswith("INC-1,Checkout is failing,SEV1,resolved,")
 
 
 # The page, rendered from a report built by hand: what it shows and how.
