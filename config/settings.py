@@ -376,6 +376,11 @@ REPORTS_MTTR_TARGETS = {
 }
 # Who gets the monthly report on the 1st; empty: every active manager and admin with an email.
 REPORTS_RECIPIENTS = env_list("REPORTS_RECIPIENTS", "")
+# The monthly email (reports.delivery): a send that held its row longer than REPORTS_EMAIL_LEASE
+# seconds died with its worker and is tried again; a recipient's email gives up (failed, logged)
+# after REPORTS_EMAIL_MAX_ATTEMPTS attempts, about three hours of backing off.
+REPORTS_EMAIL_LEASE = int(os.environ.get("REPORTS_EMAIL_LEASE", "300"))
+REPORTS_EMAIL_MAX_ATTEMPTS = int(os.environ.get("REPORTS_EMAIL_MAX_ATTEMPTS", "8"))
 # Working hours in each person's own zone, for the off-hours pages of responder load:
 # "09:00-18:00" on the ISO weekdays listed (1 Monday … 7 Sunday).
 REPORTS_WORKING_HOURS = os.environ.get("REPORTS_WORKING_HOURS", "09:00-18:00")

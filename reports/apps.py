@@ -7,7 +7,7 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from reports import aggregates, home, load, prometheus
+        from reports import aggregates, checks, home, load, prometheus  # noqa: F401 (checks register)
 
         # Percentiles on SQLite (the embedded setup); PostgreSQL has percentile_cont built in.
         aggregates.connect_sqlite_functions()

@@ -2,7 +2,10 @@
 
 from celery import shared_task
 
+from reports import delivery
+
 
 @shared_task(ignore_result=True)
 def tick() -> None:
-    """Filled in by reports.delivery (issue 14, in progress)."""
+    # Safe to run twice or beside another beat's tick: rows are claimed with SKIP LOCKED.
+    delivery.deliveries_tick()
