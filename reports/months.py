@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-MONTH_FORMAT = re.compile(r"(\d{4})-(\d{2})")
+# ASCII digits only: \d would take other scripts' digits too.
+MONTH_FORMAT = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 MONTH_NAMES = [
     "January",
     "February",
@@ -39,7 +40,7 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> "Month":
         """`2026-11`; anything else is a ValueError whose message says what is expected."""
-        match = MONTH_FORMAT.fullmatch(text.strip())
+        match = MONTH_FORMAT.fullmatch(text)
         if not match:
             raise ValueError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-11.")
         year, month = int(match[1]), int(match[2])
