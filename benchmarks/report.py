@@ -879,6 +879,20 @@ def prometheus_scrape(month: Any) -> Any:
     return list(duration_families())
 
 
+def report_page(month: Any) -> Any:
+    """The monthly report page as a manager gets it (Django's test client, in-process)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="manager1"))
+    response = client.get(reverse("reports:monthly", kwargs={"month": str(month)}))
+    expect(response.status_code == 200, f"the report page answered {response.status_code}")
+    return len(response.content)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
 
@@ -980,6 +994,7 @@ def measure_small(month: Any) -> set[int] | None:
 
 # The other readers of the month's incidents, each where it is built.
 EXTRAS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("the report page, as a manager", report_page),
     ("incident_rows (the CSV's rows)", stream_rows),
     ("csv_lines (the CSV's text)", stream_csv),
     ("responder_load", responder_load),
@@ -1013,7 +1028,8 @@ def extras(month: Any, small_counts: dict[str, int], small: int) -> bool:
         if label == "responder_load":
             size = f", {len(result):,} people"
         elif isinstance(result, int):
-            size = f", {result:,} {'rows' if 'rows' in label else 'characters'}"
+            unit = "rows" if "rows" in label else "bytes" if "page" in label else "characters"
+            size = f", {result:,} {unit}"
         else:
             size = ""
         queries = len(again.queries)
