@@ -29,9 +29,16 @@ SELECT over generate_series), then VACUUM ANALYZE.
 The month measured is the 13th of the 24, so it has a previous month and a 12-month trend. The
 report is built with reports.builder.monthly_report() in-process (no HTTP): the first build after
 connecting, then --runs builds, each counted with CaptureQueriesContext; the count must be one
-number, the same on both databases. The month's incidents are streamed with incident_rows() (the
-CSV's rows) and, once they exist, csv_lines() and reports.load.responder_load() are timed too.
-Over budget, the slowest query is shown with EXPLAIN (ANALYZE, BUFFERS).
+number, the same on both databases. The CPU one build costs (Python's and the PostgreSQL
+backend's, parallel workers off) is printed too: on a shared machine it moves less than wall
+time. Over budget, the slowest query is shown with EXPLAIN (ANALYZE, BUFFERS). Then the other
+readers of the month's incidents are timed, their query counts compared with the small
+database's: the report page as a manager gets it, incident_rows() and csv_lines() (the CSV),
+responder load, the home page's panel and a /metrics scrape (uncached).
+
+    --set jit=off        a PostgreSQL setting for the measuring session (repeatable)
+    --month 2026-11      another month (the latest is the one emailed on the 1st)
+    --months 120         the same incidents over ten years: fewer a month
 """
 
 import argparse
