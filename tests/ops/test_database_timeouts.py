@@ -180,3 +180,12 @@ def test_management_commands_have_the_workers_statement_timeout_not_webs():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "1min"
+
+
+@pytest.mark.django_db
+def test_connections_compile_no_jit():
+    """PostgreSQL's JIT spent seconds compiling the monthly report's aggregates for under one
+    second of work; nothing else we run is long enough to gain from it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
