@@ -13,6 +13,19 @@ from django.db.models import Aggregate, FloatField, Func
 from django.db.models.expressions import Expression
 
 
+def seconds_sql(end: str, start: str, *, postgres: bool) -> str:
+    """`end - start` in seconds, a float, as SQL text around the two SQL expressions `end` and
+    `start` (in that order, so their parameters stay in order): the one spelling the ORM
+    expression (Seconds) and the hand-written queries (reports.sql.Dialect) share."""
+    if postgres:
+        # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, and averaging
+        # and sorting numerics for the percentiles took twice as long over a month's incidents.
+        return f"date_part('epoch', {end} - {start})"
+    # julianday() is a float of days, some 50 µs off: rounded to whole milliseconds, 30 min
+    # is 1800 s, not 1799.99997 (which a page shows as "29 min").
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
 class Seconds(Func):
     """`end - start` in seconds, as a float; NULL when either is NULL."""
 
@@ -21,25 +34,17 @@ class Seconds(Func):
     def __init__(self, end: str | Expression, start: str | Expression) -> None:
         super().__init__(end, start)
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # date_part is double precision; EXTRACT is numeric since PostgreSQL 14, and averaging
-        # and sorting numerics for the percentiles took twice as long over a month's incidents.
-        return self.as_sql(
-            compiler,
-            connection,
-            template="date_part('epoch', %(expressions)s)",
-            arg_joiner=" - ",
-            **extra,
+    def _seconds(self, compiler: Any, *, postgres: bool) -> tuple[str, tuple[Any, ...]]:
+        (end, end_params), (start, start_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
         )
+        return seconds_sql(end, start, postgres=postgres), (*end_params, *start_params)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self._seconds(compiler, postgres=True)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
+        return self._seconds(compiler, postgres=False)
 
 
 class Percentile(Aggregate):

@@ -3,8 +3,9 @@ managers and admins (Action.READ_REPORTS), beside the incident list (incidents.b
 
 Its figures follow the monthly report's definitions (reports.definitions: the configured
 anchor, the first resolution) over the incidents that started in each month in the
-organisation's zone, drills left out and counted apart. One query computes them all, whatever
-the number of incidents, so the home page costs a manager one query more than anyone else.
+organisation's zone, drills and incidents merged into another left out and counted apart
+(reports.selectors). One query computes them all, whatever the number of incidents, so the
+home page costs a manager one query more than anyone else.
 """
 
 from dataclasses import dataclass
@@ -17,15 +18,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.boxes import register_list_box
-from incidents.models import Incident, Status
+from incidents.models import OPEN_STATUSES, Incident
 from incidents.permissions import Action, can
-from reports.aggregates import Percentile, Seconds
 from reports.definitions import Anchor, Metric, metrics, mttr_anchor
+from reports.figures import as_seconds, metric_aggregates
 from reports.months import Month
+from reports.selectors import counted, started_in
 
 TEMPLATE = "reports/_home_panel.html"
 # The medians the panel shows, by Metric.key.
 MEDIANS = ("time_to_acknowledge", "time_to_resolve")
+# Of the figures reports.figures.metric_aggregates computes for a metric, the ones shown.
+SHOWN_FIGURES = ("_n", "_median")
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,12 @@ class HomeFigures:
     month: Month
     last_month: Month
     anchor: Anchor
-    incidents: int  # started this month so far, drills aside
+    incidents: int  # started this month so far, drills and merged duplicates aside
     last_month_incidents: int
     medians: list[MedianPair]
-    open_now: int  # open at this moment, whenever they started, drills aside
+    open_now: int  # open at this moment, whenever they started, drills aside (merging resolves)
     drills_excluded: int  # drills that started this month
+    merged_excluded: int = 0  # incidents that started this month, merged into another since
 
     @property
     def report_url(self) -> str:
@@ -64,36 +69,49 @@ class HomeFigures:
 
 
 def home_figures(*, now: datetime | None = None) -> HomeFigures:
-    """The panel's figures at `now`, in one query."""
+    """The panel's figures at `now`, in one query.
+
+    Which incidents count and what each median measures are the monthly report's own
+    selectors and aggregates (reports.selectors.started_in and counted,
+    reports.figures.metric_aggregates), filtered side by side in one aggregate, so the panel
+    and the report of the same month cannot disagree.
+    """
     month = Month.containing(now or timezone.now())
     last_month = month.previous()
     anchor = mttr_anchor()
     shown = [metric for metric in metrics(anchor) if metric.key in MEDIANS]
 
-    started_this = Q(started_at__gte=month.start(), started_at__lt=month.end())
-    started_last = Q(started_at__gte=last_month.start(), started_at__lt=month.start())
-    real = Q(drill=False)
-    is_open = ~Q(status=Status.RESOLVED)
+    this, last = started_in(month) & counted(), started_in(last_month) & counted()
+    is_open = Q(status__in=OPEN_STATUSES) & counted()
     aggregates: dict[str, Any] = {
-        "incidents": Count("pk", filter=started_this & real),
-        "last_month_incidents": Count("pk", filter=started_last & real),
-        "open_now": Count("pk", filter=is_open & real),
-        "drills_excluded": Count("pk", filter=started_this & ~real),
+        "incidents": Count("pk", filter=this),
+        "last_month_incidents": Count("pk", filter=last),
+        "open_now": Count("pk", filter=is_open),
+        "drills_excluded": Count("pk", filter=started_in(month) & Q(drill=True)),
+        # As the report's side counts: a merged drill counts as a drill.
+        "merged_excluded": Count(
+            "pk", filter=started_in(month) & Q(drill=False, merged_into__isnull=False)
+        ),
     }
-    for metric in shown:
-        measured = Q(**{f"{metric.end_field}__isnull": False}) & real
-        seconds = Seconds(metric.end_field, metric.start_field)
-        for period, started in (("this", started_this), ("last", started_last)):
-            aggregates[f"{metric.key}_{period}"] = Percentile(
-                seconds, 0.5, filter=started & measured
-            )
-            aggregates[f"{metric.key}_{period}_n"] = Count("pk", filter=started & measured)
+    for prefix, condition in (("this_", this), ("last_", last)):
+        aggregates |= {
+            name: aggregate
+            for name, aggregate in metric_aggregates(
+                shown, condition=condition, prefix=prefix
+            ).items()
+            if name.endswith(SHOWN_FIGURES)
+        }
 
     # Only the rows some figure counts: the two months (incident_started) and the open ones
     # (incident_open_declared), not the whole history.
     row = Incident.objects.filter(
-        Q(started_at__gte=last_month.start(), started_at__lt=month.end()) | is_open
+        started_in(last_month, month) | Q(status__in=OPEN_STATUSES)
     ).aggregate(**aggregates)
+
+    def median(prefix: str, metric: Metric) -> Median:
+        # Rounded as the report rounds its figures (to the millisecond).
+        name = f"{prefix}{metric.key}"
+        return Median(as_seconds(row[f"{name}_median"]), row[f"{name}_n"])
 
     return HomeFigures(
         month=month,
@@ -102,15 +120,11 @@ def home_figures(*, now: datetime | None = None) -> HomeFigures:
         incidents=row["incidents"],
         last_month_incidents=row["last_month_incidents"],
         medians=[
-            MedianPair(
-                metric,
-                Median(row[f"{metric.key}_this"], row[f"{metric.key}_this_n"]),
-                Median(row[f"{metric.key}_last"], row[f"{metric.key}_last_n"]),
-            )
-            for metric in shown
+            MedianPair(metric, median("this_", metric), median("last_", metric)) for metric in shown
         ],
         open_now=row["open_now"],
         drills_excluded=row["drills_excluded"],
+        merged_excluded=row["merged_excluded"],
     )
 
 

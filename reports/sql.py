@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import connection
 
+from reports.aggregates import seconds_sql
+
 
 class Dialect:
     def __init__(self, vendor: str) -> None:
@@ -28,13 +30,9 @@ class Dialect:
         return connection.ops.adapt_datetimefield_value(moment)
 
     def seconds(self, end: str, start: str) -> str:
-        """`end - start` in seconds, a float."""
-        if self.postgres:
-            # date_part is a float; EXTRACT a numeric, many times slower over a million rows.
-            return f"date_part('epoch', {end} - {start})"
-        # julianday() is a float of days, some 50 µs off: rounded to whole milliseconds, a
-        # page 60 s after the previous is not 60.00004 s after it.
-        return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+        """`end - start` in seconds, a float (to the millisecond on SQLite), as the reports'
+        ORM expression (aggregates.Seconds) computes it."""
+        return seconds_sql(end, start, postgres=self.postgres)
 
     def bucket_index(self, value: str, bounds: Sequence[int]) -> str:
         """The index of the first of the ascending `bounds` that `value` is at most (as a
