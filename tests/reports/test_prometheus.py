@@ -1,5 +1,7 @@
-"""Time to acknowledge and to resolve as histograms on /metrics (reports.prometheus)."""
+"""Time to acknowledge and to resolve as gauge histograms on /metrics, over the incidents
+declared in the last 30 days (reports.prometheus)."""
 
+import logging
 import sqlite3
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents import services
+from incidents.models import Severity
 from ops.metrics import DATABASE_COLLECTORS
 from reports.prometheus import BUCKETS, duration_families
 from reports.sql import Dialect
@@ -33,12 +36,13 @@ def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def histogram(samples, name: str, severity: str) -> tuple[list[float], float, float]:
-    """The cumulative bucket counts (le 60 … 86400, then +Inf), the sum and the count."""
+    """The cumulative bucket counts (le 60 … 86400, then +Inf), the sum and the count (a gauge
+    histogram's _gsum and _gcount)."""
     buckets = [
         samples[(f"{name}_bucket", (("le", le), ("severity", severity)))] for le in (*LES, "+Inf")
     ]
     labels = (("severity", severity),)
-    return buckets, samples[(f"{name}_sum", labels)], samples[(f"{name}_count", labels)]
+    return buckets, samples[(f"{name}_gsum", labels)], samples[(f"{name}_gcount", labels)]
 
 
 def incident(clock, responder, *, severity="SEV1", ack: float | None, resolve=None, **kwargs):
@@ -86,6 +90,70 @@ def test_drills_are_left_out(client, clock, responder):
     assert histogram(samples, TTR, "SEV1") == ([0, 0, 1, 1, 1, 1, 1, 1, 1, 1], 500, 1)
 
 
+def test_duplicates_merged_into_another_are_left_out(client, clock, responder):
+    """A merge resolves the duplicate then: a time nobody took to resolve it."""
+    survivor = incident(clock, responder, ack=30)
+    duplicate = incident(clock, responder, ack=None)
+    clock.now += timedelta(seconds=20000)
+    services.incident_merge(incident=duplicate, into=survivor, actor=responder)
+    clock.now += timedelta(seconds=1000)
+    services.incident_resolve(incident=survivor, actor=responder)
+
+    samples = scrape(client)
+
+    assert histogram(samples, TTA, "SEV1") == ([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 30, 1)
+    assert histogram(samples, TTR, "SEV1") == ([0, 0, 0, 0, 0, 0, 0, 1, 1, 1], 21000, 1)
+
+
+def test_only_the_incidents_declared_in_the_last_30_days_are_measured(client, clock, responder):
+    now = clock.now
+    # Declared 31 days ago, resolved yesterday: out, though its resolution is recent.
+    clock.now = now - timedelta(days=31)
+    old = incident(clock, responder, ack=100)
+    clock.now = now - timedelta(days=1)
+    services.incident_resolve(incident=old, actor=responder)
+    # Declared 29 days ago, resolved within the hour: in.
+    clock.now = now - timedelta(days=29)
+    incident(clock, responder, ack=1000, resolve=2000)
+    clock.now = now
+
+    samples = scrape(client)
+
+    assert histogram(samples, TTA, "SEV1") == ([0, 0, 0, 1, 1, 1, 1, 1, 1, 1], 1000, 1)
+    assert histogram(samples, TTR, "SEV1") == ([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], 2000, 1)
+
+
+def test_an_incident_leaves_the_window_30_days_after_its_declaration(client, clock, responder):
+    incident(clock, responder, ack=45, resolve=3000)
+    clock.now += timedelta(days=30)
+    at_30_days = histogram(scrape(client), TTR, "SEV1")
+    cache.clear()  # as after REPORTS_METRICS_CACHE_SECONDS
+    clock.now += timedelta(seconds=1)
+    after = histogram(scrape(client), TTR, "SEV1")
+
+    assert at_30_days == ([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], 3000, 1)
+    assert after == ([0] * 10, 0, 0)
+
+
+def test_a_severity_change_moves_the_incident_from_one_series_to_the_other(
+    client, clock, responder
+):
+    """A gauge histogram's buckets may go down: Prometheus reads no counter reset in that."""
+    made = incident(clock, responder, ack=45, resolve=3000)
+    before = scrape(client)
+    clock.now += timedelta(hours=2)
+    services.incident_set_severity(
+        incident=made, actor=responder, severity=Severity.objects.get(name="SEV2")
+    )
+    cache.clear()  # as after REPORTS_METRICS_CACHE_SECONDS
+    after = scrape(client)
+
+    assert histogram(before, TTR, "SEV1") == ([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], 3000, 1)
+    assert histogram(before, TTR, "SEV2") == ([0] * 10, 0, 0)
+    assert histogram(after, TTR, "SEV1") == ([0] * 10, 0, 0)
+    assert histogram(after, TTR, "SEV2") == ([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], 3000, 1)
+
+
 def test_a_reopen_keeps_the_first_resolution(client, clock, responder):
     made = incident(clock, responder, ack=30, resolve=200)
     clock.now += timedelta(seconds=1000)
@@ -116,15 +184,39 @@ def test_the_histograms_say_what_they_measure(client):
         for family in text_string_to_metric_families(client.get("/metrics").content.decode())
     }
 
+    # Prometheus' text format has no gauge histogram: its buckets read as a histogram's, its
+    # sum and count as gauges of their own.
     assert families[TTR].type == "histogram"
+    assert families[f"{TTR}_gsum"].type == families[f"{TTR}_gcount"].type == "gauge"
+    assert f"{TTR}_sum" not in families
     assert "From detection to the first resolution" in families[TTR].documentation
-    assert "drills aside" in families[TTA].documentation
+    assert "declared in the last 30 days" in families[TTR].documentation
+    assert "drills and merged duplicates aside" in families[TTA].documentation
+
+
+def test_the_histograms_are_gauge_histograms(db):
+    assert [family.type for family in duration_families()] == ["gaugehistogram"] * 2
 
 
 def test_the_collector_reports_itself_up(client):
     samples = scrape(client)
 
     assert samples[("tocsin_metrics_collector_up", (("collector", "incident_durations"),))] == 1
+
+
+def test_the_histograms_are_served_with_redis_down(client, clock, responder, redis_refused, caplog):
+    """The cache only saves work: without it each scrape runs the query."""
+    incident(clock, responder, ack=45, resolve=3000)
+
+    with caplog.at_level(logging.WARNING, logger="reports.prometheus"):
+        samples = scrape(client)
+
+    assert histogram(samples, TTR, "SEV1") == ([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], 3000, 1)
+    assert histogram(samples, TTA, "SEV4") == ([0] * 10, 0, 0)
+    assert samples[("tocsin_metrics_collector_up", (("collector", "incident_durations"),))] == 1
+    assert [r.levelno for r in caplog.records if r.name == "reports.prometheus"] == [
+        logging.WARNING
+    ]
 
 
 def data_queries(captured: CaptureQueriesContext) -> list[str]:
@@ -150,7 +242,8 @@ def test_the_histograms_cost_the_scrape_one_query(client, clock, responder, monk
 
 
 def test_scrapes_share_the_query_for_a_while(client, clock, responder, settings):
-    """Over a million incidents it scans for about a second; Prometheus scrapes every 15 s."""
+    """A month of a large organisation's incidents is a third of a second; Prometheus scrapes
+    every 15 s."""
     settings.REPORTS_METRICS_CACHE_SECONDS = 30
     incident(clock, responder, ack=45, resolve=3000)
     assert histogram(scrape(client), TTR, "SEV1")[2] == 1
