@@ -351,7 +351,16 @@ class TimelineEvent(models.Model):
     class Meta:
         ordering = ("occurred_at", "id")
         indexes: ClassVar = [
-            models.Index(fields=["incident", "occurred_at", "id"], name="timeline_incident_time")
+            models.Index(fields=["incident", "occurred_at", "id"], name="timeline_incident_time"),
+            # The responder load's commander history (reports.load): the role entries of the
+            # month's incidents, read from the index alone on PostgreSQL (SQLite cannot include
+            # a column and builds it without `data`).
+            models.Index(
+                fields=["incident", "occurred_at", "id"],
+                include=["data"],
+                condition=Q(kind="role_assigned"),
+                name="timeline_role_assigned",
+            ),
         ]
 
     def __str__(self) -> str:

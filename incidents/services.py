@@ -775,6 +775,17 @@ def incident_merge(
                 {"into": "A private incident can only be merged into another private incident."}
             )
         now = timezone.now()
+        # The duplicate's role entries say who held its roles, not the survivor's: marked, the
+        # responder load reads them as a history of their own (reports.load), ending at the merge.
+        # An entry moved by an earlier merge keeps the incident it came from.
+        moved_roles = list(
+            TimelineEvent.objects.filter(incident=incident, kind=EventKind.ROLE_ASSIGNED).exclude(
+                data__has_key="merged_from"
+            )
+        )
+        for role_entry in moved_roles:
+            role_entry.data = {**role_entry.data, "merged_from": incident.number}
+        TimelineEvent.objects.bulk_update(moved_roles, ["data"])
         TimelineEvent.objects.filter(incident=incident).update(incident=into)
         into.participants.add(*incident.participants.all())
         old = Status(incident.status)

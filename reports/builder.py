@@ -45,7 +45,7 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
     action_items = selectors_postmortems.action_item_status(
         month, today=organisation_today(now), postmortems=side.postmortems
     )
-    load = responder_load(month)
+    load = responder_load(month, now=now)
     listed = selectors_incidents.first_rows(month, measured, limit=INCIDENTS_LISTED)
     return MonthlyReport(
         month=month,

@@ -20,8 +20,10 @@ What each figure counts (the report prints these definitions):
   within the month. The role history is the timeline's: assignments replace the role's row, so
   the row only knows the current holder. The entry names the person by username, so a renamed
   account loses its earlier command. Time between a resolution and a reopen counts, as the
-  commander still holds the incident; a merge moves the duplicate's timeline, its commander
-  entries with it, into the surviving incident.
+  commander still holds the incident. A merge moves the duplicate's timeline into the surviving
+  incident, its role entries marked `merged_from` (the duplicate's number): they stay the
+  duplicate's history, which ended when the merge resolved it, and do not replace the
+  survivor's commander.
 
 Two queries, whatever the number of pages and incidents: one for pages, one for command. Both are
 plain SQL on PostgreSQL and SQLite alike, but for the few expressions reports.sql.Dialect spells
@@ -193,14 +195,18 @@ def _pages_query(sql: Dialect, month: Month) -> tuple[str, dict[str, Any]]:
         "gap": SAME_INTERRUPTION.total_seconds(),
         "work_starts": hours.start_minute,
         "work_ends": hours.end_minute,
-        "organisation_zone": settings.ORGANISATION_TIME_ZONE,
+        **sql.zone_parameters(settings.ORGANISATION_TIME_ZONE),
     }
     return query, params
 
 
 def _command_query(sql: Dialect, month: Month, now: datetime) -> tuple[str, dict[str, Any]]:
-    replaced_or_ended = sql.earlier("COALESCE(replaced_at, ends_at)", "ends_at")
+    replaced_or_ended = sql.earlier("COALESCE(a.replaced_at, a.ends_at)", "a.ends_at")
     held_until = sql.earlier(replaced_or_ended, "%(end_or_now)s")
+    merged_from = sql.json_text("e.data", "merged_from")
+    live_in_month = sql.live_span("%(start)s", "%(end)s") or (
+        "i.declared_at < %(end)s AND (i.status <> %(resolved)s OR i.last_resolved_at > %(start)s)"
+    )
     # Table names and Dialect's SQL around them; every value is a parameter.
     query = f"""
         WITH live AS (
@@ -210,19 +216,19 @@ def _command_query(sql: Dialect, month: Month, now: datetime) -> tuple[str, dict
                    CASE WHEN i.status = %(resolved)s THEN i.last_resolved_at ELSE %(now)s END
                        AS ends_at
             FROM {Incident._meta.db_table} i
-            WHERE NOT i.drill
-              AND i.declared_at < %(end)s
-              AND (i.status <> %(resolved)s OR i.last_resolved_at > %(start)s)
+            WHERE NOT i.drill AND {live_in_month}
         ),
         assignments AS (
             -- Their role entries up to the month's end (one after it would be clipped to the
-            -- month's end anyway), each with when the next holder of the role took over.
+            -- month's end anyway), each with when the next holder of the role took over: in the
+            -- same incident, as a merged duplicate's entries are a history of their own.
             SELECT e.incident_id,
+                   {merged_from} AS merged_from,
                    {sql.json_text("e.data", "role")} AS role,
                    {sql.json_text("e.data", "user")} AS username,
                    e.occurred_at AS began_at,
                    LEAD(e.occurred_at) OVER (
-                       PARTITION BY e.incident_id, {sql.json_text("e.data", "role")}
+                       PARTITION BY e.incident_id, {merged_from}, {sql.json_text("e.data", "role")}
                        ORDER BY e.occurred_at, e.id
                    ) AS replaced_at,
                    live.ends_at
@@ -232,12 +238,23 @@ def _command_query(sql: Dialect, month: Month, now: datetime) -> tuple[str, dict
             -- many entries a JSON filter keeps, plan for a handful.
             {sql.fence()}
         ),
+        commands AS (
+            -- A merged duplicate's commander held it until the merge resolved it: the
+            -- duplicate, found by its number among the few entries left.
+            SELECT COALESCE(d.id, a.incident_id) AS incident_id, a.username, a.began_at,
+                   a.replaced_at,
+                   {sql.earlier("COALESCE(d.last_resolved_at, a.ends_at)", "a.ends_at")}
+                       AS ends_at
+            FROM assignments a
+            LEFT JOIN {Incident._meta.db_table} d
+                   ON a.merged_from IS NOT NULL AND d.number = CAST(a.merged_from AS INTEGER)
+            WHERE a.role = %(commander)s
+        ),
         held AS (
-            SELECT incident_id, username,
-                   {sql.later("began_at", "%(start)s")} AS held_from,
+            SELECT a.incident_id, a.username,
+                   {sql.later("a.began_at", "%(start)s")} AS held_from,
                    {held_until} AS held_to
-            FROM assignments
-            WHERE role = %(commander)s
+            FROM commands a
         ),
         per_person AS (
             SELECT username,

@@ -18,6 +18,7 @@ from accounts.models import User
 from incidents import services
 from incidents.models import Incident, RoleKind
 from oncall.models import Notification, NotificationKind, NotificationState
+from reports.builder import monthly_report
 from reports.load import responder_load, sqlite_local_time, working_time
 from reports.months import Month
 from reports.report import ResponderLoad
@@ -450,6 +451,51 @@ def test_pages_and_command_are_one_persons_row(clock, rosa):
     )
 
 
+def test_a_merged_duplicates_commander_does_not_replace_the_survivors(clock, rosa, cole):
+    clock.now = utc(2026, 11, 10, 10)
+    survivor = declare(rosa, commander=rosa)
+    clock.now = utc(2026, 11, 10, 10, 30)
+    duplicate = declare(cole, title="Payments time out", commander=cole)
+    clock.now = utc(2026, 11, 10, 10, 58)
+    services.incident_merge(incident=duplicate, into=survivor, actor=rosa)
+    clock.now = utc(2026, 11, 10, 12)
+    services.incident_resolve(incident=survivor, actor=rosa)
+
+    loads = {load.name: load for load in responder_load(NOVEMBER, now=clock.now)}
+
+    # Rosa: the survivor from 10:00 to 12:00. Cole: the duplicate from 10:30 to the merge.
+    assert loads["Rosa Responder"].commander_seconds == 7200
+    assert loads["Cole Commander"].commander_seconds == 1680
+    assert loads["Cole Commander"].incidents_commanded == 1
+
+
+def test_commanding_a_duplicate_and_its_survivor_is_two_incidents(clock, rosa):
+    clock.now = utc(2026, 11, 10, 10)
+    survivor = declare(rosa, commander=rosa)
+    clock.now = utc(2026, 11, 10, 10, 30)
+    duplicate = declare(rosa, title="Payments time out", commander=rosa)
+    clock.now = utc(2026, 11, 10, 10, 58)
+    services.incident_merge(incident=duplicate, into=survivor, actor=rosa)
+    clock.now = utc(2026, 11, 10, 12)
+    services.incident_resolve(incident=survivor, actor=rosa)
+
+    [load] = responder_load(NOVEMBER, now=clock.now)
+
+    # 2 h of the survivor and 28 min of the duplicate.
+    assert (load.incidents_commanded, load.commander_seconds) == (2, 7200 + 1680)
+
+
+def test_the_report_counts_command_until_its_own_now(clock, rosa):
+    clock.now = utc(2026, 11, 10, 8)
+    declare(rosa, commander=rosa)
+    clock.now = utc(2026, 11, 20)
+
+    report = monthly_report(NOVEMBER, now=utc(2026, 11, 10, 9, 30))
+
+    [load] = report.load
+    assert (load.incidents_commanded, load.commander_seconds) == (1, 5400)
+
+
 def fill(clock, people: int) -> None:
     for n in range(people):
         someone = person(f"someone{n}", zone="Asia/Tokyo" if n % 2 else "")
@@ -462,6 +508,8 @@ def fill(clock, people: int) -> None:
 @pytest.mark.parametrize("people", [1, 6])
 def test_the_query_count_does_not_grow_with_pages_or_people(clock, people):
     fill(clock, people)
+    # The first reads the database's zone names, once for the process.
+    responder_load(NOVEMBER, now=utc(2026, 12, 1))
 
     with CaptureQueriesContext(connection) as queries:
         loads = responder_load(NOVEMBER, now=utc(2026, 12, 1))
