@@ -13,6 +13,7 @@ from django.core.management import call_command
         ("oncall", "0006_report_indexes", "notification_page_sent"),
         ("incidents", "0008_reopens_drills_and_the_started_index", "incident_started"),
         ("incidents", "0009_report_indexes", "incident_last_resolved"),
+        ("incidents", "0010_role_index_and_live_span", "timeline_role_assigned"),
     ],
 )
 def test_report_indexes_are_built_concurrently_on_postgresql(
