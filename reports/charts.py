@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from reports.durations import duration_text
 from reports.months import MONTH_NAMES
 from reports.report import TrendPoint
 
@@ -53,26 +54,8 @@ MONTH_ABBREVIATIONS = [name[:3] for name in MONTH_NAMES]
 
 
 def human_duration(value: float | timedelta | None) -> str:
-    """A duration as the report prints it: "42 s", "4 min 05 s", "42 min", "1 h 05 min",
-    "3 d 04 h"; an em dash for nothing measured. Precision shrinks as durations grow: nobody
-    acts on the seconds of a two-hour outage."""
-    if value is None:
-        return "—"
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    whole = max(round(seconds), 0)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 600:
-        minutes, rest = divmod(whole, 60)
-        return f"{minutes} min {rest:02d} s"
-    minutes = round(whole / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h {rest:02d} min"
-    days, hours = divmod(round(minutes / 60), 24)
-    return f"{days} d {hours:02d} h"
+    """A duration as the whole report prints it (reports.durations)."""
+    return duration_text(value)
 
 
 def tick_duration(seconds: float) -> str:

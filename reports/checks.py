@@ -5,9 +5,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 
+from incidents.models import Severity
 from reports.definitions import Anchor
+from reports.load import working_time
 
 
 @register()
@@ -31,4 +35,38 @@ def check_report_settings(**kwargs: Any) -> list[CheckMessage]:
                 id="reports.E002",
             )
         )
+    try:
+        working_time()
+    except ImproperlyConfigured as problem:
+        errors.append(
+            Error(
+                str(problem),
+                hint="REPORTS_WORKING_HOURS: HH:MM-HH:MM, e.g. 09:00-18:00; "
+                "REPORTS_WORKING_DAYS: ISO weekdays, 1 (Monday) to 7 (Sunday).",
+                id="reports.E003",
+            )
+        )
+    errors.extend(_unknown_target_severities())
     return errors
+
+
+def _unknown_target_severities() -> list[CheckMessage]:
+    """A REPORTS_MTTR_TARGETS name that is no severity's is a target no row is ever held to.
+    Only a warning: the severity may be created after the check (a fresh database)."""
+    names = set(settings.REPORTS_MTTR_TARGETS)
+    if not names:
+        return []
+    try:
+        known = set(Severity.objects.filter(name__in=names).values_list("name", flat=True))
+    except (DatabaseError, ImproperlyConfigured):
+        # Checks also run with no database (manage.py check in a build), or before migrate:
+        # nothing to compare with.
+        return []
+    return [
+        Warning(
+            f"REPORTS_MTTR_TARGETS names {name!r}, which is no severity.",
+            hint="Name severities as they are spelled in Tocsin (e.g. SEV1), or drop the entry.",
+            id="reports.W001",
+        )
+        for name in sorted(names - known)
+    ]

@@ -19,7 +19,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from postmortems.models import ActionItemStatus as ActionItemState
+from reports.builder import TOP_SERVICES
+from reports.durations import duration_text, target_text
+from reports.export import absolute
+from reports.recommendations import (
+    acknowledgement_over_target,
+    mttr_targets,
+    resolution_over_target,
+)
 from reports.report import (
+    EMPTY,
     Count,
     Distribution,
     GroupFigures,
@@ -37,7 +46,6 @@ DURATION_COLOUR = "#b45309"
 # The report's own month stands out from the twelve before it.
 CURRENT_COUNT_COLOUR = "#172a80"
 CURRENT_DURATION_COLOUR = "#7c2d12"
-TOP_SERVICES = 5
 
 
 @dataclass(frozen=True)
@@ -93,34 +101,25 @@ class SeverityRow:
     mttr: Figures
     target: str
     within_target: int | None
+    # Both by reports.recommendations' rule (the median above the target), so a row flagged here
+    # is a severity the recommendations name.
     over_target: bool
+    mttr_target: str = ""
+    mttr_over_target: bool = False
 
 
-def duration_text(seconds: float | None) -> str:
-    """'40 s', '12 min', '3 h 5 min', '2 d 4 h'; 'n/a' when nothing was measured."""
-    if seconds is None:
-        return "n/a"
-    whole = max(round(seconds), 0)
-    if whole < 60:
-        return f"{whole} s"
-    minutes = whole // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+def duration(seconds: float | None) -> str:
+    return duration_text(seconds, missing="n/a")
 
 
 def figures(distribution: Distribution) -> Figures:
     return Figures(
         n=distribution.n,
         left_out=distribution.left_out,
-        mean=duration_text(distribution.mean),
-        median=duration_text(distribution.median),
-        p90=duration_text(distribution.p90),
-        max=duration_text(distribution.max),
+        mean=duration(distribution.mean),
+        median=duration(distribution.median),
+        p90=duration(distribution.p90),
+        max=duration(distribution.max),
     )
 
 
@@ -158,23 +157,24 @@ def _summary_metrics(report: MonthlyReport) -> list[SummaryMetric]:
 
 
 def _severity_rows(groups: list[GroupFigures]) -> list[SeverityRow]:
-    empty = Distribution(0, 0)
+    resolution_targets = mttr_targets()
     rows = []
     for group in groups:
-        mtta = group.figures.get("time_to_acknowledge", empty)
         target = group.response_target
-        over = bool(target and mtta.mean is not None and mtta.mean > target.total_seconds())
+        mttr_target = resolution_targets.get(group.name)
         rows.append(
             SeverityRow(
                 name=group.name,
                 incidents=group.incidents,
                 previous_incidents=group.previous_incidents,
                 open=group.open,
-                mtta=figures(mtta),
-                mttr=figures(group.figures.get("time_to_resolve", empty)),
-                target=duration_text(target.total_seconds()) if target else "",
+                mtta=figures(group.figures.get("time_to_acknowledge", EMPTY)),
+                mttr=figures(group.figures.get("time_to_resolve", EMPTY)),
+                target=target_text(target) if target else "",
                 within_target=group.within_target,
-                over_target=over,
+                over_target=acknowledgement_over_target(group),
+                mttr_target=target_text(mttr_target) if mttr_target else "",
+                mttr_over_target=resolution_over_target(group, resolution_targets),
             )
         )
     return rows
@@ -196,8 +196,8 @@ def _trend_bars(report: MonthlyReport) -> tuple[list[Bar], list[Bar]]:
         mttrs.append(
             (
                 point.month.label,
-                mttr.mean,
-                f"{duration_text(mttr.mean)} (n={mttr.n})",
+                mttr.median,
+                f"{duration(mttr.median)} (n={mttr.n})",
                 CURRENT_DURATION_COLOUR if current else DURATION_COLOUR,
             )
         )
@@ -222,14 +222,9 @@ def _action_items(report: MonthlyReport) -> dict[str, Any] | None:
     }
 
 
-def _absolute(link: str) -> str:
-    return settings.BASE_URL + link if link.startswith("/") else link
-
-
 def _recommendations(report: MonthlyReport) -> list[Recommendation]:
     return [
-        Recommendation(each.kind, each.text, _absolute(each.link))
-        for each in report.recommendations
+        Recommendation(each.kind, each.text, absolute(each.link)) for each in report.recommendations
     ]
 
 

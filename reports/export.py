@@ -19,6 +19,7 @@ from django.urls import reverse
 from postmortems.models import ActionItemStatus as ItemStatus
 from reports.builder import incident_rows
 from reports.definitions import Metric, metrics
+from reports.durations import clock_duration
 from reports.months import Month, organisation_zone
 from reports.report import (
     EMPTY,
@@ -58,17 +59,6 @@ def absolute(link: str) -> str:
 
 def iso(when: datetime | None, zone: ZoneInfo, timespec: str = "auto") -> str | None:
     return when.astimezone(zone).isoformat(timespec=timespec) if when is not None else None
-
-
-def clock_duration(seconds: float | None) -> str:
-    """27:03:00 for 27 hours 3 minutes (hours are not wrapped into days); "" when unmeasured."""
-    if seconds is None:
-        return ""
-    total = round(seconds)
-    sign = "-" if total < 0 else ""
-    hours, rest = divmod(abs(total), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
 def spreadsheet_safe(cell: str) -> str:
@@ -363,12 +353,14 @@ def _severity_table(report: MonthlyReport) -> list[str]:
                 clock_duration(_seconds(group.response_target)) or NOTHING,
                 within or NOTHING,
                 _duration(ack.median),
+                str(ack.n),
                 _duration(resolve.median),
+                str(resolve.n),
                 _duration(resolve.p90),
             ]
         )
     header = ["Severity", "Incidents", "Open", "Response target", "Acknowledged within"]
-    return _table([*header, "MTTA median", "MTTR median", "MTTR p90"], rows)
+    return _table([*header, "MTTA median", "MTTA n", "MTTR median", "MTTR n", "MTTR p90"], rows)
 
 
 def _group_table(title: str, groups: list[GroupFigures]) -> list[str]:
@@ -383,13 +375,14 @@ def _group_table(title: str, groups: list[GroupFigures]) -> list[str]:
                 str(group.previous_incidents),
                 str(group.open),
                 _duration(ack.median),
-                str(resolve.n),
+                str(ack.n),
                 _duration(resolve.median),
+                str(resolve.n),
                 _duration(resolve.p90),
             ]
         )
-    header = [title, "Incidents", "Previous month", "Open", "MTTA median", "MTTR n"]
-    return _table([*header, "MTTR median", "MTTR p90"], rows)
+    header = [title, "Incidents", "Previous month", "Open", "MTTA median", "MTTA n"]
+    return _table([*header, "MTTR median", "MTTR n", "MTTR p90"], rows)
 
 
 def _trend_table(report: MonthlyReport) -> list[str]:
@@ -397,13 +390,13 @@ def _trend_table(report: MonthlyReport) -> list[str]:
         [
             point.month.label,
             str(point.incidents),
-            str(point.mttr.n),
             _duration(point.mttr.median),
+            str(point.mttr.n),
             _duration(point.mttr.p90),
         ]
         for point in report.trend
     ]
-    return _table(["Month", "Incidents", "MTTR n", "MTTR median", "MTTR p90"], rows)
+    return _table(["Month", "Incidents", "MTTR median", "MTTR n", "MTTR p90"], rows)
 
 
 def _counts_table(title: str, counts: list[Count]) -> list[str]:
@@ -412,14 +405,14 @@ def _counts_table(title: str, counts: list[Count]) -> list[str]:
 
 def _action_items_lines(status: ActionItemStatus | None) -> list[str]:
     if status is None:
-        return ["No action item from this month's postmortems, and none overdue.", ""]
+        return ["No action item on this month's incidents, and none overdue.", ""]
     labels = dict(ItemStatus.choices)
     by_status = ", ".join(
         f"{md_text(labels.get(name, name)).lower()} {count}"
         for name, count in status.by_status.items()
     )
     return [
-        f"- {_plural(status.total, 'action item')} from this month's postmortems"
+        f"- {_plural(status.total, 'action item')} on this month's incidents"
         + (f": {by_status}." if by_status else "."),
         f"- Done on time: {status.done_on_time}.",
         f"- Overdue now, whatever month they came from: {status.overdue}.",
@@ -483,8 +476,10 @@ def _definitions(report: MonthlyReport) -> list[str]:
         *(f"- **{m.short}, {m.label.lower()}**: {m.definition}" for m in report.metrics),
         "- **n**: the incidents a figure measures. **Left out**: those it could not (still "
         "open, or a time missing, e.g. never acknowledged).",
-        "- **Median** and **p90**: half, and nine in ten, of the measured incidents took at "
-        "most this long. Durations are hours:minutes:seconds.",
+        "- **Median**: half of the measured incidents took at most this long; each severity "
+        "is held against its targets by its median. **p90 (interpolated)**: the 90th "
+        "percentile, interpolated between the two nearest incidents, so it may be no incident's "
+        "own time. Durations are hours:minutes:seconds, the fraction of a second dropped.",
         "- Drills, and incidents merged into another (duplicates), are left out of every figure. "
         "An incident with several services counts under each of them.",
         "",
@@ -500,9 +495,9 @@ def report_markdown(report: MonthlyReport) -> str:
         f"# Incident report: {report.month.label}",
         "",
         f"Incidents whose impact began from {first.isoformat()} to {last.isoformat()} in "
-        f"{report.time_zone}, drills aside. Times to acknowledge, mitigate and resolve run from "
-        f"{report.anchor.words}. Generated {_local(report.generated_at, zone)} "
-        f"({report.time_zone}).",
+        f"{report.time_zone}, drills and duplicates merged into another incident aside. Times "
+        f"to acknowledge, mitigate and resolve run from {report.anchor.words}. Generated "
+        f"{_local(report.generated_at, zone)} ({report.time_zone}).",
         "",
         "## Executive summary",
         "",

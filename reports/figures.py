@@ -15,7 +15,7 @@ from django.db.models.functions import Cast
 
 from reports.aggregates import Percentile, Seconds
 from reports.definitions import Metric
-from reports.report import Distribution
+from reports.report import EMPTY, Distribution
 
 MEDIAN, P90 = 0.5, 0.9
 
@@ -85,4 +85,4 @@ def distributions(
 
 
 def empty_distributions(metrics: list[Metric]) -> dict[str, Distribution]:
-    return {metric.key: Distribution(0, 0) for metric in metrics}
+    return {metric.key: EMPTY for metric in metrics}

@@ -19,8 +19,15 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.urls import reverse
 
-from incidents.templatetags.incidents_ui import duration
-from reports.report import ActionItemStatus, GroupFigures, Recommendation, ResponderLoad
+from reports.durations import duration_text, target_text
+from reports.report import (
+    EMPTY,
+    ActionItemStatus,
+    Distribution,
+    GroupFigures,
+    Recommendation,
+    ResponderLoad,
+)
 
 RECURRING_INCIDENTS = 3
 OFF_HOURS_SHARE = 0.5
@@ -34,6 +41,29 @@ def mttr_targets() -> dict[str, timedelta]:
     }
 
 
+def above_target(seconds: float | None, target: timedelta | None) -> bool:
+    """THE over-target rule, for the page, the email and the recommendations alike: a figure
+    strictly above its target; never when either is unknown."""
+    return seconds is not None and target is not None and seconds > target.total_seconds()
+
+
+def median_above_target(figures: Distribution, target: timedelta | None) -> bool:
+    """A severity is over target when its MEDIAN is (one long incident would drag a mean)."""
+    return above_target(figures.median, target)
+
+
+def acknowledgement_over_target(severity: GroupFigures) -> bool:
+    """The median time to acknowledge above the severity's response target."""
+    figures = severity.figures.get("time_to_acknowledge", EMPTY)
+    return median_above_target(figures, severity.response_target)
+
+
+def resolution_over_target(severity: GroupFigures, targets: dict[str, timedelta]) -> bool:
+    """The median time to resolve above the severity's REPORTS_MTTR_TARGETS entry."""
+    figures = severity.figures.get("time_to_resolve", EMPTY)
+    return median_above_target(figures, targets.get(severity.name))
+
+
 def _incidents(count: int) -> str:
     return f"{count} incident" if count == 1 else f"{count} incidents"
 
@@ -42,28 +72,20 @@ def _incident_list(**filters: str) -> str:
     return f"{reverse('incidents:list')}?{urlencode(filters)}"
 
 
-def _median_over(severity: GroupFigures, *, key: str, target: timedelta | None) -> timedelta | None:
-    """The median of `key` when it is above `target`; None when it is not, or either is unknown."""
-    median = severity.figures[key].median
-    if target is None or median is None or median <= target.total_seconds():
-        return None
-    return timedelta(seconds=median)
-
-
 def _slow_resolution(severities: list[GroupFigures]) -> list[Recommendation]:
     targets = mttr_targets()
     found = []
     for severity in severities:
         target = targets.get(severity.name)
-        median = _median_over(severity, key="time_to_resolve", target=target)
-        if median is None or target is None:
+        median = severity.figures.get("time_to_resolve", EMPTY).median
+        if not resolution_over_target(severity, targets) or median is None or target is None:
             continue
         found.append(
             Recommendation(
                 "mttr_over_target",
-                f"{severity.name}: the median time to resolve, {duration(median)} over "
+                f"{severity.name}: the median time to resolve, {duration_text(median)} over "
                 f"{_incidents(severity.figures['time_to_resolve'].n)}, is above the "
-                f"{duration(target)} target. Look at what held the slowest ones up.",
+                f"{target_text(target)} target. Look at what held the slowest ones up.",
                 _incident_list(severity=severity.name),
             )
         )
@@ -74,15 +96,15 @@ def _slow_acknowledgement(severities: list[GroupFigures]) -> list[Recommendation
     found = []
     for severity in severities:
         target = severity.response_target
-        median = _median_over(severity, key="time_to_acknowledge", target=target)
-        if median is None or target is None:
+        median = severity.figures.get("time_to_acknowledge", EMPTY).median
+        if not acknowledgement_over_target(severity) or median is None or target is None:
             continue
         measured = severity.figures["time_to_acknowledge"].n
         found.append(
             Recommendation(
                 "mtta_over_target",
-                f"{severity.name}: the median time to acknowledge, {duration(median)} over "
-                f"{_incidents(measured)}, is above the {duration(target)} response target "
+                f"{severity.name}: the median time to acknowledge, {duration_text(median)} over "
+                f"{_incidents(measured)}, is above the {target_text(target)} response target "
                 f"({severity.within_target} of {measured} acknowledged within it). "
                 "Check who is paged for it, and how.",
                 _incident_list(severity=severity.name),

@@ -72,7 +72,7 @@ class Count:
 
 @dataclass(frozen=True)
 class ActionItemStatus:
-    """Action items of the month's incidents' postmortems, and every overdue one."""
+    """Action items of the month's incidents, and every overdue one."""
 
     total: int
     by_status: dict[str, int]  # ActionItem status value -> count
@@ -138,7 +138,7 @@ class MonthlyReport:
     generated_at: datetime
     metrics: list[Metric]
 
-    # Counts: every incident that started in the month, drills aside.
+    # Counts: every incident that started in the month, drills and merged duplicates aside.
     incidents: int
     open: int
     drills_excluded: int

@@ -6,7 +6,8 @@ from django import template
 
 from incidents.models import Status
 from postmortems.models import ActionItemStatus
-from reports import charts
+from reports import recommendations
+from reports.durations import NOTHING, duration_text, target_text
 from reports.report import GroupFigures
 
 register = template.Library()
@@ -17,25 +18,26 @@ SEVERITY_CLASSES = 4
 
 @register.filter
 def human_duration(value: object) -> str:
-    """Seconds (or a timedelta) as "42 s", "1 h 05 min"; "—" when nothing was measured,
-    including a figure the report does not have (the template hands on "")."""
+    """Seconds (or a timedelta) as "42 s", "1 h 05 min" (reports.durations, the rule of the
+    email and the exports too); "—" when nothing was measured, including a figure the report
+    does not have (the template hands on "")."""
     if isinstance(value, bool) or not isinstance(value, int | float | timedelta):
-        return charts.human_duration(None)
+        return NOTHING
     # No-break spaces: a narrow column wraps between figures, never inside "1 h 05 min".
-    return charts.human_duration(value).replace(" ", "\N{NO-BREAK SPACE}")
+    return duration_text(value).replace(" ", "\N{NO-BREAK SPACE}")
 
 
 @register.filter
 def target_duration(value: timedelta | None) -> str:
     """A target in its round unit: "15 min", "1 h", "7 d" (not "1 h 00 min")."""
-    if value is None:
-        return charts.human_duration(None)
-    return charts.tick_duration(value.total_seconds()).replace(" ", "\N{NO-BREAK SPACE}")
+    return target_text(value).replace(" ", "\N{NO-BREAK SPACE}")
 
 
 @register.filter
 def above_target(seconds: float | None, target: timedelta | None) -> bool:
-    return seconds is not None and target is not None and seconds > target.total_seconds()
+    """The recommendations' own rule, so the page flags what they name (the template hands
+    on the median)."""
+    return recommendations.above_target(seconds, target)
 
 
 @register.filter

@@ -471,14 +471,14 @@ def test_the_email_carries_the_months_figures_counted_in_the_organisations_zone(
     # Time to acknowledge 2, 5, 15 and 10 min; to resolve 30 min, 1 h and 3 h (p90
     # interpolated: 1 h + 0.8 of 2 h).
     assert (
-        "MTTA (time to acknowledge): mean 8 min, median 7 min, p90 13 min, max 15 min; "
-        "n=4, 0 left out." in text
+        "MTTA (time to acknowledge): median 7 min 30 s (n=4, 0 left out); mean 8 min 00 s, "
+        "p90 13 min (interpolated), max 15 min." in text
     )
     assert (
-        "MTTR (time to resolve): mean 1 h 30 min, median 1 h, p90 2 h 36 min, max 3 h; "
-        "n=3, 1 left out." in text
+        "MTTR (time to resolve): median 1 h 00 min (n=3, 1 left out); mean 1 h 30 min, "
+        "p90 2 h 36 min (interpolated), max 3 h 00 min." in text
     )
     assert "November 2026       4  " + "#" * 30 + "\n" in text
     assert "October 2026        1  " + "#" * 8 + "\n" in text
     assert "<strong>4</strong> incidents (previous month 1), 1 still open." in html
-    assert "<strong>1 h 30 min</strong>" in html
+    assert "<strong>1 h 00 min</strong>" in html  # the median time to resolve

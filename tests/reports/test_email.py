@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 import pytest
 
 from reports.definitions import Anchor, metrics
-from reports.email import duration_text, report_email, report_message
+from reports.email import report_email, report_message
 from reports.months import Month
+from reports.recommendations import recommendations
 from reports.report import (
     EMPTY,
     ActionItemStatus,
@@ -25,7 +26,7 @@ from reports.report import (
 NOVEMBER = Month(2026, 11)
 # Incidents per month, November 2025 … November 2026; the largest is 8.
 COUNTS = [4, 0, 2, 8, 1, 3, 5, 6, 7, 2, 4, 6, 5]
-# Mean MTTR per month in seconds (None: nothing resolved); the largest is 7,200 (2 h).
+# Median MTTR per month in seconds (None: nothing resolved); the largest is 7,200 (2 h).
 MTTRS = [3600, None, 1800, 7200, 900, 3600, 3600, 3600, 3600, 3600, 3600, 5400, 3900]
 
 MTTA = Distribution(n=10, left_out=2, mean=420, median=300, p90=900, max=1200)
@@ -73,8 +74,10 @@ def november_report(**changes) -> MonthlyReport:
                 "SEV1",
                 2,
                 target_minutes=15,
-                mtta=Distribution(2, 0, mean=1500),  # 25 min: over its 15 min target
-                mttr=Distribution(2, 0, mean=9000),
+                # The median, 25 min, is over the 15 min target; the mean, 10 min, is not.
+                mtta=Distribution(2, 0, mean=600, median=1500),
+                # 2 h 30 min, over REPORTS_MTTR_TARGETS' 1 h.
+                mttr=Distribution(2, 0, mean=9000, median=9000),
                 within=1,
                 previous=1,
             ),
@@ -82,8 +85,9 @@ def november_report(**changes) -> MonthlyReport:
                 "SEV2",
                 10,
                 target_minutes=30,
-                mtta=Distribution(8, 2, mean=240),
-                mttr=Distribution(7, 3, mean=3000),
+                # The mean, 40 min, is over the 30 min target; the median, 4 min, is not.
+                mtta=Distribution(8, 2, mean=2400, median=240),
+                mttr=Distribution(7, 3, mean=3000, median=2700),
                 within=8,
                 open_=3,
                 previous=5,
@@ -95,7 +99,8 @@ def november_report(**changes) -> MonthlyReport:
             TrendPoint(
                 NOVEMBER.minus(12 - index),
                 count,
-                Distribution(count, 0, mean=mttr) if mttr else EMPTY,
+                # The mean three times the median: the bars must draw the median.
+                Distribution(count, 0, mean=mttr * 3, median=mttr) if mttr else EMPTY,
             )
             for index, (count, mttr) in enumerate(zip(COUNTS, MTTRS, strict=True))
         ],
@@ -169,7 +174,7 @@ def test_the_html_draws_its_charts_as_table_bars_not_svg():
     widths = [row["width"] if row else "-" for row in rows]
     # Incidents: each month's count over the largest (8); no bar for none.
     assert " ".join(widths[:13]) == "50% - 25% 100% 12% 38% 62% 75% 88% 25% 50% 75% 62%"
-    # MTTR: each month's mean over the largest (7,200 s); no bar where nothing was resolved.
+    # MTTR: each month's median over the largest (7,200 s); no bar where nothing was resolved.
     assert " ".join(widths[13:26]) == "50% - 25% 100% 12% 50% 50% 50% 50% 50% 50% 75% 54%"
     assert widths[26:] == ["100%", "50%", "17%"]
 
@@ -195,17 +200,24 @@ def test_the_html_shows_the_summary_with_each_figures_n():
     assert "2 reopened (3 reopens)." in html
     assert "1 drill excluded." in html
     assert "2 merged into another incident, excluded as duplicates." in html
-    assert "<strong>1 h 5 min</strong>" in html  # MTTR mean, 3,900 s
-    assert "2 d 2 h" in html  # MTTR max, 180,000 s
-    assert "1 h 30 min (n=6)" in html  # previous month's MTTR
-    assert "<strong>7 min</strong>" in html  # MTTA mean, 420 s
+    # The median is the headline figure; the mean stands beside it.
+    assert "<strong>1 h 00 min</strong>" in html  # MTTR median, 3,600 s
+    assert "1 h 05 min" in html  # MTTR mean, 3,900 s
+    assert "2 d 02 h" in html  # MTTR max, 180,000 s
+    assert "1 h 23 min (n=6)" in html  # previous month's MTTR median, 5,000 s
+    assert "<strong>5 min 00 s</strong>" in html  # MTTA median, 300 s
 
 
 def test_the_html_flags_a_severity_acknowledged_slower_than_its_target():
     html = report_email(november_report()).html
 
     assert '25 min (n=2)<br><span style="color: #b91c1c">over target</span>' in html
-    assert html.count("over target") == 1
+    assert (
+        '2 h 30 min (n=2)<br><span style="color: #6b7280">target 1 h</span>'
+        '<br><span style="color: #b91c1c">over target</span>'
+    ) in html
+    # SEV2's mean time to acknowledge is over its target, its median is not: no flag.
+    assert html.count("over target") == 2
     assert "1 of 2" in html
     assert "8 of 8" in html
 
@@ -217,26 +229,32 @@ def test_the_text_alternative_carries_the_same_figures():
     assert "12 incidents (previous month 6), 3 still open." in text
     assert "1 drill excluded.\n2 merged into another incident, excluded as duplicates.\n" in text
     assert (
-        "MTTA (time to acknowledge): mean 7 min, median 5 min, p90 15 min, max 20 min; "
-        "n=10, 2 left out." in text
+        "MTTA (time to acknowledge): median 5 min 00 s (n=10, 2 left out); mean 7 min 00 s, "
+        "p90 15 min (interpolated), max 20 min." in text
     )
     assert (
-        "MTTR (time to resolve): mean 1 h 5 min, median 1 h, p90 2 h, max 2 d 2 h; "
-        "n=9, 3 left out." in text
+        "MTTR (time to resolve): median 1 h 00 min (n=9, 3 left out); mean 1 h 05 min, "
+        "p90 2 h 00 min (interpolated), max 2 d 02 h." in text
     )
-    assert "Previous month: mean 1 h 30 min (n=6)." in text
-    assert "MTTA 25 min (n=2), target 15 min, 1 of 2 acknowledged within it - OVER TARGET." in text
-    assert "MTTA 4 min (n=8), target 30 min, 8 of 8 acknowledged within it." in text
+    assert "Previous month: median 8 min 00 s (n=6)." in text
+    assert "Previous month: median 1 h 23 min (n=6)." in text
+    assert (
+        "Median TTA 25 min (n=2), target 15 min, 1 of 2 acknowledged within it - OVER TARGET."
+        in text
+    )
+    assert "Median TTR 2 h 30 min (n=2), target 1 h - OVER TARGET." in text
+    assert "Median TTA 4 min 00 s (n=8), target 30 min, 8 of 8 acknowledged within it.\n" in text
+    assert "Median TTR 45 min (n=7), target 4 h.\n" in text
     # Bars of '#' out of 30 for the largest.
     assert "February 2026       8  " + "#" * 30 + "\n" in text
     assert "November 2025       4  " + "#" * 15 + "\n" in text
     assert "December 2025       0\n" in text
-    assert "November 2026        1 h 5 min (n=5)  " + "#" * 16 + "\n" in text
+    assert "November 2026       1 h 05 min (n=5)  " + "#" * 16 + "\n" in text
     assert "December 2025              n/a (n=0)\n" in text
     assert "checkout                     6  " + "#" * 30 + "\n" in text
     assert "Causes: Deployment (4), Capacity (2)." in text
     assert (
-        "9 from this month's postmortems: open 4, in progress 2, done 3, won't do 0; "
+        "9 on this month's incidents: open 4, in progress 2, done 3, won't do 0; "
         "2 done on time.\n2 overdue (from any month)." in text
     )
 
@@ -301,10 +319,10 @@ def test_an_empty_month_says_so_and_draws_no_bar():
 
     assert bars_of(email.html) == [None] * 26
     assert "0 incidents (previous month 0)." in email.text
-    assert "mean n/a, median n/a, p90 n/a, max n/a; n=0, 0 left out." in email.text
+    assert "median n/a (n=0, 0 left out); mean n/a, p90 n/a (interpolated), max n/a." in email.text
     assert "No incident named a service." in email.text
-    assert "No action item from this month's postmortems, and none overdue." in email.text
-    assert "No action item from this month's postmortems, and none overdue." in email.html
+    assert "No action item on this month's incidents, and none overdue." in email.text
+    assert "No action item on this month's incidents, and none overdue." in email.html
     assert "None this month." in email.text
     assert "BY SEVERITY" not in email.text
     assert "drill" not in email.text.split("--")[0]
@@ -342,20 +360,23 @@ def test_the_message_is_text_with_an_html_alternative():
     assert message.get_body(("html",)).get_content().strip() == email.html.strip()
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (None, "n/a"),
-        (0, "0 s"),
-        (59.4, "59 s"),
-        (59.6, "1 min"),
-        (3599, "59 min"),
-        (3600, "1 h"),
-        (3900, "1 h 5 min"),
-        (47 * 3600 + 59 * 60, "47 h 59 min"),
-        (48 * 3600, "2 d"),
-        (180_000, "2 d 2 h"),
-    ],
-)
-def test_durations_read_as_managers_say_them(seconds, text):
-    assert duration_text(seconds) == text
+def test_the_email_flags_over_target_exactly_the_severities_the_recommendations_name(settings):
+    settings.REPORTS_MTTR_TARGETS = {"SEV1": 60, "SEV2": 240}
+    report = november_report()
+    named = {
+        (each.kind, each.text.split(":")[0])
+        for each in recommendations(
+            by_severity=report.by_severity, by_service=[], action_items=None, load=[]
+        )
+    }
+
+    text = report_email(report).text
+    flagged = set()
+    for block in text.split("BY SEVERITY")[1].split("INCIDENTS PER MONTH")[0].split("\nSEV")[1:]:
+        name = "SEV" + block.split(":")[0]
+        for line in block.splitlines():
+            if line.endswith("OVER TARGET."):
+                kind = "mtta_over_target" if "Median TTA" in line else "mttr_over_target"
+                flagged.add((kind, name))
+
+    assert flagged == named == {("mtta_over_target", "SEV1"), ("mttr_over_target", "SEV1")}

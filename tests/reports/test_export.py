@@ -179,7 +179,10 @@ def test_csv_lines_each_end_with_one_line_break(month):
         (None, ""),
         (0, "00:00:00"),
         (59.4, "00:00:59"),
-        (59.6, "00:01:00"),
+        (59.5, "00:00:59"),
+        (59.6, "00:00:59"),  # the fraction dropped, as everywhere in the report
+        (3_599.5, "00:59:59"),
+        (86_400.9, "24:00:00"),
         (3_599, "00:59:59"),
         (97_380, "27:03:00"),
         (360_000, "100:00:00"),
@@ -422,8 +425,8 @@ def test_markdown_opens_with_the_month_zone_and_anchor():
     assert lines[0] == "# Incident report: November 2026"
     assert lines[2] == (
         "Incidents whose impact began from 2026-11-01 to 2026-11-30 in Europe/Paris, drills "
-        "aside. Times to acknowledge, mitigate and resolve run from detection. Generated "
-        "2026-12-01 08:00 (Europe/Paris)."
+        "and duplicates merged into another incident aside. Times to acknowledge, mitigate and "
+        "resolve run from detection. Generated 2026-12-01 08:00 (Europe/Paris)."
     )
 
 
@@ -458,14 +461,15 @@ def test_markdown_tables_each_metrics_distribution():
 
 def test_markdown_shows_each_severity_against_its_target():
     assert (
-        "| SEV1 | 1 | 0 | 00:05:00 | 1 of 1 | 00:05:00 | 27:03:00 | 27:03:00 |" in _markdown_lines()
+        "| SEV1 | 1 | 0 | 00:05:00 | 1 of 1 | 00:05:00 | 1 | 27:03:00 | 1 | 27:03:00 |"
+        in _markdown_lines()
     )
 
 
 def test_markdown_escapes_what_markdown_would_read_as_markup():
     lines = _markdown_lines()
 
-    assert "| checkout \\| api | 1 | 2 | 0 | — | 1 | 27:03:00 | 27:03:00 |" in lines
+    assert "| checkout \\| api | 1 | 2 | 0 | — | 0 | 27:03:00 | 1 | 27:03:00 |" in lines
     assert (
         f"| [INC-3]({BASE_URL}/incidents/3/) | Checkout \\*is\\* failing \\| again | SEV1 "
         "| resolved | 2026-11-03 09:00 | 26:58:00 | 1 |"
@@ -486,7 +490,7 @@ def test_markdown_links_recommendations_at_the_base_url():
 def test_markdown_reports_action_items_and_responder_load():
     lines = _markdown_lines()
 
-    assert "- 3 action items from this month's postmortems: open 1, done 2." in lines
+    assert "- 3 action items on this month's incidents: open 1, done 2." in lines
     assert "- Overdue now, whatever month they came from: 1." in lines
     assert "| Rosa Responder | 5 | 3 | 2 | 1 | 27:03:00 |" in lines
 
@@ -513,7 +517,7 @@ def test_markdown_says_none_where_there_is_nothing():
     assert lines[lines.index("## By team") + 2] == "None."
     assert lines[lines.index("## Contributing factors") + 2] == "None."
     assert lines[lines.index("## Action items") + 2] == (
-        "No action item from this month's postmortems, and none overdue."
+        "No action item on this month's incidents, and none overdue."
     )
     assert lines[lines.index("## Recommendations") + 2] == "None: no rule was crossed this month."
 

@@ -644,10 +644,10 @@ def test_the_mttr_chart_leaves_a_gap_for_a_month_without_a_resolution(manager):
         (None, "—"),
         (0, "0 s"),
         (42.4, "42 s"),
-        (59.6, "1 min 00 s"),
+        (59.6, "59 s"),  # the fraction dropped (reports.durations)
         (245, "4 min 05 s"),
         (2520, "42 min"),
-        (3599, "1 h 00 min"),
+        (3599, "59 min"),
         (3900, "1 h 05 min"),
         (47 * 3600 + 59 * 60, "47 h 59 min"),
         (3 * 86400 + 4 * 3600, "3 d 04 h"),
