@@ -175,8 +175,8 @@ def test_managers_and_admins_read_the_month_s_figures(client, request, november_
     assert "Incidents 2 " in summary
     assert "Still open 1 " in summary
     assert "Left aside 1 drill 0 merged" in summary
-    assert "MTTA 5 min 00 s n 1 " in summary
-    assert "MTTR 1 h 05 min n 1 " in summary
+    assert "Time to acknowledge (median) 5 min 00 s n 1 " in summary
+    assert "Time to resolve (median) 1 h 05 min n 1 " in summary
     assert "From detection to the first resolution" in summary
     resolve = _cells(_element(html, "tbody", "metric-time_to_resolve"))
     assert resolve[2:8] == ["1", "1 h 05 min", "1 h 05 min", "1 h 05 min", "1 h 05 min", "1"]
@@ -410,9 +410,16 @@ def test_the_summary_shows_counts_and_mtta_mttr_with_their_n_and_definitions(man
     assert "Still open 2" in text
     assert "Reopened 1 incident 2 reopens in all" in text
     assert "Left aside 1 drill 0 merged into another; neither counts in any figure" in text
-    assert "MTTA 5 min 00 s n 3 10 min (n 2) in October 2026" in text
+    # The median leads (one long incident drags a mean), the mean beside it.
+    assert (
+        "Time to acknowledge (median) 4 min 00 s n 3 mean 5 min 00 s 10 min (n 2) in October 2026"
+        in text
+    )
     assert "From detection to the first acknowledgement." in text
-    assert "MTTR 1 h 05 min n 2 2 h 00 min (n 2) in October 2026" in text
+    assert (
+        "Time to resolve (median) 55 min n 2 mean 1 h 05 min 2 h 00 min (n 2) in October 2026"
+        in text
+    )
     assert "From detection to the first resolution; reopens are counted separately." in text
 
 
