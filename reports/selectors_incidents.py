@@ -60,7 +60,9 @@ class ServiceNames(StringAgg):
         if connection.features.supports_aggregate_order_by_clause:
             return super().as_sqlite(compiler, connection, **extra)
         unordered = self.copy()
-        unordered.order_by = None
+        *expressions, _order_by = unordered.get_source_expressions()
+        # None is what Aggregate itself keeps for "no ORDER BY"; the stubs do not allow it.
+        unordered.set_source_expressions([*expressions, None])  # type: ignore[list-item]
         return unordered.as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
 
 
@@ -68,14 +70,13 @@ def _service_names() -> Subquery:
     """The incident's services, by name, as one string ("" for none): a correlated subquery,
     so that the page's first rows join the services of those rows only, and the rows need no
     GROUP BY."""
-    links = Incident.services.through.objects.filter(incident_id=OuterRef("pk"))
-    return Subquery(
-        links.order_by()
+    names: QuerySet[Any, Any] = (
+        Incident.services.through.objects.filter(incident_id=OuterRef("pk"))
+        .order_by()
         .values("incident_id")
         .annotate(names=ServiceNames("service__name"))
-        .values("names"),
-        output_field=CharField(),
     )
+    return Subquery(names.values("names"), output_field=CharField())
 
 
 def month_rows(month: Month, metrics: list[Metric]) -> QuerySet[Incident, tuple[Any, ...]]:
