@@ -305,6 +305,13 @@ class ActionItem(models.Model):
                 name="action_item_reminder_due",
                 condition=Q(next_reminder_at__isnull=False),
             ),
+            # The overdue items (postmortems.selectors_action_items.overdue_q: not closed, due
+            # before today), which the monthly report counts whatever their incident's month.
+            models.Index(
+                fields=["due_date"],
+                name="action_item_open_due",
+                condition=Q(status__in=["open", "in_progress"]),
+            ),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(

@@ -16,7 +16,19 @@ from dataclasses import dataclass, replace
 from functools import reduce
 from typing import Any
 
-from django.db.models import Aggregate, Count, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
 from incidents.models import OPEN_STATUSES, Incident, Severity
 from reports.definitions import Anchor, Metric
@@ -34,6 +46,9 @@ from reports.report import GroupFigures, MetricFigures, TrendPoint
 NO_SERVICE = "No service"
 NO_TEAM = "No team"
 NO_CAUSE = "Not recorded"
+# Private incidents' cause categories, counted together: a category only a private incident has
+# would say what happened to it to every reader of the report.
+PRIVATE_CAUSES = "Private incidents"
 
 # The rules above and by_severity's within_target, in words a page can print next to them.
 COUNTING = (
@@ -338,17 +353,31 @@ def by_team(
 
 
 def cause_categories(month: Month) -> list[Counted]:
-    """The month's incidents by cause category, most frequent first; those without one last,
-    as NO_CAUSE, so the counts add up to the month's incidents."""
+    """The month's incidents by cause category, most frequent first; then private incidents,
+    whatever their category, as PRIVATE_CAUSES; those without one last, as NO_CAUSE, so the
+    counts add up to the month's incidents."""
     rows = (
         Incident.objects.filter(started_in(month), counted())
-        .values("cause_category")
         .order_by()
+        .values(
+            # The name of a private incident's category never leaves the database.
+            category=Case(
+                When(private=True, then=Value(PRIVATE_CAUSES)),
+                default=F("cause_category"),
+                output_field=CharField(),
+            ),
+            is_private=F("private"),
+        )
         .annotate(n=Count("pk"))
     )
     named = sorted(
-        (Counted(row["cause_category"], row["n"]) for row in rows if row["cause_category"]),
+        (
+            Counted(row["category"], row["n"])
+            for row in rows
+            if row["category"] and not row["is_private"]
+        ),
         key=lambda count: (-count.count, count.name),
     )
-    unnamed = [Counted(NO_CAUSE, row["n"]) for row in rows if not row["cause_category"]]
-    return named + unnamed
+    private = sum(row["n"] for row in rows if row["is_private"])
+    unnamed = [Counted(NO_CAUSE, row["n"]) for row in rows if not row["category"]]
+    return named + ([Counted(PRIVATE_CAUSES, private)] if private else []) + unnamed
