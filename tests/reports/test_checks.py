@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.checks import run_checks
 
 from incidents.models import Severity
-from reports.checks import check_report_settings
+from reports.checks import check_mttr_target_severities, check_report_settings
 
 # Severity names are read from the database (reports.W001).
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_working_hours_or_days_that_are_none_are_an_error(settings, hours, days,
 def test_a_target_for_a_severity_that_does_not_exist_is_a_warning(settings):
     settings.REPORTS_MTTR_TARGETS = {"SEV1": 60, "SEV 2": 240, "P1": 30}
 
-    warnings = check_report_settings()
+    warnings = check_mttr_target_severities(databases=["default"])
 
     assert [w.id for w in warnings] == ["reports.W001", "reports.W001"]
     assert not any(w.is_serious() for w in warnings)
@@ -69,7 +70,16 @@ def test_a_severity_added_later_silences_its_warning(settings):
     settings.REPORTS_MTTR_TARGETS = {"P1": 30}
     Severity.objects.create(name="P1", rank=99, description="Page now", response_target="0:05")
 
-    assert check_report_settings() == []
+    assert check_mttr_target_severities(databases=["default"]) == []
+
+
+def test_a_plain_check_reads_no_database(settings):
+    settings.REPORTS_MTTR_TARGETS = {"P1": 30}
+
+    messages = run_checks()
+
+    assert "reports.W001" not in {message.id for message in messages}
+    assert "reports.W001" in {message.id for message in run_checks(databases=["default"])}
 
 
 def test_the_check_runs_without_a_database():
