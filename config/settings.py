@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "chatops",
     "postmortems",
     "reports",
+    "statuspage",
     "ops",
     # The audit trail of configuration changes: django-auditlog's table, filled and read by audit.
     "auditlog",
@@ -390,6 +391,31 @@ REPORTS_WORKING_HOURS = os.environ.get("REPORTS_WORKING_HOURS", "09:00-18:00")
 # How long /metrics reuses the MTTA/MTTR histograms' query (a scan of every incident).
 REPORTS_METRICS_CACHE_SECONDS = int(os.environ.get("REPORTS_METRICS_CACHE_SECONDS", "30"))
 REPORTS_WORKING_DAYS = [int(day) for day in env_list("REPORTS_WORKING_DAYS", "1,2,3,4,5")]
+# The public status page (statuspage): what it is called and looks like, where it lives.
+STATUSPAGE_NAME = os.environ.get("STATUSPAGE_NAME", "Tocsin")
+# Statuspage's `page.id` in the JSON API; widgets and bots keep it, so set it once.
+STATUSPAGE_PAGE_ID = os.environ.get("STATUSPAGE_PAGE_ID", "tocsin")
+STATUSPAGE_LOGO_URL = os.environ.get("STATUSPAGE_LOGO_URL", "")
+STATUSPAGE_ACCENT_COLOR = os.environ.get("STATUSPAGE_ACCENT_COLOR", "#2563eb")
+STATUSPAGE_SUPPORT_URL = os.environ.get("STATUSPAGE_SUPPORT_URL", "")
+# Days are counted, and times shown, in this zone (Statuspage's page.time_zone).
+STATUSPAGE_TIME_ZONE = os.environ.get("STATUSPAGE_TIME_ZONE", ORGANISATION_TIME_ZONE)
+# How much of a span in each state counts as downtime in the 90-day uptime: "state=weight",
+# 1 all down, 0 all up. Statuspage's own default counts a major outage as down and a partial
+# outage as 30 % down; degraded performance and maintenance count as up.
+STATUSPAGE_UPTIME_WEIGHTS = {
+    state.strip(): float(weight)
+    for state, _, weight in (
+        item.partition("=")
+        for item in env_list(
+            "STATUSPAGE_UPTIME_WEIGHTS",
+            "major_outage=1,partial_outage=0.3,degraded_performance=0,under_maintenance=0",
+        )
+    )
+}
+# Browsers and proxies may reuse the page and its JSON this many seconds (Cache-Control:
+# public); with ETag and Last-Modified they revalidate cheaply after.
+STATUSPAGE_MAX_AGE = int(os.environ.get("STATUSPAGE_MAX_AGE", "10"))
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.

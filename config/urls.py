@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("chatops.urls")),
     path("", include("postmortems.urls")),
     path("", include("reports.urls")),
+    path("status/", include("statuspage.urls")),
     path("", include("incidents.urls")),
 ]
 

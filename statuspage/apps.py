@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class StatuspageConfig(AppConfig):
+    name = "statuspage"
+    verbose_name = "Status page"
+
+    def ready(self) -> None:
+        from statuspage import subscribers
+
+        subscribers.connect()
