@@ -1,7 +1,8 @@
-"""The floor `benchmarks.ingest` compares the webhook with: the least a durable endpoint does.
+"""The floors benchmarks compare with: the least a durable endpoint does (`benchmarks.ingest`),
+and nothing at all (`benchmarks.statuspage`).
 
-It goes through the same gunicorn, middleware and database as the webhook, and commits one row
-holding the request body before it answers, as an inbox design would.
+Each goes through the same gunicorn and middleware as what it is compared with. The insert
+commits one row holding the request body before it answers, as an inbox design would.
 """
 
 from django.db import connection
@@ -16,6 +17,12 @@ FLOOR_TABLE_SQL = """
         body text NOT NULL
     )
 """
+
+
+def noop(request: HttpRequest) -> HttpResponse:
+    """What `benchmarks.statuspage` compares the public page with: a view that does nothing,
+    behind the same middleware."""
+    return HttpResponse(b"ok", content_type="text/plain")
 
 
 @csrf_exempt

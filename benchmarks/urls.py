@@ -1,12 +1,13 @@
-"""The product's URLs plus the floor view of `benchmarks.ingest`; used by benchmarks.settings."""
+"""The product's URLs plus the benchmarks' floor views; used by benchmarks.settings."""
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from benchmarks.floor import floor_insert
+from benchmarks.floor import floor_insert, noop
 from config import urls as product_urls
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/floor", floor_insert, name="bench-floor"),
+    path("bench/noop", noop, name="bench-noop"),
     # Not namespaced: every product URL keeps its name.
     path("", include("config.urls")),
 ]
