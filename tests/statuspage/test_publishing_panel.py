@@ -124,3 +124,18 @@ def test_the_composers_public_audience_still_publishes(client, commander, api, e
     assert response.status_code == 302
     assert PublicUpdate.objects.get().body == "Public words."
     assert state(api) == PARTIAL
+
+
+def test_the_panel_costs_a_few_queries_whatever_the_components(
+    commander, api, web, django_assert_num_queries, rf
+):
+    from incidents.selectors import incident_get_for_user
+    from statuspage.panels import incident_statuspage_context
+
+    incident = declare(commander, services=[api, web], severity_name="SEV3")
+    client_request = rf.get("/")
+    client_request.user = commander
+    fetched = incident_get_for_user(user=commander, number=incident.number)
+    # The public incident and the components (no overrides before anything is published).
+    with django_assert_num_queries(2):
+        incident_statuspage_context(fetched, client_request)
