@@ -8,4 +8,8 @@ class StatuspageConfig(AppConfig):
     def ready(self) -> None:
         from statuspage import subscribers
 
+        # The hosted Statuspage push registers its settings' check, and its task (outside
+        # tasks.py, where Celery's autodiscovery would not look).
+        from statuspage.hosted import checks, tasks  # noqa: F401
+
         subscribers.connect()

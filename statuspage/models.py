@@ -280,3 +280,6 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+from statuspage.models_hosted import HostedPush  # noqa: E402, F401
