@@ -105,6 +105,11 @@ class HostedClient:
                 # A redirect would carry the key to wherever it points.
                 allow_redirects=False,
             )
+        except requests.ConnectTimeout:
+            # Never connected: the request did not leave.
+            raise HostedError(
+                f"{method} {path}: could not connect within {self.timeout:g} s"
+            ) from None
         except requests.ConnectionError as error:
             # Refused or reset before an answer: a connect failure never reached the page,
             # a reset may have; either way the caller looks before creating again.

@@ -246,7 +246,13 @@ def _create(row: HostedPush, incident: PublicIncident, client: HostedClient, now
         if not _claimed(row).update(create_started_at=now, pushed=desired):
             raise _LeaseLost
         row.pushed = desired
-        found = client.incident_create(_create_fields(incident, desired))
+        try:
+            found = client.incident_create(_create_fields(incident, desired))
+        except HostedError as error:
+            if not error.unknown_outcome:
+                # Refused (a 4xx, a rate limit): nothing was created, nothing to look for.
+                _claimed(row).update(create_started_at=None)
+            raise
         logger.info("created hosted incident %s for public incident %s", found["id"], incident.pk)
     else:
         # `row.pushed` still holds what the lost POST carried: the PATCH to follow starts there.
@@ -295,6 +301,8 @@ def _create_fields(incident: PublicIncident, desired: dict[str, Any]) -> dict[st
 
 
 def _update(row: HostedPush, incident: PublicIncident, client: HostedClient) -> dict[str, Any]:
+    # Read again: a create that took seconds may have been overtaken by a change.
+    incident.refresh_from_db()
     desired = desired_state(incident)
     fields = _patch_fields(row.pushed, desired)
     if fields:
