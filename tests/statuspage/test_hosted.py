@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from statuspage.hosted import services
+from config.celery import app
+from statuspage.hosted import services, tasks
 from statuspage.hosted.client import retry_after_seconds
 from statuspage.hosted.services import LEASE, deliver_due, hosted_push_queue
 from statuspage.models import PublicIncident
@@ -430,3 +431,12 @@ def _wait_for(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert timezone.now() < deadline, "timed out"
         threading.Event().wait(0.02)
+
+
+def test_workers_know_the_task_and_it_pushes(hosted, api):
+    assert "statuspage.hosted.tasks.deliver_due" in app.tasks
+    incident = publish(components=[api])
+
+    tasks.deliver_due()
+
+    assert hosted_id(incident) == hosted.only_incident()["id"]
