@@ -68,9 +68,14 @@ class HostedClient:
             raise HostedError("the created incident came back without an id", unknown_outcome=True)
         return answer
 
-    def incident_update(self, incident_id: str, incident: dict[str, Any]) -> dict[str, Any]:
-        """PATCH /v1/pages/{page_id}/incidents/{incident_id} with the fields that changed."""
-        answer = self._call("PATCH", f"incidents/{incident_id}", json={"incident": incident})
+    def incident_update(
+        self, incident_id: str, incident: dict[str, Any], *, missing_ok: bool = False
+    ) -> dict[str, Any]:
+        """PATCH /v1/pages/{page_id}/incidents/{incident_id} with the fields that changed;
+        `missing_ok`: an incident deleted there is no error."""
+        answer = self._call(
+            "PATCH", f"incidents/{incident_id}", json={"incident": incident}, missing_ok=missing_ok
+        )
         return answer if isinstance(answer, dict) else {}
 
     def incident_delete(self, incident_id: str) -> None:

@@ -115,8 +115,9 @@ def _enqueue() -> None:
 
 
 def deliver_due(now: datetime | None = None, *, limit: int = 100) -> Counter[str]:
-    """Push every row that is due (or whose worker died); how many were "sent", "retry",
-    "rate_limited", "failed" or "lost" (the lease ran out under us)."""
+    """Push every row that is due (or whose worker died); how many were "sent" (the hosted
+    page is up to date, perhaps with no request needed), "retry", "rate_limited", "failed" or
+    "lost" (the lease ran out under us)."""
     outcomes: Counter[str] = Counter()
     if not configured():
         return outcomes
@@ -360,6 +361,8 @@ def _withdraw(row: HostedPush, incident: PublicIncident, client: HostedClient) -
         client.incident_update(
             hosted_id,
             {"components": _current_states(pushed_components), "deliver_notifications": False},
+            # Deleted there by hand already: nothing left to withdraw.
+            missing_ok=True,
         )
     client.incident_delete(hosted_id)
     with transaction.atomic():

@@ -440,3 +440,20 @@ def test_workers_know_the_task_and_it_pushes(hosted, api):
     tasks.deliver_due()
 
     assert hosted_id(incident) == hosted.only_incident()["id"]
+
+
+def test_withdrawing_an_incident_deleted_there_by_hand_forgets_it(hosted, api):
+    incident = publish(components=[api])
+    deliver_due()
+    hosted.incidents.clear()
+
+    incident.withdrawn = True
+    incident.save(update_fields=["withdrawn"])
+    hosted_push_queue(incident.pk)
+
+    assert deliver_due() == {"sent": 1}
+    assert [(r.method, r.status) for r in hosted.incident_requests()[1:]] == [
+        ("PATCH", 404),
+        ("DELETE", 404),
+    ]
+    assert hosted_id(incident) == ""
