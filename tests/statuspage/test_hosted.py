@@ -197,7 +197,7 @@ def test_changes_before_the_first_push_make_one_create(hosted, api):
     assert incident_fields(create)["body"] == "Fixed; watching."
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_pushes_of_one_incident_go_one_at_a_time_in_order(hosted):
     """Changes made while the create is on its way wait for it, and go as one PATCH with the
     latest state; a second worker meanwhile finds nothing to take."""

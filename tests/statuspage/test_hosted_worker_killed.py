@@ -28,7 +28,7 @@ WORKER = (
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_after_its_create_landed_leaves_one_hosted_incident(hosted):
     api = component("API", "cmpapi0001", state="major_outage")
     incident = publish(components=[api])
