@@ -289,6 +289,12 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": 10.0,
         "options": {"expires": 30},
     },
+    # Pushes to a hosted Atlassian Statuspage (when configured) that a change's own task missed.
+    "statuspage-hosted": {
+        "task": "statuspage.hosted.tasks.deliver_due",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]
@@ -422,6 +428,14 @@ STATUSPAGE_UPTIME_WEIGHTS = {
 # Browsers and proxies may reuse the page and its JSON this many seconds (Cache-Control:
 # public); with ETag and Last-Modified they revalidate cheaply after.
 STATUSPAGE_MAX_AGE = int(os.environ.get("STATUSPAGE_MAX_AGE", "10"))
+# Push public incidents to a hosted Atlassian Statuspage too (statuspage.hosted): its page id
+# and an API key (Statuspage: avatar menu, API info). Both empty: no push. One without the other
+# is refused at start (statuspage.hosted.checks). The key is a secret: it is never logged.
+STATUSPAGE_HOSTED_API_URL = os.environ.get("STATUSPAGE_HOSTED_API_URL", "https://api.statuspage.io")
+STATUSPAGE_HOSTED_PAGE_ID = os.environ.get("STATUSPAGE_HOSTED_PAGE_ID", "")
+STATUSPAGE_HOSTED_API_KEY = os.environ.get("STATUSPAGE_HOSTED_API_KEY", "")
+# Seconds each request to it may take to connect, and again to answer.
+STATUSPAGE_HOSTED_TIMEOUT = float(os.environ.get("STATUSPAGE_HOSTED_TIMEOUT", "10"))
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.

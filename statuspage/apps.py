@@ -9,5 +9,9 @@ class StatuspageConfig(AppConfig):
         from incidents.panels import register_panel
         from statuspage import panels, subscribers
 
+        # The hosted Statuspage push registers its settings' check, and its task (outside
+        # tasks.py, where Celery's autodiscovery would not look).
+        from statuspage.hosted import checks, tasks  # noqa: F401
+
         subscribers.connect()
         register_panel(panels.TEMPLATE, panels.incident_statuspage_context)

@@ -317,3 +317,6 @@ class MaintenanceTimer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.maintenance}: {self.kind} at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+from statuspage.models_hosted import HostedPush  # noqa: E402, F401

@@ -19,6 +19,7 @@ from incidents import services as incident_services
 from incidents.models import Incident, Status, StatusUpdate
 from incidents.permissions import Action, require
 from statuspage import versions
+from statuspage.hosted.services import hosted_push_queue
 from statuspage.models import (
     Component,
     ComponentOverride,
@@ -137,6 +138,8 @@ def public_incident_sync(*, incident_id: int, now: datetime | None = None) -> bo
         changed = _in_step(pi, incident, now=now)
         moves = states_recompute(now=now)
         _resolve_publicly(pi, moves, now=now)
+        if changed or moves:
+            hosted_push_queue(pi.pk)
     return changed
 
 
@@ -216,6 +219,7 @@ def public_update_record(
         pi.updated_at = now
         pi.save(update_fields=["updated_at"])
         versions.bump()
+        hosted_push_queue(pi.pk)
     return public
 
 
