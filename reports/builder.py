@@ -1,7 +1,8 @@
 """Builds a MonthlyReport (reports/report.py) in a fixed number of queries.
 
 Which incidents count, and how, is said in reports.selectors; what each metric measures in
-reports.definitions. Twelve queries, whatever the number of incidents, services and teams,
+reports.definitions. Eleven queries on PostgreSQL (twelve on SQLite, which has no GROUPING
+SETS: reports.selectors.month_figures), whatever the number of incidents, services and teams,
 plus responder load's own (reports.load).
 """
 
@@ -36,11 +37,11 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
     now = now or timezone.now()
     anchor = mttr_anchor()
     measured = metrics(anchor)
-    totals = selectors.month_totals(
-        month, measured, trend_metric=_metric(measured, "time_to_resolve")
-    )
     side = selectors.side_counts(month)
-    by_severity = selectors.by_severity(month, measured, anchor, previous=side.previous_by_severity)
+    figures = selectors.month_figures(
+        month, measured, anchor, trend_metric=_metric(measured, "time_to_resolve"), side=side
+    )
+    totals, by_severity = figures.totals, figures.by_severity
     by_service = selectors.by_service(month, measured)
     action_items = selectors_postmortems.action_item_status(
         month, today=organisation_today(now), postmortems=side.postmortems
@@ -63,7 +64,7 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
         overall=totals.overall,
         by_severity=by_severity,
         by_service=by_service,
-        by_team=selectors.by_team(month, measured, previous=side.previous_by_team),
+        by_team=figures.by_team,
         trend=totals.trend,
         top_services=[
             Count(service.name, service.incidents) for service in by_service if service.slug

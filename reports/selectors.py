@@ -31,6 +31,7 @@ from django.db.models import (
 )
 
 from incidents.models import OPEN_STATUSES, Incident, Severity
+from reports import selectors_postgres
 from reports.definitions import Anchor, Metric
 from reports.figures import (
     NoFigure,
@@ -42,6 +43,7 @@ from reports.figures import (
 from reports.months import Month, organisation_zone
 from reports.report import Count as Counted
 from reports.report import GroupFigures, MetricFigures, TrendPoint
+from reports.sql import Dialect
 
 NO_SERVICE = "No service"
 NO_TEAM = "No team"
@@ -131,7 +133,7 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
     the percentiles (a GROUP BY month would sort every row of every month first), and a month
     without incidents still has its row, of zeros.
     """
-    points = [month.minus(back) for back in range(TREND_MONTHS, -1, -1)]
+    points = trend_points(month)
     overall = (month, month.previous())
     branches: list[QuerySet[Any, Any]] = [
         _month(point)
@@ -147,7 +149,21 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
         for index, point in enumerate(points)
     ]
     months = branches[0].union(*branches[1:], all=True).order_by()
-    rows = {points[row["bucket"]]: row for row in months}
+    return totals_from_rows(
+        month, {points[row["bucket"]]: row for row in months}, metrics, trend_metric=trend_metric
+    )
+
+
+def trend_points(month: Month) -> list[Month]:
+    """The TREND_MONTHS months before `month` and `month`, oldest first."""
+    return [month.minus(back) for back in range(TREND_MONTHS, -1, -1)]
+
+
+def totals_from_rows(
+    month: Month, rows: dict[Month, dict[str, Any]], metrics: list[Metric], *, trend_metric: Metric
+) -> MonthTotals:
+    """MonthTotals from a row per month of trend_points(): counts and figures (every metric's
+    for `month` and the one before it, `trend_metric`'s for the others)."""
     this, previous = rows[month], rows[month.previous()]
     return MonthTotals(
         incidents=this["n_incidents"],
@@ -169,8 +185,43 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
                 rows[point]["n_incidents"],
                 distribution(rows[point], trend_metric.key, counted=rows[point]["n_incidents"]),
             )
-            for point in points
+            for point in trend_points(month)
         ],
+    )
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    totals: MonthTotals
+    by_severity: list[GroupFigures]
+    by_team: list[GroupFigures]
+
+
+def month_figures(
+    month: Month, metrics: list[Metric], anchor: Anchor, *, trend_metric: Metric, side: "SideCounts"
+) -> MonthFigures:
+    """month_totals, by_severity and by_team: on PostgreSQL in two queries
+    (reports.selectors_postgres, the same figures), on SQLite in the ORM's four."""
+    if not Dialect.current().postgres:
+        return MonthFigures(
+            totals=month_totals(month, metrics, trend_metric=trend_metric),
+            by_severity=by_severity(month, metrics, anchor, previous=side.previous_by_severity),
+            by_team=by_team(month, metrics, previous=side.previous_by_team),
+        )
+    severities = list(Severity.objects.order_by("rank"))
+    overall, severity_rows, team_rows = selectors_postgres.this_month(
+        month, metrics, anchor, severities
+    )
+    points = trend_points(month)
+    rows = selectors_postgres.months_before(
+        points[:-1], metrics, measured=month.previous(), trend_metric=trend_metric
+    )
+    return MonthFigures(
+        totals=totals_from_rows(month, rows | {month: overall}, metrics, trend_metric=trend_metric),
+        by_severity=severity_groups(
+            severities, severity_rows, metrics, previous=side.previous_by_severity
+        ),
+        by_team=team_groups(team_rows, metrics, previous=side.previous_by_team),
     )
 
 
@@ -278,6 +329,17 @@ def by_severity(
         row["severity_id"]: row
         for row in _grouped(month, metrics, "severity_id", n_within=Count("pk", filter=within))
     }
+    return severity_groups(severities, rows, metrics, previous=previous)
+
+
+def severity_groups(
+    severities: list[Severity],
+    rows: dict[int, dict[str, Any]],
+    metrics: list[Metric],
+    *,
+    previous: Counter[int],
+) -> list[GroupFigures]:
+    """by_severity's groups from a row per severity id that has incidents (with n_within)."""
     groups = []
     for severity in severities:
         row = rows.get(severity.pk)
@@ -338,6 +400,13 @@ def by_team(
 ) -> list[GroupFigures]:
     """Teams with incidents this month, and NO_TEAM for incidents without one."""
     rows = _grouped(month, metrics, "team_id", "team__name", "team__slug")
+    return team_groups(list(rows), metrics, previous=previous)
+
+
+def team_groups(
+    rows: list[dict[str, Any]], metrics: list[Metric], *, previous: Counter[int | None]
+) -> list[GroupFigures]:
+    """by_team's groups from a row per team (team_id, team__name, team__slug) with incidents."""
     return _by_count(
         [
             _group(
