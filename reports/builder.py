@@ -1,9 +1,9 @@
 """Builds a MonthlyReport (reports/report.py) in a fixed number of queries.
 
 Which incidents count, and how, is said in reports.selectors; what each metric measures in
-reports.definitions. Eleven queries on PostgreSQL (twelve on SQLite, which has no GROUPING
-SETS: reports.selectors.month_figures), whatever the number of incidents, services and teams,
-plus responder load's own (reports.load).
+reports.definitions. Ten queries on PostgreSQL (twelve on SQLite, which has no GROUPING SETS
+nor LATERAL: reports.selectors_postgres), whatever the number of incidents, services and
+teams, plus responder load's own (reports.load).
 """
 
 from collections.abc import Iterator

@@ -372,7 +372,12 @@ def _by_count(groups: list[GroupFigures]) -> list[GroupFigures]:
 
 def by_service(month: Month, metrics: list[Metric]) -> list[GroupFigures]:
     """Services with incidents this month; an incident with two services counts under both,
-    one with none under NO_SERVICE. Two queries: this month's, the previous month's counts."""
+    one with none under NO_SERVICE. One query on PostgreSQL (reports.selectors_postgres); on
+    SQLite two: this month's, the previous month's counts."""
+    if Dialect.current().postgres:
+        rows = selectors_postgres.by_service(month, metrics)
+        previous = {row["services__id"]: row["n_previous"] for row in rows}
+        return service_groups(rows, metrics, previous=previous)
     previous = {
         row["services__id"]: row["n"]
         for row in _month(month.previous())
@@ -380,7 +385,15 @@ def by_service(month: Month, metrics: list[Metric]) -> list[GroupFigures]:
         .order_by()
         .annotate(n=Count("pk"))
     }
-    rows = _grouped(month, metrics, "services__id", "services__name", "services__slug")
+    grouped = _grouped(month, metrics, "services__id", "services__name", "services__slug")
+    return service_groups(list(grouped), metrics, previous=previous)
+
+
+def service_groups(
+    rows: list[dict[str, Any]], metrics: list[Metric], *, previous: dict[int | None, int]
+) -> list[GroupFigures]:
+    """by_service's groups from a row per service (services__id, __name, __slug; None for
+    incidents without one) with incidents this month, and the previous month's counts."""
     return _by_count(
         [
             _group(

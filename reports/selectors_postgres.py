@@ -1,24 +1,26 @@
-"""The month's figures on PostgreSQL: overall, by severity, by team and the trend, in two
-queries, with the same counting rules and the same figures as reports.selectors computes them
-with the ORM on SQLite (selectors.month_figures picks one or the other).
+"""The month's figures on PostgreSQL: overall, by severity, by team, by service and the trend,
+in three queries, with the same counting rules and figures as reports.selectors computes with
+the ORM on SQLite (selectors.month_figures and by_service pick one or the other).
 
 - This month: one scan, GROUP BY GROUPING SETS ((), (severity), (team)), where the ORM needs
   a query (and a scan) for each.
 - The twelve months before it, for the trend and the previous month's figures: a UNION ALL of
   one aggregate per month, each reading its own range of the started_at index, so it sorts
   only its own durations for the percentiles.
+- By service, this month's figures and the previous month's counts: each incident's services
+  found through the (incident, service) index (LATERAL), never a scan of every incident's.
 
-Both read the incident_started_figures index alone (it includes every column they need), and
-compute each duration once per incident, in a subquery the planner keeps apart (OFFSET 0),
+Each reads the incident_started_figures index alone (it includes every column they need), and
+computes each duration once per incident, in a subquery the planner keeps apart (OFFSET 0),
 rather than once per aggregate over it. The queries are text with parameters: the ORM has no
-GROUPING SETS.
+GROUPING SETS nor LATERAL.
 """
 
 from typing import Any
 
 from django.db import connection
 
-from incidents.models import OPEN_STATUSES, Incident, Severity, Team
+from incidents.models import OPEN_STATUSES, Incident, Service, Severity, Team
 from reports.definitions import Anchor, Metric
 from reports.months import Month, organisation_zone
 from reports.sql import Dialect
@@ -157,3 +159,57 @@ def months_before(
         )
     rows = _rows(" UNION ALL ".join(branches), params)
     return {months[row["bucket"]]: row for row in rows}
+
+
+def _with_services(sql: Dialect, incidents: str) -> str:
+    """The rows of `incidents` (a subquery with an `id`) as m, each with one of its services'
+    ids as l.service_id (NULL for none): an incident with two services comes twice."""
+    through = Incident.services.through._meta.db_table
+    # Each incident finds its services through the (incident, service) index, a LATERAL join
+    # kept apart (OFFSET 0): merged into the join around it, PostgreSQL may plan a hash join
+    # that reads every incident's services, as it does once the month is a few percent of
+    # the table.
+    return f"""
+        ({incidents}) m
+        LEFT JOIN LATERAL (
+            SELECT st.service_id FROM {through} st WHERE st.incident_id = m.id {sql.fence()}
+        ) l ON TRUE
+    """  # noqa: S608
+
+
+def by_service(month: Month, metrics: list[Metric]) -> list[dict[str, Any]]:
+    """A row per service (services__id, services__name, services__slug; None for incidents
+    without one) with incidents this month: its counts and figures, and n_previous, its
+    incidents the month before."""
+    sql = Dialect.current()
+    params: dict[str, Any] = (
+        _bounds(sql, "month", month)
+        | _bounds(sql, "previous", month.previous())
+        | {"open": list(OPEN_STATUSES)}
+    )
+    table = Incident._meta.db_table
+    this_month = f"""
+        SELECT i.id, i.status = ANY(%(open)s) AS is_open, {_durations(sql, metrics)}
+        FROM {table} i WHERE {_counted_in("month")} {sql.fence()}
+    """  # noqa: S608
+    previous_month = f"SELECT i.id FROM {table} i WHERE {_counted_in('previous')} {sql.fence()}"  # noqa: S608
+    # Services' names are joined to the sixty-odd groups, not to every row; the previous
+    # month's counts are hashed, not sorted with this month's durations.
+    query = f"""
+        SELECT g.*, COALESCE(p.n, 0) AS n_previous,
+               s.name AS services__name, s.slug AS services__slug
+        FROM (
+            SELECT l.service_id AS services__id, COUNT(*) AS n_incidents,
+                   COUNT(*) FILTER (WHERE m.is_open) AS n_open,
+                   {_figures(metrics, metrics)}
+            FROM {_with_services(sql, this_month)}
+            GROUP BY l.service_id
+        ) g
+        LEFT JOIN (
+            SELECT l.service_id, COUNT(*) AS n
+            FROM {_with_services(sql, previous_month)}
+            GROUP BY l.service_id
+        ) p ON p.service_id IS NOT DISTINCT FROM g.services__id
+        LEFT JOIN {Service._meta.db_table} s ON s.id = g.services__id
+    """  # noqa: S608
+    return _rows(query, params)
