@@ -1,9 +1,9 @@
 """Builds a MonthlyReport (reports/report.py) in a fixed number of queries.
 
 Which incidents count, and how, is said in reports.selectors; what each metric measures in
-reports.definitions. Ten queries on PostgreSQL (twelve on SQLite, which has no GROUPING SETS
-nor LATERAL: reports.selectors_postgres), whatever the number of incidents, services and
-teams, plus responder load's own (reports.load).
+reports.definitions. Eleven queries on PostgreSQL (thirteen on SQLite, which has no GROUPING
+SETS nor LATERAL: reports.selectors_postgres), whatever the number of incidents, services
+and teams, plus responder load's own (reports.load).
 """
 
 from collections.abc import Iterator
@@ -43,9 +43,7 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
     )
     totals, by_severity = figures.totals, figures.by_severity
     by_service = selectors.by_service(month, measured)
-    action_items = selectors_postmortems.action_item_status(
-        month, today=organisation_today(now), postmortems=side.postmortems
-    )
+    action_items = selectors_postmortems.action_item_status(month, today=organisation_today(now))
     load = responder_load(month, now=now)
     listed = selectors_incidents.first_rows(month, measured, limit=INCIDENTS_LISTED)
     return MonthlyReport(
