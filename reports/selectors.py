@@ -200,8 +200,8 @@ class MonthFigures:
 def month_figures(
     month: Month, metrics: list[Metric], anchor: Anchor, *, trend_metric: Metric, side: "SideCounts"
 ) -> MonthFigures:
-    """month_totals, by_severity and by_team: on PostgreSQL in two queries
-    (reports.selectors_postgres, the same figures), on SQLite in the ORM's four."""
+    """month_totals, by_severity and by_team, the same figures: on PostgreSQL in three queries
+    (the severities, then two of reports.selectors_postgres), on SQLite in the ORM's four."""
     if not Dialect.current().postgres:
         return MonthFigures(
             totals=month_totals(month, metrics, trend_metric=trend_metric),
