@@ -986,11 +986,8 @@ def show_slowest(run: Run, explain: bool) -> None:
                 print("    " + line)
 
 
-def measure_small(month: Any) -> set[int] | None:
-    try:
-        _first, runs, _ = measure_builds(month, 2)
-    except NotImplementedError:
-        return None
+def measure_small(month: Any) -> set[int]:
+    _first, runs, _ = measure_builds(month, 2)
     # The process's first build also reads what it keeps for its life (PostgreSQL's zone
     # names, reports.sql): counted once per process, not per build, so left out here.
     counts = {len(r.queries) for r in runs}
@@ -1013,27 +1010,16 @@ EXTRAS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
 
 
 def count_extras(month: Any) -> dict[str, int]:
-    """How many queries each of EXTRAS makes (those built), to compare across sizes."""
-    counts = {}
-    for label, call in EXTRAS:
-        try:
-            run, _ = timed(partial(call, month))
-        except NotImplementedError:
-            continue
-        counts[label] = len(run.queries)
-    return counts
+    """How many queries each of EXTRAS makes, to compare across sizes."""
+    return {label: len(timed(partial(call, month))[0].queries) for label, call in EXTRAS}
 
 
 def extras(month: Any, small_counts: dict[str, int], small: int) -> bool:
     """Each of EXTRAS, first call and a second one; False when one's query count grew."""
     same = True
     for label, call in EXTRAS:
-        try:
-            run, result = timed(partial(call, month))
-            again, _ = timed(partial(call, month))
-        except NotImplementedError:
-            print(f"  {label:<34} not built yet")
-            continue
+        run, result = timed(partial(call, month))
+        again, _ = timed(partial(call, month))
         if label == "responder_load":
             size = f", {len(result):,} people"
         elif isinstance(result, int):
@@ -1042,7 +1028,7 @@ def extras(month: Any, small_counts: dict[str, int], small: int) -> bool:
         else:
             size = ""
         queries = len(again.queries)
-        grew = queries != small_counts.get(label, queries)
+        grew = queries != small_counts[label]
         same = same and not grew
         print(
             f"  {label:<34} first {ms(run.seconds)}, again {ms(again.seconds)}, {queries} queries"
@@ -1109,11 +1095,6 @@ def main() -> int:
         with step(f"migrate {database_name(url)} (kept)"):
             call_command("migrate", verbosity=0)
     describe(large_spec)
-
-    if small_counts is None:
-        print("\nreports.builder.monthly_report is not built yet: loaded, nothing measured.")
-        extras(month, small_extras, small_spec.small)
-        return 1
 
     apply_settings(args.set)
     settings_note = f", session: {' '.join(args.set)}" if args.set else ""

@@ -118,6 +118,27 @@ CLOSED_LAST = Case(
 SUMMARY_MAX_LENGTH = 10_000
 
 
+# What the monthly report reads of each incident for its figures, counts and trend, covered by
+# the incident_started_figures index (reports.selectors): a new column a figure needs goes here
+# too, or every month's scan reads the table again.
+REPORTED_COLUMNS = [
+    "id",
+    "drill",
+    "merged_into",
+    "status",
+    "reopen_count",
+    "severity",
+    "team",
+    "private",
+    "cause_category",
+    "detected_at",
+    "declared_at",
+    "acknowledged_at",
+    "mitigated_at",
+    "resolved_at",
+]
+
+
 class Incident(models.Model):
     number = models.PositiveIntegerField(unique=True, editable=False)
     title = models.CharField(max_length=200)
@@ -178,8 +199,22 @@ class Incident(models.Model):
             models.Index(fields=["-declared_at"], name="incident_declared"),
             models.Index(fields=["severity", "status"], name="incident_severity_status"),
             # Reports count an incident in the month it started; responder load finds those
-            # still open or resolved in a month, and leaves the (few) drills out.
-            models.Index(fields=["started_at"], name="incident_started"),
+            # still open or resolved in a month, and leaves the (few) drills out. The month's
+            # figures (reports.selectors) read every column they need from this index alone on
+            # PostgreSQL, a fifth of the table's pages (SQLite builds it without the INCLUDE).
+            models.Index(
+                fields=["started_at"],
+                include=REPORTED_COLUMNS,
+                name="incident_started_figures",
+            ),
+            # The report's trend: a month's incidents and their time to resolve, from whichever
+            # anchor, for twelve months; a third of the index above to read.
+            models.Index(
+                fields=["started_at"],
+                include=["detected_at", "declared_at", "resolved_at"],
+                condition=Q(drill=False, merged_into__isnull=True),
+                name="incident_trend",
+            ),
             models.Index(fields=["last_resolved_at"], name="incident_last_resolved"),
             models.Index(fields=["id"], condition=Q(drill=True), name="incident_drills"),
             models.Index(

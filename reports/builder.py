@@ -1,8 +1,9 @@
 """Builds a MonthlyReport (reports/report.py) in a fixed number of queries.
 
 Which incidents count, and how, is said in reports.selectors; what each metric measures in
-reports.definitions. Twelve queries, whatever the number of incidents, services and teams,
-plus responder load's own (reports.load).
+reports.definitions. Eleven queries on PostgreSQL (thirteen on SQLite, which has no GROUPING
+SETS nor LATERAL: reports.selectors_postgres), whatever the number of incidents, services
+and teams, plus responder load's own (reports.load).
 """
 
 from collections.abc import Iterator
@@ -36,15 +37,13 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
     now = now or timezone.now()
     anchor = mttr_anchor()
     measured = metrics(anchor)
-    totals = selectors.month_totals(
-        month, measured, trend_metric=_metric(measured, "time_to_resolve")
-    )
     side = selectors.side_counts(month)
-    by_severity = selectors.by_severity(month, measured, anchor, previous=side.previous_by_severity)
-    by_service = selectors.by_service(month, measured)
-    action_items = selectors_postmortems.action_item_status(
-        month, today=organisation_today(now), postmortems=side.postmortems
+    figures = selectors.month_figures(
+        month, measured, anchor, trend_metric=_metric(measured, "time_to_resolve"), side=side
     )
+    totals, by_severity = figures.totals, figures.by_severity
+    by_service = selectors.by_service(month, measured)
+    action_items = selectors_postmortems.action_item_status(month, today=organisation_today(now))
     load = responder_load(month, now=now)
     listed = selectors_incidents.first_rows(month, measured, limit=INCIDENTS_LISTED)
     return MonthlyReport(
@@ -63,7 +62,7 @@ def monthly_report(month: Month, *, now: datetime | None = None) -> MonthlyRepor
         overall=totals.overall,
         by_severity=by_severity,
         by_service=by_service,
-        by_team=selectors.by_team(month, measured, previous=side.previous_by_team),
+        by_team=figures.by_team,
         trend=totals.trend,
         top_services=[
             Count(service.name, service.incidents) for service in by_service if service.slug

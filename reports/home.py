@@ -102,7 +102,7 @@ def home_figures(*, now: datetime | None = None) -> HomeFigures:
             if name.endswith(SHOWN_FIGURES)
         }
 
-    # Only the rows some figure counts: the two months (incident_started) and the open ones
+    # Only the rows some figure counts: the two months (incident_started_figures) and the open ones
     # (incident_open_declared), not the whole history.
     row = Incident.objects.filter(
         started_in(last_month, month) | Q(status__in=OPEN_STATUSES)

@@ -204,6 +204,15 @@ def _command_query(sql: Dialect, month: Month, now: datetime) -> tuple[str, dict
     replaced_or_ended = sql.earlier("COALESCE(a.replaced_at, a.ends_at)", "a.ends_at")
     held_until = sql.earlier(replaced_or_ended, "%(end_or_now)s")
     merged_from = sql.json_text("e.data", "merged_from")
+    # The live incidents' role entries, each incident's read from timeline_role_assigned.
+    role_entries = sql.join_each(
+        "live.id",
+        TimelineEvent._meta.db_table,
+        alias="e",
+        columns="e.incident_id, e.occurred_at, e.id, e.data",
+        key="e.incident_id",
+        where="e.kind = %(role_assigned)s AND e.occurred_at < %(end)s",
+    )
     live_in_month = sql.live_span("%(start)s", "%(end)s") or (
         "i.declared_at < %(end)s AND (i.status <> %(resolved)s OR i.last_resolved_at > %(start)s)"
     )
@@ -232,8 +241,7 @@ def _command_query(sql: Dialect, month: Month, now: datetime) -> tuple[str, dict
                        ORDER BY e.occurred_at, e.id
                    ) AS replaced_at,
                    live.ends_at
-            FROM live JOIN {TimelineEvent._meta.db_table} e ON e.incident_id = live.id
-            WHERE e.kind = %(role_assigned)s AND e.occurred_at < %(end)s
+            FROM live {role_entries}
             -- PostgreSQL would move the role filter below into this scan, and guessing how
             -- many entries a JSON filter keeps, plan for a handful.
             {sql.fence()}

@@ -31,6 +31,7 @@ from django.db.models import (
 )
 
 from incidents.models import OPEN_STATUSES, Incident, Severity
+from reports import selectors_postgres
 from reports.definitions import Anchor, Metric
 from reports.figures import (
     NoFigure,
@@ -42,6 +43,7 @@ from reports.figures import (
 from reports.months import Month, organisation_zone
 from reports.report import Count as Counted
 from reports.report import GroupFigures, MetricFigures, TrendPoint
+from reports.sql import Dialect
 
 NO_SERVICE = "No service"
 NO_TEAM = "No team"
@@ -131,7 +133,7 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
     the percentiles (a GROUP BY month would sort every row of every month first), and a month
     without incidents still has its row, of zeros.
     """
-    points = [month.minus(back) for back in range(TREND_MONTHS, -1, -1)]
+    points = trend_points(month)
     overall = (month, month.previous())
     branches: list[QuerySet[Any, Any]] = [
         _month(point)
@@ -147,7 +149,21 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
         for index, point in enumerate(points)
     ]
     months = branches[0].union(*branches[1:], all=True).order_by()
-    rows = {points[row["bucket"]]: row for row in months}
+    return totals_from_rows(
+        month, {points[row["bucket"]]: row for row in months}, metrics, trend_metric=trend_metric
+    )
+
+
+def trend_points(month: Month) -> list[Month]:
+    """The TREND_MONTHS months before `month` and `month`, oldest first."""
+    return [month.minus(back) for back in range(TREND_MONTHS, -1, -1)]
+
+
+def totals_from_rows(
+    month: Month, rows: dict[Month, dict[str, Any]], metrics: list[Metric], *, trend_metric: Metric
+) -> MonthTotals:
+    """MonthTotals from a row per month of trend_points(): counts and figures (every metric's
+    for `month` and the one before it, `trend_metric`'s for the others)."""
     this, previous = rows[month], rows[month.previous()]
     return MonthTotals(
         incidents=this["n_incidents"],
@@ -169,8 +185,43 @@ def month_totals(month: Month, metrics: list[Metric], *, trend_metric: Metric) -
                 rows[point]["n_incidents"],
                 distribution(rows[point], trend_metric.key, counted=rows[point]["n_incidents"]),
             )
-            for point in points
+            for point in trend_points(month)
         ],
+    )
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    totals: MonthTotals
+    by_severity: list[GroupFigures]
+    by_team: list[GroupFigures]
+
+
+def month_figures(
+    month: Month, metrics: list[Metric], anchor: Anchor, *, trend_metric: Metric, side: "SideCounts"
+) -> MonthFigures:
+    """month_totals, by_severity and by_team, the same figures: on PostgreSQL in three queries
+    (the severities, then two of reports.selectors_postgres), on SQLite in the ORM's four."""
+    if not Dialect.current().postgres:
+        return MonthFigures(
+            totals=month_totals(month, metrics, trend_metric=trend_metric),
+            by_severity=by_severity(month, metrics, anchor, previous=side.previous_by_severity),
+            by_team=by_team(month, metrics, previous=side.previous_by_team),
+        )
+    severities = list(Severity.objects.order_by("rank"))
+    overall, severity_rows, team_rows = selectors_postgres.this_month(
+        month, metrics, anchor, severities
+    )
+    points = trend_points(month)
+    rows = selectors_postgres.months_before(
+        points[:-1], metrics, measured=month.previous(), trend_metric=trend_metric
+    )
+    return MonthFigures(
+        totals=totals_from_rows(month, rows | {month: overall}, metrics, trend_metric=trend_metric),
+        by_severity=severity_groups(
+            severities, severity_rows, metrics, previous=side.previous_by_severity
+        ),
+        by_team=team_groups(team_rows, metrics, previous=side.previous_by_team),
     )
 
 
@@ -180,14 +231,13 @@ class SideCounts:
 
     drills: int
     merged: int
-    postmortems: int  # of the month's counted incidents
     previous_by_severity: Counter[int]  # Severity pk
     previous_by_team: Counter[int | None]  # Team pk, None: no team
 
 
 def side_counts(month: Month) -> SideCounts:
     """Counts only, over the month and the one before, so one query: a row per severity and
-    team, summed here."""
+    team, summed here. (Read from the incidents' started_at index alone: no join.)"""
     this, previous = started_in(month), started_in(month.previous())
     rows = list(
         Incident.objects.filter(started_in(month.previous(), month))
@@ -197,8 +247,6 @@ def side_counts(month: Month) -> SideCounts:
             n_previous=Count("pk", filter=previous & counted()),
             n_drills=Count("pk", filter=this & Q(drill=True)),
             n_merged=Count("pk", filter=this & Q(drill=False, merged_into__isnull=False)),
-            # One-to-one: the join adds no row, so the counts above stay counts of incidents.
-            n_postmortems=Count("postmortem", filter=this & counted()),
         )
     )
     previous_by_severity: Counter[int] = Counter()
@@ -209,7 +257,6 @@ def side_counts(month: Month) -> SideCounts:
     return SideCounts(
         drills=sum(row["n_drills"] for row in rows),
         merged=sum(row["n_merged"] for row in rows),
-        postmortems=sum(row["n_postmortems"] for row in rows),
         previous_by_severity=previous_by_severity,
         previous_by_team=previous_by_team,
     )
@@ -278,6 +325,17 @@ def by_severity(
         row["severity_id"]: row
         for row in _grouped(month, metrics, "severity_id", n_within=Count("pk", filter=within))
     }
+    return severity_groups(severities, rows, metrics, previous=previous)
+
+
+def severity_groups(
+    severities: list[Severity],
+    rows: dict[int, dict[str, Any]],
+    metrics: list[Metric],
+    *,
+    previous: Counter[int],
+) -> list[GroupFigures]:
+    """by_severity's groups from a row per severity id that has incidents (with n_within)."""
     groups = []
     for severity in severities:
         row = rows.get(severity.pk)
@@ -310,7 +368,12 @@ def _by_count(groups: list[GroupFigures]) -> list[GroupFigures]:
 
 def by_service(month: Month, metrics: list[Metric]) -> list[GroupFigures]:
     """Services with incidents this month; an incident with two services counts under both,
-    one with none under NO_SERVICE. Two queries: this month's, the previous month's counts."""
+    one with none under NO_SERVICE. One query on PostgreSQL (reports.selectors_postgres); on
+    SQLite two: this month's, the previous month's counts."""
+    if Dialect.current().postgres:
+        rows = selectors_postgres.by_service(month, metrics)
+        previous = {row["services__id"]: row["n_previous"] for row in rows}
+        return service_groups(rows, metrics, previous=previous)
     previous = {
         row["services__id"]: row["n"]
         for row in _month(month.previous())
@@ -318,7 +381,15 @@ def by_service(month: Month, metrics: list[Metric]) -> list[GroupFigures]:
         .order_by()
         .annotate(n=Count("pk"))
     }
-    rows = _grouped(month, metrics, "services__id", "services__name", "services__slug")
+    grouped = _grouped(month, metrics, "services__id", "services__name", "services__slug")
+    return service_groups(list(grouped), metrics, previous=previous)
+
+
+def service_groups(
+    rows: list[dict[str, Any]], metrics: list[Metric], *, previous: dict[int | None, int]
+) -> list[GroupFigures]:
+    """by_service's groups from a row per service (services__id, __name, __slug; None for
+    incidents without one) with incidents this month, and the previous month's counts."""
     return _by_count(
         [
             _group(
@@ -338,6 +409,13 @@ def by_team(
 ) -> list[GroupFigures]:
     """Teams with incidents this month, and NO_TEAM for incidents without one."""
     rows = _grouped(month, metrics, "team_id", "team__name", "team__slug")
+    return team_groups(list(rows), metrics, previous=previous)
+
+
+def team_groups(
+    rows: list[dict[str, Any]], metrics: list[Metric], *, previous: Counter[int | None]
+) -> list[GroupFigures]:
+    """by_team's groups from a row per team (team_id, team__name, team__slug) with incidents."""
     return _by_count(
         [
             _group(

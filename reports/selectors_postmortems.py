@@ -7,7 +7,7 @@ from datetime import date
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
-from postmortems.models import ActionItem, ContributingFactor
+from postmortems.models import ActionItem, ContributingFactor, Postmortem
 from postmortems.models import ActionItemStatus as ItemStatus
 from postmortems.selectors_action_items import overdue_q
 from reports.months import Month, organisation_zone
@@ -32,13 +32,13 @@ def contributing_factors(month: Month) -> list[Counted]:
     )
 
 
-def action_item_status(month: Month, *, today: date, postmortems: int) -> ActionItemStatus | None:
+def action_item_status(month: Month, *, today: date) -> ActionItemStatus | None:
     """The month's incidents' action items by status, how many of them were done by their due
     date, and every overdue item whatever month its incident started in (ActionItemStatus).
 
     An item hangs on its incident (usually written in its postmortem): those of the month's
     incidents are counted, with or without a postmortem. None when there is nothing to say:
-    no postmortem (`postmortems`, of the month's incidents) and no item, none overdue.
+    no postmortem of the month's incidents, no item, none overdue.
     Done on time: done, and closed on or before its due date in the organisation's zone.
     """
     of_month = started_in(month, through="incident__") & counted(through="incident__")
@@ -60,7 +60,12 @@ def action_item_status(month: Month, *, today: date, postmortems: int) -> Action
         )
     )
     overdue = ActionItem.objects.filter(overdue_q(today)).count()
-    if not (postmortems or row["total"] or overdue):
+    # Whether one exists, not how many: the first one found ends the look-up, where a count
+    # joined every postmortem to the month's incidents.
+    any_postmortem = Postmortem.objects.filter(
+        started_in(month, through="incident__") & counted(through="incident__")
+    ).exists()
+    if not (any_postmortem or row["total"] or overdue):
         return None
     return ActionItemStatus(
         total=row["total"],

@@ -52,6 +52,24 @@ class Dialect:
         around it (a no-op OFFSET); SQLite's planner merges nothing that matters here."""
         return "OFFSET 0" if self.postgres else ""
 
+    def join_each(
+        self, outer_key: str, table: str, *, alias: str, columns: str, key: str, where: str
+    ) -> str:
+        """A join of the rows of `table` (as `alias`) whose `key` is `outer_key` and for which
+        `where` holds; the query around it reads only `columns` of them.
+
+        PostgreSQL: a LATERAL subquery kept apart (OFFSET 0), so each outer row looks its rows
+        up in an index on `key`. As a plain join, once the outer rows are a few percent of the
+        table, a serial plan reads the whole index (a merge join) or table (a hash join), a
+        cost that grows with the table rather than with the outer rows. SQLite has no LATERAL,
+        and looks the rows up by the index anyway."""
+        if self.postgres:
+            return (
+                f"CROSS JOIN LATERAL (SELECT {columns} FROM {table} {alias}"  # noqa: S608
+                f" WHERE {key} = {outer_key} AND {where} OFFSET 0) {alias}"
+            )
+        return f"JOIN {table} {alias} ON {key} = {outer_key} AND {where}"
+
     def later(self, a: str, b: str) -> str:
         return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
 

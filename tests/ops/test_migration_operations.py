@@ -16,6 +16,8 @@ from ops.migration_operations import AddIndexWithoutLocking
         ("incidents", "0008_reopens_drills_and_the_started_index", "incident_started"),
         ("incidents", "0009_report_indexes", "incident_last_resolved"),
         ("incidents", "0010_role_index_and_live_span", "timeline_role_assigned"),
+        ("incidents", "0011_report_figures_index", "incident_started_figures"),
+        ("incidents", "0012_report_trend_index", "incident_trend"),
     ],
 )
 def test_report_indexes_are_built_concurrently_on_postgresql(app, migration, index):
