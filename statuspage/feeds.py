@@ -1,0 +1,85 @@
+"""The page's history as Atom and RSS: one entry per public incident update and per maintenance
+event, newest first, each linking to the public incident page (maintenances share its path, as
+on Statuspage). Read through statuspage.selectors_api, like the JSON API.
+"""
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils.html import linebreaks
+
+from statuspage import api, selectors_api
+from statuspage.models import MaintenanceUpdate, PublicUpdate
+
+Entry = PublicUpdate | MaintenanceUpdate
+
+
+class HistoryRssFeed(Feed[Entry, None]):
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
+    url_name = "statuspage:history-rss"
+    # Guids are tag URIs, not addresses: several entries share an incident's page.
+    item_guid_is_permalink = False
+
+    def __call__(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = super().__call__(request, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    def title(self) -> str:
+        return f"{settings.STATUSPAGE_NAME} status history"
+
+    def description(self) -> str:
+        return f"Incident updates and scheduled maintenance of {settings.STATUSPAGE_NAME}."
+
+    def link(self) -> str:
+        return api.page_url()
+
+    def feed_url(self) -> str:
+        # Absolute from BASE_URL, so the body does not depend on the request's Host.
+        return settings.BASE_URL + reverse(self.url_name)
+
+    def items(self) -> list[Entry]:
+        return selectors_api.feed_entries()
+
+    def item_title(self, item: Entry) -> str:
+        if isinstance(item, PublicUpdate):
+            return f"{item.public_incident.name}: {item.get_status_display()}"
+        return f"{item.maintenance.name}: maintenance {item.get_status_display().lower()}"
+
+    def item_description(self, item: Entry) -> str:
+        return linebreaks(item.body, autoescape=True)
+
+    def item_link(self, item: Entry) -> str:
+        return api.incident_url(_parent_code(item))
+
+    def item_guid(self, item: Entry) -> str:
+        """A tag URI (RFC 4151) per entry: the entry's own code, so it never changes."""
+        host = urlsplit(settings.BASE_URL).hostname or "localhost"
+        kind = "incident-update" if isinstance(item, PublicUpdate) else "maintenance-update"
+        day = f"{item.created_at:%Y-%m-%d}"
+        return f"tag:{host},{day}:{settings.STATUSPAGE_PAGE_ID}/{kind}/{item.code}"
+
+    def item_pubdate(self, item: Entry) -> datetime:
+        return item.created_at
+
+    def item_updateddate(self, item: Entry) -> datetime:
+        return item.created_at
+
+
+class HistoryAtomFeed(HistoryRssFeed):
+    feed_type = Atom1Feed
+    url_name = "statuspage:history-atom"
+
+    def subtitle(self) -> str:
+        return self.description()
+
+
+def _parent_code(item: Entry) -> str:
+    if isinstance(item, PublicUpdate):
+        return item.public_incident.code
+    return item.maintenance.code
