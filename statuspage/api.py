@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from statuspage import selectors, selectors_api
+from statuspage import caching, selectors, selectors_api
 from statuspage.models import (
     STATE_RANK,
     Component,
@@ -367,33 +367,38 @@ def encode(payload: Payload) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _serve(request: HttpRequest, name: str, build: Callable[[], Payload]) -> HttpResponse:
-    """One JSON endpoint: the body built by `build`; readable by scripts on any site (status
-    widgets are embedded elsewhere)."""
-    response = HttpResponse(encode(build()), content_type="application/json; charset=utf-8")
+def _serve(request: HttpRequest, key: Sequence[str], build: Callable[[], Payload]) -> HttpResponse:
+    """One JSON endpoint: the body `build` makes, cached under the page's version with its
+    validators (statuspage.caching); readable by scripts on any site, as status widgets are
+    embedded elsewhere."""
+    response = caching.cached_response(
+        request,
+        ("api", *key),
+        lambda: HttpResponse(encode(build()), content_type="application/json; charset=utf-8"),
+    )
     response["Access-Control-Allow-Origin"] = "*"
     return response
 
 
 @require_safe
 def summary(request: HttpRequest) -> HttpResponse:
-    return _serve(request, "summary", summary_payload)
+    return _serve(request, ("summary",), summary_payload)
 
 
 @require_safe
 def status(request: HttpRequest) -> HttpResponse:
-    return _serve(request, "status", status_payload)
+    return _serve(request, ("status",), status_payload)
 
 
 @require_safe
 def components(request: HttpRequest) -> HttpResponse:
-    return _serve(request, "components", components_payload)
+    return _serve(request, ("components",), components_payload)
 
 
 @require_safe
 def incidents(request: HttpRequest) -> HttpResponse:
     return _serve(
-        request, "incidents", lambda: _incidents_payload(selectors_api.recent_incidents())
+        request, ("incidents",), lambda: _incidents_payload(selectors_api.recent_incidents())
     )
 
 
@@ -401,7 +406,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
 def incidents_unresolved(request: HttpRequest) -> HttpResponse:
     return _serve(
         request,
-        "incidents-unresolved",
+        ("incidents-unresolved",),
         lambda: _incidents_payload(list(selectors.unresolved_incidents())),
     )
 
@@ -410,7 +415,7 @@ def incidents_unresolved(request: HttpRequest) -> HttpResponse:
 def maintenances(request: HttpRequest) -> HttpResponse:
     return _serve(
         request,
-        "scheduled-maintenances",
+        ("scheduled-maintenances",),
         lambda: _maintenances_payload(selectors_api.recent_maintenances()),
     )
 
@@ -419,7 +424,7 @@ def maintenances(request: HttpRequest) -> HttpResponse:
 def maintenances_upcoming(request: HttpRequest) -> HttpResponse:
     return _serve(
         request,
-        "scheduled-maintenances-upcoming",
+        ("scheduled-maintenances-upcoming",),
         lambda: _maintenances_payload(list(selectors.upcoming_maintenances())),
     )
 
@@ -428,7 +433,7 @@ def maintenances_upcoming(request: HttpRequest) -> HttpResponse:
 def maintenances_active(request: HttpRequest) -> HttpResponse:
     return _serve(
         request,
-        "scheduled-maintenances-active",
+        ("scheduled-maintenances-active",),
         lambda: _maintenances_payload(list(selectors.active_maintenances())),
     )
 
@@ -437,11 +442,15 @@ def maintenances_active(request: HttpRequest) -> HttpResponse:
 def incident_placeholder(request: HttpRequest, code: str) -> HttpResponse:
     """Stands for the public incident page (statuspage.views) until it lands, so links made
     with reverse("statuspage:incident") resolve: the incident or maintenance as JSON."""
-    listed = _listed()
-    incident = selectors.published_incidents().filter(code=code).first()
-    if incident is not None:
-        return _serve(request, "incident", lambda: incident_payload(incident, listed))
-    maintenance = selectors.maintenances().filter(code=code).first()
-    if maintenance is not None:
-        return _serve(request, "incident", lambda: maintenance_payload(maintenance, listed))
-    raise Http404
+
+    def build() -> Payload:
+        listed = _listed()
+        incident = selectors.published_incidents().filter(code=code).first()
+        if incident is not None:
+            return incident_payload(incident, listed)
+        maintenance = selectors.maintenances().filter(code=code).first()
+        if maintenance is not None:
+            return maintenance_payload(maintenance, listed)
+        raise Http404
+
+    return _serve(request, ("incident", code), build)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import linebreaks
 
-from statuspage import api, selectors_api
+from statuspage import api, caching, selectors_api
 from statuspage.models import MaintenanceUpdate, PublicUpdate
 
 Entry = PublicUpdate | MaintenanceUpdate
@@ -26,7 +26,11 @@ class HistoryRssFeed(Feed[Entry, None]):
     item_guid_is_permalink = False
 
     def __call__(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        response = super().__call__(request, *args, **kwargs)
+        # Cached under the page's version like the JSON; its links are absolute from BASE_URL,
+        # so one render serves every Host.
+        response = caching.cached_response(
+            request, ("feed", self.url_name), lambda: super(HistoryRssFeed, self).__call__(request)
+        )
         response["Access-Control-Allow-Origin"] = "*"
         return response
 

@@ -10,7 +10,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
+
 from incidents.models import Incident, Service
+from statuspage import versions
 from statuspage.models import (
     Component,
     ComponentGroup,
@@ -29,6 +32,12 @@ from tests.factories import ServiceFactory, severity
 SAMPLE = Path(__file__).parent / "fixtures" / "statuspage_summary.json"
 
 _numbers = itertools.count(9000)
+
+
+def page_changed() -> None:
+    """What a publishing service's versions.bump() does once it commits: a new page version,
+    so cached renders are not served. The tests' transactions never commit, so at once."""
+    cache.delete(versions.KEY)
 
 
 def sample() -> dict[str, Any]:
@@ -51,6 +60,7 @@ def group(
     # auto_now/auto_now_add stamp the wall clock; the tests want their own times.
     ComponentGroup.objects.filter(pk=made.pk).update(created_at=at(created), updated_at=at(created))
     made.refresh_from_db()
+    page_changed()
     return made
 
 
@@ -80,6 +90,7 @@ def component(
     )
     Component.objects.filter(pk=made.pk).update(updated_at=at(updated or created))
     made.refresh_from_db()
+    page_changed()
     return made
 
 
@@ -127,6 +138,7 @@ def public_incident(
         **fields,
     )
     made.components.set(components)
+    page_changed()
     return made
 
 
@@ -140,6 +152,7 @@ def public_update(
     affected: list[dict[str, str]] | None = None,
 ) -> PublicUpdate:
     fields: dict[str, Any] = {"code": code} if code is not None else {}
+    page_changed()
     return PublicUpdate.objects.create(
         public_incident=of,
         status=status,
@@ -175,6 +188,7 @@ def maintenance(
         **fields,
     )
     made.components.set(components)
+    page_changed()
     return made
 
 
@@ -187,6 +201,7 @@ def maintenance_update(
     created: str = "2026-11-28T10:00Z",
 ) -> MaintenanceUpdate:
     fields: dict[str, Any] = {"code": code} if code is not None else {}
+    page_changed()
     return MaintenanceUpdate.objects.create(
         maintenance=of, status=status, body=body, created_at=at(created), **fields
     )

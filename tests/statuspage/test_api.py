@@ -19,6 +19,7 @@ from tests.statuspage.spapi_fixtures import (
     group,
     maintenance,
     maintenance_update,
+    page_changed,
     public_incident,
     public_update,
 )
@@ -227,6 +228,7 @@ def test_a_service_made_private_leaves_every_list(client: Client) -> None:
         ],
     )
     Service.objects.filter(pk=hidden.service_id).update(public=False)
+    page_changed()
 
     body = fetch(client, "statuspage:api-summary")
 
@@ -452,6 +454,43 @@ def test_any_site_may_read_the_json(client: Client, name: str) -> None:
 def test_the_api_only_reads(client: Client) -> None:
     assert client.post(reverse("statuspage:api-summary")).status_code == 405
     assert client.head(reverse("statuspage:api-summary")).status_code == 200
+
+
+# Caching ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_a_repeated_request_is_answered_from_the_cache_until_the_page_changes(
+    client: Client, name: str
+) -> None:
+    component("API")
+    first = client.get(reverse(name))
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(reverse(name))
+    assert len(captured) == 0
+    assert again.content == first.content
+
+    public_incident("New trouble", impact="critical")
+
+    assert client.get(reverse(name)).content != first.content
+
+
+@pytest.mark.django_db
+@override_settings(STATUSPAGE_MAX_AGE=7)
+def test_the_json_is_public_and_revalidated_with_a_304(client: Client) -> None:
+    component("API")
+    first = client.get(reverse("statuspage:api-summary"))
+    assert first["Cache-Control"] == "public, max-age=7"
+
+    with CaptureQueriesContext(connection) as captured:
+        answer = client.get(
+            reverse("statuspage:api-summary"), headers={"If-None-Match": first["ETag"]}
+        )
+
+    assert answer.status_code == 304
+    assert len(captured) == 0
+    assert answer["Access-Control-Allow-Origin"] == "*"
 
 
 # Queries ------------------------------------------------------------------------------------

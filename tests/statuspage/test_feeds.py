@@ -207,3 +207,23 @@ def test_feed_queries_do_not_grow_with_the_history(client: Client) -> None:
 
     assert {name: count(name) for name in small} == small
     assert max(small.values()) <= 2
+
+
+def test_the_feeds_are_cached_until_the_page_changes(client: Client) -> None:
+    incident = public_incident("Errors")
+    public_update(incident, "First.")
+    for name in ("statuspage:history-atom", "statuspage:history-rss"):
+        first = client.get(reverse(name))
+        with CaptureQueriesContext(connection) as captured:
+            again = client.get(reverse(name))
+        assert len(captured) == 0, name
+        assert again.content == first.content
+        assert again["Cache-Control"].startswith("public")
+        assert (
+            client.get(reverse(name), headers={"If-None-Match": first["ETag"]}).status_code == 304
+        )
+
+    public_update(incident, "Second.")
+
+    assert len(atom_entries(client)) == 2
+    assert len(rss_items(client)) == 2
