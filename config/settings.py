@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
     },
     # The monthly report's email on the 1st: one timer row per recipient and month.
     "reports-tick": {"task": "reports.tasks.tick", "schedule": 60.0, "options": {"expires": 120}},
+    # The status page's timers (maintenance starts and ends) and its catch-up recompute.
+    "statuspage-tick": {
+        "task": "statuspage.tasks.tick",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]

@@ -6,6 +6,8 @@ class StatuspageConfig(AppConfig):
     verbose_name = "Status page"
 
     def ready(self) -> None:
-        from statuspage import subscribers
+        from incidents.panels import register_panel
+        from statuspage import panels, subscribers
 
         subscribers.connect()
+        register_panel(panels.TEMPLATE, panels.incident_statuspage_context)

@@ -280,3 +280,40 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class TimerKind(models.TextChoices):
+    REMINDER_60 = "reminder_60", "Reminder, 60 minutes before"
+    START = "start", "Start"
+    END = "end", "End"
+
+
+class MaintenanceTimer(models.Model):
+    """When a maintenance's next step is due (DESIGN.md, "Timers are rows").
+
+    The tick claims a due row by stamping `claimed_at` (its lease) and fires it in a
+    transaction that also stamps `done_at`, on condition that its claim still stands. A worker
+    killed after claiming leaves the row claimed but not done: once the lease runs out another
+    tick claims it again, so a step is never lost, and a worker that wakes after losing its
+    lease finds its claim gone and writes nothing, so a step is never done twice.
+    """
+
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="timers")
+    kind = models.CharField(max_length=16, choices=TimerKind.choices)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("due_at", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["maintenance", "kind"], name="one_timer_per_step")
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["due_at"], name="maintenance_timer_due", condition=Q(done_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.maintenance}: {self.kind} at {self.due_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,92 @@
+"""The status page's rows in Django's admin, for inspection and repair. The spans, public
+updates and timers are records: read only here, written by statuspage.services."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+
+from statuspage.models import (
+    Component,
+    ComponentGroup,
+    ComponentOverride,
+    ComponentStateChange,
+    Maintenance,
+    MaintenanceTimer,
+    MaintenanceUpdate,
+    PublicIncident,
+    PublicUpdate,
+)
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin[ComponentGroup]):
+    list_display = ("name", "position")
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin[Component]):
+    list_display = ("__str__", "service", "group", "position", "state", "state_since")
+    list_filter = ("state", "group")
+    # The state is derived (statuspage.services.states); editing it here would leave its spans
+    # behind.
+    readonly_fields = ("service", "state", "state_since", "created_at")
+
+
+class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ComponentStateChange)
+class ComponentStateChangeAdmin(ReadOnlyAdmin[ComponentStateChange]):
+    list_display = ("component", "state", "started_at", "ended_at")
+    list_filter = ("state",)
+
+
+class PublicUpdateInline(admin.TabularInline[PublicUpdate, PublicIncident]):
+    model = PublicUpdate
+    fields = ("created_at", "status", "body")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(PublicIncident)
+class PublicIncidentAdmin(admin.ModelAdmin[PublicIncident]):
+    list_display = ("name", "status", "impact", "withdrawn", "created_at", "resolved_at")
+    list_filter = ("status", "impact", "withdrawn")
+    readonly_fields = ("incident", "status", "impact", "created_at", "updated_at")
+    inlines = (PublicUpdateInline,)
+
+
+@admin.register(ComponentOverride)
+class ComponentOverrideAdmin(ReadOnlyAdmin[ComponentOverride]):
+    list_display = ("public_incident", "component", "state", "set_at", "set_by")
+
+
+class MaintenanceUpdateInline(admin.TabularInline[MaintenanceUpdate, Maintenance]):
+    model = MaintenanceUpdate
+    fields = ("created_at", "status", "body")
+    readonly_fields = fields
+    extra = 0
+
+
+class MaintenanceTimerInline(admin.TabularInline[MaintenanceTimer, Maintenance]):
+    model = MaintenanceTimer
+    fields = ("kind", "due_at", "claimed_at", "done_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin[Maintenance]):
+    list_display = ("name", "status", "scheduled_for", "scheduled_until")
+    list_filter = ("status",)
+    # Scheduling, cancelling and completing go through /status/manage/, which keeps the
+    # timers in step with the window.
+    readonly_fields = ("status", "scheduled_for", "scheduled_until", "started_at", "completed_at")
+    inlines = (MaintenanceUpdateInline, MaintenanceTimerInline)

@@ -1,0 +1,245 @@
+"""Scheduled maintenance: scheduling, cancelling, completing early, and the timers that start
+and complete a window by themselves.
+
+Each maintenance has up to three timer rows (models.MaintenanceTimer): a reminder 60 minutes
+before (when scheduled more than an hour ahead), its start and its end. `timers_run` (from
+the tick) claims due rows with a lease and fires each in its own transaction; see the model's
+docstring for why a killed worker neither loses nor doubles a step.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.actors import Actor, actor_user
+from incidents.permissions import Action, require
+from statuspage import versions
+from statuspage.models import (
+    Component,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceTimer,
+    MaintenanceUpdate,
+    TimerKind,
+)
+from statuspage.services.notices import MaintenanceEvent, maintenance_notice
+from statuspage.services.states import states_recompute
+
+REMINDER_BEFORE = timedelta(minutes=60)
+# How long a claimed timer is left to its worker before another tick may take it over: far
+# longer than a step takes (a few queries), short enough that a lost start is minutes late.
+LEASE = timedelta(minutes=2)
+BATCH = 50
+
+STARTED_TEXT = (
+    "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+)
+COMPLETED_TEXT = "The scheduled maintenance has been completed."
+CANCELLED_TEXT = "This scheduled maintenance has been cancelled."
+
+
+def maintenance_schedule(
+    *,
+    actor: Actor,
+    name: str,
+    message: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component],
+    now: datetime | None = None,
+) -> Maintenance:
+    require(actor, Action.MANAGE_CATALOG)
+    now = now or timezone.now()
+    name, message, components = name.strip(), message.strip(), list(components)
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "A maintenance needs a name."
+    if not message:
+        errors["message"] = "Tell the public what will happen."
+    if scheduled_until <= scheduled_for:
+        errors["scheduled_until"] = "The window must end after it starts."
+    elif scheduled_until <= now:
+        errors["scheduled_until"] = "The window is already over."
+    if not components:
+        errors["components"] = "Choose the components under maintenance."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        maintenance = Maintenance.objects.create(
+            name=name,
+            message=message,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_until,
+            created_by=actor_user(actor),
+            created_at=now,
+            updated_at=now,
+        )
+        maintenance.components.set(components)
+        MaintenanceUpdate.objects.create(
+            maintenance=maintenance,
+            status=MaintenanceStatus.SCHEDULED,
+            body=message,
+            created_at=now,
+        )
+        timers = [
+            MaintenanceTimer(maintenance=maintenance, kind=TimerKind.START, due_at=scheduled_for),
+            MaintenanceTimer(maintenance=maintenance, kind=TimerKind.END, due_at=scheduled_until),
+        ]
+        # Scheduled within the hour, the announcement is the reminder.
+        if scheduled_for - REMINDER_BEFORE > now:
+            timers.append(
+                MaintenanceTimer(
+                    maintenance=maintenance,
+                    kind=TimerKind.REMINDER_60,
+                    due_at=scheduled_for - REMINDER_BEFORE,
+                )
+            )
+        MaintenanceTimer.objects.bulk_create(timers)
+        maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.SCHEDULED, now=now)
+        versions.bump()
+    return maintenance
+
+
+def _lock(maintenance: Maintenance | int) -> Maintenance:
+    pk = maintenance if isinstance(maintenance, int) else maintenance.pk
+    return Maintenance.objects.select_for_update().get(pk=pk)
+
+
+def _stop_timers(maintenance: Maintenance, *, now: datetime) -> None:
+    MaintenanceTimer.objects.filter(maintenance=maintenance, done_at__isnull=True).update(
+        done_at=now
+    )
+
+
+def maintenance_cancel(
+    *, actor: Actor, maintenance: Maintenance, now: datetime | None = None
+) -> Maintenance:
+    """Call off a window that has not started (one in progress is completed instead)."""
+    require(actor, Action.MANAGE_CATALOG)
+    now = now or timezone.now()
+    with transaction.atomic():
+        maintenance = _lock(maintenance)
+        if maintenance.status != MaintenanceStatus.SCHEDULED:
+            raise ValidationError(
+                "Only a maintenance that has not started can be cancelled; "
+                "complete one in progress instead."
+            )
+        _finish(maintenance, MaintenanceStatus.CANCELLED, CANCELLED_TEXT, now=now)
+        maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.CANCELLED, now=now)
+    return maintenance
+
+
+def maintenance_complete_now(
+    *, actor: Actor, maintenance: Maintenance, now: datetime | None = None
+) -> Maintenance:
+    """End a window in progress before its scheduled end."""
+    require(actor, Action.MANAGE_CATALOG)
+    now = now or timezone.now()
+    with transaction.atomic():
+        maintenance = _lock(maintenance)
+        if maintenance.status not in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING):
+            raise ValidationError("Only a maintenance in progress can be completed.")
+        _complete(maintenance, now=now)
+    return maintenance
+
+
+def _finish(
+    maintenance: Maintenance, status: MaintenanceStatus, text: str, *, now: datetime
+) -> None:
+    """Caller holds the maintenance's row lock."""
+    maintenance.status = status
+    maintenance.updated_at = now
+    fields = ["status", "updated_at"]
+    if status == MaintenanceStatus.COMPLETED:
+        maintenance.completed_at = now
+        fields.append("completed_at")
+    maintenance.save(update_fields=fields)
+    MaintenanceUpdate.objects.create(
+        maintenance=maintenance, status=status, body=text, created_at=now
+    )
+    _stop_timers(maintenance, now=now)
+    states_recompute(now=now)
+    versions.bump()
+
+
+def _complete(maintenance: Maintenance, *, now: datetime) -> None:
+    _finish(maintenance, MaintenanceStatus.COMPLETED, COMPLETED_TEXT, now=now)
+    maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.COMPLETED, now=now)
+
+
+def _start(maintenance: Maintenance, *, now: datetime) -> None:
+    """Caller holds the maintenance's row lock; it is scheduled."""
+    maintenance.status = MaintenanceStatus.IN_PROGRESS
+    maintenance.started_at = now
+    maintenance.updated_at = now
+    maintenance.save(update_fields=["status", "started_at", "updated_at"])
+    MaintenanceUpdate.objects.create(
+        maintenance=maintenance,
+        status=MaintenanceStatus.IN_PROGRESS,
+        body=STARTED_TEXT,
+        created_at=now,
+    )
+    maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.STARTED, now=now)
+    states_recompute(now=now)
+    versions.bump()
+
+
+def timers_claim(*, now: datetime, limit: int = BATCH) -> list[MaintenanceTimer]:
+    """Claim the due timers (unclaimed, or whose lease ran out); each comes back with the
+    claim that `timer_fire` must still find."""
+    due = MaintenanceTimer.objects.filter(done_at__isnull=True, due_at__lte=now).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE)
+    )
+    # Most ticks find nothing: one indexed read, no transaction.
+    if not due.exists():
+        return []
+    with transaction.atomic():
+        timers = list(due.select_for_update(skip_locked=True).order_by("due_at", "pk")[:limit])
+        MaintenanceTimer.objects.filter(pk__in=[t.pk for t in timers]).update(claimed_at=now)
+    for timer in timers:
+        timer.claimed_at = now
+    return timers
+
+
+def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
+    """Do the timer's step and mark it done, if our claim on it still stands; whether it
+    was done by us. The step and `done_at` commit together."""
+    with transaction.atomic():
+        claimed = (
+            MaintenanceTimer.objects.select_for_update()
+            .filter(pk=timer.pk, claimed_at=timer.claimed_at, done_at__isnull=True)
+            .first()
+        )
+        if claimed is None:
+            # Another tick took the lease over (and may have done it): not ours to do.
+            return False
+        maintenance = _lock(claimed.maintenance_id)
+        # Each step checks the status, so a window cancelled or completed by hand is left be.
+        if claimed.kind == TimerKind.REMINDER_60:
+            if maintenance.status == MaintenanceStatus.SCHEDULED:
+                maintenance_notice(
+                    maintenance=maintenance, event=MaintenanceEvent.REMINDER, now=now
+                )
+        elif claimed.kind == TimerKind.START:
+            if maintenance.status == MaintenanceStatus.SCHEDULED:
+                _start(maintenance, now=now)
+        elif maintenance.status in (
+            MaintenanceStatus.SCHEDULED,
+            MaintenanceStatus.IN_PROGRESS,
+            MaintenanceStatus.VERIFYING,
+        ):
+            # The end comes before the start was done (its worker lost, its lease not yet
+            # out): the window is over all the same.
+            _complete(maintenance, now=now)
+        MaintenanceTimer.objects.filter(pk=claimed.pk).update(done_at=now)
+    return True
+
+
+def timers_run(*, now: datetime | None = None) -> int:
+    """Fire every due timer; how many fired."""
+    now = now or timezone.now()
+    return sum(timer_fire(timer=timer, now=now) for timer in timers_claim(now=now))

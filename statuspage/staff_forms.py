@@ -1,0 +1,83 @@
+"""Forms of the staff's status page controls: the incident page's publishing panel and the
+maintenance and component pages at /status/manage/."""
+
+from typing import Any
+
+from django import forms
+
+from statuspage.models import Component, ComponentGroup, ComponentState
+from statuspage.services.publishing import NAME_MAX_LENGTH, OVERRIDE_STATES, Overrides
+
+FOLLOW_SEVERITY = ""
+
+OVERRIDE_CHOICES = [
+    (FOLLOW_SEVERITY, "Follow severity"),
+    *((state, ComponentState(state).label) for state in OVERRIDE_STATES),
+]
+
+
+class PublicUpdateForm(forms.Form):
+    """A public update with the public name and a state override per affected component (a
+    field `override_<component id>` each)."""
+
+    name = forms.CharField(
+        label="Public name",
+        max_length=NAME_MAX_LENGTH,
+        required=False,
+        help_text="What the status page calls the incident; blank keeps the current one.",
+    )
+    message = forms.CharField(label="Public update", widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, components: list[Component], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.components = components
+        for component in components:
+            self.fields[self.override_name(component)] = forms.ChoiceField(
+                label=str(component), choices=OVERRIDE_CHOICES, required=False
+            )
+
+    @staticmethod
+    def override_name(component: Component) -> str:
+        return f"override_{component.pk}"
+
+    def override_fields(self) -> list[tuple[Component, forms.BoundField]]:
+        return [(c, self[self.override_name(c)]) for c in self.components]
+
+    def overrides(self) -> Overrides:
+        return {
+            component.pk: self.cleaned_data.get(self.override_name(component)) or None
+            for component in self.components
+        }
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+
+class MaintenanceForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="What customers are told."
+    )
+    scheduled_for = forms.DateTimeField(label="Starts", widget=DateTimeInput)
+    scheduled_until = forms.DateTimeField(label="Ends", widget=DateTimeInput)
+    # Evaluated afresh for each form (Django copies a field's queryset per form).
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.filter(service__public=True).select_related("service"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class ComponentForm(forms.Form):
+    public_name = forms.CharField(
+        max_length=100, required=False, help_text="Blank shows the service's name."
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    group = forms.ModelChoiceField(queryset=ComponentGroup.objects.all(), required=False)
+    position = forms.IntegerField(min_value=0, initial=0)
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    position = forms.IntegerField(min_value=0, initial=0)

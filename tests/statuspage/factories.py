@@ -1,0 +1,42 @@
+"""Helpers for the status page's tests: incidents moved through incidents.services, as every
+caller must, and the component a public service shows as."""
+
+from typing import Any
+
+from accounts.models import User
+from incidents import services
+from incidents.models import Incident, Service, Status
+from statuspage.models import Component, ComponentStateChange
+from tests.factories import severity
+
+
+def component(service: Service) -> Component:
+    return Component.objects.get(service=service)
+
+
+def state(service: Service) -> str:
+    return component(service).state
+
+
+def spans(service: Service) -> list[tuple[str, bool]]:
+    """The component's spans, oldest first: (state, still open)."""
+    return [
+        (span.state, span.ended_at is None)
+        for span in ComponentStateChange.objects.filter(component__service=service).order_by(
+            "started_at", "id"
+        )
+    ]
+
+
+def post_public(incident: Incident, actor: User, message: str = "We are looking into it.") -> Any:
+    return services.incident_post_update(
+        incident=incident, actor=actor, message=message, public=True
+    )
+
+
+def set_severity(incident: Incident, actor: User, name: str) -> Incident:
+    return services.incident_set_severity(incident=incident, actor=actor, severity=severity(name))
+
+
+def set_status(incident: Incident, actor: User, status: Status) -> Incident:
+    return services.incident_set_status(incident=incident, actor=actor, status=status)
