@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -82,13 +82,18 @@ def stamp(moment: datetime | None) -> str | None:
 
 
 def page_url() -> str:
-    """The public page's address (the mount of statuspage.urls, wherever config puts it)."""
-    return settings.BASE_URL + reverse("statuspage:api-summary").removesuffix("api/v2/summary.json")
+    return settings.BASE_URL + reverse("statuspage:page")
 
 
 def incident_url(code: str) -> str:
-    """The public incident page; maintenances live under the same path, as on Statuspage."""
+    """The public incident page (statuspage.views.incident)."""
     return settings.BASE_URL + reverse("statuspage:incident", kwargs={"code": code})
+
+
+def maintenance_url(code: str) -> str:
+    """A maintenance has no page of its own: the page shows it while upcoming or in progress,
+    under this anchor (templates/statuspage/_maintenance.html)."""
+    return f"{page_url()}#maintenance-{code}"
 
 
 def page_payload(updated_at: datetime | None) -> Payload:
@@ -292,7 +297,7 @@ def maintenance_payload(maintenance: Maintenance, listed: Components) -> Payload
         "monitoring_at": None,
         "resolved_at": stamp(maintenance.completed_at),
         "impact": "maintenance",
-        "shortlink": incident_url(maintenance.code),
+        "shortlink": maintenance_url(maintenance.code),
         # Until it starts, Statuspage gives the time it was scheduled.
         "started_at": stamp(maintenance.started_at or maintenance.created_at),
         "page_id": settings.STATUSPAGE_PAGE_ID,
@@ -436,21 +441,3 @@ def maintenances_active(request: HttpRequest) -> HttpResponse:
         ("scheduled-maintenances-active",),
         lambda: _maintenances_payload(list(selectors.active_maintenances())),
     )
-
-
-@require_safe
-def incident_placeholder(request: HttpRequest, code: str) -> HttpResponse:
-    """Stands for the public incident page (statuspage.views) until it lands, so links made
-    with reverse("statuspage:incident") resolve: the incident or maintenance as JSON."""
-
-    def build() -> Payload:
-        listed = _listed()
-        incident = selectors.published_incidents().filter(code=code).first()
-        if incident is not None:
-            return incident_payload(incident, listed)
-        maintenance = selectors.maintenances().filter(code=code).first()
-        if maintenance is not None:
-            return maintenance_payload(maintenance, listed)
-        raise Http404
-
-    return _serve(request, ("incident", code), build)

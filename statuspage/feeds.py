@@ -1,6 +1,6 @@
 """The page's history as Atom and RSS: one entry per public incident update and per maintenance
-event, newest first, each linking to the public incident page (maintenances share its path, as
-on Statuspage). Read through statuspage.selectors_api, like the JSON API.
+event, newest first, each linking to the public incident page (a maintenance to its place on
+the page). Read through statuspage.selectors_api, like the JSON API.
 """
 
 from datetime import datetime
@@ -59,7 +59,9 @@ class HistoryRssFeed(Feed[Entry, None]):
         return linebreaks(item.body, autoescape=True)
 
     def item_link(self, item: Entry) -> str:
-        return api.incident_url(_parent_code(item))
+        if isinstance(item, PublicUpdate):
+            return api.incident_url(item.public_incident.code)
+        return api.maintenance_url(item.maintenance.code)
 
     def item_guid(self, item: Entry) -> str:
         """A tag URI (RFC 4151) per entry: the entry's own code, so it never changes."""
@@ -81,9 +83,3 @@ class HistoryAtomFeed(HistoryRssFeed):
 
     def subtitle(self) -> str:
         return self.description()
-
-
-def _parent_code(item: Entry) -> str:
-    if isinstance(item, PublicUpdate):
-        return item.public_incident.code
-    return item.maintenance.code

@@ -62,6 +62,20 @@ class Day:
             key=lambda item: -STATE_RANK.get(item[0], 0),
         )
 
+    @property
+    def label(self) -> str:
+        """The day in words, for its tooltip and the bar's text alternative."""
+        shown = f"{self.date.day} {self.date:%b %Y}"
+        if not self.has_data:
+            return f"{shown}: no data"
+        uptime = self.uptime if self.uptime is not None else 1
+        parts = [f"{shown}: {percent_shown(uptime)} % uptime"]
+        parts.extend(
+            f"{ComponentState(state).label.lower()} {duration_shown(seconds)}"
+            for state, seconds in self.incidents
+        )
+        return ", ".join(parts) if len(parts) > 1 else f"{parts[0]}, no incidents"
+
 
 @dataclass
 class Uptime:
@@ -72,6 +86,10 @@ class Uptime:
     @property
     def counted(self) -> float:
         return sum(day.counted for day in self.days)
+
+    @property
+    def eventful_days(self) -> list[Day]:
+        return [day for day in self.days if day.incidents]
 
     @property
     def fraction(self) -> float | None:

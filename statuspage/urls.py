@@ -1,10 +1,14 @@
 from django.urls import URLPattern, URLResolver, path
 
-from statuspage import api, feeds, views_staff
+from statuspage import api, feeds, views, views_staff
 
 app_name = "statuspage"
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.page, name="page"),
+    path("history/", views.history, name="history"),
+    path("history/<str:month>/", views.history, name="history_month"),
+    path("incidents/<str:code>/", views.incident, name="incident"),
     # Atlassian Statuspage's public API v2 (statuspage.api).
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v2/status.json", api.status, name="api-status"),
@@ -28,8 +32,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("history.atom", feeds.HistoryAtomFeed(), name="history-atom"),
     path("history.rss", feeds.HistoryRssFeed(), name="history-rss"),
-    # Until the public incident page (statuspage.views) lands: a placeholder under its name.
-    path("incidents/<str:code>/", api.incident_placeholder, name="incident"),
     path("manage/", views_staff.manage, name="manage"),
     path("manage/maintenance/", views_staff.maintenance_create, name="maintenance-create"),
     path(

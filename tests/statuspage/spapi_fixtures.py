@@ -76,18 +76,23 @@ def component(
     public: bool = True,
     **fields: Any,
 ) -> Component:
+    """The component of a new service; its fields and times set here, whether or not saving a
+    public service already made it (statuspage.services.components_sync)."""
     service: Service = ServiceFactory(name=name, public=public)
     if code is not None:
         fields["code"] = code
-    made = Component.objects.create(
+    Component.objects.update_or_create(
         service=service,
-        group=in_group,
-        position=position,
-        state=state,
-        state_since=at(updated or created),
-        created_at=at(created),
-        **fields,
+        defaults={
+            "group": in_group,
+            "position": position,
+            "state": state,
+            "state_since": at(updated or created),
+            "created_at": at(created),
+            **fields,
+        },
     )
+    made = Component.objects.get(service=service)
     Component.objects.filter(pk=made.pk).update(updated_at=at(updated or created))
     made.refresh_from_db()
     page_changed()

@@ -103,11 +103,12 @@ def test_atom_has_an_entry_per_update_and_event_newest_first(
         "Checkout errors: Investigating",
         "Database failover: maintenance scheduled",
     ]
+    on_the_page = f"https://status.example.test/status/#maintenance-{history['maintenance']}"
     assert [atom_link(e) for e in entries] == [
         incident_page(history["incident"]),
-        incident_page(history["maintenance"]),
+        on_the_page,
         incident_page(history["incident"]),
-        incident_page(history["maintenance"]),
+        on_the_page,
     ]
     assert text(entries[0], f"{ATOM}updated") == "2026-11-30T14:02:00+00:00"
     assert text(entries[0], f"{ATOM}summary") == "<p>Rolled back &lt;the&gt; deploy.</p>"

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.django_db
 MARKER = "zq7-private-marker"
 
 PUBLIC_URLS = [
+    reverse("statuspage:page"),
+    reverse("statuspage:history"),
     reverse("statuspage:api-summary"),
     reverse("statuspage:api-status"),
     reverse("statuspage:api-components"),
@@ -84,7 +86,12 @@ def test_no_public_response_shows_a_private_marker(client: Client, planted: str)
         assert response.status_code == 200, url
         assert MARKER not in response.content.decode(), url
     # The published incident itself is there, so the search looked at real content.
-    for url in (reverse("statuspage:api-summary"), reverse("statuspage:history-atom")):
+    for url in (
+        reverse("statuspage:page"),
+        reverse("statuspage:api-summary"),
+        reverse("statuspage:history-atom"),
+        reverse("statuspage:incident", kwargs={"code": planted}),
+    ):
         assert "Checkout errors" in client.get(url).content.decode()
 
 
