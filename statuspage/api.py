@@ -1,8 +1,8 @@
 """Atlassian Statuspage's public API v2 (/status/api/v2/*.json), from our own rows.
 
 Widgets and bots written for a hosted Statuspage read these, so the field names, nesting, value
-types and timestamp format are Statuspage's (../shared/samples/statuspage/summary.json holds the
-shape; tests/statuspage/test_api_shape.py holds us to it). Plain views, not DRF: they are polled
+types and timestamp format are Statuspage's (tests/statuspage/fixtures/statuspage_summary.json
+holds its documented shape; tests/statuspage/test_api_shape.py holds us to it). Plain views, not DRF: they are polled
 hard during an outage, are not part of /api/v1, and are cached whole by the page's version.
 
 Ids are the rows' opaque `code`s. Fields Statuspage has and we do not model are answered as a
@@ -53,8 +53,8 @@ STATE_INDICATOR = {
     ComponentState.PARTIAL_OUTAGE: "major",
     ComponentState.MAJOR_OUTAGE: "critical",
 }
-# An unresolved incident's impact counts even where no component shows it (an incident
-# affecting no listed component still makes the page "minor").
+# An unresolved incident's impact counts even where no component shows it (an incident of
+# minor impact on no listed component still makes the page "minor").
 IMPACT_INDICATOR = {"none": "none", "minor": "minor", "major": "major", "critical": "critical"}
 
 # What a maintenance event did to its components: (old_status, new_status), Statuspage's

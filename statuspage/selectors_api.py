@@ -76,6 +76,7 @@ def status_inputs() -> StatusInputs:
         unresolved_impacts=list(
             selectors.unresolved_incidents()
             .prefetch_related(None)
+            .order_by()
             .values_list("impact", flat=True)
             .distinct()
         ),
