@@ -2,8 +2,9 @@
 
 Widgets and bots written for a hosted Statuspage read these, so the field names, nesting, value
 types and timestamp format are Statuspage's (tests/statuspage/fixtures/statuspage_summary.json
-holds its documented shape; tests/statuspage/test_api_shape.py holds us to it). Plain views, not DRF: they are polled
-hard during an outage, are not part of /api/v1, and are cached whole by the page's version.
+holds its documented shape; tests/statuspage/test_api_shape.py holds us to it). Plain views,
+not DRF: they are polled hard during an outage, are not part of /api/v1, and are cached whole
+by the page's version.
 
 Ids are the rows' opaque `code`s. Fields Statuspage has and we do not model are answered as a
 hosted page answers them by default (`showcase`, `only_show_if_degraded`, `custom_tweet`, …).

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import linebreaks
@@ -26,6 +26,8 @@ class HistoryRssFeed(Feed[Entry, None]):
     item_guid_is_permalink = False
 
     def __call__(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
         # Cached under the page's version like the JSON; its links are absolute from BASE_URL,
         # so one render serves every Host.
         response = caching.cached_response(

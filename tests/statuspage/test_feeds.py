@@ -228,3 +228,9 @@ def test_the_feeds_are_cached_until_the_page_changes(client: Client) -> None:
 
     assert len(atom_entries(client)) == 2
     assert len(rss_items(client)) == 2
+
+
+def test_the_feeds_only_read(client: Client) -> None:
+    for name in ("statuspage:history-atom", "statuspage:history-rss"):
+        assert client.post(reverse(name)).status_code == 405
+        assert client.head(reverse(name)).status_code == 200
