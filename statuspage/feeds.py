@@ -5,13 +5,14 @@ the page). Read through statuspage.selectors_api, like the JSON API.
 
 from datetime import datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
-from django.utils.html import linebreaks
+from django.utils.html import format_html, linebreaks
 
 from statuspage import api, caching, selectors_api
 from statuspage.models import MaintenanceUpdate, PublicUpdate
@@ -58,7 +59,16 @@ class HistoryRssFeed(Feed[Entry, None]):
         return f"{item.maintenance.name}: maintenance {item.get_status_display().lower()}"
 
     def item_description(self, item: Entry) -> str:
-        return linebreaks(item.body, autoescape=True)
+        text = linebreaks(item.body, autoescape=True)
+        if isinstance(item, MaintenanceUpdate):
+            # A reader of the feed alone should learn when the window is.
+            text += format_html(
+                "<p>Scheduled from {} to {} ({}).</p>",
+                _local(item.maintenance.scheduled_for),
+                _local(item.maintenance.scheduled_until),
+                settings.STATUSPAGE_TIME_ZONE,
+            )
+        return text
 
     def item_link(self, item: Entry) -> str:
         if isinstance(item, PublicUpdate):
@@ -85,3 +95,7 @@ class HistoryAtomFeed(HistoryRssFeed):
 
     def subtitle(self) -> str:
         return self.description()
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment.astimezone(ZoneInfo(settings.STATUSPAGE_TIME_ZONE)):%Y-%m-%d %H:%M}"
