@@ -352,8 +352,9 @@ def test_incident_page_query_count_does_not_grow_with_the_timeline(
 
     # 12 for the incident page, 1 for the alerts panel (tests/alerts/test_incident_alerts_panel),
     # up to 4 for the paging panel (tests/oncall/test_incident_paging_panel), 2 for the
-    # postmortem and action items panel (tests/postmortems/test_action_items_web).
-    with django_assert_max_num_queries(19):
+    # postmortem and action items panel (tests/postmortems/test_action_items_web), 1 for the
+    # status page panel with no public service (tests/statuspage/test_publishing_panel).
+    with django_assert_max_num_queries(20):
         response = page(signed_in, incident)
 
     shown = min(incident.timeline.count(), TIMELINE_RECENT)

@@ -3,9 +3,11 @@ changes keep it in step, and nothing private is ever published."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from incidents import services
 from incidents.models import Status
+from statuspage import tasks
 from statuspage.models import ComponentState, PublicIncident, PublicStatus, PublicUpdate
 from statuspage.services.publishing import RESOLVED_TEXT, public_update_record
 from tests.factories import declare
@@ -200,3 +202,18 @@ def test_merged_into_another_it_is_withdrawn(api, commander, manager, events_run
     assert public.withdrawn
     assert not public.updates.filter(body=RESOLVED_TEXT).exists()
     assert state(api) == OPERATIONAL
+
+
+def test_the_tick_catches_up_on_an_event_that_was_lost(api, commander, events_run):
+    with events_run():
+        incident = declare(commander, services=[api], severity_name="SEV1")
+        post_public(incident, commander)
+    # Resolved, but its events never delivered (a subscriber that failed, a process killed
+    # between the commit and the handler).
+    set_status(incident, commander, Status.RESOLVED)
+    assert state(api) == MAJOR
+    assert tasks.tick(now=timezone.now()) == []
+    public = PublicIncident.objects.get()
+    assert public.status == PublicStatus.RESOLVED
+    assert state(api) == OPERATIONAL
+    assert public.updates.filter(body=RESOLVED_TEXT).count() == 1

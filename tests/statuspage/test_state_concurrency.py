@@ -1,0 +1,100 @@
+"""Recomputes and ticks racing on their own database connections write each move once.
+
+These commit for real (transaction=True); serialized_rollback restores the seeded severities
+the flush afterwards removes.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from statuspage import tasks
+from statuspage.models import (
+    ComponentState,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    PublicIncident,
+    PublicStatus,
+)
+from statuspage.services import states_recompute
+from statuspage.services.maintenance import maintenance_schedule
+from tests.factories import ServiceFactory, UserFactory, declare
+from tests.harness import in_thread
+from tests.statuspage.factories import component, spans
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+MAJOR = ComponentState.MAJOR_OUTAGE
+OPERATIONAL = ComponentState.OPERATIONAL
+
+
+def test_a_recompute_waits_for_the_one_in_progress_and_then_finds_nothing_to_do():
+    api = ServiceFactory(name="API", public=True)
+    commander = UserFactory(username="cole")
+    incident = declare(commander, services=[api], severity_name="SEV1")
+    now = timezone.now()
+    public = PublicIncident.objects.create(
+        incident=incident,
+        name="API down",
+        status=PublicStatus.INVESTIGATING,
+        impact="critical",
+        started_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    public.components.set([component(api)])
+    results: list[object] = []
+
+    def other() -> None:
+        try:
+            results.append(states_recompute(now=now + timedelta(seconds=1)))
+        except BaseException as error:
+            results.append(error)
+
+    with transaction.atomic():
+        mine = states_recompute(now=now)
+        thread = in_thread(other)
+        thread.join(timeout=1)
+        # It waits on the components' locks rather than deriving from what we have not
+        # committed yet.
+        assert thread.is_alive()
+    thread.join(timeout=10)
+    assert [(m.old, m.new) for m in mine] == [(OPERATIONAL, MAJOR)]
+    assert results == [[]]
+    assert spans(api) == [(OPERATIONAL, False), (MAJOR, True)]
+
+
+def test_two_ticks_at_once_start_a_window_once():
+    api = ServiceFactory(name="API", public=True)
+    manager = UserFactory(username="mona", role="manager")
+    start = timezone.now() + timedelta(hours=2)
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="m",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def beat() -> None:
+        try:
+            barrier.wait(timeout=10)
+            errors.extend(RuntimeError(name) for name in tasks.tick(now=start))
+        except BaseException as error:
+            errors.append(error)
+
+    beats = [in_thread(beat), in_thread(beat)]
+    for thread in beats:
+        thread.join(timeout=30)
+    assert errors == []
+    started = MaintenanceUpdate.objects.filter(
+        maintenance=window, status=MaintenanceStatus.IN_PROGRESS
+    )
+    assert started.count() == 1
+    assert spans(api) == [(OPERATIONAL, False), (ComponentState.UNDER_MAINTENANCE, True)]
