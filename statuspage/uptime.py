@@ -74,7 +74,16 @@ class Day:
             f"{ComponentState(state).label.lower()} {duration_shown(seconds)}"
             for state, seconds in self.incidents
         )
-        return ", ".join(parts) if len(parts) > 1 else f"{parts[0]}, no incidents"
+        return ", ".join(parts) if len(parts) > 1 else f"{shown}: no downtime"
+
+    @property
+    def tone(self) -> str:
+        """The bar cell's colour: "" for a plain operational day (the cell's default, which
+        keeps 90 cells a component small), else the worst state, or "none" without data."""
+        worst = self.worst
+        if worst == ComponentState.OPERATIONAL:
+            return ""
+        return worst or "none"
 
 
 @dataclass

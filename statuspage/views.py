@@ -7,6 +7,7 @@ STATUSPAGE_TIME_ZONE, named on the page.
 """
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -41,13 +42,22 @@ def theme_css() -> str:
 
 
 def page_csp() -> dict[str, list[str]]:
+    # Built once per configuration, not per request: a cache hit is a few hundred
+    # microseconds. The middleware only reads the policy.
+    return _page_csp(
+        settings.STATUSPAGE_ACCENT_COLOR, settings.STATUSPAGE_LOGO_URL, id(settings.SECURE_CSP)
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _page_csp(accent: str, logo_url: str, policy_id: int) -> dict[str, list[str]]:
     """The site's policy, plus the hash of the page's one inline style (the accent colour: a
     nonce cannot be used in a cached page) and the logo's origin when it is elsewhere."""
     configured: dict[str, Any] = settings.SECURE_CSP
     policy: dict[str, list[str]] = {name: list(values) for name, values in configured.items()}
     digest = base64.b64encode(hashlib.sha256(theme_css().encode()).digest()).decode()
     policy["style-src"] = [*policy.get("style-src", ["'self'"]), f"'sha256-{digest}'"]
-    logo = urlsplit(settings.STATUSPAGE_LOGO_URL)
+    logo = urlsplit(logo_url)
     if logo.scheme == "https" and logo.netloc:
         policy["img-src"] = [*policy.get("img-src", ["'self'"]), f"https://{logo.netloc}"]
     return policy

@@ -185,7 +185,7 @@ def test_each_component_has_a_90_day_bar_with_its_percentage_and_a_text_alternat
 ) -> None:
     response = anonymous.get("/status/")
     body = response.content.decode()
-    assert body.count('class="day ') == 3 * 90
+    assert body.count('<li class="day') == 3 * 90
     words = text(response)
     # Two hours of partial outage today, weighted 0.3: today in Paris has counted 13 hours
     # so far (since 23:00 UTC), and 90 days less the rest of today in all.
