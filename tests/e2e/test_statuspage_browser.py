@@ -239,3 +239,19 @@ def test_the_page_reads_the_same_without_javascript(
     ).to_be_visible()
     page.screenshot(path=str(artifacts / "statuspage-history.png"), full_page=True)
     context.close()
+
+
+def test_the_page_fits_a_phone(browser: Browser, live_server, status_rows, artifacts: Path) -> None:
+    context = browser.new_context(
+        color_scheme="dark", viewport={"width": 360, "height": 780}, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/status/")
+    expect(page.get_by_role("heading", name="Partial System Outage")).to_be_visible()
+    # Nothing wider than the screen: no sideways scrolling, the 90 cells included.
+    page.screenshot(path=str(artifacts / "statuspage-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    bar = page.locator(".bar").first.bounding_box()
+    assert bar is not None and bar["width"] <= 360
+    page.screenshot(path=str(artifacts / "statuspage-phone.png"), full_page=True)
+    context.close()

@@ -317,3 +317,11 @@ def test_an_unknown_or_withdrawn_incident_is_not_found(anonymous, page_rows) -> 
     assert response.status_code == 404
     assert "Secret thing" not in response.content.decode()
     assert not response.cookies
+
+
+def test_head_and_post(anonymous, page_rows) -> None:
+    head = anonymous.head("/status/")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["ETag"]
+    assert anonymous.post("/status/").status_code == 405
