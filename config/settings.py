@@ -112,6 +112,18 @@ MACHINE_MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 
+# For the public status page's reads (see config/wsgi.py): nobody signs in there, and a page
+# that reads no session, sets no cookie and varies on no cookie is one every proxy may cache.
+# The browser's security headers stay (CSP, frame and content-type options).
+PUBLIC_MIDDLEWARE = [
+    "ops.middleware.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.BodySizeLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -1,10 +1,37 @@
 from django.urls import URLPattern, URLResolver, path
 
-from statuspage import views_staff
+from statuspage import api, feeds, views, views_staff
 
 app_name = "statuspage"
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.page, name="page"),
+    path("history/", views.history, name="history"),
+    path("history/<str:month>/", views.history, name="history_month"),
+    path("incidents/<str:code>/", views.incident, name="incident"),
+    # Atlassian Statuspage's public API v2 (statuspage.api).
+    path("api/v2/summary.json", api.summary, name="api-summary"),
+    path("api/v2/status.json", api.status, name="api-status"),
+    path("api/v2/components.json", api.components, name="api-components"),
+    path("api/v2/incidents.json", api.incidents, name="api-incidents"),
+    path(
+        "api/v2/incidents/unresolved.json",
+        api.incidents_unresolved,
+        name="api-incidents-unresolved",
+    ),
+    path("api/v2/scheduled-maintenances.json", api.maintenances, name="api-maintenances"),
+    path(
+        "api/v2/scheduled-maintenances/upcoming.json",
+        api.maintenances_upcoming,
+        name="api-maintenances-upcoming",
+    ),
+    path(
+        "api/v2/scheduled-maintenances/active.json",
+        api.maintenances_active,
+        name="api-maintenances-active",
+    ),
+    path("history.atom", feeds.HistoryAtomFeed(), name="history-atom"),
+    path("history.rss", feeds.HistoryRssFeed(), name="history-rss"),
     path("manage/", views_staff.manage, name="manage"),
     path("manage/maintenance/", views_staff.maintenance_create, name="maintenance-create"),
     path(

@@ -1,0 +1,228 @@
+"""What the public page shows, assembled from statuspage.selectors (the only reads of what the
+public may see) and statuspage.uptime: the overall status, the components in their groups with
+their bars, the incidents and maintenance to show, and the history month by month."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Min
+
+from incidents.models import StatusPageImpact
+from statuspage import selectors, uptime
+from statuspage.models import (
+    STATE_RANK,
+    Component,
+    ComponentGroup,
+    ComponentState,
+    Maintenance,
+    PublicIncident,
+)
+
+# Statuspage's `status.indicator` and its description, from the worst thing on the page:
+# an unresolved incident's impact, or a component's state.
+INDICATORS = ("none", "minor", "major", "critical")
+DESCRIPTIONS = {
+    "none": "All Systems Operational",
+    "minor": "Minor Service Outage",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+MAINTENANCE_DESCRIPTION = "Service Under Maintenance"
+STATE_INDICATOR: dict[str, str] = {
+    ComponentState.OPERATIONAL: "none",
+    ComponentState.UNDER_MAINTENANCE: "none",
+    ComponentState.DEGRADED_PERFORMANCE: "minor",
+    ComponentState.PARTIAL_OUTAGE: "major",
+    ComponentState.MAJOR_OUTAGE: "critical",
+}
+IMPACT_INDICATOR: dict[str, str] = {
+    StatusPageImpact.NONE: "none",
+    StatusPageImpact.MINOR: "minor",
+    StatusPageImpact.MAJOR: "major",
+    StatusPageImpact.CRITICAL: "critical",
+}
+
+
+@dataclass(frozen=True)
+class PageStatus:
+    indicator: str
+    description: str
+    # Nothing worse than planned maintenance is going on: the banner says so, in its colour.
+    maintenance: bool = False
+
+
+def page_status(
+    *, states: Iterable[str], incidents: Iterable[PublicIncident], maintenance: bool = False
+) -> PageStatus:
+    """The overall status as Statuspage derives it: the worst of the unresolved incidents'
+    impacts and the components' states (degraded → minor, partial outage → major, major
+    outage → critical). Maintenance alone leaves the indicator at none and says so."""
+    states = list(states)
+    worst = max(
+        [
+            *(STATE_INDICATOR.get(state, "none") for state in states),
+            *(IMPACT_INDICATOR.get(incident.impact, "none") for incident in incidents),
+            "none",
+        ],
+        key=INDICATORS.index,
+    )
+    under_maintenance = maintenance or ComponentState.UNDER_MAINTENANCE in states
+    if worst == "none" and under_maintenance:
+        return PageStatus("none", MAINTENANCE_DESCRIPTION, maintenance=True)
+    return PageStatus(worst, DESCRIPTIONS[worst])
+
+
+def worst_state(states: Iterable[str]) -> str:
+    return max(states, key=lambda state: STATE_RANK.get(state, 0), default="operational")
+
+
+@dataclass
+class ComponentRow:
+    component: Component
+    bar: uptime.Uptime
+
+    @property
+    def name(self) -> str:
+        return str(self.component)
+
+    @property
+    def state(self) -> str:
+        return self.component.state
+
+    @property
+    def state_label(self) -> str:
+        return ComponentState(self.component.state).label
+
+    @property
+    def percent(self) -> str:
+        return uptime.percent_shown(self.bar.fraction)
+
+
+@dataclass
+class GroupBlock:
+    """A group and its components; a component outside any group is a block of its own."""
+
+    group: ComponentGroup | None
+    rows: list[ComponentRow] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.group.name if self.group else self.rows[0].name
+
+    @property
+    def state(self) -> str:
+        return worst_state(row.state for row in self.rows)
+
+    @property
+    def state_label(self) -> str:
+        return ComponentState(self.state).label
+
+
+@dataclass
+class Overview:
+    status: PageStatus
+    blocks: list[GroupBlock]
+    incidents: list[PublicIncident]
+    active_maintenances: list[Maintenance]
+    upcoming_maintenances: list[Maintenance]
+
+
+def component_blocks(*, now: datetime) -> list[GroupBlock]:
+    """The components in display order, in their groups, each with its 90-day bar."""
+    components = list(selectors.visible_components())
+    bars = uptime.components_uptime(components, now=now)
+    blocks: list[GroupBlock] = []
+    for component in components:
+        row = ComponentRow(component, bars[component.pk])
+        if component.group_id is not None and blocks and blocks[-1].group == component.group:
+            blocks[-1].rows.append(row)
+        else:
+            blocks.append(GroupBlock(component.group, [row]))
+    return blocks
+
+
+def page_overview(*, now: datetime) -> Overview:
+    blocks = component_blocks(now=now)
+    incidents = list(selectors.unresolved_incidents())
+    active = list(selectors.active_maintenances())
+    upcoming = list(selectors.upcoming_maintenances())
+    states = [row.state for block in blocks for row in block.rows]
+    return Overview(
+        status=page_status(states=states, incidents=incidents, maintenance=bool(active)),
+        blocks=blocks,
+        incidents=incidents,
+        active_maintenances=active,
+        upcoming_maintenances=upcoming,
+    )
+
+
+def incident_by_code(code: str) -> PublicIncident | None:
+    return selectors.published_incidents().filter(code=code).first()
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in the page's zone."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def containing(cls, moment: datetime, zone: ZoneInfo) -> "Month":
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
+
+    def start(self, zone: ZoneInfo) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=zone)
+
+    def next(self) -> "Month":
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def previous(self) -> "Month":
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def minus(self, months: int) -> "Month":
+        index = self.year * 12 + self.month - 1 - months
+        return Month(index // 12, index % 12 + 1)
+
+    def months_before(self, later: "Month") -> int:
+        return (later.year - self.year) * 12 + later.month - self.month
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass
+class HistoryPage:
+    month: Month
+    incidents: Sequence[PublicIncident]
+    # Months as (month, page number) for the links, None at either end.
+    newer: Month | None
+    older: Month | None
+    page: int
+
+
+def history_month(*, month: Month, now: datetime) -> HistoryPage:
+    """One month's published incidents (by when they were published), newest first. The
+    links go back to the month of the first published incident and forward to this month."""
+    zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
+    current = Month.containing(now, zone)
+    first_at = selectors.published_incidents().aggregate(first=Min("created_at"))["first"]
+    oldest = Month.containing(first_at, zone) if first_at else current
+    incidents = list(
+        selectors.incident_history(since=month.start(zone), until=month.next().start(zone))
+    )
+    return HistoryPage(
+        month=month,
+        incidents=incidents,
+        newer=month.next() if month.months_before(current) > 0 else None,
+        older=month.previous() if oldest.months_before(month) > 0 else None,
+        page=month.months_before(current) + 1,
+    )
