@@ -32,16 +32,20 @@ def component(
     created_at: datetime | None = None,
     public: bool = True,
 ) -> Component:
-    """A component of a public service, in `state` since it was created (one open span)."""
+    """A component of a public service, in `state` since it was created (one open span),
+    whether or not saving a public service already made it (statuspage.services.components_sync)."""
     created_at = created_at or timezone.now()
-    made = Component.objects.create(
+    made, _ = Component.objects.update_or_create(
         service=ServiceFactory(name=name, public=public),
-        group=group,
-        position=position,
-        state=state,
-        state_since=created_at,
-        created_at=created_at,
+        defaults={
+            "group": group,
+            "position": position,
+            "state": state,
+            "state_since": created_at,
+            "created_at": created_at,
+        },
     )
+    ComponentStateChange.objects.filter(component=made).delete()
     ComponentStateChange.objects.create(component=made, state=state, started_at=created_at)
     return made
 
