@@ -280,3 +280,6 @@ class MaintenanceUpdate(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+from statuspage.models_subscribers import *  # noqa: E402,F403

@@ -1,0 +1,1 @@
+from statuspage import admin_subscribers  # noqa: F401
