@@ -85,16 +85,15 @@ def subscription_request(
     codes = None if components is None else tuple(sorted(c.code for c in components))
     sign_up = tokens.SignUp(address=address, components=codes)
     with transaction.atomic():
-        subscriber = _email_subscriber(address)
-        if subscriber is None:
-            subscriber = Subscriber.objects.create(
-                kind=SubscriberKind.EMAIL,
-                address=address,
-                all_components=components is None,
-                created_at=now,
-            )
-            if components:
-                subscriber.components.set(components)
+        # get_or_create: two sign-ups for a new address at once make one row (the second
+        # meets the unique constraint and reads the first's).
+        subscriber, created = Subscriber.objects.get_or_create(
+            kind=SubscriberKind.EMAIL,
+            address=address,
+            defaults={"all_components": components is None, "created_at": now},
+        )
+        if created and components:
+            subscriber.components.set(components)
         context = {
             "page_name": settings.STATUSPAGE_NAME,
             "confirm_url": tokens.confirmation_url(sign_up),
@@ -109,12 +108,6 @@ def subscription_request(
             html=render_to_string("statuspage/email/confirm.html", context),
             now=now,
         )
-
-
-def _email_subscriber(address: str) -> Subscriber | None:
-    return Subscriber.objects.filter(
-        kind=SubscriberKind.EMAIL, address__iexact=normalise_address(address)
-    ).first()
 
 
 def subscription_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
