@@ -1,9 +1,12 @@
 """The subscribers' outbox: each subscriber gets each update once, with two workers on the
 same rows, reruns, a worker killed mid-batch, or an SMTP server that goes away."""
 
+import email.policy
 import threading
 from collections import Counter
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
 
 import pytest
 from django.db import connection
@@ -203,3 +206,48 @@ def test_an_unsubscribe_cancels_what_was_waiting(smtp_stub, deliver):
 
     smtp_stub.assert_nothing_sent()
     assert states() == Counter({DeliveryState.FAILED: 1})
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def content(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None
+    return part.get_content().replace("\r\n", "\n")
+
+
+def test_an_email_from_the_events_template_is_the_one_built_for_its_subscriber():
+    email_subscriber("pat@example.com")
+    # A long line with non-ASCII text: what a mailer would encode as quoted-printable or base64.
+    body = "Les paiements échouent — nous revenons à la version précédente. " * 8
+    services.notify_public_update(public_update(body=body).pk)
+    row = SubscriberNotification.objects.select_related(
+        "subscriber", "public_update__public_incident"
+    ).get()
+    contents = delivery.EventContents(row.created_at)
+
+    raw = delivery.raw_message(row, contents)
+    assert raw is not None
+    fast = parsed(raw)
+    slow = parsed(delivery.email_message(row, contents).message().as_bytes())
+
+    for header in ("To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
+        assert str(fast[header]).strip() == str(slow[header]).strip(), header
+    assert content(fast, "plain") == content(slow, "plain")
+    assert content(fast, "html") == content(slow, "html")
+    assert row.subscriber.token in content(fast, "plain")
+    assert body.strip() in content(fast, "plain")
+
+
+def test_an_address_that_is_not_ascii_is_built_on_its_own():
+    email_subscriber("zoë@example.com")
+    services.notify_public_update(public_update().pk)
+    row = SubscriberNotification.objects.select_related(
+        "subscriber", "public_update__public_incident"
+    ).get()
+
+    assert delivery.raw_message(row, delivery.EventContents(row.created_at)) is None
