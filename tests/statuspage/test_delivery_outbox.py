@@ -11,8 +11,10 @@ from email.message import EmailMessage
 import pytest
 from django.db import connection
 
+from config.celery import app
 from statuspage.models import DeliveryState, SubscriberNotification
 from statuspage.subscriptions import delivery, services
+from tests.harness import ROOT
 from tests.statuspage.subscriptions_fixtures import (
     deliver_fixture,  # noqa: F401
     email_subscriber,
@@ -251,3 +253,40 @@ def test_an_address_that_is_not_ascii_is_built_on_its_own():
     ).get()
 
     assert delivery.raw_message(row, delivery.EventContents(row.created_at)) is None
+
+
+@pytest.fixture
+def eager():
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
+
+
+def test_a_published_update_is_delivered_by_the_tasks_its_commit_enqueues(smtp_stub, eager, run):
+    email_subscriber("pat@example.com")
+    update = public_update()
+
+    run(lambda: services.notify_public_update(update.pk))
+
+    assert len(smtp_stub.messages_to("pat@example.com")) == 1
+    assert states() == Counter({DeliveryState.SENT: 1})
+
+
+def test_the_tasks_are_registered_acknowledged_late_on_a_queue_workers_consume():
+    # Workers import it at start: it is not an app's tasks module, which Celery finds itself.
+    assert "statuspage.subscriptions.tasks" in app.conf.imports
+    app.loader.import_default_modules()
+    assert {
+        "statuspage.subscriptions.tasks.deliver_due",
+        "statuspage.subscriptions.tasks.deliver_batch",
+    } <= set(app.tasks)
+    assert app.tasks["statuspage.subscriptions.tasks.deliver_batch"].acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    consumed = procfile["worker"].split("--queues ", 1)[1].split()[0].split(",")
+    route = app.amqp.router.route({}, "statuspage.subscriptions.tasks.deliver_batch")
+    assert route["queue"].name in consumed
