@@ -154,8 +154,9 @@ def subscriber_unsubscribe(*, token: str, now: datetime | None = None) -> Subscr
         if subscriber.unsubscribed_at is None:
             subscriber.unsubscribed_at = now
             subscriber.save(update_fields=["unsubscribed_at"])
+            # Those a worker holds are on their way already; the rest are not sent.
             SubscriberNotification.objects.filter(
-                subscriber=subscriber, state__in=[DeliveryState.PENDING, DeliveryState.SENDING]
+                subscriber=subscriber, state=DeliveryState.PENDING
             ).update(state=DeliveryState.FAILED, last_error="Unsubscribed before it was sent.")
     return subscriber
 

@@ -33,7 +33,7 @@ def per_address(smtp_stub) -> Counter[str]:
     return Counter(rcpt for mail in smtp_stub.messages for rcpt in mail.rcpt_tos)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_given_the_same_rows_send_each_once(smtp_stub):
     addresses = [f"s{n}@example.com" for n in range(60)]
     for address in addresses:
