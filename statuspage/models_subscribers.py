@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from statuspage.models import Component, MaintenanceUpdate, PublicUpdate
+from statuspage.models import Component, Maintenance, PublicUpdate
 
 
 def new_subscriber_token() -> str:
@@ -75,6 +75,18 @@ class Subscriber(models.Model):
         )
 
 
+# The maintenance events subscribers hear of (statuspage.services.notices), with Statuspage's
+# status for each and how an email names it.
+MAINTENANCE_EVENTS: dict[str, tuple[str, str]] = {
+    "scheduled": ("scheduled", "Scheduled"),
+    "reminder_60": ("scheduled", "Starts in 60 minutes"),
+    "started": ("in_progress", "In progress"),
+    "verifying": ("verifying", "Verifying"),
+    "completed": ("completed", "Completed"),
+    "cancelled": ("cancelled", "Cancelled"),
+}
+
+
 class DeliveryState(models.TextChoices):
     PENDING = "pending", "Waiting"
     SENDING = "sending", "Sending"
@@ -84,8 +96,8 @@ class DeliveryState(models.TextChoices):
 
 class SubscriberNotification(models.Model):
     """One subscriber told of one public event: an outbox row. `event_key` names the event
-    ("update:<code>", "maintenance:<code>"); the text is rendered when it is sent, from the
-    event's row, so 10,000 rows carry no copies of it."""
+    ("update:<code>", "maintenance:<code>:<event>"); the text is rendered when it is sent, from
+    the event's rows, so 10,000 rows carry no copies of it."""
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="notifications"
@@ -94,9 +106,11 @@ class SubscriberNotification(models.Model):
     public_update = models.ForeignKey(
         PublicUpdate, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    maintenance_update = models.ForeignKey(
-        MaintenanceUpdate, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    maintenance = models.ForeignKey(
+        Maintenance, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # What happened to the maintenance: MAINTENANCE_EVENTS' keys.
+    maintenance_event = models.CharField(max_length=16, blank=True)
     state = models.CharField(
         max_length=8, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -114,7 +128,7 @@ class SubscriberNotification(models.Model):
                 fields=["subscriber", "event_key"], name="statuspage_notify_once"
             ),
             models.CheckConstraint(
-                condition=Q(public_update__isnull=False) | Q(maintenance_update__isnull=False),
+                condition=Q(public_update__isnull=False) | Q(maintenance__isnull=False),
                 name="statuspage_notification_has_event",
             ),
         ]
@@ -151,6 +165,7 @@ class WebhookAttempt(models.Model):
 
 
 __all__ = [
+    "MAINTENANCE_EVENTS",
     "DeliveryState",
     "Subscriber",
     "SubscriberKind",

@@ -42,8 +42,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from statuspage.models import (
+    MAINTENANCE_EVENTS,
     DeliveryState,
-    MaintenanceStatus,
     Subscriber,
     SubscriberKind,
     SubscriberNotification,
@@ -155,7 +155,7 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
         .select_related(
             "subscriber",
             "public_update__public_incident",
-            "maintenance_update__maintenance",
+            "maintenance",
         )
         .order_by("id")
     )
@@ -211,8 +211,10 @@ class EventContents:
         if row.event_key not in self._documents:
             if row.public_update is not None:
                 incident = webhooks.incident_document(row.public_update)
-            elif row.maintenance_update is not None:
-                incident = webhooks.maintenance_document(row.maintenance_update)
+            elif row.maintenance is not None:
+                incident = webhooks.maintenance_document(
+                    row.maintenance, row.maintenance_event, row.created_at
+                )
             else:
                 raise ValueError(f"notification {row.pk} names no event")
             self._documents[row.event_key] = {"page": webhooks.page_status(), "incident": incident}
@@ -234,20 +236,26 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
             "at": _utc(update.created_at),
             "url": tokens.page_url(f"incidents/{incident.code}/"),
         }
-    event = row.maintenance_update
-    if event is None:
+    maintenance = row.maintenance
+    if maintenance is None:
         raise ValueError(f"notification {row.pk} names no event")
-    maintenance = event.maintenance
+    # The event's own words when it left an update (scheduling, start, completion); the
+    # maintenance's message otherwise (the reminder an hour before).
+    latest = (
+        maintenance.updates.filter(created_at__lte=row.created_at)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    said = latest.body if latest and row.maintenance_event != "reminder_60" else ""
     return {
         **base,
         "kind": "maintenance",
         "name": maintenance.name,
-        "status": event.get_status_display(),
-        "body": event.body,
-        "at": _utc(event.created_at),
+        "status": MAINTENANCE_EVENTS[row.maintenance_event][1],
+        "body": said or maintenance.message,
+        "at": _utc(row.created_at),
         "scheduled_for": _utc(maintenance.scheduled_for),
         "scheduled_until": _utc(maintenance.scheduled_until),
-        "completed": event.status == MaintenanceStatus.COMPLETED,
         "url": tokens.page_url(),
     }
 

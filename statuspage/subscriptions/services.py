@@ -15,9 +15,11 @@ from django.utils import timezone
 from oncall.notifiers.webhook import destination_refused
 from postmortems.services.emails import email_queue
 from statuspage.models import (
+    MAINTENANCE_EVENTS,
     Component,
     DeliveryState,
     Maintenance,
+    MaintenanceStatus,
     MaintenanceUpdate,
     PublicUpdate,
     Subscriber,
@@ -202,10 +204,10 @@ def webhook_url_refused(url: str) -> str:
 # naming no component concerns everyone.
 _FAN_OUT = """
 INSERT INTO {notification} (
-    subscriber_id, event_key, public_update_id, maintenance_update_id,
+    subscriber_id, event_key, public_update_id, maintenance_id, maintenance_event,
     state, attempts, due_at, created_at, last_error
 )
-SELECT s.id, %(event_key)s, %(public_update)s, %(maintenance_update)s,
+SELECT s.id, %(event_key)s, %(public_update)s, %(maintenance)s, %(maintenance_event)s,
        'pending', 0, %(now)s, %(now)s, ''
 FROM {subscriber} s
 WHERE s.confirmed_at IS NOT NULL
@@ -228,7 +230,8 @@ def _fan_out(
     event_key: str,
     components: list[int],
     public_update_id: int | None = None,
-    maintenance_update_id: int | None = None,
+    maintenance_id: int | None = None,
+    maintenance_event: str = "",
     now: datetime,
 ) -> int:
     sql = _FAN_OUT.format(
@@ -242,7 +245,8 @@ def _fan_out(
             {
                 "event_key": event_key,
                 "public_update": public_update_id,
-                "maintenance_update": maintenance_update_id,
+                "maintenance": maintenance_id,
+                "maintenance_event": maintenance_event,
                 "now": now,
                 "components": components,
             },
@@ -278,22 +282,42 @@ def notify_public_update(public_update_id: int, *, now: datetime | None = None) 
     )
 
 
-def notify_maintenance_event(maintenance_update_id: int, *, now: datetime | None = None) -> int:
-    """notify_public_update for a maintenance event (scheduled, 60 minutes before, started,
-    completed): each is its own MaintenanceUpdate."""
+def notify_maintenance(*, maintenance_id: int, event: str, now: datetime | None = None) -> int:
+    """Queue a notification of a maintenance event (MAINTENANCE_EVENTS: scheduled, 60 minutes
+    before, started, completed, cancelled) to every subscriber concerned; how many rows were
+    added. Call inside the transaction that made the event happen; each event of a
+    maintenance is told once however often this runs."""
     now = now or timezone.now()
-    update = (
-        MaintenanceUpdate.objects.select_related("maintenance")
-        .filter(pk=maintenance_update_id)
-        .first()
-    )
-    if update is None:
+    if event not in MAINTENANCE_EVENTS:
+        raise ValueError(f"unknown maintenance event {event!r}")
+    maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
+    if maintenance is None:
         return 0
-    maintenance: Maintenance = update.maintenance
     components = list(maintenance.components.values_list("pk", flat=True))
     return _fan_out(
-        event_key=f"maintenance:{update.code}",
+        event_key=f"maintenance:{maintenance.code}:{event}",
         components=components,
-        maintenance_update_id=update.pk,
+        maintenance_id=maintenance.pk,
+        maintenance_event=event,
         now=now,
+    )
+
+
+# A maintenance update's status, as the event it tells of.
+_UPDATE_EVENT: dict[str, str] = {
+    MaintenanceStatus.SCHEDULED: "scheduled",
+    MaintenanceStatus.IN_PROGRESS: "started",
+    MaintenanceStatus.VERIFYING: "verifying",
+    MaintenanceStatus.COMPLETED: "completed",
+    MaintenanceStatus.CANCELLED: "cancelled",
+}
+
+
+def notify_maintenance_event(maintenance_update_id: int, *, now: datetime | None = None) -> int:
+    """notify_maintenance for the event a MaintenanceUpdate records."""
+    update = MaintenanceUpdate.objects.filter(pk=maintenance_update_id).first()
+    if update is None:
+        return 0
+    return notify_maintenance(
+        maintenance_id=update.maintenance_id, event=_UPDATE_EVENT[update.status], now=now
     )

@@ -22,10 +22,9 @@ from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import _post, _resolved, sign
 from statuspage import selectors
 from statuspage.models import (
+    MAINTENANCE_EVENTS,
     Component,
     Maintenance,
-    MaintenanceStatus,
-    MaintenanceUpdate,
     PublicIncident,
     PublicUpdate,
 )
@@ -109,24 +108,20 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
     }
 
 
-def maintenance_document(update: MaintenanceUpdate) -> dict[str, Any]:
-    """A maintenance as Statuspage sends it: an `incident` with its schedule."""
-    maintenance: Maintenance = update.maintenance
-    updates = maintenance.updates.filter(created_at__lte=update.created_at).order_by(
-        "-created_at", "-id"
-    )
+def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> dict[str, Any]:
+    """A maintenance as Statuspage sends it: an `incident` with its schedule, as of `at`."""
+    updates = maintenance.updates.filter(created_at__lte=at).order_by("-created_at", "-id")
+    status = MAINTENANCE_EVENTS[event][0]
     return {
         "id": maintenance.code,
         "page_id": settings.STATUSPAGE_PAGE_ID,
         "name": maintenance.name,
-        "status": update.status,
+        "status": status,
         "impact": "maintenance",
         "created_at": maintenance.created_at,
-        "updated_at": update.created_at,
+        "updated_at": at,
         "monitoring_at": None,
-        "resolved_at": maintenance.completed_at
-        if update.status == MaintenanceStatus.COMPLETED
-        else None,
+        "resolved_at": maintenance.completed_at if status == "completed" else None,
         "started_at": maintenance.started_at,
         "shortlink": tokens.page_url(),
         "scheduled_for": maintenance.scheduled_for,

@@ -20,6 +20,7 @@ from tests.statuspage.subscriptions_fixtures import (
     component,
     deliver_fixture,  # noqa: F401
     email_subscriber,
+    maintenance_update,
     public_update,
     run_fixture,  # noqa: F401
     send_confirmations_fixture,  # noqa: F401
@@ -275,8 +276,6 @@ def test_maintenance_events_reach_subscribers_of_its_components(smtp_stub, deliv
     email_subscriber("web@example.com", components=[web])
     email_subscriber("all@example.com")
 
-    from tests.statuspage.subscriptions_fixtures import maintenance_update
-
     services.notify_maintenance_event(maintenance_update(components=[db]).pk)
     deliver()
 
@@ -297,3 +296,17 @@ def test_managers_list_subscribers_in_the_admin(client):
 
     assert response.status_code == 200
     assert ADDRESS.encode() in response.content
+
+
+def test_the_reminder_an_hour_before_a_maintenance_is_told_once(smtp_stub, deliver):
+    email_subscriber(ADDRESS)
+    maintenance = maintenance_update().maintenance
+
+    assert services.notify_maintenance(maintenance_id=maintenance.pk, event="reminder_60") == 1
+    assert services.notify_maintenance(maintenance_id=maintenance.pk, event="reminder_60") == 0
+    deliver()
+
+    [message] = smtp_stub.messages_to(ADDRESS)
+    assert "starts in 60 minutes" in message["Subject"]
+    assert "Database upgrade" in message["Subject"]
+    assert maintenance.message in text_of(message)
