@@ -307,6 +307,12 @@ CELERY_BEAT_SCHEDULE: dict[str, Any] = {
         "schedule": 5.0,
         "options": {"expires": 30},
     },
+    # Subscribers' emails and webhooks that a change's own task missed, and their retries.
+    "statuspage-subscriptions": {
+        "task": "statuspage.subscriptions.tasks.deliver_due",
+        "schedule": 5.0,
+        "options": {"expires": 30},
+    },
 }
 # The queues workers must consume (docker-compose: worker takes celery, pager takes paging).
 WORKER_QUEUES = ["celery", "paging"]
@@ -448,6 +454,26 @@ STATUSPAGE_HOSTED_PAGE_ID = os.environ.get("STATUSPAGE_HOSTED_PAGE_ID", "")
 STATUSPAGE_HOSTED_API_KEY = os.environ.get("STATUSPAGE_HOSTED_API_KEY", "")
 # Seconds each request to it may take to connect, and again to answer.
 STATUSPAGE_HOSTED_TIMEOUT = float(os.environ.get("STATUSPAGE_HOSTED_TIMEOUT", "10"))
+# Subscribers (statuspage.subscriptions). A sign-up's confirmation link expires after
+# STATUSPAGE_CONFIRM_HOURS; sign-ups are limited per address and per IP (per hour) so the form
+# cannot be used to mail-bomb an address or to flood the outbox.
+STATUSPAGE_CONFIRM_HOURS = int(os.environ.get("STATUSPAGE_CONFIRM_HOURS", "48"))
+STATUSPAGE_SIGNUPS_PER_ADDRESS = int(os.environ.get("STATUSPAGE_SIGNUPS_PER_ADDRESS", "3"))
+STATUSPAGE_SIGNUPS_PER_IP = int(os.environ.get("STATUSPAGE_SIGNUPS_PER_IP", "20"))
+# The notification outbox: a delivery held longer than STATUSPAGE_DELIVERY_LEASE seconds died
+# with its worker, one handed out longer than STATUSPAGE_DELIVERY_REQUEUE_AFTER ago lost its
+# task; a notification gives up after STATUSPAGE_DELIVERY_MAX_ATTEMPTS. Emails go out in
+# batches of STATUSPAGE_EMAIL_BATCH over one SMTP connection.
+STATUSPAGE_DELIVERY_LEASE = int(os.environ.get("STATUSPAGE_DELIVERY_LEASE", "300"))
+STATUSPAGE_DELIVERY_REQUEUE_AFTER = int(os.environ.get("STATUSPAGE_DELIVERY_REQUEUE_AFTER", "120"))
+STATUSPAGE_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("STATUSPAGE_DELIVERY_MAX_ATTEMPTS", "8"))
+STATUSPAGE_EMAIL_BATCH = int(os.environ.get("STATUSPAGE_EMAIL_BATCH", "200"))
+# Webhook subscribers must answer 2xx within STATUSPAGE_WEBHOOK_TIMEOUT seconds (Statuspage's
+# 30 s); STATUSPAGE_WEBHOOK_DISABLE_AFTER failures in a row disable the subscriber.
+STATUSPAGE_WEBHOOK_TIMEOUT = float(os.environ.get("STATUSPAGE_WEBHOOK_TIMEOUT", "30"))
+STATUSPAGE_WEBHOOK_DISABLE_AFTER = int(os.environ.get("STATUSPAGE_WEBHOOK_DISABLE_AFTER", "10"))
+# statuspage.subscriptions.tasks is not an app's tasks module, which Celery finds by itself.
+CELERY_IMPORTS = ["statuspage.subscriptions.tasks"]
 # The incident channel's name; {number} and {slug} (of the title) are filled in.
 SLACK_CHANNEL_NAME_TEMPLATE = os.environ.get("SLACK_CHANNEL_NAME_TEMPLATE", "inc-{number}-{slug}")
 # Where every incident is announced (a channel id, e.g. C0123ABC); empty: nowhere but its own.

@@ -90,3 +90,7 @@ class MaintenanceAdmin(admin.ModelAdmin[Maintenance]):
     # timers in step with the window.
     readonly_fields = ("status", "scheduled_for", "scheduled_until", "started_at", "completed_at")
     inlines = (MaintenanceUpdateInline, MaintenanceTimerInline)
+
+
+# The subscribers' admin lives beside its models (statuspage.models_subscribers).
+from statuspage import admin_subscribers  # noqa: E402, F401

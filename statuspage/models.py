@@ -320,3 +320,4 @@ class MaintenanceTimer(models.Model):
 
 
 from statuspage.models_hosted import HostedPush  # noqa: E402, F401
+from statuspage.models_subscribers import *  # noqa: E402,F403

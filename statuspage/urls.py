@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from statuspage import api, feeds, views, views_staff
+from statuspage import api, feeds, views, views_staff, views_subscribe
 
 app_name = "statuspage"
 
@@ -53,4 +53,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views_staff.incident_public_update,
         name="incident-public-update",
     ),
+    path("subscribe/", views_subscribe.subscribe, name="subscribe"),
+    path(
+        "subscribe/confirm/<str:token>/",
+        views_subscribe.subscribe_confirm,
+        name="subscribe_confirm",
+    ),
+    path("unsubscribe/<str:token>/", views_subscribe.unsubscribe, name="unsubscribe"),
 ]

@@ -76,17 +76,20 @@ def _post(
     path: str,
     body: str,
     headers: dict[str, str],
+    *,
+    budget: float | None = None,
 ) -> tuple[int, Mapping[str, str]]:
     """POST to the first of the checked `addresses` that accepts a connection.
 
     A dual-stack name whose IPv6 address is unreachable from here must still be paged over
     IPv4 (and the other way round). Only the addresses checked are tried, never the name
     resolved again. A failure after connecting is not retried elsewhere: the receiver may
-    have the page already. One budget (NOTIFIER_TIMEOUT) covers the whole exchange, connects
-    and answer alike, so neither a list of unreachable addresses nor a receiver trickling its
-    answer can hold a delivery (and a pager thread) past it.
+    have the page already. One budget (NOTIFIER_TIMEOUT unless given) covers the whole
+    exchange, connects and answer alike, so neither a list of unreachable addresses nor a
+    receiver trickling its answer can hold a delivery (and a pager thread) past it.
     """
-    budget: float = settings.NOTIFIER_TIMEOUT
+    if budget is None:
+        budget = settings.NOTIFIER_TIMEOUT
     deadline = time.monotonic() + budget
     failures: list[str] = []
     for index, address in enumerate(addresses):

@@ -1,11 +1,10 @@
-"""The seam where subscribers will be told of maintenance (issue 15, item 7).
+"""Subscribers hear of maintenance through here.
 
 Each maintenance event worth telling subscribers of (scheduled, 60 minutes before, started,
 completed, cancelled) calls `maintenance_notice` inside the transaction that made it happen,
-exactly once per event (the timers and the maintenance's status see to that). The subscriber
-outbox is not built yet: until it is, the event is recorded in the log only. When it lands,
-this function queues one outbox row per subscriber, keyed by maintenance and event, in the
-same transaction.
+exactly once per event (the timers and the maintenance's status see to that). It queues one
+outbox row per subscriber concerned, keyed by maintenance and event
+(statuspage.subscriptions), in the same transaction.
 """
 
 import logging
@@ -13,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from statuspage.models import Maintenance
+from statuspage.subscriptions.services import notify_maintenance
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,11 @@ class MaintenanceEvent(StrEnum):
 
 
 def maintenance_notice(*, maintenance: Maintenance, event: MaintenanceEvent, now: datetime) -> None:
+    queued = notify_maintenance(maintenance_id=maintenance.pk, event=event.value, now=now)
     logger.info(
-        "status page: maintenance %s %s at %s (subscriber notices not built yet)",
+        "status page: maintenance %s %s at %s, %d notifications queued",
         maintenance.code,
         event.value,
         now.isoformat(),
+        queued,
     )

@@ -30,6 +30,7 @@ from statuspage.models import (
 )
 from statuspage.services.components import components_sync
 from statuspage.services.states import StateMove, states_recompute
+from statuspage.subscriptions.services import notify_public_update
 
 PUBLIC_STATUS: dict[str, PublicStatus] = {
     Status.DETECTED: PublicStatus.INVESTIGATING,
@@ -116,13 +117,14 @@ def _resolve_publicly(pi: PublicIncident, moves: list[StateMove], *, now: dateti
     last = pi.updates.order_by("-created_at", "-id").first()
     if last is not None and last.status == PublicStatus.RESOLVED:
         return
-    PublicUpdate.objects.create(
+    resolved = PublicUpdate.objects.create(
         public_incident=pi,
         status=PublicStatus.RESOLVED,
         body=RESOLVED_TEXT,
         created_at=now,
         affected_components=_affected(pi, moves),
     )
+    notify_public_update(resolved.pk, now=now)
 
 
 def public_incident_sync(*, incident_id: int, now: datetime | None = None) -> bool:
@@ -220,6 +222,7 @@ def public_update_record(
         pi.save(update_fields=["updated_at"])
         versions.bump()
         hosted_push_queue(pi.pk)
+        notify_public_update(public.pk, now=now)
     return public
 
 

@@ -1,0 +1,538 @@
+"""The subscribers' outbox: SubscriberNotification rows, handed out by a tick and sent by
+workers, each once (DESIGN.md, "Durability"; the same life as postmortems' email outbox).
+
+A row is `pending` until the tick (deliver_due) hands it out in a batch (stamping
+`claimed_at`, so the next tick leaves it alone), `sending` while a worker holds it, then `sent`,
+or `failed` when it gave up. What can go wrong, and what brings a row back:
+
+- the task is lost with Redis: the row is still `pending`, handed out long ago
+  (STATUSPAGE_DELIVERY_REQUEUE_AFTER); the tick hands it out again;
+- the worker is killed mid-batch: its rows stay `sending`; once their lease
+  (STATUSPAGE_DELIVERY_LEASE) runs out the tick hands them out again. Sent rows are marked as
+  the batch goes, so only the last few sent may go twice, each with its own Message-ID;
+- the SMTP server or the webhook fails: the row goes back to `pending`, due later (backoff),
+  until STATUSPAGE_DELIVERY_MAX_ATTEMPTS, then `failed` with the last error. A webhook that
+  fails STATUSPAGE_WEBHOOK_DISABLE_AFTER times in a row is disabled.
+
+Emails go out in batches over one SMTP connection: a connection per message costs a TCP and
+SMTP handshake each, which 10,000 subscribers cannot afford. Two workers given the same rows
+claim them with one conditional UPDATE under SKIP LOCKED, so each row is sent by one of them.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import logging
+import re
+import smtplib
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from statuspage.models import (
+    MAINTENANCE_EVENTS,
+    DeliveryState,
+    Subscriber,
+    SubscriberKind,
+    SubscriberNotification,
+    WebhookAttempt,
+)
+from statuspage.subscriptions import tokens, webhooks
+
+logger = logging.getLogger(__name__)
+
+Enqueue = Callable[[list[list[int]]], None]
+
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
+# A batch marks what it sent this often, so a worker killed mid-batch resends little.
+MARK_SENT_EVERY = 50
+# Stands for the subscriber's own unsubscribe link in an event's text, rendered once per
+# event and batch; letters only, so escaping leaves it as it is.
+UNSUBSCRIBE_PLACEHOLDER = "TOCSINUNSUBSCRIBEURL"
+
+
+def lease() -> timedelta:
+    """A batch that held its rows this long died with its worker."""
+    return timedelta(seconds=settings.STATUSPAGE_DELIVERY_LEASE)
+
+
+def requeue_after() -> timedelta:
+    return timedelta(seconds=settings.STATUSPAGE_DELIVERY_REQUEUE_AFTER)
+
+
+def _waiting(now: datetime) -> Q:
+    """Due rows no worker holds: never handed out, or handed out so long ago that their task
+    must have been lost."""
+    return Q(state=DeliveryState.PENDING, due_at__lte=now) & (
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - requeue_after())
+    )
+
+
+def _abandoned(now: datetime) -> Q:
+    return Q(state=DeliveryState.SENDING, claimed_at__lt=now - lease())
+
+
+def _enqueue(batches: list[list[int]]) -> None:
+    # Lazily: the tasks import this module.
+    from statuspage.subscriptions import tasks
+
+    for ids in batches:
+        tasks.deliver_batch.delay(ids)
+
+
+def deliver_due(
+    now: datetime | None = None, *, limit: int = 20_000, enqueue: Enqueue = _enqueue
+) -> list[int]:
+    """Hand the due rows, and those a dead worker or a lost task left behind, to workers in
+    batches (emails STATUSPAGE_EMAIL_BATCH at a time, webhooks one each: a webhook may take
+    its whole timeout). The ids handed out. Two ticks at once hand out each row once."""
+    now = now or timezone.now()
+    wanted = _waiting(now) | _abandoned(now)
+    with transaction.atomic():
+        rows = list(
+            SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(wanted)
+            .order_by("due_at", "id")
+            .values_list("pk", "subscriber__kind")[:limit]
+        )
+        ids = [pk for pk, _kind in rows]
+        if not ids:
+            return []
+        # Back to pending, stamped as handed out: the next tick leaves them to these tasks
+        # until requeue_after() says the tasks were lost.
+        SubscriberNotification.objects.filter(wanted, pk__in=ids).update(
+            state=DeliveryState.PENDING, claimed_at=now
+        )
+        emails = [pk for pk, kind in rows if kind == SubscriberKind.EMAIL]
+        size = max(settings.STATUSPAGE_EMAIL_BATCH, 1)
+        batches = [emails[i : i + size] for i in range(0, len(emails), size)]
+        batches += [[pk] for pk, kind in rows if kind == SubscriberKind.WEBHOOK]
+        transaction.on_commit(lambda: enqueue(batches), robust=True)
+    return ids
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome:
+    """Send the rows of `ids` that are still to be sent. Safe to run twice, or beside
+    another worker given the same ids: only the run whose claim takes a row sends it."""
+    now = now or timezone.now()
+    ids = list(ids)
+    outcome = Outcome()
+    with transaction.atomic():
+        claimed = list(
+            SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                Q(pk__in=ids) & (Q(state=DeliveryState.PENDING, due_at__lte=now) | _abandoned(now))
+            )
+            .values_list("pk", flat=True)
+        )
+        SubscriberNotification.objects.filter(pk__in=claimed).update(
+            state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    outcome.skipped = len(ids) - len(claimed)
+    rows = list(
+        SubscriberNotification.objects.filter(pk__in=claimed)
+        .select_related(
+            "subscriber",
+            "public_update__public_incident",
+            "maintenance",
+        )
+        .order_by("id")
+    )
+    emails, hooks = [], []
+    for row in rows:
+        if not row.subscriber.is_active:
+            _finish(row, DeliveryState.FAILED, "The subscriber is no longer active.")
+            outcome.failed += 1
+        elif row.attempts > settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
+            # Every worker that took it so far died on it: not tried for ever.
+            _finish(row, DeliveryState.FAILED, row.last_error or "No attempt finished.")
+            outcome.failed += 1
+        elif row.subscriber.kind == SubscriberKind.EMAIL:
+            emails.append(row)
+        else:
+            hooks.append(row)
+    contents = EventContents(now)
+    if emails:
+        _send_emails(emails, contents, outcome, now=now)
+    for row in hooks:
+        _send_webhook(row, contents, outcome, now=now)
+    return outcome
+
+
+class EventContents:
+    """Each event's text and webhook document, made once per batch, not once per row."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._emails: dict[str, tuple[str, str, str]] = {}
+        self._documents: dict[str, dict[str, Any]] = {}
+        self._templates: dict[str, bytes | None] = {}
+
+    def email(self, row: SubscriberNotification) -> tuple[str, str, str]:
+        if row.event_key not in self._emails:
+            context = {**_event_context(row), "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
+            self._emails[row.event_key] = (
+                " ".join(render_to_string("statuspage/email/update_subject.txt", context).split()),
+                render_to_string("statuspage/email/update.txt", context),
+                render_to_string("statuspage/email/update.html", context),
+            )
+        return self._emails[row.event_key]
+
+    def template(self, row: SubscriberNotification) -> bytes | None:
+        if row.event_key not in self._templates:
+            subject, text, html = self.email(row)
+            self._templates[row.event_key] = email_template(
+                subject=subject, text=text, html=html, event_key=row.event_key
+            )
+        return self._templates[row.event_key]
+
+    def document(self, row: SubscriberNotification) -> dict[str, Any]:
+        if row.event_key not in self._documents:
+            if row.public_update is not None:
+                incident = webhooks.incident_document(row.public_update)
+            elif row.maintenance is not None:
+                incident = webhooks.maintenance_document(
+                    row.maintenance, row.maintenance_event, row.created_at
+                )
+            else:
+                raise ValueError(f"notification {row.pk} names no event")
+            self._documents[row.event_key] = {"page": webhooks.page_status(), "incident": incident}
+        return self._documents[row.event_key]
+
+
+def _event_context(row: SubscriberNotification) -> dict[str, Any]:
+    """What an email says: public rows only (never the internal incident)."""
+    base = {"page_name": settings.STATUSPAGE_NAME, "page_url": tokens.page_url()}
+    if row.public_update is not None:
+        update = row.public_update
+        incident = update.public_incident
+        return {
+            **base,
+            "kind": "incident",
+            "name": incident.name,
+            "status": update.get_status_display(),
+            "body": update.body,
+            "at": _utc(update.created_at),
+            "url": tokens.page_url(f"incidents/{incident.code}/"),
+        }
+    maintenance = row.maintenance
+    if maintenance is None:
+        raise ValueError(f"notification {row.pk} names no event")
+    # The event's own words when it left an update (scheduling, start, completion); the
+    # maintenance's message otherwise (the reminder an hour before).
+    latest = (
+        maintenance.updates.filter(created_at__lte=row.created_at)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    said = latest.body if latest and row.maintenance_event != "reminder_60" else ""
+    return {
+        **base,
+        "kind": "maintenance",
+        "name": maintenance.name,
+        "status": MAINTENANCE_EVENTS[row.maintenance_event][1],
+        "body": said or maintenance.message,
+        "at": _utc(row.created_at),
+        "scheduled_for": _utc(maintenance.scheduled_for),
+        "scheduled_until": _utc(maintenance.scheduled_until),
+        "url": tokens.page_url(),
+    }
+
+
+def _utc(moment: datetime) -> str:
+    # Emails are read anywhere: times in UTC, said so.
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def email_message(row: SubscriberNotification, contents: EventContents) -> EmailMultiAlternatives:
+    """The row's email, built by Django's mailer on its own (the path for what raw_message
+    cannot fill in)."""
+    subject, text, html = contents.email(row)
+    unsubscribe = tokens.unsubscribe_url(row.subscriber.token)
+    return _message(
+        subject=subject,
+        text=text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+        html=html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+        to=row.subscriber.address,
+        message_id=message_id(row),
+        unsubscribe=unsubscribe,
+        event_key=row.event_key,
+    )
+
+
+def _message(
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    to: str,
+    message_id: str,
+    unsubscribe: str,
+    event_key: str,
+) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[to],
+        headers={
+            "Message-ID": message_id,
+            "Auto-Submitted": "auto-generated",
+            # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", and a POST of
+            # List-Unsubscribe=One-Click to the URL unsubscribes without a page.
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{settings.STATUSPAGE_NAME} status <{_list_id()}>",
+            "X-Tocsin-Email": event_key,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# An event's email as bytes, with stand-ins for what differs between subscribers. Serialising
+# a MIME message costs ~4 ms of CPU (the email package's header and body encoders); 10,000
+# of them were most of a fan-out's time. Bodies are kept 7bit or 8bit (lines up to SMTP's
+# 998-byte limit), so a subscriber's values replace the stand-ins in the bytes as they are.
+_RECIPIENT = "recipient@tocsin.invalid"
+_MESSAGE_ID = "<message-id@tocsin.invalid>"
+_TEMPLATE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+_ENCODED_BODY = re.compile(rb"(?im)^content-transfer-encoding:\s*(quoted-printable|base64)")
+
+
+def email_template(*, subject: str, text: str, html: str, event_key: str) -> bytes | None:
+    """The event's email with stand-ins, or None when they could not survive serialising (a
+    body encoded as quoted-printable or base64, a stand-in folded)."""
+    message = _message(
+        subject=subject,
+        text=text,
+        html=html,
+        to=_RECIPIENT,
+        message_id=_MESSAGE_ID,
+        unsubscribe=UNSUBSCRIBE_PLACEHOLDER,
+        event_key=event_key,
+    )
+    raw = message.message(policy=_TEMPLATE_POLICY).as_bytes()
+    placeholders = text.count(UNSUBSCRIBE_PLACEHOLDER) + html.count(UNSUBSCRIBE_PLACEHOLDER) + 1
+    if (
+        _ENCODED_BODY.search(raw)
+        or raw.count(UNSUBSCRIBE_PLACEHOLDER.encode()) != placeholders
+        or raw.count(_RECIPIENT.encode()) != 1
+        or raw.count(_MESSAGE_ID.encode()) != 1
+    ):
+        return None
+    return raw
+
+
+def raw_message(row: SubscriberNotification, contents: EventContents) -> bytes | None:
+    """The row's email as bytes from its event's template, or None when it must be built on
+    its own (no template; an address or link that is not plain ASCII)."""
+    template = contents.template(row)
+    address = row.subscriber.address
+    unsubscribe = tokens.unsubscribe_url(row.subscriber.token)
+    plain = address.isascii() and unsubscribe.isascii()
+    if template is None or not plain or any(c in address + unsubscribe for c in "\r\n"):
+        return None
+    return (
+        template.replace(_RECIPIENT.encode(), address.encode())
+        .replace(_MESSAGE_ID.encode(), message_id(row).encode())
+        .replace(UNSUBSCRIBE_PLACEHOLDER.encode(), unsubscribe.encode())
+    )
+
+
+def _domain() -> str:
+    return urlsplit(settings.BASE_URL).hostname or "localhost"
+
+
+def _list_id() -> str:
+    return f"status.{_domain()}"
+
+
+def message_id(row: SubscriberNotification) -> str:
+    """The row's own Message-ID: a copy resent after a lost answer reads as the same message."""
+    digest = hashlib.sha256(f"{row.pk}\0{row.created_at.isoformat()}".encode()).hexdigest()
+    return f"<tocsin.statuspage.{row.pk}.{digest[:16]}@{_domain()}>"
+
+
+# Errors about one message; the connection is still good for the next.
+_MESSAGE_ERRORS = (
+    smtplib.SMTPRecipientsRefused,
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+    ValueError,
+)
+
+
+def _send_emails(
+    rows: list[SubscriberNotification], contents: EventContents, outcome: Outcome, *, now: datetime
+) -> None:
+    """Send `rows` over one SMTP connection, marking them as it goes."""
+    sent: list[int] = []
+    mailer = mailers["default"]
+    # Bytes from the template go straight onto an SMTP connection; any other mailer (the
+    # console in development) is given messages.
+    smtp = mailer if isinstance(mailer, SmtpBackend) else None
+    sender = smtp.prep_address(settings.DEFAULT_FROM_EMAIL) if smtp else ""
+    try:
+        mailer.open()
+    except (smtplib.SMTPException, OSError) as error:
+        for row in rows:
+            _failed(row, error, outcome, now=now)
+        return
+    try:
+        for index, row in enumerate(rows):
+            try:
+                raw = raw_message(row, contents) if smtp else None
+                if smtp is None or raw is None or smtp.connection is None:
+                    mailer.send_messages([email_message(row, contents)])
+                else:
+                    smtp.connection.sendmail(sender, [row.subscriber.address], raw)
+            except _MESSAGE_ERRORS as error:
+                _failed(row, error, outcome, now=now)
+            except (smtplib.SMTPException, OSError) as error:
+                # The connection is gone: this row and those after it wait for a retry.
+                for left in rows[index:]:
+                    _failed(left, error, outcome, now=now)
+                break
+            else:
+                sent.append(row.pk)
+                if len(sent) >= MARK_SENT_EVERY:
+                    outcome.sent += _mark_sent(sent, claim=now)
+                    sent = []
+    finally:
+        with suppress(smtplib.SMTPException, OSError):
+            mailer.close()
+        outcome.sent += _mark_sent(sent, claim=now)
+
+
+def _mark_sent(ids: list[int], *, claim: datetime) -> int:
+    if not ids:
+        return 0
+    marked = SubscriberNotification.objects.filter(
+        pk__in=ids, state=DeliveryState.SENDING, claimed_at=claim
+    ).update(state=DeliveryState.SENT, sent_at=timezone.now(), last_error="")
+    if marked < len(ids):
+        logger.warning("%d notifications were sent after their lease ran out", len(ids) - marked)
+    return len(ids)
+
+
+def _send_webhook(
+    row: SubscriberNotification, contents: EventContents, outcome: Outcome, *, now: datetime
+) -> None:
+    subscriber = row.subscriber
+    body = webhooks.payload_body(
+        contents.document(row),
+        unsubscribe_url=tokens.unsubscribe_url(subscriber.token),
+        now=now,
+    )
+    started = timezone.now()
+    result = webhooks.webhook_post(
+        url=subscriber.address, secret=subscriber.secret, body=body, delivery_id=str(row.pk)
+    )
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            notification=row,
+            started_at=started,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            succeeded=result.succeeded,
+            error=result.error[:1000],
+        )
+        locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if result.succeeded:
+            if locked.consecutive_failures:
+                locked.consecutive_failures = 0
+                locked.save(update_fields=["consecutive_failures"])
+            _finish(row, DeliveryState.SENT, "")
+            outcome.sent += 1
+            return
+        locked.consecutive_failures += 1
+        fields = ["consecutive_failures"]
+        if (
+            locked.disabled_at is None
+            and locked.consecutive_failures >= settings.STATUSPAGE_WEBHOOK_DISABLE_AFTER
+        ):
+            locked.disabled_at = now
+            fields.append("disabled_at")
+            logger.warning(
+                "webhook subscriber %s disabled after %d failures in a row: %s",
+                locked.pk,
+                locked.consecutive_failures,
+                result.error,
+            )
+        locked.save(update_fields=fields)
+        if locked.disabled_at is not None:
+            error = f"Webhook disabled after {locked.consecutive_failures} failures: "
+            _finish(row, DeliveryState.FAILED, error + result.error)
+            SubscriberNotification.objects.filter(
+                subscriber=locked, state=DeliveryState.PENDING
+            ).update(state=DeliveryState.FAILED, last_error=error + "not sent.")
+            outcome.failed += 1
+            return
+        _retry_or_fail(row, result.error, outcome, now=now, permanent=False)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … at most LONGEST_RETRY, after the `attempts`th attempt."""
+    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(delay, LONGEST_RETRY)
+
+
+def _failed(
+    row: SubscriberNotification, error: Exception, outcome: Outcome, *, now: datetime
+) -> None:
+    permanent = isinstance(error, ValueError)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        code, _reply = next(iter(error.recipients.values()), (0, b""))
+        permanent = 500 <= code < 600
+    text = f"{type(error).__name__}: {error}"[:1000]
+    _retry_or_fail(row, text, outcome, now=now, permanent=permanent)
+
+
+def _retry_or_fail(
+    row: SubscriberNotification, error: str, outcome: Outcome, *, now: datetime, permanent: bool
+) -> None:
+    if permanent or row.attempts >= settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
+        logger.warning("notification %s (%s) failed: %s", row.pk, row.event_key, error)
+        _finish(row, DeliveryState.FAILED, error)
+        outcome.failed += 1
+        return
+    SubscriberNotification.objects.filter(
+        pk=row.pk, state=DeliveryState.SENDING, claimed_at=row.claimed_at
+    ).update(
+        state=DeliveryState.PENDING,
+        due_at=now + retry_delay(row.attempts),
+        claimed_at=None,
+        last_error=error[:1000],
+    )
+    outcome.retry += 1
+
+
+def _finish(row: SubscriberNotification, state: DeliveryState, error: str) -> None:
+    """Settle the row, as long as this batch's claim on it holds (no rescuer took it over)."""
+    values: dict[str, Any] = {"state": state, "last_error": error[:1000]}
+    if state == DeliveryState.SENT:
+        values["sent_at"] = timezone.now()
+    SubscriberNotification.objects.filter(
+        pk=row.pk, state=DeliveryState.SENDING, claimed_at=row.claimed_at
+    ).update(**values)

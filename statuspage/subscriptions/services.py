@@ -1,0 +1,323 @@
+"""Writes about subscribers: sign-up, confirmation, unsubscribe, webhook subscribers, and the
+fan-out of a public event into one outbox row per subscriber concerned."""
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from oncall.notifiers.webhook import destination_refused
+from postmortems.services.emails import email_queue
+from statuspage.models import (
+    MAINTENANCE_EVENTS,
+    Component,
+    DeliveryState,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    PublicUpdate,
+    Subscriber,
+    SubscriberKind,
+    SubscriberNotification,
+)
+from statuspage.subscriptions import tokens
+
+logger = logging.getLogger(__name__)
+
+THROTTLE_WINDOW = 3600
+
+
+class Throttled(Exception):
+    """Too many sign-ups from this address or for this mailbox: nothing was sent."""
+
+
+class InvalidSubscriber(ValueError):
+    pass
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def _over_limit(key: str, limit: int) -> bool:
+    """Count one more sign-up under `key` in the current window; True past `limit`."""
+    try:
+        cache.add(key, 0, timeout=THROTTLE_WINDOW)
+        count = cache.incr(key)
+    except Exception:
+        # Redis down: sign-ups go on unthrottled rather than failing; the status page and
+        # its form matter most when things are down.
+        logger.warning("status page sign-up throttle unavailable")
+        return False
+    return int(count) > limit
+
+
+def subscription_request(
+    *,
+    address: str,
+    components: list[Component] | None,
+    client_address: str,
+    now: datetime | None = None,
+) -> None:
+    """A sign-up from the public form: queue a confirmation email to `address`.
+
+    The answer is the same whether the address is new, waiting for confirmation, subscribed
+    or unsubscribed, so the form cannot tell who is subscribed. A new address gets an
+    unconfirmed row; an existing one is left as it is until the link is followed (the choice
+    of components travels in the link). Raises Throttled past the per-address or per-IP limit.
+    """
+    now = now or timezone.now()
+    address = normalise_address(address)
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    # Both counters move on every attempt, so hammering one address also spends the IP's.
+    address_over = _over_limit(
+        f"statuspage:signup:address:{digest}", settings.STATUSPAGE_SIGNUPS_PER_ADDRESS
+    )
+    ip_over = _over_limit(
+        f"statuspage:signup:ip:{client_address or 'unknown'}", settings.STATUSPAGE_SIGNUPS_PER_IP
+    )
+    if address_over or ip_over:
+        raise Throttled
+    codes = None if components is None else tuple(sorted(c.code for c in components))
+    sign_up = tokens.SignUp(address=address, components=codes)
+    with transaction.atomic():
+        # get_or_create: two sign-ups for a new address at once make one row (the second
+        # meets the unique constraint and reads the first's).
+        subscriber, created = Subscriber.objects.get_or_create(
+            kind=SubscriberKind.EMAIL,
+            address=address,
+            defaults={"all_components": components is None, "created_at": now},
+        )
+        if created and components:
+            subscriber.components.set(components)
+        context = {
+            "page_name": settings.STATUSPAGE_NAME,
+            "confirm_url": tokens.confirmation_url(sign_up),
+            "hours": settings.STATUSPAGE_CONFIRM_HOURS,
+            "components": [str(c) for c in components] if components else None,
+        }
+        email_queue(
+            key=f"statuspage:confirm:{subscriber.pk}:{secrets.token_hex(6)}",
+            to=address,
+            subject=render_to_string("statuspage/email/confirm_subject.txt", context),
+            text=render_to_string("statuspage/email/confirm.txt", context),
+            html=render_to_string("statuspage/email/confirm.html", context),
+            now=now,
+        )
+
+
+def subscription_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
+    """Follow a confirmation link: the address is subscribed to what the link says.
+
+    Raises tokens.InvalidToken (forged, altered, expired) before anything is written.
+    """
+    now = now or timezone.now()
+    sign_up = tokens.confirmation_load(token)
+    with transaction.atomic():
+        subscriber = (
+            Subscriber.objects.select_for_update()
+            .filter(kind=SubscriberKind.EMAIL, address__iexact=sign_up.address)
+            .first()
+        )
+        if subscriber is None:
+            # Its row was deleted (by staff) since: the link still proves the mailbox.
+            subscriber = Subscriber.objects.create(
+                kind=SubscriberKind.EMAIL, address=sign_up.address, created_at=now
+            )
+        subscriber.all_components = sign_up.components is None
+        subscriber.confirmed_at = subscriber.confirmed_at or now
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["all_components", "confirmed_at", "unsubscribed_at"])
+        if sign_up.components is None:
+            subscriber.components.clear()
+        else:
+            subscriber.components.set(Component.objects.filter(code__in=sign_up.components))
+    return subscriber
+
+
+def subscriber_by_token(token: str) -> Subscriber | None:
+    return Subscriber.objects.filter(token=token).first()
+
+
+def subscriber_unsubscribe(*, token: str, now: datetime | None = None) -> Subscriber | None:
+    """One click: the subscriber hears nothing more (notifications still waiting included).
+    None when no subscriber holds `token`. Unsubscribing twice changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(token=token).first()
+        if subscriber is None:
+            return None
+        if subscriber.unsubscribed_at is None:
+            subscriber.unsubscribed_at = now
+            subscriber.save(update_fields=["unsubscribed_at"])
+            # Those a worker holds are on their way already; the rest are not sent.
+            SubscriberNotification.objects.filter(
+                subscriber=subscriber, state=DeliveryState.PENDING
+            ).update(state=DeliveryState.FAILED, last_error="Unsubscribed before it was sent.")
+    return subscriber
+
+
+def webhook_subscriber_create(
+    *, url: str, components: list[Component] | None = None, now: datetime | None = None
+) -> Subscriber:
+    """A webhook subscriber, created by staff: active at once, with a fresh signing secret.
+    Raises InvalidSubscriber when the URL may not be posted to (not http(s), not public)."""
+    now = now or timezone.now()
+    url = url.strip()
+    refused = webhook_url_refused(url)
+    if refused:
+        raise InvalidSubscriber(refused)
+    with transaction.atomic():
+        subscriber = Subscriber.objects.create(
+            kind=SubscriberKind.WEBHOOK,
+            address=url,
+            all_components=not components,
+            secret=new_webhook_secret(),
+            created_at=now,
+            confirmed_at=now,
+        )
+        if components:
+            subscriber.components.set(components)
+    return subscriber
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def webhook_url_refused(url: str) -> str:
+    """Why `url` cannot be a webhook subscriber's, or "" when it can."""
+    if not url.lower().startswith(("https://", "http://")):
+        return "A webhook URL starts with https:// or http://."
+    return destination_refused(url)
+
+
+# The fan-out. One INSERT … SELECT per event: every active subscriber concerned gets its row,
+# whatever their number, and ON CONFLICT makes a second call (a rerun, a second worker) add
+# nothing. A subscriber to chosen components hears of an event touching any of them; an event
+# naming no component concerns everyone.
+_FAN_OUT = """
+INSERT INTO {notification} (
+    subscriber_id, event_key, public_update_id, maintenance_id, maintenance_event,
+    state, attempts, due_at, created_at, last_error
+)
+SELECT s.id, %(event_key)s, %(public_update)s, %(maintenance)s, %(maintenance_event)s,
+       'pending', 0, %(now)s, %(now)s, ''
+FROM {subscriber} s
+WHERE s.confirmed_at IS NOT NULL
+  AND s.unsubscribed_at IS NULL
+  AND s.disabled_at IS NULL
+  AND (
+    s.all_components
+    OR cardinality(%(components)s::bigint[]) = 0
+    OR EXISTS (
+      SELECT 1 FROM {chosen} c
+      WHERE c.subscriber_id = s.id AND c.component_id = ANY(%(components)s::bigint[])
+    )
+  )
+ON CONFLICT (subscriber_id, event_key) DO NOTHING
+"""
+
+
+def _fan_out(
+    *,
+    event_key: str,
+    components: list[int],
+    public_update_id: int | None = None,
+    maintenance_id: int | None = None,
+    maintenance_event: str = "",
+    now: datetime,
+) -> int:
+    sql = _FAN_OUT.format(
+        notification=SubscriberNotification._meta.db_table,
+        subscriber=Subscriber._meta.db_table,
+        chosen=Subscriber.components.through._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "event_key": event_key,
+                "public_update": public_update_id,
+                "maintenance": maintenance_id,
+                "maintenance_event": maintenance_event,
+                "now": now,
+                "components": components,
+            },
+        )
+        created: int = cursor.rowcount
+    if created:
+        transaction.on_commit(_dispatch_soon, robust=True)
+    return created
+
+
+def _dispatch_soon() -> None:
+    # Lazily: tasks import the delivery module, which imports nothing from here back.
+    from statuspage.subscriptions import tasks
+
+    tasks.deliver_due.delay()
+
+
+def notify_public_update(public_update_id: int, *, now: datetime | None = None) -> int:
+    """Queue a notification of a public update to every subscriber concerned; how many rows
+    were added. Call inside the publishing transaction: the rows commit with the update."""
+    now = now or timezone.now()
+    update = (
+        PublicUpdate.objects.select_related("public_incident").filter(pk=public_update_id).first()
+    )
+    if update is None or update.public_incident.withdrawn:
+        return 0
+    components = list(update.public_incident.components.values_list("pk", flat=True))
+    return _fan_out(
+        event_key=f"update:{update.code}",
+        components=components,
+        public_update_id=update.pk,
+        now=now,
+    )
+
+
+def notify_maintenance(*, maintenance_id: int, event: str, now: datetime | None = None) -> int:
+    """Queue a notification of a maintenance event (MAINTENANCE_EVENTS: scheduled, 60 minutes
+    before, started, completed, cancelled) to every subscriber concerned; how many rows were
+    added. Call inside the transaction that made the event happen; each event of a
+    maintenance is told once however often this runs."""
+    now = now or timezone.now()
+    if event not in MAINTENANCE_EVENTS:
+        raise ValueError(f"unknown maintenance event {event!r}")
+    maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
+    if maintenance is None:
+        return 0
+    components = list(maintenance.components.values_list("pk", flat=True))
+    return _fan_out(
+        event_key=f"maintenance:{maintenance.code}:{event}",
+        components=components,
+        maintenance_id=maintenance.pk,
+        maintenance_event=event,
+        now=now,
+    )
+
+
+# A maintenance update's status, as the event it tells of.
+_UPDATE_EVENT: dict[str, str] = {
+    MaintenanceStatus.SCHEDULED: "scheduled",
+    MaintenanceStatus.IN_PROGRESS: "started",
+    MaintenanceStatus.VERIFYING: "verifying",
+    MaintenanceStatus.COMPLETED: "completed",
+    MaintenanceStatus.CANCELLED: "cancelled",
+}
+
+
+def notify_maintenance_event(maintenance_update_id: int, *, now: datetime | None = None) -> int:
+    """notify_maintenance for the event a MaintenanceUpdate records."""
+    update = MaintenanceUpdate.objects.filter(pk=maintenance_update_id).first()
+    if update is None:
+        return 0
+    return notify_maintenance(
+        maintenance_id=update.maintenance_id, event=_UPDATE_EVENT[update.status], now=now
+    )

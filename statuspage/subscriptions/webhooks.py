@@ -1,0 +1,220 @@
+"""Webhook subscribers: Atlassian Statuspage's notification payload, and the signed POST.
+
+The body is Statuspage's (`meta`, `page`, `incident` with `incident_updates` newest first and
+`components`), so receivers written for a hosted Statuspage read ours. It is signed as every
+outgoing Tocsin webhook is (README, "Outgoing webhooks"): `X-Tocsin-Timestamp` (unix seconds)
+and `X-Tocsin-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{raw body}")>`; the POST
+goes only to the public address that was checked, never follows a redirect, and must be
+answered 2xx within STATUSPAGE_WEBHOOK_TIMEOUT seconds.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from oncall.notifiers.base import NotifierError
+from oncall.notifiers.webhook import _post, _resolved, sign
+from statuspage import selectors
+from statuspage.models import (
+    MAINTENANCE_EVENTS,
+    Component,
+    Maintenance,
+    PublicIncident,
+    PublicUpdate,
+)
+from statuspage.subscriptions import tokens
+
+DOCUMENTATION_URL = "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/"
+
+# Statuspage's page indicator from the worst open incident's impact, and its wording.
+_INDICATOR_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+_DESCRIPTIONS = {
+    "none": "All Systems Operational",
+    "minor": "Partially Degraded Service",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+
+
+def page_status() -> dict[str, str]:
+    impacts = list(selectors.unresolved_incidents().values_list("impact", flat=True))
+    indicator = max(impacts, key=lambda impact: _INDICATOR_RANK.get(impact, 0), default="none")
+    if indicator not in _DESCRIPTIONS:
+        indicator = "none"
+    return {
+        "id": settings.STATUSPAGE_PAGE_ID,
+        "status_indicator": indicator,
+        "status_description": _DESCRIPTIONS[indicator],
+    }
+
+
+def _component(component: Component) -> dict[str, Any]:
+    return {
+        "id": component.code,
+        "page_id": settings.STATUSPAGE_PAGE_ID,
+        "group_id": component.group.code if component.group else None,
+        "name": str(component),
+        "description": component.description or None,
+        "status": component.state,
+        "position": component.position,
+        "showcase": True,
+        "created_at": component.created_at,
+        "updated_at": component.updated_at,
+    }
+
+
+def incident_document(update: PublicUpdate) -> dict[str, Any]:
+    """Statuspage's `incident` as of `update`: the updates up to it, newest first."""
+    incident: PublicIncident = update.public_incident
+    updates = incident.updates.filter(created_at__lte=update.created_at).order_by(
+        "-created_at", "-id"
+    )
+    return {
+        "id": incident.code,
+        "page_id": settings.STATUSPAGE_PAGE_ID,
+        "name": incident.name,
+        "status": update.status,
+        "impact": incident.impact,
+        "created_at": incident.created_at,
+        "updated_at": update.created_at,
+        "monitoring_at": incident.monitoring_at,
+        "resolved_at": incident.resolved_at,
+        "started_at": incident.started_at,
+        "shortlink": tokens.page_url(f"incidents/{incident.code}/"),
+        "scheduled_for": None,
+        "scheduled_until": None,
+        "incident_updates": [
+            {
+                "id": each.code,
+                "incident_id": incident.code,
+                "status": each.status,
+                "body": each.body,
+                "created_at": each.created_at,
+                "updated_at": each.created_at,
+                "display_at": each.created_at,
+                "affected_components": each.affected_components or None,
+            }
+            for each in updates
+        ],
+        "components": [
+            _component(c) for c in selectors.visible_components().filter(public_incidents=incident)
+        ],
+    }
+
+
+def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> dict[str, Any]:
+    """A maintenance as Statuspage sends it: an `incident` with its schedule, as of `at`."""
+    updates = maintenance.updates.filter(created_at__lte=at).order_by("-created_at", "-id")
+    status = MAINTENANCE_EVENTS[event][0]
+    return {
+        "id": maintenance.code,
+        "page_id": settings.STATUSPAGE_PAGE_ID,
+        "name": maintenance.name,
+        "status": status,
+        "impact": "maintenance",
+        "created_at": maintenance.created_at,
+        "updated_at": at,
+        "monitoring_at": None,
+        "resolved_at": maintenance.completed_at if status == "completed" else None,
+        "started_at": maintenance.started_at,
+        "shortlink": tokens.page_url(),
+        "scheduled_for": maintenance.scheduled_for,
+        "scheduled_until": maintenance.scheduled_until,
+        "incident_updates": [
+            {
+                "id": each.code,
+                "incident_id": maintenance.code,
+                "status": each.status,
+                "body": each.body,
+                "created_at": each.created_at,
+                "updated_at": each.created_at,
+                "display_at": each.created_at,
+            }
+            for each in updates
+        ],
+        "components": [
+            _component(c) for c in selectors.visible_components().filter(maintenances=maintenance)
+        ],
+    }
+
+
+def payload_body(document: dict[str, Any], *, unsubscribe_url: str, now: datetime) -> str:
+    """The raw JSON body for one subscriber: the event's document with its own `meta`."""
+    return json.dumps(
+        {
+            "meta": {
+                "unsubscribe": unsubscribe_url,
+                "documentation": DOCUMENTATION_URL,
+                "generated_at": now,
+            },
+            "page": document["page"],
+            "incident": document["incident"],
+        },
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+    )
+
+
+@dataclass(frozen=True)
+class PostResult:
+    succeeded: bool
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+def webhook_post(*, url: str, secret: str, body: str, delivery_id: str) -> PostResult:
+    """POST `body` to `url`, signed with `secret`. Succeeds only on a 2xx within the timeout;
+    a redirect, any other status, a timeout or no connection is a failure."""
+    began = time.monotonic()
+
+    def result(status: int | None, error: str) -> PostResult:
+        elapsed = round((time.monotonic() - began) * 1000)
+        return PostResult(status is not None and 200 <= status < 300, status, error, elapsed)
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return result(None, f"Invalid webhook URL: {error}")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return result(None, f"Webhook URL must be http(s)://host/...: {url!r}")
+    # Checked at each send and connected to as checked (oncall's rule: no DNS rebinding).
+    addresses, refused = _resolved(parts.hostname)
+    if refused:
+        return result(None, refused)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Tocsin status page",
+        "X-Tocsin-Delivery": delivery_id,
+        "X-Tocsin-Timestamp": timestamp,
+        "X-Tocsin-Signature": sign(secret, timestamp, body),
+        "Host": parts.netloc.rpartition("@")[2],
+    }
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        status, response_headers = _post(
+            parts.scheme,
+            parts.hostname,
+            port,
+            addresses,
+            path,
+            body,
+            headers,
+            budget=settings.STATUSPAGE_WEBHOOK_TIMEOUT,
+        )
+    except NotifierError as error:
+        return result(None, str(error))
+    if 200 <= status < 300:
+        return result(status, "")
+    if 300 <= status < 400:
+        location = response_headers.get("Location", "")
+        return result(status, f"Answered {status} redirect to {location!r}; not followed")
+    return result(status, f"Answered {status}")
