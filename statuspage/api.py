@@ -33,30 +33,9 @@ from statuspage.models import (
     PublicIncident,
     PublicUpdate,
 )
+from statuspage.overall import overall_status
 
 Payload = dict[str, Any]
-
-# The page's overall indicator, least to most severe: worst wins. Statuspage answers
-# "maintenance" while a maintenance is in progress and nothing is worse (hosted pages do,
-# though its reference lists only the other four; widgets in the wild handle it).
-INDICATORS = ("none", "maintenance", "minor", "major", "critical")
-DESCRIPTIONS = {
-    "none": "All Systems Operational",
-    "maintenance": "Service Under Maintenance",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major Service Outage",
-}
-STATE_INDICATOR = {
-    ComponentState.OPERATIONAL: "none",
-    ComponentState.UNDER_MAINTENANCE: "maintenance",
-    ComponentState.DEGRADED_PERFORMANCE: "minor",
-    ComponentState.PARTIAL_OUTAGE: "major",
-    ComponentState.MAJOR_OUTAGE: "critical",
-}
-# An unresolved incident's impact counts even where no component shows it (an incident of
-# minor impact on no listed component still makes the page "minor").
-IMPACT_INDICATOR = {"none": "none", "minor": "minor", "major": "major", "critical": "critical"}
 
 # What a maintenance event did to its components: (old_status, new_status), Statuspage's
 # affected_components of a maintenance update.
@@ -110,14 +89,11 @@ def page_payload(updated_at: datetime | None) -> Payload:
 def indicator(
     *, component_states: Iterable[str], impacts: Iterable[str], maintenance_active: bool
 ) -> Payload:
-    """Statuspage's status rollup: the worst of the components' states, the unresolved
-    incidents' impacts, and maintenance in progress."""
-    levels = [STATE_INDICATOR[ComponentState(state)] for state in component_states]
-    levels += [IMPACT_INDICATOR[impact] for impact in impacts]
-    if maintenance_active:
-        levels.append("maintenance")
-    worst = max(levels, key=INDICATORS.index, default="none")
-    return {"indicator": worst, "description": DESCRIPTIONS[worst]}
+    """Statuspage's `status` (statuspage.overall: one rule for the page, the API and the
+    webhooks)."""
+    return overall_status(
+        states=component_states, impacts=impacts, maintenance_active=maintenance_active
+    ).as_payload()
 
 
 def _local_date(moment: datetime) -> str:

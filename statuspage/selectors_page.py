@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Min
 
-from incidents.models import StatusPageImpact
 from statuspage import selectors, uptime
 from statuspage.models import (
     STATE_RANK,
@@ -20,59 +19,18 @@ from statuspage.models import (
     Maintenance,
     PublicIncident,
 )
-
-# Statuspage's `status.indicator` and its description, from the worst thing on the page:
-# an unresolved incident's impact, or a component's state.
-INDICATORS = ("none", "minor", "major", "critical")
-DESCRIPTIONS = {
-    "none": "All Systems Operational",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
-MAINTENANCE_DESCRIPTION = "Service Under Maintenance"
-STATE_INDICATOR: dict[str, str] = {
-    ComponentState.OPERATIONAL: "none",
-    ComponentState.UNDER_MAINTENANCE: "none",
-    ComponentState.DEGRADED_PERFORMANCE: "minor",
-    ComponentState.PARTIAL_OUTAGE: "major",
-    ComponentState.MAJOR_OUTAGE: "critical",
-}
-IMPACT_INDICATOR: dict[str, str] = {
-    StatusPageImpact.NONE: "none",
-    StatusPageImpact.MINOR: "minor",
-    StatusPageImpact.MAJOR: "major",
-    StatusPageImpact.CRITICAL: "critical",
-}
-
-
-@dataclass(frozen=True)
-class PageStatus:
-    indicator: str
-    description: str
-    # Nothing worse than planned maintenance is going on: the banner says so, in its colour.
-    maintenance: bool = False
+from statuspage.overall import OverallStatus, overall_status
 
 
 def page_status(
     *, states: Iterable[str], incidents: Iterable[PublicIncident], maintenance: bool = False
-) -> PageStatus:
-    """The overall status as Statuspage derives it: the worst of the unresolved incidents'
-    impacts and the components' states (degraded → minor, partial outage → major, major
-    outage → critical). Maintenance alone leaves the indicator at none and says so."""
-    states = list(states)
-    worst = max(
-        [
-            *(STATE_INDICATOR.get(state, "none") for state in states),
-            *(IMPACT_INDICATOR.get(incident.impact, "none") for incident in incidents),
-            "none",
-        ],
-        key=INDICATORS.index,
+) -> OverallStatus:
+    """The banner's status (statuspage.overall: the same rule as status.json)."""
+    return overall_status(
+        states=states,
+        impacts=[incident.impact for incident in incidents],
+        maintenance_active=maintenance,
     )
-    under_maintenance = maintenance or ComponentState.UNDER_MAINTENANCE in states
-    if worst == "none" and under_maintenance:
-        return PageStatus("none", MAINTENANCE_DESCRIPTION, maintenance=True)
-    return PageStatus(worst, DESCRIPTIONS[worst])
 
 
 def worst_state(states: Iterable[str]) -> str:
@@ -123,7 +81,7 @@ class GroupBlock:
 
 @dataclass
 class Overview:
-    status: PageStatus
+    status: OverallStatus
     blocks: list[GroupBlock]
     incidents: list[PublicIncident]
     active_maintenances: list[Maintenance]

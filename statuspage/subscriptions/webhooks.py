@@ -20,7 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import _post, _resolved, sign
-from statuspage import selectors
+from statuspage import selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
@@ -28,29 +28,24 @@ from statuspage.models import (
     PublicIncident,
     PublicUpdate,
 )
+from statuspage.overall import overall_status
 from statuspage.subscriptions import tokens
 
 DOCUMENTATION_URL = "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/"
 
-# Statuspage's page indicator from the worst open incident's impact, and its wording.
-_INDICATOR_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
-_DESCRIPTIONS = {
-    "none": "All Systems Operational",
-    "minor": "Partially Degraded Service",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
-
 
 def page_status() -> dict[str, str]:
-    impacts = list(selectors.unresolved_incidents().values_list("impact", flat=True))
-    indicator = max(impacts, key=lambda impact: _INDICATOR_RANK.get(impact, 0), default="none")
-    if indicator not in _DESCRIPTIONS:
-        indicator = "none"
+    """The payload's page: its overall status as the page and status.json state it."""
+    inputs = selectors_api.status_inputs()
+    status = overall_status(
+        states=inputs.component_states,
+        impacts=inputs.unresolved_impacts,
+        maintenance_active=inputs.maintenance_active,
+    )
     return {
         "id": settings.STATUSPAGE_PAGE_ID,
-        "status_indicator": indicator,
-        "status_description": _DESCRIPTIONS[indicator],
+        "status_indicator": status.indicator,
+        "status_description": status.description,
     }
 
 

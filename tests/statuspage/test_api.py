@@ -55,14 +55,14 @@ STATE_ALONE = {
     ComponentState.UNDER_MAINTENANCE: ("maintenance", "Service Under Maintenance"),
     ComponentState.DEGRADED_PERFORMANCE: ("minor", "Minor Service Outage"),
     ComponentState.PARTIAL_OUTAGE: ("major", "Partial System Outage"),
-    ComponentState.MAJOR_OUTAGE: ("critical", "Major Service Outage"),
+    ComponentState.MAJOR_OUTAGE: ("critical", "Major System Outage"),
 }
 IMPACT_ALONE = {
     None: ("none", "All Systems Operational"),
     "none": ("none", "All Systems Operational"),
     "minor": ("minor", "Minor Service Outage"),
     "major": ("major", "Partial System Outage"),
-    "critical": ("critical", "Major Service Outage"),
+    "critical": ("critical", "Major System Outage"),
 }
 SEVERITY = ["none", "maintenance", "minor", "major", "critical"]
 
@@ -90,7 +90,7 @@ def test_several_incidents_and_components_the_worst_wins() -> None:
         component_states=[ComponentState.DEGRADED_PERFORMANCE, ComponentState.UNDER_MAINTENANCE],
         impacts=["minor", "critical", "none"],
         maintenance_active=True,
-    ) == {"indicator": "critical", "description": "Major Service Outage"}
+    ) == {"indicator": "critical", "description": "Major System Outage"}
 
 
 def test_an_empty_page_is_all_systems_operational() -> None:

@@ -132,7 +132,7 @@ class Impact:
             "Partial System Outage",
         ),
         ([ComponentState.OPERATIONAL], [StatusPageImpact.NONE], "none", "All Systems Operational"),
-        ([ComponentState.UNDER_MAINTENANCE], [], "none", "Service Under Maintenance"),
+        ([ComponentState.UNDER_MAINTENANCE], [], "maintenance", "Service Under Maintenance"),
         (
             [ComponentState.UNDER_MAINTENANCE, ComponentState.DEGRADED_PERFORMANCE],
             [],
