@@ -8,6 +8,9 @@ from config import urls as product_urls
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/floor", floor_insert, name="bench-floor"),
     path("bench/noop", noop, name="bench-noop"),
+    # The same view where the public status page's short middleware stack serves it
+    # (config.wsgi.is_public): the stricter floor for benchmarks.statuspage.
+    path("status/api/bench-noop", noop, name="bench-noop-public"),
     # Not namespaced: every product URL keeps its name.
     path("", include("config.urls")),
 ]

@@ -8,6 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Role, User
 from alerts.selectors import forget_cached_tokens
+from statuspage import versions
 from tests.clock import Clock
 from tests.factories import UserFactory
 
@@ -19,9 +20,11 @@ def empty_cache():
     """The cache (Redis) outlives a test's transaction: rate-limit counts, queued-task marks."""
     cache.clear()
     forget_cached_tokens()
+    versions.forget()
     yield
     cache.clear()
     forget_cached_tokens()
+    versions.forget()
 
 
 @pytest.fixture

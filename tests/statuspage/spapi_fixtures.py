@@ -38,6 +38,7 @@ def page_changed() -> None:
     """What a publishing service's versions.bump() does once it commits: a new page version,
     so cached renders are not served. The tests' transactions never commit, so at once."""
     cache.delete(versions.KEY)
+    versions.forget()
 
 
 def sample() -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The render cache behind the public page and its JSON (statuspage.caching)."""
 
+import gzip
+import time
 from datetime import UTC, datetime
 
 from django.core.cache import cache
@@ -158,3 +160,37 @@ def test_another_process_takes_the_render_from_the_shared_cache() -> None:
     assert render.calls == 1
     assert again.content == first.content
     assert again["Last-Modified"] == first["Last-Modified"]
+
+
+def test_a_browser_gets_the_render_compressed_with_a_weak_etag() -> None:
+    render = Renderer("<p>" + "all systems operational " * 200 + "</p>")
+    plain = get(render)
+    compressed = get(render, Accept_Encoding="gzip, deflate, br")
+    assert render.calls == 1
+    assert compressed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(compressed.content) == plain.content
+    assert len(compressed.content) < len(plain.content) / 5
+    assert compressed["ETag"] == "W/" + plain["ETag"]
+    assert "Accept-Encoding" in compressed["Vary"]
+    assert "Content-Encoding" not in plain
+
+
+def test_either_etag_revalidates_either_variant() -> None:
+    render = Renderer()
+    strong = get(render)["ETag"]
+    weak = get(render, Accept_Encoding="gzip")["ETag"]
+    assert get(render, Accept_Encoding="gzip", If_None_Match=strong).status_code == 304
+    assert get(render, If_None_Match=weak).status_code == 304
+
+
+def test_another_processs_change_is_seen_within_a_second_this_ones_at_once() -> None:
+    render = Renderer()
+    first = get(render)["ETag"]
+    # Another web process bumped the version: this one remembers its read for a second.
+    cache.set(versions.KEY, "set-by-another-process", timeout=None)
+    assert get(render)["ETag"] == first
+    time.sleep(versions.LOCAL_SECONDS + 0.05)
+    seen = get(render)["ETag"]
+    assert seen != first
+    bump_now()
+    assert get(render)["ETag"] != seen
