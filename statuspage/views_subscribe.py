@@ -53,9 +53,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         form.add_error(None, THROTTLED_MESSAGE)
         return _page(request, "statuspage/subscribe/form.html", {"form": form}, status=429)
     # The same answer for a new, a pending and a subscribed address.
-    return _page(
-        request, "statuspage/subscribe/sent.html", {"address": form.cleaned_data["email"]}
-    )
+    return _page(request, "statuspage/subscribe/sent.html", {"address": form.cleaned_data["email"]})
 
 
 @require_http_methods(["GET"])

@@ -32,6 +32,4 @@ def test_the_manage_page_is_marked_in_the_menu_and_links_to_the_public_page(clie
 
     url = reverse("statuspage:manage")
     assert current_sections(client, url) == [url]
-    assert f'href="{reverse("statuspage:page")}"' in page_head(
-        client, reverse("statuspage:manage")
-    )
+    assert f'href="{reverse("statuspage:page")}"' in page_head(client, reverse("statuspage:manage"))
