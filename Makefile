@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_PACKAGES := config ops accounts incidents alerts oncall \
 	$(wildcard demo audit chatops postmortems reports statuspage) benchmarks scripts/run.py
 
-.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-slack bench-live bench-postmortems bench-report
+.PHONY: run test lint typecheck pytest services install lock clean bench-pages bench-ingest bench-paging bench-slack bench-live bench-postmortems bench-report bench-statuspage bench-statuspage-email
 
 $(BIN)/python:
 	@python=$$(scripts/find-python) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
@@ -90,6 +90,17 @@ bench-postmortems: install services
 # (BENCH_REPORT_DATABASE_URL) are kept, so a rerun only measures; BENCH_ARGS="--reload".
 bench-report: install services
 	$(BIN)/python -m benchmarks.report $(BENCH_ARGS)
+
+# Status page budget (issue 15): /status/ and summary.json at >= 50 % of a no-op view's throughput
+# under gunicorn with production settings, in a fresh tocsin_bench_statuspage database
+# (BENCH_STATUSPAGE_DATABASE_URL); e.g. BENCH_ARGS="--clients 64 --rounds 3".
+bench-statuspage: install services
+	$(BIN)/python -m benchmarks.statuspage $(BENCH_ARGS)
+
+# Subscriber budget (issue 15): one public update to 10,000 confirmed email subscribers, each
+# delivered once to a local SMTP server within 120 s, in a fresh tocsin_bench_spemail database.
+bench-statuspage-email: install services
+	$(BIN)/python -m benchmarks.statuspage_email $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .run .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

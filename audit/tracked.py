@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from auditlog.signals import pre_log
 from django.db.models import Model
 
 from accounts.models import ApiToken, User
@@ -34,6 +35,8 @@ from oncall.models import (
     ScheduleOverride,
 )
 from postmortems.models import ContributingFactor, PostmortemPolicy, PostmortemTemplate
+from statuspage.models import Component, ComponentGroup, Maintenance
+from statuspage.models_subscribers import Subscriber, SubscriberKind
 
 MASKED_AS = "audit.tracked.secret_mask"
 
@@ -79,6 +82,37 @@ TRACKED: dict[type[Model], dict[str, Any]] = {
     PostmortemPolicy: {},
     PostmortemTemplate: {"exclude_fields": ["updated_at"]},
     ContributingFactor: {},
+    # What the public status page shows and how. A component's state and its spans are the
+    # page's own record of incidents, not configuration; components_sync makes a component
+    # for every public service (the service's change is the entry). A `code` is the public id
+    # the page and its API give a row, made once and never edited.
+    ComponentGroup: {"exclude_fields": ["code", "updated_at"]},
+    Component: {
+        "include_fields": [
+            "service",
+            "public_name",
+            "description",
+            "group",
+            "position",
+            "hosted_component_id",
+        ]
+    },
+    Maintenance: {"exclude_fields": ["code", "updated_at"], "m2m_fields": {"components"}},
+    # Webhook subscribers only (tracked_subscriber): staff add them, and they receive every
+    # public update. An email subscriber is a member of the public, not configuration. The
+    # signing secret and the unsubscribe token are left out, as is the failure count the
+    # delivery keeps for itself.
+    Subscriber: {
+        "include_fields": [
+            "kind",
+            "address",
+            "all_components",
+            "created_at",
+            "confirmed_at",
+            "unsubscribed_at",
+            "disabled_at",
+        ]
+    },
 }
 
 
@@ -97,6 +131,12 @@ def register() -> None:
         columns = [f.name for f in model._meta.concrete_fields if not f.primary_key]
         options = {"include_fields": columns, **options}
         auditlog.register(model, **options)
+    pre_log.connect(tracked_subscriber, sender=Subscriber, dispatch_uid="audit.tracked_subscriber")
+
+
+def tracked_subscriber(sender: type[Subscriber], instance: Subscriber, **kwargs: Any) -> bool:
+    """pre_log of Subscriber: False (no entry) for an email subscriber."""
+    return instance.kind == SubscriberKind.WEBHOOK
 
 
 # A webhook's address often carries its credential (Slack's incoming webhooks put it in the

@@ -1,11 +1,14 @@
-"""Demo data for `make run`: teams, services, one user per role and six months of incidents.
+"""Demo data for `make run`: teams, services, one user per role, six months of incidents and
+the public status page they left.
 
 Every incident is run through incidents.services, step by step, so its timeline is the one a
 real response would leave. The services stamp the current time; to place the incident in the
 past, each step's planned time is noted as it runs (`Clock.step`) and, once the incident is done,
 one UPDATE per table moves the rows each step wrote to that step's planned time (`backdate`).
+The status page's rows move the same way (demo.statuspage).
 """
 
+import itertools
 import random
 from datetime import datetime, timedelta
 
@@ -15,6 +18,7 @@ from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.models import Role, User
+from demo import statuspage as demo_page
 from demo.catalog import DEMO_PASSWORD, DEMO_USERS, SERVICES, TEAMS
 from demo.postmortems import seed_postmortems
 from demo.scenarios import (
@@ -35,8 +39,14 @@ from incidents.models import (
     Severity,
     Source,
     Status,
+    StatusUpdate,
     Team,
 )
+from statuspage.services import publishing
+from statuspage.services.history import components_history_move, public_history_move
+
+# How far back the status page's components go: before the first demo incident.
+PAGE_HISTORY = timedelta(days=182)
 
 
 class Clock:
@@ -60,6 +70,10 @@ class Clock:
         planned = self.advance(low_minutes, high_minutes)
         self.steps.append((timezone.now(), planned))
 
+    def mark(self) -> None:
+        """Rows stamped from now on belong at the current planned time."""
+        self.steps.append((timezone.now(), self.now))
+
     def planned(self, field: str) -> Case:
         """`field` moved from the real time it was stamped to its step's planned time."""
         whens = [When(**{f"{field}__gte": real}, then=Value(at)) for real, at in self.steps]
@@ -79,6 +93,9 @@ class Seeder:
         self.past: list[tuple[Incident, Scenario]] = []
 
     def run(self) -> int:
+        # The services become the page's components now; their history starts half a year ago.
+        catalog_clock = Clock(self.started - PAGE_HISTORY, 1.0, self.rng)
+        catalog_clock.mark()
         teams = {
             slug: Team.objects.create(name=name, slug=slug, description=description)
             for slug, (name, description) in TEAMS.items()
@@ -103,17 +120,40 @@ class Seeder:
             if demo.team:
                 teams[demo.team].members.add(user)
             self.users[demo.username] = user
+        components_history_move(moved_to=catalog_clock.planned)
+        demo_page.components_arrange(admin=self.users["admin"], catalog=self.catalog)
 
         day = timedelta(days=1)
         starts = sorted(
             self.started - self.rng.uniform(3, 180) * day for _ in range(len(SCENARIOS))
         )
+        maintenance_at = self.maintenance_time(starts)
         for scenario, start in zip(self.rng.sample(SCENARIOS, len(SCENARIOS)), starts, strict=True):
+            if maintenance_at is not None and start > maintenance_at:
+                # In its place in the components' history, between two incidents.
+                demo_page.maintenance_past(
+                    admin=self.users["admin"], catalog=self.catalog, starts_at=maintenance_at
+                )
+                maintenance_at = None
             self.past_incident(scenario, start)
         # The open incident's steps take at most 75 minutes, so they all lie in the past.
         self.open_incident(OPEN_SCENARIO, self.started - timedelta(minutes=90))
         seed_postmortems(self.past, self.users, now=timezone.now())
+        demo_page.maintenance_upcoming(
+            admin=self.users["admin"], catalog=self.catalog, now=timezone.now()
+        )
         return len(SCENARIOS) + 1
+
+    @staticmethod
+    def maintenance_time(starts: list[datetime]) -> datetime | None:
+        """The past maintenance's start: on the hour, halfway through the longest quiet spell
+        between incidents of the last two months, well clear of both."""
+        recent = [start for start in starts if start > starts[-1] - timedelta(days=60)]
+        gaps = list(itertools.pairwise(recent))
+        if not gaps:
+            return None
+        before, after = max(gaps, key=lambda gap: gap[1] - gap[0])
+        return (before + (after - before) / 2).replace(minute=0, second=0, microsecond=0)
 
     def people(self, scenario: Scenario) -> tuple[User, User, User]:
         """Declarer, commander and technical lead, from the team that owns the service."""
@@ -165,12 +205,14 @@ class Seeder:
                 incident = services.incident_set_severity(
                     incident=incident, actor=commander, severity=new
                 )
+                self.follow(incident)
 
         if self.rng.random() < 0.85:
             clock.step(10, 50)
             incident = services.incident_set_status(
                 incident=incident, actor=lead, status=Status.IDENTIFIED, message=scenario.finding
             )
+            self.follow(incident)
             clock.step(1, 5)
             incident = services.incident_update_details(
                 incident=incident, actor=commander, cause_category=scenario.cause
@@ -183,17 +225,20 @@ class Seeder:
         incident = services.incident_set_status(
             incident=incident, actor=lead, status=Status.MONITORING, message=scenario.fix
         )
+        self.follow(incident)
         clock.step(1, 5)
         message = self.rng.choice(UPDATE_MONITORING).format(service=service_name)
-        services.incident_post_update(
+        update = services.incident_post_update(
             incident=incident, actor=commander, message=message, public=public
         )
+        self.publish(update)
         self.tick(incident, commander, clock, positions=(6, 7, 8))
 
         clock.step(15, 60)
         incident = services.incident_resolve(
             incident=incident, actor=commander, resolution=scenario.fix
         )
+        self.follow(incident)
         self.tick(incident, commander, clock, positions=(9,))
         self.backdate(incident, clock)
         incident.refresh_from_db()
@@ -233,9 +278,10 @@ class Seeder:
         )
         clock.step(1, 4)
         message = self.rng.choice(UPDATE_INVESTIGATING).format(service=service_name)
-        services.incident_post_update(
+        update = services.incident_post_update(
             incident=incident, actor=commander, message=message, public=public
         )
+        self.publish(update)
         for text in self.rng.sample(INVESTIGATION_NOTES, self.rng.randint(1, 3)):
             clock.step(2, 12)
             note = text.format(
@@ -263,6 +309,19 @@ class Seeder:
             clock.step(0.2, 2)
             services.checklist_item_set_done(item=item, actor=actor, done=True)
 
+    def publish(self, update: StatusUpdate) -> None:
+        """What the status page does with a public update once it commits, done now: inside
+        the step, so its stamps move with the step. Its handler, after the seed commits, finds
+        the work done. An internal update publishes nothing."""
+        publishing.public_update_record(
+            status_update_id=update.pk, name=demo_page.public_name(update.incident.title)
+        )
+
+    def follow(self, incident: Incident) -> None:
+        """The public copy in step with the incident's change (nothing if never published)."""
+        publishing.public_incident_sync(incident_id=incident.pk)
+
     def backdate(self, incident: Incident, clock: Clock) -> None:
         """Move every timestamp the incident's steps stamped to those steps' planned times."""
         services.incident_move_history(incident=incident, moved_to=clock.planned)
+        public_history_move(incident=incident, moved_to=clock.planned)

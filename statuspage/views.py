@@ -63,22 +63,24 @@ def _page_csp(accent: str, logo_url: str, policy_id: int) -> dict[str, list[str]
     return policy
 
 
-def _render(template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    zone = caching.page_zone()
-    now = timezone.now()
-    base = {
+def page_context() -> dict[str, Any]:
+    """What statuspage/base.html needs: the page's name, look and zone."""
+    return {
         "page_name": settings.STATUSPAGE_NAME,
         "logo_url": settings.STATUSPAGE_LOGO_URL,
         "support_url": settings.STATUSPAGE_SUPPORT_URL,
         "theme_css": theme_css(),
         "zone_name": settings.STATUSPAGE_TIME_ZONE,
-        "rendered_at": now,
+        "rendered_at": timezone.now(),
         "states": ComponentState,
         "public_status": PublicStatus,
         "maintenance_status": MaintenanceStatus,
     }
-    with timezone.override(zone):
-        body = render_to_string(template, {**base, **context})
+
+
+def _render(template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    with timezone.override(caching.page_zone()):
+        body = render_to_string(template, {**page_context(), **context})
     return HttpResponse(body, status=status)
 
 

@@ -1,12 +1,18 @@
 """The public sign-up pages: subscribe, confirm, unsubscribe. No login; thin over
-statuspage.subscriptions.services."""
+statuspage.subscriptions.services. They wear the public page's look (statuspage/base.html) but
+go through the site's full middleware stack (a form needs its CSRF cookie), so each answer
+carries the page's CSP, which allows its accent style by hash."""
+
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.lockout import client_address
+from statuspage import caching, views
 from statuspage.subscriptions import services, tokens
 from statuspage.subscriptions.forms import SubscribeForm
 
@@ -15,13 +21,28 @@ THROTTLED_MESSAGE = (
 )
 
 
+def _page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    with timezone.override(caching.page_zone()):
+        response = render(
+            request, template, {**views.page_context(), **(context or {})}, status=status
+        )
+    response._csp_config = views.page_csp()  # type: ignore[attr-defined]
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return render(request, "statuspage/subscribe/form.html", {"form": SubscribeForm()})
+        return _page(request, "statuspage/subscribe/form.html", {"form": SubscribeForm()})
     form = SubscribeForm(request.POST)
     if not form.is_valid():
-        return render(request, "statuspage/subscribe/form.html", {"form": form}, status=400)
+        return _page(request, "statuspage/subscribe/form.html", {"form": form}, status=400)
     try:
         services.subscription_request(
             address=form.cleaned_data["email"],
@@ -30,11 +51,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         )
     except services.Throttled:
         form.add_error(None, THROTTLED_MESSAGE)
-        return render(request, "statuspage/subscribe/form.html", {"form": form}, status=429)
+        return _page(request, "statuspage/subscribe/form.html", {"form": form}, status=429)
     # The same answer for a new, a pending and a subscribed address.
-    return render(
-        request, "statuspage/subscribe/sent.html", {"address": form.cleaned_data["email"]}
-    )
+    return _page(request, "statuspage/subscribe/sent.html", {"address": form.cleaned_data["email"]})
 
 
 @require_http_methods(["GET"])
@@ -42,10 +61,10 @@ def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscriber = services.subscription_confirm(token=token)
     except tokens.InvalidToken as error:
-        return render(
+        return _page(
             request, "statuspage/subscribe/invalid.html", {"message": str(error)}, status=400
         )
-    return render(request, "statuspage/subscribe/confirmed.html", {"subscriber": subscriber})
+    return _page(request, "statuspage/subscribe/confirmed.html", {"subscriber": subscriber})
 
 
 # RFC 8058: a mail client POSTs "List-Unsubscribe=One-Click" to the link with no cookies and
@@ -56,9 +75,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         subscriber = services.subscriber_unsubscribe(token=token)
         if subscriber is None:
-            return render(request, "statuspage/subscribe/unknown.html", status=404)
-        return render(request, "statuspage/subscribe/unsubscribed.html", {"subscriber": subscriber})
+            return _page(request, "statuspage/subscribe/unknown.html", status=404)
+        return _page(request, "statuspage/subscribe/unsubscribed.html", {"subscriber": subscriber})
     subscriber = services.subscriber_by_token(token)
     if subscriber is None:
-        return render(request, "statuspage/subscribe/unknown.html", status=404)
-    return render(request, "statuspage/subscribe/unsubscribe.html", {"subscriber": subscriber})
+        return _page(request, "statuspage/subscribe/unknown.html", status=404)
+    return _page(request, "statuspage/subscribe/unsubscribe.html", {"subscriber": subscriber})

@@ -55,7 +55,7 @@ def test_the_phone_menu_shows_every_entry(live_server, phone, rosa, artifacts):
     page = phone.new_page()
     sign_in(page, live_server)
 
-    assert page.locator(".site-nav a").count() == 13
+    assert page.locator(".site-nav a").count() == 14
     assert cut_off(page, ".site-nav a") == []
     page.screenshot(path=str(artifacts / "phone-menu.png"))
 
@@ -69,7 +69,7 @@ def test_an_admins_menu_shows_every_entry_on_a_laptop(live_server, context, rosa
 
     for width in (1280, 1024):
         page.set_viewport_size({"width": width, "height": 900})
-        assert page.locator(".site-nav a").count() == 13
+        assert page.locator(".site-nav a").count() == 14
         assert cut_off(page, ".site-nav a", width) == [], width
     page.screenshot(path=str(artifacts / "laptop-menu.png"))
 
