@@ -158,20 +158,36 @@ def public_incidents_catch_up(*, now: datetime | None = None) -> int:
     return len(ids)
 
 
+def public_name_default(components: list[Component]) -> str:
+    """A public incident's name when nobody chose one, made only of what is public: the
+    internal title may say more than the public should ("customer X's database dropped"),
+    and the composer, the API and Slack publish without a name. The communications lead
+    renames it from the incident page's panel."""
+    if not components:
+        return "Service disruption"
+    name = "Degraded service: " + ", ".join(str(c) for c in components)
+    if len(name) > NAME_MAX_LENGTH:
+        name = name[: NAME_MAX_LENGTH - 1] + "…"
+    return name
+
+
 def _public_incident_for(incident: Incident, *, name: str | None, now: datetime) -> PublicIncident:
-    """The incident's public copy, made if this is its first public update; locked."""
-    pi, _ = PublicIncident.objects.get_or_create(
-        incident=incident,
-        defaults={
-            "name": name or incident.title,
-            "status": PUBLIC_STATUS[incident.status],
-            "impact": incident.severity.statuspage_impact,
-            "started_at": incident.started_at,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
-    return PublicIncident.objects.select_for_update().get(pk=pi.pk)
+    """The incident's public copy, made if this is its first public update; locked. Never
+    named after the incident's internal title."""
+    pk = PublicIncident.objects.filter(incident=incident).values_list("pk", flat=True).first()
+    if pk is None:
+        pk = PublicIncident.objects.get_or_create(
+            incident=incident,
+            defaults={
+                "name": name or public_name_default(incident_components(incident)),
+                "status": PUBLIC_STATUS[incident.status],
+                "impact": incident.severity.statuspage_impact,
+                "started_at": incident.started_at,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )[0].pk
+    return PublicIncident.objects.select_for_update().get(pk=pk)
 
 
 def public_update_record(
