@@ -158,6 +158,25 @@ def public_incidents_catch_up(*, now: datetime | None = None) -> int:
     return len(ids)
 
 
+def public_service_changed(*, service_id: int, now: datetime | None = None) -> None:
+    """A service made public or private, or renamed: what the page shows of it changed
+    though no component row did. Its open public incidents gain or lose its component, the
+    states follow, and the page's version moves so no cached render or ETag outlives it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        components_sync(now=now)
+        incident_ids = list(
+            PublicIncident.objects.filter(withdrawn=False, resolved_at__isnull=True)
+            .filter(incident__services=service_id)
+            .values_list("incident_id", flat=True)
+            .distinct()
+        )
+        for incident_id in incident_ids:
+            public_incident_sync(incident_id=incident_id, now=now)
+        states_recompute(now=now)
+        versions.bump()
+
+
 def public_name_default(components: list[Component]) -> str:
     """A public incident's name when nobody chose one, made only of what is public: the
     internal title may say more than the public should ("customer X's database dropped"),
