@@ -8,10 +8,11 @@ finds its work done. Only statuspage's rows are written; incidents are read.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
@@ -42,6 +43,10 @@ PUBLIC_STATUS: dict[str, PublicStatus] = {
 }
 
 RESOLVED_TEXT = "This incident has been resolved."
+
+# How far back the tick looks for public updates never published: far longer than any
+# outage of the workers, short enough that the look-up stays small.
+CATCH_UP_WINDOW = timedelta(days=7)
 
 # What the communications lead may set a component to for an incident; maintenance is the
 # maintenance windows' own state.
@@ -147,15 +152,41 @@ def public_incident_sync(*, incident_id: int, now: datetime | None = None) -> bo
 
 def public_incidents_catch_up(*, now: datetime | None = None) -> int:
     """The tick's catch-up for a subscriber that failed: sync every public incident still
-    shown as open. The number synced."""
+    shown as open, and every one shown whose incident has since been made private, merged
+    away or reopened (a resolved one is otherwise left be). The number synced."""
     ids = list(
-        PublicIncident.objects.filter(withdrawn=False, resolved_at__isnull=True).values_list(
-            "incident_id", flat=True
+        PublicIncident.objects.filter(withdrawn=False)
+        .filter(
+            Q(resolved_at__isnull=True)
+            | Q(incident__private=True)
+            | Q(incident__merged_into__isnull=False)
+            | ~Q(incident__status=Status.RESOLVED)
         )
+        .values_list("incident_id", flat=True)
     )
     for incident_id in ids:
         public_incident_sync(incident_id=incident_id, now=now)
     return len(ids)
+
+
+def public_updates_catch_up(*, now: datetime | None = None) -> int:
+    """The tick's catch-up for a public update whose event never ran (its process died
+    after the commit, or the handler failed): publish every public update of the last
+    CATCH_UP_WINDOW that has no public copy, oldest first. The number published."""
+    now = now or timezone.now()
+    missed = list(
+        StatusUpdate.objects.filter(
+            public=True,
+            posted_at__gte=now - CATCH_UP_WINDOW,
+            incident__private=False,
+            incident__merged_into__isnull=True,
+        )
+        .filter(~Exists(PublicUpdate.objects.filter(status_update=OuterRef("pk"))))
+        .order_by("posted_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    # public_update_record publishes each once, even beside the late event itself.
+    return sum(public_update_record(status_update_id=pk, now=now) is not None for pk in missed)
 
 
 def public_service_changed(*, service_id: int, now: datetime | None = None) -> None:
