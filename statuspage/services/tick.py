@@ -1,5 +1,6 @@
 """The status page's tick: every step that happens by itself, each safe to run twice."""
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +22,7 @@ STEPS: tuple[tuple[str, Callable[..., object]], ...] = (
     ("public_updates_catch_up", public_updates_catch_up),
     ("public_incidents_catch_up", public_incidents_catch_up),
     ("timers_run", timers_run),
-    ("states_recompute", states_recompute),
+    ("states_recompute", functools.partial(states_recompute, quick=True)),
 )
 
 
