@@ -3,9 +3,9 @@
 Each maintenance event worth telling subscribers of (scheduled, 60 minutes before, started,
 completed, cancelled) calls `maintenance_notice` inside the transaction that made it happen,
 at most once per event (the timers and the maintenance's status see to that; a reminder or
-start fired too late to be true is not told). It queues one
-outbox row per subscriber concerned, keyed by maintenance and event
-(statuspage.subscriptions), in the same transaction.
+start fired too late to be true is not told). It queues one outbox row per subscriber
+concerned, keyed by maintenance and event (statuspage.subscriptions), in the same
+transaction.
 """
 
 import logging
