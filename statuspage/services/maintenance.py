@@ -171,8 +171,9 @@ def _complete(maintenance: Maintenance, *, now: datetime) -> None:
     maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.COMPLETED, now=now)
 
 
-def _start(maintenance: Maintenance, *, now: datetime) -> None:
-    """Caller holds the maintenance's row lock; it is scheduled."""
+def _start(maintenance: Maintenance, *, now: datetime, notify: bool = True) -> None:
+    """Caller holds the maintenance's row lock; it is scheduled. `notify`: tell the
+    subscribers it started (not when the window is already over)."""
     maintenance.status = MaintenanceStatus.IN_PROGRESS
     maintenance.started_at = now
     maintenance.updated_at = now
@@ -183,7 +184,8 @@ def _start(maintenance: Maintenance, *, now: datetime) -> None:
         body=STARTED_TEXT,
         created_at=now,
     )
-    maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.STARTED, now=now)
+    if notify:
+        maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.STARTED, now=now)
     states_recompute(now=now)
     versions.bump()
 
@@ -219,14 +221,20 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
             return False
         maintenance = _lock(claimed.maintenance_id)
         # Each step checks the status, so a window cancelled or completed by hand is left be.
+        # A timer fired late (the beat was down) still moves the state, but tells no one of
+        # what is no longer so: "starts in 60 minutes" once it has started, "started" once
+        # it is over (its end timer, due too, tells them it completed).
         if claimed.kind == TimerKind.REMINDER_60:
-            if maintenance.status == MaintenanceStatus.SCHEDULED:
+            if (
+                maintenance.status == MaintenanceStatus.SCHEDULED
+                and now < maintenance.scheduled_for
+            ):
                 maintenance_notice(
                     maintenance=maintenance, event=MaintenanceEvent.REMINDER, now=now
                 )
         elif claimed.kind == TimerKind.START:
             if maintenance.status == MaintenanceStatus.SCHEDULED:
-                _start(maintenance, now=now)
+                _start(maintenance, now=now, notify=now < maintenance.scheduled_until)
         elif maintenance.status in (
             MaintenanceStatus.SCHEDULED,
             MaintenanceStatus.IN_PROGRESS,

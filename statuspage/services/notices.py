@@ -2,9 +2,10 @@
 
 Each maintenance event worth telling subscribers of (scheduled, 60 minutes before, started,
 completed, cancelled) calls `maintenance_notice` inside the transaction that made it happen,
-exactly once per event (the timers and the maintenance's status see to that). It queues one
-outbox row per subscriber concerned, keyed by maintenance and event
-(statuspage.subscriptions), in the same transaction.
+at most once per event (the timers and the maintenance's status see to that; a reminder or
+start fired too late to be true is not told). It queues one outbox row per subscriber
+concerned, keyed by maintenance and event (statuspage.subscriptions), in the same
+transaction.
 """
 
 import logging

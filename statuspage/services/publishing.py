@@ -8,10 +8,11 @@ finds its work done. Only statuspage's rows are written; incidents are read.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
@@ -42,6 +43,10 @@ PUBLIC_STATUS: dict[str, PublicStatus] = {
 }
 
 RESOLVED_TEXT = "This incident has been resolved."
+
+# How far back the tick looks for public updates never published: far longer than any
+# outage of the workers, short enough that the look-up stays small.
+CATCH_UP_WINDOW = timedelta(days=7)
 
 # What the communications lead may set a component to for an incident; maintenance is the
 # maintenance windows' own state.
@@ -147,31 +152,92 @@ def public_incident_sync(*, incident_id: int, now: datetime | None = None) -> bo
 
 def public_incidents_catch_up(*, now: datetime | None = None) -> int:
     """The tick's catch-up for a subscriber that failed: sync every public incident still
-    shown as open. The number synced."""
+    shown as open, and every one shown whose incident has since been made private, merged
+    away or reopened (a resolved one is otherwise left be). The number synced."""
     ids = list(
-        PublicIncident.objects.filter(withdrawn=False, resolved_at__isnull=True).values_list(
-            "incident_id", flat=True
+        PublicIncident.objects.filter(withdrawn=False)
+        .filter(
+            Q(resolved_at__isnull=True)
+            | Q(incident__private=True)
+            | Q(incident__merged_into__isnull=False)
+            | ~Q(incident__status=Status.RESOLVED)
         )
+        .values_list("incident_id", flat=True)
     )
     for incident_id in ids:
         public_incident_sync(incident_id=incident_id, now=now)
     return len(ids)
 
 
-def _public_incident_for(incident: Incident, *, name: str | None, now: datetime) -> PublicIncident:
-    """The incident's public copy, made if this is its first public update; locked."""
-    pi, _ = PublicIncident.objects.get_or_create(
-        incident=incident,
-        defaults={
-            "name": name or incident.title,
-            "status": PUBLIC_STATUS[incident.status],
-            "impact": incident.severity.statuspage_impact,
-            "started_at": incident.started_at,
-            "created_at": now,
-            "updated_at": now,
-        },
+def public_updates_catch_up(*, now: datetime | None = None) -> int:
+    """The tick's catch-up for a public update whose event never ran (its process died
+    after the commit, or the handler failed): publish every public update of the last
+    CATCH_UP_WINDOW that has no public copy, oldest first. The number published."""
+    now = now or timezone.now()
+    missed = list(
+        StatusUpdate.objects.filter(
+            public=True,
+            posted_at__gte=now - CATCH_UP_WINDOW,
+            incident__private=False,
+            incident__merged_into__isnull=True,
+        )
+        .filter(~Exists(PublicUpdate.objects.filter(status_update=OuterRef("pk"))))
+        .order_by("posted_at", "pk")
+        .values_list("pk", flat=True)
     )
-    return PublicIncident.objects.select_for_update().get(pk=pi.pk)
+    # public_update_record publishes each once, even beside the late event itself.
+    return sum(public_update_record(status_update_id=pk, now=now) is not None for pk in missed)
+
+
+def public_service_changed(*, service_id: int, now: datetime | None = None) -> None:
+    """A service made public or private, or renamed: what the page shows of it changed
+    though no component row did. Its open public incidents gain or lose its component, the
+    states follow, and the page's version moves so no cached render or ETag outlives it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        components_sync(now=now)
+        incident_ids = list(
+            PublicIncident.objects.filter(withdrawn=False, resolved_at__isnull=True)
+            .filter(incident__services=service_id)
+            .values_list("incident_id", flat=True)
+            .distinct()
+        )
+        for incident_id in incident_ids:
+            public_incident_sync(incident_id=incident_id, now=now)
+        states_recompute(now=now)
+        versions.bump()
+
+
+def public_name_default(components: list[Component]) -> str:
+    """A public incident's name when nobody chose one, made only of what is public: the
+    internal title may say more than the public should ("customer X's database dropped"),
+    and the composer, the API and Slack publish without a name. The communications lead
+    renames it from the incident page's panel."""
+    if not components:
+        return "Service disruption"
+    name = "Degraded service: " + ", ".join(str(c) for c in components)
+    if len(name) > NAME_MAX_LENGTH:
+        name = name[: NAME_MAX_LENGTH - 1] + "…"
+    return name
+
+
+def _public_incident_for(incident: Incident, *, name: str | None, now: datetime) -> PublicIncident:
+    """The incident's public copy, made if this is its first public update; locked. Never
+    named after the incident's internal title."""
+    pk = PublicIncident.objects.filter(incident=incident).values_list("pk", flat=True).first()
+    if pk is None:
+        pk = PublicIncident.objects.get_or_create(
+            incident=incident,
+            defaults={
+                "name": name or public_name_default(incident_components(incident)),
+                "status": PUBLIC_STATUS[incident.status],
+                "impact": incident.severity.statuspage_impact,
+                "started_at": incident.started_at,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )[0].pk
+    return PublicIncident.objects.select_for_update().get(pk=pk)
 
 
 def public_update_record(

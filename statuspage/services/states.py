@@ -87,17 +87,23 @@ def states_derive() -> dict[int, str]:
     return {component_id: _worst(states) for component_id, states in affecting.items()}
 
 
-def states_recompute(*, now: datetime | None = None) -> list[StateMove]:
+def states_recompute(*, now: datetime | None = None, quick: bool = False) -> list[StateMove]:
     """Bring every component's state in line with what affects it; the moves made.
 
     Idempotent: with nothing changed it writes nothing. A move closes the component's open
     span and opens the next at `now`, and bumps the page's version. Components are locked
     (in id order, so two recomputes cannot deadlock) before the derivation is read, so two
     recomputes racing write each move once: the second reads what the first committed.
+
+    `quick` first compares without locking and returns if nothing differs: only for a
+    caller that changed nothing itself (the tick). A write path must not: its unlocked
+    read misses another transaction's uncommitted moves, so it could find "nothing to do"
+    where the other's commit then leaves a wrong state (one resolving incident A moves a
+    component to operational while this one publishes incident B on it).
     """
     now = now or timezone.now()
-    # Most calls (every tick) find nothing to do: say so without locking anything.
-    if not _differs(states_derive()):
+    # Most ticks find nothing to do: say so without locking anything.
+    if quick and not _differs(states_derive()):
         return []
     with transaction.atomic():
         components = list(

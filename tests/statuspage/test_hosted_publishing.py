@@ -19,7 +19,7 @@ def test_a_public_update_then_its_resolution_reach_the_hosted_page(
         post_public(incident, commander, "Payments fail for some customers.")
     deliver_due()
     created = hosted.only_incident()
-    assert created["name"] == "Checkout errors"
+    assert created["name"] == "Degraded service: API"
     assert PublicIncident.objects.get().hosted_incident_id == created["id"]
 
     with events_run():

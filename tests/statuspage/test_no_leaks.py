@@ -149,3 +149,28 @@ def test_withdrawn_and_merged_incidents_pages_are_not_found(
 
         assert response.status_code == 404, role
         assert MARKER not in response.content.decode(), role
+
+
+def test_an_update_published_without_a_public_name_never_shows_the_internal_title(
+    client: Client, commander: User, events_run: EventsRun
+) -> None:
+    # The web composer's public audience, the API and Slack's `/incident update --public`
+    # publish through incident_post_update alone: no public name is given.
+    checkout = ServiceFactory(name="Checkout", public=True)
+    with events_run():
+        incident = declare(
+            commander, title=f"SECRET {MARKER} customer X db dropped", services=[checkout]
+        )
+        services.incident_post_update(
+            incident=incident, actor=commander, message="Checkout is failing.", public=True
+        )
+
+    public = PublicIncident.objects.get(incident=incident)
+    assert public.name == "Degraded service: Checkout"
+    incident_page = reverse("statuspage:incident", kwargs={"code": public.code})
+    for url in [*public_urls(), incident_page]:
+        content = client.get(url).content.decode()
+        assert MARKER not in content, url
+    # Shown all the same, under the neutral name.
+    for url in (reverse("statuspage:page"), reverse("statuspage:api-summary"), incident_page):
+        assert "Degraded service: Checkout" in client.get(url).content.decode(), url

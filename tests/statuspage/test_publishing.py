@@ -8,8 +8,18 @@ from django.utils import timezone
 from incidents import services
 from incidents.models import Status
 from statuspage import tasks
-from statuspage.models import ComponentState, PublicIncident, PublicStatus, PublicUpdate
-from statuspage.services.publishing import RESOLVED_TEXT, public_update_record
+from statuspage.models import (
+    Component,
+    ComponentState,
+    PublicIncident,
+    PublicStatus,
+    PublicUpdate,
+)
+from statuspage.services.publishing import (
+    RESOLVED_TEXT,
+    public_update_post,
+    public_update_record,
+)
 from tests.factories import declare
 from tests.statuspage.factories import component, post_public, set_severity, set_status, state
 
@@ -26,8 +36,9 @@ def test_the_first_public_update_publishes_the_incident(api, web, commander, eve
     with events_run():
         update = post_public(incident, commander, "Payments fail for some customers.")
     public = PublicIncident.objects.get()
+    # Named after what is public, never the internal title.
     assert (public.name, public.status, public.impact) == (
-        "Checkout errors",
+        "Degraded service: API",
         PublicStatus.IDENTIFIED,
         "major",
     )
@@ -46,6 +57,29 @@ def test_the_first_public_update_publishes_the_incident(api, web, commander, eve
             "new_status": PARTIAL,
         }
     ]
+
+
+def test_an_unnamed_incident_is_named_after_its_public_components(
+    api, web, internal, commander, events_run
+):
+    Component.objects.filter(service=web).update(public_name="Web app")
+    with events_run():
+        both = declare(commander, title="Secret", services=[api, web, internal])
+        post_public(both, commander)
+        none = declare(commander, title="Secret too", services=[internal])
+        post_public(none, commander)
+    assert PublicIncident.objects.get(incident=both).name == "Degraded service: API, Web app"
+    assert PublicIncident.objects.get(incident=none).name == "Service disruption"
+
+
+def test_a_public_name_once_set_is_kept_by_later_unnamed_updates(api, commander, events_run):
+    with events_run():
+        incident = declare(commander, title="Secret", services=[api])
+        public_update_post(
+            incident=incident, actor=commander, message="First.", name="Slow checkout"
+        )
+        post_public(incident, commander, "Second.")
+    assert PublicIncident.objects.get(incident=incident).name == "Slow checkout"
 
 
 def test_a_second_public_update_adds_to_the_same_incident_and_moves_nothing(

@@ -23,7 +23,7 @@ from statuspage.services import states_recompute
 from statuspage.services.maintenance import maintenance_schedule
 from tests.factories import ServiceFactory, UserFactory, declare
 from tests.harness import in_thread
-from tests.statuspage.factories import component, spans
+from tests.statuspage.factories import component, spans, state
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -98,3 +98,53 @@ def test_two_ticks_at_once_start_a_window_once():
     )
     assert started.count() == 1
     assert spans(api) == [(OPERATIONAL, False), (ComponentState.UNDER_MAINTENANCE, True)]
+
+
+def test_a_recompute_racing_another_that_moved_the_state_derives_from_its_commit():
+    # One transaction resolves incident A (api: major outage → operational) while another
+    # publishes incident B, also a major outage of api. Unlocked, B's check would read A
+    # still open and api still in major outage, find nothing to do and commit; A's commit
+    # would then leave api operational under an open major outage.
+    api = ServiceFactory(name="API", public=True)
+    commander = UserFactory(username="cole")
+    first, second = (declare(commander, services=[api], severity_name="SEV1") for _ in "ab")
+    now = timezone.now()
+
+    def publish(incident) -> PublicIncident:
+        public = PublicIncident.objects.create(
+            incident=incident,
+            name="API down",
+            status=PublicStatus.INVESTIGATING,
+            impact="critical",
+            started_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        public.components.set([component(api)])
+        return public
+
+    a = publish(first)
+    states_recompute(now=now)
+    assert state(api) == MAJOR
+    results: list[object] = []
+
+    def publish_b() -> None:
+        try:
+            with transaction.atomic():
+                publish(second)
+                results.append(states_recompute(now=now + timedelta(seconds=2)))
+        except BaseException as error:
+            results.append(error)
+
+    with transaction.atomic():
+        PublicIncident.objects.filter(pk=a.pk).update(
+            status=PublicStatus.RESOLVED, resolved_at=now + timedelta(seconds=1)
+        )
+        resolved = states_recompute(now=now + timedelta(seconds=1))
+        thread = in_thread(publish_b)
+        thread.join(timeout=1)
+        assert thread.is_alive()
+    thread.join(timeout=10)
+    assert [(m.old, m.new) for m in resolved] == [(MAJOR, OPERATIONAL)]
+    assert [[(m.old, m.new) for m in moves] for moves in results] == [[(OPERATIONAL, MAJOR)]]
+    assert state(api) == MAJOR

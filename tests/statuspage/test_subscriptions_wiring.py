@@ -38,7 +38,9 @@ def test_a_public_update_and_the_resolution_reach_a_subscriber(
     deliver()
     notices = smtp_stub.messages_to(ADDRESS)
     assert len(notices) == 2, subjects(smtp_stub)
-    assert "Checkout errors" in notices[0]["Subject"]
+    # Under the public name made of its components: the internal title stays inside.
+    assert "Degraded service: API" in notices[0]["Subject"]
+    assert "Checkout errors" not in notices[0].as_string()
     assert "resolved" in notices[1].get_body(preferencelist=("plain",)).get_content().lower()
 
 
