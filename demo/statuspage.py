@@ -42,6 +42,8 @@ PUBLIC_NAMES = {
     "DNS resolution failures in eu-west": "API unreachable in Europe",
     "Memory leak in payment gateway pods": "Intermittent card payment failures",
     "Stale routes after a failed gateway config push": "Some API requests misrouted",
+    # Said as it is: the internal title is already fit for the public.
+    "Elevated error rate on wallet payments": "Elevated error rate on wallet payments",
 }
 
 PAST_MAINTENANCE = (

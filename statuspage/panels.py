@@ -55,7 +55,6 @@ def panel_context(
             (component, field, overrides.get(component.pk))
             for component, field in form.override_fields()
         ],
-        "default_name": incident.title,
     }
 
 
