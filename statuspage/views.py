@@ -25,7 +25,7 @@ from statuspage.models import ComponentState, MaintenanceStatus, PublicStatus
 
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 DEFAULT_ACCENT = "#2563eb"
-HISTORY_MONTH = re.compile(r"(\d{4})-(\d{2})")
+HISTORY_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 # How far back ?page=N may go: twenty years of months.
 MAX_HISTORY_PAGES = 240
 
