@@ -90,9 +90,13 @@ def not_found() -> HttpResponse:
 
 
 def _public(
-    request: HttpRequest, key: list[str], render: Callable[[], HttpResponse]
+    request: HttpRequest,
+    key: list[str],
+    render: Callable[[], HttpResponse],
+    *,
+    cache_not_found: bool = False,
 ) -> HttpResponse:
-    response = caching.cached_response(request, key, render)
+    response = caching.cached_response(request, key, render, cache_not_found=cache_not_found)
     # Read by the CSP middleware; set on every answer, the cached ones included.
     response._csp_config = page_csp()  # type: ignore[attr-defined]
     return response
@@ -118,7 +122,9 @@ def incident(request: HttpRequest, code: str) -> HttpResponse:
             return not_found()
         return _render("statuspage/incident.html", {"incident": found})
 
-    return _public(request, ["incident", code], render)
+    # An unknown code's 404 is cached too: made-up addresses would otherwise each cost a
+    # query and a render, past the cache.
+    return _public(request, ["incident", code], render, cache_not_found=True)
 
 
 @require_safe
