@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from ops.problems import problem_response
 from statuspage import caching, selectors_page
 from statuspage.models import ComponentState, MaintenanceStatus, PublicStatus
 
@@ -86,6 +88,29 @@ def not_found() -> HttpResponse:
     """The page's own 404, in its look, with nothing of the signed-in site."""
     response = _render("statuspage/not_found.html", {}, status=404)
     response._csp_config = page_csp()  # type: ignore[attr-defined]
+    return response
+
+
+def is_public_read(path: str) -> bool:
+    """The page's public reads: the page, its history (feeds included), incident pages and the
+    JSON API. config.wsgi.is_public names the same addresses to serve them cookie-less."""
+    root = reverse("statuspage:page")
+    return path == root or path.startswith((f"{root}history", f"{root}incidents/", f"{root}api/"))
+
+
+def public_not_found(request: HttpRequest) -> HttpResponse | None:
+    """The 404 for an unknown address among the public reads (ops.problems.page_not_found asks
+    it; statuspage.apps registers it): the page's own, or problem details under the API, so a
+    script never parses HTML. Like the page it reads no session and sets no cookie."""
+    if not is_public_read(request.path):
+        return None
+    response: HttpResponse
+    if request.path.startswith(reverse("statuspage:page") + "api/"):
+        response = problem_response(request, 404, "Nothing lives at this address.")
+        response["Access-Control-Allow-Origin"] = "*"
+    else:
+        response = not_found()
+    response["Cache-Control"] = f"public, max-age={caching.NOT_FOUND_TTL}"
     return response
 
 
