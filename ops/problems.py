@@ -1,6 +1,7 @@
 """RFC 9457 problem details for every error the API and webhooks answer with."""
 
 import sys
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -115,10 +116,27 @@ def _wants_problem(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+# An upper app's own 404 for its addresses (ops knows no domain app): asked in turn, each
+# answers for a path of its own or says None. The status page registers one, so an unknown
+# address among its public reads gets its look, with no CSRF cookie, session or nonce.
+NotFoundView = Callable[[HttpRequest], HttpResponse | None]
+_not_found_views: list[NotFoundView] = []
+
+
+def register_not_found(view: NotFoundView) -> None:
+    """Called from an app's AppConfig.ready; registering the same view again changes nothing."""
+    if view not in _not_found_views:
+        _not_found_views.append(view)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: problem details under /api/, so clients never parse an HTML page."""
+    """handler404: problem details under /api/, so clients never parse an HTML page; an app's
+    own 404 where it registered one; Django's page elsewhere."""
     if _wants_problem(request):
         return problem_response(request, 404, "Nothing lives at this address.")
+    for view in _not_found_views:
+        if (answer := view(request)) is not None:
+            return answer
     return defaults.page_not_found(request, exception)
 
 

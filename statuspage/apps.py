@@ -7,7 +7,8 @@ class StatuspageConfig(AppConfig):
 
     def ready(self) -> None:
         from incidents.panels import register_panel
-        from statuspage import panels, subscribers
+        from ops.problems import register_not_found
+        from statuspage import panels, subscribers, views
 
         # The hosted Statuspage push registers its settings' check, and its task (outside
         # tasks.py, where Celery's autodiscovery would not look).
@@ -15,3 +16,5 @@ class StatuspageConfig(AppConfig):
 
         subscribers.connect()
         register_panel(panels.TEMPLATE, panels.incident_statuspage_context)
+        # An unknown public address answers the page's own cookie-less 404.
+        register_not_found(views.public_not_found)

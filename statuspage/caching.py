@@ -11,6 +11,11 @@ Each render is kept compressed too, once: a browser (which always accepts gzip) 
 page in a tenth of the bytes without the per-request compression Django's GZipMiddleware would
 cost. That variant's ETag is weak, as GZipMiddleware makes it, so a revalidation matches either.
 
+A caller may opt in to caching its 404s too (an unknown incident's address): briefly, under
+the same version, without validators and never in the process's own few entries, so a crawler
+asking for made-up addresses costs a cache read, not a query and a render, and cannot push the
+page's render out of the process.
+
 With the cache unreachable the page is rendered on every request: slower, never down.
 """
 
@@ -18,6 +23,7 @@ import gzip
 import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -49,6 +55,13 @@ PREFIX = "statuspage:render:"
 # fallback version's few seconds.
 LOCAL_ENTRIES = 32
 _local: dict[str, tuple[float, "_Entry", float]] = {}
+# gunicorn's threads share _local: evicting iterates it while another thread may insert, which
+# raises "dictionary changed size during iteration". Writers take the lock; a hit is one
+# dict.get, atomic on its own, and stays lock-free.
+_local_lock = threading.Lock()
+# A cached 404 lives this long: the version in its key already makes a newly published
+# incident's page appear at once; this only bounds how long made-up addresses take room.
+NOT_FOUND_TTL = 10
 
 
 # How Django's GZipMiddleware reads Accept-Encoding.
@@ -120,14 +133,19 @@ def _cache_store(body_key: str, entry: _Entry, stamp_key: str, stamp: float) -> 
 
 
 def cached_response(
-    request: HttpRequest, key_parts: Sequence[str], render: Callable[[], HttpResponse]
+    request: HttpRequest,
+    key_parts: Sequence[str],
+    render: Callable[[], HttpResponse],
+    *,
+    cache_not_found: bool = False,
 ) -> HttpResponse:
     """The response `render` makes, cached, with ETag, Last-Modified and Cache-Control; a
     conditional GET whose validators still hold is answered 304 without calling `render`.
 
     `key_parts` must name everything the render depends on besides what the public sees
-    (which the version covers) and the day: the path, the page of a list, the format. Only a
-    200 is cached; anything else is passed through as it came.
+    (which the version covers) and the day: the path, the page of a list, the format. A 200
+    is cached, and a 404 for NOT_FOUND_TTL if `cache_not_found`; anything else is passed
+    through as it came.
     """
     digest = render_key(key_parts)
     gzipped = _accepts_gzip(request)
@@ -139,30 +157,61 @@ def cached_response(
         return _answer(held[0], etag, held[1], gzipped=gzipped)
     body_key, stamp_key = f"{PREFIX}body:{digest}", f"{PREFIX}stamp:{digest}"
     found = _cache_get_many([body_key, stamp_key])
+    entry: _Entry | None = found.get(body_key)
+    if entry is not None and entry["status"] == 404:
+        return _answer_not_found(entry, gzipped=gzipped)
     stamp: float | None = found.get(stamp_key)
     if stamp is not None and (answer := _not_modified(request, etag, stamp)) is not None:
         return answer
-    entry: _Entry | None = found.get(body_key)
     if entry is None or stamp is None:
         response = render()
-        if response.status_code != 200 or response.streaming:
+        if response.streaming:
             return response
-        entry = {
-            "status": response.status_code,
-            "content": response.content,
-            # mtime 0: the same render compresses to the same bytes in every process.
-            "gzipped": gzip.compress(response.content, compresslevel=6, mtime=0),
-            "headers": {
-                name: value
-                for name, value in response.headers.items()
-                if name.lower() in {"content-type", "content-language"}
-            },
-        }
+        if response.status_code == 404 and cache_not_found:
+            entry = _entry(response)
+            _cache_store_not_found(body_key, entry)
+            return _answer_not_found(entry, gzipped=gzipped)
+        if response.status_code != 200:
+            return response
+        entry = _entry(response)
         stamp = _cache_store(body_key, entry, stamp_key, stamp or time.time())
     _hold(digest, entry, stamp)
     if (answer := _not_modified(request, etag, stamp)) is not None:
         return answer
     return _answer(entry, etag, stamp, gzipped=gzipped)
+
+
+def _entry(response: HttpResponse) -> _Entry:
+    return {
+        "status": response.status_code,
+        "content": response.content,
+        # mtime 0: the same render compresses to the same bytes in every process.
+        "gzipped": gzip.compress(response.content, compresslevel=6, mtime=0),
+        "headers": {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() in {"content-type", "content-language"}
+        },
+    }
+
+
+def _cache_store_not_found(body_key: str, entry: _Entry) -> None:
+    try:
+        cache.set(body_key, entry, timeout=NOT_FOUND_TTL)
+    except Exception:
+        logger.warning("status page cache unwritable; rendering uncached")
+
+
+def _answer_not_found(entry: _Entry, *, gzipped: bool) -> HttpResponse:
+    """A cached 404, the same whether just rendered or read back. No ETag or Last-Modified:
+    a validator would let a conditional GET turn a 404 into a 304."""
+    content = entry["gzipped"] if gzipped else entry["content"]
+    response = HttpResponse(content, status=entry["status"], headers=entry["headers"])
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Cache-Control"] = f"public, max-age={NOT_FOUND_TTL}"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 def _answer(entry: _Entry, etag: str, stamp: float, *, gzipped: bool) -> HttpResponse:
@@ -185,6 +234,7 @@ def _held(digest: str) -> tuple[_Entry, float] | None:
 def _hold(digest: str, entry: _Entry, stamp: float) -> None:
     # Oldest out first (dicts keep insertion order); a stale version's renders are never
     # asked for again, so they leave as new ones come in.
-    while len(_local) >= LOCAL_ENTRIES:
-        _local.pop(next(iter(_local)), None)
-    _local[digest] = (time.monotonic() + RENDER_TTL, entry, stamp)
+    with _local_lock:
+        while len(_local) >= LOCAL_ENTRIES:
+            _local.pop(next(iter(_local)), None)
+        _local[digest] = (time.monotonic() + RENDER_TTL, entry, stamp)

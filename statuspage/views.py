@@ -17,15 +17,17 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from ops.problems import problem_response
 from statuspage import caching, selectors_page
 from statuspage.models import ComponentState, MaintenanceStatus, PublicStatus
 
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 DEFAULT_ACCENT = "#2563eb"
-HISTORY_MONTH = re.compile(r"(\d{4})-(\d{2})")
+HISTORY_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 # How far back ?page=N may go: twenty years of months.
 MAX_HISTORY_PAGES = 240
 
@@ -91,10 +93,37 @@ def not_found() -> HttpResponse:
     return response
 
 
+def is_public_read(path: str) -> bool:
+    """The page's public reads: the page, its history (feeds included), incident pages and the
+    JSON API. config.wsgi.is_public names the same addresses to serve them cookie-less."""
+    root = reverse("statuspage:page")
+    return path == root or path.startswith((f"{root}history", f"{root}incidents/", f"{root}api/"))
+
+
+def public_not_found(request: HttpRequest) -> HttpResponse | None:
+    """The 404 for an unknown address among the public reads (ops.problems.page_not_found asks
+    it; statuspage.apps registers it): the page's own, or problem details under the API, so a
+    script never parses HTML. Like the page it reads no session and sets no cookie."""
+    if not is_public_read(request.path):
+        return None
+    response: HttpResponse
+    if request.path.startswith(reverse("statuspage:page") + "api/"):
+        response = problem_response(request, 404, "Nothing lives at this address.")
+        response["Access-Control-Allow-Origin"] = "*"
+    else:
+        response = not_found()
+    response["Cache-Control"] = f"public, max-age={caching.NOT_FOUND_TTL}"
+    return response
+
+
 def _public(
-    request: HttpRequest, key: list[str], render: Callable[[], HttpResponse]
+    request: HttpRequest,
+    key: list[str],
+    render: Callable[[], HttpResponse],
+    *,
+    cache_not_found: bool = False,
 ) -> HttpResponse:
-    response = caching.cached_response(request, key, render)
+    response = caching.cached_response(request, key, render, cache_not_found=cache_not_found)
     # Read by the CSP middleware; set on every answer, the cached ones included.
     response._csp_config = page_csp()  # type: ignore[attr-defined]
     return response
@@ -120,7 +149,9 @@ def incident(request: HttpRequest, code: str) -> HttpResponse:
             return not_found()
         return _render("statuspage/incident.html", {"incident": found})
 
-    return _public(request, ["incident", code], render)
+    # An unknown code's 404 is cached too: made-up addresses would otherwise each cost a
+    # query and a render, past the cache.
+    return _public(request, ["incident", code], render, cache_not_found=True)
 
 
 @require_safe
