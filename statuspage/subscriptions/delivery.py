@@ -198,7 +198,7 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
         # failed and backs off): free for a later tick, which holds them until it is done.
         SubscriberNotification.objects.filter(
             pk__in=set(ids) - set(claimed), state=DeliveryState.PENDING, due_at__lte=now
-        ).update(claimed_at=None)
+        ).filter(_behind_an_earlier()).update(claimed_at=None)
     outcome.skipped = len(ids) - len(claimed)
     rows = list(
         SubscriberNotification.objects.filter(pk__in=claimed)
@@ -476,7 +476,8 @@ def _send_emails(
         return
     try:
         for index, row in enumerate(rows):
-            if time.monotonic() >= deadline:
+            # At least one message a batch, so a slow connection still makes progress.
+            if index and time.monotonic() >= deadline:
                 outcome.handed_back += _hand_back(rows[index:], claim=now)
                 break
             try:
