@@ -246,3 +246,21 @@ def test_a_temporary_refusal_given_up_is_logged_without_the_address(
     logged = ours(caplog)
     assert "full@example.com" not in logged
     assert "SMTPRecipientsRefused 452" in logged
+
+
+def test_a_batch_past_its_lease_before_it_began_still_sends_one(smtp_stub, settings, run):
+    # However slow the connection, each batch moves the outbox on by a message.
+    settings.STATUSPAGE_DELIVERY_LEASE = 0
+    for n in range(3):
+        email_subscriber(f"s{n}@example.com")
+    services.notify_public_update(public_update().pk)
+    handed: list[list[int]] = []
+    run(lambda: delivery.deliver_due(enqueue=handed.extend))
+
+    outcome = delivery.deliver_batch(handed[0])
+
+    assert (outcome.sent, outcome.handed_back) == (1, 2)
+    assert len(smtp_stub.messages) == 1
+    assert Counter(SubscriberNotification.objects.values_list("state", flat=True)) == Counter(
+        {DeliveryState.SENT: 1, DeliveryState.PENDING: 2}
+    )
