@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.lockout import client_address
-from statuspage import caching, views
+from statuspage import caching, selectors, views
 from statuspage.subscriptions import services, tokens
 from statuspage.subscriptions.forms import SubscribeForm
 
@@ -56,15 +56,32 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return _page(request, "statuspage/subscribe/sent.html", {"address": form.cleaned_data["email"]})
 
 
-@require_http_methods(["GET"])
+# GET only shows the link's sign-up with a button: mail scanners and link previews fetch
+# links, and a fetch must not subscribe anyone. The button's POST (a normal form, CSRF-checked)
+# confirms.
+@require_http_methods(["GET", "POST"])
 def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
+        if request.method != "POST":
+            sign_up = services.subscription_confirmable(token=token)
+            return render(
+                request,
+                "statuspage/subscribe/confirm.html",
+                {"sign_up": sign_up, "components": _names(sign_up)},
+            )
         subscriber = services.subscription_confirm(token=token)
     except tokens.InvalidToken as error:
         return _page(
             request, "statuspage/subscribe/invalid.html", {"message": str(error)}, status=400
         )
     return _page(request, "statuspage/subscribe/confirmed.html", {"subscriber": subscriber})
+
+
+def _names(sign_up: tokens.SignUp) -> list[str] | None:
+    if sign_up.components is None:
+        return None
+    chosen = set(sign_up.components)
+    return [str(c) for c in selectors.visible_components() if c.code in chosen]
 
 
 # RFC 8058: a mail client POSTs "List-Unsubscribe=One-Click" to the link with no cookies and

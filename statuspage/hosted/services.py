@@ -6,10 +6,14 @@ component change, a resolution, a withdrawal). That bumps the incident's one Hos
 worker (`deliver_due`, from the beat's tick and from a task enqueued on commit) claims due rows
 and brings the hosted page up to date with the incident *as it is when sent*:
 
-- first a POST creating the hosted incident, whose id is kept in
-  PublicIncident.hosted_incident_id; then a PATCH of only what changed since the last push
-  (a new public update's text and status notify the hosted page's subscribers; a component or
-  impact change alone does not, nor does it repeat the last update's text);
+- first a POST creating the hosted incident (with the incident's first public update), whose
+  id is kept in PublicIncident.hosted_incident_id; then a PATCH of only what changed since the
+  last push (a new public update's text and status notify the hosted page's subscribers; a
+  component or impact change alone does not, nor does it repeat the last update's text);
+- every public update reaches the hosted page, in order: `pushed` remembers the last one
+  sent, and updates published since, but for the latest, each go as a PATCH of their own
+  text and status (recorded one by one, so a retry resends none) before the PATCH bringing the
+  latest state;
 - components are the incident's components that have a `hosted_component_id`, each with its
   current state on our page (worst wins across incidents, as we show it), so resolving one of
   two incidents on a component leaves it as the other has it;
@@ -20,9 +24,9 @@ and brings the hosted page up to date with the incident *as it is when sent*:
   later, it is created anew.
 
 One row per incident: its pushes go one at a time, in order, never two at once. Changes that
-arrive while a push waits collapse into it; one that arrives while a push is on its way makes
-the row go once more afterwards, with the latest state: a burst of five changes costs one or
-two requests, not five.
+arrive while a push waits collapse into it (but each public update is still a request of its
+own); one that arrives while a push is on its way makes the row go once more afterwards, with
+the latest state: a burst of component changes costs one or two requests, not five.
 
 Failures: a 429 (or Statuspage's 420) waits as long as Retry-After says, is no attempt, and
 ends this round (the limit is the key's, not the row's); 5xx, timeouts and refused connections
@@ -215,9 +219,15 @@ def _push(row: HostedPush, client: HostedClient, now: datetime) -> str:
     return "sent"
 
 
-def desired_state(incident: PublicIncident) -> dict[str, Any]:
-    """What the hosted page should show of the incident, in the terms `pushed` keeps."""
-    latest = (
+def _updates(incident: PublicIncident) -> list[PublicUpdate]:
+    """The incident's public updates, oldest first."""
+    return list(PublicUpdate.objects.filter(public_incident=incident).order_by("created_at", "id"))
+
+
+def desired_state(incident: PublicIncident, *, as_of: PublicUpdate | None = None) -> dict[str, Any]:
+    """What the hosted page should show of the incident, in the terms `pushed` keeps: with
+    the latest public update, or with `as_of` (its text and status) when given."""
+    latest = as_of or (
         PublicUpdate.objects.filter(public_incident=incident).order_by("-created_at", "-id").first()
     )
     components = (
@@ -227,7 +237,7 @@ def desired_state(incident: PublicIncident) -> dict[str, Any]:
     )
     return {
         "name": incident.name,
-        "status": incident.status,
+        "status": as_of.status if as_of else incident.status,
         "impact_override": incident.impact,
         "components": dict(components),
         "update": latest.code if latest else "",
@@ -241,7 +251,10 @@ def _create(row: HostedPush, incident: PublicIncident, client: HostedClient, now
     carries."""
     found = _find_created(client, incident) if row.create_started_at else None
     if found is None:
-        desired = desired_state(incident)
+        # Created with its first public update: those after it follow as PATCHes (_update),
+        # so the hosted page's subscribers hear of each.
+        updates = _updates(incident)
+        desired = desired_state(incident, as_of=updates[0] if updates else None)
         # Committed before the POST: whatever becomes of this worker, the next claim knows a
         # hosted incident may exist.
         if not _claimed(row).update(create_started_at=now, pushed=desired):
@@ -304,11 +317,31 @@ def _create_fields(incident: PublicIncident, desired: dict[str, Any]) -> dict[st
 def _update(row: HostedPush, incident: PublicIncident, client: HostedClient) -> dict[str, Any]:
     # Read again: a create that took seconds may have been overtaken by a change.
     incident.refresh_from_db()
+    for missed in _missed(incident, row.pushed.get("update") or ""):
+        client.incident_update(
+            incident.hosted_incident_id,
+            {"body": missed.body, "status": missed.status, "deliver_notifications": True},
+        )
+        sent = {**row.pushed, "update": missed.code, "body": missed.body, "status": missed.status}
+        # Recorded at once: a push that fails after this resends none of those that went.
+        if not _claimed(row).update(pushed=sent):
+            raise _LeaseLost
+        row.pushed = sent
     desired = desired_state(incident)
     fields = _patch_fields(row.pushed, desired)
     if fields:
         client.incident_update(incident.hosted_incident_id, fields)
     return desired
+
+
+def _missed(incident: PublicIncident, pushed_code: str) -> list[PublicUpdate]:
+    """The public updates after the one last pushed, but for the latest (the state's own
+    PATCH carries it); none when the last pushed is unknown here."""
+    updates = _updates(incident)
+    codes = [update.code for update in updates]
+    if pushed_code not in codes:
+        return []
+    return updates[codes.index(pushed_code) + 1 : -1]
 
 
 def _patch_fields(pushed: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

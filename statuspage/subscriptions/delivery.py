@@ -12,7 +12,18 @@ or `failed` when it gave up. What can go wrong, and what brings a row back:
   the batch goes, so only the last few sent may go twice, each with its own Message-ID;
 - the SMTP server or the webhook fails: the row goes back to `pending`, due later (backoff),
   until STATUSPAGE_DELIVERY_MAX_ATTEMPTS, then `failed` with the last error. A webhook that
-  fails STATUSPAGE_WEBHOOK_DISABLE_AFTER times in a row is disabled.
+  fails STATUSPAGE_WEBHOOK_DISABLE_AFTER times in a row is disabled;
+- a batch to a slow relay nears the end of its lease: it stops at half the lease and hands
+  the rows it has not sent back, so no rescuer sends them while it still does.
+
+What the public may no longer see is not sent: a row whose incident was withdrawn (made
+private) or whose maintenance was cancelled (but for the cancellation notice itself) is
+settled `failed`, saying why, when a worker takes it.
+
+A subscriber hears of one incident's (or maintenance's) events in order: a row is not handed
+out while an earlier one of the same incident for the same subscriber is still waiting or
+being sent (a webhook backing off for an hour holds the later updates back rather than let
+the receiver end on the older status).
 
 Emails go out in batches over one SMTP connection: a connection per message costs a TCP and
 SMTP handshake each, which 10,000 subscribers cannot afford. Two workers given the same rows
@@ -26,6 +37,7 @@ import hashlib
 import logging
 import re
 import smtplib
+import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -37,13 +49,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     DeliveryState,
+    MaintenanceStatus,
     Subscriber,
     SubscriberKind,
     SubscriberNotification,
@@ -85,6 +98,31 @@ def _abandoned(now: datetime) -> Q:
     return Q(state=DeliveryState.SENDING, claimed_at__lt=now - lease())
 
 
+def _behind_an_earlier() -> Exists:
+    """The row waits for an earlier event of the same incident or maintenance to reach the
+    same subscriber (sent, or given up): receivers must end on the latest status. Updates are
+    ordered by when they were published, maintenance events by when they happened."""
+    same_incident = Q(public_update__public_incident=OuterRef("public_update__public_incident"))
+    earlier_update = Q(public_update__created_at__lt=OuterRef("public_update__created_at")) | Q(
+        public_update__created_at=OuterRef("public_update__created_at"),
+        public_update__lt=OuterRef("public_update"),
+    )
+    earlier_event = Q(created_at__lt=OuterRef("created_at")) | Q(
+        created_at=OuterRef("created_at"), pk__lt=OuterRef("pk")
+    )
+    # "Not settled" rather than "pending or sending": the same rows, but a condition the
+    # due-rows partial index does not match, so the planner looks the subscriber's few rows up
+    # by subscriber rather than AND-ing in the whole outbox (seconds, with 10,000 rows queued
+    # and their statistics not yet gathered).
+    unsettled = ~Q(state__in=(DeliveryState.SENT, DeliveryState.FAILED))
+    return Exists(
+        SubscriberNotification.objects.filter(unsettled, subscriber=OuterRef("subscriber")).filter(
+            (same_incident & earlier_update)
+            | (Q(maintenance=OuterRef("maintenance")) & earlier_event)
+        )
+    )
+
+
 def _enqueue(batches: list[list[int]]) -> None:
     # Lazily: the tasks import this module.
     from statuspage.subscriptions import tasks
@@ -105,6 +143,7 @@ def deliver_due(
         rows = list(
             SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(wanted)
+            .exclude(_behind_an_earlier())
             .order_by("due_at", "id")
             .values_list("pk", "subscriber__kind")[:limit]
         )
@@ -130,25 +169,37 @@ class Outcome:
     retry: int = 0
     failed: int = 0
     skipped: int = 0
+    # Not sent: the incident was withdrawn or the maintenance cancelled since it was queued.
+    withheld: int = 0
+    # Not sent by this batch: its lease was running out; the next tick hands them out again.
+    handed_back: int = 0
 
 
 def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome:
     """Send the rows of `ids` that are still to be sent. Safe to run twice, or beside
     another worker given the same ids: only the run whose claim takes a row sends it."""
     now = now or timezone.now()
+    # The lease is counted on this process's clock from the claim: a batch stops taking new
+    # messages at half of it, so the one on its way ends well before a rescuer may step in.
+    deadline = time.monotonic() + lease().total_seconds() / 2
     ids = list(ids)
     outcome = Outcome()
     with transaction.atomic():
+        due = Q(pk__in=ids) & (Q(state=DeliveryState.PENDING, due_at__lte=now) | _abandoned(now))
         claimed = list(
             SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(
-                Q(pk__in=ids) & (Q(state=DeliveryState.PENDING, due_at__lte=now) | _abandoned(now))
-            )
+            .filter(due)
+            .exclude(_behind_an_earlier())
             .values_list("pk", flat=True)
         )
         SubscriberNotification.objects.filter(pk__in=claimed).update(
             state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
+        # Rows that became due behind an earlier one after the tick handed them out (it
+        # failed and backs off): free for a later tick, which holds them until it is done.
+        SubscriberNotification.objects.filter(
+            pk__in=set(ids) - set(claimed), state=DeliveryState.PENDING, due_at__lte=now
+        ).filter(_behind_an_earlier()).update(claimed_at=None)
     outcome.skipped = len(ids) - len(claimed)
     rows = list(
         SubscriberNotification.objects.filter(pk__in=claimed)
@@ -161,7 +212,11 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
     )
     emails, hooks = [], []
     for row in rows:
-        if not row.subscriber.is_active:
+        withheld = _withheld(row)
+        if withheld:
+            _finish(row, DeliveryState.FAILED, withheld)
+            outcome.withheld += 1
+        elif not row.subscriber.is_active:
             _finish(row, DeliveryState.FAILED, "The subscriber is no longer active.")
             outcome.failed += 1
         elif row.attempts > settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
@@ -174,10 +229,25 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
             hooks.append(row)
     contents = EventContents(now)
     if emails:
-        _send_emails(emails, contents, outcome, now=now)
+        _send_emails(emails, contents, outcome, now=now, deadline=deadline)
     for row in hooks:
         _send_webhook(row, contents, outcome, now=now)
     return outcome
+
+
+def _withheld(row: SubscriberNotification) -> str:
+    """Why the row's event may no longer be told, read as it is about to be sent; "" when it
+    may. Publishing leaves queued rows alone when it withdraws an incident or cancels a
+    maintenance, so this is where they stop."""
+    if row.public_update is not None and row.public_update.public_incident.withdrawn:
+        return "Not sent: the incident was withdrawn from the public page."
+    if (
+        row.maintenance is not None
+        and row.maintenance.status == MaintenanceStatus.CANCELLED
+        and row.maintenance_event != "cancelled"
+    ):
+        return "Not sent: the maintenance was cancelled."
+    return ""
 
 
 class EventContents:
@@ -384,9 +454,15 @@ _MESSAGE_ERRORS = (
 
 
 def _send_emails(
-    rows: list[SubscriberNotification], contents: EventContents, outcome: Outcome, *, now: datetime
+    rows: list[SubscriberNotification],
+    contents: EventContents,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    deadline: float,
 ) -> None:
-    """Send `rows` over one SMTP connection, marking them as it goes."""
+    """Send `rows` over one SMTP connection, marking them as it goes, until `deadline` (on
+    time.monotonic()); the rows not sent by then are handed back."""
     sent: list[int] = []
     mailer = mailers["default"]
     # Bytes from the template go straight onto an SMTP connection; any other mailer (the
@@ -401,6 +477,10 @@ def _send_emails(
         return
     try:
         for index, row in enumerate(rows):
+            # At least one message a batch, so a slow connection still makes progress.
+            if index and time.monotonic() >= deadline:
+                outcome.handed_back += _hand_back(rows[index:], claim=now)
+                break
             try:
                 raw = raw_message(row, contents) if smtp else None
                 if smtp is None or raw is None or smtp.connection is None:
@@ -423,6 +503,15 @@ def _send_emails(
         with suppress(smtplib.SMTPException, OSError):
             mailer.close()
         outcome.sent += _mark_sent(sent, claim=now)
+
+
+def _hand_back(rows: list[SubscriberNotification], *, claim: datetime) -> int:
+    """Give up the claim on `rows`, unsent: due again at once, and this was no attempt."""
+    handed = SubscriberNotification.objects.filter(
+        pk__in=[row.pk for row in rows], state=DeliveryState.SENDING, claimed_at=claim
+    ).update(state=DeliveryState.PENDING, claimed_at=None, attempts=F("attempts") - 1)
+    logger.warning("a slow batch handed %d notifications back before its lease ran out", handed)
+    return handed
 
 
 def _mark_sent(ids: list[int], *, claim: datetime) -> int:
@@ -502,18 +591,38 @@ def _failed(
     row: SubscriberNotification, error: Exception, outcome: Outcome, *, now: datetime
 ) -> None:
     permanent = isinstance(error, ValueError)
+    # What is logged names the row and the SMTP code, never the text: a refusal's text holds
+    # the subscriber's address (and the server's reply may quote it). The row keeps the text.
+    logged = type(error).__name__
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, _reply = next(iter(error.recipients.values()), (0, b""))
+        code, reply = next(iter(error.recipients.values()), (0, b""))
         permanent = 500 <= code < 600
-    text = f"{type(error).__name__}: {error}"[:1000]
-    _retry_or_fail(row, text, outcome, now=now, permanent=permanent)
+        text = f"{logged}: {code} {reply.decode(errors='replace')}"
+        logged = f"{logged} {code}"
+    else:
+        text = f"{logged}: {error}"
+        if isinstance(error, smtplib.SMTPResponseException):
+            logged = f"{logged} {error.smtp_code}"
+    _retry_or_fail(row, text[:1000], outcome, now=now, permanent=permanent, logged=logged)
 
 
 def _retry_or_fail(
-    row: SubscriberNotification, error: str, outcome: Outcome, *, now: datetime, permanent: bool
+    row: SubscriberNotification,
+    error: str,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    permanent: bool,
+    logged: str | None = None,
 ) -> None:
+    """`error` is kept on the row; `logged` (what the log may say of it) defaults to it."""
     if permanent or row.attempts >= settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
-        logger.warning("notification %s (%s) failed: %s", row.pk, row.event_key, error)
+        logger.warning(
+            "notification %s (%s) failed: %s",
+            row.pk,
+            row.event_key,
+            error if logged is None else logged,
+        )
         _finish(row, DeliveryState.FAILED, error)
         outcome.failed += 1
         return

@@ -85,7 +85,7 @@ def subscription_request(
     if address_over or ip_over:
         raise Throttled
     codes = None if components is None else tuple(sorted(c.code for c in components))
-    sign_up = tokens.SignUp(address=address, components=codes)
+    sign_up = tokens.SignUp(address=address, components=codes, issued_at=now)
     with transaction.atomic():
         # get_or_create: two sign-ups for a new address at once make one row (the second
         # meets the unique constraint and reads the first's).
@@ -112,10 +112,46 @@ def subscription_request(
         )
 
 
-def subscription_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
-    """Follow a confirmation link: the address is subscribed to what the link says.
+VOID_LINK = "This confirmation link is no longer valid. Sign up again to subscribe."
 
-    Raises tokens.InvalidToken (forged, altered, expired) before anything is written.
+
+def _void(sign_up: tokens.SignUp, subscriber: Subscriber | None) -> bool:
+    """Whether a genuine, unexpired link may no longer confirm: its subscriber is gone (a
+    sign-up makes the row before it sends the link, so the row was deleted since), or the link
+    was sent before the row was made again or before the address unsubscribed. An old link
+    must not undo an unsubscribe, nor bring back an address that was removed."""
+    if subscriber is None or sign_up.issued_at is None:
+        return True
+    if sign_up.issued_at < subscriber.created_at:
+        return True
+    return (
+        subscriber.unsubscribed_at is not None and sign_up.issued_at <= subscriber.unsubscribed_at
+    )
+
+
+def _subscriber_of(sign_up: tokens.SignUp) -> Subscriber | None:
+    return Subscriber.objects.filter(
+        kind=SubscriberKind.EMAIL, address__iexact=sign_up.address
+    ).first()
+
+
+def subscription_confirmable(*, token: str) -> tokens.SignUp:
+    """What a confirmation link would confirm, written nowhere (the page that asks before
+    confirming: mail scanners fetch links, and a fetch must not subscribe anyone).
+
+    Raises tokens.InvalidToken as subscription_confirm does."""
+    sign_up = tokens.confirmation_load(token)
+    if _void(sign_up, _subscriber_of(sign_up)):
+        raise tokens.InvalidToken(VOID_LINK)
+    return sign_up
+
+
+def subscription_confirm(*, token: str, now: datetime | None = None) -> Subscriber:
+    """Confirm a sign-up (a POST from the page the link opens): the address is subscribed to
+    what the link says.
+
+    Raises tokens.InvalidToken (forged, altered, expired, or void: sent before an unsubscribe,
+    or for a subscriber since deleted) before anything is written.
     """
     now = now or timezone.now()
     sign_up = tokens.confirmation_load(token)
@@ -125,11 +161,8 @@ def subscription_confirm(*, token: str, now: datetime | None = None) -> Subscrib
             .filter(kind=SubscriberKind.EMAIL, address__iexact=sign_up.address)
             .first()
         )
-        if subscriber is None:
-            # Its row was deleted (by staff) since: the link still proves the mailbox.
-            subscriber = Subscriber.objects.create(
-                kind=SubscriberKind.EMAIL, address=sign_up.address, created_at=now
-            )
+        if subscriber is None or _void(sign_up, subscriber):
+            raise tokens.InvalidToken(VOID_LINK)
         subscriber.all_components = sign_up.components is None
         subscriber.confirmed_at = subscriber.confirmed_at or now
         subscriber.unsubscribed_at = None

@@ -70,6 +70,8 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
     updates = incident.updates.filter(created_at__lte=update.created_at).order_by(
         "-created_at", "-id"
     )
+    # As the JSON API has them: only components the public still sees, named as it sees them.
+    visible = {c.code: str(c) for c in selectors.visible_components()}
     return {
         "id": incident.code,
         "page_id": settings.STATUSPAGE_PAGE_ID,
@@ -93,7 +95,7 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
                 "created_at": each.created_at,
                 "updated_at": each.created_at,
                 "display_at": each.created_at,
-                "affected_components": each.affected_components or None,
+                "affected_components": _affected(each, visible) or None,
             }
             for each in updates
         ],
@@ -101,6 +103,19 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
             _component(c) for c in selectors.visible_components().filter(public_incidents=incident)
         ],
     }
+
+
+def _affected(update: PublicUpdate, visible: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": moved.get("code"),
+            "name": visible[moved["code"]],
+            "old_status": moved.get("old_status"),
+            "new_status": moved.get("new_status"),
+        }
+        for moved in update.affected_components or []
+        if isinstance(moved, dict) and moved.get("code") in visible
+    ]
 
 
 def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> dict[str, Any]:

@@ -165,36 +165,91 @@ def test_a_component_no_longer_affected_is_told_its_state(hosted, api, web):
     }
 
 
-def test_a_burst_of_changes_is_one_patch_with_the_latest_state(hosted, api):
+def test_a_burst_of_component_changes_is_one_patch_with_the_latest_state(hosted, api, web):
     incident = publish(components=[api])
     deliver_due()
 
-    for n in range(1, 5):
-        post_update(incident, "identified", f"Update {n}")
     set_state(api, "major_outage", incident=incident)
+    set_state(api, "degraded_performance", incident=incident)
+    incident.components.add(web)
+    set_state(web, "major_outage", incident=incident)
     assert deliver_due() == {"sent": 1}
 
     [_create, patch] = hosted.incident_requests()
     assert incident_fields(patch) == {
-        "status": "identified",
-        "body": "Update 4",
-        "component_ids": ["cmpapi0001"],
-        "components": {"cmpapi0001": "major_outage"},
-        "deliver_notifications": True,
+        "component_ids": ["cmpapi0001", "cmpweb0002"],
+        "components": {"cmpapi0001": "degraded_performance", "cmpweb0002": "major_outage"},
+        "deliver_notifications": False,
     }
 
 
-def test_changes_before_the_first_push_make_one_create(hosted, api):
+def test_each_public_update_of_a_burst_reaches_the_hosted_page_in_order(hosted, api):
+    incident = publish(components=[api])
+    deliver_due()
+
+    for n, status in enumerate(("identified", "identified", "monitoring", "resolved"), 1):
+        post_update(incident, status, f"Update {n}")
+    set_state(api, "operational", incident=incident)
+    assert deliver_due() == {"sent": 1}
+
+    [_create, *patches] = hosted.incident_requests()
+    assert [incident_fields(p) for p in patches[:3]] == [
+        {"body": f"Update {n}", "status": status, "deliver_notifications": True}
+        for n, status in enumerate(("identified", "identified", "monitoring"), 1)
+    ]
+    assert incident_fields(patches[3]) == {
+        "status": "resolved",
+        "body": "Update 4",
+        "component_ids": ["cmpapi0001"],
+        "components": {"cmpapi0001": "operational"},
+        "deliver_notifications": True,
+    }
+    bodies = [u["body"] for u in reversed(hosted.only_incident()["incident_updates"])]
+    assert bodies == [
+        "We are investigating failed payments.",
+        "Update 1",
+        "Update 2",
+        "Update 3",
+        "Update 4",
+    ]
+
+
+def test_updates_before_the_first_push_are_a_create_then_a_patch_each(hosted, api):
     incident = publish(components=[api])
     post_update(incident, "identified", "Found it.")
     post_update(incident, "monitoring", "Fixed; watching.")
 
     deliver_due()
 
-    [create] = hosted.incident_requests()
+    create, found, fixed = hosted.incident_requests()
     assert create.method == "POST"
-    assert incident_fields(create)["status"] == "monitoring"
-    assert incident_fields(create)["body"] == "Fixed; watching."
+    assert incident_fields(create)["status"] == "investigating"
+    assert incident_fields(create)["body"] == "We are investigating failed payments."
+    assert incident_fields(found) == {
+        "body": "Found it.",
+        "status": "identified",
+        "deliver_notifications": True,
+    }
+    assert incident_fields(fixed) == {
+        "body": "Fixed; watching.",
+        "status": "monitoring",
+        "deliver_notifications": True,
+    }
+    assert hosted.only_incident()["status"] == "monitoring"
+
+
+def test_a_missed_update_refused_by_a_server_error_is_sent_on_the_retry(hosted, api):
+    incident = publish(components=[api])
+    deliver_due()
+    post_update(incident, "identified", "Found it.")
+    post_update(incident, "monitoring", "Fixed; watching.")
+    hosted.fail_next(503)
+
+    assert deliver_due() == {"retry": 1}
+    assert deliver_due(timezone.now() + timedelta(minutes=1)) == {"sent": 1}
+
+    bodies = [u["body"] for u in reversed(hosted.only_incident()["incident_updates"])]
+    assert bodies == ["We are investigating failed payments.", "Found it.", "Fixed; watching."]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -213,7 +268,7 @@ def test_pushes_of_one_incident_go_one_at_a_time_in_order(hosted):
     finally:
         first_worker.join(timeout=10)
 
-    assert [r.method for r in hosted.incident_requests()] == ["POST", "PATCH"]
+    assert [r.method for r in hosted.incident_requests()] == ["POST", "PATCH", "PATCH"]
     assert hosted.max_in_flight == 1
     assert incident_fields(hosted.incident_requests()[-1])["body"] == "Fixed; watching."
     row = push_row(incident)

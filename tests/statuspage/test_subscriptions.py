@@ -53,6 +53,17 @@ def path_of(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
+def confirm(client, path: str):
+    """What a person does: open the link, press Confirm (a form, with its CSRF token)."""
+    browser = client.__class__(enforce_csrf_checks=True)
+    page = browser.get(path)
+    assert page.status_code == 200, page.content
+    assert b"Confirm" in page.content
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token, page.content
+    return browser.post(path, {"csrfmiddlewaretoken": token.group(1).decode()})
+
+
 def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(
     client, smtp_stub, send_confirmations, deliver
 ):
@@ -63,7 +74,7 @@ def test_subscribe_confirm_receive_and_unsubscribe_in_one_click(
 
     send_confirmations()
     [confirmation] = smtp_stub.messages_to(ADDRESS)
-    response = client.get(path_of(link_in(confirmation, "/subscribe/confirm/")))
+    response = confirm(client, path_of(link_in(confirmation, "/subscribe/confirm/")))
     assert response.status_code == 200
     assert Subscriber.objects.get().is_active
 
@@ -171,7 +182,7 @@ def test_a_link_within_its_hours_confirms(client):
     email_subscriber(ADDRESS, confirmed=False)
     token = tokens.confirmation_token(tokens.SignUp(address=ADDRESS, components=None))
 
-    assert client.get(f"/status/subscribe/confirm/{token}/").status_code == 200
+    assert confirm(client, f"/status/subscribe/confirm/{token}/").status_code == 200
     assert Subscriber.objects.get().is_active
 
 
@@ -247,7 +258,7 @@ def test_a_subscriber_to_chosen_components_hears_only_of_those(
     sign_up(client, scope="some", components=[api.code])
     send_confirmations()
     [confirmation] = smtp_stub.messages_to(ADDRESS)
-    client.get(path_of(link_in(confirmation, "/subscribe/confirm/")))
+    confirm(client, path_of(link_in(confirmation, "/subscribe/confirm/")))
     assert list(Subscriber.objects.get().components.all()) == [api]
 
     services.notify_public_update(public_update(components=[web], name="Website slow").pk)
