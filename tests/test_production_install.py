@@ -26,7 +26,8 @@ import requests
 
 from tests.harness import PrivateRedis, answers, free_port, wait_until
 
-pytestmark = pytest.mark.slow
+# One worker under pytest-xdist: the module-scoped processes start once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("production_install")]
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the Dockerfile copies before `pip install`: the code itself runs from the source tree.
