@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, TestCase, TransactionTestCase
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -12,6 +12,38 @@ from tests.clock import Clock
 from tests.factories import UserFactory
 
 pytest_plugins = ["tests.stubs.fixtures"]
+
+
+def _database_use(item: pytest.Item) -> int:
+    """pytest-django's order: 0 in a rolled-back transaction, 1 committing (the database is
+    flushed after each, so they follow every test of 0), 2 no database."""
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return 0 if issubclass(cls, TestCase) else 1
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if {"transactional_db", "live_server"} & fixtures or (
+        marker is not None
+        and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    ):
+        return 1
+    return 0 if marker is not None or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within pytest-django's order (which runs before this), the tests that start processes
+    first, then the browser tests, then the rest; slow tests without a database lead the
+    whole run. Under pytest-xdist a test of a minute handed out last kept one worker busy
+    long after the other had run out of work."""
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        database = _database_use(item)
+        if item.get_closest_marker("slow"):
+            return (-1 if database == 2 else database, 0)
+        return (database, 1 if item.get_closest_marker("browser") else 2)
+
+    items.sort(key=key)
 
 
 @pytest.fixture(autouse=True)
