@@ -1,5 +1,7 @@
 """Named personas every test may ask for, and shared fixtures."""
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import Client, TestCase, TransactionTestCase
@@ -44,6 +46,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return (database, 1 if item.get_closest_marker("browser") else 2)
 
     items.sort(key=key)
+
+
+# Tests sharing processes or a database built once for their module or session, each group on
+# one pytest-xdist worker so that it is built once. By path: `--dist loadgroup` reads the
+# xdist_group mark from a suffix it adds to node ids, which pytest 9.2 no longer lets it change
+# (pytest-xdist issue 1386), and the scheduler sees nothing of a test but its node id.
+ONE_WORKER = {
+    "tests/ops/test_gunicorn.py": "gunicorn",
+    "tests/test_production_install.py": "production install",
+    "tests/reports/test_figures.py::test_the_report_on_sqlite": "sqlite",
+    "tests/reports/test_home_panel.py::test_the_panel_on_sqlite": "sqlite",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` as pytest-xdist means it, with ONE_WORKER's groups."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Scheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = ONE_WORKER.get(nodeid) or ONE_WORKER.get(nodeid.split("::", 1)[0])
+            return f"@{group}" if group else super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,7 @@ SECRET = "s3cr3t-T0ken_value"
 # The flag production needs (Procfile, Dockerfile, docker-compose.yml).
 LOGGER_CLASS = "config.gunicorn_logging.RedactingLogger"
 
-# One worker under pytest-xdist: the module-scoped processes start once.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("gunicorn")]
+pytestmark = pytest.mark.slow
 
 
 class Gunicorn:

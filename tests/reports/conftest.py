@@ -154,7 +154,8 @@ def _embedded_manage(data_dir: Path, zone: str, *args: str) -> str:
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The embedded setup's SQLite database, migrated once: migrating takes tens of seconds on
-    a loaded machine, and no migration depends on the organisation's zone."""
+    a loaded machine, and no migration depends on the organisation's zone. The tests using it
+    share a pytest-xdist worker (ONE_WORKER in tests/conftest.py)."""
     data_dir = tmp_path_factory.mktemp("sqlite")
     _embedded_manage(data_dir, "UTC", "migrate", "-v0")
     return data_dir / "tocsin.sqlite3"

@@ -670,9 +670,7 @@ print(json.dumps({
 """
 
 
-# One worker under pytest-xdist for the SQLite tests: they share one migrated database.
 @pytest.mark.slow
-@pytest.mark.xdist_group("sqlite")
 def test_the_report_on_sqlite(run_on_sqlite):
     figures_ = run_on_sqlite(SQLITE_REPORT, zone="America/New_York")
 

@@ -324,9 +324,7 @@ print(json.dumps({
 """
 
 
-# One worker under pytest-xdist for the SQLite tests: they share one migrated database.
 @pytest.mark.slow
-@pytest.mark.xdist_group("sqlite")
 def test_the_panel_on_sqlite(run_on_sqlite):
     figures = run_on_sqlite(SQLITE_PANEL, zone="UTC")
 
