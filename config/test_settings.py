@@ -25,7 +25,7 @@ if _worker and os.environ.get("TOCSIN_TEST_REDIS_WORKER") != _worker:
     os.environ["REDIS_URL"] = _worker_redis_url(os.environ["REDIS_URL"], _worker)
     os.environ["TOCSIN_TEST_REDIS_WORKER"] = _worker
 
-from config.settings import *  # noqa: F403
+from config.settings import *  # noqa: E402, F403 (after REDIS_URL is settled)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_RATE_LIMIT = 5
