@@ -35,7 +35,7 @@ typecheck: install
 	$(BIN)/mypy $(PY_PACKAGES)
 
 # Two pytest-xdist workers, each with a test database and a Redis db of its own
-# (config/test_settings.py); the tests of one xdist_group share a worker. PYTEST_ARGS comes after
+# (config/test_settings.py); tests/conftest.py's ONE_WORKER groups share one. PYTEST_ARGS comes after
 # and wins: PYTEST_ARGS="-n 0 tests/incidents" runs a part in one process.
 PYTEST_XDIST ?= -n 2 --dist loadgroup
 pytest: install services
