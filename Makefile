@@ -34,8 +34,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy $(PY_PACKAGES)
 
+# Two pytest-xdist workers, each with a test database and a Redis db of its own
+# (config/test_settings.py); tests/conftest.py's ONE_WORKER groups share one. PYTEST_ARGS comes after
+# and wins: PYTEST_ARGS="-n 0 tests/incidents" runs a part in one process.
+PYTEST_XDIST ?= -n 2 --dist loadgroup
 pytest: install services
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -1,8 +1,10 @@
 """Named personas every test may ask for, and shared fixtures."""
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, TestCase, TransactionTestCase
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -13,6 +15,65 @@ from tests.clock import Clock
 from tests.factories import UserFactory
 
 pytest_plugins = ["tests.stubs.fixtures"]
+
+
+def _database_use(item: pytest.Item) -> int:
+    """pytest-django's order: 0 in a rolled-back transaction, 1 committing (the database is
+    flushed after each, so they follow every test of 0), 2 no database."""
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return 0 if issubclass(cls, TestCase) else 1
+    marker = item.get_closest_marker("django_db")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if {"transactional_db", "live_server"} & fixtures or (
+        marker is not None
+        and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    ):
+        return 1
+    return 0 if marker is not None or "db" in fixtures else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Within pytest-django's order (which runs before this), the tests that start processes
+    first, then the browser tests, then the rest; slow tests without a database lead the
+    whole run. Under pytest-xdist a test of a minute handed out last kept one worker busy
+    long after the other had run out of work."""
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        database = _database_use(item)
+        if item.get_closest_marker("slow"):
+            return (-1 if database == 2 else database, 0)
+        return (database, 1 if item.get_closest_marker("browser") else 2)
+
+    items.sort(key=key)
+
+
+# Tests sharing processes or a database built once for their module or session, each group on
+# one pytest-xdist worker so that it is built once. By path: `--dist loadgroup` reads the
+# xdist_group mark from a suffix it adds to node ids, which pytest 9.2 no longer lets it change
+# (pytest-xdist issue 1386), and the scheduler sees nothing of a test but its node id.
+ONE_WORKER = {
+    "tests/ops/test_gunicorn.py": "gunicorn",
+    "tests/test_production_install.py": "production install",
+    "tests/reports/test_figures.py::test_the_report_on_sqlite": "sqlite",
+    "tests/reports/test_home_panel.py::test_the_panel_on_sqlite": "sqlite",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` as pytest-xdist means it, with ONE_WORKER's groups."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Scheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = ONE_WORKER.get(nodeid) or ONE_WORKER.get(nodeid.split("::", 1)[0])
+            return f"@{group}" if group else super()._split_scope(nodeid)
+
+    return Scheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

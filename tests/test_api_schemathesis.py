@@ -37,7 +37,10 @@ from tests.oncall.factories import policy, weekly_schedule
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Sequences reset: the dictionaries below hold primary keys, which steer what schemathesis
+    # generates; without it they depended on the tests run before in the process (under
+    # pytest-xdist, on the worker) and the same seed gave other cases from run to run.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True, reset_sequences=True),
 ]
 
 ST = str(ROOT / ".venv" / "bin" / "st")

@@ -73,7 +73,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database() -> Iterator[str]:
     """A database of this module's own: migrated by the install, dropped afterwards."""
     admin = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tocsin"))
-    name = f"{admin.path.lstrip('/') or 'tocsin'}_install"
+    # A pytest-xdist worker's own, as its test database is.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = f"{admin.path.lstrip('/') or 'tocsin'}_install" + (f"_{worker}" if worker else "")
     server = admin._replace(path="/postgres").geturl()
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,9 +4,16 @@ Reports only read, so fixtures write rows directly when a test needs times to th
 (the services stamp `now`); tests of the lifecycle itself (reopens) go through the services.
 """
 
+import contextlib
 import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -119,3 +126,58 @@ def action_item(
         updated_at=incident.started_at,
         closed_at=closed and at(closed),
     )
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _embedded_manage(data_dir: Path, zone: str, *args: str) -> str:
+    """manage.py as `make run`'s embedded setup runs it: SQLite in data_dir, in the
+    organisation's zone given; no test settings, no PostgreSQL, no Redis."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL"} and not key.startswith("DJANGO_")
+    }
+    env.update(TOCSIN_DATA_DIR=str(data_dir), ORGANISATION_TIME_ZONE=zone)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=240,
+    ).stdout
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded setup's SQLite database, migrated once: migrating takes tens of seconds on
+    a loaded machine, and no migration depends on the organisation's zone. The tests using it
+    share a pytest-xdist worker (ONE_WORKER in tests/conftest.py)."""
+    data_dir = tmp_path_factory.mktemp("sqlite")
+    _embedded_manage(data_dir, "UTC", "migrate", "-v0")
+    return data_dir / "tocsin.sqlite3"
+
+
+class RunOnSqlite(Protocol):
+    def __call__(self, script: str, *, zone: str) -> Any: ...
+
+
+@pytest.fixture
+def run_on_sqlite(migrated_sqlite: Path, tmp_path: Path) -> RunOnSqlite:
+    """`manage.py shell -c script` on a copy of the migrated SQLite database of this test's
+    own; what the script prints last is read as JSON."""
+    # The backup API, not a file copy: the database is in WAL mode.
+    with (
+        contextlib.closing(sqlite3.connect(migrated_sqlite)) as source,
+        contextlib.closing(sqlite3.connect(tmp_path / "tocsin.sqlite3")) as copy,
+    ):
+        source.backup(copy)
+
+    def run(script: str, *, zone: str) -> Any:
+        output = _embedded_manage(tmp_path, zone, "shell", "-c", script)
+        return json.loads(output.strip().splitlines()[-1])
+
+    return run

@@ -2,13 +2,8 @@
 admins, every figure computed by hand below."""
 
 import html
-import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -25,7 +20,6 @@ from reports.months import Month
 from tests.clock import Clock
 from tests.factories import declare
 
-ROOT = Path(__file__).resolve().parents[2]
 HOME = reverse("incidents:list")
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -331,27 +325,8 @@ print(json.dumps({
 
 
 @pytest.mark.slow
-def test_the_panel_on_sqlite(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL"} and not key.startswith("DJANGO_")
-    }
-    env.update(TOCSIN_DATA_DIR=str(tmp_path), ORGANISATION_TIME_ZONE="UTC")
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=240,
-        ).stdout
-
-    manage("migrate", "-v0")
-    figures = json.loads(manage("shell", "-c", SQLITE_PANEL).strip().splitlines()[-1])
+def test_the_panel_on_sqlite(run_on_sqlite):
+    figures = run_on_sqlite(SQLITE_PANEL, zone="UTC")
 
     assert figures == {
         "seconds": [1800.0, 1800.0],
