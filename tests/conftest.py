@@ -58,6 +58,7 @@ ONE_WORKER = {
     "tests/test_production_install.py": "production install",
     "tests/reports/test_figures.py::test_the_report_on_sqlite": "sqlite",
     "tests/reports/test_home_panel.py::test_the_panel_on_sqlite": "sqlite",
+    "tests/statuspage/test_fan_out_sqlite.py::test_the_fan_out_on_sqlite": "sqlite",
 }
 
 

@@ -5,6 +5,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -234,7 +235,8 @@ def webhook_url_refused(url: str) -> str:
 # The fan-out. One INSERT … SELECT per event: every active subscriber concerned gets its row,
 # whatever their number, and ON CONFLICT makes a second call (a rerun, a second worker) add
 # nothing. A subscriber to chosen components hears of an event touching any of them; an event
-# naming no component concerns everyone.
+# naming no component concerns everyone. Plain SQL that PostgreSQL and SQLite (`make run`)
+# both speak: the event's few components are one parameter each.
 _FAN_OUT = """
 INSERT INTO {notification} (
     subscriber_id, event_key, public_update_id, maintenance_id, maintenance_event,
@@ -246,15 +248,17 @@ FROM {subscriber} s
 WHERE s.confirmed_at IS NOT NULL
   AND s.unsubscribed_at IS NULL
   AND s.disabled_at IS NULL
+  {concerned}
+ON CONFLICT (subscriber_id, event_key) DO NOTHING
+"""
+_CONCERNED = """
   AND (
     s.all_components
-    OR cardinality(%(components)s::bigint[]) = 0
     OR EXISTS (
       SELECT 1 FROM {chosen} c
-      WHERE c.subscriber_id = s.id AND c.component_id = ANY(%(components)s::bigint[])
+      WHERE c.subscriber_id = s.id AND c.component_id IN ({components})
     )
   )
-ON CONFLICT (subscriber_id, event_key) DO NOTHING
 """
 
 
@@ -267,23 +271,27 @@ def _fan_out(
     maintenance_event: str = "",
     now: datetime,
 ) -> int:
+    params: dict[str, Any] = {
+        "event_key": event_key,
+        "public_update": public_update_id,
+        "maintenance": maintenance_id,
+        "maintenance_event": maintenance_event,
+        "now": connection.ops.adapt_datetimefield_value(now),
+    }
+    concerned = ""
+    if components:
+        params |= {f"component_{index}": pk for index, pk in enumerate(components)}
+        concerned = _CONCERNED.format(
+            chosen=Subscriber.components.through._meta.db_table,
+            components=", ".join(f"%(component_{index})s" for index in range(len(components))),
+        )
     sql = _FAN_OUT.format(
         notification=SubscriberNotification._meta.db_table,
         subscriber=Subscriber._meta.db_table,
-        chosen=Subscriber.components.through._meta.db_table,
+        concerned=concerned,
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "event_key": event_key,
-                "public_update": public_update_id,
-                "maintenance": maintenance_id,
-                "maintenance_event": maintenance_event,
-                "now": now,
-                "components": components,
-            },
-        )
+        cursor.execute(sql, params)
         created: int = cursor.rowcount
     if created:
         transaction.on_commit(_dispatch_soon, robust=True)
