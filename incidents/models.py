@@ -414,6 +414,13 @@ class StatusUpdate(models.Model):
 
     class Meta:
         ordering = ("-posted_at", "-id")
+        indexes: ClassVar = [
+            # The status page's tick looks for recent public updates it has not published
+            # (statuspage.services.publishing.public_updates_catch_up) every few seconds.
+            models.Index(
+                fields=["posted_at"], condition=Q(public=True), name="status_update_public"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.message[:60]

@@ -44,7 +44,7 @@ class WebhookNotifier(Notifier):
         # Checked again at each send: the name may resolve elsewhere than when it was added.
         # And connected to as checked: resolving once more to connect would let a name answer
         # a public address to the check and an internal one to the connection (DNS rebinding).
-        addresses, refused = _resolved(parts.hostname)
+        addresses, refused = resolve_destination(parts.hostname)
         if refused:
             raise NotifierError(refused, permanent=True)
         body = webhook_body(page)
@@ -62,13 +62,13 @@ class WebhookNotifier(Notifier):
             headers.update(urllib3.make_headers(basic_auth=credentials))
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers["Host"] = parts.netloc.rpartition("@")[2]
-        status, response_headers = _post(
+        status, response_headers = post_to_checked_addresses(
             parts.scheme, parts.hostname, port, addresses, path, body, headers
         )
         return _outcome(status, response_headers)
 
 
-def _post(
+def post_to_checked_addresses(
     scheme: str,
     hostname: str,
     port: int | None,
@@ -79,7 +79,8 @@ def _post(
     *,
     budget: float | None = None,
 ) -> tuple[int, Mapping[str, str]]:
-    """POST to the first of the checked `addresses` that accepts a connection.
+    """POST to the first of the checked `addresses` that accepts a connection. Every signed
+    webhook Tocsin sends goes through here (status page subscribers too).
 
     A dual-stack name whose IPv6 address is unreachable from here must still be paged over
     IPv4 (and the other way round). Only the addresses checked are tried, never the name
@@ -273,11 +274,12 @@ def destination_refused(url: str) -> str:
     """
     if settings.WEBHOOK_PRIVATE_DESTINATIONS_ALLOWED:
         return ""
-    return _resolved(urlsplit(url).hostname or "")[1]
+    return resolve_destination(urlsplit(url).hostname or "")[1]
 
 
-def _resolved(host: str) -> tuple[list[str], str]:
-    """The host's addresses, and why a page may not go to them ("" when it may)."""
+def resolve_destination(host: str) -> tuple[list[str], str]:
+    """The host's addresses, and why a webhook may not go to them ("" when it may); the
+    caller connects to these addresses only, so a second lookup cannot rebind the name."""
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from oncall.notifiers.base import NotifierError
-from oncall.notifiers.webhook import _post, _resolved, sign
+from oncall.notifiers.webhook import post_to_checked_addresses, resolve_destination, sign
 from statuspage import selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
@@ -196,7 +196,7 @@ def webhook_post(*, url: str, secret: str, body: str, delivery_id: str) -> PostR
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return result(None, f"Webhook URL must be http(s)://host/...: {url!r}")
     # Checked at each send and connected to as checked (oncall's rule: no DNS rebinding).
-    addresses, refused = _resolved(parts.hostname)
+    addresses, refused = resolve_destination(parts.hostname)
     if refused:
         return result(None, refused)
     timestamp = str(int(time.time()))
@@ -210,7 +210,7 @@ def webhook_post(*, url: str, secret: str, body: str, delivery_id: str) -> PostR
     }
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        status, response_headers = _post(
+        status, response_headers = post_to_checked_addresses(
             parts.scheme,
             parts.hostname,
             port,

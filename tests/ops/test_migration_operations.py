@@ -18,6 +18,7 @@ from ops.migration_operations import AddIndexWithoutLocking
         ("incidents", "0010_role_index_and_live_span", "timeline_role_assigned"),
         ("incidents", "0011_report_figures_index", "incident_started_figures"),
         ("incidents", "0012_report_trend_index", "incident_trend"),
+        ("incidents", "0013_public_update_index", "status_update_public"),
     ],
 )
 def test_report_indexes_are_built_concurrently_on_postgresql(app, migration, index):
