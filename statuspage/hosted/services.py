@@ -182,7 +182,7 @@ def _claimed(row: HostedPush) -> QuerySet[HostedPush]:
 
 
 class _LeaseLost(Exception):
-    pass
+    """Another worker took the row over while this one pushed (its lease ran out)."""
 
 
 def _push(row: HostedPush, client: HostedClient, now: datetime) -> str:

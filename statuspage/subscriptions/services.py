@@ -39,7 +39,7 @@ class Throttled(Exception):
 
 
 class InvalidSubscriber(ValueError):
-    pass
+    """A subscriber that cannot be made: its message says why (shown to staff)."""
 
 
 def normalise_address(address: str) -> str:
