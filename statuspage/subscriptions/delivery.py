@@ -32,29 +32,23 @@ claim them with one conditional UPDATE under SKIP LOCKED, so each row is sent by
 
 from __future__ import annotations
 
-import email.policy
-import hashlib
 import logging
-import re
 import smtplib
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from statuspage.models import (
-    MAINTENANCE_EVENTS,
     DeliveryState,
     MaintenanceStatus,
     Subscriber,
@@ -63,6 +57,7 @@ from statuspage.models import (
     WebhookAttempt,
 )
 from statuspage.subscriptions import tokens, webhooks
+from statuspage.subscriptions.messages import EventContents, email_message, raw_message
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +67,6 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 # A batch marks what it sent this often, so a worker killed mid-batch resends little.
 MARK_SENT_EVERY = 50
-# Stands for the subscriber's own unsubscribe link in an event's text, rendered once per
-# event and batch; letters only, so escaping leaves it as it is.
-UNSUBSCRIBE_PLACEHOLDER = "TOCSINUNSUBSCRIBEURL"
 
 
 def lease() -> timedelta:
@@ -248,200 +240,6 @@ def _withheld(row: SubscriberNotification) -> str:
     ):
         return "Not sent: the maintenance was cancelled."
     return ""
-
-
-class EventContents:
-    """Each event's text and webhook document, made once per batch, not once per row."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self._emails: dict[str, tuple[str, str, str]] = {}
-        self._documents: dict[str, dict[str, Any]] = {}
-        self._templates: dict[str, bytes | None] = {}
-
-    def email(self, row: SubscriberNotification) -> tuple[str, str, str]:
-        if row.event_key not in self._emails:
-            context = {**_event_context(row), "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
-            self._emails[row.event_key] = (
-                " ".join(render_to_string("statuspage/email/update_subject.txt", context).split()),
-                render_to_string("statuspage/email/update.txt", context),
-                render_to_string("statuspage/email/update.html", context),
-            )
-        return self._emails[row.event_key]
-
-    def template(self, row: SubscriberNotification) -> bytes | None:
-        if row.event_key not in self._templates:
-            subject, text, html = self.email(row)
-            self._templates[row.event_key] = email_template(
-                subject=subject, text=text, html=html, event_key=row.event_key
-            )
-        return self._templates[row.event_key]
-
-    def document(self, row: SubscriberNotification) -> dict[str, Any]:
-        if row.event_key not in self._documents:
-            if row.public_update is not None:
-                incident = webhooks.incident_document(row.public_update)
-            elif row.maintenance is not None:
-                incident = webhooks.maintenance_document(
-                    row.maintenance, row.maintenance_event, row.created_at
-                )
-            else:
-                raise ValueError(f"notification {row.pk} names no event")
-            self._documents[row.event_key] = {"page": webhooks.page_status(), "incident": incident}
-        return self._documents[row.event_key]
-
-
-def _event_context(row: SubscriberNotification) -> dict[str, Any]:
-    """What an email says: public rows only (never the internal incident)."""
-    base = {"page_name": settings.STATUSPAGE_NAME, "page_url": tokens.page_url()}
-    if row.public_update is not None:
-        update = row.public_update
-        incident = update.public_incident
-        return {
-            **base,
-            "kind": "incident",
-            "name": incident.name,
-            "status": update.get_status_display(),
-            "body": update.body,
-            "at": _utc(update.created_at),
-            "url": tokens.page_url(f"incidents/{incident.code}/"),
-        }
-    maintenance = row.maintenance
-    if maintenance is None:
-        raise ValueError(f"notification {row.pk} names no event")
-    # The event's own words when it left an update (scheduling, start, completion); the
-    # maintenance's message otherwise (the reminder an hour before).
-    latest = (
-        maintenance.updates.filter(created_at__lte=row.created_at)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    said = latest.body if latest and row.maintenance_event != "reminder_60" else ""
-    return {
-        **base,
-        "kind": "maintenance",
-        "name": maintenance.name,
-        "status": MAINTENANCE_EVENTS[row.maintenance_event][1],
-        "body": said or maintenance.message,
-        "at": _utc(row.created_at),
-        "scheduled_for": _utc(maintenance.scheduled_for),
-        "scheduled_until": _utc(maintenance.scheduled_until),
-        "url": tokens.page_url(),
-    }
-
-
-def _utc(moment: datetime) -> str:
-    # Emails are read anywhere: times in UTC, said so.
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def email_message(row: SubscriberNotification, contents: EventContents) -> EmailMultiAlternatives:
-    """The row's email, built by Django's mailer on its own (the path for what raw_message
-    cannot fill in)."""
-    subject, text, html = contents.email(row)
-    unsubscribe = tokens.unsubscribe_url(row.subscriber.token)
-    return _message(
-        subject=subject,
-        text=text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-        html=html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-        to=row.subscriber.address,
-        message_id=message_id(row),
-        unsubscribe=unsubscribe,
-        event_key=row.event_key,
-    )
-
-
-def _message(
-    *,
-    subject: str,
-    text: str,
-    html: str,
-    to: str,
-    message_id: str,
-    unsubscribe: str,
-    event_key: str,
-) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=[to],
-        headers={
-            "Message-ID": message_id,
-            "Auto-Submitted": "auto-generated",
-            # RFC 2369 and RFC 8058: mail clients offer "unsubscribe", and a POST of
-            # List-Unsubscribe=One-Click to the URL unsubscribes without a page.
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{settings.STATUSPAGE_NAME} status <{_list_id()}>",
-            "X-Tocsin-Email": event_key,
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    return message
-
-
-# An event's email as bytes, with stand-ins for what differs between subscribers. Serialising
-# a MIME message costs ~4 ms of CPU (the email package's header and body encoders); 10,000
-# of them were most of a fan-out's time. Bodies are kept 7bit or 8bit (lines up to SMTP's
-# 998-byte limit), so a subscriber's values replace the stand-ins in the bytes as they are.
-_RECIPIENT = "recipient@tocsin.invalid"
-_MESSAGE_ID = "<message-id@tocsin.invalid>"
-_TEMPLATE_POLICY = email.policy.SMTP.clone(max_line_length=998)
-_ENCODED_BODY = re.compile(rb"(?im)^content-transfer-encoding:\s*(quoted-printable|base64)")
-
-
-def email_template(*, subject: str, text: str, html: str, event_key: str) -> bytes | None:
-    """The event's email with stand-ins, or None when they could not survive serialising (a
-    body encoded as quoted-printable or base64, a stand-in folded)."""
-    message = _message(
-        subject=subject,
-        text=text,
-        html=html,
-        to=_RECIPIENT,
-        message_id=_MESSAGE_ID,
-        unsubscribe=UNSUBSCRIBE_PLACEHOLDER,
-        event_key=event_key,
-    )
-    raw = message.message(policy=_TEMPLATE_POLICY).as_bytes()
-    placeholders = text.count(UNSUBSCRIBE_PLACEHOLDER) + html.count(UNSUBSCRIBE_PLACEHOLDER) + 1
-    if (
-        _ENCODED_BODY.search(raw)
-        or raw.count(UNSUBSCRIBE_PLACEHOLDER.encode()) != placeholders
-        or raw.count(_RECIPIENT.encode()) != 1
-        or raw.count(_MESSAGE_ID.encode()) != 1
-    ):
-        return None
-    return raw
-
-
-def raw_message(row: SubscriberNotification, contents: EventContents) -> bytes | None:
-    """The row's email as bytes from its event's template, or None when it must be built on
-    its own (no template; an address or link that is not plain ASCII)."""
-    template = contents.template(row)
-    address = row.subscriber.address
-    unsubscribe = tokens.unsubscribe_url(row.subscriber.token)
-    plain = address.isascii() and unsubscribe.isascii()
-    if template is None or not plain or any(c in address + unsubscribe for c in "\r\n"):
-        return None
-    return (
-        template.replace(_RECIPIENT.encode(), address.encode())
-        .replace(_MESSAGE_ID.encode(), message_id(row).encode())
-        .replace(UNSUBSCRIBE_PLACEHOLDER.encode(), unsubscribe.encode())
-    )
-
-
-def _domain() -> str:
-    return urlsplit(settings.BASE_URL).hostname or "localhost"
-
-
-def _list_id() -> str:
-    return f"status.{_domain()}"
-
-
-def message_id(row: SubscriberNotification) -> str:
-    """The row's own Message-ID: a copy resent after a lost answer reads as the same message."""
-    digest = hashlib.sha256(f"{row.pk}\0{row.created_at.isoformat()}".encode()).hexdigest()
-    return f"<tocsin.statuspage.{row.pk}.{digest[:16]}@{_domain()}>"
 
 
 # Errors about one message; the connection is still good for the next.

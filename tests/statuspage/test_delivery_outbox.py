@@ -13,7 +13,7 @@ from django.db import connection
 
 from config.celery import app
 from statuspage.models import DeliveryState, SubscriberNotification
-from statuspage.subscriptions import delivery, services
+from statuspage.subscriptions import delivery, messages, services
 from tests.harness import ROOT
 from tests.statuspage.subscriptions_fixtures import (
     deliver_fixture,  # noqa: F401
@@ -230,12 +230,12 @@ def test_an_email_from_the_events_template_is_the_one_built_for_its_subscriber()
     row = SubscriberNotification.objects.select_related(
         "subscriber", "public_update__public_incident"
     ).get()
-    contents = delivery.EventContents(row.created_at)
+    contents = messages.EventContents(row.created_at)
 
-    raw = delivery.raw_message(row, contents)
+    raw = messages.raw_message(row, contents)
     assert raw is not None
     fast = parsed(raw)
-    slow = parsed(delivery.email_message(row, contents).message().as_bytes())
+    slow = parsed(messages.email_message(row, contents).message().as_bytes())
 
     for header in ("To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"):
         assert str(fast[header]).strip() == str(slow[header]).strip(), header
@@ -252,7 +252,7 @@ def test_an_address_that_is_not_ascii_is_built_on_its_own():
         "subscriber", "public_update__public_incident"
     ).get()
 
-    assert delivery.raw_message(row, delivery.EventContents(row.created_at)) is None
+    assert messages.raw_message(row, messages.EventContents(row.created_at)) is None
 
 
 @pytest.fixture
