@@ -43,6 +43,9 @@ def sign_in(page: Page, live_server) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
+    # The heading shows before the deferred scripts have run and htmx has wired the page;
+    # an in-page action taken before then would send nothing.
+    page.wait_for_load_state("load")
 
 
 def test_run_an_incident_from_declaration_to_resolution(live_server, context, rosa, artifacts):
