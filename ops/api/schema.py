@@ -2,7 +2,8 @@
 
 `ApiSchema` (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS) adds to what drf-spectacular derives:
 - strict inputs refuse unknown fields: `additionalProperties: false`;
-- text that may not be blank says so (`minLength: 1`, and `pattern: \\S`: DRF trims spaces);
+- text that may not be blank says so (`minLength: 1`, and a `pattern` asking for one character
+  that is not whitespace: DRF trims it);
 - a reference by slug or username carries the length and pattern of the field it names;
 - the problem-details errors each operation can answer, from what the operation takes (a body,
   query parameters, path parameters, a page) and whether it is throttled. Views add only the
@@ -36,6 +37,11 @@ PROBLEM_DESCRIPTIONS = {
 }
 PAGE_NOT_FOUND = "No such page: `page` is past the last one."
 PAGE_PARAMETER = "page"
+# What str.strip() removes, and so what DRF trims before its blank check, spelled out: `\\s` means
+# less in the ECMAScript regexes JSON Schema validators use (not U+001C-U+001F or U+0085), so a
+# client checking `\\S` would send a "\\u001d" the API refuses as blank.
+PYTHON_WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK_PATTERN = f"[^{PYTHON_WHITESPACE}]"
 
 
 def problems(*codes: int, **descriptions: str) -> dict[int | tuple[int, str], OpenApiResponse]:
@@ -127,5 +133,5 @@ class ApiSchema(AutoSchema):
         ):
             # DRF strips the value before its blank check: spaces alone are blank.
             schema["minLength"] = max(schema.get("minLength", 0), 1)
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_BLANK_PATTERN
         return schema

@@ -5,11 +5,14 @@ against a live server. These pin the rules ApiSchema (ops/api/schema.py) applies
 """
 
 import re
+import sys
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from rest_framework import serializers
 
+from ops.api.schema import NOT_BLANK_PATTERN
 from tests.incidents.api_support import JsonClient
 
 WRITES = {"post", "patch", "put", "delete"}
@@ -134,7 +137,29 @@ def test_a_list_documents_its_page_bounds_and_the_404_past_the_last_page(schema)
 def test_required_text_says_it_may_not_be_blank_and_how_long_it_may_be(schema):
     title = _body(schema, "/api/v1/incidents/", "post")["properties"]["title"]
 
-    assert title == {"type": "string", "minLength": 1, "pattern": r"\S", "maxLength": 200}
+    assert title == {
+        "type": "string",
+        "minLength": 1,
+        "pattern": NOT_BLANK_PATTERN,
+        "maxLength": 200,
+    }
+
+
+def test_the_not_blank_pattern_refuses_exactly_the_text_drf_trims_to_nothing():
+    field = serializers.CharField()
+    every_character = (chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    for character in every_character:
+        text = character * 2
+        try:
+            field.run_validation(text)
+            blank = False
+        except serializers.ValidationError as refused:
+            # NUL is refused too, for another reason the schema's description states.
+            blank = refused.get_codes() == ["blank"]
+        # Spelled as escapes, the class reads the same in Python's re and in ECMAScript's.
+        assert bool(re.search(NOT_BLANK_PATTERN, text)) is not blank, hex(ord(character))
+    # ECMAScript's \s would also refuse U+FEFF, which Python keeps: the class does not.
+    assert re.search(NOT_BLANK_PATTERN, "\ufeff")
 
 
 def test_a_reference_carries_the_limits_of_the_field_it_names(schema):
