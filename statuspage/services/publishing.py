@@ -98,13 +98,17 @@ def _in_step(pi: PublicIncident, incident: Incident, *, now: datetime) -> bool:
         pi.resolved_at, changed = now, True
     elif status != PublicStatus.RESOLVED and pi.resolved_at is not None:
         pi.resolved_at, changed = None, True  # reopened
+    components = incident_components(incident)
+    before = list(pi.components.select_related("service").order_by("position", "pk"))
+    if {c.pk for c in components} != {c.pk for c in before}:
+        if pi.name == public_name_default(before):
+            # Nobody chose the name, so it keeps saying what is affected.
+            pi.name = public_name_default(components)
+        pi.components.set(components)
+        changed = True
     if changed:
         pi.updated_at = now
         pi.save()
-    wanted = {c.pk for c in incident_components(incident)}
-    if wanted != set(pi.components.values_list("pk", flat=True)):
-        pi.components.set(wanted)
-        changed = True
     if changed:
         versions.bump()
     return changed

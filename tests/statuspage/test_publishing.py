@@ -202,6 +202,20 @@ def test_services_changed_moves_the_components(api, web, commander, events_run):
     assert (state(api), state(web)) == (OPERATIONAL, MAJOR)
 
 
+def test_an_unnamed_incident_is_renamed_when_its_components_change(api, web, commander, events_run):
+    with events_run():
+        unnamed = declare(commander, services=[api])
+        post_public(unnamed, commander)
+        named = declare(commander, services=[api])
+        public_update_post(incident=named, actor=commander, message="Slow.", name="Slow checkout")
+    with events_run():
+        services.incident_update_details(incident=unnamed, actor=commander, services=[api, web])
+        services.incident_update_details(incident=named, actor=commander, services=[api, web])
+    assert PublicIncident.objects.get(incident=unnamed).name == "Degraded service: API, Website"
+    # A name the communications lead chose stays.
+    assert PublicIncident.objects.get(incident=named).name == "Slow checkout"
+
+
 def test_made_private_it_is_withdrawn_until_a_new_public_update(
     api, commander, admin_user, events_run
 ):
