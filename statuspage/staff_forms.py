@@ -68,16 +68,21 @@ class MaintenanceForm(forms.Form):
     )
 
 
+# Far more than a page has, and inside the column's range: a larger number would reach the
+# database and fail there.
+POSITION_MAX = 10_000
+
+
 class ComponentForm(forms.Form):
     public_name = forms.CharField(
         max_length=100, required=False, help_text="Blank shows the service's name."
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     group = forms.ModelChoiceField(queryset=ComponentGroup.objects.all(), required=False)
-    position = forms.IntegerField(min_value=0, initial=0)
+    position = forms.IntegerField(min_value=0, max_value=POSITION_MAX, initial=0)
 
 
 class GroupForm(forms.Form):
     name = forms.CharField(max_length=100)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    position = forms.IntegerField(min_value=0, initial=0)
+    position = forms.IntegerField(min_value=0, max_value=POSITION_MAX, initial=0)

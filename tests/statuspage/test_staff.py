@@ -111,6 +111,20 @@ def test_arranging_groups_and_components(managing, api):
     assert Component.objects.get(service=api).group is None
 
 
+def test_a_position_out_of_range_is_a_form_error(managing, api):
+    huge = {"name": "Core", "position": 99_999_999_999}
+    response = managing.post(reverse("statuspage:group-create"), huge)
+    assert response.status_code == 400
+    assert "less than or equal to 10000" in response.content.decode()
+    assert not ComponentGroup.objects.exists()
+    response = managing.post(
+        reverse("statuspage:component-edit", args=[component(api).code]),
+        {"public_name": "", "description": "", "group": "", "position": 99_999_999_999},
+    )
+    assert response.status_code == 400
+    assert Component.objects.get(service=api).position == 0
+
+
 def test_the_admin_lists_the_status_pages_rows(client, api, commander, events_run):
     with events_run():
         incident = declare(commander, services=[api], severity_name="SEV2")
