@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 
 # ASCII digits only: \d would take other scripts' digits too.
 MONTH_FORMAT = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
@@ -79,3 +80,20 @@ class Month:
     def end(self, zone: ZoneInfo | None = None) -> datetime:
         """The next month's start: the month is [start, end)."""
         return self.next().start(zone)
+
+
+def current_month() -> Month:
+    """The organisation's month now: the latest with a report."""
+    return Month.containing(timezone.now())
+
+
+def reportable_month(text: str, *, current: Month | None = None) -> Month:
+    """The month `text` names, or a ValueError whose message says why not. A month that has not
+    begun is refused, not reported empty: an empty report reads as "nothing happened"."""
+    current = current or current_month()
+    month = Month.parse(text)
+    if month > current:
+        raise ValueError(
+            f"{month.label} has not begun yet: the latest report is {current.label}'s."
+        )
+    return month

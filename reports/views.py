@@ -12,13 +12,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, require
 from reports import builder, charts, export
-from reports.months import FIRST_YEAR, Month
+from reports.months import FIRST_YEAR, Month, current_month, reportable_month
 from reports.recommendations import mttr_targets
 from reports.report import MonthlyReport
 
@@ -35,20 +34,6 @@ class Picker:
     previous: Month | None
     next: Month | None
     first: Month = FIRST_MONTH
-
-
-def current_month() -> Month:
-    return Month.containing(timezone.now())
-
-
-def reportable_month(text: str, *, current: Month) -> Month:
-    """The month `text` names, or a ValueError whose message the 400 page shows."""
-    month = Month.parse(text)
-    if month > current:
-        raise ValueError(
-            f"{month.label} has not begun yet: the latest report is {current.label}'s."
-        )
-    return month
 
 
 def picker(month: Month | None, current: Month) -> Picker:
@@ -84,7 +69,7 @@ def _refused(request: AuthedRequest, problem: str, *, current: Month) -> HttpRes
 
 
 @login_required
-@require_GET
+@require_safe
 def monthly_current(request: AuthedRequest) -> HttpResponse:
     """The current month in the organisation's zone, or the month the picker's form asks for
     (?month=2026-11): either way a redirect to the month's own address."""
@@ -101,7 +86,7 @@ def monthly_current(request: AuthedRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def monthly(request: AuthedRequest, month: str) -> HttpResponse:
     require(request.user, Action.READ_REPORTS)
     current = current_month()
@@ -114,7 +99,7 @@ def monthly(request: AuthedRequest, month: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def monthly_csv(request: AuthedRequest, month: str) -> HttpResponse | StreamingHttpResponse:
     require(request.user, Action.READ_REPORTS)
     current = current_month()

@@ -75,6 +75,8 @@ RULES_BEYOND_THE_SCHEMA = [
     "POST /api/v1/incidents/{number}/postmortem/transitions/",
     "POST /api/v1/action-items/",
     "PATCH /api/v1/action-items/{id}/",
+    # A month that has not begun yet: the schema's pattern cannot know today's date.
+    "GET /api/v1/reports/monthly/{month}/",
 ]
 
 

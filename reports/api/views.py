@@ -1,5 +1,6 @@
 """The reports API: the monthly report as JSON (reports.export.report_json), for managers and
-admins; anyone else is refused with 403 problem details, a month that is not one with 400."""
+admins; anyone else is refused with 403 problem details, a month that is not one or has not
+begun with 400."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -14,10 +15,10 @@ from ops.problems import PROBLEM_CONTENT_TYPE, problem_body
 from reports.api.serializers import MonthlyReportSerializer
 from reports.builder import monthly_report
 from reports.export import report_json
-from reports.months import FIRST_YEAR, LAST_YEAR, Month
+from reports.months import FIRST_YEAR, LAST_YEAR, reportable_month
 
-# Exactly the months Month.parse accepts (years FIRST_YEAR to LAST_YEAR), so nothing the
-# schema allows is refused (schemathesis checks both ways).
+# Exactly the months Month.parse accepts (years FIRST_YEAR to LAST_YEAR); of those, a month that
+# has not begun is refused, which no pattern can say (tests/test_api_schemathesis.py knows).
 MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
 
 MONTH_PARAMETER = OpenApiParameter(
@@ -25,7 +26,7 @@ MONTH_PARAMETER = OpenApiParameter(
     {"type": "string", "pattern": MONTH_PATTERN},
     OpenApiParameter.PATH,
     description="YYYY-MM: a calendar month in the organisation's time zone, "
-    f"{FIRST_YEAR}-01 to {LAST_YEAR}-12.",
+    f"{FIRST_YEAR}-01 to {LAST_YEAR}-12, and not after the current month.",
 )
 
 
@@ -55,7 +56,7 @@ class MonthlyReportView(APIView):
             **problems(
                 400,
                 403,
-                _400="The month is not one: `detail` says what a month looks like.",
+                _400="The month is not one, or has not begun: `detail` says why.",
                 _403="Only managers and admins may read the incident reports.",
             ),
         },
@@ -63,7 +64,7 @@ class MonthlyReportView(APIView):
     def get(self, request: Request, month: str) -> Response:
         require(api_user(request), Action.READ_REPORTS)
         try:
-            parsed = Month.parse(month)
+            parsed = reportable_month(month)
         except ValueError as exc:
             return _month_problem(request, str(exc))
         return Response(report_json(monthly_report(parsed)))

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -293,3 +294,13 @@ def test_the_schema_check_finds_a_report_that_strays(schema):
         "['incidents', 0]: 'url' is a required property",
         "['totals', 'incidents']: '3' is not of type 'integer'",
     ]
+
+
+def test_a_month_that_has_not_begun_is_refused_as_the_page_refuses_it(manager, clock):
+    clock.now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    problem = assert_problem(api_client(manager).get(f"{API}/reports/monthly/2026-12/"), 400)
+
+    message = "December 2026 has not begun yet: the latest report is November 2026's."
+    assert problem["errors"] == {"month": [message]}
+    assert api_client(manager).get(f"{API}/reports/monthly/2026-11/").status_code == 200

@@ -1,6 +1,7 @@
 """`manage.py incident_report`: the monthly report as Markdown, CSV or JSON."""
 
 import json
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
@@ -99,3 +100,14 @@ def test_a_month_that_is_not_one_is_an_error_saying_so(db, month, message):
 def test_an_unknown_format_is_an_error(db):
     with pytest.raises(CommandError, match="invalid choice: 'pdf'"):
         _report("--month", "2026-11", "--format", "pdf")
+
+
+def test_a_month_that_has_not_begun_is_an_error_saying_so(db, clock):
+    clock.now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    with pytest.raises(CommandError) as error:
+        _report("--month", "2026-12")
+
+    assert (
+        str(error.value) == "December 2026 has not begun yet: the latest report is November 2026's."
+    )

@@ -207,6 +207,17 @@ def test_the_page_costs_the_same_queries_however_many_incidents(
     assert len(many) == len(few)
 
 
+def test_head_answers_as_get_does_without_a_body(client, manager, november_incidents):
+    # Link checkers and uptime monitors ask HEAD.
+    client.force_login(manager)
+
+    for url in ("/reports/monthly/2026-11/", "/reports/monthly/2026-11/incidents.csv"):
+        response = client.head(url)
+        assert response.status_code == 200, url
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert body == b"", url
+
+
 def test_the_csv_is_a_download_of_the_month_s_incidents(client, manager, november_incidents):
     client.force_login(manager)
 

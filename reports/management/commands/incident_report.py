@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from reports.builder import monthly_report
 from reports.export import csv_lines, report_json, report_markdown
-from reports.months import Month
+from reports.months import Month, reportable_month
 
 FORMATS = ("md", "csv", "json")
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         if text is None:
             return Month.containing(timezone.now()).previous()
         try:
-            return Month.parse(text)
+            return reportable_month(text)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
