@@ -1,5 +1,5 @@
 """The email outbox: OutgoingEmail rows, added in the caller's transaction and sent by workers
-once each (DESIGN.md, "Durability").
+once each (DESIGN.md, "Durability"; the lease, claim and retry are ops.outbox's).
 
 A row's life: `pending` until the tick hands it to a worker (which stamps `claimed_at`, so the
 next tick leaves it alone), `sending` while a worker holds it, then `sent`, or `failed` when it

@@ -1,5 +1,5 @@
 """The subscribers' outbox: SubscriberNotification rows, handed out by a tick and sent by
-workers, each once (DESIGN.md, "Durability"; the same life as postmortems' email outbox).
+workers, each once (DESIGN.md, "Durability"; the lease, claim and retry are ops.outbox's).
 
 A row is `pending` until the tick (deliver_due) hands it out in a batch (stamping
 `claimed_at`, so the next tick leaves it alone), `sending` while a worker holds it, then `sent`,
