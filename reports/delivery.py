@@ -41,6 +41,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
+from ops import outbox
 from reports.builder import monthly_report
 from reports.email import ReportEmail, report_email, report_message
 from reports.models import DeliveryState, ReportDelivery
@@ -64,8 +65,7 @@ def max_attempts() -> int:
 
 def retry_delay(attempts: int) -> timedelta:
     """2 min, 4 min, 8 min … at most LONGEST_RETRY, after the `attempts`th attempt."""
-    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
-    return min(delay, LONGEST_RETRY)
+    return outbox.backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 def report_recipients() -> list[str]:
@@ -101,19 +101,12 @@ def deliveries_create_due(*, now: datetime) -> Month:
     return month
 
 
-def _claimable(now: datetime) -> Q:
-    """Rows due and held by no one, and rows whose sender died (its lease ran out)."""
-    return Q(state=DeliveryState.PENDING, due_at__lte=now) | Q(
-        state=DeliveryState.SENDING, claimed_at__lt=now - lease()
-    )
-
-
 def deliveries_send_due() -> Counter[str]:
     """Send every row due now, month by month; how many were sent, retried, failed, and how
     many months could not be built ("unbuilt")."""
     outcomes: Counter[str] = Counter()
     months = (
-        ReportDelivery.objects.filter(_claimable(timezone.now()))
+        ReportDelivery.objects.filter(outbox.due(timezone.now(), lease=lease()))
         .order_by("month")
         .values_list("month", flat=True)
         .distinct()
@@ -148,7 +141,7 @@ def _claim_next(month: str) -> ReportDelivery | None:
         with transaction.atomic():
             row = (
                 ReportDelivery.objects.select_for_update(skip_locked=True)
-                .filter(_claimable(now), month=month)
+                .filter(outbox.due(now, lease=lease()), month=month)
                 .order_by("due_at", "pk")
                 .first()
             )
@@ -173,17 +166,10 @@ def _send(row: ReportDelivery, email: ReportEmail) -> tuple[str, Exception | Non
     message = report_message(
         email, to=row.email, headers={"Message-ID": message_id(row), "X-Tocsin-Report": row.month}
     )
-    try:
-        message.send(using="default")
-    except (smtplib.SMTPException, OSError, ValueError) as error:
+    what = f"report email {row.month} to {row.email}"
+    error = outbox.deliver(_claimed(row), lambda: message.send(using="default"), what=what)
+    if error is not None:
         return _failed(row, error), error
-    except Exception as error:
-        # A bug or a mailer we do not know: counted like any failure, so the row still gives
-        # up in time.
-        logger.exception("report email %s to %s failed", row.month, row.email)
-        return _failed(row, error), error
-    if not _claimed(row).update(state=DeliveryState.SENT, sent_at=timezone.now(), last_error=""):
-        logger.warning("report email %s to %s was sent after its lease", row.month, row.email)
     return "sent", None
 
 
@@ -196,19 +182,19 @@ def message_id(row: ReportDelivery) -> str:
 
 
 def _failed(row: ReportDelivery, error: Exception) -> str:
-    text = _error_text(error)
-    if _permanent(error) or row.attempts >= max_attempts():
-        _claimed(row).update(state=DeliveryState.FAILED, last_error=text)
+    text = outbox.smtp_error_text(error)
+    outcome = outbox.retry_or_give_up(
+        _claimed(row),
+        attempts=row.attempts,
+        max_attempts=max_attempts(),
+        error=text,
+        permanent=outbox.smtp_permanent(error),
+        retry_at=timezone.now() + retry_delay(row.attempts),
+    )
+    if outcome == "failed":
         row.last_error = text
         _log_give_up(row)
-        return "failed"
-    _claimed(row).update(
-        state=DeliveryState.PENDING,
-        due_at=timezone.now() + retry_delay(row.attempts),
-        claimed_at=None,
-        last_error=text,
-    )
-    return "retry"
+    return outcome
 
 
 def _log_give_up(row: ReportDelivery) -> None:
@@ -221,16 +207,6 @@ def _log_give_up(row: ReportDelivery) -> None:
     )
 
 
-def _permanent(error: Exception) -> bool:
-    """Whether another attempt cannot succeed: the server refused the recipient for good
-    (5xx to RCPT), or the address could not be parsed."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        # One recipient per message: this holds its RCPT reply.
-        code, _reply = next(iter(error.recipients.values()), (0, b""))
-        return 500 <= code < 600
-    return isinstance(error, ValueError)
-
-
 def _server_away(error: Exception | None) -> bool:
     """A failure of the connection rather than of this message or recipient."""
     if isinstance(error, smtplib.SMTPConnectError):  # refused us at the greeting
@@ -240,21 +216,6 @@ def _server_away(error: Exception | None) -> bool:
     )
 
 
-def _error_text(error: Exception) -> str:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, reply = next(iter(error.recipients.values()), (0, b""))
-        return f"Recipient refused ({code}): {_reply_text(reply)}"
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"SMTP error {error.smtp_code}: {_reply_text(error.smtp_error)}"
-    return f"{type(error).__name__}: {error}"[:1000]
-
-
-def _reply_text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-
-
 def _claimed(row: ReportDelivery) -> QuerySet[ReportDelivery]:
     """The row, as long as this send's claim on it holds (no rescuer took it over)."""
-    return ReportDelivery.objects.filter(
-        pk=row.pk, state=DeliveryState.SENDING, claimed_at=row.claimed_at
-    )
+    return outbox.held(ReportDelivery.objects.filter(pk=row.pk), claimed_at=row.claimed_at)

@@ -1,5 +1,5 @@
 """The email outbox: OutgoingEmail rows, added in the caller's transaction and sent by workers
-once each (DESIGN.md, "Durability").
+once each (DESIGN.md, "Durability"; the lease, claim and retry are ops.outbox's).
 
 A row's life: `pending` until the tick hands it to a worker (which stamps `claimed_at`, so the
 next tick leaves it alone), `sending` while a worker holds it, then `sent`, or `failed` when it
@@ -23,7 +23,6 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import logging
-import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +33,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from postmortems.models import EmailState, OutgoingEmail
+from ops import outbox
+from postmortems.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
@@ -142,39 +142,22 @@ def requeue_after() -> timedelta:
     return timedelta(seconds=settings.POSTMORTEM_EMAIL_REQUEUE_AFTER)
 
 
-def _waiting(now: datetime) -> Q:
-    """Due rows no worker holds: never handed out, or handed out so long ago that their task
-    must have been lost."""
-    return Q(state=EmailState.PENDING, due_at__lte=now) & (
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - requeue_after())
-    )
-
-
-def _abandoned(now: datetime) -> Q:
-    """Rows whose worker died mid-send."""
-    return Q(state=EmailState.SENDING, claimed_at__lt=now - lease())
-
-
 def emails_dispatch_due(
     *, now: datetime | None = None, limit: int = 500, enqueue: Enqueue = _enqueue
 ) -> list[int]:
     """Hand the due rows, and those a dead worker or a lost task left behind, to workers;
     the ids handed out. Two ticks at once hand out each row once (skip_locked)."""
     now = now or timezone.now()
-    wanted = _waiting(now) | _abandoned(now)
     with transaction.atomic():
-        ids = list(
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(wanted)
-            .order_by("due_at")
-            .values_list("pk", flat=True)[:limit]
+        handed = outbox.hand_out(
+            OutgoingEmail.objects.order_by("due_at"),
+            now=now,
+            lease=lease(),
+            requeue_after=requeue_after(),
+            limit=limit,
         )
+        ids = [pk for (pk,) in handed]
         if ids:
-            # Back to pending, stamped as handed out: the next tick leaves the rows to the
-            # tasks enqueued here until requeue_after() says those were lost.
-            OutgoingEmail.objects.filter(wanted, pk__in=ids).update(
-                state=EmailState.PENDING, claimed_at=now
-            )
             transaction.on_commit(lambda: enqueue(ids), robust=True)
     return ids
 
@@ -186,28 +169,18 @@ def email_send(*, email_id: int, now: datetime | None = None) -> str:
     Returns what became of it: "sent", "retry", "failed" or "skipped".
     """
     now = now or timezone.now()
-    claimed = OutgoingEmail.objects.filter(
-        Q(pk=email_id) & (Q(state=EmailState.PENDING, due_at__lte=now) | _abandoned(now))
-    ).update(state=EmailState.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
+    due = OutgoingEmail.objects.filter(outbox.due(now, lease=lease()), pk=email_id)
+    if not outbox.claim(due, now=now):
         return "skipped"
     row = OutgoingEmail.objects.get(pk=email_id)
     if row.attempts > MAX_ATTEMPTS:
         # Every worker that took it so far died on it (its send never came back to say): a
         # message that kills workers is not tried for ever.
-        _finish(row, state=EmailState.FAILED, error=row.last_error or "no attempt finished")
+        outbox.give_up(_claimed(row), error=row.last_error or "no attempt finished")
         return "failed"
-    try:
-        _deliver(row)
-    except (smtplib.SMTPException, OSError, ValueError) as error:
+    error = outbox.deliver(_claimed(row), lambda: _deliver(row), what=f"email {row.pk} ({row.key})")
+    if error is not None:
         return _failed(row, error, now=now)
-    except Exception as error:
-        # A bug or a mailer we do not know: counted like any failure, so the row still gives
-        # up in time instead of waking a worker every lease.
-        logger.exception("email %s (%s) failed", row.pk, row.key)
-        return _failed(row, error, now=now)
-    if not _claimed(row).update(state=EmailState.SENT, sent_at=timezone.now(), last_error=""):
-        logger.warning("email %s was sent after its lease ran out", row.pk)
     return "sent"
 
 
@@ -266,56 +239,26 @@ def message_id(row: OutgoingEmail) -> str:
     return f"<tocsin.postmortems.{row.pk}.{digest[:16]}@{domain}>"
 
 
-def _permanent(error: Exception) -> bool:
-    """Whether another attempt cannot succeed: the server refused the recipient for good
-    (5xx to RCPT), or Django could not parse the address."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        # One recipient per message: this holds its RCPT reply.
-        code, _reply = next(iter(error.recipients.values()), (0, b""))
-        return 500 <= code < 600
-    return isinstance(error, ValueError)
-
-
 def retry_delay(attempts: int) -> timedelta:
     """2 min, 4 min, 8 min … at most LONGEST_RETRY, after the `attempts`th attempt."""
-    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
-    return min(delay, LONGEST_RETRY)
+    return outbox.backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 def _failed(row: OutgoingEmail, error: Exception, *, now: datetime) -> str:
-    text = _error_text(error)
-    if _permanent(error) or row.attempts >= MAX_ATTEMPTS:
-        logger.warning("email %s (%s) to %s failed: %s", row.pk, row.key, row.to, text)
-        _finish(row, state=EmailState.FAILED, error=text)
-        return "failed"
-    _claimed(row).update(
-        state=EmailState.PENDING,
-        due_at=now + retry_delay(row.attempts),
-        claimed_at=None,
-        last_error=text,
+    text = outbox.smtp_error_text(error)
+    outcome = outbox.retry_or_give_up(
+        _claimed(row),
+        attempts=row.attempts,
+        max_attempts=MAX_ATTEMPTS,
+        error=text,
+        permanent=outbox.smtp_permanent(error),
+        retry_at=now + retry_delay(row.attempts),
     )
-    return "retry"
-
-
-def _error_text(error: Exception) -> str:
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        code, reply = next(iter(error.recipients.values()), (0, b""))
-        return f"Recipient refused ({code}): {_reply_text(reply)}"
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"SMTP error {error.smtp_code}: {_reply_text(error.smtp_error)}"
-    return f"{type(error).__name__}: {error}"[:1000]
-
-
-def _reply_text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    if outcome == "failed":
+        logger.warning("email %s (%s) to %s failed: %s", row.pk, row.key, row.to, text)
+    return outcome
 
 
 def _claimed(row: OutgoingEmail) -> QuerySet[OutgoingEmail]:
     """The row, as long as this send's claim on it holds (no rescuer took it over)."""
-    return OutgoingEmail.objects.filter(
-        pk=row.pk, state=EmailState.SENDING, claimed_at=row.claimed_at
-    )
-
-
-def _finish(row: OutgoingEmail, *, state: EmailState, error: str) -> None:
-    _claimed(row).update(state=state, last_error=error[:1000])
+    return outbox.held(OutgoingEmail.objects.filter(pk=row.pk), claimed_at=row.claimed_at)

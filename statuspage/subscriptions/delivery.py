@@ -1,5 +1,5 @@
 """The subscribers' outbox: SubscriberNotification rows, handed out by a tick and sent by
-workers, each once (DESIGN.md, "Durability"; the same life as postmortems' email outbox).
+workers, each once (DESIGN.md, "Durability"; the lease, claim and retry are ops.outbox's).
 
 A row is `pending` until the tick (deliver_due) hands it out in a batch (stamping
 `claimed_at`, so the next tick leaves it alone), `sending` while a worker holds it, then `sent`,
@@ -39,15 +39,15 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from ops import outbox
 from statuspage.models import (
     DeliveryState,
     MaintenanceStatus,
@@ -76,18 +76,6 @@ def lease() -> timedelta:
 
 def requeue_after() -> timedelta:
     return timedelta(seconds=settings.STATUSPAGE_DELIVERY_REQUEUE_AFTER)
-
-
-def _waiting(now: datetime) -> Q:
-    """Due rows no worker holds: never handed out, or handed out so long ago that their task
-    must have been lost."""
-    return Q(state=DeliveryState.PENDING, due_at__lte=now) & (
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - requeue_after())
-    )
-
-
-def _abandoned(now: datetime) -> Q:
-    return Q(state=DeliveryState.SENDING, claimed_at__lt=now - lease())
 
 
 def _behind_an_earlier() -> Exists:
@@ -130,29 +118,23 @@ def deliver_due(
     batches (emails STATUSPAGE_EMAIL_BATCH at a time, webhooks one each: a webhook may take
     its whole timeout). The ids handed out. Two ticks at once hand out each row once."""
     now = now or timezone.now()
-    wanted = _waiting(now) | _abandoned(now)
     with transaction.atomic():
-        rows = list(
-            SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(wanted)
-            .exclude(_behind_an_earlier())
-            .order_by("due_at", "id")
-            .values_list("pk", "subscriber__kind")[:limit]
+        rows = outbox.hand_out(
+            SubscriberNotification.objects.exclude(_behind_an_earlier()).order_by("due_at", "id"),
+            "subscriber__kind",
+            now=now,
+            lease=lease(),
+            requeue_after=requeue_after(),
+            limit=limit,
         )
-        ids = [pk for pk, _kind in rows]
-        if not ids:
+        if not rows:
             return []
-        # Back to pending, stamped as handed out: the next tick leaves them to these tasks
-        # until requeue_after() says the tasks were lost.
-        SubscriberNotification.objects.filter(wanted, pk__in=ids).update(
-            state=DeliveryState.PENDING, claimed_at=now
-        )
         emails = [pk for pk, kind in rows if kind == SubscriberKind.EMAIL]
         size = max(settings.STATUSPAGE_EMAIL_BATCH, 1)
         batches = [emails[i : i + size] for i in range(0, len(emails), size)]
         batches += [[pk] for pk, kind in rows if kind == SubscriberKind.WEBHOOK]
         transaction.on_commit(lambda: enqueue(batches), robust=True)
-    return ids
+    return [pk for pk, _kind in rows]
 
 
 @dataclass
@@ -177,16 +159,13 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
     ids = list(ids)
     outcome = Outcome()
     with transaction.atomic():
-        due = Q(pk__in=ids) & (Q(state=DeliveryState.PENDING, due_at__lte=now) | _abandoned(now))
         claimed = list(
             SubscriberNotification.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(due)
+            .filter(outbox.due(now, lease=lease()), pk__in=ids)
             .exclude(_behind_an_earlier())
             .values_list("pk", flat=True)
         )
-        SubscriberNotification.objects.filter(pk__in=claimed).update(
-            state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
+        outbox.claim(SubscriberNotification.objects.filter(pk__in=claimed), now=now)
         # Rows that became due behind an earlier one after the tick handed them out (it
         # failed and backs off): free for a later tick, which holds them until it is done.
         SubscriberNotification.objects.filter(
@@ -206,14 +185,14 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
     for row in rows:
         withheld = _withheld(row)
         if withheld:
-            _finish(row, DeliveryState.FAILED, withheld)
+            outbox.give_up(_claimed(row), error=withheld)
             outcome.withheld += 1
         elif not row.subscriber.is_active:
-            _finish(row, DeliveryState.FAILED, "The subscriber is no longer active.")
+            outbox.give_up(_claimed(row), error="The subscriber is no longer active.")
             outcome.failed += 1
         elif row.attempts > settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
             # Every worker that took it so far died on it: not tried for ever.
-            _finish(row, DeliveryState.FAILED, row.last_error or "No attempt finished.")
+            outbox.give_up(_claimed(row), error=row.last_error or "No attempt finished.")
             outcome.failed += 1
         elif row.subscriber.kind == SubscriberKind.EMAIL:
             emails.append(row)
@@ -305,9 +284,10 @@ def _send_emails(
 
 def _hand_back(rows: list[SubscriberNotification], *, claim: datetime) -> int:
     """Give up the claim on `rows`, unsent: due again at once, and this was no attempt."""
-    handed = SubscriberNotification.objects.filter(
-        pk__in=[row.pk for row in rows], state=DeliveryState.SENDING, claimed_at=claim
-    ).update(state=DeliveryState.PENDING, claimed_at=None, attempts=F("attempts") - 1)
+    ours = SubscriberNotification.objects.filter(pk__in=[row.pk for row in rows])
+    handed = outbox.held(ours, claimed_at=claim).update(
+        state=DeliveryState.PENDING, claimed_at=None, attempts=F("attempts") - 1
+    )
     logger.warning("a slow batch handed %d notifications back before its lease ran out", handed)
     return handed
 
@@ -315,9 +295,8 @@ def _hand_back(rows: list[SubscriberNotification], *, claim: datetime) -> int:
 def _mark_sent(ids: list[int], *, claim: datetime) -> int:
     if not ids:
         return 0
-    marked = SubscriberNotification.objects.filter(
-        pk__in=ids, state=DeliveryState.SENDING, claimed_at=claim
-    ).update(state=DeliveryState.SENT, sent_at=timezone.now(), last_error="")
+    sent = outbox.held(SubscriberNotification.objects.filter(pk__in=ids), claimed_at=claim)
+    marked = outbox.mark_sent(sent)
     if marked < len(ids):
         logger.warning("%d notifications were sent after their lease ran out", len(ids) - marked)
     return len(ids)
@@ -350,7 +329,7 @@ def _send_webhook(
             if locked.consecutive_failures:
                 locked.consecutive_failures = 0
                 locked.save(update_fields=["consecutive_failures"])
-            _finish(row, DeliveryState.SENT, "")
+            outbox.mark_sent(_claimed(row))
             outcome.sent += 1
             return
         locked.consecutive_failures += 1
@@ -370,7 +349,7 @@ def _send_webhook(
         locked.save(update_fields=fields)
         if locked.disabled_at is not None:
             error = f"Webhook disabled after {locked.consecutive_failures} failures: "
-            _finish(row, DeliveryState.FAILED, error + result.error)
+            outbox.give_up(_claimed(row), error=error + result.error)
             SubscriberNotification.objects.filter(
                 subscriber=locked, state=DeliveryState.PENDING
             ).update(state=DeliveryState.FAILED, last_error=error + "not sent.")
@@ -381,21 +360,19 @@ def _send_webhook(
 
 def retry_delay(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … at most LONGEST_RETRY, after the `attempts`th attempt."""
-    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
-    return min(delay, LONGEST_RETRY)
+    return outbox.backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 def _failed(
     row: SubscriberNotification, error: Exception, outcome: Outcome, *, now: datetime
 ) -> None:
-    permanent = isinstance(error, ValueError)
+    permanent = outbox.smtp_permanent(error)
     # What is logged names the row and the SMTP code, never the text: a refusal's text holds
     # the subscriber's address (and the server's reply may quote it). The row keeps the text.
     logged = type(error).__name__
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(error.recipients.values()), (0, b""))
-        permanent = 500 <= code < 600
-        text = f"{logged}: {code} {reply.decode(errors='replace')}"
+        text = f"{logged}: {code} {outbox.reply_text(reply)}"
         logged = f"{logged} {code}"
     else:
         text = f"{logged}: {error}"
@@ -414,32 +391,26 @@ def _retry_or_fail(
     logged: str | None = None,
 ) -> None:
     """`error` is kept on the row; `logged` (what the log may say of it) defaults to it."""
-    if permanent or row.attempts >= settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS:
-        logger.warning(
-            "notification %s (%s) failed: %s",
-            row.pk,
-            row.event_key,
-            error if logged is None else logged,
-        )
-        _finish(row, DeliveryState.FAILED, error)
-        outcome.failed += 1
-        return
-    SubscriberNotification.objects.filter(
-        pk=row.pk, state=DeliveryState.SENDING, claimed_at=row.claimed_at
-    ).update(
-        state=DeliveryState.PENDING,
-        due_at=now + retry_delay(row.attempts),
-        claimed_at=None,
-        last_error=error[:1000],
+    result = outbox.retry_or_give_up(
+        _claimed(row),
+        attempts=row.attempts,
+        max_attempts=settings.STATUSPAGE_DELIVERY_MAX_ATTEMPTS,
+        error=error,
+        permanent=permanent,
+        retry_at=now + retry_delay(row.attempts),
     )
-    outcome.retry += 1
+    if result == "retry":
+        outcome.retry += 1
+        return
+    logger.warning(
+        "notification %s (%s) failed: %s",
+        row.pk,
+        row.event_key,
+        error if logged is None else logged,
+    )
+    outcome.failed += 1
 
 
-def _finish(row: SubscriberNotification, state: DeliveryState, error: str) -> None:
-    """Settle the row, as long as this batch's claim on it holds (no rescuer took it over)."""
-    values: dict[str, Any] = {"state": state, "last_error": error[:1000]}
-    if state == DeliveryState.SENT:
-        values["sent_at"] = timezone.now()
-    SubscriberNotification.objects.filter(
-        pk=row.pk, state=DeliveryState.SENDING, claimed_at=row.claimed_at
-    ).update(**values)
+def _claimed(row: SubscriberNotification) -> QuerySet[SubscriberNotification]:
+    """The row, as long as this batch's claim on it holds (no rescuer took it over)."""
+    return outbox.held(SubscriberNotification.objects.filter(pk=row.pk), claimed_at=row.claimed_at)
