@@ -34,15 +34,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from benchmarks.ingest import (
+from benchmarks.harness import (
     configure,
     cpu_times,
     cpu_used,
+    create_and_migrate,
+    database_name,
     drop_database,
     free_port,
-    recreate_database,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -174,15 +174,9 @@ def main() -> int:
     # Sessions and their auth hash are signed with it: the server must have the same one.
     secret_key = secrets.token_urlsafe(50)
     os.environ["SECRET_KEY"] = secret_key
-    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
-    recreate_database(url)
-
-    import django
-
-    django.setup()
+    create_and_migrate(url)
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
     from django.db import connection
 
     from accounts.models import Role, User
@@ -190,7 +184,6 @@ def main() -> int:
     from incidents.models import RoleKind, Severity
     from incidents.views import LIVE_INCIDENT_SECONDS
 
-    call_command("migrate", verbosity=0)
     responder = User.objects.create_user(
         username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
     )
@@ -224,7 +217,7 @@ def main() -> int:
     server = start_gunicorn(
         args, port=port, database_url=url, redis_url=redis_url, log=log, secret_key=secret_key
     )
-    database = urlsplit(url).path.lstrip("/")
+    database = database_name(url)
     path = f"/incidents/{incident.number}/live/"
     interval = float(LIVE_INCIDENT_SECONDS)
     scenarios: list[Scenario] = []
