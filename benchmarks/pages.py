@@ -150,7 +150,8 @@ def load(now: datetime) -> dict[str, Any]:
             INSERT INTO incidents_incident (number, title, summary, severity_id, status, team_id,
                 labels, source, private, cause_category, resolution,
                 declared_by_id, commander_id, started_at, detected_at, declared_at,
-                acknowledged_at, identified_at, mitigated_at, resolved_at, updated_at)
+                acknowledged_at, identified_at, mitigated_at, resolved_at, last_resolved_at,
+                reopen_count, drill, updated_at)
             SELECT g,
                 (%(titles)s::text[])[1 + (g * 7) %% cardinality(%(titles)s::text[])]
                     || ' on service ' || (1 + g %% %(services)s),
@@ -173,6 +174,9 @@ def load(now: datetime) -> dict[str, Any]:
                 declared + interval '70 minutes',
                 CASE WHEN g > %(incidents)s - %(open)s THEN NULL
                      ELSE declared + interval '2 hours' END,
+                CASE WHEN g > %(incidents)s - %(open)s THEN NULL
+                     ELSE declared + interval '2 hours' END,
+                0, false,
                 declared + interval '2 hours'
             FROM src, people, sev, svc
             """,
