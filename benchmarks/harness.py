@@ -112,6 +112,13 @@ def free_port() -> int:
         return port
 
 
+def add_gunicorn_arguments(parser: argparse.ArgumentParser, *, more_help: str = "") -> None:
+    """The options start_gunicorn() reads; --gunicorn-args is listed only with `more_help`."""
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--gunicorn-args", default="", help=more_help or argparse.SUPPRESS)
+
+
 def start_gunicorn(
     args: argparse.Namespace,
     *,

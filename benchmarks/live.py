@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.harness import (
+    add_gunicorn_arguments,
     configure,
     cpu_times,
     cpu_used,
@@ -59,9 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--change-every", type=float, default=10.0, help="seconds between notes (busy)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn arguments")
+    add_gunicorn_arguments(parser, more_help="more gunicorn arguments")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import (
+    add_gunicorn_arguments,
     celery_beat,
     celery_worker,
     configure,
@@ -63,9 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the load lasts")
     parser.add_argument("--probes", type=float, default=1.0, help="paging alerts per second")
     parser.add_argument("--level-delay", type=int, default=10, help="seconds before level 2")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help=argparse.SUPPRESS)
+    add_gunicorn_arguments(parser)
     parser.add_argument("--celery-concurrency", type=int, default=4, help="worker threads")
     parser.add_argument("--seed", type=int, default=7, help="payload generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

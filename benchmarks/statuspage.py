@@ -39,6 +39,7 @@ from pathlib import Path
 
 from benchmarks.harness import (
     Connection,
+    add_gunicorn_arguments,
     configure,
     cpu_times,
     cpu_used,
@@ -73,9 +74,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds")
     parser.add_argument("--requests", type=int, default=2000, help="requests per path a round")
     parser.add_argument("--warmup", type=int, default=500, help="warm-up requests per path")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn arguments")
+    add_gunicorn_arguments(parser, more_help="more gunicorn arguments")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from benchmarks.harness import (
     Run,
+    add_gunicorn_arguments,
     closed_loop,
     configure,
     cpu_times,
@@ -78,11 +79,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests to each first")
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
     parser.add_argument("--seconds", type=float, default=20.0, help="open-loop duration")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument(
-        "--gunicorn-args", default="", help="more gunicorn arguments, e.g. '-k sync'"
-    )
+    add_gunicorn_arguments(parser, more_help="more gunicorn arguments, e.g. '-k sync'")
     parser.add_argument("--seed", type=int, default=1, help="payload generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from benchmarks.harness import (
+    add_gunicorn_arguments,
     celery_beat,
     celery_worker,
     configure,
@@ -75,9 +76,7 @@ def parse_args() -> argparse.Namespace:
         help="each incident's 5 changes spread over the window, or back to back",
     )
     parser.add_argument("--settle-limit", type=float, default=180.0, help="max wait, seconds")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help=argparse.SUPPRESS)
+    add_gunicorn_arguments(parser)
     parser.add_argument("--celery-concurrency", type=int, default=4, help="worker threads")
     parser.add_argument("--seed", type=int, default=12, help="command mix seed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
