@@ -34,15 +34,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from benchmarks.ingest import (
+from benchmarks.harness import (
+    add_gunicorn_arguments,
     configure,
     cpu_times,
     cpu_used,
+    create_and_migrate,
+    database_name,
     drop_database,
     free_port,
-    recreate_database,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -59,9 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--change-every", type=float, default=10.0, help="seconds between notes (busy)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn arguments")
+    add_gunicorn_arguments(parser, more_help="more gunicorn arguments")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
@@ -174,15 +173,9 @@ def main() -> int:
     # Sessions and their auth hash are signed with it: the server must have the same one.
     secret_key = secrets.token_urlsafe(50)
     os.environ["SECRET_KEY"] = secret_key
-    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
-    recreate_database(url)
-
-    import django
-
-    django.setup()
+    create_and_migrate(url)
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
     from django.db import connection
 
     from accounts.models import Role, User
@@ -190,7 +183,6 @@ def main() -> int:
     from incidents.models import RoleKind, Severity
     from incidents.views import LIVE_INCIDENT_SECONDS
 
-    call_command("migrate", verbosity=0)
     responder = User.objects.create_user(
         username="rosa", first_name="Rosa", last_name="Responder", role=Role.RESPONDER
     )
@@ -224,7 +216,7 @@ def main() -> int:
     server = start_gunicorn(
         args, port=port, database_url=url, redis_url=redis_url, log=log, secret_key=secret_key
     )
-    database = urlsplit(url).path.lstrip("/")
+    database = database_name(url)
     path = f"/incidents/{incident.number}/live/"
     interval = float(LIVE_INCIDENT_SECONDS)
     scenarios: list[Scenario] = []

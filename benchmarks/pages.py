@@ -16,13 +16,18 @@ import os
 import statistics
 import sys
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks.harness import (
+    configure_in_process,
+    database_name,
+    expect,
+    recreate_database,
+    step,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench"
 INCIDENTS = 100_000
@@ -71,34 +76,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per endpoint")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     return parser.parse_args()
-
-
-def configure(url: str) -> None:
-    """Point Django at the benchmark database; must run before settings are imported."""
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # Sessions, the cache and the broker stay off disk and off a shared Redis db.
-    os.environ.pop("REDIS_URL", None)
-    # WhiteNoise would warn on every start that DATA_DIR/static was never collected.
-    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-@contextmanager
-def step(label: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    print(f"  {label:<48} {time.perf_counter() - started:6.1f} s", flush=True)
 
 
 def load(now: datetime) -> dict[str, Any]:
@@ -173,7 +150,8 @@ def load(now: datetime) -> dict[str, Any]:
             INSERT INTO incidents_incident (number, title, summary, severity_id, status, team_id,
                 labels, source, private, cause_category, resolution,
                 declared_by_id, commander_id, started_at, detected_at, declared_at,
-                acknowledged_at, identified_at, mitigated_at, resolved_at, updated_at)
+                acknowledged_at, identified_at, mitigated_at, resolved_at, last_resolved_at,
+                reopen_count, drill, updated_at)
             SELECT g,
                 (%(titles)s::text[])[1 + (g * 7) %% cardinality(%(titles)s::text[])]
                     || ' on service ' || (1 + g %% %(services)s),
@@ -196,6 +174,9 @@ def load(now: datetime) -> dict[str, Any]:
                 declared + interval '70 minutes',
                 CASE WHEN g > %(incidents)s - %(open)s THEN NULL
                      ELSE declared + interval '2 hours' END,
+                CASE WHEN g > %(incidents)s - %(open)s THEN NULL
+                     ELSE declared + interval '2 hours' END,
+                0, false,
                 declared + interval '2 hours'
             FROM src, people, sev, svc
             """,
@@ -307,11 +288,6 @@ def load(now: datetime) -> dict[str, Any]:
     return {"detail": params["detail"]}
 
 
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise SystemExit(f"benchmark aborted: {message}")
-
-
 def check_loaded(detail: int) -> None:
     from incidents.models import Incident, TimelineEvent
 
@@ -372,9 +348,9 @@ def report(results: list[dict[str, Any]]) -> bool:
 def main() -> int:
     args = parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    configure(url)
+    configure_in_process(url)
     if not args.reuse:
-        print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
+        print(f"Creating {database_name(url)} and migrating", flush=True)
         recreate_database(url)
 
     import django

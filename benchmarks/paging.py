@@ -26,8 +26,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,22 +33,26 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from benchmarks.ingest import (
-    ROOT,
-    WEBHOOK_PATH,
-    Plan,
+from benchmarks.harness import (
+    add_gunicorn_arguments,
+    celery_beat,
+    celery_worker,
     configure,
+    create_and_migrate,
     drop_database,
     free_port,
     open_loop,
-    recreate_database,
+    p99,
+    percentiles,
+    production_env,
     request_bytes,
     start_gunicorn,
     stop_gunicorn,
-    uncapped_alertmanager,
+    stop_processes,
 )
+from benchmarks.ingest.check import uncapped_alertmanager
+from benchmarks.ingest.plan import WEBHOOK_PATH, Plan, webhook_accepted
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_paging"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -62,9 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the load lasts")
     parser.add_argument("--probes", type=float, default=1.0, help="paging alerts per second")
     parser.add_argument("--level-delay", type=int, default=10, help="seconds before level 2")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help=argparse.SUPPRESS)
+    add_gunicorn_arguments(parser)
     parser.add_argument("--celery-concurrency", type=int, default=4, help="worker threads")
     parser.add_argument("--seed", type=int, default=7, help="payload generator seed")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -122,44 +122,6 @@ def probe_body(n: int) -> bytes:
             ],
         }
     ).encode()
-
-
-def celery(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def celery_worker(
-    queue: str, *more: str, threads: int, env: dict[str, str], log: Path
-) -> subprocess.Popen[bytes]:
-    command = [
-        "worker",
-        f"--queues={queue}",
-        *more,
-        "--pool=threads",
-        f"--concurrency={threads}",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=WARNING",
-    ]
-    return celery(command, env, log)
-
-
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "no samples"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(values)}  p50 {statistics.median(ordered):.0f} ms  p99 {p99:.0f} ms"
-        f"  max {ordered[-1]:.0f} ms"
-    )
 
 
 def who_is_on_call_timing() -> tuple[float, float]:
@@ -245,13 +207,8 @@ def main() -> int:
         flush=True,
     )
 
-    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
-    recreate_database(url)
-    import django
-
-    django.setup()
+    create_and_migrate(url)
     import redis
-    from django.core.management import call_command
     from django.db import connection
 
     from accounts.actors import SYSTEM
@@ -260,7 +217,6 @@ def main() -> int:
     from oncall.models import ContactKind
     from oncall.services import contacts, policies
 
-    call_command("migrate", verbosity=0)
     receiver = Receiver()
     team = Team.objects.create(name="Platform", slug="platform")
     first, second = (User.objects.create(username=name) for name in ("first", "second"))
@@ -303,17 +259,7 @@ def main() -> int:
     ]
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-paging-"))
-    env = {
-        **os.environ,
-        "TOCSIN_PRODUCTION": "1",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "BASE_URL": f"http://127.0.0.1:{port}",
-    }
+    env = production_env(url, redis_url, BASE_URL=f"http://127.0.0.1:{port}")
     print(f"Starting gunicorn, a Celery worker ({args.celery_concurrency} threads) and beat")
     server = start_gunicorn(
         args, port=port, database_url=url, redis_url=redis_url, log=workdir / "gunicorn.log"
@@ -323,11 +269,7 @@ def main() -> int:
         "paging", "--hostname=pager@%h", threads=threads, env=env, log=workdir / "pager.log"
     )
     worker = celery_worker("celery", threads=threads, env=env, log=workdir / "worker.log")
-    beat = celery(
-        ["beat", f"--schedule={workdir / 'beat-schedule'}", "--loglevel=WARNING"],
-        env,
-        workdir / "beat.log",
-    )
+    beat = celery_beat(env, workdir)
     try:
         time.sleep(5)  # the worker and beat connect
         print(f"Load: {len(requests):,} webhook requests at {args.rate:.0f}/s", flush=True)
@@ -336,9 +278,18 @@ def main() -> int:
         async def both() -> list[Any]:
             return list(
                 await asyncio.gather(
-                    open_loop("webhook", WEBHOOK_PATH, requests, port=port, rate=args.rate),
+                    open_loop(
+                        "webhook", requests, port=port, rate=args.rate, accept=webhook_accepted
+                    ),
                     # One connection: idle ones would each hold a gunicorn thread for 5 s.
-                    open_loop("probes", WEBHOOK_PATH, probes, port=port, rate=args.probes, warm=1),
+                    open_loop(
+                        "probes",
+                        probes,
+                        port=port,
+                        rate=args.probes,
+                        warm=1,
+                        accept=lambda status, body: status == 200,
+                    ),
                 )
             )
 
@@ -352,13 +303,7 @@ def main() -> int:
         print(f"Waiting {settle} s for the last pages and escalations", flush=True)
         time.sleep(settle)
     finally:
-        for process in (worker, pager, beat):
-            process.terminate()
-        for process in (worker, pager, beat):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes([worker, pager, beat])
         stop_gunicorn(server)
 
     from django.db.models import Min
@@ -404,8 +349,8 @@ def main() -> int:
         )
         if pk in level_one
     ]
-    p99_first = sorted(to_notifier)[int(len(to_notifier) * 0.99)] if to_notifier else None
-    p99_late = sorted(lateness)[int(len(lateness) * 0.99)] if lateness else None
+    p99_first = p99(to_notifier) if to_notifier else None
+    p99_late = p99(lateness) if lateness else None
     print(
         f"\n{incidents} incidents declared; {probes_sent} probes sent, {len(paging)} of them "
         f"became incidents by the end; {receiver.received} pages reached the receiver"

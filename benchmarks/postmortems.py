@@ -19,11 +19,10 @@ import os
 import statistics
 import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmarks.pages import recreate_database
+from benchmarks.harness import configure_in_process, recreate_database
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench_postmortems"
 BUDGET_MS = 500.0
@@ -36,13 +35,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--drafts", type=int, default=20, help="incidents drafted (timed)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed drafts first")
     return parser.parse_args()
-
-
-def configure(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("REDIS_URL", None)
-    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers")
 
 
 def make_incident(index: int, entries: int, people: list[Any], now: datetime) -> Any:
@@ -125,7 +117,7 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     args = parse_args()
     url = os.environ.get("BENCH_POSTMORTEMS_DATABASE_URL", DEFAULT_URL)
-    configure(url)
+    configure_in_process(url)
     recreate_database(url)
     import django
 

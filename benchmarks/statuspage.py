@@ -36,16 +36,18 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from benchmarks.ingest import (
+from benchmarks.harness import (
     Connection,
+    add_gunicorn_arguments,
     configure,
     cpu_times,
     cpu_used,
+    create_and_migrate,
+    database_name,
     drop_database,
     free_port,
-    recreate_database,
+    percentile,
     start_gunicorn,
     stop_gunicorn,
 )
@@ -72,9 +74,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds")
     parser.add_argument("--requests", type=int, default=2000, help="requests per path a round")
     parser.add_argument("--warmup", type=int, default=500, help="warm-up requests per path")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--gunicorn-args", default="", help="more gunicorn arguments")
+    add_gunicorn_arguments(parser, more_help="more gunicorn arguments")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
@@ -102,8 +102,7 @@ class Run:
         return self.requests / self.seconds
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(len(ordered) * p) - 1))]
+        return percentile(self.latencies_ms, p)
 
 
 async def closed_loop(
@@ -260,17 +259,10 @@ def main() -> int:
     url = os.environ.get("BENCH_STATUSPAGE_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_STATUSPAGE_REDIS_URL", DEFAULT_REDIS_URL)
     configure(url, redis_url)
-    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
-    recreate_database(url)
-
-    import django
-
-    django.setup()
+    create_and_migrate(url)
     import redis
-    from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
     broker = redis.Redis.from_url(redis_url)
     broker.flushdb()
     now = datetime.now(UTC)
@@ -292,7 +284,7 @@ def main() -> int:
         flush=True,
     )
     server = start_gunicorn(args, port=port, database_url=url, redis_url=redis_url, log=log)
-    database = urlsplit(url).path.lstrip("/")
+    database = database_name(url)
     plain = {
         "no-op view": (NOOP_PATH, b"ok"),
         "no-op, public stack": (PUBLIC_NOOP_PATH, b"ok"),

@@ -20,7 +20,6 @@ address must have exactly one message, and every outbox row must say `sent`.
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,12 +27,19 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from benchmarks.ingest import ROOT, configure, drop_database, free_port, recreate_database
+from benchmarks.harness import (
+    celery_worker,
+    configure,
+    create_and_migrate,
+    drop_database,
+    free_port,
+    production_env,
+    stop_processes,
+)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tocsin_bench_spemail"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -84,33 +90,6 @@ class CountingServer:
 
     def stop(self) -> None:
         self._controller.stop()
-
-
-def celery_worker(
-    n: int, threads: int, env: dict[str, str], log: Path
-) -> "subprocess.Popen[bytes]":
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--queues=celery",
-            f"--hostname=spemail{n}@%h",
-            "--pool=threads",
-            f"--concurrency={threads}",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def seed(subscribers: int) -> int:
@@ -179,42 +158,33 @@ def main() -> int:
     os.environ["STATUSPAGE_EMAIL_BATCH"] = str(args.batch)
     configure(url, redis_url)
 
-    print(f"Creating {urlsplit(url).path.lstrip('/')} and migrating", flush=True)
-    recreate_database(url)
-    import django
-
-    django.setup()
+    create_and_migrate(url)
     import redis
-    from django.core.management import call_command
     from django.db import connection, transaction
 
     from statuspage.models import DeliveryState, SubscriberNotification
     from statuspage.subscriptions import services
 
-    call_command("migrate", verbosity=0)
     print(f"Seeding {args.subscribers:,} confirmed email subscribers", flush=True)
     update_id = seed(args.subscribers)
     redis.Redis.from_url(redis_url).flushdb()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-spemail-"))
-    env = {
-        **os.environ,
-        "TOCSIN_PRODUCTION": "1",
-        "SECRET_KEY": "bench-" + "x" * 50,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "BASE_URL": "https://status.example.com",
-    }
+    env = production_env(url, redis_url, BASE_URL="https://status.example.com")
     print(
         f"Starting {args.workers} Celery worker(s) of {args.threads} threads; "
         f"SMTP server on 127.0.0.1:{smtp.port}",
         flush=True,
     )
     workers = [
-        celery_worker(n, args.threads, env, workdir / f"worker{n}.log") for n in range(args.workers)
+        celery_worker(
+            "celery",
+            f"--hostname=spemail{n}@%h",
+            threads=args.threads,
+            env=env,
+            log=workdir / f"worker{n}.log",
+        )
+        for n in range(args.workers)
     ]
     failed = False
     try:
@@ -229,13 +199,7 @@ def main() -> int:
         # A moment more, to see any copy sent twice.
         time.sleep(2)
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(workers)
         smtp.stop()
 
     elapsed = (smtp.last_at - began) if smtp.messages else float("inf")

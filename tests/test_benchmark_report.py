@@ -1,4 +1,4 @@
-"""The monthly report benchmark's loader (benchmarks/report.py) writes data the application
+"""The monthly report benchmark's loader (benchmarks/report/) writes data the application
 could have written: it loads with foreign-key triggers off, so nothing else would notice a
 dangling reference, a timestamp out of order or a commander the timeline does not name.
 
@@ -13,7 +13,16 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F, ForeignKey, Q
 
-from benchmarks import report as bench
+from benchmarks.report.incidents import load_incidents
+from benchmarks.report.seed import (
+    LOADED_TABLES,
+    create_roster,
+    indexes_built_after,
+    load_other_notifications,
+    load_people,
+    prepare_session,
+)
+from benchmarks.report.spec import LOADER_VERSION, MONTHS, Spec, window
 from incidents.models import EventKind, Incident, RoleAssignment, Status, TimelineEvent
 from oncall.models import Notification, NotificationKind
 from reports.months import Month
@@ -24,27 +33,27 @@ LOADED = 1_000
 
 
 @pytest.fixture
-def spec() -> bench.Spec:
-    first = Month.containing(datetime.now(UTC)).minus(bench.MONTHS)
-    small = bench.Spec(
-        version=bench.LOADER_VERSION,
+def spec() -> Spec:
+    first = Month.containing(datetime.now(UTC)).minus(MONTHS)
+    small = Spec(
+        version=LOADER_VERSION,
         incidents=LOADED,
         small=100,
         zone=settings.ORGANISATION_TIME_ZONE,
         first_month=str(first),
         loaded=100,
     )
-    bench.prepare_session()
-    bench.load_people(datetime.now(UTC))
-    bench.create_roster()
-    bench.load_other_notifications(small)
-    bench.load_incidents(small, small=True)
+    prepare_session()
+    load_people(datetime.now(UTC))
+    create_roster()
+    load_other_notifications(small)
+    load_incidents(small, small=True)
     assert Incident.objects.count() == 100
     # The growth, as in another session: helpers created again, indexes dropped and rebuilt.
-    bench.prepare_session()
-    bench.create_roster()
-    with bench.indexes_built_after(bench.LOADED_TABLES):
-        bench.load_incidents(small, small=False)
+    prepare_session()
+    create_roster()
+    with indexes_built_after(LOADED_TABLES):
+        load_incidents(small, small=False)
     return small
 
 
@@ -64,7 +73,7 @@ def test_every_reference_points_at_a_row(spec):
 
 
 def test_incidents_are_numbered_in_time_and_their_times_in_order(spec):
-    start, end = bench.window(spec)
+    start, end = window(spec)
     assert Incident.objects.count() == LOADED
     assert sorted(Incident.objects.values_list("number", flat=True)) == list(range(1, LOADED + 1))
     numbers = list(Incident.objects.order_by("started_at").values_list("number", flat=True))
