@@ -175,7 +175,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "keepalives_count": 2,
         "tcp_user_timeout": DB_TCP_USER_TIMEOUT * 1000,
         # No JIT: our queries are short or are the reports' aggregates, where compiling cost
-        # seconds for under one of work (benchmarks/report.py, 1,000,000 incidents).
+        # seconds for under one of work (benchmarks/report/, 1,000,000 incidents).
         "options": "-c jit=off",
         **timeout_options(DB_STATEMENT_TIMEOUT),
         **DATABASES["default"].get("OPTIONS", {}),
