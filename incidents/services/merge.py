@@ -75,11 +75,6 @@ def incident_merge(
             incident, actor=actor, old=old, acknowledged=acknowledged, entry=entry
         )
         events.publish(
-            events.IncidentResolved(
-                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
-            )
-        )
-        events.publish(
             events.IncidentMerged(
                 incident_id=incident.pk,
                 actor_id=actor.pk,

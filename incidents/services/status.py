@@ -28,6 +28,12 @@ STATUS_TIMESTAMPS: dict[str, str] = {
     Status.RESOLVED: "resolved_at",
 }
 
+# The timeline entry a move to a status records, where it is not a plain status change.
+STATUS_EVENT_KINDS: dict[str, EventKind] = {
+    Status.ACKNOWLEDGED: EventKind.ACKNOWLEDGED,
+    Status.RESOLVED: EventKind.RESOLVED,
+}
+
 
 def incident_set_status(
     *,
@@ -39,15 +45,8 @@ def incident_set_status(
     expected_status: str | None = None,
 ) -> Incident:
     """`expected_status`: the status the actor saw; a different one refuses the move
-    (StaleIncident), so a change made on a stale view is never applied."""
-    if status == Status.RESOLVED:
-        return incident_resolve(
-            incident=incident,
-            actor=actor,
-            resolution=message,
-            source=source,
-            expected_status=expected_status,
-        )
+    (StaleIncident), so a change made on a stale view is never applied. A move to resolved is a
+    resolve, with `message` as its resolution."""
     with transaction.atomic():
         incident = lock_for(actor, Action.RESPOND, incident)
         _check_expected_status(incident, expected_status)
@@ -69,16 +68,20 @@ def _check_expected_status(incident: Incident, expected: str | None) -> None:
 def _change_status(
     incident: Incident, status: Status, *, actor: Actor, source: Source, message: str
 ) -> None:
-    """Move an open incident as the transition table allows. Caller holds the row lock inside
-    a transaction."""
+    """Move an open incident as the transition table allows; a move to resolved keeps
+    `message` as the resolution. Caller holds the row lock inside a transaction."""
     if not transition_allowed(incident.status, status):
         raise IllegalTransition(incident, status)
     now = timezone.now()
     old = Status(incident.status)
-    kind = EventKind.ACKNOWLEDGED if status == Status.ACKNOWLEDGED else EventKind.STATUS_CHANGED
     acknowledged = move_status(incident, status, actor=actor, now=now)
-    if kind == EventKind.ACKNOWLEDGED:
+    if status == Status.RESOLVED and message:
+        incident.resolution = message
+        incident.save(update_fields=["resolution"])
+    if status == Status.ACKNOWLEDGED:
         text = f"{actor.display_name} acknowledged {incident.ref}"
+    elif status == Status.RESOLVED:
+        text = f"{actor.display_name} resolved {incident.ref}"
     elif transition_is_backward(old, status):
         text = f"{actor.display_name} moved {incident.ref} back from {old} to {status}"
     else:
@@ -87,7 +90,7 @@ def _change_status(
         text += f": {message}"
     entry = incident_record_event(
         incident=incident,
-        kind=kind,
+        kind=STATUS_EVENT_KINDS.get(status, EventKind.STATUS_CHANGED),
         actor=actor,
         source=source,
         message=text,
@@ -130,6 +133,7 @@ def move_status(incident: Incident, status: Status, *, actor: Actor, now: dateti
 def publish_status_change(
     incident: Incident, *, actor: Actor, old: Status, acknowledged: bool, entry: TimelineEvent
 ) -> None:
+    """The events of a move from `old` to the incident's status, which `entry` records."""
     events.publish(
         events.IncidentStatusChanged(
             incident_id=incident.pk,
@@ -143,6 +147,12 @@ def publish_status_change(
     if acknowledged:
         events.publish(
             events.IncidentAcknowledged(
+                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
+            )
+        )
+    if incident.status == Status.RESOLVED:
+        events.publish(
+            events.IncidentResolved(
                 incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
             )
         )
@@ -173,38 +183,14 @@ def incident_resolve(
     source: Source = Source.WEB,
     expected_status: str | None = None,
 ) -> Incident:
-    with transaction.atomic():
-        incident = lock_for(actor, Action.RESPOND, incident)
-        _check_expected_status(incident, expected_status)
-        if not transition_allowed(incident.status, Status.RESOLVED):
-            raise IllegalTransition(incident, Status.RESOLVED)
-        now = timezone.now()
-        old = Status(incident.status)
-        acknowledged = move_status(incident, Status.RESOLVED, actor=actor, now=now)
-        if resolution:
-            incident.resolution = resolution
-            incident.save(update_fields=["resolution"])
-        text = f"{actor.display_name} resolved {incident.ref}"
-        if resolution:
-            text += f": {resolution}"
-        entry = incident_record_event(
-            incident=incident,
-            kind=EventKind.RESOLVED,
-            actor=actor,
-            source=source,
-            message=text,
-            data={"from": old, "to": Status.RESOLVED},
-            at=now,
-        )
-        publish_status_change(
-            incident, actor=actor, old=old, acknowledged=acknowledged, entry=entry
-        )
-        events.publish(
-            events.IncidentResolved(
-                incident_id=incident.pk, actor_id=actor.pk, timeline_event_id=entry.pk
-            )
-        )
-    return incident
+    return incident_set_status(
+        incident=incident,
+        actor=actor,
+        status=Status.RESOLVED,
+        source=source,
+        message=resolution,
+        expected_status=expected_status,
+    )
 
 
 def incident_reopen(
@@ -239,14 +225,8 @@ def incident_reopen(
             data={"from": Status.RESOLVED, "to": Status.INVESTIGATING},
             at=now,
         )
-        events.publish(
-            events.IncidentStatusChanged(
-                incident_id=incident.pk,
-                actor_id=actor.pk,
-                old_status=Status.RESOLVED,
-                new_status=Status.INVESTIGATING,
-                timeline_event_id=entry.pk,
-            )
+        publish_status_change(
+            incident, actor=actor, old=Status.RESOLVED, acknowledged=False, entry=entry
         )
         events.publish(
             events.IncidentReopened(
