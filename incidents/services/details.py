@@ -101,26 +101,14 @@ def incident_update_details(
     with transaction.atomic():
         incident = lock_for(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
-        if (
-            "private" in changed
-            and isinstance(actor, User)
-            and not can_change_visibility(actor, incident)
-        ):
-            raise PermissionDenied(
-                "Only the incident's commander, a manager or an admin may make it "
-                f"{'public' if incident.private else 'private'}."
-            )
         # Marking a drill takes the incident out of the figures managers read (or puts it
         # back): the same people's call as its visibility, so a responder cannot quietly drop
         # a bad incident from the month's MTTR.
-        if (
-            "drill" in changed
-            and isinstance(actor, User)
-            and not can_change_visibility(actor, incident)
-        ):
+        guarded = [name for name in ("private", "drill") if name in changed]
+        if guarded and isinstance(actor, User) and not can_change_visibility(actor, incident):
             raise PermissionDenied(
-                "Only the incident's commander, a manager or an admin may mark it as "
-                f"{'not a drill' if incident.drill else 'a drill'}."
+                "Only the incident's commander, a manager or an admin may "
+                f"{_guarded_change(incident, guarded[0])}."
             )
         for name in changed:
             setattr(incident, name, changes[name])
@@ -149,6 +137,13 @@ def incident_update_details(
                 )
             )
     return incident
+
+
+def _guarded_change(incident: Incident, name: str) -> str:
+    """What changing `name` (private or drill) would do to the incident as it stands."""
+    if name == "private":
+        return f"make it {'public' if incident.private else 'private'}"
+    return f"mark it as {'not a drill' if incident.drill else 'a drill'}"
 
 
 def _edit_description(incident: Incident, changed: list[str]) -> str:
