@@ -1,5 +1,6 @@
-"""The home page's report panel: this month so far against the whole of last month, for
-managers and admins (Action.READ_REPORTS), beside the incident list (incidents.boxes).
+"""The home page's report panel: this month so far against last month (by the same day of the
+month, and in all), for managers and admins (Action.READ_REPORTS), beside the incident list
+(incidents.boxes).
 
 Its figures follow the monthly report's definitions (reports.definitions: the configured
 anchor, the first resolution) over the incidents that started in each month in the
@@ -58,6 +59,10 @@ class HomeFigures:
     anchor: Anchor
     incidents: int  # started this month so far, drills and merged duplicates aside
     last_month_incidents: int
+    # Last month's, started by the same day and time of the month as now: early in a month,
+    # "3 against 40" says less than "3 against 5 by this point".
+    last_month_to_date_incidents: int
+    last_month_to_date: datetime  # that moment
     medians: list[MedianPair]
     open_now: int  # open at this moment, whenever they started, drills aside (merging resolves)
     drills_excluded: int  # drills that started this month
@@ -76,8 +81,10 @@ def home_figures(*, now: datetime | None = None) -> HomeFigures:
     reports.figures.metric_aggregates), filtered side by side in one aggregate, so the panel
     and the report of the same month cannot disagree.
     """
-    month = Month.containing(now or timezone.now())
+    now = now or timezone.now()
+    month = Month.containing(now)
     last_month = month.previous()
+    last_month_to_date = last_month.as_far_as(now)
     anchor = mttr_anchor()
     shown = [metric for metric in metrics(anchor) if metric.key in MEDIANS]
 
@@ -86,6 +93,9 @@ def home_figures(*, now: datetime | None = None) -> HomeFigures:
     aggregates: dict[str, Any] = {
         "incidents": Count("pk", filter=this),
         "last_month_incidents": Count("pk", filter=last),
+        "last_month_to_date_incidents": Count(
+            "pk", filter=last & Q(started_at__lt=last_month_to_date)
+        ),
         "open_now": Count("pk", filter=is_open),
         "drills_excluded": Count("pk", filter=started_in(month) & Q(drill=True)),
         # As the report's side counts: a merged drill counts as a drill.
@@ -119,6 +129,8 @@ def home_figures(*, now: datetime | None = None) -> HomeFigures:
         anchor=anchor,
         incidents=row["incidents"],
         last_month_incidents=row["last_month_incidents"],
+        last_month_to_date_incidents=row["last_month_to_date_incidents"],
+        last_month_to_date=last_month_to_date,
         medians=[
             MedianPair(metric, median("this_", metric), median("last_", metric)) for metric in shown
         ],

@@ -1,6 +1,7 @@
 """A report's month: a calendar month in the organisation's zone (ORGANISATION_TIME_ZONE), not
 UTC, so an incident at 23:30 on the 31st in New York counts in the month New York saw it in."""
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +81,16 @@ class Month:
     def end(self, zone: ZoneInfo | None = None) -> datetime:
         """The next month's start: the month is [start, end)."""
         return self.next().start(zone)
+
+    def as_far_as(self, when: datetime, zone: ZoneInfo | None = None) -> datetime:
+        """The moment as far into this month, by the calendar and the clock in `zone`, as
+        `when` is into its own (20 March 12:00 → 20 February 12:00); the month's end when
+        this month has no such day (31 March → end of February)."""
+        zone = zone or organisation_zone()
+        local = when.astimezone(zone)
+        if local.day > calendar.monthrange(self.year, self.month)[1]:
+            return self.end(zone)
+        return local.replace(year=self.year, month=self.month)
 
 
 def current_month() -> Month:

@@ -106,6 +106,9 @@ def test_the_figures_compare_this_month_so_far_with_last_month(months):
     assert str(figures.last_month) == "2026-02"
     assert figures.incidents == 3
     assert figures.last_month_incidents == 4
+    # Started by 20 February 12:00: the 3rd, the 10th and the 20th at 10:00; not the 28th.
+    assert figures.last_month_to_date == datetime(2026, 2, 20, 12, tzinfo=UTC)
+    assert figures.last_month_to_date_incidents == 3
     mtta, mttr = figures.medians
     assert mtta.metric.key == "time_to_acknowledge"
     assert (mtta.this_month.seconds, mtta.this_month.n) == (5 * 60, 2)
@@ -138,7 +141,7 @@ def test_a_manager_sees_the_panel_on_the_home_page(months, manager):
     assert "drills and duplicates merged into another left out (this month: 1 drill, 0 merged)" in (
         content
     )
-    assert item(content, "incidents") == "Incidents 3 last month 4"
+    assert item(content, "incidents") == "Incidents 3 last month 3 by this point, 4 in all"
     assert item(content, "time_to_acknowledge") == "MTTA median 5 min n = 2 last month 7 min, n = 4"
     assert item(content, "time_to_resolve") == "MTTR median 40 min n = 2 last month 1 h, n = 3"
     assert item(content, "open") == "Open now 3"
@@ -234,7 +237,7 @@ def test_an_empty_month_shows_no_median(manager, clock):
 
     content = signed_in_as(manager).get(HOME).content.decode()
 
-    assert item(content, "incidents") == "Incidents 0 last month 0"
+    assert item(content, "incidents") == "Incidents 0 last month 0 by this point, 0 in all"
     assert item(content, "time_to_resolve") == "MTTR median — n = 0 last month —, n = 0"
     assert item(content, "open") == "Open now 0"
 
@@ -274,7 +277,7 @@ def test_the_panel_says_how_many_it_left_out(months, responder, clock, manager):
     content = signed_in_as(manager).get(HOME).content.decode()
 
     assert "left out (this month: 1 drill, 1 merged)" in content
-    assert item(content, "incidents") == "Incidents 3 last month 4"
+    assert item(content, "incidents") == "Incidents 3 last month 3 by this point, 4 in all"
 
 
 def test_the_medians_are_to_the_millisecond_as_the_reports(responder, clock):

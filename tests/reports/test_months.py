@@ -57,3 +57,18 @@ def test_the_month_containing_a_moment_is_the_zones():
 
     assert Month.containing(late_on_the_31st, NEW_YORK) == Month(2026, 10)
     assert Month.containing(late_on_the_31st, ZoneInfo("UTC")) == Month(2026, 11)
+
+
+def test_as_far_into_last_month_is_the_same_day_and_time_in_the_zone():
+    # 5 December 08:30 in New York (13:30 UTC) → 5 November 08:30 there, an hour less into the
+    # month than the elapsed time says (summer time ended on 1 November): the calendar counts.
+    now = datetime(2026, 12, 5, 13, 30, tzinfo=UTC)
+
+    assert Month(2026, 11).as_far_as(now, NEW_YORK) == datetime(2026, 11, 5, 8, 30, tzinfo=NEW_YORK)
+
+
+def test_as_far_into_a_shorter_month_is_its_end():
+    now = datetime(2026, 3, 31, 12, tzinfo=UTC)
+
+    assert Month(2026, 2).as_far_as(now, UTC) == datetime(2026, 3, 1, tzinfo=UTC)
+    assert Month(2026, 1).as_far_as(now, UTC) == datetime(2026, 1, 31, 12, tzinfo=UTC)
