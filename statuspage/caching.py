@@ -64,8 +64,9 @@ _local_lock = threading.Lock()
 NOT_FOUND_TTL = 10
 
 
-# How Django's GZipMiddleware reads Accept-Encoding.
-ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# gzip named in Accept-Encoding, and its weight when given (RFC 9110 12.5.3): "gzip;q=0" says
+# "not gzip", which Django's GZipMiddleware (a bare \bgzip\b) does not read.
+ACCEPTS_GZIP = re.compile(r"(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*(?:,|$)", re.I)
 
 
 class _Entry(TypedDict):
@@ -76,7 +77,13 @@ class _Entry(TypedDict):
 
 
 def _accepts_gzip(request: HttpRequest) -> bool:
-    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+    match = ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", ""))
+    if match is None:
+        return False
+    try:
+        return match[1] is None or float(match[1]) > 0
+    except ValueError:
+        return False
 
 
 def page_zone() -> ZoneInfo:

@@ -4,6 +4,7 @@ import gzip
 import time
 from datetime import UTC, datetime
 
+import pytest
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
@@ -173,6 +174,22 @@ def test_a_browser_gets_the_render_compressed_with_a_weak_etag() -> None:
     assert compressed["ETag"] == "W/" + plain["ETag"]
     assert "Accept-Encoding" in compressed["Vary"]
     assert "Content-Encoding" not in plain
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip;q=0", False),
+        ("br, gzip; q=0.0", False),
+        ("gzip;q=0.5, br", True),
+        ("GZIP", True),
+        ("deflate, br", False),
+        ("gzip;q=nonsense", False),
+    ],
+)
+def test_gzip_only_where_the_client_accepts_it(accept_encoding: str, gzipped: bool) -> None:
+    response = get(Renderer(), Accept_Encoding=accept_encoding)
+    assert ("Content-Encoding" in response) is gzipped
 
 
 def test_either_etag_revalidates_either_variant() -> None:
