@@ -71,9 +71,9 @@ def incident_url(code: str) -> str:
 
 
 def maintenance_url(code: str) -> str:
-    """A maintenance has no page of its own: the page shows it while upcoming or in progress,
-    under this anchor (templates/statuspage/_maintenance.html)."""
-    return f"{page_url()}#maintenance-{code}"
+    """A maintenance's public page: at an incident's address, as Statuspage lists a
+    maintenance among its incidents (statuspage.views.incident serves both)."""
+    return incident_url(code)
 
 
 def page_payload(updated_at: datetime | None) -> Payload:

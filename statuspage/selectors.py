@@ -83,6 +83,19 @@ def upcoming_maintenances() -> QuerySet[Maintenance]:
     return maintenances().filter(status=MaintenanceStatus.SCHEDULED)
 
 
+def completed_maintenances(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[Maintenance]:
+    """Completed maintenance whose window was scheduled to start in [since, until), newest
+    first: the history lists it with the incidents."""
+    done = maintenances().filter(status=MaintenanceStatus.COMPLETED)
+    if since is not None:
+        done = done.filter(scheduled_for__gte=since)
+    if until is not None:
+        done = done.filter(scheduled_for__lt=until)
+    return done.order_by("-scheduled_for", "-id")
+
+
 def active_maintenances() -> QuerySet[Maintenance]:
     return maintenances().filter(
         Q(status=MaintenanceStatus.IN_PROGRESS) | Q(status=MaintenanceStatus.VERIFYING)

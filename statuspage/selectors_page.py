@@ -121,6 +121,10 @@ def incident_by_code(code: str) -> PublicIncident | None:
     return selectors.published_incidents().filter(code=code).first()
 
 
+def maintenance_by_code(code: str) -> Maintenance | None:
+    return selectors.maintenances().filter(code=code).first()
+
+
 @dataclass(frozen=True)
 class Month:
     """A calendar month in the page's zone."""
@@ -157,10 +161,20 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An incident or a completed maintenance in the history, at the moment it is filed under
+    (an incident's publication, a maintenance's scheduled start)."""
+
+    at: datetime
+    incident: PublicIncident | None = None
+    maintenance: Maintenance | None = None
+
+
 @dataclass
 class HistoryPage:
     month: Month
-    incidents: Sequence[PublicIncident]
+    entries: Sequence[HistoryEntry]
     # Months as (month, page number) for the links, None at either end.
     newer: Month | None
     older: Month | None
@@ -168,18 +182,29 @@ class HistoryPage:
 
 
 def history_month(*, month: Month, now: datetime) -> HistoryPage:
-    """One month's published incidents (by when they were published), newest first. The
-    links go back to the month of the first published incident and forward to this month."""
+    """One month's published incidents (by when they were published) and completed
+    maintenance (by when it was scheduled to start), newest first. The links go back to the
+    month of the first of either and forward to this month."""
     zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
     current = Month.containing(now, zone)
-    first_at = selectors.published_incidents().aggregate(first=Min("created_at"))["first"]
+    firsts = [
+        selectors.published_incidents().aggregate(first=Min("created_at"))["first"],
+        selectors.completed_maintenances().aggregate(first=Min("scheduled_for"))["first"],
+    ]
+    first_at = min((first for first in firsts if first is not None), default=None)
     oldest = Month.containing(first_at, zone) if first_at else current
-    incidents = list(
-        selectors.incident_history(since=month.start(zone), until=month.next().start(zone))
-    )
+    since, until = month.start(zone), month.next().start(zone)
+    entries = [
+        HistoryEntry(at=incident.created_at, incident=incident)
+        for incident in selectors.incident_history(since=since, until=until)
+    ] + [
+        HistoryEntry(at=maintenance.scheduled_for, maintenance=maintenance)
+        for maintenance in selectors.completed_maintenances(since=since, until=until)
+    ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
     return HistoryPage(
         month=month,
-        incidents=incidents,
+        entries=entries,
         newer=month.next() if month.months_before(current) > 0 else None,
         older=month.previous() if oldest.months_before(month) > 0 else None,
         page=month.months_before(current) + 1,
