@@ -4,7 +4,7 @@ their bars, the incidents and maintenance to show, and the history month by mont
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from statuspage.models import (
     ComponentGroup,
     ComponentState,
     Maintenance,
+    MaintenanceStatus,
     PublicIncident,
 )
 from statuspage.overall import OverallStatus, overall_status
@@ -79,6 +80,24 @@ class GroupBlock:
         return ComponentState(self.state).label
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An incident or a completed maintenance in the history, at the moment it is filed under
+    (an incident's publication, a maintenance's scheduled start)."""
+
+    at: datetime
+    incident: PublicIncident | None = None
+    maintenance: Maintenance | None = None
+
+
+@dataclass
+class PastDay:
+    """A day of the page's "Past incidents", in the page's zone, newest entry first."""
+
+    day: date
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
 @dataclass
 class Overview:
     status: OverallStatus
@@ -86,6 +105,7 @@ class Overview:
     incidents: list[PublicIncident]
     active_maintenances: list[Maintenance]
     upcoming_maintenances: list[Maintenance]
+    past_days: list[PastDay]
 
 
 def component_blocks(*, now: datetime) -> list[GroupBlock]:
@@ -102,11 +122,50 @@ def component_blocks(*, now: datetime) -> list[GroupBlock]:
     return blocks
 
 
+def past_days(
+    *,
+    incidents: Iterable[PublicIncident],
+    maintenances: Iterable[Maintenance],
+    today: date,
+    zone: ZoneInfo,
+) -> list[PastDay]:
+    """STATUSPAGE_PAST_INCIDENT_DAYS days back from today, newest first, each with what was
+    published that day and the maintenance completed that was scheduled to start that day."""
+    days = [
+        PastDay(today - timedelta(days=back))
+        for back in range(settings.STATUSPAGE_PAST_INCIDENT_DAYS)
+    ]
+    by_day = {day.day: day for day in days}
+    entries = [HistoryEntry(at=incident.created_at, incident=incident) for incident in incidents]
+    entries += [
+        HistoryEntry(at=maintenance.scheduled_for, maintenance=maintenance)
+        for maintenance in maintenances
+        if maintenance.status == MaintenanceStatus.COMPLETED
+    ]
+    for entry in sorted(entries, key=lambda entry: entry.at, reverse=True):
+        found = by_day.get(entry.at.astimezone(zone).date())
+        if found is not None:
+            found.entries.append(entry)
+    return days
+
+
 def page_overview(*, now: datetime) -> Overview:
+    zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
+    today = now.astimezone(zone).date()
+    first_day = today - timedelta(days=max(settings.STATUSPAGE_PAST_INCIDENT_DAYS, 1) - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
     blocks = component_blocks(now=now)
-    incidents = list(selectors.unresolved_incidents())
-    active = list(selectors.active_maintenances())
-    upcoming = list(selectors.upcoming_maintenances())
+    # One read each for incidents and maintenance: the sections above and the past days
+    # share them, which keeps the page's queries bounded (tests/statuspage/test_page.py).
+    recent = list(selectors.unresolved_or_recent_incidents(since=since))
+    incidents = [incident for incident in recent if incident.resolved_at is None]
+    maintenances = list(selectors.current_or_recent_maintenances(since=since))
+    active = [
+        maintenance
+        for maintenance in maintenances
+        if maintenance.status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+    ]
+    upcoming = [m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED]
     states = [row.state for block in blocks for row in block.rows]
     return Overview(
         status=page_status(states=states, incidents=incidents, maintenance=bool(active)),
@@ -114,6 +173,7 @@ def page_overview(*, now: datetime) -> Overview:
         incidents=incidents,
         active_maintenances=active,
         upcoming_maintenances=upcoming,
+        past_days=past_days(incidents=recent, maintenances=maintenances, today=today, zone=zone),
     )
 
 
@@ -159,16 +219,6 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """An incident or a completed maintenance in the history, at the moment it is filed under
-    (an incident's publication, a maintenance's scheduled start)."""
-
-    at: datetime
-    incident: PublicIncident | None = None
-    maintenance: Maintenance | None = None
 
 
 @dataclass
