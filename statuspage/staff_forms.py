@@ -53,6 +53,10 @@ class PublicUpdateForm(forms.Form):
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        # The value a datetime-local input takes: minutes, "T" between date and time.
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
 
 class MaintenanceForm(forms.Form):
     name = forms.CharField(max_length=200)
@@ -65,6 +69,27 @@ class MaintenanceForm(forms.Form):
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.filter(service__public=True).select_related("service"),
         widget=forms.CheckboxSelectMultiple,
+    )
+
+
+# What may still change once a maintenance has started: its end, later.
+EXTENDABLE_FIELDS = {"scheduled_until"}
+
+
+class MaintenanceEditForm(MaintenanceForm):
+    def __init__(self, *args: Any, started: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if started:
+            # A disabled field keeps its initial value whatever is posted.
+            for name, field in self.fields.items():
+                field.disabled = name not in EXTENDABLE_FIELDS
+
+
+class MaintenanceUpdateForm(forms.Form):
+    body = forms.CharField(
+        label="Update",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown on the public page under the maintenance's current status.",
     )
 
 
