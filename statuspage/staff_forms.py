@@ -105,6 +105,14 @@ class ComponentForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     group = forms.ModelChoiceField(queryset=ComponentGroup.objects.all(), required=False)
     position = forms.IntegerField(min_value=0, max_value=POSITION_MAX, initial=0)
+    # As the admin takes it: the column's length, blank for none.
+    hosted_component_id = forms.CharField(
+        label="Hosted Statuspage component id",
+        max_length=Component._meta.get_field("hosted_component_id").max_length,
+        required=False,
+        help_text="Its id on the hosted Atlassian Statuspage incidents are pushed to; blank "
+        "leaves it out of the push.",
+    )
 
 
 class GroupForm(forms.Form):

@@ -234,6 +234,7 @@ def component_edit(request: AuthedRequest, code: str) -> HttpResponse:
             "description": component.description,
             "group": component.group_id,
             "position": component.position,
+            "hosted_component_id": component.hosted_component_id,
         },
     )
     if form.is_valid():
