@@ -265,7 +265,20 @@ def test_an_update_during_the_window_is_shown_under_its_status(
     assert "Half the replicas are upgraded." in front
     summary = Client().get("/status/api/v2/summary.json").json()
     [listed] = summary["scheduled_maintenances"]
-    assert listed["incident_updates"][0]["body"] == "Half the replicas are upgraded."
+    posted, started = listed["incident_updates"][:2]
+    assert posted["body"] == "Half the replicas are upgraded."
+    # The start moved the component; a word on progress under the same status moves nothing.
+    moves = [
+        (
+            update["affected_components"][0]["old_status"],
+            update["affected_components"][0]["new_status"],
+        )
+        for update in (started, posted)
+    ]
+    assert moves == [
+        ("operational", "under_maintenance"),
+        ("under_maintenance", "under_maintenance"),
+    ]
     assert listed["shortlink"] == statuspage_api.maintenance_url(window.code)
 
 
