@@ -446,6 +446,8 @@ STATUSPAGE_UPTIME_WEIGHTS = {
 # Browsers and proxies may reuse the page and its JSON this many seconds (Cache-Control:
 # public); with ETag and Last-Modified they revalidate cheaply after.
 STATUSPAGE_MAX_AGE = int(os.environ.get("STATUSPAGE_MAX_AGE", "10"))
+# The page's "Past incidents": this many days, today included, as Statuspage's 7 by default.
+STATUSPAGE_PAST_INCIDENT_DAYS = int(os.environ.get("STATUSPAGE_PAST_INCIDENT_DAYS", "7"))
 # Push public incidents to a hosted Atlassian Statuspage too (statuspage.hosted): its page id
 # and an API key (Statuspage: avatar menu, API info). Both empty: no push. One without the other
 # is refused at start (statuspage.hosted.checks). The key is a secret: it is never logged.

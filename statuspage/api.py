@@ -71,9 +71,9 @@ def incident_url(code: str) -> str:
 
 
 def maintenance_url(code: str) -> str:
-    """A maintenance has no page of its own: the page shows it while upcoming or in progress,
-    under this anchor (templates/statuspage/_maintenance.html)."""
-    return f"{page_url()}#maintenance-{code}"
+    """A maintenance's public page: at an incident's address, as Statuspage lists a
+    maintenance among its incidents (statuspage.views.incident serves both)."""
+    return incident_url(code)
 
 
 def page_payload(updated_at: datetime | None) -> Payload:
@@ -235,9 +235,13 @@ def incident_payload(incident: PublicIncident, listed: Components) -> Payload:
 
 
 def _maintenance_update(
-    update: MaintenanceUpdate, maintenance: Maintenance, listed: Components
+    update: MaintenanceUpdate, maintenance: Maintenance, listed: Components, *, moved: bool
 ) -> Payload:
+    """`moved`: the update changed the maintenance's status; a later update under the same
+    status (a reschedule, a word on progress) moves no component."""
     old, new = MAINTENANCE_MOVES[MaintenanceStatus(update.status)]
+    if not moved:
+        old = new
     return {
         "id": update.code,
         "status": update.status,
@@ -264,7 +268,8 @@ def _maintenance_update(
 
 def maintenance_payload(maintenance: Maintenance, listed: Components) -> Payload:
     """Statuspage lists a maintenance as an incident of impact "maintenance" with its window.
-    Expects `updates` and `components` prefetched (selectors.maintenances)."""
+    Expects `updates` (newest first) and `components` prefetched (selectors.maintenances)."""
+    updates = list(maintenance.updates.all())
     return {
         "id": maintenance.code,
         "name": maintenance.name,
@@ -279,7 +284,13 @@ def maintenance_payload(maintenance: Maintenance, listed: Components) -> Payload
         "started_at": stamp(maintenance.started_at or maintenance.created_at),
         "page_id": settings.STATUSPAGE_PAGE_ID,
         "incident_updates": [
-            _maintenance_update(update, maintenance, listed) for update in maintenance.updates.all()
+            _maintenance_update(
+                update,
+                maintenance,
+                listed,
+                moved=index + 1 == len(updates) or updates[index + 1].status != update.status,
+            )
+            for index, update in enumerate(updates)
         ],
         "components": listed.of(maintenance.components.all()),
         "scheduled_for": stamp(maintenance.scheduled_for),

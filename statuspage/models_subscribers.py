@@ -84,6 +84,8 @@ MAINTENANCE_EVENTS: dict[str, tuple[str, str]] = {
     "verifying": ("verifying", "Verifying"),
     "completed": ("completed", "Completed"),
     "cancelled": ("cancelled", "Cancelled"),
+    "rescheduled": ("scheduled", "Rescheduled"),
+    "extended": ("in_progress", "Extended"),
 }
 
 

@@ -55,6 +55,12 @@ def unresolved_incidents() -> QuerySet[PublicIncident]:
     return published_incidents().filter(resolved_at__isnull=True)
 
 
+def unresolved_or_recent_incidents(*, since: datetime) -> QuerySet[PublicIncident]:
+    """The open incidents and those published since `since`, in one read: the page's active
+    incidents and its past days."""
+    return published_incidents().filter(Q(resolved_at__isnull=True) | Q(created_at__gte=since))
+
+
 def incident_history(
     *, since: datetime | None = None, until: datetime | None = None
 ) -> QuerySet[PublicIncident]:
@@ -81,6 +87,34 @@ def maintenances() -> QuerySet[Maintenance]:
 
 def upcoming_maintenances() -> QuerySet[Maintenance]:
     return maintenances().filter(status=MaintenanceStatus.SCHEDULED)
+
+
+def completed_maintenances(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> QuerySet[Maintenance]:
+    """Completed maintenance whose window was scheduled to start in [since, until), newest
+    first: the history lists it with the incidents."""
+    done = maintenances().filter(status=MaintenanceStatus.COMPLETED)
+    if since is not None:
+        done = done.filter(scheduled_for__gte=since)
+    if until is not None:
+        done = done.filter(scheduled_for__lt=until)
+    return done.order_by("-scheduled_for", "-id")
+
+
+def current_or_recent_maintenances(*, since: datetime) -> QuerySet[Maintenance]:
+    """Maintenance upcoming or in progress, and that completed whose window was scheduled to
+    start since `since`, in one read: the page's maintenance sections and its past days."""
+    return maintenances().filter(
+        Q(
+            status__in=[
+                MaintenanceStatus.SCHEDULED,
+                MaintenanceStatus.IN_PROGRESS,
+                MaintenanceStatus.VERIFYING,
+            ]
+        )
+        | Q(status=MaintenanceStatus.COMPLETED, scheduled_for__gte=since)
+    )
 
 
 def active_maintenances() -> QuerySet[Maintenance]:

@@ -4,7 +4,7 @@ their bars, the incidents and maintenance to show, and the history month by mont
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from statuspage.models import (
     ComponentGroup,
     ComponentState,
     Maintenance,
+    MaintenanceStatus,
     PublicIncident,
 )
 from statuspage.overall import OverallStatus, overall_status
@@ -79,6 +80,24 @@ class GroupBlock:
         return ComponentState(self.state).label
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An incident or a completed maintenance in the history, at the moment it is filed under
+    (an incident's publication, a maintenance's scheduled start)."""
+
+    at: datetime
+    incident: PublicIncident | None = None
+    maintenance: Maintenance | None = None
+
+
+@dataclass
+class PastDay:
+    """A day of the page's "Past incidents", in the page's zone, newest entry first."""
+
+    day: date
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+
 @dataclass
 class Overview:
     status: OverallStatus
@@ -86,6 +105,7 @@ class Overview:
     incidents: list[PublicIncident]
     active_maintenances: list[Maintenance]
     upcoming_maintenances: list[Maintenance]
+    past_days: list[PastDay]
 
 
 def component_blocks(*, now: datetime) -> list[GroupBlock]:
@@ -102,11 +122,50 @@ def component_blocks(*, now: datetime) -> list[GroupBlock]:
     return blocks
 
 
+def past_days(
+    *,
+    incidents: Iterable[PublicIncident],
+    maintenances: Iterable[Maintenance],
+    today: date,
+    zone: ZoneInfo,
+) -> list[PastDay]:
+    """STATUSPAGE_PAST_INCIDENT_DAYS days back from today, newest first, each with what was
+    published that day and the maintenance completed that was scheduled to start that day."""
+    days = [
+        PastDay(today - timedelta(days=back))
+        for back in range(settings.STATUSPAGE_PAST_INCIDENT_DAYS)
+    ]
+    by_day = {day.day: day for day in days}
+    entries = [HistoryEntry(at=incident.created_at, incident=incident) for incident in incidents]
+    entries += [
+        HistoryEntry(at=maintenance.scheduled_for, maintenance=maintenance)
+        for maintenance in maintenances
+        if maintenance.status == MaintenanceStatus.COMPLETED
+    ]
+    for entry in sorted(entries, key=lambda entry: entry.at, reverse=True):
+        found = by_day.get(entry.at.astimezone(zone).date())
+        if found is not None:
+            found.entries.append(entry)
+    return days
+
+
 def page_overview(*, now: datetime) -> Overview:
+    zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
+    today = now.astimezone(zone).date()
+    first_day = today - timedelta(days=max(settings.STATUSPAGE_PAST_INCIDENT_DAYS, 1) - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
     blocks = component_blocks(now=now)
-    incidents = list(selectors.unresolved_incidents())
-    active = list(selectors.active_maintenances())
-    upcoming = list(selectors.upcoming_maintenances())
+    # One read each for incidents and maintenance: the sections above and the past days
+    # share them, which keeps the page's queries bounded (tests/statuspage/test_page.py).
+    recent = list(selectors.unresolved_or_recent_incidents(since=since))
+    incidents = [incident for incident in recent if incident.resolved_at is None]
+    maintenances = list(selectors.current_or_recent_maintenances(since=since))
+    active = [
+        maintenance
+        for maintenance in maintenances
+        if maintenance.status in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+    ]
+    upcoming = [m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED]
     states = [row.state for block in blocks for row in block.rows]
     return Overview(
         status=page_status(states=states, incidents=incidents, maintenance=bool(active)),
@@ -114,11 +173,16 @@ def page_overview(*, now: datetime) -> Overview:
         incidents=incidents,
         active_maintenances=active,
         upcoming_maintenances=upcoming,
+        past_days=past_days(incidents=recent, maintenances=maintenances, today=today, zone=zone),
     )
 
 
 def incident_by_code(code: str) -> PublicIncident | None:
     return selectors.published_incidents().filter(code=code).first()
+
+
+def maintenance_by_code(code: str) -> Maintenance | None:
+    return selectors.maintenances().filter(code=code).first()
 
 
 @dataclass(frozen=True)
@@ -160,7 +224,7 @@ class Month:
 @dataclass
 class HistoryPage:
     month: Month
-    incidents: Sequence[PublicIncident]
+    entries: Sequence[HistoryEntry]
     # Months as (month, page number) for the links, None at either end.
     newer: Month | None
     older: Month | None
@@ -168,18 +232,29 @@ class HistoryPage:
 
 
 def history_month(*, month: Month, now: datetime) -> HistoryPage:
-    """One month's published incidents (by when they were published), newest first. The
-    links go back to the month of the first published incident and forward to this month."""
+    """One month's published incidents (by when they were published) and completed
+    maintenance (by when it was scheduled to start), newest first. The links go back to the
+    month of the first of either and forward to this month."""
     zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
     current = Month.containing(now, zone)
-    first_at = selectors.published_incidents().aggregate(first=Min("created_at"))["first"]
+    firsts = [
+        selectors.published_incidents().aggregate(first=Min("created_at"))["first"],
+        selectors.completed_maintenances().aggregate(first=Min("scheduled_for"))["first"],
+    ]
+    first_at = min((first for first in firsts if first is not None), default=None)
     oldest = Month.containing(first_at, zone) if first_at else current
-    incidents = list(
-        selectors.incident_history(since=month.start(zone), until=month.next().start(zone))
-    )
+    since, until = month.start(zone), month.next().start(zone)
+    entries = [
+        HistoryEntry(at=incident.created_at, incident=incident)
+        for incident in selectors.incident_history(since=since, until=until)
+    ] + [
+        HistoryEntry(at=maintenance.scheduled_for, maintenance=maintenance)
+        for maintenance in selectors.completed_maintenances(since=since, until=until)
+    ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
     return HistoryPage(
         month=month,
-        incidents=incidents,
+        entries=entries,
         newer=month.next() if month.months_before(current) > 0 else None,
         older=month.previous() if oldest.months_before(month) > 0 else None,
         page=month.months_before(current) + 1,

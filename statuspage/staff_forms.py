@@ -53,6 +53,10 @@ class PublicUpdateForm(forms.Form):
 class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        # The value a datetime-local input takes: minutes, "T" between date and time.
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
 
 class MaintenanceForm(forms.Form):
     name = forms.CharField(max_length=200)
@@ -68,6 +72,27 @@ class MaintenanceForm(forms.Form):
     )
 
 
+# What may still change once a maintenance has started: its end, later.
+EXTENDABLE_FIELDS = {"scheduled_until"}
+
+
+class MaintenanceEditForm(MaintenanceForm):
+    def __init__(self, *args: Any, started: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if started:
+            # A disabled field keeps its initial value whatever is posted.
+            for name, field in self.fields.items():
+                field.disabled = name not in EXTENDABLE_FIELDS
+
+
+class MaintenanceUpdateForm(forms.Form):
+    body = forms.CharField(
+        label="Update",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown on the public page under the maintenance's current status.",
+    )
+
+
 # Far more than a page has, and inside the column's range: a larger number would reach the
 # database and fail there.
 POSITION_MAX = 10_000
@@ -80,6 +105,14 @@ class ComponentForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     group = forms.ModelChoiceField(queryset=ComponentGroup.objects.all(), required=False)
     position = forms.IntegerField(min_value=0, max_value=POSITION_MAX, initial=0)
+    # As the admin takes it: the column's length, blank for none.
+    hosted_component_id = forms.CharField(
+        label="Hosted Statuspage component id",
+        max_length=Component._meta.get_field("hosted_component_id").max_length,
+        required=False,
+        help_text="Its id on the hosted Atlassian Statuspage incidents are pushed to; blank "
+        "leaves it out of the push.",
+    )
 
 
 class GroupForm(forms.Form):

@@ -77,6 +77,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("manage/", views_staff.manage, name="manage"),
     path("manage/maintenance/", views_staff.maintenance_create, name="maintenance-create"),
     path(
+        "manage/maintenance/<statuspage_code:code>/",
+        views_staff.maintenance_edit,
+        name="maintenance-edit",
+    ),
+    path(
+        "manage/maintenance/<statuspage_code:code>/updates/",
+        views_staff.maintenance_update_post,
+        name="maintenance-update",
+    ),
+    path(
         "manage/maintenance/<statuspage_code:code>/cancel/",
         views_staff.maintenance_cancel,
         name="maintenance-cancel",

@@ -145,12 +145,18 @@ def page(request: HttpRequest) -> HttpResponse:
 def incident(request: HttpRequest, code: str) -> HttpResponse:
     def render() -> HttpResponse:
         found = selectors_page.incident_by_code(code)
-        if found is None:
-            return not_found()
-        return _render("statuspage/incident.html", {"incident": found})
+        if found is not None:
+            return _render("statuspage/incident.html", {"incident": found})
+        maintenance = selectors_page.maintenance_by_code(code)
+        if maintenance is not None:
+            return _render("statuspage/maintenance.html", {"maintenance": maintenance})
+        return not_found()
 
-    # An unknown code's 404 is cached too: made-up addresses would otherwise each cost a
-    # query and a render, past the cache.
+    # A maintenance lives at an incident's address, as on Statuspage (whose API lists it as
+    # an incident with the same id), so its link still resolves once the window is over and
+    # the page no longer shows it; codes are random, an incident's and a maintenance's never
+    # meet in practice. An unknown code's 404 is cached too: made-up addresses would
+    # otherwise each cost a query and a render, past the cache.
     return _public(request, ["incident", code], render, cache_not_found=True)
 
 

@@ -5,7 +5,7 @@ Each view parses the form, calls a service and renders; the services check permi
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -20,7 +20,14 @@ from statuspage.panels import panel_components, panel_context
 from statuspage.services import components as component_services
 from statuspage.services import maintenance as maintenance_services
 from statuspage.services.publishing import public_update_post
-from statuspage.staff_forms import ComponentForm, GroupForm, MaintenanceForm, PublicUpdateForm
+from statuspage.staff_forms import (
+    ComponentForm,
+    GroupForm,
+    MaintenanceEditForm,
+    MaintenanceForm,
+    MaintenanceUpdateForm,
+    PublicUpdateForm,
+)
 
 RECENT_MAINTENANCES = 10
 
@@ -113,6 +120,79 @@ def maintenance_create(request: AuthedRequest) -> HttpResponse:
     return _manage_page(request, maintenance_form=form, status=400)
 
 
+def _maintenance_page(
+    request: AuthedRequest,
+    maintenance: Maintenance,
+    *,
+    form: MaintenanceEditForm | None = None,
+    update_form: MaintenanceUpdateForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "maintenance": maintenance,
+        "updates": maintenance.updates.order_by("-created_at", "-id"),
+        "form": form or _edit_form(maintenance, None),
+        "update_form": update_form or MaintenanceUpdateForm(auto_id="update-%s"),
+    }
+    return render(request, "statuspage/staff/maintenance_form.html", context, status=status)
+
+
+def _edit_form(maintenance: Maintenance, data: QueryDict | None) -> MaintenanceEditForm:
+    return MaintenanceEditForm(
+        data,
+        started=maintenance.started_at is not None,
+        auto_id="maintenance-%s",
+        initial={
+            "name": maintenance.name,
+            "message": maintenance.message,
+            "scheduled_for": maintenance.scheduled_for,
+            "scheduled_until": maintenance.scheduled_until,
+            "components": [component.pk for component in maintenance.components.all()],
+        },
+    )
+
+
+@login_required
+def maintenance_edit(request: AuthedRequest, code: str) -> HttpResponse:
+    """Reschedule or edit a maintenance (only its end, later, once started): 400 with the
+    form's errors and nothing written, or back to the manage page."""
+    require(request.user, Action.MANAGE_CATALOG)
+    maintenance = get_object_or_404(Maintenance, code=code)
+    if request.method != "POST":
+        return _maintenance_page(request, maintenance)
+    form = _edit_form(maintenance, request.POST)
+    if form.is_valid():
+        try:
+            maintenance_services.maintenance_edit(
+                actor=request.user, maintenance=maintenance, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Maintenance “{maintenance.name}” saved.")
+            return redirect("statuspage:manage")
+    return _maintenance_page(request, maintenance, form=form, status=400)
+
+
+@login_required
+@require_POST
+def maintenance_update_post(request: AuthedRequest, code: str) -> HttpResponse:
+    require(request.user, Action.MANAGE_CATALOG)
+    maintenance = get_object_or_404(Maintenance, code=code)
+    form = MaintenanceUpdateForm(request.POST, auto_id="update-%s")
+    if form.is_valid():
+        try:
+            maintenance_services.maintenance_update_post(
+                actor=request.user, maintenance=maintenance, body=form.cleaned_data["body"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Update posted to “{maintenance.name}”.")
+            return redirect("statuspage:maintenance-edit", code=maintenance.code)
+    return _maintenance_page(request, maintenance, update_form=form, status=400)
+
+
 def _maintenance_action(request: AuthedRequest, code: str, *, cancel: bool) -> HttpResponse:
     maintenance = get_object_or_404(Maintenance, code=code)
     action = (
@@ -154,6 +234,7 @@ def component_edit(request: AuthedRequest, code: str) -> HttpResponse:
             "description": component.description,
             "group": component.group_id,
             "position": component.position,
+            "hosted_component_id": component.hosted_component_id,
         },
     )
     if form.is_valid():

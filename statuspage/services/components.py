@@ -65,13 +65,20 @@ def component_update(
     description: str,
     group: ComponentGroup | None,
     position: int,
+    hosted_component_id: str | None = None,
 ) -> Component:
+    """`hosted_component_id`: its id on the hosted Statuspage (statuspage.hosted), blank for
+    none; None leaves it as it is."""
     require(actor, Action.MANAGE_CATALOG)
     component.public_name = public_name.strip()
     component.description = description.strip()
     component.group = group
     component.position = position
-    component.save(update_fields=["public_name", "description", "group", "position", "updated_at"])
+    fields = ["public_name", "description", "group", "position", "updated_at"]
+    if hosted_component_id is not None:
+        component.hosted_component_id = hosted_component_id.strip()
+        fields.append("hosted_component_id")
+    component.save(update_fields=fields)
     versions.bump()
     return component
 

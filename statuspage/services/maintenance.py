@@ -1,5 +1,5 @@
-"""Scheduled maintenance: scheduling, cancelling, completing early, and the timers that start
-and complete a window by themselves.
+"""Scheduled maintenance: scheduling, rescheduling and editing, posting updates, cancelling,
+completing early, and the timers that start and complete a window by themselves.
 
 Each maintenance has up to three timer rows (models.MaintenanceTimer): a reminder 60 minutes
 before (when scheduled more than an hour ahead), its start and its end. `timers_run` (from
@@ -9,7 +9,9 @@ docstring for why a killed worker neither loses nor doubles a step.
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -55,17 +57,14 @@ def maintenance_schedule(
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     name, message, components = name.strip(), message.strip(), list(components)
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "A maintenance needs a name."
-    if not message:
-        errors["message"] = "Tell the public what will happen."
-    if scheduled_until <= scheduled_for:
-        errors["scheduled_until"] = "The window must end after it starts."
-    elif scheduled_until <= now:
-        errors["scheduled_until"] = "The window is already over."
-    if not components:
-        errors["components"] = "Choose the components under maintenance."
+    errors = _window_errors(
+        name=name,
+        message=message,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        components=components,
+        now=now,
+    )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -102,6 +101,196 @@ def maintenance_schedule(
         maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.SCHEDULED, now=now)
         versions.bump()
     return maintenance
+
+
+def _window_errors(
+    *,
+    name: str,
+    message: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: list[Component],
+    now: datetime,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "A maintenance needs a name."
+    if not message:
+        errors["message"] = "Tell the public what will happen."
+    if scheduled_until <= scheduled_for:
+        errors["scheduled_until"] = "The window must end after it starts."
+    elif scheduled_until <= now:
+        errors["scheduled_until"] = "The window is already over."
+    if not components:
+        errors["components"] = "Choose the components under maintenance."
+    return errors
+
+
+def maintenance_edit(
+    *,
+    actor: Actor,
+    maintenance: Maintenance,
+    name: str,
+    message: str,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    components: Iterable[Component],
+    now: datetime | None = None,
+) -> Maintenance:
+    """Change a scheduled maintenance's name, message, window or components; once it has
+    started, only make it end later. A moved window moves its timers (a claim a tick holds on
+    one is voided, so nothing fires at the old time), leaves an update on the page and tells
+    the subscribers once. Nothing changed writes nothing."""
+    require(actor, Action.MANAGE_CATALOG)
+    now = now or timezone.now()
+    name, message, components = name.strip(), message.strip(), list(components)
+    with transaction.atomic():
+        # The timers before the maintenance, the order timer_fire takes them in: an edit and a
+        # tick firing one of its timers wait for each other instead of deadlocking.
+        timers = {
+            timer.kind: timer
+            for timer in MaintenanceTimer.objects.select_for_update().filter(
+                maintenance_id=maintenance.pk
+            )
+        }
+        maintenance = _lock(maintenance)
+        started = maintenance.status in (
+            MaintenanceStatus.IN_PROGRESS,
+            MaintenanceStatus.VERIFYING,
+        )
+        if not started and maintenance.status != MaintenanceStatus.SCHEDULED:
+            raise ValidationError("A maintenance that is over can no longer be changed.")
+        moved = (scheduled_for, scheduled_until) != (
+            maintenance.scheduled_for,
+            maintenance.scheduled_until,
+        )
+        details_changed = (name, message) != (maintenance.name, maintenance.message) or {
+            component.pk for component in components
+        } != set(maintenance.components.values_list("pk", flat=True))
+        if started:
+            _check_extension(
+                maintenance,
+                changed=details_changed or scheduled_for != maintenance.scheduled_for,
+                scheduled_until=scheduled_until,
+                now=now,
+            )
+        else:
+            errors = _window_errors(
+                name=name,
+                message=message,
+                scheduled_for=scheduled_for,
+                scheduled_until=scheduled_until,
+                components=components,
+                now=now,
+            )
+            if errors:
+                raise ValidationError(errors)
+        if not (moved or details_changed):
+            return maintenance
+        maintenance.name, maintenance.message = name, message
+        maintenance.scheduled_for, maintenance.scheduled_until = scheduled_for, scheduled_until
+        maintenance.updated_at = now
+        maintenance.save(
+            update_fields=["name", "message", "scheduled_for", "scheduled_until", "updated_at"]
+        )
+        if details_changed:
+            maintenance.components.set(components)
+        if moved:
+            _move_timers(maintenance, timers, started=started, now=now)
+            _tell_moved(maintenance, started=started, now=now)
+        versions.bump()
+    return maintenance
+
+
+def _check_extension(
+    maintenance: Maintenance, *, changed: bool, scheduled_until: datetime, now: datetime
+) -> None:
+    """A window in progress may only be made to end later."""
+    if changed:
+        raise ValidationError(
+            "A maintenance in progress can only be extended: change its end, nothing else."
+        )
+    if scheduled_until < maintenance.scheduled_until:
+        raise ValidationError(
+            {
+                "scheduled_until": "A maintenance in progress can only end later; complete it now "
+                "to end it early."
+            }
+        )
+    if scheduled_until <= now:
+        raise ValidationError({"scheduled_until": "The window is already over."})
+
+
+def _move_timers(
+    maintenance: Maintenance,
+    timers: dict[str, MaintenanceTimer],
+    *,
+    started: bool,
+    now: datetime,
+) -> None:
+    """Caller holds the locks on the maintenance and its timers. Each moved timer is due
+    afresh and unclaimed: a tick that claimed it at the old time finds its claim gone."""
+    due = {TimerKind.END: maintenance.scheduled_until}
+    if not started:
+        due[TimerKind.START] = maintenance.scheduled_for
+        reminder = timers.get(TimerKind.REMINDER_60)
+        reminder_at = maintenance.scheduled_for - REMINDER_BEFORE
+        if reminder_at > now:
+            # A reminder already sent stays sent: the notice of the move gives the new time.
+            if reminder is None or reminder.done_at is None:
+                due[TimerKind.REMINDER_60] = reminder_at
+        elif reminder is not None and reminder.done_at is None:
+            # Moved to within the hour: the notice of the move is the reminder.
+            MaintenanceTimer.objects.filter(pk=reminder.pk).update(done_at=now)
+    for kind, due_at in due.items():
+        MaintenanceTimer.objects.update_or_create(
+            maintenance=maintenance,
+            kind=kind,
+            defaults={"due_at": due_at, "claimed_at": None, "done_at": None},
+        )
+
+
+def _tell_moved(maintenance: Maintenance, *, started: bool, now: datetime) -> None:
+    zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
+    until = f"{maintenance.scheduled_until.astimezone(zone):%Y-%m-%d %H:%M}"
+    if started:
+        body = f"The maintenance has been extended: it is now expected to end at {until} ({zone})."
+        event = MaintenanceEvent.EXTENDED
+    else:
+        start = f"{maintenance.scheduled_for.astimezone(zone):%Y-%m-%d %H:%M}"
+        body = f"The maintenance has been rescheduled: from {start} to {until} ({zone})."
+        event = MaintenanceEvent.RESCHEDULED
+    update = MaintenanceUpdate.objects.create(
+        maintenance=maintenance, status=maintenance.status, body=body, created_at=now
+    )
+    maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
+
+
+def maintenance_update_post(
+    *, actor: Actor, maintenance: Maintenance, body: str, now: datetime | None = None
+) -> MaintenanceUpdate:
+    """A public update on a maintenance not yet over (its progress, a delay), shown with its
+    other updates under its current status, in the API and the feeds."""
+    require(actor, Action.MANAGE_CATALOG)
+    now = now or timezone.now()
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "Write the update."})
+    with transaction.atomic():
+        maintenance = _lock(maintenance)
+        if maintenance.status not in (
+            MaintenanceStatus.SCHEDULED,
+            MaintenanceStatus.IN_PROGRESS,
+            MaintenanceStatus.VERIFYING,
+        ):
+            raise ValidationError("A maintenance that is over takes no more updates.")
+        update = MaintenanceUpdate.objects.create(
+            maintenance=maintenance, status=maintenance.status, body=body, created_at=now
+        )
+        maintenance.updated_at = now
+        maintenance.save(update_fields=["updated_at"])
+        versions.bump()
+    return update
 
 
 def _lock(maintenance: Maintenance | int) -> Maintenance:

@@ -102,7 +102,7 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
         "at": _utc(row.created_at),
         "scheduled_for": _utc(maintenance.scheduled_for),
         "scheduled_until": _utc(maintenance.scheduled_until),
-        "url": tokens.page_url(),
+        "url": tokens.maintenance_page_url(maintenance.code, maintenance.status),
     }
 
 

@@ -323,11 +323,15 @@ def notify_public_update(public_update_id: int, *, now: datetime | None = None) 
     )
 
 
-def notify_maintenance(*, maintenance_id: int, event: str, now: datetime | None = None) -> int:
+def notify_maintenance(
+    *, maintenance_id: int, event: str, now: datetime | None = None, occurrence: str = ""
+) -> int:
     """Queue a notification of a maintenance event (MAINTENANCE_EVENTS: scheduled, 60 minutes
-    before, started, completed, cancelled) to every subscriber concerned; how many rows were
-    added. Call inside the transaction that made the event happen; each event of a
-    maintenance is told once however often this runs."""
+    before, started, completed, cancelled, rescheduled, extended) to every subscriber
+    concerned; how many rows were added. Call inside the transaction that made the event
+    happen; each event of a maintenance is told once however often this runs. An event that
+    may happen more than once (a reschedule) names its `occurrence` (the code of the update
+    that records it), so each is told once."""
     now = now or timezone.now()
     if event not in MAINTENANCE_EVENTS:
         raise ValueError(f"unknown maintenance event {event!r}")
@@ -336,7 +340,8 @@ def notify_maintenance(*, maintenance_id: int, event: str, now: datetime | None 
         return 0
     components = list(maintenance.components.values_list("pk", flat=True))
     return _fan_out(
-        event_key=f"maintenance:{maintenance.code}:{event}",
+        event_key=f"maintenance:{maintenance.code}:{event}"
+        + (f":{occurrence}" if occurrence else ""),
         components=components,
         maintenance_id=maintenance.pk,
         maintenance_event=event,

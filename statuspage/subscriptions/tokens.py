@@ -84,3 +84,9 @@ def page_url(path: str = "") -> str:
     # The page's root is where the app is mounted (config/urls.py), read off a URL of ours.
     root = reverse("statuspage:subscribe").removesuffix("subscribe/")
     return f"{settings.BASE_URL}{root}{path}"
+
+
+def maintenance_page_url(code: str, status: str) -> str:
+    """A maintenance's public page (at an incident's address, statuspage.views.incident); a
+    cancelled one has none, so the page itself."""
+    return page_url() if status == "cancelled" else page_url(f"incidents/{code}/")

@@ -133,7 +133,7 @@ def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> 
         "monitoring_at": None,
         "resolved_at": maintenance.completed_at if status == "completed" else None,
         "started_at": maintenance.started_at,
-        "shortlink": tokens.page_url(),
+        "shortlink": tokens.maintenance_page_url(maintenance.code, maintenance.status),
         "scheduled_for": maintenance.scheduled_for,
         "scheduled_until": maintenance.scheduled_until,
         "incident_updates": [

@@ -81,6 +81,20 @@ def status_rows(settings):
             ),
         ],
     )
+    incident(
+        "Search results were slow",
+        components=[search],
+        impact=StatusPageImpact.MINOR,
+        updates=[
+            (
+                PublicStatus.INVESTIGATING,
+                "Searches take several seconds.",
+                now - timedelta(days=2, hours=3),
+            ),
+            (PublicStatus.RESOLVED, "Search is fast again.", now - timedelta(days=2, hours=2)),
+        ],
+        resolved_at=now - timedelta(days=2, hours=2),
+    )
     maintenance(
         "Refunds database upgrade",
         scheduled_for=now - timedelta(minutes=30),
@@ -169,6 +183,9 @@ def check_contrast(page: Page) -> None:
         ".pill--identified",
         ".pill--maintenance",
         ".section__note a",
+        ".past__day",
+        ".past__entry .history__title a",
+        ".past__empty",
         ".footer",
     ]:
         text, behind = colours(page, selector)
@@ -195,6 +212,9 @@ def test_the_page_mid_incident_in_light_and_dark(
         expect(page.locator(".bar").first.locator(".day")).to_have_count(90)
         # The page names its zone; times are Paris's whatever the reader's.
         expect(page.locator(".footer")).to_contain_text("Europe/Paris")
+        past = page.locator("section", has=page.get_by_role("heading", name="Past incidents"))
+        expect(past.locator(".past")).to_have_count(7)
+        expect(past).to_contain_text("Search results were slow")
         check_contrast(page)
         backgrounds[scheme] = page.evaluate("getComputedStyle(document.body).backgroundColor")
         shot = tmp_path / f"statuspage-{scheme}.png"
@@ -219,14 +239,19 @@ def test_the_page_reads_the_same_without_javascript(
 ) -> None:
     context, page, _ = open_page(browser, live_server, "light", javascript=False)
     expect(page.get_by_role("heading", name="Partial System Outage")).to_be_visible()
-    expect(page.get_by_text("A configuration change to our payment gateway")).to_be_visible()
+    active = page.locator(".card.incident")
+    expect(active.get_by_text("A configuration change to our payment gateway")).to_be_visible()
     expect(page.get_by_text("Refunds database upgrade")).to_be_visible()
     # Groups fold and unfold with <details>, no script.
     group = page.locator("details.group", has_text="Platform")
     expect(group.get_by_role("heading", name="Dashboard")).to_be_visible()
     group.locator("summary").click()
     expect(group.get_by_role("heading", name="Dashboard")).to_be_hidden()
-    page.get_by_role("link", name="Card payments failing for some customers").click()
+    # Past incidents, days and all, need no script either.
+    past = page.locator("section", has=page.get_by_role("heading", name="Past incidents"))
+    expect(past.get_by_text("Search is fast again.")).to_be_visible()
+    expect(past.get_by_text("No incidents reported.").first).to_be_visible()
+    active.get_by_role("link", name="Card payments failing for some customers").click()
     expect(
         page.get_by_role("heading", name="Card payments failing for some customers")
     ).to_be_visible()

@@ -79,17 +79,17 @@ def summary(client: Client) -> dict[str, Any]:
 def test_summary_of_rows_mirroring_the_sample_is_the_sample(client: Client) -> None:
     sample_page()
     expected = copy.deepcopy(sample())
-    # Where ours must differ: the page lives under /status/ with its incident pages, and a
-    # maintenance is shown on the page itself; the page's last change is the latest row's (the
-    # sample's is later than any of its rows); and the maintenance lists the component its
-    # update names (the sample's list is empty).
+    # Where ours must differ: the page lives under /status/ with its incident pages, a
+    # maintenance's page too (at an incident's address); the page's last change is the latest
+    # row's (the sample's is later than any of its rows); and the maintenance lists the
+    # component its update names (the sample's list is empty).
     expected["page"]["url"] = "https://status.acme.example/status/"
     expected["page"]["updated_at"] = "2026-11-30T14:02:00.000Z"
     expected["incidents"][0]["shortlink"] = (
         "https://status.acme.example/status/incidents/inc0000000042/"
     )
     expected["scheduled_maintenances"][0]["shortlink"] = (
-        "https://status.acme.example/status/#maintenance-mnt0000000007"
+        "https://status.acme.example/status/incidents/mnt0000000007/"
     )
     expected["scheduled_maintenances"][0]["components"] = [expected["components"][2]]
 

@@ -103,7 +103,7 @@ def test_atom_has_an_entry_per_update_and_event_newest_first(
         "Checkout errors: Investigating",
         "Database failover: maintenance scheduled",
     ]
-    on_the_page = f"https://status.example.test/status/#maintenance-{history['maintenance']}"
+    on_the_page = incident_page(history["maintenance"])
     assert [atom_link(e) for e in entries] == [
         incident_page(history["incident"]),
         on_the_page,

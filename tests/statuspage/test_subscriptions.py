@@ -12,7 +12,7 @@ from django.core import signing
 from django.urls import reverse
 
 from postmortems.models import OutgoingEmail
-from statuspage.models import Subscriber, SubscriberNotification
+from statuspage.models import Maintenance, Subscriber, SubscriberNotification
 from statuspage.subscriptions import services, tokens
 from statuspage.views_subscribe import THROTTLED_MESSAGE
 from tests.statuspage.subscriptions_fixtures import (
@@ -295,6 +295,8 @@ def test_maintenance_events_reach_subscribers_of_its_components(smtp_stub, deliv
     assert smtp_stub.messages_to("web@example.com") == []
     [message] = smtp_stub.messages_to("db@example.com")
     assert "Database upgrade" in message["Subject"]
+    upgrade = Maintenance.objects.get()
+    assert f"/status/incidents/{upgrade.code}/" in text_of(message)
 
 
 def test_managers_list_subscribers_in_the_admin(client):

@@ -82,6 +82,7 @@ def test_a_maintenance_event_is_posted_with_its_schedule(webhook_receiver, hook,
     assert incident["status"] == "scheduled"
     assert incident["impact"] == "maintenance"
     assert incident["scheduled_for"] and incident["scheduled_until"]
+    assert incident["shortlink"].endswith(f"/status/incidents/{incident['id']}/")
 
 
 def test_a_redirect_is_a_failure_and_is_not_followed(webhook_receiver, hook, clock, deliver):

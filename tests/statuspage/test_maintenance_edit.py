@@ -1,0 +1,288 @@
+"""Rescheduling and editing a maintenance, and posting updates on it: a moved window moves its
+timer rows (nothing fires at the old time, the new time fires once), subscribers are told
+once per move, and a window that has started may only be made to end later."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+
+from statuspage import api as statuspage_api
+from statuspage import tasks, versions
+from statuspage.models import (
+    ComponentState,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    TimerKind,
+)
+from statuspage.models_subscribers import SubscriberNotification
+from statuspage.services.maintenance import (
+    maintenance_edit,
+    maintenance_schedule,
+    maintenance_update_post,
+    timer_fire,
+    timers_claim,
+)
+from tests.clock import T0
+from tests.statuspage.factories import component, state
+from tests.statuspage.subscriptions_fixtures import (
+    deliver_fixture,  # noqa: F401
+    email_subscriber,
+    run_fixture,  # noqa: F401
+)
+
+START = T0 + timedelta(hours=3)
+END = START + timedelta(hours=1)
+LATER = START + timedelta(days=1)
+
+
+@pytest.fixture
+def window(clock, api, manager):
+    email_subscriber("ada@example.com")
+    return maintenance_schedule(
+        actor=manager,
+        name="Database upgrade",
+        message="The API may be slow for a few minutes.",
+        scheduled_for=START,
+        scheduled_until=END,
+        components=[component(api)],
+    )
+
+
+def edit(window, actor, **changes):
+    fields = {
+        "name": window.name,
+        "message": window.message,
+        "scheduled_for": window.scheduled_for,
+        "scheduled_until": window.scheduled_until,
+        "components": list(window.components.all()),
+        **changes,
+    }
+    return maintenance_edit(actor=actor, maintenance=window, **fields)
+
+
+def told(window) -> list[str]:
+    return list(
+        SubscriberNotification.objects.filter(maintenance=window)
+        .order_by("id")
+        .values_list("maintenance_event", flat=True)
+    )
+
+
+def timers(window) -> dict[str, object]:
+    return dict(window.timers.filter(done_at__isnull=True).values_list("kind", "due_at"))
+
+
+def status(window) -> str:
+    window.refresh_from_db()
+    return window.status
+
+
+def test_rescheduling_moves_the_timers(window, manager):
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=2))
+    assert timers(window) == {
+        TimerKind.REMINDER_60: LATER - timedelta(minutes=60),
+        TimerKind.START: LATER,
+        TimerKind.END: LATER + timedelta(hours=2),
+    }
+
+
+def test_a_rescheduled_window_does_not_start_at_the_old_time_and_starts_once_at_the_new(
+    window, manager, api
+):
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    tasks.tick(now=START)
+    tasks.tick(now=END)
+    assert status(window) == MaintenanceStatus.SCHEDULED
+    assert state(api) == ComponentState.OPERATIONAL
+
+    tasks.tick(now=LATER)
+    tasks.tick(now=LATER + timedelta(seconds=30))
+    assert status(window) == MaintenanceStatus.IN_PROGRESS
+    assert window.started_at == LATER
+    started = MaintenanceUpdate.objects.filter(
+        maintenance=window, status=MaintenanceStatus.IN_PROGRESS
+    )
+    assert started.count() == 1
+    assert told(window).count("started") == 1
+
+
+def test_a_claim_taken_at_the_old_time_is_void_after_the_move(window, manager):
+    (claimed,) = [t for t in timers_claim(now=START) if t.kind == TimerKind.START]
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    assert timer_fire(timer=claimed, now=START) is False
+    assert status(window) == MaintenanceStatus.SCHEDULED
+    tasks.tick(now=LATER)
+    assert status(window) == MaintenanceStatus.IN_PROGRESS
+
+
+def test_subscribers_are_told_once_of_each_move(window, manager):
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    assert told(window) == ["scheduled", "rescheduled"]
+    update = MaintenanceUpdate.objects.filter(maintenance=window).order_by("id").last()
+    assert update is not None
+    assert update.status == MaintenanceStatus.SCHEDULED
+    assert "rescheduled" in update.body
+    edit(
+        window,
+        manager,
+        scheduled_for=LATER + timedelta(days=1),
+        scheduled_until=LATER + timedelta(days=1, hours=1),
+    )
+    assert told(window) == ["scheduled", "rescheduled", "rescheduled"]
+
+
+def test_the_email_of_a_move_gives_the_new_window(window, manager, smtp_stub, deliver):
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    # A subscriber's emails go out in order, one a tick: the announcement, then the move.
+    deliver()
+    deliver()
+    [moved] = [
+        message
+        for message in smtp_stub.messages_to("ada@example.com")
+        if "Maintenance rescheduled: Database upgrade" in message["Subject"]
+    ]
+    text = moved.get_body(preferencelist=("plain",)).get_content()
+    assert "has been rescheduled" in text
+    assert f"/status/incidents/{window.code}/" in text
+
+
+def test_editing_the_words_alone_moves_nothing_and_tells_no_one(window, manager):
+    edit(window, manager, name="Database upgrade (v16)")
+    window.refresh_from_db()
+    assert window.name == "Database upgrade (v16)"
+    assert told(window) == ["scheduled"]
+    assert timers(window)[TimerKind.START] == START
+
+
+def test_nothing_changed_writes_nothing(window, manager, events_run):
+    version = versions.current()
+    with events_run():
+        edit(window, manager)
+    assert versions.current() == version
+    assert MaintenanceUpdate.objects.filter(maintenance=window).count() == 1
+    assert told(window) == ["scheduled"]
+
+
+def test_moved_within_the_hour_the_notice_is_the_reminder(window, manager, clock):
+    soon = clock.now + timedelta(minutes=20)
+    edit(window, manager, scheduled_for=soon, scheduled_until=soon + timedelta(hours=1))
+    assert TimerKind.REMINDER_60 not in timers(window)
+    tasks.tick(now=soon)
+    assert told(window) == ["scheduled", "rescheduled", "started"]
+
+
+def test_a_window_moved_further_out_gets_its_reminder(clock, api, manager):
+    email_subscriber("ada@example.com")
+    soon = maintenance_schedule(
+        actor=manager,
+        name="Quick fix",
+        message="Brief blip.",
+        scheduled_for=T0 + timedelta(minutes=30),
+        scheduled_until=T0 + timedelta(minutes=40),
+        components=[component(api)],
+    )
+    edit(soon, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    tasks.tick(now=LATER - timedelta(minutes=60))
+    assert told(soon) == ["scheduled", "rescheduled", "reminder_60"]
+
+
+def test_a_window_in_progress_may_end_later(window, manager, api):
+    tasks.tick(now=START)
+    edit(window, manager, scheduled_until=END + timedelta(hours=1))
+    tasks.tick(now=END)
+    assert status(window) == MaintenanceStatus.IN_PROGRESS
+    assert state(api) == ComponentState.UNDER_MAINTENANCE
+    tasks.tick(now=END + timedelta(hours=1))
+    tasks.tick(now=END + timedelta(hours=1, seconds=30))
+    assert status(window) == MaintenanceStatus.COMPLETED
+    assert told(window) == ["scheduled", "started", "extended", "completed"]
+
+
+def test_a_window_in_progress_may_not_move_its_start_or_change_otherwise(window, manager, api):
+    tasks.tick(now=START)
+    window.refresh_from_db()
+    updated_at = window.updated_at
+    for changes in (
+        {"scheduled_for": START + timedelta(minutes=5)},
+        {"name": "Something else"},
+        {"components": []},
+        {"scheduled_until": END - timedelta(minutes=10)},
+    ):
+        with pytest.raises(ValidationError):
+            edit(window, manager, **changes)
+    window.refresh_from_db()
+    assert (window.name, window.scheduled_until, window.updated_at) == (
+        "Database upgrade",
+        END,
+        updated_at,
+    )
+    assert timers(window) == {TimerKind.END: END}
+    assert told(window) == ["scheduled", "started"]
+
+
+def test_a_window_that_is_over_cannot_be_changed(window, manager):
+    tasks.tick(now=START)
+    tasks.tick(now=END)
+    with pytest.raises(ValidationError):
+        edit(window, manager, scheduled_until=END + timedelta(hours=1))
+    with pytest.raises(ValidationError):
+        maintenance_update_post(actor=manager, maintenance=window, body="More to come.")
+
+
+def test_a_bad_new_window_is_refused(window, manager):
+    with pytest.raises(ValidationError) as error:
+        edit(window, manager, scheduled_until=START)
+    assert "scheduled_until" in error.value.message_dict
+    assert timers(window)[TimerKind.END] == END
+
+
+def test_only_managers_edit_or_post_updates(window, responder):
+    with pytest.raises(PermissionDenied):
+        edit(window, responder, scheduled_until=END + timedelta(hours=1))
+    with pytest.raises(PermissionDenied):
+        maintenance_update_post(actor=responder, maintenance=window, body="Hello.")
+
+
+def test_an_update_during_the_window_is_shown_under_its_status(
+    window, manager, settings, events_run, clock
+):
+    settings.BASE_URL = "https://status.example.test"
+    tasks.tick(now=START)
+    clock.now = START + timedelta(minutes=10)
+    version = versions.current()
+    with events_run():
+        update = maintenance_update_post(
+            actor=manager, maintenance=window, body="Half the replicas are upgraded."
+        )
+    assert update.status == MaintenanceStatus.IN_PROGRESS
+    assert versions.current() != version
+    page = Client().get(f"/status/incidents/{window.code}/").content.decode()
+    assert "Half the replicas are upgraded." in page
+    front = Client().get("/status/").content.decode()
+    assert "Half the replicas are upgraded." in front
+    summary = Client().get("/status/api/v2/summary.json").json()
+    [listed] = summary["scheduled_maintenances"]
+    posted, started = listed["incident_updates"][:2]
+    assert posted["body"] == "Half the replicas are upgraded."
+    # The start moved the component; a word on progress under the same status moves nothing.
+    moves = [
+        (
+            update["affected_components"][0]["old_status"],
+            update["affected_components"][0]["new_status"],
+        )
+        for update in (started, posted)
+    ]
+    assert moves == [
+        ("operational", "under_maintenance"),
+        ("under_maintenance", "under_maintenance"),
+    ]
+    assert listed["shortlink"] == statuspage_api.maintenance_url(window.code)
+
+
+def test_a_blank_update_is_refused(window, manager):
+    with pytest.raises(ValidationError):
+        maintenance_update_post(actor=manager, maintenance=window, body="  ")
+    assert Maintenance.objects.get().updates.count() == 1

@@ -1,0 +1,154 @@
+"""/status/manage/maintenance/<code>/: managers reschedule or edit a maintenance (only extend
+it once started) and post updates on it; bad input is a 400 with the reason, writing
+nothing."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from statuspage import tasks
+from statuspage.models import Maintenance, MaintenanceStatus, MaintenanceUpdate, TimerKind
+from statuspage.services.maintenance import maintenance_schedule
+from tests.statuspage.factories import component
+
+FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@pytest.fixture
+def managing(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def window(clock, api, manager):
+    return maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Brief slowness.",
+        scheduled_for=clock.now + timedelta(hours=2),
+        scheduled_until=clock.now + timedelta(hours=3),
+        components=[component(api)],
+    )
+
+
+def form(window, **changes):
+    return {
+        "name": window.name,
+        "message": window.message,
+        "scheduled_for": window.scheduled_for.strftime(FORMAT),
+        "scheduled_until": window.scheduled_until.strftime(FORMAT),
+        "components": [c.pk for c in window.components.all()],
+        **changes,
+    }
+
+
+def edit_url(window) -> str:
+    return reverse("statuspage:maintenance-edit", args=[window.code])
+
+
+def test_the_manage_page_links_to_each_open_maintenance(managing, window):
+    assert edit_url(window) in managing.get(reverse("statuspage:manage")).content.decode()
+
+
+def test_the_edit_page_shows_the_window(managing, window):
+    response = managing.get(edit_url(window))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'value="{window.scheduled_for.strftime(FORMAT)}"' in body
+    assert "Post an update" in body
+
+
+def test_rescheduling_from_the_page(managing, window, clock):
+    later = clock.now + timedelta(days=1)
+    data = form(
+        window,
+        scheduled_for=later.strftime(FORMAT),
+        scheduled_until=(later + timedelta(hours=1)).strftime(FORMAT),
+    )
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 302
+    assert window.timers.get(kind=TimerKind.START).due_at == later
+
+
+def test_a_bad_window_is_a_400_and_changes_nothing(managing, window):
+    data = form(window, scheduled_until=window.scheduled_for.strftime(FORMAT))
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 400
+    assert "must end after it starts" in response.content.decode()
+    moved = Maintenance.objects.get()
+    assert moved.scheduled_until == window.scheduled_until
+    assert moved.updates.count() == 1
+
+
+def test_once_started_only_the_end_is_taken_from_the_form(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    later_end = window.scheduled_until + timedelta(hours=1)
+    data = form(
+        window,
+        name="Renamed",
+        scheduled_for=(window.scheduled_for + timedelta(hours=5)).strftime(FORMAT),
+        scheduled_until=later_end.strftime(FORMAT),
+    )
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 302
+    extended = Maintenance.objects.get()
+    assert (extended.name, extended.scheduled_for, extended.scheduled_until) == (
+        "Upgrade",
+        window.scheduled_for,
+        later_end,
+    )
+
+
+def test_once_started_ending_earlier_is_a_400(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    earlier = window.scheduled_until - timedelta(minutes=30)
+    response = managing.post(
+        edit_url(window), form(window, scheduled_until=earlier.strftime(FORMAT))
+    )
+    assert response.status_code == 400
+    assert "can only end later" in response.content.decode()
+    assert Maintenance.objects.get().scheduled_until == window.scheduled_until
+
+
+def test_a_maintenance_that_is_over_is_a_400(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    tasks.tick(now=window.scheduled_until)
+    response = managing.post(edit_url(window), form(window))
+    assert response.status_code == 400
+    assert "can no longer be changed" in response.content.decode()
+
+
+def test_posting_an_update_from_the_page(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    response = managing.post(
+        reverse("statuspage:maintenance-update", args=[window.code]),
+        {"body": "Half done."},
+    )
+    assert response.status_code == 302
+    latest = MaintenanceUpdate.objects.filter(maintenance=window).order_by("-id").first()
+    assert latest is not None
+    assert (latest.status, latest.body) == (MaintenanceStatus.IN_PROGRESS, "Half done.")
+
+
+def test_a_blank_update_is_a_400_and_posts_nothing(managing, window):
+    response = managing.post(
+        reverse("statuspage:maintenance-update", args=[window.code]), {"body": " "}
+    )
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert MaintenanceUpdate.objects.filter(maintenance=window).count() == 1
+
+
+def test_responders_may_not_edit(client, responder, window):
+    client.force_login(responder)
+    assert client.get(edit_url(window)).status_code == 403
+    assert client.post(edit_url(window), form(window, name="x")).status_code == 403
+    assert (
+        client.post(
+            reverse("statuspage:maintenance-update", args=[window.code]), {"body": "x"}
+        ).status_code
+        == 403
+    )
+    assert Maintenance.objects.get().name == "Upgrade"
