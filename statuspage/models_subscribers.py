@@ -4,6 +4,8 @@ A Subscriber is an email address (double opt-in: it hears nothing until it confi
 webhook URL (created by staff). Every notification is a SubscriberNotification row, unique per
 (subscriber, event key), so each subscriber gets each update once however many workers and
 reruns there are; each webhook attempt is a WebhookAttempt row (status, error, duration).
+Webhooks also hear of each change of a public component's state, as Statuspage's do; emails
+do not (Statuspage emails incidents and maintenance only).
 """
 
 import secrets
@@ -13,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from statuspage.models import Component, Maintenance, PublicUpdate
+from statuspage.models import Component, ComponentStateChange, Maintenance, PublicUpdate
 
 
 def new_subscriber_token() -> str:
@@ -98,8 +100,8 @@ class DeliveryState(models.TextChoices):
 
 class SubscriberNotification(models.Model):
     """One subscriber told of one public event: an outbox row. `event_key` names the event
-    ("update:<code>", "maintenance:<code>:<event>"); the text is rendered when it is sent, from
-    the event's rows, so 10,000 rows carry no copies of it."""
+    ("update:<code>", "maintenance:<code>:<event>", "component:<state change id>"); the text
+    is rendered when it is sent, from the event's rows, so 10,000 rows carry no copies of it."""
 
     subscriber = models.ForeignKey(
         Subscriber, on_delete=models.CASCADE, related_name="notifications"
@@ -113,6 +115,10 @@ class SubscriberNotification(models.Model):
     )
     # What happened to the maintenance: MAINTENANCE_EVENTS' keys.
     maintenance_event = models.CharField(max_length=16, blank=True)
+    # A component's state changed (webhooks only): the span the change opened.
+    component_change = models.ForeignKey(
+        ComponentStateChange, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     state = models.CharField(
         max_length=8, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -130,7 +136,9 @@ class SubscriberNotification(models.Model):
                 fields=["subscriber", "event_key"], name="statuspage_notify_once"
             ),
             models.CheckConstraint(
-                condition=Q(public_update__isnull=False) | Q(maintenance__isnull=False),
+                condition=Q(public_update__isnull=False)
+                | Q(maintenance__isnull=False)
+                | Q(component_change__isnull=False),
                 name="statuspage_notification_has_event",
             ),
         ]

@@ -31,6 +31,7 @@ from statuspage.models import (
     MaintenanceStatus,
     PublicIncident,
 )
+from statuspage.subscriptions.services import notify_component_changes
 
 # A maintenance shows its components under maintenance in these statuses.
 MAINTENANCE_ACTIVE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
@@ -91,7 +92,8 @@ def states_recompute(*, now: datetime | None = None, quick: bool = False) -> lis
     """Bring every component's state in line with what affects it; the moves made.
 
     Idempotent: with nothing changed it writes nothing. A move closes the component's open
-    span and opens the next at `now`, and bumps the page's version. Components are locked
+    span and opens the next at `now`, bumps the page's version, and queues the change for the
+    webhook subscribers (statuspage.subscriptions). Components are locked
     (in id order, so two recomputes cannot deadlock) before the derivation is read, so two
     recomputes racing write each move once: the second reads what the first committed.
 
@@ -119,6 +121,9 @@ def states_recompute(*, now: datetime | None = None, quick: bool = False) -> lis
         ]
         if moves:
             versions.bump()
+            # Here, the one place every move is made, so no caller can forget to tell the
+            # webhook subscribers; the rows commit with the moves.
+            notify_component_changes(component_ids=[move.component_id for move in moves], now=now)
     return moves
 
 

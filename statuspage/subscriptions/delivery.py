@@ -17,13 +17,13 @@ or `failed` when it gave up. What can go wrong, and what brings a row back:
   the rows it has not sent back, so no rescuer sends them while it still does.
 
 What the public may no longer see is not sent: a row whose incident was withdrawn (made
-private) or whose maintenance was cancelled (but for the cancellation notice itself) is
-settled `failed`, saying why, when a worker takes it.
+private), whose maintenance was cancelled (but for the cancellation notice itself) or whose
+component's service was made private is settled `failed`, saying why, when a worker takes it.
 
-A subscriber hears of one incident's (or maintenance's) events in order: a row is not handed
-out while an earlier one of the same incident for the same subscriber is still waiting or
-being sent (a webhook backing off for an hour holds the later updates back rather than let
-the receiver end on the older status).
+A subscriber hears of one incident's (or maintenance's, or component's) events in order: a row
+is not handed out while an earlier one of the same incident for the same subscriber is still
+waiting or being sent (a webhook backing off for an hour holds the later updates back rather
+than let the receiver end on the older status).
 
 Emails go out in batches over one SMTP connection: a connection per message costs a TCP and
 SMTP handshake each, which 10,000 subscribers cannot afford. Two workers given the same rows
@@ -79,13 +79,21 @@ def requeue_after() -> timedelta:
 
 
 def _behind_an_earlier() -> Exists:
-    """The row waits for an earlier event of the same incident or maintenance to reach the
-    same subscriber (sent, or given up): receivers must end on the latest status. Updates are
-    ordered by when they were published, maintenance events by when they happened."""
+    """The row waits for an earlier event of the same incident, maintenance or component to
+    reach the same subscriber (sent, or given up): receivers must end on the latest status.
+    Updates are ordered by when they were published, maintenance events by when they
+    happened, component changes by when their span began."""
     same_incident = Q(public_update__public_incident=OuterRef("public_update__public_incident"))
     earlier_update = Q(public_update__created_at__lt=OuterRef("public_update__created_at")) | Q(
         public_update__created_at=OuterRef("public_update__created_at"),
         public_update__lt=OuterRef("public_update"),
+    )
+    same_component = Q(component_change__component=OuterRef("component_change__component"))
+    earlier_change = Q(
+        component_change__started_at__lt=OuterRef("component_change__started_at")
+    ) | Q(
+        component_change__started_at=OuterRef("component_change__started_at"),
+        component_change__lt=OuterRef("component_change"),
     )
     earlier_event = Q(created_at__lt=OuterRef("created_at")) | Q(
         created_at=OuterRef("created_at"), pk__lt=OuterRef("pk")
@@ -99,6 +107,7 @@ def _behind_an_earlier() -> Exists:
         SubscriberNotification.objects.filter(unsettled, subscriber=OuterRef("subscriber")).filter(
             (same_incident & earlier_update)
             | (Q(maintenance=OuterRef("maintenance")) & earlier_event)
+            | (same_component & earlier_change)
         )
     )
 
@@ -178,6 +187,7 @@ def deliver_batch(ids: Iterable[int], *, now: datetime | None = None) -> Outcome
             "subscriber",
             "public_update__public_incident",
             "maintenance",
+            "component_change__component__service",
         )
         .order_by("id")
     )
@@ -218,6 +228,8 @@ def _withheld(row: SubscriberNotification) -> str:
         and row.maintenance_event != "cancelled"
     ):
         return "Not sent: the maintenance was cancelled."
+    if row.component_change is not None and not row.component_change.component.service.public:
+        return "Not sent: the component was taken off the public page."
     return ""
 
 

@@ -55,15 +55,20 @@ class EventContents:
 
     def document(self, row: SubscriberNotification) -> dict[str, Any]:
         if row.event_key not in self._documents:
+            event: dict[str, Any]
             if row.public_update is not None:
-                incident = webhooks.incident_document(row.public_update)
+                event = {"incident": webhooks.incident_document(row.public_update)}
             elif row.maintenance is not None:
-                incident = webhooks.maintenance_document(
-                    row.maintenance, row.maintenance_event, row.created_at
-                )
+                event = {
+                    "incident": webhooks.maintenance_document(
+                        row.maintenance, row.maintenance_event, row.created_at
+                    )
+                }
+            elif row.component_change is not None:
+                event = webhooks.component_update_document(row.component_change)
             else:
                 raise ValueError(f"notification {row.pk} names no event")
-            self._documents[row.event_key] = {"page": webhooks.page_status(), "incident": incident}
+            self._documents[row.event_key] = {"page": webhooks.page_status(), **event}
         return self._documents[row.event_key]
 
 

@@ -18,6 +18,7 @@ from postmortems.services.emails import email_queue
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
+    ComponentStateChange,
     DeliveryState,
     Maintenance,
     MaintenanceStatus,
@@ -240,14 +241,15 @@ def webhook_url_refused(url: str) -> str:
 _FAN_OUT = """
 INSERT INTO {notification} (
     subscriber_id, event_key, public_update_id, maintenance_id, maintenance_event,
-    state, attempts, due_at, created_at, last_error
+    component_change_id, state, attempts, due_at, created_at, last_error
 )
 SELECT s.id, %(event_key)s, %(public_update)s, %(maintenance)s, %(maintenance_event)s,
-       'pending', 0, %(now)s, %(now)s, ''
+       %(component_change)s, 'pending', 0, %(now)s, %(now)s, ''
 FROM {subscriber} s
 WHERE s.confirmed_at IS NOT NULL
   AND s.unsubscribed_at IS NULL
   AND s.disabled_at IS NULL
+  {kind}
   {concerned}
 ON CONFLICT (subscriber_id, event_key) DO NOTHING
 """
@@ -269,15 +271,23 @@ def _fan_out(
     public_update_id: int | None = None,
     maintenance_id: int | None = None,
     maintenance_event: str = "",
+    component_change_id: int | None = None,
+    kind: SubscriberKind | None = None,
     now: datetime,
 ) -> int:
+    """`kind`: only subscribers of that kind (default: all)."""
     params: dict[str, Any] = {
         "event_key": event_key,
         "public_update": public_update_id,
         "maintenance": maintenance_id,
         "maintenance_event": maintenance_event,
+        "component_change": component_change_id,
         "now": connection.ops.adapt_datetimefield_value(now),
     }
+    only_kind = ""
+    if kind:
+        params["kind"] = kind
+        only_kind = "AND s.kind = %(kind)s"
     concerned = ""
     if components:
         params |= {f"component_{index}": pk for index, pk in enumerate(components)}
@@ -288,6 +298,7 @@ def _fan_out(
     sql = _FAN_OUT.format(
         notification=SubscriberNotification._meta.db_table,
         subscriber=Subscriber._meta.db_table,
+        kind=only_kind,
         concerned=concerned,
     )
     with connection.cursor() as cursor:
@@ -366,4 +377,30 @@ def notify_maintenance_event(maintenance_update_id: int, *, now: datetime | None
         return 0
     return notify_maintenance(
         maintenance_id=update.maintenance_id, event=_UPDATE_EVENT[update.status], now=now
+    )
+
+
+def notify_component_changes(*, component_ids: list[int], now: datetime | None = None) -> int:
+    """Queue a notification of each public component's state change to every webhook
+    subscriber concerned (Statuspage's `component_update`); how many rows were added.
+
+    Call inside the transaction that moved the components, with their row locks held: the
+    change told is each one's open span, the one that move opened. Emails are not told of
+    component changes (Statuspage emails incidents and maintenance only), nor is anyone told
+    of a component the public does not see."""
+    now = now or timezone.now()
+    changes = ComponentStateChange.objects.filter(
+        component_id__in=component_ids,
+        ended_at__isnull=True,
+        component__service__public=True,
+    ).values_list("pk", "component_id")
+    return sum(
+        _fan_out(
+            event_key=f"component:{change_id}",
+            components=[component_id],
+            component_change_id=change_id,
+            kind=SubscriberKind.WEBHOOK,
+            now=now,
+        )
+        for change_id, component_id in changes.order_by("pk")
     )

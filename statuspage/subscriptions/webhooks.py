@@ -1,7 +1,8 @@
 """Webhook subscribers: Atlassian Statuspage's notification payload, and the signed POST.
 
-The body is Statuspage's (`meta`, `page`, `incident` with `incident_updates` newest first and
-`components`), so receivers written for a hosted Statuspage read ours. It is signed as every
+The body is Statuspage's (`meta`, `page`, then `incident` with `incident_updates` newest first
+and `components`, or for a component's change of state `component_update` and `component`), so
+receivers written for a hosted Statuspage read ours. It is signed as every
 outgoing Tocsin webhook is (README, "Outgoing webhooks"): `X-Tocsin-Timestamp` (unix seconds)
 and `X-Tocsin-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{raw body}")>`; the POST
 goes only to the public address that was checked, never follows a redirect, and must be
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import post_to_checked_addresses, resolve_destination, sign
@@ -24,6 +27,7 @@ from statuspage import selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
+    ComponentStateChange,
     Maintenance,
     PublicIncident,
     PublicUpdate,
@@ -154,8 +158,44 @@ def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> 
     }
 
 
+def component_update_document(change: ComponentStateChange) -> dict[str, Any]:
+    """Statuspage's `component_update` and `component` for the change that opened the span
+    `change`: the component as the change left it."""
+    component = change.component
+    before = (
+        ComponentStateChange.objects.filter(component_id=change.component_id)
+        .filter(
+            Q(started_at__lt=change.started_at) | Q(started_at=change.started_at, pk__lt=change.pk)
+        )
+        .order_by("-started_at", "-pk")
+        .values_list("state", flat=True)
+        .first()
+    )
+    return {
+        "component_update": {
+            "id": _change_code(change),
+            "component_id": component.code,
+            "component_type": "Component",
+            "old_status": before,
+            "new_status": change.state,
+            "created_at": change.started_at,
+        },
+        "component": {**_component(component), "status": change.state},
+    }
+
+
+def _change_code(change: ComponentStateChange) -> str:
+    # Opaque, as the page's other ids are (statuspage.models.new_code): a row id would tell
+    # how many changes the page has seen. Derived rather than stored, so every copy of the
+    # change's payload names it alike.
+    return salted_hmac(
+        "statuspage.component_update", str(change.pk), algorithm="sha256"
+    ).hexdigest()[:12]
+
+
 def payload_body(document: dict[str, Any], *, unsubscribe_url: str, now: datetime) -> str:
-    """The raw JSON body for one subscriber: the event's document with its own `meta`."""
+    """The raw JSON body for one subscriber: the event's document (`page` and what changed)
+    after its own `meta`."""
     return json.dumps(
         {
             "meta": {
@@ -163,8 +203,7 @@ def payload_body(document: dict[str, Any], *, unsubscribe_url: str, now: datetim
                 "documentation": DOCUMENTATION_URL,
                 "generated_at": now,
             },
-            "page": document["page"],
-            "incident": document["incident"],
+            **document,
         },
         cls=DjangoJSONEncoder,
         separators=(",", ":"),
