@@ -145,15 +145,8 @@ def maintenance_edit(
     now = now or timezone.now()
     name, message, components = name.strip(), message.strip(), list(components)
     with transaction.atomic():
-        # The timers before the maintenance, the order timer_fire takes them in: an edit and a
-        # tick firing one of its timers wait for each other instead of deadlocking.
-        timers = {
-            timer.kind: timer
-            for timer in MaintenanceTimer.objects.select_for_update().filter(
-                maintenance_id=maintenance.pk
-            )
-        }
-        maintenance = _lock(maintenance)
+        maintenance, locked = _lock_with_timers(maintenance)
+        timers = {timer.kind: timer for timer in locked}
         started = maintenance.status in (
             MaintenanceStatus.IN_PROGRESS,
             MaintenanceStatus.VERIFYING,
@@ -298,6 +291,19 @@ def _lock(maintenance: Maintenance | int) -> Maintenance:
     return Maintenance.objects.select_for_update().get(pk=pk)
 
 
+def _lock_with_timers(
+    maintenance: Maintenance | int,
+) -> tuple[Maintenance, list[MaintenanceTimer]]:
+    """The maintenance and its timers locked, the timers first as timer_fire takes them: a
+    change by hand that stops or moves timers and a tick firing one wait for each other
+    instead of deadlocking."""
+    pk = maintenance if isinstance(maintenance, int) else maintenance.pk
+    timers = list(
+        MaintenanceTimer.objects.select_for_update().filter(maintenance_id=pk).order_by("pk")
+    )
+    return _lock(pk), timers
+
+
 def _stop_timers(maintenance: Maintenance, *, now: datetime) -> None:
     MaintenanceTimer.objects.filter(maintenance=maintenance, done_at__isnull=True).update(
         done_at=now
@@ -311,7 +317,7 @@ def maintenance_cancel(
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     with transaction.atomic():
-        maintenance = _lock(maintenance)
+        maintenance, _ = _lock_with_timers(maintenance)
         if maintenance.status != MaintenanceStatus.SCHEDULED:
             raise ValidationError(
                 "Only a maintenance that has not started can be cancelled; "
@@ -329,7 +335,7 @@ def maintenance_complete_now(
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     with transaction.atomic():
-        maintenance = _lock(maintenance)
+        maintenance, _ = _lock_with_timers(maintenance)
         if maintenance.status not in (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING):
             raise ValidationError("Only a maintenance in progress can be completed.")
         _complete(maintenance, now=now)

@@ -14,13 +14,15 @@ from django.utils import timezone
 from statuspage import tasks
 from statuspage.models import (
     ComponentState,
+    Maintenance,
     MaintenanceStatus,
+    MaintenanceTimer,
     MaintenanceUpdate,
     PublicIncident,
     PublicStatus,
 )
 from statuspage.services import states_recompute
-from statuspage.services.maintenance import maintenance_schedule
+from statuspage.services.maintenance import maintenance_cancel, maintenance_schedule
 from tests.factories import ServiceFactory, UserFactory, declare
 from tests.harness import in_thread
 from tests.statuspage.factories import component, spans, state
@@ -148,3 +150,34 @@ def test_a_recompute_racing_another_that_moved_the_state_derives_from_its_commit
     assert [(m.old, m.new) for m in resolved] == [(MAJOR, OPERATIONAL)]
     assert [[(m.old, m.new) for m in moves] for moves in results] == [[(OPERATIONAL, MAJOR)]]
     assert state(api) == MAJOR
+
+
+def test_cancelling_while_a_tick_holds_one_of_its_timers_waits_rather_than_deadlocking():
+    api = ServiceFactory(name="API", public=True)
+    manager = UserFactory(username="mona", role="manager")
+    start = timezone.now() + timedelta(hours=2)
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="m",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    results: list[object] = []
+
+    def cancel() -> None:
+        try:
+            results.append(maintenance_cancel(actor=manager, maintenance=window).status)
+        except BaseException as error:
+            results.append(error)
+
+    # What timer_fire does: its timer first, then the maintenance.
+    with transaction.atomic():
+        MaintenanceTimer.objects.select_for_update().filter(maintenance=window).first()
+        thread = in_thread(cancel)
+        thread.join(timeout=1)
+        assert thread.is_alive()
+        Maintenance.objects.select_for_update().get(pk=window.pk)
+    thread.join(timeout=10)
+    assert results == [MaintenanceStatus.CANCELLED]
