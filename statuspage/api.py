@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from statuspage import caching, selectors, selectors_api
+from statuspage.links import incident_url, maintenance_url, page_url
 from statuspage.models import (
     STATE_RANK,
     Component,
@@ -59,21 +59,6 @@ def stamp(moment: datetime | None) -> str | None:
         timespec="milliseconds"
     )
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
-def page_url() -> str:
-    return settings.BASE_URL + reverse("statuspage:page")
-
-
-def incident_url(code: str) -> str:
-    """The public incident page (statuspage.views.incident)."""
-    return settings.BASE_URL + reverse("statuspage:incident", kwargs={"code": code})
-
-
-def maintenance_url(code: str) -> str:
-    """A maintenance's public page: at an incident's address, as Statuspage lists a
-    maintenance among its incidents (statuspage.views.incident serves both)."""
-    return incident_url(code)
 
 
 def page_payload(updated_at: datetime | None) -> Payload:
@@ -279,7 +264,7 @@ def maintenance_payload(maintenance: Maintenance, listed: Components) -> Payload
         "monitoring_at": None,
         "resolved_at": stamp(maintenance.completed_at),
         "impact": "maintenance",
-        "shortlink": maintenance_url(maintenance.code),
+        "shortlink": maintenance_url(maintenance.code, maintenance.status),
         # Until it starts, Statuspage gives the time it was scheduled.
         "started_at": stamp(maintenance.started_at or maintenance.created_at),
         "page_id": settings.STATUSPAGE_PAGE_ID,

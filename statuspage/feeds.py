@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import format_html, linebreaks
 
-from statuspage import api, caching, selectors_api
+from statuspage import caching, links, selectors_api
 from statuspage.models import MaintenanceUpdate, PublicUpdate
 
 Entry = PublicUpdate | MaintenanceUpdate
@@ -44,7 +44,7 @@ class HistoryRssFeed(Feed[Entry, None]):
         return f"Incident updates and scheduled maintenance of {settings.STATUSPAGE_NAME}."
 
     def link(self) -> str:
-        return api.page_url()
+        return links.page_url()
 
     def feed_url(self) -> str:
         # Absolute from BASE_URL, so the body does not depend on the request's Host.
@@ -72,8 +72,8 @@ class HistoryRssFeed(Feed[Entry, None]):
 
     def item_link(self, item: Entry) -> str:
         if isinstance(item, PublicUpdate):
-            return api.incident_url(item.public_incident.code)
-        return api.maintenance_url(item.maintenance.code)
+            return links.incident_url(item.public_incident.code)
+        return links.maintenance_url(item.maintenance.code, item.maintenance.status)
 
     def item_guid(self, item: Entry) -> str:
         """A tag URI (RFC 4151) per entry: the entry's own code, so it never changes."""

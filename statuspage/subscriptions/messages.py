@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from statuspage import links
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     SubscriberNotification,
@@ -74,7 +75,7 @@ class EventContents:
 
 def _event_context(row: SubscriberNotification) -> dict[str, Any]:
     """What an email says: public rows only (never the internal incident)."""
-    base = {"page_name": settings.STATUSPAGE_NAME, "page_url": tokens.page_url()}
+    base = {"page_name": settings.STATUSPAGE_NAME, "page_url": links.page_url()}
     if row.public_update is not None:
         update = row.public_update
         incident = update.public_incident
@@ -85,7 +86,7 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
             "status": update.get_status_display(),
             "body": update.body,
             "at": _utc(update.created_at),
-            "url": tokens.page_url(f"incidents/{incident.code}/"),
+            "url": links.incident_url(incident.code),
         }
     maintenance = row.maintenance
     if maintenance is None:
@@ -107,7 +108,7 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
         "at": _utc(row.created_at),
         "scheduled_for": _utc(maintenance.scheduled_for),
         "scheduled_until": _utc(maintenance.scheduled_until),
-        "url": tokens.maintenance_page_url(maintenance.code, maintenance.status),
+        "url": links.maintenance_url(maintenance.code, maintenance.status),
     }
 
 

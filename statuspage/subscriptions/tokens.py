@@ -77,16 +77,3 @@ def confirmation_url(sign_up: SignUp) -> str:
 
 def unsubscribe_url(token: str) -> str:
     return settings.BASE_URL + reverse("statuspage:unsubscribe", kwargs={"token": token})
-
-
-def page_url(path: str = "") -> str:
-    """An absolute URL on the public page: page_url("incidents/<code>/")."""
-    # The page's root is where the app is mounted (config/urls.py), read off a URL of ours.
-    root = reverse("statuspage:subscribe").removesuffix("subscribe/")
-    return f"{settings.BASE_URL}{root}{path}"
-
-
-def maintenance_page_url(code: str, status: str) -> str:
-    """A maintenance's public page (at an incident's address, statuspage.views.incident); a
-    cancelled one has none, so the page itself."""
-    return page_url() if status == "cancelled" else page_url(f"incidents/{code}/")

@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import post_to_checked_addresses, resolve_destination, sign
-from statuspage import selectors, selectors_api
+from statuspage import links, selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
@@ -33,7 +33,6 @@ from statuspage.models import (
     PublicUpdate,
 )
 from statuspage.overall import overall_status
-from statuspage.subscriptions import tokens
 
 DOCUMENTATION_URL = "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/"
 
@@ -87,7 +86,7 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
         "monitoring_at": incident.monitoring_at,
         "resolved_at": incident.resolved_at,
         "started_at": incident.started_at,
-        "shortlink": tokens.page_url(f"incidents/{incident.code}/"),
+        "shortlink": links.incident_url(incident.code),
         "scheduled_for": None,
         "scheduled_until": None,
         "incident_updates": [
@@ -137,7 +136,7 @@ def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> 
         "monitoring_at": None,
         "resolved_at": maintenance.completed_at if status == "completed" else None,
         "started_at": maintenance.started_at,
-        "shortlink": tokens.maintenance_page_url(maintenance.code, maintenance.status),
+        "shortlink": links.maintenance_url(maintenance.code, maintenance.status),
         "scheduled_for": maintenance.scheduled_for,
         "scheduled_until": maintenance.scheduled_until,
         "incident_updates": [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from statuspage import api
+from statuspage import links
 from statuspage.models import MaintenanceStatus, MaintenanceUpdate
 from tests.statuspage.sppage_fixtures import component, maintenance
 
@@ -93,8 +93,11 @@ def test_the_front_page_links_a_maintenance_to_its_page(client: Client) -> None:
     assert f'href="/status/incidents/{upcoming.code}/"' in body
 
 
-def test_the_api_shortlink_is_the_maintenance_page() -> None:
-    assert api.maintenance_url("abc123") == "https://status.example.test/status/incidents/abc123/"
+def test_a_maintenance_links_to_its_page_and_a_cancelled_one_to_the_status_page() -> None:
+    completed = links.maintenance_url("abc123", MaintenanceStatus.COMPLETED)
+    cancelled = links.maintenance_url("abc123", MaintenanceStatus.CANCELLED)
+    assert completed == "https://status.example.test/status/incidents/abc123/"
+    assert cancelled == "https://status.example.test/status/"
 
 
 def test_the_history_lists_completed_maintenance_with_the_incidents(client: Client) -> None:
