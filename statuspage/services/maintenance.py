@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
 from incidents.permissions import Action, require
+from ops.timestamps import plan_time_error
 from statuspage import versions
 from statuspage.models import (
     Component,
@@ -117,10 +118,16 @@ def _window_errors(
         errors["name"] = "A maintenance needs a name."
     if not message:
         errors["message"] = "Tell the public what will happen."
-    if scheduled_until <= scheduled_for:
-        errors["scheduled_until"] = "The window must end after it starts."
-    elif scheduled_until <= now:
-        errors["scheduled_until"] = "The window is already over."
+    # A time out of this window would overflow the reminder's arithmetic, or be shown nowhere.
+    for field, value in (("scheduled_for", scheduled_for), ("scheduled_until", scheduled_until)):
+        error = plan_time_error(value, now=now)
+        if error:
+            errors[field] = error
+    if "scheduled_until" not in errors:
+        if scheduled_until <= scheduled_for:
+            errors["scheduled_until"] = "The window must end after it starts."
+        elif scheduled_until <= now:
+            errors["scheduled_until"] = "The window is already over."
     if not components:
         errors["components"] = "Choose the components under maintenance."
     return errors
@@ -203,6 +210,9 @@ def _check_extension(
         raise ValidationError(
             "A maintenance in progress can only be extended: change its end, nothing else."
         )
+    error = plan_time_error(scheduled_until, now=now)
+    if error:
+        raise ValidationError({"scheduled_until": error})
     if scheduled_until < maintenance.scheduled_until:
         raise ValidationError(
             {

@@ -2,7 +2,7 @@
 timer rows (nothing fires at the old time, the new time fires once), subscribers are told
 once per move, and a window that has started may only be made to end later."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -286,3 +286,27 @@ def test_a_blank_update_is_refused(window, manager):
     with pytest.raises(ValidationError):
         maintenance_update_post(actor=manager, maintenance=window, body="  ")
     assert Maintenance.objects.get().updates.count() == 1
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("scheduled_for", datetime(1, 1, 1, tzinfo=UTC)),
+        ("scheduled_until", datetime(9999, 12, 31, 23, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_service_refuses_a_time_out_of_range(window, manager, field, value):
+    with pytest.raises(ValidationError) as refused:
+        edit(window, manager, **{field: value})
+    assert field in refused.value.message_dict
+    window_fields = {"scheduled_for": START, "scheduled_until": END, field: value}
+    with pytest.raises(ValidationError):
+        maintenance_schedule(
+            actor=manager,
+            name="Another",
+            message="m",
+            components=list(window.components.all()),
+            **window_fields,
+        )
+    assert told(window) == ["scheduled"]
+    assert Maintenance.objects.count() == 1

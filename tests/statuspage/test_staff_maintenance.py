@@ -152,3 +152,48 @@ def test_responders_may_not_edit(client, responder, window):
         == 403
     )
     assert Maintenance.objects.get().name == "Upgrade"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("scheduled_for", "0001-01-01T00:00"),
+        ("scheduled_until", "9999-12-31T23:59"),
+        ("scheduled_for", "9999-12-31T20:00"),
+    ],
+)
+def test_a_time_out_of_range_is_a_400_and_changes_nothing(managing, window, field, value):
+    response = managing.post(edit_url(window), form(window, **{field: value}))
+    assert response.status_code == 400
+    assert "Give a time" in response.content.decode()
+    unchanged = Maintenance.objects.get()
+    assert (unchanged.scheduled_for, unchanged.scheduled_until) == (
+        window.scheduled_for,
+        window.scheduled_until,
+    )
+    assert unchanged.updates.count() == 1
+
+
+def test_rescheduling_years_ahead_is_a_400(managing, window):
+    data = form(window, scheduled_for="9999-12-31T20:00", scheduled_until="9999-12-31T23:00")
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 400
+    assert Maintenance.objects.get().scheduled_for == window.scheduled_for
+
+
+@pytest.mark.parametrize(
+    "field,value", [("scheduled_for", "0001-01-01T00:00"), ("scheduled_until", "9999-12-31T23:59")]
+)
+def test_scheduling_a_time_out_of_range_is_a_400_and_writes_nothing(managing, window, field, value):
+    data = form(window, name="Another", **{field: value})
+    response = managing.post(reverse("statuspage:maintenance-create"), data)
+    assert response.status_code == 400
+    assert "Give a time" in response.content.decode()
+    assert Maintenance.objects.count() == 1
+
+
+def test_extending_a_window_in_progress_years_ahead_is_a_400(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    response = managing.post(edit_url(window), form(window, scheduled_until="9999-12-31T23:59"))
+    assert response.status_code == 400
+    assert Maintenance.objects.get().scheduled_until == window.scheduled_until
