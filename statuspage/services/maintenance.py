@@ -304,9 +304,9 @@ def _lock(maintenance: Maintenance | int) -> Maintenance:
 def _lock_with_timers(
     maintenance: Maintenance | int,
 ) -> tuple[Maintenance, list[MaintenanceTimer]]:
-    """The maintenance and its timers locked, the timers first as timer_fire takes them: a
-    change by hand that stops or moves timers and a tick firing one wait for each other
-    instead of deadlocking."""
+    """The maintenance and its timers locked, the timers first (in pk order) then the
+    maintenance, by timer_fire and by every change by hand alike: a change that stops or
+    moves timers and a tick firing one wait for each other instead of deadlocking."""
     pk = maintenance if isinstance(maintenance, int) else maintenance.pk
     timers = list(
         MaintenanceTimer.objects.select_for_update().filter(maintenance_id=pk).order_by("pk")
@@ -416,15 +416,22 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
     """Do the timer's step and mark it done, if our claim on it still stands; whether it
     was done by us. The step and `done_at` commit together."""
     with transaction.atomic():
-        claimed = (
-            MaintenanceTimer.objects.select_for_update()
-            .filter(pk=timer.pk, claimed_at=timer.claimed_at, done_at__isnull=True)
-            .first()
+        # All its timers, not just this one: ending stops the others, and a change by hand
+        # takes them all first too, so the two wait for each other rather than deadlock.
+        maintenance, timers = _lock_with_timers(timer.maintenance_id)
+        claimed = next(
+            (
+                each
+                for each in timers
+                if each.pk == timer.pk
+                and each.claimed_at == timer.claimed_at
+                and each.done_at is None
+            ),
+            None,
         )
         if claimed is None:
             # Another tick took the lease over (and may have done it): not ours to do.
             return False
-        maintenance = _lock(claimed.maintenance_id)
         # Each step checks the status, so a window cancelled or completed by hand is left be.
         # A timer fired late (the beat was down) still moves the state, but tells no one of
         # what is no longer so: "starts in 60 minutes" once it has started, "started" once
