@@ -197,3 +197,54 @@ def test_extending_a_window_in_progress_years_ahead_is_a_400(managing, window):
     response = managing.post(edit_url(window), form(window, scheduled_until="9999-12-31T23:59"))
     assert response.status_code == 400
     assert Maintenance.objects.get().scheduled_until == window.scheduled_until
+
+
+def test_a_window_in_progress_whose_service_was_made_private_can_still_be_extended(
+    managing, window, api
+):
+    tasks.tick(now=window.scheduled_for)
+    api.public = False
+    api.save()
+    later_end = window.scheduled_until + timedelta(hours=1)
+    assert managing.get(edit_url(window)).status_code == 200
+    response = managing.post(
+        edit_url(window), form(window, scheduled_until=later_end.strftime(FORMAT))
+    )
+    assert response.status_code == 302
+    extended = Maintenance.objects.get()
+    assert extended.scheduled_until == later_end
+    assert list(extended.components.all()) == [component(api)]
+
+
+def test_saving_a_scheduled_window_keeps_a_component_made_private(
+    managing, clock, manager, api, web
+):
+    both = maintenance_schedule(
+        actor=manager,
+        name="Two",
+        message="m",
+        scheduled_for=clock.now + timedelta(hours=2),
+        scheduled_until=clock.now + timedelta(hours=3),
+        components=[component(api), component(web)],
+    )
+    api.public = False
+    api.save()
+    page = managing.get(edit_url(both)).content.decode()
+    assert f'value="{component(api).pk}"' not in page
+    response = managing.post(
+        edit_url(both), form(both, name="Two renamed", components=[component(web).pk])
+    )
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert saved.name == "Two renamed"
+    assert set(saved.components.all()) == {component(api), component(web)}
+
+
+def test_a_window_left_with_only_private_components_can_still_be_renamed(managing, window, api):
+    api.public = False
+    api.save()
+    response = managing.post(edit_url(window), form(window, name="Renamed", components=[]))
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert saved.name == "Renamed"
+    assert list(saved.components.all()) == [component(api)]
