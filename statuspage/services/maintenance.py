@@ -160,6 +160,12 @@ def maintenance_edit(
         )
         if not started and maintenance.status != MaintenanceStatus.SCHEDULED:
             raise ValidationError("A maintenance that is over can no longer be changed.")
+        # The form's time inputs carry minutes only: the time it was shown, sent back
+        # unchanged, is the stored time, seconds and all, not a move.
+        if _to_minute(scheduled_for) == _to_minute(maintenance.scheduled_for):
+            scheduled_for = maintenance.scheduled_for
+        if _to_minute(scheduled_until) == _to_minute(maintenance.scheduled_until):
+            scheduled_until = maintenance.scheduled_until
         moved = (scheduled_for, scheduled_until) != (
             maintenance.scheduled_for,
             maintenance.scheduled_until,
@@ -200,6 +206,10 @@ def maintenance_edit(
             _tell_moved(maintenance, started=started, now=now)
         versions.bump()
     return maintenance
+
+
+def _to_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _check_extension(

@@ -9,8 +9,10 @@ from django.urls import reverse
 
 from statuspage import tasks
 from statuspage.models import Maintenance, MaintenanceStatus, MaintenanceUpdate, TimerKind
+from statuspage.models_subscribers import SubscriberNotification
 from statuspage.services.maintenance import maintenance_schedule
 from tests.statuspage.factories import component
+from tests.statuspage.subscriptions_fixtures import email_subscriber
 
 FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -248,3 +250,49 @@ def test_a_window_left_with_only_private_components_can_still_be_renamed(managin
     saved = Maintenance.objects.get()
     assert saved.name == "Renamed"
     assert list(saved.components.all()) == [component(api)]
+
+
+@pytest.fixture
+def with_seconds(clock, api, manager):
+    email_subscriber("ada@example.com")
+    return maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Brief slowness.",
+        scheduled_for=clock.now + timedelta(hours=2, seconds=30),
+        scheduled_until=clock.now + timedelta(hours=3, seconds=30),
+        components=[component(api)],
+    )
+
+
+def test_saving_a_window_with_seconds_unchanged_moves_nothing(managing, with_seconds):
+    page = managing.get(edit_url(with_seconds)).content.decode()
+    assert f'value="{with_seconds.scheduled_for.strftime(FORMAT)}"' in page
+    response = managing.post(edit_url(with_seconds), form(with_seconds, name="Renamed"))
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert (saved.name, saved.scheduled_for, saved.scheduled_until) == (
+        "Renamed",
+        with_seconds.scheduled_for,
+        with_seconds.scheduled_until,
+    )
+    assert saved.timers.get(kind=TimerKind.START).due_at == with_seconds.scheduled_for
+    assert list(SubscriberNotification.objects.values_list("maintenance_event", flat=True)) == [
+        "scheduled"
+    ]
+
+
+def test_saving_a_window_in_progress_with_seconds_unchanged_is_no_400(managing, with_seconds):
+    tasks.tick(now=with_seconds.scheduled_for)
+    response = managing.post(edit_url(with_seconds), form(with_seconds))
+    assert response.status_code == 302
+    assert Maintenance.objects.get().scheduled_until == with_seconds.scheduled_until
+
+
+def test_moving_a_window_with_seconds_by_a_minute_is_a_move(managing, with_seconds):
+    later = with_seconds.scheduled_for + timedelta(minutes=1)
+    response = managing.post(
+        edit_url(with_seconds), form(with_seconds, scheduled_for=later.strftime(FORMAT))
+    )
+    assert response.status_code == 302
+    assert Maintenance.objects.get().scheduled_for == later.replace(second=0)
