@@ -8,7 +8,7 @@ docstring for why a killed worker neither loses nor doubles a step.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -249,8 +249,9 @@ def _move_timers(
         reminder = timers.get(TimerKind.REMINDER_60)
         reminder_at = maintenance.scheduled_for - REMINDER_BEFORE
         if reminder_at > now:
-            # A reminder already sent stays sent: the notice of the move gives the new time.
-            if reminder is None or reminder.done_at is None:
+            # Armed again for a new start, whether the old start's was sent or skipped (moved
+            # within the hour): told once per start time (see timer_fire).
+            if reminder is None or reminder.done_at is None or reminder.due_at != reminder_at:
                 due[TimerKind.REMINDER_60] = reminder_at
         elif reminder is not None and reminder.done_at is None:
             # Moved to within the hour: the notice of the move is the reminder.
@@ -452,7 +453,10 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
                 and now < maintenance.scheduled_for
             ):
                 maintenance_notice(
-                    maintenance=maintenance, event=MaintenanceEvent.REMINDER, now=now
+                    maintenance=maintenance,
+                    event=MaintenanceEvent.REMINDER,
+                    now=now,
+                    occurrence=_reminder_occurrence(maintenance),
                 )
         elif claimed.kind == TimerKind.START:
             if maintenance.status == MaintenanceStatus.SCHEDULED:
@@ -467,6 +471,12 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
             _complete(maintenance, now=now)
         MaintenanceTimer.objects.filter(pk=claimed.pk).update(done_at=now)
     return True
+
+
+def _reminder_occurrence(maintenance: Maintenance) -> str:
+    """A reminder is of one start time: a window moved after its reminder was sent is
+    reminded of again at its new time, once."""
+    return f"{maintenance.scheduled_for.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def timers_run(*, now: datetime | None = None) -> int:

@@ -310,3 +310,31 @@ def test_the_service_refuses_a_time_out_of_range(window, manager, field, value):
         )
     assert told(window) == ["scheduled"]
     assert Maintenance.objects.count() == 1
+
+
+def test_a_window_moved_within_the_hour_then_further_out_gets_its_reminder(window, manager, clock):
+    soon = clock.now + timedelta(minutes=20)
+    edit(window, manager, scheduled_for=soon, scheduled_until=soon + timedelta(hours=1))
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    assert timers(window)[TimerKind.REMINDER_60] == LATER - timedelta(minutes=60)
+    tasks.tick(now=LATER - timedelta(minutes=60))
+    tasks.tick(now=LATER)
+    assert told(window) == ["scheduled", "rescheduled", "rescheduled", "reminder_60", "started"]
+
+
+def test_a_window_moved_after_its_reminder_was_sent_is_reminded_of_again(window, manager):
+    tasks.tick(now=START - timedelta(minutes=60))
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    tasks.tick(now=LATER - timedelta(minutes=60))
+    tasks.tick(now=LATER - timedelta(minutes=59))
+    assert told(window) == ["scheduled", "reminder_60", "rescheduled", "reminder_60"]
+
+
+def test_a_window_whose_end_alone_moved_after_its_reminder_is_not_reminded_of_again(
+    window, manager
+):
+    tasks.tick(now=START - timedelta(minutes=60))
+    edit(window, manager, scheduled_until=END + timedelta(hours=1))
+    assert TimerKind.REMINDER_60 not in timers(window)
+    tasks.tick(now=START)
+    assert told(window) == ["scheduled", "reminder_60", "rescheduled", "started"]
