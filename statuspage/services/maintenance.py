@@ -146,8 +146,9 @@ def maintenance_edit(
 ) -> Maintenance:
     """Change a scheduled maintenance's name, message, window or components; once it has
     started, only make it end later. A moved window moves its timers (a claim a tick holds on
-    one is voided, so nothing fires at the old time), leaves an update on the page and tells
-    the subscribers once. Nothing changed writes nothing."""
+    one is voided, so nothing fires at the old time); a move or new components leave an update
+    on the page and tell the subscribers (of the old components and the new) once. Nothing
+    changed writes nothing."""
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     name, message, components = name.strip(), message.strip(), list(components)
@@ -170,9 +171,13 @@ def maintenance_edit(
             maintenance.scheduled_for,
             maintenance.scheduled_until,
         )
-        details_changed = (name, message) != (maintenance.name, maintenance.message) or {
-            component.pk for component in components
-        } != set(maintenance.components.values_list("pk", flat=True))
+        components_changed = {component.pk for component in components} != set(
+            maintenance.components.values_list("pk", flat=True)
+        )
+        details_changed = (name, message) != (
+            maintenance.name,
+            maintenance.message,
+        ) or components_changed
         if started:
             _check_extension(
                 maintenance,
@@ -199,11 +204,16 @@ def maintenance_edit(
         maintenance.save(
             update_fields=["name", "message", "scheduled_for", "scheduled_until", "updated_at"]
         )
-        if details_changed:
-            maintenance.components.set(components)
         if moved:
             _move_timers(maintenance, timers, started=started, now=now)
-            _tell_moved(maintenance, started=started, now=now)
+        if moved or components_changed:
+            _tell_changed(
+                maintenance,
+                started=started,
+                moved=moved,
+                components=components if components_changed else None,
+                now=now,
+            )
         versions.bump()
     return maintenance
 
@@ -264,20 +274,42 @@ def _move_timers(
         )
 
 
-def _tell_moved(maintenance: Maintenance, *, started: bool, now: datetime) -> None:
+def _tell_changed(
+    maintenance: Maintenance,
+    *,
+    started: bool,
+    moved: bool,
+    components: list[Component] | None,
+    now: datetime,
+) -> None:
+    """Leave an update on the page and tell the subscribers once of a move or of new
+    `components` (set here, None when they did not change)."""
     zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
     until = f"{maintenance.scheduled_until.astimezone(zone):%Y-%m-%d %H:%M}"
     if started:
         body = f"The maintenance has been extended: it is now expected to end at {until} ({zone})."
         event = MaintenanceEvent.EXTENDED
-    else:
+    elif moved:
         start = f"{maintenance.scheduled_for.astimezone(zone):%Y-%m-%d %H:%M}"
         body = f"The maintenance has been rescheduled: from {start} to {until} ({zone})."
         event = MaintenanceEvent.RESCHEDULED
+    else:
+        body = "The components under maintenance have changed."
+        event = MaintenanceEvent.SCHEDULED
+    # The public's names only: a component of a private service is not theirs to see.
+    shown = ", ".join(str(c) for c in components or [] if c.service.public)
+    if shown:
+        body += f" Under maintenance now: {shown}."
     update = MaintenanceUpdate.objects.create(
         maintenance=maintenance, status=maintenance.status, body=body, created_at=now
     )
     maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
+    if components is not None:
+        # Told under the old components above and under the new ones here: the subscribers
+        # of a component taken out hear of it too, and the same event key tells whoever
+        # follows both once.
+        maintenance.components.set(components)
+        maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
 
 
 def maintenance_update_post(

@@ -338,3 +338,52 @@ def test_a_window_whose_end_alone_moved_after_its_reminder_is_not_reminded_of_ag
     assert TimerKind.REMINDER_60 not in timers(window)
     tasks.tick(now=START)
     assert told(window) == ["scheduled", "reminder_60", "rescheduled", "started"]
+
+
+def test_changing_the_components_tells_the_subscribers_of_the_old_and_the_new_once(
+    clock, api, web, manager
+):
+    only_api = email_subscriber("api@example.com", components=[component(api)])
+    only_web = email_subscriber("web@example.com", components=[component(web)])
+    both = email_subscriber("both@example.com", components=[component(api), component(web)])
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="m",
+        scheduled_for=START,
+        scheduled_until=END,
+        components=[component(api)],
+    )
+    edit(window, manager, components=[component(web)])
+    update = MaintenanceUpdate.objects.filter(maintenance=window).order_by("id").last()
+    assert update is not None
+    assert (update.status, update.body) == (
+        MaintenanceStatus.SCHEDULED,
+        "The components under maintenance have changed. Under maintenance now: Website.",
+    )
+    changed = SubscriberNotification.objects.filter(event_key__endswith=update.code)
+    assert sorted(changed.values_list("subscriber__address", flat=True)) == [
+        "api@example.com",
+        "both@example.com",
+        "web@example.com",
+    ]
+    assert set(changed.values_list("maintenance_event", flat=True)) == {"scheduled"}
+    tasks.tick(now=START)
+    started = SubscriberNotification.objects.filter(maintenance_event="started")
+    assert set(started.values_list("subscriber", flat=True)) == {only_web.pk, both.pk}
+    assert only_api.pk not in set(started.values_list("subscriber", flat=True))
+
+
+def test_moving_and_changing_the_components_is_one_reschedule(window, manager, web):
+    edit(
+        window,
+        manager,
+        scheduled_for=LATER,
+        scheduled_until=LATER + timedelta(hours=1),
+        components=[component(web)],
+    )
+    assert told(window) == ["scheduled", "rescheduled"]
+    update = MaintenanceUpdate.objects.filter(maintenance=window).order_by("id").last()
+    assert update is not None
+    assert "rescheduled" in update.body
+    assert update.body.endswith("Under maintenance now: Website.")
