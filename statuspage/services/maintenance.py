@@ -316,7 +316,8 @@ def maintenance_update_post(
     *, actor: Actor, maintenance: Maintenance, body: str, now: datetime | None = None
 ) -> MaintenanceUpdate:
     """A public update on a maintenance not yet over (its progress, a delay), shown with its
-    other updates under its current status, in the API and the feeds."""
+    other updates under its current status, in the API and the feeds, and told to the
+    subscribers of its components."""
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     body = body.strip()
@@ -335,6 +336,14 @@ def maintenance_update_post(
         )
         maintenance.updated_at = now
         maintenance.save(update_fields=["updated_at"])
+        # As Statuspage emails one: under its current status, with these words, once each.
+        # Verifying, which no step here sets, is still the window in progress to them.
+        event = (
+            MaintenanceEvent.SCHEDULED
+            if maintenance.status == MaintenanceStatus.SCHEDULED
+            else MaintenanceEvent.STARTED
+        )
+        maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
         versions.bump()
     return update
 

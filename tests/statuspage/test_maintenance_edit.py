@@ -25,6 +25,7 @@ from statuspage.services.maintenance import (
     timer_fire,
     timers_claim,
 )
+from statuspage.subscriptions.services import webhook_subscriber_create
 from tests.clock import T0
 from tests.statuspage.factories import component, state
 from tests.statuspage.subscriptions_fixtures import (
@@ -387,3 +388,44 @@ def test_moving_and_changing_the_components_is_one_reschedule(window, manager, w
     assert update is not None
     assert "rescheduled" in update.body
     assert update.body.endswith("Under maintenance now: Website.")
+
+
+def test_each_posted_update_is_told_once_to_the_subscribers_of_its_components(window, manager, web):
+    email_subscriber("web@example.com", components=[component(web)])
+    first = maintenance_update_post(actor=manager, maintenance=window, body="Delayed by 30 min.")
+    tasks.tick(now=START)
+    second = maintenance_update_post(actor=manager, maintenance=window, body="Half done.")
+    rows = SubscriberNotification.objects.filter(maintenance=window)
+    assert list(rows.values_list("subscriber__address", flat=True).distinct()) == [
+        "ada@example.com"
+    ]
+    assert [
+        row.maintenance_event
+        for row in rows.order_by("id")
+        if row.event_key.endswith((first.code, second.code))
+    ] == ["scheduled", "started"]
+    assert told(window) == ["scheduled", "scheduled", "started", "started"]
+
+
+def test_a_posted_update_is_emailed_and_posted_to_webhooks(
+    window, manager, smtp_stub, deliver, webhook_receiver
+):
+    webhook_subscriber_create(url=webhook_receiver.url_for("/status-hook"))
+    tasks.tick(now=START)
+    deliver()
+    deliver()
+    webhook_receiver.requests.clear()
+    maintenance_update_post(actor=manager, maintenance=window, body="Half the replicas are done.")
+    deliver()
+
+    [email] = [
+        message
+        for message in smtp_stub.messages_to("ada@example.com")
+        if "Half the replicas are done."
+        in message.get_body(preferencelist=("plain",)).get_content()
+    ]
+    assert "Maintenance in progress: Database upgrade" in email["Subject"]
+    [request] = webhook_receiver.requests
+    incident = request.json()["incident"]
+    assert incident["status"] == "in_progress"
+    assert incident["incident_updates"][0]["body"] == "Half the replicas are done."
