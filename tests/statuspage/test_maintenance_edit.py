@@ -429,3 +429,10 @@ def test_a_posted_update_is_emailed_and_posted_to_webhooks(
     incident = request.json()["incident"]
     assert incident["status"] == "in_progress"
     assert incident["incident_updates"][0]["body"] == "Half the replicas are done."
+
+
+def test_an_edit_shows_on_the_page_at_once(window, manager, events_run):
+    assert "Database upgrade" in Client().get("/status/").content.decode()
+    with events_run():
+        edit(window, manager, name="Database upgrade (v16)")
+    assert "Database upgrade (v16)" in Client().get("/status/").content.decode()
