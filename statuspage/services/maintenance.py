@@ -43,6 +43,9 @@ STARTED_TEXT = (
 )
 COMPLETED_TEXT = "The scheduled maintenance has been completed."
 CANCELLED_TEXT = "This scheduled maintenance has been cancelled."
+# How the update a move leaves begins (the feeds title it by these).
+RESCHEDULED_TEXT = "The maintenance has been rescheduled:"
+EXTENDED_TEXT = "The maintenance has been extended:"
 
 
 def maintenance_schedule(
@@ -287,11 +290,11 @@ def _tell_changed(
     zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
     until = f"{maintenance.scheduled_until.astimezone(zone):%Y-%m-%d %H:%M}"
     if started:
-        body = f"The maintenance has been extended: it is now expected to end at {until} ({zone})."
+        body = f"{EXTENDED_TEXT} it is now expected to end at {until} ({zone})."
         event = MaintenanceEvent.EXTENDED
     elif moved:
         start = f"{maintenance.scheduled_for.astimezone(zone):%Y-%m-%d %H:%M}"
-        body = f"The maintenance has been rescheduled: from {start} to {until} ({zone})."
+        body = f"{RESCHEDULED_TEXT} from {start} to {until} ({zone})."
         event = MaintenanceEvent.RESCHEDULED
     else:
         body = "The components under maintenance have changed."
