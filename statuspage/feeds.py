@@ -15,7 +15,8 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.html import format_html, linebreaks
 
 from statuspage import caching, links, selectors_api
-from statuspage.models import MaintenanceUpdate, PublicUpdate
+from statuspage.models import MaintenanceStatus, MaintenanceUpdate, PublicUpdate
+from statuspage.services.maintenance import EXTENDED_TEXT, RESCHEDULED_TEXT
 
 Entry = PublicUpdate | MaintenanceUpdate
 
@@ -56,7 +57,7 @@ class HistoryRssFeed(Feed[Entry, None]):
     def item_title(self, item: Entry) -> str:
         if isinstance(item, PublicUpdate):
             return f"{item.public_incident.name}: {item.get_status_display()}"
-        return f"{item.maintenance.name}: maintenance {item.get_status_display().lower()}"
+        return f"{item.maintenance.name}: maintenance {_maintenance_event(item)}"
 
     def item_description(self, item: Entry) -> str:
         text = linebreaks(item.body, autoescape=True)
@@ -95,6 +96,24 @@ class HistoryAtomFeed(HistoryRssFeed):
 
     def subtitle(self) -> str:
         return self.description()
+
+
+def _maintenance_event(update: MaintenanceUpdate) -> str:
+    """What a maintenance update tells: its status when it is the step that set it (made at
+    the same moment), a move or a posted word under the status otherwise."""
+    if update.body.startswith(RESCHEDULED_TEXT):
+        return "rescheduled"
+    if update.body.startswith(EXTENDED_TEXT):
+        return "extended"
+    maintenance = update.maintenance
+    set_at = {
+        MaintenanceStatus.SCHEDULED: maintenance.created_at,
+        MaintenanceStatus.IN_PROGRESS: maintenance.started_at,
+        MaintenanceStatus.COMPLETED: maintenance.completed_at,
+    }.get(MaintenanceStatus(update.status))
+    if set_at is not None and update.created_at > set_at:
+        return "update"
+    return update.get_status_display().lower()
 
 
 def _local(moment: datetime) -> str:

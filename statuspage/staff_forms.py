@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 
+from ops.timestamps import validate_plan_time
 from statuspage.models import Component, ComponentGroup, ComponentState
 from statuspage.services.publishing import NAME_MAX_LENGTH, OVERRIDE_STATES, Overrides
 
@@ -63,8 +64,12 @@ class MaintenanceForm(forms.Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="What customers are told."
     )
-    scheduled_for = forms.DateTimeField(label="Starts", widget=DateTimeInput)
-    scheduled_until = forms.DateTimeField(label="Ends", widget=DateTimeInput)
+    scheduled_for = forms.DateTimeField(
+        label="Starts", widget=DateTimeInput, validators=[validate_plan_time]
+    )
+    scheduled_until = forms.DateTimeField(
+        label="Ends", widget=DateTimeInput, validators=[validate_plan_time]
+    )
     # Evaluated afresh for each form (Django copies a field's queryset per form).
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.filter(service__public=True).select_related("service"),

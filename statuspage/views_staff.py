@@ -137,8 +137,14 @@ def _maintenance_page(
     return render(request, "statuspage/staff/maintenance_form.html", context, status=status)
 
 
+def _hidden_components(maintenance: Maintenance) -> list[Component]:
+    """Its components whose service was made private since: the form cannot show them, and
+    a save keeps them."""
+    return list(maintenance.components.filter(service__public=False))
+
+
 def _edit_form(maintenance: Maintenance, data: QueryDict | None) -> MaintenanceEditForm:
-    return MaintenanceEditForm(
+    form = MaintenanceEditForm(
         data,
         started=maintenance.started_at is not None,
         auto_id="maintenance-%s",
@@ -147,9 +153,19 @@ def _edit_form(maintenance: Maintenance, data: QueryDict | None) -> MaintenanceE
             "message": maintenance.message,
             "scheduled_for": maintenance.scheduled_for,
             "scheduled_until": maintenance.scheduled_until,
-            "components": [component.pk for component in maintenance.components.all()],
+            # The choices are the public components: a hidden one in the initial value would
+            # fail the (disabled, once started) field's validation on every save.
+            "components": [
+                component.pk
+                for component in maintenance.components.select_related("service")
+                if component.service.public
+            ],
         },
     )
+    if _hidden_components(maintenance):
+        # Its hidden components still make it concern something.
+        form.fields["components"].required = False
+    return form
 
 
 @login_required
@@ -162,9 +178,13 @@ def maintenance_edit(request: AuthedRequest, code: str) -> HttpResponse:
         return _maintenance_page(request, maintenance)
     form = _edit_form(maintenance, request.POST)
     if form.is_valid():
+        changes = {
+            **form.cleaned_data,
+            "components": [*form.cleaned_data["components"], *_hidden_components(maintenance)],
+        }
         try:
             maintenance_services.maintenance_edit(
-                actor=request.user, maintenance=maintenance, **form.cleaned_data
+                actor=request.user, maintenance=maintenance, **changes
             )
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -8,7 +8,7 @@ docstring for why a killed worker neither loses nor doubles a step.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, actor_user
 from incidents.permissions import Action, require
+from ops.timestamps import plan_time_error
 from statuspage import versions
 from statuspage.models import (
     Component,
@@ -42,6 +43,9 @@ STARTED_TEXT = (
 )
 COMPLETED_TEXT = "The scheduled maintenance has been completed."
 CANCELLED_TEXT = "This scheduled maintenance has been cancelled."
+# How the update a move leaves begins (the feeds title it by these).
+RESCHEDULED_TEXT = "The maintenance has been rescheduled:"
+EXTENDED_TEXT = "The maintenance has been extended:"
 
 
 def maintenance_schedule(
@@ -117,10 +121,16 @@ def _window_errors(
         errors["name"] = "A maintenance needs a name."
     if not message:
         errors["message"] = "Tell the public what will happen."
-    if scheduled_until <= scheduled_for:
-        errors["scheduled_until"] = "The window must end after it starts."
-    elif scheduled_until <= now:
-        errors["scheduled_until"] = "The window is already over."
+    # A time out of this window would overflow the reminder's arithmetic, or be shown nowhere.
+    for field, value in (("scheduled_for", scheduled_for), ("scheduled_until", scheduled_until)):
+        error = plan_time_error(value, now=now)
+        if error:
+            errors[field] = error
+    if "scheduled_until" not in errors:
+        if scheduled_until <= scheduled_for:
+            errors["scheduled_until"] = "The window must end after it starts."
+        elif scheduled_until <= now:
+            errors["scheduled_until"] = "The window is already over."
     if not components:
         errors["components"] = "Choose the components under maintenance."
     return errors
@@ -139,8 +149,9 @@ def maintenance_edit(
 ) -> Maintenance:
     """Change a scheduled maintenance's name, message, window or components; once it has
     started, only make it end later. A moved window moves its timers (a claim a tick holds on
-    one is voided, so nothing fires at the old time), leaves an update on the page and tells
-    the subscribers once. Nothing changed writes nothing."""
+    one is voided, so nothing fires at the old time); a move or new components leave an update
+    on the page and tell the subscribers (of the old components and the new) once. Nothing
+    changed writes nothing."""
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     name, message, components = name.strip(), message.strip(), list(components)
@@ -153,13 +164,23 @@ def maintenance_edit(
         )
         if not started and maintenance.status != MaintenanceStatus.SCHEDULED:
             raise ValidationError("A maintenance that is over can no longer be changed.")
+        # The form's time inputs carry minutes only: the time it was shown, sent back
+        # unchanged, is the stored time, seconds and all, not a move.
+        if _to_minute(scheduled_for) == _to_minute(maintenance.scheduled_for):
+            scheduled_for = maintenance.scheduled_for
+        if _to_minute(scheduled_until) == _to_minute(maintenance.scheduled_until):
+            scheduled_until = maintenance.scheduled_until
         moved = (scheduled_for, scheduled_until) != (
             maintenance.scheduled_for,
             maintenance.scheduled_until,
         )
-        details_changed = (name, message) != (maintenance.name, maintenance.message) or {
-            component.pk for component in components
-        } != set(maintenance.components.values_list("pk", flat=True))
+        components_changed = {component.pk for component in components} != set(
+            maintenance.components.values_list("pk", flat=True)
+        )
+        details_changed = (name, message) != (
+            maintenance.name,
+            maintenance.message,
+        ) or components_changed
         if started:
             _check_extension(
                 maintenance,
@@ -186,13 +207,22 @@ def maintenance_edit(
         maintenance.save(
             update_fields=["name", "message", "scheduled_for", "scheduled_until", "updated_at"]
         )
-        if details_changed:
-            maintenance.components.set(components)
         if moved:
             _move_timers(maintenance, timers, started=started, now=now)
-            _tell_moved(maintenance, started=started, now=now)
+        if moved or components_changed:
+            _tell_changed(
+                maintenance,
+                started=started,
+                moved=moved,
+                components=components if components_changed else None,
+                now=now,
+            )
         versions.bump()
     return maintenance
+
+
+def _to_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _check_extension(
@@ -203,6 +233,9 @@ def _check_extension(
         raise ValidationError(
             "A maintenance in progress can only be extended: change its end, nothing else."
         )
+    error = plan_time_error(scheduled_until, now=now)
+    if error:
+        raise ValidationError({"scheduled_until": error})
     if scheduled_until < maintenance.scheduled_until:
         raise ValidationError(
             {
@@ -229,8 +262,9 @@ def _move_timers(
         reminder = timers.get(TimerKind.REMINDER_60)
         reminder_at = maintenance.scheduled_for - REMINDER_BEFORE
         if reminder_at > now:
-            # A reminder already sent stays sent: the notice of the move gives the new time.
-            if reminder is None or reminder.done_at is None:
+            # Armed again for a new start, whether the old start's was sent or skipped (moved
+            # within the hour): told once per start time (see timer_fire).
+            if reminder is None or reminder.done_at is None or reminder.due_at != reminder_at:
                 due[TimerKind.REMINDER_60] = reminder_at
         elif reminder is not None and reminder.done_at is None:
             # Moved to within the hour: the notice of the move is the reminder.
@@ -243,27 +277,50 @@ def _move_timers(
         )
 
 
-def _tell_moved(maintenance: Maintenance, *, started: bool, now: datetime) -> None:
+def _tell_changed(
+    maintenance: Maintenance,
+    *,
+    started: bool,
+    moved: bool,
+    components: list[Component] | None,
+    now: datetime,
+) -> None:
+    """Leave an update on the page and tell the subscribers once of a move or of new
+    `components` (set here, None when they did not change)."""
     zone = ZoneInfo(settings.STATUSPAGE_TIME_ZONE)
     until = f"{maintenance.scheduled_until.astimezone(zone):%Y-%m-%d %H:%M}"
     if started:
-        body = f"The maintenance has been extended: it is now expected to end at {until} ({zone})."
+        body = f"{EXTENDED_TEXT} it is now expected to end at {until} ({zone})."
         event = MaintenanceEvent.EXTENDED
-    else:
+    elif moved:
         start = f"{maintenance.scheduled_for.astimezone(zone):%Y-%m-%d %H:%M}"
-        body = f"The maintenance has been rescheduled: from {start} to {until} ({zone})."
+        body = f"{RESCHEDULED_TEXT} from {start} to {until} ({zone})."
         event = MaintenanceEvent.RESCHEDULED
+    else:
+        body = "The components under maintenance have changed."
+        event = MaintenanceEvent.SCHEDULED
+    # The public's names only: a component of a private service is not theirs to see.
+    shown = ", ".join(str(c) for c in components or [] if c.service.public)
+    if shown:
+        body += f" Under maintenance now: {shown}."
     update = MaintenanceUpdate.objects.create(
         maintenance=maintenance, status=maintenance.status, body=body, created_at=now
     )
     maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
+    if components is not None:
+        # Told under the old components above and under the new ones here: the subscribers
+        # of a component taken out hear of it too, and the same event key tells whoever
+        # follows both once.
+        maintenance.components.set(components)
+        maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
 
 
 def maintenance_update_post(
     *, actor: Actor, maintenance: Maintenance, body: str, now: datetime | None = None
 ) -> MaintenanceUpdate:
     """A public update on a maintenance not yet over (its progress, a delay), shown with its
-    other updates under its current status, in the API and the feeds."""
+    other updates under its current status, in the API and the feeds, and told to the
+    subscribers of its components."""
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     body = body.strip()
@@ -282,6 +339,14 @@ def maintenance_update_post(
         )
         maintenance.updated_at = now
         maintenance.save(update_fields=["updated_at"])
+        # As Statuspage emails one: under its current status, with these words, once each.
+        # Verifying, which no step here sets, is still the window in progress to them.
+        event = (
+            MaintenanceEvent.SCHEDULED
+            if maintenance.status == MaintenanceStatus.SCHEDULED
+            else MaintenanceEvent.STARTED
+        )
+        maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
         versions.bump()
     return update
 
@@ -294,9 +359,9 @@ def _lock(maintenance: Maintenance | int) -> Maintenance:
 def _lock_with_timers(
     maintenance: Maintenance | int,
 ) -> tuple[Maintenance, list[MaintenanceTimer]]:
-    """The maintenance and its timers locked, the timers first as timer_fire takes them: a
-    change by hand that stops or moves timers and a tick firing one wait for each other
-    instead of deadlocking."""
+    """The maintenance and its timers locked, the timers first (in pk order) then the
+    maintenance, by timer_fire and by every change by hand alike: a change that stops or
+    moves timers and a tick firing one wait for each other instead of deadlocking."""
     pk = maintenance if isinstance(maintenance, int) else maintenance.pk
     timers = list(
         MaintenanceTimer.objects.select_for_update().filter(maintenance_id=pk).order_by("pk")
@@ -406,15 +471,22 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
     """Do the timer's step and mark it done, if our claim on it still stands; whether it
     was done by us. The step and `done_at` commit together."""
     with transaction.atomic():
-        claimed = (
-            MaintenanceTimer.objects.select_for_update()
-            .filter(pk=timer.pk, claimed_at=timer.claimed_at, done_at__isnull=True)
-            .first()
+        # All its timers, not just this one: ending stops the others, and a change by hand
+        # takes them all first too, so the two wait for each other rather than deadlock.
+        maintenance, timers = _lock_with_timers(timer.maintenance_id)
+        claimed = next(
+            (
+                each
+                for each in timers
+                if each.pk == timer.pk
+                and each.claimed_at == timer.claimed_at
+                and each.done_at is None
+            ),
+            None,
         )
         if claimed is None:
             # Another tick took the lease over (and may have done it): not ours to do.
             return False
-        maintenance = _lock(claimed.maintenance_id)
         # Each step checks the status, so a window cancelled or completed by hand is left be.
         # A timer fired late (the beat was down) still moves the state, but tells no one of
         # what is no longer so: "starts in 60 minutes" once it has started, "started" once
@@ -425,7 +497,10 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
                 and now < maintenance.scheduled_for
             ):
                 maintenance_notice(
-                    maintenance=maintenance, event=MaintenanceEvent.REMINDER, now=now
+                    maintenance=maintenance,
+                    event=MaintenanceEvent.REMINDER,
+                    now=now,
+                    occurrence=_reminder_occurrence(maintenance),
                 )
         elif claimed.kind == TimerKind.START:
             if maintenance.status == MaintenanceStatus.SCHEDULED:
@@ -440,6 +515,12 @@ def timer_fire(*, timer: MaintenanceTimer, now: datetime) -> bool:
             _complete(maintenance, now=now)
         MaintenanceTimer.objects.filter(pk=claimed.pk).update(done_at=now)
     return True
+
+
+def _reminder_occurrence(maintenance: Maintenance) -> str:
+    """A reminder is of one start time: a window moved after its reminder was sent is
+    reminded of again at its new time, once."""
+    return f"{maintenance.scheduled_for.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def timers_run(*, now: datetime | None = None) -> int:

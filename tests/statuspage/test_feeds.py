@@ -12,7 +12,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from statuspage import tasks
 from statuspage.models import MaintenanceStatus, PublicStatus
+from statuspage.services.maintenance import (
+    maintenance_edit,
+    maintenance_schedule,
+    maintenance_update_post,
+)
+from tests.statuspage.factories import component
 from tests.statuspage.spapi_fixtures import (
     at,
     maintenance,
@@ -237,3 +244,54 @@ def test_the_feeds_only_read(client: Client) -> None:
     for name in ("statuspage:history-atom", "statuspage:history-rss"):
         assert client.post(reverse(name)).status_code == 405
         assert client.head(reverse(name)).status_code == 200
+
+
+def test_a_move_an_extension_and_posted_updates_have_their_own_titles(
+    client: Client, clock: Any, api: Any, manager: Any
+) -> None:
+    start = clock.now + timedelta(hours=3)
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    clock.now += timedelta(minutes=1)
+    start += timedelta(hours=1)
+    window = maintenance_edit(
+        actor=manager,
+        maintenance=window,
+        name=window.name,
+        message=window.message,
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    clock.now += timedelta(minutes=1)
+    maintenance_update_post(actor=manager, maintenance=window, body="Still on.")
+    tasks.tick(now=start)
+    clock.now = start + timedelta(minutes=10)
+    window = maintenance_edit(
+        actor=manager,
+        maintenance=window,
+        name=window.name,
+        message=window.message,
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=2),
+        components=[component(api)],
+    )
+    clock.now += timedelta(minutes=1)
+    maintenance_update_post(actor=manager, maintenance=window, body="Half done.")
+    tasks.tick(now=start + timedelta(hours=2))
+
+    assert [text(e, f"{ATOM}title") for e in atom_entries(client)] == [
+        "Upgrade: maintenance completed",
+        "Upgrade: maintenance update",
+        "Upgrade: maintenance extended",
+        "Upgrade: maintenance in progress",
+        "Upgrade: maintenance update",
+        "Upgrade: maintenance rescheduled",
+        "Upgrade: maintenance scheduled",
+    ]

@@ -2,7 +2,7 @@
 timer rows (nothing fires at the old time, the new time fires once), subscribers are told
 once per move, and a window that has started may only be made to end later."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +24,7 @@ from statuspage.services.maintenance import (
     timer_fire,
     timers_claim,
 )
+from statuspage.subscriptions.services import webhook_subscriber_create
 from tests.clock import T0
 from tests.statuspage.factories import component, state
 from tests.statuspage.subscriptions_fixtures import (
@@ -285,3 +286,152 @@ def test_a_blank_update_is_refused(window, manager):
     with pytest.raises(ValidationError):
         maintenance_update_post(actor=manager, maintenance=window, body="  ")
     assert Maintenance.objects.get().updates.count() == 1
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("scheduled_for", datetime(1, 1, 1, tzinfo=UTC)),
+        ("scheduled_until", datetime(9999, 12, 31, 23, 59, tzinfo=UTC)),
+    ],
+)
+def test_the_service_refuses_a_time_out_of_range(window, manager, field, value):
+    with pytest.raises(ValidationError) as refused:
+        edit(window, manager, **{field: value})
+    assert field in refused.value.message_dict
+    window_fields = {"scheduled_for": START, "scheduled_until": END, field: value}
+    with pytest.raises(ValidationError):
+        maintenance_schedule(
+            actor=manager,
+            name="Another",
+            message="m",
+            components=list(window.components.all()),
+            **window_fields,
+        )
+    assert told(window) == ["scheduled"]
+    assert Maintenance.objects.count() == 1
+
+
+def test_a_window_moved_within_the_hour_then_further_out_gets_its_reminder(window, manager, clock):
+    soon = clock.now + timedelta(minutes=20)
+    edit(window, manager, scheduled_for=soon, scheduled_until=soon + timedelta(hours=1))
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    assert timers(window)[TimerKind.REMINDER_60] == LATER - timedelta(minutes=60)
+    tasks.tick(now=LATER - timedelta(minutes=60))
+    tasks.tick(now=LATER)
+    assert told(window) == ["scheduled", "rescheduled", "rescheduled", "reminder_60", "started"]
+
+
+def test_a_window_moved_after_its_reminder_was_sent_is_reminded_of_again(window, manager):
+    tasks.tick(now=START - timedelta(minutes=60))
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    tasks.tick(now=LATER - timedelta(minutes=60))
+    tasks.tick(now=LATER - timedelta(minutes=59))
+    assert told(window) == ["scheduled", "reminder_60", "rescheduled", "reminder_60"]
+
+
+def test_a_window_whose_end_alone_moved_after_its_reminder_is_not_reminded_of_again(
+    window, manager
+):
+    tasks.tick(now=START - timedelta(minutes=60))
+    edit(window, manager, scheduled_until=END + timedelta(hours=1))
+    assert TimerKind.REMINDER_60 not in timers(window)
+    tasks.tick(now=START)
+    assert told(window) == ["scheduled", "reminder_60", "rescheduled", "started"]
+
+
+def test_changing_the_components_tells_the_subscribers_of_the_old_and_the_new_once(
+    clock, api, web, manager
+):
+    only_api = email_subscriber("api@example.com", components=[component(api)])
+    only_web = email_subscriber("web@example.com", components=[component(web)])
+    both = email_subscriber("both@example.com", components=[component(api), component(web)])
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="m",
+        scheduled_for=START,
+        scheduled_until=END,
+        components=[component(api)],
+    )
+    edit(window, manager, components=[component(web)])
+    update = MaintenanceUpdate.objects.filter(maintenance=window).order_by("id").last()
+    assert update is not None
+    assert (update.status, update.body) == (
+        MaintenanceStatus.SCHEDULED,
+        "The components under maintenance have changed. Under maintenance now: Website.",
+    )
+    changed = SubscriberNotification.objects.filter(event_key__endswith=update.code)
+    assert sorted(changed.values_list("subscriber__address", flat=True)) == [
+        "api@example.com",
+        "both@example.com",
+        "web@example.com",
+    ]
+    assert set(changed.values_list("maintenance_event", flat=True)) == {"scheduled"}
+    tasks.tick(now=START)
+    started = SubscriberNotification.objects.filter(maintenance_event="started")
+    assert set(started.values_list("subscriber", flat=True)) == {only_web.pk, both.pk}
+    assert only_api.pk not in set(started.values_list("subscriber", flat=True))
+
+
+def test_moving_and_changing_the_components_is_one_reschedule(window, manager, web):
+    edit(
+        window,
+        manager,
+        scheduled_for=LATER,
+        scheduled_until=LATER + timedelta(hours=1),
+        components=[component(web)],
+    )
+    assert told(window) == ["scheduled", "rescheduled"]
+    update = MaintenanceUpdate.objects.filter(maintenance=window).order_by("id").last()
+    assert update is not None
+    assert "rescheduled" in update.body
+    assert update.body.endswith("Under maintenance now: Website.")
+
+
+def test_each_posted_update_is_told_once_to_the_subscribers_of_its_components(window, manager, web):
+    email_subscriber("web@example.com", components=[component(web)])
+    first = maintenance_update_post(actor=manager, maintenance=window, body="Delayed by 30 min.")
+    tasks.tick(now=START)
+    second = maintenance_update_post(actor=manager, maintenance=window, body="Half done.")
+    rows = SubscriberNotification.objects.filter(maintenance=window)
+    assert list(rows.values_list("subscriber__address", flat=True).distinct()) == [
+        "ada@example.com"
+    ]
+    assert [
+        row.maintenance_event
+        for row in rows.order_by("id")
+        if row.event_key.endswith((first.code, second.code))
+    ] == ["scheduled", "started"]
+    assert told(window) == ["scheduled", "scheduled", "started", "started"]
+
+
+def test_a_posted_update_is_emailed_and_posted_to_webhooks(
+    window, manager, smtp_stub, deliver, webhook_receiver
+):
+    webhook_subscriber_create(url=webhook_receiver.url_for("/status-hook"))
+    tasks.tick(now=START)
+    deliver()
+    deliver()
+    webhook_receiver.requests.clear()
+    maintenance_update_post(actor=manager, maintenance=window, body="Half the replicas are done.")
+    deliver()
+
+    [email] = [
+        message
+        for message in smtp_stub.messages_to("ada@example.com")
+        if "Half the replicas are done."
+        in message.get_body(preferencelist=("plain",)).get_content()
+    ]
+    assert "Maintenance in progress: Database upgrade" in email["Subject"]
+    [request] = webhook_receiver.requests
+    incident = request.json()["incident"]
+    assert incident["status"] == "in_progress"
+    assert incident["incident_updates"][0]["body"] == "Half the replicas are done."
+
+
+def test_an_edit_shows_on_the_page_at_once(window, manager, events_run):
+    assert "Database upgrade" in Client().get("/status/").content.decode()
+    with events_run():
+        edit(window, manager, name="Database upgrade (v16)")
+    assert "Database upgrade (v16)" in Client().get("/status/").content.decode()

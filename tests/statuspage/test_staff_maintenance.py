@@ -9,8 +9,10 @@ from django.urls import reverse
 
 from statuspage import tasks
 from statuspage.models import Maintenance, MaintenanceStatus, MaintenanceUpdate, TimerKind
+from statuspage.models_subscribers import SubscriberNotification
 from statuspage.services.maintenance import maintenance_schedule
 from tests.statuspage.factories import component
+from tests.statuspage.subscriptions_fixtures import email_subscriber
 
 FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -152,3 +154,145 @@ def test_responders_may_not_edit(client, responder, window):
         == 403
     )
     assert Maintenance.objects.get().name == "Upgrade"
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("scheduled_for", "0001-01-01T00:00"),
+        ("scheduled_until", "9999-12-31T23:59"),
+        ("scheduled_for", "9999-12-31T20:00"),
+    ],
+)
+def test_a_time_out_of_range_is_a_400_and_changes_nothing(managing, window, field, value):
+    response = managing.post(edit_url(window), form(window, **{field: value}))
+    assert response.status_code == 400
+    assert "Give a time" in response.content.decode()
+    unchanged = Maintenance.objects.get()
+    assert (unchanged.scheduled_for, unchanged.scheduled_until) == (
+        window.scheduled_for,
+        window.scheduled_until,
+    )
+    assert unchanged.updates.count() == 1
+
+
+def test_rescheduling_years_ahead_is_a_400(managing, window):
+    data = form(window, scheduled_for="9999-12-31T20:00", scheduled_until="9999-12-31T23:00")
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 400
+    assert Maintenance.objects.get().scheduled_for == window.scheduled_for
+
+
+@pytest.mark.parametrize(
+    "field,value", [("scheduled_for", "0001-01-01T00:00"), ("scheduled_until", "9999-12-31T23:59")]
+)
+def test_scheduling_a_time_out_of_range_is_a_400_and_writes_nothing(managing, window, field, value):
+    data = form(window, name="Another", **{field: value})
+    response = managing.post(reverse("statuspage:maintenance-create"), data)
+    assert response.status_code == 400
+    assert "Give a time" in response.content.decode()
+    assert Maintenance.objects.count() == 1
+
+
+def test_extending_a_window_in_progress_years_ahead_is_a_400(managing, window):
+    tasks.tick(now=window.scheduled_for)
+    response = managing.post(edit_url(window), form(window, scheduled_until="9999-12-31T23:59"))
+    assert response.status_code == 400
+    assert Maintenance.objects.get().scheduled_until == window.scheduled_until
+
+
+def test_a_window_in_progress_whose_service_was_made_private_can_still_be_extended(
+    managing, window, api
+):
+    tasks.tick(now=window.scheduled_for)
+    api.public = False
+    api.save()
+    later_end = window.scheduled_until + timedelta(hours=1)
+    assert managing.get(edit_url(window)).status_code == 200
+    response = managing.post(
+        edit_url(window), form(window, scheduled_until=later_end.strftime(FORMAT))
+    )
+    assert response.status_code == 302
+    extended = Maintenance.objects.get()
+    assert extended.scheduled_until == later_end
+    assert list(extended.components.all()) == [component(api)]
+
+
+def test_saving_a_scheduled_window_keeps_a_component_made_private(
+    managing, clock, manager, api, web
+):
+    both = maintenance_schedule(
+        actor=manager,
+        name="Two",
+        message="m",
+        scheduled_for=clock.now + timedelta(hours=2),
+        scheduled_until=clock.now + timedelta(hours=3),
+        components=[component(api), component(web)],
+    )
+    api.public = False
+    api.save()
+    page = managing.get(edit_url(both)).content.decode()
+    assert f'value="{component(api).pk}"' not in page
+    response = managing.post(
+        edit_url(both), form(both, name="Two renamed", components=[component(web).pk])
+    )
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert saved.name == "Two renamed"
+    assert set(saved.components.all()) == {component(api), component(web)}
+
+
+def test_a_window_left_with_only_private_components_can_still_be_renamed(managing, window, api):
+    api.public = False
+    api.save()
+    response = managing.post(edit_url(window), form(window, name="Renamed", components=[]))
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert saved.name == "Renamed"
+    assert list(saved.components.all()) == [component(api)]
+
+
+@pytest.fixture
+def with_seconds(clock, api, manager):
+    email_subscriber("ada@example.com")
+    return maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Brief slowness.",
+        scheduled_for=clock.now + timedelta(hours=2, seconds=30),
+        scheduled_until=clock.now + timedelta(hours=3, seconds=30),
+        components=[component(api)],
+    )
+
+
+def test_saving_a_window_with_seconds_unchanged_moves_nothing(managing, with_seconds):
+    page = managing.get(edit_url(with_seconds)).content.decode()
+    assert f'value="{with_seconds.scheduled_for.strftime(FORMAT)}"' in page
+    response = managing.post(edit_url(with_seconds), form(with_seconds, name="Renamed"))
+    assert response.status_code == 302
+    saved = Maintenance.objects.get()
+    assert (saved.name, saved.scheduled_for, saved.scheduled_until) == (
+        "Renamed",
+        with_seconds.scheduled_for,
+        with_seconds.scheduled_until,
+    )
+    assert saved.timers.get(kind=TimerKind.START).due_at == with_seconds.scheduled_for
+    assert list(SubscriberNotification.objects.values_list("maintenance_event", flat=True)) == [
+        "scheduled"
+    ]
+
+
+def test_saving_a_window_in_progress_with_seconds_unchanged_is_no_400(managing, with_seconds):
+    tasks.tick(now=with_seconds.scheduled_for)
+    response = managing.post(edit_url(with_seconds), form(with_seconds))
+    assert response.status_code == 302
+    assert Maintenance.objects.get().scheduled_until == with_seconds.scheduled_until
+
+
+def test_moving_a_window_with_seconds_by_a_minute_is_a_move(managing, with_seconds):
+    later = with_seconds.scheduled_for + timedelta(minutes=1)
+    response = managing.post(
+        edit_url(with_seconds), form(with_seconds, scheduled_for=later.strftime(FORMAT))
+    )
+    assert response.status_code == 302
+    assert Maintenance.objects.get().scheduled_for == later.replace(second=0)

@@ -20,9 +20,15 @@ from statuspage.models import (
     MaintenanceUpdate,
     PublicIncident,
     PublicStatus,
+    TimerKind,
 )
 from statuspage.services import states_recompute
-from statuspage.services.maintenance import maintenance_cancel, maintenance_schedule
+from statuspage.services.maintenance import (
+    maintenance_cancel,
+    maintenance_schedule,
+    timer_fire,
+    timers_claim,
+)
 from tests.factories import ServiceFactory, UserFactory, declare
 from tests.harness import in_thread
 from tests.statuspage.factories import component, spans, state
@@ -100,6 +106,46 @@ def test_two_ticks_at_once_start_a_window_once():
     )
     assert started.count() == 1
     assert spans(api) == [(OPERATIONAL, False), (ComponentState.UNDER_MAINTENANCE, True)]
+
+
+def test_the_end_firing_while_the_start_is_open_waits_for_a_cancel_rather_than_deadlocking():
+    # The start's worker was lost, so at the end both timers are open. A cancel takes the
+    # timers in pk order (the start first); the end's tick, once it holds its own timer,
+    # would complete the window and so stop the start's timer, held by the cancel, which in
+    # turn waits for the end's timer.
+    api = ServiceFactory(name="API", public=True)
+    manager = UserFactory(username="mona", role="manager")
+    now = timezone.now()
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="m",
+        scheduled_for=now + timedelta(minutes=30),
+        scheduled_until=now + timedelta(minutes=40),
+        components=[component(api)],
+    )
+    end_at = now + timedelta(minutes=41)
+    claimed = {timer.kind: timer for timer in timers_claim(now=end_at)}
+    results: list[object] = []
+
+    def fire_end() -> None:
+        try:
+            results.append(timer_fire(timer=claimed[TimerKind.END], now=end_at))
+        except BaseException as error:
+            results.append(error)
+
+    with transaction.atomic():
+        # What maintenance_cancel does first: the timers in pk order, the start's first.
+        MaintenanceTimer.objects.select_for_update().get(pk=claimed[TimerKind.START].pk)
+        thread = in_thread(fire_end)
+        thread.join(timeout=1)
+        assert thread.is_alive()
+        cancelled = maintenance_cancel(actor=manager, maintenance=window)
+    thread.join(timeout=10)
+    assert cancelled.status == MaintenanceStatus.CANCELLED
+    # The cancel stopped the end's timer: the tick's claim no longer stands.
+    assert results == [False]
+    assert Maintenance.objects.get(pk=window.pk).status == MaintenanceStatus.CANCELLED
 
 
 def test_a_recompute_racing_another_that_moved_the_state_derives_from_its_commit():
