@@ -15,8 +15,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.html import format_html, linebreaks
 
 from statuspage import caching, links, selectors_api
-from statuspage.models import MaintenanceStatus, MaintenanceUpdate, PublicUpdate
-from statuspage.services.maintenance import EXTENDED_TEXT, RESCHEDULED_TEXT
+from statuspage.models import MaintenanceUpdate, MaintenanceUpdateKind, PublicUpdate
 
 Entry = PublicUpdate | MaintenanceUpdate
 
@@ -98,22 +97,19 @@ class HistoryAtomFeed(HistoryRssFeed):
         return self.description()
 
 
+# A maintenance update's title in the feeds, beside a step's own status.
+KIND_TITLES = {
+    MaintenanceUpdateKind.RESCHEDULED: "rescheduled",
+    MaintenanceUpdateKind.EXTENDED: "extended",
+    MaintenanceUpdateKind.CHANGED: "components changed",
+    MaintenanceUpdateKind.POSTED: "update",
+}
+
+
 def _maintenance_event(update: MaintenanceUpdate) -> str:
-    """What a maintenance update tells: its status when it is the step that set it (made at
-    the same moment), a move or a posted word under the status otherwise."""
-    if update.body.startswith(RESCHEDULED_TEXT):
-        return "rescheduled"
-    if update.body.startswith(EXTENDED_TEXT):
-        return "extended"
-    maintenance = update.maintenance
-    set_at = {
-        MaintenanceStatus.SCHEDULED: maintenance.created_at,
-        MaintenanceStatus.IN_PROGRESS: maintenance.started_at,
-        MaintenanceStatus.COMPLETED: maintenance.completed_at,
-    }.get(MaintenanceStatus(update.status))
-    if set_at is not None and update.created_at > set_at:
-        return "update"
-    return update.get_status_display().lower()
+    return KIND_TITLES.get(MaintenanceUpdateKind(update.kind)) or (
+        update.get_status_display().lower()
+    )
 
 
 def _local(moment: datetime) -> str:

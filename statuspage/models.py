@@ -265,6 +265,14 @@ class Maintenance(models.Model):
         return self.name
 
 
+class MaintenanceUpdateKind(models.TextChoices):
+    STEP = "step", "A step: scheduled, started, completed or cancelled"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    EXTENDED = "extended", "Extended"
+    CHANGED = "changed", "Components changed"
+    POSTED = "posted", "Posted by a manager"
+
+
 class MaintenanceUpdate(models.Model):
     """A public event of a maintenance: scheduled, started, completed (Statuspage lists them as
     the maintenance's incident_updates), and an entry in the feeds."""
@@ -272,6 +280,10 @@ class MaintenanceUpdate(models.Model):
     code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
     maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
     status = models.CharField(max_length=16, choices=MaintenanceStatus.choices)
+    # What the update is, beside its status: the feeds title it by this.
+    kind = models.CharField(
+        max_length=16, choices=MaintenanceUpdateKind.choices, default=MaintenanceUpdateKind.STEP
+    )
     body = models.TextField()
     created_at = models.DateTimeField()
 

@@ -27,6 +27,7 @@ from statuspage.models import (
     MaintenanceStatus,
     MaintenanceTimer,
     MaintenanceUpdate,
+    MaintenanceUpdateKind,
     TimerKind,
 )
 from statuspage.services.notices import MaintenanceEvent, maintenance_notice
@@ -291,20 +292,20 @@ def _tell_changed(
     until = f"{maintenance.scheduled_until.astimezone(zone):%Y-%m-%d %H:%M}"
     if started:
         body = f"{EXTENDED_TEXT} it is now expected to end at {until} ({zone})."
-        event = MaintenanceEvent.EXTENDED
+        event, kind = MaintenanceEvent.EXTENDED, MaintenanceUpdateKind.EXTENDED
     elif moved:
         start = f"{maintenance.scheduled_for.astimezone(zone):%Y-%m-%d %H:%M}"
         body = f"{RESCHEDULED_TEXT} from {start} to {until} ({zone})."
-        event = MaintenanceEvent.RESCHEDULED
+        event, kind = MaintenanceEvent.RESCHEDULED, MaintenanceUpdateKind.RESCHEDULED
     else:
         body = "The components under maintenance have changed."
-        event = MaintenanceEvent.SCHEDULED
+        event, kind = MaintenanceEvent.SCHEDULED, MaintenanceUpdateKind.CHANGED
     # The public's names only: a component of a private service is not theirs to see.
     shown = ", ".join(str(c) for c in components or [] if c.service.public)
     if shown:
         body += f" Under maintenance now: {shown}."
     update = MaintenanceUpdate.objects.create(
-        maintenance=maintenance, status=maintenance.status, body=body, created_at=now
+        maintenance=maintenance, status=maintenance.status, kind=kind, body=body, created_at=now
     )
     maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
     if components is not None:
@@ -335,7 +336,11 @@ def maintenance_update_post(
         ):
             raise ValidationError("A maintenance that is over takes no more updates.")
         update = MaintenanceUpdate.objects.create(
-            maintenance=maintenance, status=maintenance.status, body=body, created_at=now
+            maintenance=maintenance,
+            status=maintenance.status,
+            kind=MaintenanceUpdateKind.POSTED,
+            body=body,
+            created_at=now,
         )
         maintenance.updated_at = now
         maintenance.save(update_fields=["updated_at"])

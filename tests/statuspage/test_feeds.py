@@ -295,3 +295,32 @@ def test_a_move_an_extension_and_posted_updates_have_their_own_titles(
         "Upgrade: maintenance rescheduled",
         "Upgrade: maintenance scheduled",
     ]
+
+
+def test_a_change_of_components_has_its_own_title(
+    client: Client, clock: Any, api: Any, web: Any, manager: Any
+) -> None:
+    start = clock.now + timedelta(hours=3)
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    clock.now += timedelta(minutes=1)
+    maintenance_edit(
+        actor=manager,
+        maintenance=window,
+        name=window.name,
+        message=window.message,
+        scheduled_for=window.scheduled_for,
+        scheduled_until=window.scheduled_until,
+        components=[component(api), component(web)],
+    )
+
+    assert [text(e, f"{ATOM}title") for e in atom_entries(client)] == [
+        "Upgrade: maintenance components changed",
+        "Upgrade: maintenance scheduled",
+    ]
