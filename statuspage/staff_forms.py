@@ -7,6 +7,7 @@ from django import forms
 
 from ops.timestamps import validate_plan_time
 from statuspage.models import Component, ComponentGroup, ComponentState
+from statuspage.services.maintenance import TEXT_MAX_LENGTH
 from statuspage.services.publishing import NAME_MAX_LENGTH, OVERRIDE_STATES, Overrides
 
 FOLLOW_SEVERITY = ""
@@ -62,7 +63,9 @@ class DateTimeInput(forms.DateTimeInput):
 class MaintenanceForm(forms.Form):
     name = forms.CharField(max_length=200)
     message = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), help_text="What customers are told."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=TEXT_MAX_LENGTH,
+        help_text="What customers are told.",
     )
     scheduled_for = forms.DateTimeField(
         label="Starts", widget=DateTimeInput, validators=[validate_plan_time]
@@ -94,6 +97,7 @@ class MaintenanceUpdateForm(forms.Form):
     body = forms.CharField(
         label="Update",
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=TEXT_MAX_LENGTH,
         help_text="Shown on the public page under the maintenance's current status.",
     )
 

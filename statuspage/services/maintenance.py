@@ -34,6 +34,8 @@ from statuspage.services.notices import MaintenanceEvent, maintenance_notice
 from statuspage.services.states import states_recompute
 
 REMINDER_BEFORE = timedelta(minutes=60)
+# What the public is told in one message or update, as an incident's status update may hold.
+TEXT_MAX_LENGTH = 10_000
 # How long a claimed timer is left to its worker before another tick may take it over: far
 # longer than a step takes (a few queries), short enough that a lost start is minutes late.
 LEASE = timedelta(minutes=2)
@@ -122,6 +124,8 @@ def _window_errors(
         errors["name"] = "A maintenance needs a name."
     if not message:
         errors["message"] = "Tell the public what will happen."
+    elif len(message) > TEXT_MAX_LENGTH:
+        errors["message"] = f"Keep it to {TEXT_MAX_LENGTH:,} characters."
     # A time out of this window would overflow the reminder's arithmetic, or be shown nowhere.
     for field, value in (("scheduled_for", scheduled_for), ("scheduled_until", scheduled_until)):
         error = plan_time_error(value, now=now)
@@ -327,6 +331,8 @@ def maintenance_update_post(
     body = body.strip()
     if not body:
         raise ValidationError({"body": "Write the update."})
+    if len(body) > TEXT_MAX_LENGTH:
+        raise ValidationError({"body": f"Keep it to {TEXT_MAX_LENGTH:,} characters."})
     with transaction.atomic():
         maintenance = _lock(maintenance)
         if maintenance.status not in (

@@ -172,6 +172,19 @@ def test_a_window_must_end_after_it_starts(clock, api, manager):
     assert "scheduled_until" in error.value.message_dict
 
 
+def test_a_message_past_10000_characters_is_refused(clock, api, manager):
+    with pytest.raises(ValidationError) as error:
+        maintenance_schedule(
+            actor=manager,
+            name="x",
+            message="y" * 10_001,
+            scheduled_for=START,
+            scheduled_until=END,
+            components=[component(api)],
+        )
+    assert error.value.message_dict == {"message": ["Keep it to 10,000 characters."]}
+
+
 def test_an_abandoned_lease_is_taken_over_and_the_start_done_once(window, api):
     # A worker claims the due start and is killed before doing it.
     (claimed,) = [t for t in timers_claim(now=START) if t.kind == TimerKind.START]

@@ -288,6 +288,12 @@ def test_a_blank_update_is_refused(window, manager):
     assert Maintenance.objects.get().updates.count() == 1
 
 
+def test_an_update_past_10000_characters_is_refused(window, manager):
+    with pytest.raises(ValidationError, match="10,000 characters"):
+        maintenance_update_post(actor=manager, maintenance=window, body="x" * 10_001)
+    assert Maintenance.objects.get().updates.count() == 1
+
+
 @pytest.mark.parametrize(
     "field,value",
     [

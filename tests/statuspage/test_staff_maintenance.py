@@ -143,6 +143,15 @@ def test_a_blank_update_is_a_400_and_posts_nothing(managing, window):
     assert MaintenanceUpdate.objects.filter(maintenance=window).count() == 1
 
 
+def test_an_update_past_10000_characters_is_a_400_and_posts_nothing(managing, window):
+    response = managing.post(
+        reverse("statuspage:maintenance-update", args=[window.code]), {"body": "x" * 10_001}
+    )
+    assert response.status_code == 400
+    assert "at most 10000 characters" in response.content.decode()
+    assert MaintenanceUpdate.objects.filter(maintenance=window).count() == 1
+
+
 def test_responders_may_not_edit(client, responder, window):
     client.force_login(responder)
     assert client.get(edit_url(window)).status_code == 403
