@@ -20,6 +20,8 @@ def show_new_token(page: Page, live_server, integration) -> None:
     page.get_by_role("button", name="Rotate token", exact=True).click()
     expect(page.get_by_role("heading", name="New token: copy it now")).to_be_visible()
     expect(page.locator("#token-warning")).to_have_text("Copy it now: it won't be shown again.")
+    # The token shows before the deferred shown_once.js has run and set its beforeunload guard.
+    page.wait_for_load_state("load")
     # Chromium asks before unloading only a page the person has touched.
     page.locator("#token-value").click()
 
