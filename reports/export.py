@@ -8,7 +8,7 @@ spreadsheet sums them) and as seconds in the JSON.
 
 import csv
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +53,13 @@ def incident_url(number: int) -> str:
     return settings.BASE_URL + reverse("incidents:detail", kwargs={"number": number})
 
 
+def incident_urls() -> Callable[[int], str]:
+    """incident_url() for a CSV's many rows: the URL conf is asked once, each number put where
+    0 went (reverse() on every row was 40 % of a large month's CSV time)."""
+    head, _, tail = incident_url(0).rpartition("0")
+    return lambda number: f"{head}{number}{tail}"
+
+
 def absolute(link: str) -> str:
     return settings.BASE_URL + link if link.startswith("/") else link
 
@@ -82,6 +89,7 @@ def incidents_csv(rows: Iterable[IncidentRow]) -> Iterator[str]:
     zone = organisation_zone()
     measured = metrics()
     writer = csv.writer(_Line())
+    url = incident_urls()
     header = [
         "reference",
         "title",
@@ -106,7 +114,7 @@ def incidents_csv(rows: Iterable[IncidentRow]) -> Iterator[str]:
             *(iso(getattr(row, name), zone, "seconds") or "" for name in CSV_TIMES),
             str(row.reopen_count),
             *(clock_duration(row.durations.get(metric.key)) for metric in measured),
-            incident_url(row.number),
+            url(row.number),
         ]
         yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
 

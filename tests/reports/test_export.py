@@ -13,7 +13,15 @@ from datetime import datetime
 
 import pytest
 
-from reports.export import clock_duration, csv_lines, incidents_csv, report_json, report_markdown
+from reports.export import (
+    clock_duration,
+    csv_lines,
+    incident_url,
+    incident_urls,
+    incidents_csv,
+    report_json,
+    report_markdown,
+)
 from reports.months import Month
 from reports.report import IncidentRow
 from tests.factories import declare
@@ -106,6 +114,17 @@ def test_csv_leaves_durations_not_measured_empty(month):
 
 def test_csv_links_each_incident_at_the_base_url(month):
     assert _by_reference()["INC-2"]["url"] == "https://tocsin.example.com/incidents/2/"
+
+
+def test_the_csv_s_links_are_the_incidents_own_addresses_whatever_their_digits(settings):
+    # The CSV asks the URL conf once and puts each number in; zeros in the address and in
+    # the number must not confuse where it goes.
+    settings.BASE_URL = "http://10.0.0.10:8000"
+    url = incident_urls()
+
+    for number in (1, 10, 100, 2026, 41606):
+        assert url(number) == incident_url(number)
+    assert url(100) == "http://10.0.0.10:8000/incidents/100/"
 
 
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])

@@ -207,6 +207,24 @@ def test_the_page_costs_the_same_queries_however_many_incidents(
     assert len(many) == len(few)
 
 
+def test_the_page_costs_the_report_s_queries_and_the_sign_in_s_alone(
+    client, manager, november_incidents, django_assert_num_queries
+):
+    # Rendering reads nothing: the report is plain data. What the page costs:
+    #   2 the session and its user (django.contrib.sessions, auth middleware);
+    #  13 reports.builder.monthly_report on PostgreSQL: the side counts (previous month,
+    #     drills, merged), the severities, the month's figures (GROUPING SETS), the trend,
+    #     by service; action items of the month, overdue ones, whether a postmortem exists;
+    #     responder load's pages and command time; the listed incidents; cause categories;
+    #     contributing factors.
+    # (The process's first report also reads the database's zone names, warmed here.)
+    client.force_login(manager)
+    postgres_zone_names()
+
+    with django_assert_num_queries(2 + 13):
+        assert client.get(URL).status_code == 200
+
+
 def test_head_answers_as_get_does_without_a_body(client, manager, november_incidents):
     # Link checkers and uptime monitors ask HEAD.
     client.force_login(manager)
