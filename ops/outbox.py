@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.db import transaction
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
@@ -96,6 +97,47 @@ def claim(rows: QuerySet[Any], *, now: datetime) -> int:
     """Make `rows` this worker's, as of `now`, for one more attempt; how many. The caller has
     narrowed `rows` to those that are `due` (and locked them, or lets this UPDATE decide)."""
     return rows.update(state=SENDING, claimed_at=now, attempts=F("attempts") + 1)
+
+
+def claim_next[M: Model](
+    rows: QuerySet[M],
+    *,
+    clock: Callable[[], datetime],
+    lease: timedelta,
+    max_attempts: int,
+    gave_up: Callable[[M], object],
+) -> M | None:
+    """The `due` row of `rows` due first (oldest first, then by pk), claimed as `claim` does
+    and committed; None when every due row is held by another worker (skipped, not waited on).
+
+    A row already tried `max_attempts` times, every attempt having died with its worker, is
+    given up on the way (`gave_up` is told, in its transaction) and the next one taken.
+    `clock` is read for each row tried.
+    """
+    while True:
+        now = clock()
+        with transaction.atomic():
+            found = (
+                rows.select_for_update(skip_locked=True)
+                .filter(due(now, lease=lease))
+                .order_by("due_at", "pk")
+                .first()
+            )
+            if found is None:
+                return None
+            # The outbox's fields, which Model does not declare.
+            row: Any = found
+            if row.attempts < max_attempts:
+                row.state = SENDING
+                row.claimed_at = now
+                row.attempts += 1
+                row.save(update_fields=["state", "claimed_at", "attempts"])
+                return found
+            # A row that kills workers is not tried for ever.
+            row.state = FAILED
+            row.last_error = row.last_error or "no attempt finished: each died with its worker"
+            row.save(update_fields=["state", "last_error"])
+            gave_up(found)
 
 
 def held[M: Model](rows: QuerySet[M], *, claimed_at: datetime | None) -> QuerySet[M]:

@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -44,7 +43,7 @@ from accounts.models import Role, User
 from ops import outbox
 from reports.builder import monthly_report
 from reports.email import ReportEmail, report_email, report_message
-from reports.models import DeliveryState, ReportDelivery
+from reports.models import ReportDelivery
 from reports.months import Month
 
 logger = logging.getLogger(__name__)
@@ -136,29 +135,13 @@ def deliveries_tick() -> Counter[str]:
 def _claim_next(month: str) -> ReportDelivery | None:
     """The next due row of `month`, claimed for this tick and committed; None when no row is
     left that another tick does not hold."""
-    while True:
-        now = timezone.now()
-        with transaction.atomic():
-            row = (
-                ReportDelivery.objects.select_for_update(skip_locked=True)
-                .filter(outbox.due(now, lease=lease()), month=month)
-                .order_by("due_at", "pk")
-                .first()
-            )
-            if row is None:
-                return None
-            if row.attempts < max_attempts():
-                row.state = DeliveryState.SENDING
-                row.claimed_at = now
-                row.attempts += 1
-                row.save(update_fields=["state", "claimed_at", "attempts"])
-                return row
-            # Every send of it so far died with its worker: a message that kills workers is
-            # not tried for ever.
-            row.state = DeliveryState.FAILED
-            row.last_error = row.last_error or "no attempt finished: each died with its worker"
-            row.save(update_fields=["state", "last_error"])
-            _log_give_up(row)
+    return outbox.claim_next(
+        ReportDelivery.objects.filter(month=month),
+        clock=timezone.now,
+        lease=lease(),
+        max_attempts=max_attempts(),
+        gave_up=_log_give_up,
+    )
 
 
 def _send(row: ReportDelivery, email: ReportEmail) -> tuple[str, Exception | None]:

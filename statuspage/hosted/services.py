@@ -34,6 +34,9 @@ back off (5 s doubling, at most 15 min) and give up after MAX_ATTEMPTS, the last
 any other 4xx fails the row at once with the answer kept. A failed row is tried again by the
 incident's next change.
 
+The row is an outbox as ops.outbox describes, whose claim, lease and giving up it uses; a
+push that lands marks it `done` (not `sent`): the incident's next change sends it again.
+
 A worker killed mid-push leaves its row `sending`; once the LEASE has run out, the next round
 claims it again, so no push is lost. Creating is the one call that must not happen twice: the
 row records that a POST was started before making it, and a row claimed again with that mark
@@ -58,6 +61,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from ops import outbox
 from statuspage.hosted.client import HostedClient, HostedError, configured
 from statuspage.models import Component, PublicIncident, PublicUpdate
 from statuspage.models_hosted import HostedPush, PushState
@@ -69,8 +73,8 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 # Attempts at one change before the row gives up (about 40 minutes of backing off).
 MAX_ATTEMPTS = 10
-FIRST_RETRY = 5.0
-LONGEST_RETRY = 900.0
+FIRST_RETRY = timedelta(seconds=5)
+LONGEST_RETRY = timedelta(minutes=15)
 # A 429 without a Retry-After waits this long.
 RATE_LIMIT_WAIT = 5.0
 MARKER = "tocsin"
@@ -128,7 +132,13 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100) -> Counter[str
     now = now or timezone.now()
     client = HostedClient.from_settings()
     for _ in range(limit):
-        row = _claim_next(now)
+        row = outbox.claim_next(
+            HostedPush.objects.all(),
+            clock=lambda: now,
+            lease=LEASE,
+            max_attempts=MAX_ATTEMPTS,
+            gave_up=_log_workers_died,
+        )
         if row is None:
             break
         outcome = _push(row, client, now)
@@ -139,46 +149,19 @@ def deliver_due(now: datetime | None = None, *, limit: int = 100) -> Counter[str
     return outcomes
 
 
-def _claimable(now: datetime) -> Q:
-    return Q(state=PushState.PENDING, due_at__lte=now) | Q(
-        state=PushState.SENDING, claimed_at__lt=now - LEASE
+def _log_workers_died(row: HostedPush) -> None:
+    # Every attempt died with its worker; the incident's next change tries again.
+    logger.error(
+        "gave up pushing public incident %s to the hosted status page: %s",
+        row.public_incident_id,
+        row.last_error,
     )
-
-
-def _claim_next(now: datetime) -> HostedPush | None:
-    """The next due row, claimed and committed; None when none is left that nobody holds."""
-    while True:
-        with transaction.atomic():
-            row = (
-                HostedPush.objects.select_for_update(skip_locked=True)
-                .filter(_claimable(now))
-                .order_by("due_at", "pk")
-                .first()
-            )
-            if row is None:
-                return None
-            if row.attempts < MAX_ATTEMPTS:
-                row.state = PushState.SENDING
-                row.claimed_at = now
-                row.attempts += 1
-                row.save(update_fields=["state", "claimed_at", "attempts"])
-                return row
-            # Every attempt died with its worker: a push that kills workers is not tried for
-            # ever. The incident's next change tries again.
-            row.state = PushState.FAILED
-            row.last_error = row.last_error or "no attempt finished: each died with its worker"
-            row.save(update_fields=["state", "last_error"])
-            logger.error(
-                "gave up pushing public incident %s to the hosted status page: %s",
-                row.public_incident_id,
-                row.last_error,
-            )
 
 
 def _claimed(row: HostedPush) -> QuerySet[HostedPush]:
     """The row, as long as this push's claim on it holds (no one took it over after the
     lease)."""
-    return HostedPush.objects.filter(pk=row.pk, state=PushState.SENDING, claimed_at=row.claimed_at)
+    return outbox.held(HostedPush.objects.filter(pk=row.pk), claimed_at=row.claimed_at)
 
 
 class _LeaseLost(Exception):
@@ -406,13 +389,13 @@ def _withdraw(row: HostedPush, incident: PublicIncident, client: HostedClient) -
     return {}
 
 
-def retry_delay(attempts: int) -> float:
+def retry_delay(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s … at most LONGEST_RETRY, after the `attempts`th attempt."""
-    return float(min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY))
+    return outbox.backoff(attempts, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 def _failed(row: HostedPush, error: HostedError, now: datetime) -> str:
-    text = str(error)[:1000]
+    text = str(error)[: outbox.ERROR_LENGTH]
     if error.rate_limited:
         wait = error.retry_after if error.retry_after is not None else RATE_LIMIT_WAIT
         _claimed(row).update(
@@ -424,7 +407,7 @@ def _failed(row: HostedPush, error: HostedError, now: datetime) -> str:
         )
         return "rate_limited"
     if error.permanent or row.attempts >= MAX_ATTEMPTS:
-        _claimed(row).update(state=PushState.FAILED, last_error=text)
+        outbox.give_up(_claimed(row), error=text)
         logger.warning(
             "gave up pushing public incident %s to the hosted status page: %s",
             row.public_incident_id,
@@ -433,7 +416,7 @@ def _failed(row: HostedPush, error: HostedError, now: datetime) -> str:
         return "failed"
     _claimed(row).update(
         state=PushState.PENDING,
-        due_at=now + timedelta(seconds=retry_delay(row.attempts)),
+        due_at=now + retry_delay(row.attempts),
         last_error=text,
     )
     return "retry"

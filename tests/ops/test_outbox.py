@@ -8,6 +8,8 @@ has the fields an outbox has and nothing these tests would have to fill in.
 import logging
 import smtplib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,6 +56,26 @@ def claimed(row: ReportDelivery, *, now: datetime = NOW) -> ReportDelivery:
 
 def held(row: ReportDelivery):
     return outbox.held(ReportDelivery.objects.filter(pk=row.pk), claimed_at=row.claimed_at)
+
+
+@contextmanager
+def locked_elsewhere(row: ReportDelivery) -> Iterator[None]:
+    """`row` locked FOR UPDATE by another connection's open transaction while the block runs."""
+    holding, release = threading.Event(), threading.Event()
+
+    def other_transaction() -> None:
+        with transaction.atomic():
+            ReportDelivery.objects.select_for_update().get(pk=row.pk)
+            holding.set()
+            release.wait(20)
+
+    other = in_thread(other_transaction)
+    try:
+        assert holding.wait(10)
+        yield
+    finally:
+        release.set()
+        other.join(10)
 
 
 def test_the_backoff_doubles_from_the_first_delay_up_to_the_longest():
@@ -121,21 +143,9 @@ def test_hand_out_takes_the_outboxs_order_up_to_its_limit_and_the_fields_asked()
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_hand_out_passes_over_a_row_another_tick_has_locked_without_waiting():
     locked, free = make("locked@example.com"), make("free@example.com")
-    holding, release = threading.Event(), threading.Event()
 
-    def other_tick() -> None:
-        with transaction.atomic():
-            ReportDelivery.objects.select_for_update().get(pk=locked.pk)
-            holding.set()
-            release.wait(20)
-
-    other = in_thread(other_tick)
-    try:
-        assert holding.wait(10)
+    with locked_elsewhere(locked):
         assert hand_out() == [free.pk]
-    finally:
-        release.set()
-        other.join(10)
     assert hand_out(NOW + timedelta(seconds=1)) == [locked.pk]
 
 
@@ -148,6 +158,76 @@ def test_of_two_claims_on_a_row_one_wins_and_counts_an_attempt():
 
     taken = fresh(row)
     assert (taken.state, taken.claimed_at, taken.attempts) == (DeliveryState.SENDING, NOW, 1)
+
+
+def claim_next(rows=None, *, clock=lambda: NOW, max_attempts: int = 3, gave_up=None):
+    return outbox.claim_next(
+        ReportDelivery.objects.all() if rows is None else rows,
+        clock=clock,
+        lease=LEASE,
+        max_attempts=max_attempts,
+        gave_up=gave_up or (lambda row: None),
+    )
+
+
+def test_claim_next_claims_the_due_rows_of_those_given_due_first_one_at_a_time():
+    second = make("second@example.com", due_at=NOW - timedelta(minutes=1))
+    first = make("first@example.com", due_at=NOW - timedelta(minutes=2))
+    make("later@example.com", due_at=NOW + timedelta(seconds=1))
+    make("other@example.com", due_at=NOW - timedelta(minutes=3))
+    rows = ReportDelivery.objects.exclude(email="other@example.com")
+
+    taken = claim_next(rows)
+
+    assert taken == first
+    assert (taken.state, taken.claimed_at, taken.attempts) == (DeliveryState.SENDING, NOW, 1)
+    assert fresh(first).state == DeliveryState.SENDING
+    assert claim_next(rows) == second
+    assert claim_next(rows) is None
+
+
+def test_claim_next_gives_up_a_row_every_worker_died_on_and_claims_the_next():
+    dead = make(
+        "dead@example.com",
+        state=DeliveryState.SENDING,
+        claimed_at=NOW - LEASE * 2,
+        attempts=3,
+        due_at=NOW - timedelta(hours=1),
+    )
+    due = make("due@example.com")
+    times = iter([NOW, NOW + timedelta(seconds=1)])
+    given_up = []
+
+    taken = claim_next(clock=lambda: next(times), gave_up=given_up.append)
+
+    assert given_up == [dead]
+    gone = fresh(dead)
+    assert (gone.state, gone.attempts, gone.last_error) == (
+        DeliveryState.FAILED,
+        3,
+        "no attempt finished: each died with its worker",
+    )
+    # The clock is read again for the row claimed after the one given up.
+    assert (taken, taken.claimed_at, taken.attempts) == (due, NOW + timedelta(seconds=1), 1)
+
+
+def test_claim_next_keeps_a_given_up_rows_last_error():
+    make(state=DeliveryState.SENDING, claimed_at=NOW - LEASE * 2, attempts=3, last_error="451")
+
+    assert claim_next() is None
+
+    assert ReportDelivery.objects.get().last_error == "451"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_claim_next_passes_over_a_row_another_worker_has_locked_without_waiting():
+    locked = make("locked@example.com", due_at=NOW - timedelta(minutes=1))
+    free = make("free@example.com")
+
+    with locked_elsewhere(locked):
+        assert claim_next() == free
+        assert claim_next() is None
+    assert claim_next() == locked
 
 
 def test_a_worker_whose_row_was_taken_over_settles_nothing():
