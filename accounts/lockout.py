@@ -1,10 +1,11 @@
 """Sign-in lockout: which address a request comes from, and when a sign-in is refused unchecked.
 
-django-axes does the bookkeeping (settings: the auth block of config/settings.py). Its signal
-handler records each failed authenticate() in the database, one AccessAttempt row per username,
-address and user agent; its backend, first in AUTHENTICATION_BACKENDS, refuses a locked sign-in
-before any password is checked. Every path that signs in with a password goes through
-authenticate() (the sign-in page, the admin's, any added later), so none escapes the count.
+django-axes does the bookkeeping (settings: the sign-in lockout block of config/settings/web.py).
+Its signal handler records each failed authenticate() in the database, one AccessAttempt row per
+username, address and user agent; its backend, first in AUTHENTICATION_BACKENDS, refuses a
+locked sign-in before any password is checked. Every path that signs in with a password goes
+through authenticate() (the sign-in page, the admin's, any added later), so none escapes the
+count.
 
 What is locked:
 - a (username, address) pair after settings.LOGIN_RATE_LIMIT failures: guessing one person's

@@ -18,7 +18,7 @@ def draft_postmortem(incident_id: int) -> bool:
 # The tick's steps, in order. Each is its own: one that fails (a draft that cannot be
 # rendered, a bug in one of them) is logged and the next still runs, so reminders and emails
 # go out whatever happens to drafts. One task rather than a beat entry each keeps them on one
-# schedule and one `expires` in config/settings.py.
+# schedule and one `expires` in config/settings/backends.py.
 TICK_STEPS: tuple[tuple[str, Callable[[], object]], ...] = (
     ("drafts_catch_up", postmortems.drafts_catch_up),
     ("reminders_send_due", reminders.reminders_send_due),

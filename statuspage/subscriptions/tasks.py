@@ -1,7 +1,7 @@
 """Thin tasks over the subscribers' outbox: each re-reads its rows and is safe to run twice.
 
 Found by Celery through CELERY_IMPORTS (statuspage.tasks is another module's). The beat runs
-deliver_due every few seconds (config/settings.py, "statuspage-subscriptions-tick")."""
+deliver_due every few seconds (config/settings/backends.py, "statuspage-subscriptions")."""
 
 from dataclasses import asdict
 
