@@ -60,6 +60,8 @@ def test_declare_acknowledge_note_and_resolve_from_the_keyboard(live_server, con
     tab_to(page, "form button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Checkout is failing")).to_be_visible()
+    # The heading shows before the deferred keys.js listens: a key pressed sooner is lost.
+    page.wait_for_load_state("load")
     status = page.locator("#incident-status")
     state = page.locator("#incident-state")
     announced = page.locator("#announce")
@@ -159,6 +161,7 @@ def test_shortcuts_need_no_modifier_and_a_person_who_may_act(live_server, contex
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Search is slow")).to_be_visible()
+    page.wait_for_load_state("load")
     page.keyboard.press("r")
     expect(page.locator("#action-resolve")).to_have_count(0)
     page.keyboard.press("?")
