@@ -3,6 +3,12 @@
 from typing import Any
 
 from django.core.cache.backends import redis as django_redis
+from redis.exceptions import RedisError
+
+# What a cache that is down or full raises: redis-py's errors (refused, timed out, out of
+# memory), or the file cache's (make run's embedded setup). Code that can do without the cache
+# catches these and nothing wider, so a bug of its own still surfaces.
+CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
 
 
 class _ClientKeepingRedisCacheClient(django_redis.RedisCacheClient):

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
+from ops.cache import CACHE_ERRORS
 from statuspage import versions
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def _not_modified(request: HttpRequest, etag: str, stamp: float) -> HttpResponse
 def _cache_get_many(keys: list[str]) -> dict[str, Any]:
     try:
         return cache.get_many(keys)
-    except Exception:
+    except CACHE_ERRORS:
         logger.warning("status page cache unreadable; rendering uncached")
         return {}
 
@@ -134,7 +135,7 @@ def _cache_store(body_key: str, entry: _Entry, stamp_key: str, stamp: float) -> 
         if not cache.add(stamp_key, stamp, timeout=STAMP_TTL):
             stamp = float(cache.get(stamp_key) or stamp)
         cache.set(body_key, entry, timeout=RENDER_TTL)
-    except Exception:
+    except CACHE_ERRORS:
         logger.warning("status page cache unwritable; rendering uncached")
     return stamp
 
@@ -205,7 +206,7 @@ def _entry(response: HttpResponse) -> _Entry:
 def _cache_store_not_found(body_key: str, entry: _Entry) -> None:
     try:
         cache.set(body_key, entry, timeout=NOT_FOUND_TTL)
-    except Exception:
+    except CACHE_ERRORS:
         logger.warning("status page cache unwritable; rendering uncached")
 
 

@@ -20,6 +20,8 @@ import uuid
 from django.core.cache import cache
 from django.db import transaction
 
+from ops.cache import CACHE_ERRORS
+
 logger = logging.getLogger(__name__)
 
 KEY = "statuspage:version"
@@ -55,7 +57,7 @@ def _read() -> str:
             if not cache.add(KEY, version, timeout=None):
                 version = cache.get(KEY) or version
         return str(version)
-    except Exception:
+    except CACHE_ERRORS:
         logger.warning("status page version unreadable; serving renders of a short life")
         return f"fallback-{int(time.time() // FALLBACK_SECONDS)}"
 
@@ -68,7 +70,7 @@ def bump() -> None:
 def _set_new_version() -> None:
     try:
         cache.set(KEY, uuid.uuid4().hex, timeout=None)
-    except Exception:
+    except CACHE_ERRORS:
         logger.exception("status page version not bumped; renders follow within the fallback")
     finally:
         # After the write: a read in between would remember the old version again.

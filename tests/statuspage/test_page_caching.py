@@ -144,6 +144,21 @@ def test_with_the_cache_down_the_page_is_still_served(redis_refused) -> None:
     assert render.calls == 1
 
 
+def test_with_the_cache_down_a_change_is_still_saved(redis_refused, caplog) -> None:
+    # A publishing service bumps the version after its commit; the write must not fail for it.
+    bump_now()
+    assert "status page version not bumped" in caplog.text
+
+
+def test_a_fault_that_is_not_the_caches_is_not_hidden(monkeypatch) -> None:
+    def broken(keys: list[str]) -> dict[str, object]:
+        raise TypeError("a bug of ours")
+
+    monkeypatch.setattr(cache, "get_many", broken)
+    with pytest.raises(TypeError):
+        get(Renderer())
+
+
 def test_a_process_serves_its_own_copy_without_fetching_the_body() -> None:
     render = Renderer()
     etag = get(render)["ETag"]
