@@ -26,27 +26,28 @@ from statuspage.services.maintenance import (
 )
 from tests.clock import T0
 from tests.factories import declare
-from tests.statuspage.factories import component, post_public, set_status, spans, state
+from tests.statuspage.factories import (
+    MAINTENANCE_END,
+    MAINTENANCE_START,
+    component,
+    database_upgrade,
+    post_public,
+    set_status,
+    spans,
+    state,
+)
 
 OPERATIONAL = ComponentState.OPERATIONAL
 MAINTENANCE = ComponentState.UNDER_MAINTENANCE
 MAJOR = ComponentState.MAJOR_OUTAGE
 
-START = T0 + timedelta(hours=3)
-END = START + timedelta(hours=1)
+START, END = MAINTENANCE_START, MAINTENANCE_END
 
 
 @pytest.fixture
 def window(clock, api, web, manager):
     """A window on the API from 12:00 to 13:00, scheduled at 09:00."""
-    return maintenance_schedule(
-        actor=manager,
-        name="Database upgrade",
-        message="The API may be slow for a few minutes.",
-        scheduled_for=START,
-        scheduled_until=END,
-        components=[component(api)],
-    )
+    return database_upgrade(manager, api)
 
 
 def _updates(maintenance):

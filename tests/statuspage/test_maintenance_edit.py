@@ -26,29 +26,27 @@ from statuspage.services.maintenance import (
 )
 from statuspage.subscriptions.services import webhook_subscriber_create
 from tests.clock import T0
-from tests.statuspage.factories import component, state
+from tests.statuspage.factories import (
+    MAINTENANCE_END,
+    MAINTENANCE_START,
+    component,
+    database_upgrade,
+    state,
+)
 from tests.statuspage.subscriptions_fixtures import (
     deliver_fixture,  # noqa: F401
     email_subscriber,
     run_fixture,  # noqa: F401
 )
 
-START = T0 + timedelta(hours=3)
-END = START + timedelta(hours=1)
+START, END = MAINTENANCE_START, MAINTENANCE_END
 LATER = START + timedelta(days=1)
 
 
 @pytest.fixture
 def window(clock, api, manager):
     email_subscriber("ada@example.com")
-    return maintenance_schedule(
-        actor=manager,
-        name="Database upgrade",
-        message="The API may be slow for a few minutes.",
-        scheduled_for=START,
-        scheduled_until=END,
-        components=[component(api)],
-    )
+    return database_upgrade(manager, api)
 
 
 def edit(window, actor, **changes):

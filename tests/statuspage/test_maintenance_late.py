@@ -9,13 +9,16 @@ import pytest
 from statuspage import tasks
 from statuspage.models import ComponentState, MaintenanceStatus, MaintenanceUpdate, TimerKind
 from statuspage.models_subscribers import SubscriberNotification
-from statuspage.services.maintenance import maintenance_schedule
-from tests.clock import T0
-from tests.statuspage.factories import component, spans, state
+from tests.statuspage.factories import (
+    MAINTENANCE_END,
+    MAINTENANCE_START,
+    database_upgrade,
+    spans,
+    state,
+)
 from tests.statuspage.subscriptions_fixtures import email_subscriber
 
-START = T0 + timedelta(hours=3)
-END = START + timedelta(hours=1)
+START, END = MAINTENANCE_START, MAINTENANCE_END
 OPERATIONAL = ComponentState.OPERATIONAL
 MAINTENANCE = ComponentState.UNDER_MAINTENANCE
 
@@ -23,14 +26,7 @@ MAINTENANCE = ComponentState.UNDER_MAINTENANCE
 @pytest.fixture
 def window(clock, api, manager):
     email_subscriber("ada@example.com")
-    return maintenance_schedule(
-        actor=manager,
-        name="Database upgrade",
-        message="The API may be slow for a few minutes.",
-        scheduled_for=START,
-        scheduled_until=END,
-        components=[component(api)],
-    )
+    return database_upgrade(manager, api)
 
 
 def told(window) -> list[str]:
