@@ -1,7 +1,7 @@
 """What every incident service shares: the lock that checks permissions, and the last check of
 input behind the forms and serializers."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,6 +14,13 @@ from ops.text import UNSTORABLE_MESSAGE, unstorable_paths
 from ops.timestamps import FUTURE_EVENT, event_time_error
 
 IMPACT_IN_FUTURE = "The start of impact cannot be in the future."
+
+
+def impact_after_detection(detected_at: datetime) -> str:
+    return (
+        "The start of impact cannot be after the incident was detected "
+        f"({detected_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)."
+    )
 
 
 def lock_for(actor: Actor, action: Action, incident: Incident | int) -> Incident:

@@ -13,7 +13,7 @@ from accounts.models import User
 from incidents import events
 from incidents.models import EventKind, Incident, Service, Severity, Source
 from incidents.permissions import Action, can_change_visibility
-from incidents.services.base import check_input, lock_for
+from incidents.services.base import check_input, impact_after_detection, lock_for
 from incidents.timeline import incident_record_event
 from incidents.transitions import StaleIncident
 
@@ -101,6 +101,9 @@ def incident_update_details(
     with transaction.atomic():
         incident = lock_for(actor, Action.EDIT, incident)
         changed = [name for name, value in changes.items() if getattr(incident, name) != value]
+        if "started_at" in changed and changes["started_at"] > incident.detected_at:
+            # Time to detect is detection minus the start: it must not come out negative.
+            raise ValidationError({"started_at": impact_after_detection(incident.detected_at)})
         # Marking a drill takes the incident out of the figures managers read (or puts it
         # back): the same people's call as its visibility, so a responder cannot quietly drop
         # a bad incident from the month's MTTR.

@@ -1,5 +1,8 @@
 """Merging a duplicate incident into the one that survives it."""
 
+from datetime import UTC, datetime
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -48,6 +51,11 @@ def incident_merge(
         TimelineEvent.objects.bulk_update(moved_roles, ["data"])
         TimelineEvent.objects.filter(incident=incident).update(incident=into)
         into.participants.add(*incident.participants.all())
+        earlier = _earlier_times(incident, into)
+        if earlier:
+            for name, (_, value) in earlier.items():
+                setattr(into, name, value)
+            into.save(update_fields=[*earlier, "updated_at"])
         old = Status(incident.status)
         incident.merged_into = into
         incident.save(update_fields=["merged_into", "updated_at"])
@@ -66,8 +74,9 @@ def incident_merge(
             kind=EventKind.MERGED,
             actor=actor,
             source=source,
-            message=f"{actor.display_name} merged {incident.ref} into this incident",
-            data={"from": incident.number},
+            message=f"{actor.display_name} merged {incident.ref} into this incident"
+            + (f"; {_describe_earlier(earlier)} as {incident.ref} says" if earlier else ""),
+            data={"from": incident.number, **_earlier_data(earlier)},
             at=now,
         )
         # The merge's own entry stands for the resolution it implies: there is no other.
@@ -83,3 +92,42 @@ def incident_merge(
             )
         )
     return into
+
+
+# The survivor stands for the whole outage in the figures managers read (reports): impact began,
+# and somebody noticed it, when the earlier of the two incidents says.
+_EARLIER_NAMES = {"started_at": "impact started", "detected_at": "it was detected"}
+
+
+def _earlier_times(duplicate: Incident, survivor: Incident) -> dict[str, tuple[datetime, datetime]]:
+    """The survivor's times the duplicate's earlier ones replace: name -> (old, new)."""
+    earlier = {
+        name: (getattr(survivor, name), getattr(duplicate, name))
+        for name in _EARLIER_NAMES
+        if getattr(duplicate, name) < getattr(survivor, name)
+    }
+    # An earlier acknowledgement too, but only of a survivor already acknowledged: stamping
+    # one on an unacknowledged survivor would stop its paging on the duplicate's say-so.
+    ack, survivor_ack = duplicate.acknowledged_at, survivor.acknowledged_at
+    if ack is not None and survivor_ack is not None and ack < survivor_ack:
+        earlier["acknowledged_at"] = (survivor_ack, ack)
+    return earlier
+
+
+def _earlier_data(earlier: dict[str, tuple[datetime, datetime]]) -> dict[str, Any]:
+    """What the survivor's times were and became, for whoever audits the figures."""
+    if not earlier:
+        return {}
+    return {
+        "earlier": {
+            name: [old.isoformat(), new.isoformat()] for name, (old, new) in earlier.items()
+        }
+    }
+
+
+def _describe_earlier(earlier: dict[str, tuple[datetime, datetime]]) -> str:
+    described = []
+    for name, (_, new) in earlier.items():
+        what = _EARLIER_NAMES.get(name, "it was acknowledged")
+        described.append(f"{what} {new.astimezone(UTC):%Y-%m-%d %H:%M} UTC")
+    return ", ".join(described)

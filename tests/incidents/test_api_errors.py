@@ -177,6 +177,22 @@ def test_patch_with_a_bad_field_is_problem_400_and_changes_nothing(responder, bo
     assert incident.summary == ""
 
 
+def test_patch_with_an_impact_start_after_detection_is_problem_400_and_changes_nothing(
+    responder,
+):
+    # Time to detect is detection minus the start: the report would show it negative.
+    incident = declare(responder, detected_at=timezone.now() - timedelta(minutes=30))
+    before = written_rows()
+    after_detection = incident.detected_at + timedelta(minutes=5)
+
+    response = api_client(responder).patch(
+        incident_url(incident), {"started_at": after_detection.isoformat(), "summary": "new"}
+    )
+
+    assert list(assert_problem(response, 400)["errors"]) == ["started_at"]
+    assert written_rows() == before
+
+
 def test_no_credentials_is_problem_401_with_a_challenge(db):
     response = api_client().get(f"{API}/incidents/")
 

@@ -897,6 +897,89 @@ def test_any_incident_may_be_merged_into_a_private_one(responder, source_private
     assert source.merged_into == survivor
 
 
+def test_the_survivor_takes_the_duplicate_s_earlier_start_and_detection(responder):
+    # The duplicate was declared first: the outage began, and was seen, when it says.
+    half_an_hour_ago = timezone.now() - timedelta(minutes=30)
+    duplicate = declare(
+        responder,
+        title="Payments time out",
+        started_at=half_an_hour_ago - timedelta(minutes=5),
+        detected_at=half_an_hour_ago,
+    )
+    survivor = declare(responder, title="Checkout is failing")
+    kept_declared_at = survivor.declared_at
+
+    services.incident_merge(incident=duplicate, into=survivor, actor=responder)
+
+    survivor.refresh_from_db()
+    assert survivor.started_at == half_an_hour_ago - timedelta(minutes=5)
+    assert survivor.detected_at == half_an_hour_ago
+    assert survivor.declared_at == kept_declared_at
+    entry = survivor.timeline.get(kind=EventKind.MERGED)
+    assert set(entry.data["earlier"]) == {"started_at", "detected_at"}
+    assert entry.data["earlier"]["detected_at"][1] == half_an_hour_ago.isoformat()
+    assert "it was detected" in entry.message
+
+
+def test_a_later_duplicate_leaves_the_survivor_s_times_alone(responder):
+    survivor = declare(responder, title="Checkout is failing")
+    times = (survivor.started_at, survivor.detected_at)
+    duplicate = declare(responder, title="Payments time out")
+
+    services.incident_merge(incident=duplicate, into=survivor, actor=responder)
+
+    survivor.refresh_from_db()
+    assert (survivor.started_at, survivor.detected_at) == times
+    assert "earlier" not in survivor.timeline.get(kind=EventKind.MERGED).data
+
+
+@pytest.mark.parametrize("survivor_acknowledged", [True, False])
+def test_an_earlier_acknowledgement_carries_over_only_to_an_acknowledged_survivor(
+    responder, survivor_acknowledged
+):
+    duplicate = declare(responder, title="Payments time out")
+    services.incident_acknowledge(incident=duplicate, actor=responder)
+    survivor = declare(responder, title="Checkout is failing")
+    if survivor_acknowledged:
+        services.incident_acknowledge(incident=survivor, actor=responder)
+    duplicate.refresh_from_db()
+
+    services.incident_merge(incident=duplicate, into=survivor, actor=responder)
+
+    survivor.refresh_from_db()
+    # Stamping an acknowledgement on one nobody acknowledged would stop its paging.
+    expected = duplicate.acknowledged_at if survivor_acknowledged else None
+    assert survivor.acknowledged_at == expected
+
+
+def test_an_impact_start_after_detection_is_refused(responder):
+    # Time to detect is detection minus the start: the report would show it negative.
+    incident = declare(responder, detected_at=timezone.now() - timedelta(minutes=30))
+
+    with pytest.raises(ValidationError) as raised:
+        services.incident_update_details(
+            incident=incident,
+            actor=responder,
+            started_at=incident.detected_at + timedelta(minutes=1),
+        )
+
+    assert "after the incident was detected" in raised.value.message_dict["started_at"][0]
+    incident.refresh_from_db()
+    assert incident.started_at == incident.detected_at
+    assert incident.timeline.filter(kind=EventKind.EDITED).count() == 0
+
+
+def test_an_impact_start_at_detection_is_accepted(incident, responder):
+    earlier = incident.detected_at - timedelta(minutes=10)
+    services.incident_update_details(incident=incident, actor=responder, started_at=earlier)
+    services.incident_update_details(
+        incident=incident, actor=responder, started_at=incident.detected_at
+    )
+
+    incident.refresh_from_db()
+    assert incident.started_at == incident.detected_at
+
+
 def test_an_incident_cannot_be_merged_into_itself(incident, responder):
     with pytest.raises(ValidationError):
         services.incident_merge(incident=incident, into=incident, actor=responder)
