@@ -1,6 +1,8 @@
 """The report outside the page: CSV of the month's incidents, JSON, Markdown (the API, the
 page's download and `manage.py incident_report` all use these).
 
+The CSV is UTF-8 with a byte order mark, which Excel needs to read it as UTF-8.
+
 Times are written in the organisation's zone with their offset (a reader in another zone still
 knows the instant), durations as hh:mm:ss in the CSV and Markdown (hours run past 24, so a
 spreadsheet sums them) and as seconds in the JSON.
@@ -36,6 +38,8 @@ from reports.report import (
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"):
 # such a cell gets a leading quote, which the spreadsheet shows and does not run.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+BYTE_ORDER_MARK = "\ufeff"
 
 CSV_TIMES = (
     "started_at",
@@ -81,8 +85,14 @@ class _Line:
 
 
 def csv_lines(month: Month) -> Iterator[str]:
-    """The month's incidents as CSV text, a line at a time (header first), formula-safe."""
-    return incidents_csv(incident_rows(month))
+    """The month's incidents as a CSV file's text, a line at a time (header first, after a
+    byte order mark), formula-safe: what the page's download and incident_report write."""
+    lines = incidents_csv(incident_rows(month))
+    # Excel on Windows reads a CSV without a byte order mark in the ANSI code page, and shows
+    # "échoué" as "Ã©chouÃ©". The mark precedes the header's first cell, never a row's, so it
+    # does not hide a formula from spreadsheet_safe.
+    yield BYTE_ORDER_MARK + next(lines)
+    yield from lines
 
 
 def incidents_csv(rows: Iterable[IncidentRow]) -> Iterator[str]:

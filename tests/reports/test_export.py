@@ -14,6 +14,7 @@ from datetime import datetime
 import pytest
 
 from reports.export import (
+    BYTE_ORDER_MARK,
     clock_duration,
     csv_lines,
     incident_url,
@@ -57,7 +58,8 @@ def month(clock, responder):
 
 
 def _records(lines: Iterator[str]) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO("".join(lines))))
+    # Read as a spreadsheet reads the file: the byte order mark says UTF-8 and is no text.
+    return list(csv.DictReader(io.StringIO("".join(lines).removeprefix(BYTE_ORDER_MARK))))
 
 
 def _by_reference(month: Month = NOVEMBER) -> dict[str, dict[str, str]]:
@@ -67,15 +69,17 @@ def _by_reference(month: Month = NOVEMBER) -> dict[str, dict[str, str]]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def test_csv_starts_with_its_header(month):
-    assert next(iter(csv_lines(NOVEMBER))) == HEADER
+def test_csv_starts_with_a_byte_order_mark_then_its_header(month):
+    # Without the mark Excel on Windows reads UTF-8 as its ANSI code page: "Ã©chouÃ©".
+    assert next(iter(csv_lines(NOVEMBER))) == "\ufeff" + HEADER
 
 
 def test_csv_lists_the_months_incidents_newest_first_with_every_column(month):
     lines = list(csv_lines(NOVEMBER))
 
+    # The first row's formula is neutralised as any other's: the mark only precedes the header.
     assert lines == [
-        HEADER,
+        BYTE_ORDER_MARK + HEADER,
         'INC-4,"\'=HYPERLINK(""https://evil.example/"",""Click me"")",SEV3,detected,,,'
         "2026-11-20T11:00:00+01:00,2026-11-20T11:00:00+01:00,2026-11-20T11:00:00+01:00,"
         f",,,,0,00:00:00,,,,{BASE_URL}/incidents/4/\r\n",
