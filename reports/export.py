@@ -22,6 +22,7 @@ from postmortems.models import ActionItemStatus as ItemStatus
 from reports.builder import incident_rows
 from reports.definitions import Metric, metrics
 from reports.durations import clock_duration
+from reports.load import load_definitions
 from reports.months import Month, organisation_zone
 from reports.report import (
     EMPTY,
@@ -189,6 +190,7 @@ def _load(person: ResponderLoad) -> dict[str, Any]:
         "user_id": person.user_id,
         "name": person.name,
         "pages": person.pages,
+        "off_hours_pages": person.off_hours_pages,
         "interruptions": person.interruptions,
         "off_hours_interruptions": person.off_hours_interruptions,
         "incidents_commanded": person.incidents_commanded,
@@ -443,6 +445,7 @@ def _load_table(report: MonthlyReport) -> list[str]:
         [
             md_text(person.name),
             str(person.pages),
+            str(person.off_hours_pages),
             str(person.interruptions),
             str(person.off_hours_interruptions),
             str(person.incidents_commanded),
@@ -450,8 +453,8 @@ def _load_table(report: MonthlyReport) -> list[str]:
         ]
         for person in report.load
     ]
-    header = ["Person", "Pages", "Interruptions", "Off-hours interruptions", "Commanded"]
-    return _table([*header, "Time as commander"], rows)
+    header = ["Person", "Pages", "Off-hours pages", "Interruptions", "Off-hours interruptions"]
+    return _table([*header, "Commanded", "Time as commander"], rows)
 
 
 def _recommendation_lines(report: MonthlyReport) -> list[str]:
@@ -500,6 +503,7 @@ def _definitions(report: MonthlyReport) -> list[str]:
         "own time. Durations are hours:minutes:seconds, the fraction of a second dropped.",
         "- Drills, and incidents merged into another (duplicates), are left out of every figure. "
         "An incident with several services counts under each of them.",
+        *(f"- **{d.term}** (responder load): {d.text}" for d in load_definitions()),
         "",
     ]
 

@@ -364,6 +364,7 @@ def test_json_holds_the_whole_report():
                 "user_id": 7,
                 "name": "Rosa Responder",
                 "pages": 5,
+                "off_hours_pages": 4,
                 "interruptions": 3,
                 "off_hours_interruptions": 2,
                 "incidents_commanded": 1,
@@ -515,7 +516,22 @@ def test_markdown_reports_action_items_and_responder_load():
 
     assert "- 3 action items on this month's incidents: open 1, done 2." in lines
     assert "- Overdue now, whatever month they came from: 1." in lines
-    assert "| Rosa Responder | 5 | 3 | 2 | 1 | 27:03:00 |" in lines
+    assert "| Rosa Responder | 5 | 4 | 3 | 2 | 1 | 27:03:00 |" in lines
+
+
+def test_markdown_defines_responder_load(settings):
+    settings.REPORTS_WORKING_HOURS = "09:00-18:00"
+    settings.REPORTS_WORKING_DAYS = [1, 2, 3, 4, 5]
+
+    lines = _markdown_lines()
+
+    definitions = lines[lines.index("## Definitions") :]
+    assert (
+        "- **Off-hours pages** (responder load): pages sent outside working hours (09:00-18:00, "
+        "Monday to Friday) in the person's own time zone (the organisation's when they set none)."
+    ) in definitions
+    [interruptions] = [line for line in definitions if line.startswith("- **Interruptions**")]
+    assert interruptions.endswith("so a page every 50 seconds for an hour is one interruption.")
 
 
 def test_markdown_defines_every_metric():

@@ -379,6 +379,7 @@ def sample_report(*, rows: int = 2, not_listed: int = 0) -> MonthlyReport:
                 user_id=7,
                 name="Rosa Responder",
                 pages=9,
+                off_hours_pages=5,
                 interruptions=4,
                 off_hours_interruptions=3,
                 incidents_commanded=2,
@@ -560,9 +561,10 @@ def test_causes_action_items_load_and_recommendations(manager):
     assert "Missing alert" in _element(html, "ol", "report-contributing-factors")
     items = _text(_element(html, "dl", "report-action-items"))
     assert "Total 5 Open 2 In progress 1 Done 2 Won't do 0 Done on time 1 Overdue 1" in items
-    assert _cells(_element(html, "table", "report-load"))[6:] == [
+    assert _cells(_element(html, "table", "report-load"))[7:] == [
         "Rosa Responder",
         "9",
+        "5",
         "4",
         "3",
         "2",
@@ -571,6 +573,20 @@ def test_causes_action_items_load_and_recommendations(manager):
     recommendations = _element(html, "ul", "report-recommendations")
     assert "above their 15 min target." in recommendations
     assert 'href="/incidents/?severity=SEV1"' in recommendations
+
+
+def test_the_load_table_says_what_it_counts(manager, settings):
+    settings.REPORTS_WORKING_HOURS = "08:30-17:00"
+    settings.REPORTS_WORKING_DAYS = [1, 2, 3, 4, 5]
+
+    definitions = _text(_element(render(sample_report(), manager), "ul", "report-load-definitions"))
+
+    assert (
+        "Off-hours pages : pages sent outside working hours (08:30-17:00, Monday to Friday) in "
+        "the person's own time zone"
+    ) in definitions
+    # The 60 s gap chains: a manager reads that a steady trickle of pages is one interruption.
+    assert "a page every 50 seconds for an hour is one interruption." in definitions
 
 
 def test_without_postmortems_load_or_recommendations_the_page_says_so(manager):
