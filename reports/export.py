@@ -1,6 +1,8 @@
 """The report outside the page: CSV of the month's incidents, JSON, Markdown (the API, the
 page's download and `manage.py incident_report` all use these).
 
+The CSV is UTF-8 with a byte order mark, which Excel needs to read it as UTF-8.
+
 Times are written in the organisation's zone with their offset (a reader in another zone still
 knows the instant), durations as hh:mm:ss in the CSV and Markdown (hours run past 24, so a
 spreadsheet sums them) and as seconds in the JSON.
@@ -20,6 +22,7 @@ from postmortems.models import ActionItemStatus as ItemStatus
 from reports.builder import incident_rows
 from reports.definitions import Metric, metrics
 from reports.durations import clock_duration
+from reports.load import load_definitions
 from reports.months import Month, organisation_zone
 from reports.report import (
     EMPTY,
@@ -36,6 +39,8 @@ from reports.report import (
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection"):
 # such a cell gets a leading quote, which the spreadsheet shows and does not run.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+BYTE_ORDER_MARK = "\ufeff"
 
 CSV_TIMES = (
     "started_at",
@@ -81,8 +86,14 @@ class _Line:
 
 
 def csv_lines(month: Month) -> Iterator[str]:
-    """The month's incidents as CSV text, a line at a time (header first), formula-safe."""
-    return incidents_csv(incident_rows(month))
+    """The month's incidents as a CSV file's text, a line at a time (header first, after a
+    byte order mark), formula-safe: what the page's download and incident_report write."""
+    lines = incidents_csv(incident_rows(month))
+    # Excel on Windows reads a CSV without a byte order mark in the ANSI code page, and shows
+    # "échoué" as "Ã©chouÃ©". The mark precedes the header's first cell, never a row's, so it
+    # does not hide a formula from spreadsheet_safe.
+    yield BYTE_ORDER_MARK + next(lines)
+    yield from lines
 
 
 def incidents_csv(rows: Iterable[IncidentRow]) -> Iterator[str]:
@@ -179,6 +190,7 @@ def _load(person: ResponderLoad) -> dict[str, Any]:
         "user_id": person.user_id,
         "name": person.name,
         "pages": person.pages,
+        "off_hours_pages": person.off_hours_pages,
         "interruptions": person.interruptions,
         "off_hours_interruptions": person.off_hours_interruptions,
         "incidents_commanded": person.incidents_commanded,
@@ -433,6 +445,7 @@ def _load_table(report: MonthlyReport) -> list[str]:
         [
             md_text(person.name),
             str(person.pages),
+            str(person.off_hours_pages),
             str(person.interruptions),
             str(person.off_hours_interruptions),
             str(person.incidents_commanded),
@@ -440,8 +453,8 @@ def _load_table(report: MonthlyReport) -> list[str]:
         ]
         for person in report.load
     ]
-    header = ["Person", "Pages", "Interruptions", "Off-hours interruptions", "Commanded"]
-    return _table([*header, "Time as commander"], rows)
+    header = ["Person", "Pages", "Off-hours pages", "Interruptions", "Off-hours interruptions"]
+    return _table([*header, "Commanded", "Time as commander"], rows)
 
 
 def _recommendation_lines(report: MonthlyReport) -> list[str]:
@@ -490,6 +503,7 @@ def _definitions(report: MonthlyReport) -> list[str]:
         "own time. Durations are hours:minutes:seconds, the fraction of a second dropped.",
         "- Drills, and incidents merged into another (duplicates), are left out of every figure. "
         "An incident with several services counts under each of them.",
+        *(f"- **{d.term}** (responder load): {d.text}" for d in load_definitions()),
         "",
     ]
 

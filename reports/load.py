@@ -1,6 +1,6 @@
 """Responder load: who was paged, how often, and when it cost them their evening.
 
-What each figure counts (the report prints these definitions):
+What each figure counts (load_definitions() words them for the report's readers):
 
 - **Pages**: notifications of kind page that reached the person, i.e. were sent (state sent),
   in the month, by the time they were sent (`sent_at`, when the phone rang; a rule's later
@@ -8,13 +8,15 @@ What each figure counts (the report prints these definitions):
   SMS and a call for the same step are two pages. A page cancelled before it went out
   (acknowledged or resolved first), or one that failed on every attempt, interrupted nobody
   and is not counted; neither is one still waiting to be sent. Pages of drills are left out.
+- **Off-hours pages**: pages sent outside REPORTS_WORKING_HOURS on REPORTS_WORKING_DAYS, in the
+  person's own time zone (their profile's; the organisation's when they set none, or when the
+  database does not know theirs).
 - **Interruptions** (PagerDuty's rule): a page within 60 s of the person's previous page is
-  part of the same interruption; a longer gap starts a new one. The previous page may be the
-  last one of the month before, so a burst across midnight on the 1st counts once, in the month
-  it began.
-- **Off-hours interruptions**: interruptions that began outside REPORTS_WORKING_HOURS on
-  REPORTS_WORKING_DAYS, in the person's own time zone (their profile's; the organisation's when
-  they set none, or when the database does not know theirs).
+  part of the same interruption; a longer gap starts a new one. The rule chains: a page every
+  50 s for an hour is one interruption. The previous page may be the last one of the month
+  before, so a burst across midnight on the 1st counts once, in the month it began.
+- **Off-hours interruptions**: interruptions that began off hours, as off-hours pages are
+  counted.
 - **Commander time**: from the timeline entry that made the person incident commander until the
   next such entry for the incident, or until it was last resolved (now, while it is open),
   within the month. The role history is the timeline's: assignments replace the role's row, so
@@ -89,6 +91,52 @@ def working_time() -> WorkingTime:
     return WorkingTime(start, end, days)
 
 
+@dataclass(frozen=True)
+class Definition:
+    term: str
+    text: str
+
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _days_in_words(days: tuple[int, ...]) -> str:
+    if not days:
+        return "no working day"
+    if len(days) > 2 and days == tuple(range(days[0], days[-1] + 1)):
+        return f"{DAY_NAMES[days[0] - 1]} to {DAY_NAMES[days[-1] - 1]}"
+    return ", ".join(DAY_NAMES[day - 1] for day in days)
+
+
+def load_definitions() -> list[Definition]:
+    """What each responder load figure counts, as the page and the Markdown print it: the
+    rules of this module's docstring, with the working hours the settings give."""
+    hours = working_time()
+    start, end = divmod(hours.start_minute, 60), divmod(hours.end_minute, 60)
+    working = f"{start[0]:02}:{start[1]:02}-{end[0]:02}:{end[1]:02}, {_days_in_words(hours.days)}"
+    gap = int(SAME_INTERRUPTION.total_seconds())
+    return [
+        Definition(
+            "Pages",
+            "pages sent to the person; every contact method counts, so a text and a call for "
+            "the same step are two. Pages of drills are left out.",
+        ),
+        Definition(
+            "Off-hours pages",
+            f"pages sent outside working hours ({working}) in the person's own time zone "
+            "(the organisation's when they set none).",
+        ),
+        Definition(
+            "Interruptions",
+            f"a page within {gap} seconds of the person's previous page is part of the same "
+            "interruption, as PagerDuty counts them; a longer gap starts a new one. The gap is "
+            "to the previous page, not to the interruption's first, so a page every 50 seconds "
+            "for an hour is one interruption.",
+        ),
+        Definition("Off-hours interruptions", "interruptions whose first page was off hours."),
+    ]
+
+
 def responder_load(month: Month, *, now: datetime | None = None) -> list[ResponderLoad]:
     """Everyone paged or in command during the month, the most interrupted first, then by name.
 
@@ -99,10 +147,12 @@ def responder_load(month: Month, *, now: datetime | None = None) -> list[Respond
     people: dict[int, dict[str, Any]] = {}
     with connection.cursor() as cursor:
         cursor.execute(*_pages_query(sql, month))
-        for user_id, username, first, last, pages, interruptions, off_hours in cursor.fetchall():
+        for row in cursor.fetchall():
+            user_id, username, first, last, pages, off_hours_pages, interruptions, off_hours = row
             people[user_id] = {
                 "name": _display_name(username, first, last),
                 "pages": pages,
+                "off_hours_pages": int(off_hours_pages),
                 "interruptions": int(interruptions),
                 "off_hours_interruptions": int(off_hours),
             }
@@ -116,6 +166,7 @@ def responder_load(month: Month, *, now: datetime | None = None) -> list[Respond
             user_id=user_id,
             name=person["name"],
             pages=person.get("pages", 0),
+            off_hours_pages=person.get("off_hours_pages", 0),
             interruptions=person.get("interruptions", 0),
             off_hours_interruptions=person.get("off_hours_interruptions", 0),
             incidents_commanded=person.get("incidents_commanded", 0),
@@ -181,6 +232,7 @@ def _pages_query(sql: Dialect, month: Month) -> tuple[str, dict[str, Any]]:
         )
         SELECT people.id, people.username, people.first_name, people.last_name,
                COUNT(*),
+               SUM(CASE WHEN NOT ({working}) THEN 1 ELSE 0 END),
                SUM(p.interrupts),
                SUM(CASE WHEN p.interrupts = 1 AND NOT ({working}) THEN 1 ELSE 0 END)
         FROM local_pages p JOIN people ON people.id = p.user_id

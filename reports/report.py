@@ -87,8 +87,9 @@ class ResponderLoad:
     user_id: int
     name: str
     pages: int  # pages sent to them (every contact method counts)
+    off_hours_pages: int  # sent outside REPORTS_WORKING_HOURS/DAYS in their own zone
     interruptions: int  # pages within 60 s of the previous one count as one (PagerDuty's rule)
-    off_hours_interruptions: int  # outside REPORTS_WORKING_HOURS/DAYS in their own zone
+    off_hours_interruptions: int  # begun outside working hours, as off_hours_pages
     incidents_commanded: int
     commander_seconds: float  # time holding the commander role, within the month
 

@@ -4,7 +4,7 @@ incidents (those the figures count: reports.selectors.started_in and counted), a
 
 from datetime import date
 
-from django.db.models import Count, F, Q
+from django.db.models import Case, CharField, Count, F, Q, Value, When
 from django.db.models.functions import TruncDate
 
 from postmortems.models import ActionItem, ContributingFactor, Postmortem
@@ -13,23 +13,37 @@ from postmortems.selectors_action_items import overdue_q
 from reports.months import Month, organisation_zone
 from reports.report import ActionItemStatus
 from reports.report import Count as Counted
-from reports.selectors import counted, started_in
+from reports.selectors import PRIVATE_CAUSES, counted, started_in
 
 
 def contributing_factors(month: Month) -> list[Counted]:
-    """Factors named in the month's incidents' postmortems, most frequent first."""
+    """Factors named in the month's incidents' postmortems, most frequent first; then private
+    incidents, whatever their factors, as PRIVATE_CAUSES (cause_categories' rule): each count is
+    of incidents."""
     of_month = started_in(month, through="postmortems__incident__") & counted(
         through="postmortems__incident__"
     )
     rows = (
         ContributingFactor.objects.filter(of_month)
-        .values("name")
         .order_by()
-        .annotate(n=Count("postmortems"))
+        .values(
+            # Factors are free text: the name of a private incident's never leaves the database.
+            factor=Case(
+                When(postmortems__incident__private=True, then=Value(PRIVATE_CAUSES)),
+                default=F("name"),
+                output_field=CharField(),
+            ),
+            is_private=F("postmortems__incident__private"),
+        )
+        # Distinct: a private incident with several factors is one incident among them.
+        .annotate(n=Count("postmortems", distinct=True))
     )
-    return sorted(
-        (Counted(row["name"], row["n"]) for row in rows), key=lambda c: (-c.count, c.name)
+    named = sorted(
+        (Counted(row["factor"], row["n"]) for row in rows if not row["is_private"]),
+        key=lambda count: (-count.count, count.name),
     )
+    private = sum(row["n"] for row in rows if row["is_private"])
+    return named + ([Counted(PRIVATE_CAUSES, private)] if private else [])
 
 
 def action_item_status(month: Month, *, today: date) -> ActionItemStatus | None:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from accounts.requests import AuthedRequest
 from incidents.permissions import Action, require
 from reports import builder, charts, export
+from reports.load import load_definitions
 from reports.months import FIRST_YEAR, Month, current_month, reportable_month
 from reports.recommendations import mttr_targets
 from reports.report import MonthlyReport
@@ -59,6 +60,7 @@ def page_context(report: MonthlyReport, *, current: Month) -> dict[str, Any]:
         "mttr_targets": mttr_targets(),
         "charts": [charts.incidents_chart(report.trend), charts.mttr_chart(report.trend)],
         "csv_url": reverse("reports:monthly_csv", args=[str(report.month)]),
+        "load_definitions": load_definitions(),
     }
 
 

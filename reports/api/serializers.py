@@ -120,8 +120,15 @@ class ReportResponderLoadSerializer(serializers.Serializer[Any]):
     user_id = serializers.IntegerField()
     name = serializers.CharField()
     pages = serializers.IntegerField(help_text="Pages sent to them, every contact method.")
-    interruptions = serializers.IntegerField(help_text="Pages within 60 s of another count once.")
-    off_hours_interruptions = serializers.IntegerField()
+    off_hours_pages = serializers.IntegerField(
+        help_text="Pages sent outside working hours in their own time zone."
+    )
+    interruptions = serializers.IntegerField(
+        help_text="A page within 60 s of their previous page joins its interruption."
+    )
+    off_hours_interruptions = serializers.IntegerField(
+        help_text="Interruptions whose first page was outside working hours."
+    )
     incidents_commanded = serializers.IntegerField()
     commander_seconds = serializers.FloatField(help_text="Time holding the commander role.")
 

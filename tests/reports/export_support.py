@@ -225,7 +225,7 @@ def hand_built_report(**changes) -> MonthlyReport:
         "action_items": ActionItemStatus(
             total=3, by_status={"open": 1, "done": 2}, overdue=1, done_on_time=1
         ),
-        "load": [ResponderLoad(7, "Rosa Responder", 5, 3, 2, 1, 97380.0)],
+        "load": [ResponderLoad(7, "Rosa Responder", 5, 4, 3, 2, 1, 97380.0)],
         "recommendations": [
             Recommendation(
                 "mttr_over_target",

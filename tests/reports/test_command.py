@@ -44,9 +44,11 @@ def test_markdown_on_request(month):
 
 
 def test_csv_lists_the_months_incidents(month):
-    lines = _report("--month", "2026-11", "--format", "csv").splitlines(keepends=True)
+    printed = _report("--month", "2026-11", "--format", "csv")
+    lines = printed.splitlines(keepends=True)
 
-    assert lines[0].startswith("reference,title,severity,status,")
+    # The byte order mark first, for Excel on Windows to read the file as UTF-8.
+    assert printed.encode().startswith(b"\xef\xbb\xbfreference,title,severity,status,")
     assert [line.split(",")[0] for line in lines[1:]] == ["INC-4", "INC-3", "INC-2"]
     assert all(line.endswith("\r\n") for line in lines)
 
@@ -72,6 +74,7 @@ def test_output_goes_to_a_file_when_asked(month, tmp_path: Path):
     printed = _report("--month", "2026-11", "--format", "csv", "--output", str(target))
 
     assert printed == ""
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfreference,")
     assert target.read_bytes().decode() == _report("--month", "2026-11", "--format", "csv")
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import pytest
 
 from reports.export import (
+    BYTE_ORDER_MARK,
     clock_duration,
     csv_lines,
     incident_url,
@@ -57,7 +58,8 @@ def month(clock, responder):
 
 
 def _records(lines: Iterator[str]) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO("".join(lines))))
+    # Read as a spreadsheet reads the file: the byte order mark says UTF-8 and is no text.
+    return list(csv.DictReader(io.StringIO("".join(lines).removeprefix(BYTE_ORDER_MARK))))
 
 
 def _by_reference(month: Month = NOVEMBER) -> dict[str, dict[str, str]]:
@@ -67,15 +69,17 @@ def _by_reference(month: Month = NOVEMBER) -> dict[str, dict[str, str]]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def test_csv_starts_with_its_header(month):
-    assert next(iter(csv_lines(NOVEMBER))) == HEADER
+def test_csv_starts_with_a_byte_order_mark_then_its_header(month):
+    # Without the mark Excel on Windows reads UTF-8 as its ANSI code page: "Ã©chouÃ©".
+    assert next(iter(csv_lines(NOVEMBER))) == "\ufeff" + HEADER
 
 
 def test_csv_lists_the_months_incidents_newest_first_with_every_column(month):
     lines = list(csv_lines(NOVEMBER))
 
+    # The first row's formula is neutralised as any other's: the mark only precedes the header.
     assert lines == [
-        HEADER,
+        BYTE_ORDER_MARK + HEADER,
         'INC-4,"\'=HYPERLINK(""https://evil.example/"",""Click me"")",SEV3,detected,,,'
         "2026-11-20T11:00:00+01:00,2026-11-20T11:00:00+01:00,2026-11-20T11:00:00+01:00,"
         f",,,,0,00:00:00,,,,{BASE_URL}/incidents/4/\r\n",
@@ -360,6 +364,7 @@ def test_json_holds_the_whole_report():
                 "user_id": 7,
                 "name": "Rosa Responder",
                 "pages": 5,
+                "off_hours_pages": 4,
                 "interruptions": 3,
                 "off_hours_interruptions": 2,
                 "incidents_commanded": 1,
@@ -511,7 +516,22 @@ def test_markdown_reports_action_items_and_responder_load():
 
     assert "- 3 action items on this month's incidents: open 1, done 2." in lines
     assert "- Overdue now, whatever month they came from: 1." in lines
-    assert "| Rosa Responder | 5 | 3 | 2 | 1 | 27:03:00 |" in lines
+    assert "| Rosa Responder | 5 | 4 | 3 | 2 | 1 | 27:03:00 |" in lines
+
+
+def test_markdown_defines_responder_load(settings):
+    settings.REPORTS_WORKING_HOURS = "09:00-18:00"
+    settings.REPORTS_WORKING_DAYS = [1, 2, 3, 4, 5]
+
+    lines = _markdown_lines()
+
+    definitions = lines[lines.index("## Definitions") :]
+    assert (
+        "- **Off-hours pages** (responder load): pages sent outside working hours (09:00-18:00, "
+        "Monday to Friday) in the person's own time zone (the organisation's when they set none)."
+    ) in definitions
+    [interruptions] = [line for line in definitions if line.startswith("- **Interruptions**")]
+    assert interruptions.endswith("so a page every 50 seconds for an hour is one interruption.")
 
 
 def test_markdown_defines_every_metric():

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from incidents import services
 from incidents.models import Status
 from postmortems.models import ActionItemStatus as ItemStatus
+from postmortems.models import ContributingFactor
 from reports import builder
 from reports.builder import incident_rows, monthly_report
 from reports.definitions import Anchor
@@ -341,6 +342,21 @@ def test_private_incidents_cause_categories_are_counted_together(incident):
     for text in (json.dumps(report_json(report)), report_markdown(report), email.html, email.text):
         assert "Payroll export" not in text
         assert "Private incidents" in text
+
+
+def test_private_incidents_contributing_factors_are_counted_together(incident):
+    ContributingFactor.objects.create(name="Payroll export to a competitor", slug="payroll-export")
+    postmortem(incident("2026-10-01T10:00Z"), "Change")
+    postmortem(incident("2026-10-02T10:00Z", private=True), "Change", "Monitoring gap")
+    postmortem(incident("2026-10-03T10:00Z", private=True), "Payroll export to a competitor")
+
+    report = monthly_report(OCTOBER, now=NOW)
+
+    # Counted as incidents: the first private incident's two factors are one incident.
+    assert report.contributing_factors == [Count("Change", 1), Count("Private incidents", 2)]
+    for text in (json.dumps(report_json(report)), report_markdown(report)):
+        assert "Payroll export" not in text
+        assert "Monitoring gap" not in text
 
 
 def test_a_private_incidents_title_is_withheld(incident):

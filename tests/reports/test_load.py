@@ -19,7 +19,7 @@ from incidents import services
 from incidents.models import Incident, RoleKind
 from oncall.models import Notification, NotificationKind, NotificationState
 from reports.builder import monthly_report
-from reports.load import responder_load, sqlite_local_time, working_time
+from reports.load import load_definitions, responder_load, sqlite_local_time, working_time
 from reports.months import Month
 from reports.report import ResponderLoad
 from reports.sql import Dialect
@@ -221,6 +221,44 @@ def test_a_burst_is_off_hours_by_when_it_began(db):
     load = load_of(rosa)
 
     assert (load.pages, load.interruptions, load.off_hours_interruptions) == (3, 1, 0)
+    # Its last two pages came after six: off-hours pages, each counted on its own.
+    assert load.off_hours_pages == 2
+
+
+def test_off_hours_pages_are_counted_page_by_page(db):
+    rosa = person("rosa")
+    # Three nights (02:00 UTC, Tuesday to Thursday) and one afternoon (Monday 14:00).
+    for day in (3, 4, 5):
+        page(rosa, utc(2026, 11, day, 2))
+    page(rosa, utc(2026, 11, 2, 14))
+
+    load = load_of(rosa)
+
+    assert (load.pages, load.off_hours_pages) == (4, 3)
+    assert (load.interruptions, load.off_hours_interruptions) == (4, 3)
+
+
+def test_pages_30_seconds_apart_are_one_interruption_and_each_an_off_hours_page(db):
+    rosa = person("rosa")
+    # Tuesday 02:00 UTC, then 30 s and 60 s later: one interruption, three night pages.
+    for seconds in (0, 30, 60):
+        page(rosa, utc(2026, 11, 3, 2) + timedelta(seconds=seconds))
+
+    load = load_of(rosa)
+
+    assert (load.pages, load.off_hours_pages) == (3, 3)
+    assert (load.interruptions, load.off_hours_interruptions) == (1, 1)
+
+
+def test_a_page_every_50_seconds_for_an_hour_is_one_interruption(db):
+    rosa = person("rosa")
+    # Each page is 50 s after the one before: the gap chains from page to page.
+    for n in range(73):
+        page(rosa, MONDAY_NOON + timedelta(seconds=50 * n))
+
+    load = load_of(rosa)
+
+    assert (load.pages, load.interruptions) == (73, 1)
 
 
 def test_weekend_pages_are_off_hours_even_in_the_daytime(db):
@@ -444,6 +482,7 @@ def test_pages_and_command_are_one_persons_row(clock, rosa):
         user_id=rosa.pk,
         name="Rosa Responder",
         pages=1,
+        off_hours_pages=0,
         interruptions=1,
         off_hours_interruptions=0,
         incidents_commanded=1,
@@ -516,6 +555,23 @@ def test_the_query_count_does_not_grow_with_pages_or_people(clock, people):
 
     assert len(loads) == people
     assert len(queries) == 2
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [
+        ([1, 2, 3, 4, 5], "09:00-18:00, Monday to Friday"),
+        ([1, 3, 5], "09:00-18:00, Monday, Wednesday, Friday"),
+        ([6, 7], "09:00-18:00, Saturday, Sunday"),
+        ([], "09:00-18:00, no working day"),
+    ],
+)
+def test_the_definitions_name_the_working_hours_and_days(settings, days, words):
+    settings.REPORTS_WORKING_DAYS = days
+
+    definitions = {definition.term: definition.text for definition in load_definitions()}
+
+    assert f"outside working hours ({words}) in the person's own" in definitions["Off-hours pages"]
 
 
 @pytest.mark.parametrize(

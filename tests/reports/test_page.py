@@ -246,7 +246,10 @@ def test_the_csv_is_a_download_of_the_month_s_incidents(client, manager, novembe
     assert response["Content-Disposition"] == (
         'attachment; filename="tocsin-incidents-2026-11.csv"'
     )
-    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    body = b"".join(response.streaming_content)
+    # UTF-8's byte order mark, without which Excel on Windows garbles "échoué".
+    assert body.startswith(b"\xef\xbb\xbfreference,title,")
+    lines = body.decode("utf-8-sig").splitlines()
     assert len(lines) == 1 + 2  # the header, and the two incidents (the drill aside)
     assert lines[0].startswith("reference,title,")
     assert lines[1].startswith("INC-2,Search is slow,SEV2,detected,")
@@ -376,6 +379,7 @@ def sample_report(*, rows: int = 2, not_listed: int = 0) -> MonthlyReport:
                 user_id=7,
                 name="Rosa Responder",
                 pages=9,
+                off_hours_pages=5,
                 interruptions=4,
                 off_hours_interruptions=3,
                 incidents_commanded=2,
@@ -557,9 +561,10 @@ def test_causes_action_items_load_and_recommendations(manager):
     assert "Missing alert" in _element(html, "ol", "report-contributing-factors")
     items = _text(_element(html, "dl", "report-action-items"))
     assert "Total 5 Open 2 In progress 1 Done 2 Won't do 0 Done on time 1 Overdue 1" in items
-    assert _cells(_element(html, "table", "report-load"))[6:] == [
+    assert _cells(_element(html, "table", "report-load"))[7:] == [
         "Rosa Responder",
         "9",
+        "5",
         "4",
         "3",
         "2",
@@ -568,6 +573,20 @@ def test_causes_action_items_load_and_recommendations(manager):
     recommendations = _element(html, "ul", "report-recommendations")
     assert "above their 15 min target." in recommendations
     assert 'href="/incidents/?severity=SEV1"' in recommendations
+
+
+def test_the_load_table_says_what_it_counts(manager, settings):
+    settings.REPORTS_WORKING_HOURS = "08:30-17:00"
+    settings.REPORTS_WORKING_DAYS = [1, 2, 3, 4, 5]
+
+    definitions = _text(_element(render(sample_report(), manager), "ul", "report-load-definitions"))
+
+    assert (
+        "Off-hours pages : pages sent outside working hours (08:30-17:00, Monday to Friday) in "
+        "the person's own time zone"
+    ) in definitions
+    # The 60 s gap chains: a manager reads that a steady trickle of pages is one interruption.
+    assert "a page every 50 seconds for an hour is one interruption." in definitions
 
 
 def test_without_postmortems_load_or_recommendations_the_page_says_so(manager):

@@ -132,6 +132,7 @@ def _load(name, off_hours):
         user_id=len(name),
         name=name,
         pages=off_hours,
+        off_hours_pages=off_hours,
         interruptions=off_hours,
         off_hours_interruptions=off_hours,
         incidents_commanded=0,
