@@ -4,9 +4,12 @@ updates and timers are records: read only here, written by statuspage.services."
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.forms import BaseFormSet, ModelForm
 from django.http import HttpRequest
 
+from statuspage import versions
 from statuspage.models import (
     Component,
     ComponentGroup,
@@ -18,15 +21,52 @@ from statuspage.models import (
     PublicIncident,
     PublicUpdate,
 )
+from statuspage.services import states_recompute
+
+
+def _page_changed() -> None:
+    # After the commit, as the services' writes are seen: then the states are derived from
+    # what was saved (a withdrawn incident, a component dropped from a window), and the new
+    # version leaves no cached render or ETag of the old page.
+    transaction.on_commit(_page_refresh)
+
+
+def _page_refresh() -> None:
+    states_recompute()
+    versions.bump()
+
+
+class PageAdmin[M: Model](admin.ModelAdmin[M]):
+    """Rows the public page shows: an edit, addition or deletion here refreshes it."""
+
+    # save_model is always followed by save_related, which saves the many-to-many
+    # components the states are derived from.
+    def save_related(
+        self,
+        request: HttpRequest,
+        form: ModelForm[M],
+        formsets: list[BaseFormSet[Any]],
+        change: bool,
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        _page_changed()
+
+    def delete_model(self, request: HttpRequest, obj: M) -> None:
+        super().delete_model(request, obj)
+        _page_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[M]) -> None:
+        super().delete_queryset(request, queryset)
+        _page_changed()
 
 
 @admin.register(ComponentGroup)
-class ComponentGroupAdmin(admin.ModelAdmin[ComponentGroup]):
+class ComponentGroupAdmin(PageAdmin[ComponentGroup]):
     list_display = ("name", "position")
 
 
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin[Component]):
+class ComponentAdmin(PageAdmin[Component]):
     list_display = ("__str__", "service", "group", "position", "state", "state_since")
     list_filter = ("state", "group")
     # The state is derived (statuspage.services.states); editing it here would leave its spans
@@ -56,7 +96,7 @@ class PublicUpdateInline(admin.TabularInline[PublicUpdate, PublicIncident]):
 
 
 @admin.register(PublicIncident)
-class PublicIncidentAdmin(admin.ModelAdmin[PublicIncident]):
+class PublicIncidentAdmin(PageAdmin[PublicIncident]):
     list_display = ("name", "status", "impact", "withdrawn", "created_at", "resolved_at")
     list_filter = ("status", "impact", "withdrawn")
     readonly_fields = ("incident", "status", "impact", "created_at", "updated_at")
@@ -83,7 +123,7 @@ class MaintenanceTimerInline(admin.TabularInline[MaintenanceTimer, Maintenance])
 
 
 @admin.register(Maintenance)
-class MaintenanceAdmin(admin.ModelAdmin[Maintenance]):
+class MaintenanceAdmin(PageAdmin[Maintenance]):
     list_display = ("name", "status", "scheduled_for", "scheduled_until")
     list_filter = ("status",)
     # Scheduling, cancelling and completing go through /status/manage/, which keeps the

@@ -1,6 +1,7 @@
 """The page's history as Atom and RSS: one entry per public incident update and per maintenance
 event, newest first, each linking to the public incident page (a maintenance to its own page,
-at an incident's address). Read through statuspage.selectors_api, like the JSON API.
+at an incident's address; a cancelled one, which has none, to the status page). Read through
+statuspage.selectors_api, like the JSON API.
 """
 
 from datetime import datetime

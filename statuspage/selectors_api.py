@@ -8,7 +8,7 @@ updates: lists are bounded and their related rows prefetched.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from statuspage import selectors
 from statuspage.models import (
@@ -16,6 +16,7 @@ from statuspage.models import (
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
+    MaintenanceUpdateKind,
     PublicIncident,
     PublicUpdate,
 )
@@ -86,7 +87,10 @@ def status_inputs() -> StatusInputs:
 
 def feed_entries(*, limit: int = LIST_LIMIT) -> list[PublicUpdate | MaintenanceUpdate]:
     """The latest public updates and maintenance events together, newest first: two bounded
-    queries, merged here."""
+    queries, merged here.
+
+    A cancelled maintenance is off the page, but its subscribers are told of the
+    cancellation (and nothing older), so the feeds carry that one entry of it too."""
     updates = list(
         PublicUpdate.objects.filter(
             public_incident__in=selectors.published_incidents().prefetch_related(None)
@@ -96,7 +100,12 @@ def feed_entries(*, limit: int = LIST_LIMIT) -> list[PublicUpdate | MaintenanceU
     )
     events = list(
         MaintenanceUpdate.objects.filter(
-            maintenance__in=selectors.maintenances().prefetch_related(None)
+            Q(maintenance__in=selectors.maintenances().prefetch_related(None))
+            | Q(
+                maintenance__status=MaintenanceStatus.CANCELLED,
+                status=MaintenanceStatus.CANCELLED,
+                kind=MaintenanceUpdateKind.STEP,
+            )
         )
         .select_related("maintenance")
         .order_by("-created_at", "-id")[:limit]

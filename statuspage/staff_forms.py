@@ -1,6 +1,7 @@
 """Forms of the staff's status page controls: the incident page's publishing panel and the
 maintenance and component pages at /status/manage/."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django import forms
@@ -82,15 +83,55 @@ class MaintenanceForm(forms.Form):
 
 # What may still change once a maintenance has started: its end, later.
 EXTENDABLE_FIELDS = {"scheduled_until"}
+STARTED_ERROR = "The window has started; only its end can change."
 
 
 class MaintenanceEditForm(MaintenanceForm):
-    def __init__(self, *args: Any, started: bool, **kwargs: Any) -> None:
+    """`hidden_components`: the pks of its components the form cannot offer (their service
+    was made private since); they are part of its current components all the same."""
+
+    def __init__(
+        self, *args: Any, started: bool, hidden_components: Collection[int] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.hidden_components = hidden_components
         if started:
             # A disabled field keeps its initial value whatever is posted.
             for name, field in self.fields.items():
                 field.disabled = name not in EXTENDABLE_FIELDS
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        # A form shown before the start and sent after it posts every field: the disabled
+        # ones would fall back to their initial values and the changes to them be lost
+        # without a word, so refuse the whole form instead.
+        if any(self._changed_though_disabled(name) for name in self.fields):
+            raise forms.ValidationError(STARTED_ERROR)
+        return cleaned
+
+    def _changed_though_disabled(self, name: str) -> bool:
+        field = self.fields[name]
+        key = self.add_prefix(name)
+        # A browser posts no disabled input: a field left out is unchanged.
+        if not field.disabled or key not in self.data:
+            return False
+        current = self.get_initial_for_field(field, name)
+        posted = field.widget.value_from_datadict(self.data, self.files, key)
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            kept = [*(getattr(c, "pk", c) for c in current or ()), *self.hidden_components]
+            return {str(pk) for pk in posted or ()} != {str(pk) for pk in kept}
+        try:
+            # What the form showed, read back as the field reads a post: times to the minute
+            # its input carries, text stripped.
+            shown = field.to_python(field.widget.format_value(field.prepare_value(current)))
+            return bool(_comparable(field.to_python(posted)) != _comparable(shown))
+        except forms.ValidationError:
+            return True
+
+
+def _comparable(value: Any) -> Any:
+    # A browser sends a textarea's line breaks as CRLF whatever was stored.
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
 class MaintenanceUpdateForm(forms.Form):

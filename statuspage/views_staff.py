@@ -144,9 +144,11 @@ def _hidden_components(maintenance: Maintenance) -> list[Component]:
 
 
 def _edit_form(maintenance: Maintenance, data: QueryDict | None) -> MaintenanceEditForm:
+    hidden = _hidden_components(maintenance)
     form = MaintenanceEditForm(
         data,
         started=maintenance.started_at is not None,
+        hidden_components=[component.pk for component in hidden],
         auto_id="maintenance-%s",
         initial={
             "name": maintenance.name,
@@ -162,7 +164,7 @@ def _edit_form(maintenance: Maintenance, data: QueryDict | None) -> MaintenanceE
             ],
         },
     )
-    if _hidden_components(maintenance):
+    if hidden:
         # Its hidden components still make it concern something.
         form.fields["components"].required = False
     return form

@@ -64,7 +64,7 @@ def subscribe_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method != "POST":
             sign_up = services.subscription_confirmable(token=token)
-            return render(
+            return _page(
                 request,
                 "statuspage/subscribe/confirm.html",
                 {"sign_up": sign_up, "components": _names(sign_up)},

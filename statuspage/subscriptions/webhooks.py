@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import post_to_checked_addresses, resolve_destination, sign
-from statuspage import links, selectors, selectors_api
+from statuspage import api, links, selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
@@ -73,8 +73,8 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
     updates = incident.updates.filter(created_at__lte=update.created_at).order_by(
         "-created_at", "-id"
     )
-    # As the JSON API has them: only components the public still sees, named as it sees them.
-    visible = {c.code: str(c) for c in selectors.visible_components()}
+    # As the JSON API has them: only components the public still sees, named as it names them.
+    visible = {c.code: api.affected_name(c) for c in selectors.visible_components()}
     return {
         "id": incident.code,
         "page_id": settings.STATUSPAGE_PAGE_ID,
@@ -98,7 +98,7 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
                 "created_at": each.created_at,
                 "updated_at": each.created_at,
                 "display_at": each.created_at,
-                "affected_components": _affected(each, visible) or None,
+                "affected_components": _affected(each, visible),
             }
             for each in updates
         ],

@@ -15,6 +15,7 @@ from django.urls import reverse
 from statuspage import tasks
 from statuspage.models import MaintenanceStatus, PublicStatus
 from statuspage.services.maintenance import (
+    maintenance_cancel,
     maintenance_edit,
     maintenance_schedule,
     maintenance_update_post,
@@ -177,16 +178,63 @@ def test_the_feed_is_bounded_to_the_fifty_newest(client: Client) -> None:
     assert text(entries[-1], f"{ATOM}summary").startswith("<p>Event 2</p>")
 
 
-def test_withdrawn_incidents_and_cancelled_maintenance_are_not_in_the_feeds(
-    client: Client,
-) -> None:
+def test_withdrawn_incidents_are_not_in_the_feeds(client: Client) -> None:
     withdrawn = public_incident("Withdrawn", withdrawn=True)
     public_update(withdrawn, "Gone.")
-    cancelled = maintenance("Called off", status=MaintenanceStatus.CANCELLED)
-    maintenance_update(cancelled, "Off.")
 
     assert atom_entries(client) == []
     assert rss_items(client) == []
+
+
+def test_a_cancelled_maintenance_is_in_the_feeds_by_its_cancellation_alone(
+    client: Client,
+) -> None:
+    # As its subscribers are told: the cancellation, and nothing older. It has no page of
+    # its own any more, so the entry links to the status page.
+    cancelled = maintenance("Called off", status=MaintenanceStatus.CANCELLED)
+    maintenance_update(cancelled, "Planned.", created="2026-11-28T10:00Z")
+    maintenance_update(
+        cancelled,
+        "No longer needed.",
+        code="mev09",
+        status=MaintenanceStatus.CANCELLED,
+        created="2026-11-29T08:00Z",
+    )
+
+    [entry] = atom_entries(client)
+    assert text(entry, f"{ATOM}title") == "Called off: maintenance cancelled"
+    assert text(entry, f"{ATOM}summary").startswith("<p>No longer needed.</p>")
+    assert atom_link(entry) == "https://status.example.test/status/"
+    assert text(entry, f"{ATOM}id").endswith("/maintenance-update/mev09")
+    [item] = rss_items(client)
+    assert text(item, "title") == "Called off: maintenance cancelled"
+    assert text(item, "link") == "https://status.example.test/status/"
+
+
+def test_cancelling_a_window_adds_its_cancellation_to_the_feeds(
+    client: Client, clock: Any, api: Any, manager: Any, events_run: Any
+) -> None:
+    start = clock.now + timedelta(hours=3)
+    window = maintenance_schedule(
+        actor=manager,
+        name="Upgrade",
+        message="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[component(api)],
+    )
+    assert [text(e, f"{ATOM}title") for e in atom_entries(client)] == [
+        "Upgrade: maintenance scheduled"
+    ]
+    clock.now += timedelta(minutes=1)
+
+    with events_run():
+        maintenance_cancel(actor=manager, maintenance=window)
+
+    assert [text(e, f"{ATOM}title") for e in atom_entries(client)] == [
+        "Upgrade: maintenance cancelled"
+    ]
+    assert [text(i, "title") for i in rss_items(client)] == ["Upgrade: maintenance cancelled"]
 
 
 def test_the_feeds_name_the_page_and_any_site_may_read_them(client: Client) -> None:
@@ -210,6 +258,8 @@ def test_feed_queries_do_not_grow_with_the_history(client: Client) -> None:
         public_update(incident, "One.")
         public_update(incident, "Two.")
         maintenance_update(maintenance(f"Window {n}"), "Planned.")
+        called_off = maintenance(f"Called off {n}", status=MaintenanceStatus.CANCELLED)
+        maintenance_update(called_off, "Off.", status=MaintenanceStatus.CANCELLED)
 
     add(0)
     small = {name: count(name) for name in ("statuspage:history-atom", "statuspage:history-rss")}

@@ -9,6 +9,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from statuspage.subscriptions import tokens
+from tests.statuspage.subscriptions_fixtures import email_subscriber
+
 pytestmark = pytest.mark.django_db
 
 
@@ -60,4 +63,20 @@ def test_an_invalid_confirmation_link_answers_in_the_page_look_too():
 
     assert response.status_code == 400
     assert "statuspage/status.css" in head(response.content.decode())
+    assert "'sha256-" in response["Content-Security-Policy"]
+
+
+def test_a_valid_confirmation_link_shows_its_button_in_the_page_look():
+    email_subscriber("pat@example.com", confirmed=False)
+    token = tokens.confirmation_token(tokens.SignUp(address="pat@example.com", components=None))
+
+    response = Client().get(reverse("statuspage:subscribe_confirm", args=[token]))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Confirm" in body
+    assert "statuspage/status.css" in head(body)
+    assert '<span class="brand__name">Acme</span>' in body
+    (style,) = re.findall(r"<style>(.*?)</style>", body, flags=re.S)
+    assert style == ":root{--accent:#aa3366}"
     assert "'sha256-" in response["Content-Security-Policy"]

@@ -84,16 +84,11 @@ def test_a_bad_window_is_a_400_and_changes_nothing(managing, window):
     assert moved.updates.count() == 1
 
 
-def test_once_started_only_the_end_is_taken_from_the_form(managing, window):
+def test_once_started_the_end_alone_is_posted_and_taken(managing, window):
+    # As a browser posts the form shown after the start: its disabled fields are left out.
     tasks.tick(now=window.scheduled_for)
     later_end = window.scheduled_until + timedelta(hours=1)
-    data = form(
-        window,
-        name="Renamed",
-        scheduled_for=(window.scheduled_for + timedelta(hours=5)).strftime(FORMAT),
-        scheduled_until=later_end.strftime(FORMAT),
-    )
-    response = managing.post(edit_url(window), data)
+    response = managing.post(edit_url(window), {"scheduled_until": later_end.strftime(FORMAT)})
     assert response.status_code == 302
     extended = Maintenance.objects.get()
     assert (extended.name, extended.scheduled_for, extended.scheduled_until) == (
@@ -101,6 +96,60 @@ def test_once_started_only_the_end_is_taken_from_the_form(managing, window):
         window.scheduled_for,
         later_end,
     )
+
+
+def test_a_form_shown_before_the_start_may_still_extend_the_window(managing, window):
+    Maintenance.objects.filter(pk=window.pk).update(message="Brief slowness.\nThen none.")
+    assert managing.get(edit_url(window)).status_code == 200
+    tasks.tick(now=window.scheduled_for)
+    later_end = window.scheduled_until + timedelta(hours=1)
+    # The message comes back unchanged, its line break as a browser sends it.
+    data = form(
+        window,
+        message="Brief slowness.\r\nThen none.",
+        scheduled_until=later_end.strftime(FORMAT),
+    )
+    response = managing.post(edit_url(window), data)
+    assert response.status_code == 302
+    assert Maintenance.objects.get().scheduled_until == later_end
+
+
+@pytest.mark.parametrize("field", ["name", "message", "scheduled_for", "components"])
+def test_a_form_shown_before_the_start_changing_more_than_the_end_is_a_400(
+    managing, window, web, field
+):
+    # The edit page was opened before the start, and is sent after it.
+    assert managing.get(edit_url(window)).status_code == 200
+    tasks.tick(now=window.scheduled_for)
+    changed = {
+        "name": "Renamed",
+        "message": "Longer than planned.",
+        "scheduled_for": (window.scheduled_for + timedelta(hours=5)).strftime(FORMAT),
+        "components": [component(web).pk],
+    }[field]
+    later_end = window.scheduled_until + timedelta(hours=1)
+    data = form(window, scheduled_until=later_end.strftime(FORMAT), **{field: changed})
+    updates = MaintenanceUpdate.objects.count()
+
+    response = managing.post(edit_url(window), data)
+
+    assert response.status_code == 400
+    assert "The window has started; only its end can change." in response.content.decode()
+    unchanged = Maintenance.objects.get()
+    assert (
+        unchanged.name,
+        unchanged.message,
+        unchanged.scheduled_for,
+        unchanged.scheduled_until,
+        list(unchanged.components.all()),
+    ) == (
+        window.name,
+        window.message,
+        window.scheduled_for,
+        window.scheduled_until,
+        list(window.components.all()),
+    )
+    assert MaintenanceUpdate.objects.count() == updates
 
 
 def test_once_started_ending_earlier_is_a_400(managing, window):

@@ -8,7 +8,13 @@ import time
 
 import pytest
 
-from statuspage.models import DeliveryState, Subscriber, SubscriberNotification, WebhookAttempt
+from statuspage.models import (
+    ComponentGroup,
+    DeliveryState,
+    Subscriber,
+    SubscriberNotification,
+    WebhookAttempt,
+)
 from statuspage.subscriptions import delivery, services
 from tests.statuspage.subscriptions_fixtures import (
     component,
@@ -192,3 +198,38 @@ def test_staff_add_a_webhook_subscriber_in_the_admin(client, webhook_receiver):
     subscriber = Subscriber.objects.get()
     assert subscriber.is_active
     assert len(subscriber.secret) == 64
+
+
+def test_an_affected_component_is_named_with_its_group_as_the_json_api_names_it(
+    client, webhook_receiver, hook, deliver
+):
+    checkout = component("Checkout API")
+    checkout.group = ComponentGroup.objects.create(name="Payments")
+    checkout.save(update_fields=["group"])
+    update = public_update(components=[checkout])
+    update.affected_components = [
+        {
+            "code": checkout.code,
+            "name": "Checkout API",
+            "old_status": "operational",
+            "new_status": "major_outage",
+        }
+    ]
+    update.save(update_fields=["affected_components"])
+
+    services.notify_public_update(update.pk)
+    deliver()
+
+    [request] = [r for r in webhook_receiver.requests if "incident" in r.json()]
+    [posted] = request.json()["incident"]["incident_updates"]
+    assert [moved["name"] for moved in posted["affected_components"]] == ["Payments - Checkout API"]
+    listed = client.get("/status/api/v2/incidents.json").json()["incidents"][0]
+    assert posted["affected_components"] == listed["incident_updates"][0]["affected_components"]
+
+
+def test_an_update_that_moved_no_component_posts_an_empty_list(webhook_receiver, hook, deliver):
+    services.notify_public_update(public_update().pk)
+    deliver()
+
+    [posted] = webhook_receiver.requests[0].json()["incident"]["incident_updates"]
+    assert posted["affected_components"] == []
