@@ -62,11 +62,13 @@ class HistoryRssFeed(Feed[Entry, None]):
     def item_description(self, item: Entry) -> str:
         text = linebreaks(item.body, autoescape=True)
         if isinstance(item, MaintenanceUpdate):
-            # A reader of the feed alone should learn when the window is.
+            # A reader of the feed alone should learn when the window is: as this entry
+            # announced it, which a later move leaves alone.
+            scheduled_for, scheduled_until = item.window
             text += format_html(
                 "<p>Scheduled from {} to {} ({}).</p>",
-                _local(item.maintenance.scheduled_for),
-                _local(item.maintenance.scheduled_until),
+                _local(scheduled_for),
+                _local(scheduled_until),
                 settings.STATUSPAGE_TIME_ZONE,
             )
         return text

@@ -7,6 +7,7 @@ never joins the internal tables and nothing private can leak through a forgotten
 """
 
 import secrets
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -286,12 +287,23 @@ class MaintenanceUpdate(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField()
+    # The window as it stood when the update was made: a later move must not rewrite what an
+    # older email, webhook or feed entry announced. Null on rows older than these columns.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
         return self.body[:60]
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """The window this update announced (its maintenance's current one for older rows)."""
+        if self.scheduled_for is None or self.scheduled_until is None:
+            return self.maintenance.scheduled_for, self.maintenance.scheduled_until
+        return self.scheduled_for, self.scheduled_until
 
 
 class TimerKind(models.TextChoices):

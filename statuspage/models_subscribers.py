@@ -78,7 +78,8 @@ class Subscriber(models.Model):
 
 
 # The maintenance events subscribers hear of (statuspage.services.notices), with Statuspage's
-# status for each and how an email names it.
+# status for each and how an email names it. No status: the maintenance's when it happened
+# (its update's), as a posted update or a change of components may come before or during it.
 MAINTENANCE_EVENTS: dict[str, tuple[str, str]] = {
     "scheduled": ("scheduled", "Scheduled"),
     "reminder_60": ("scheduled", "Starts in 60 minutes"),
@@ -88,6 +89,8 @@ MAINTENANCE_EVENTS: dict[str, tuple[str, str]] = {
     "cancelled": ("cancelled", "Cancelled"),
     "rescheduled": ("scheduled", "Rescheduled"),
     "extended": ("in_progress", "Extended"),
+    "updated": ("", "Update"),
+    "changed": ("", "Components changed"),
 }
 
 

@@ -85,12 +85,7 @@ def maintenance_schedule(
             updated_at=now,
         )
         maintenance.components.set(components)
-        MaintenanceUpdate.objects.create(
-            maintenance=maintenance,
-            status=MaintenanceStatus.SCHEDULED,
-            body=message,
-            created_at=now,
-        )
+        _record(maintenance, MaintenanceStatus.SCHEDULED, message, now=now)
         timers = [
             MaintenanceTimer(maintenance=maintenance, kind=TimerKind.START, due_at=scheduled_for),
             MaintenanceTimer(maintenance=maintenance, kind=TimerKind.END, due_at=scheduled_until),
@@ -303,14 +298,12 @@ def _tell_changed(
         event, kind = MaintenanceEvent.RESCHEDULED, MaintenanceUpdateKind.RESCHEDULED
     else:
         body = "The components under maintenance have changed."
-        event, kind = MaintenanceEvent.SCHEDULED, MaintenanceUpdateKind.CHANGED
+        event, kind = MaintenanceEvent.COMPONENTS_CHANGED, MaintenanceUpdateKind.CHANGED
     # The public's names only: a component of a private service is not theirs to see.
     shown = ", ".join(str(c) for c in components or [] if c.service.public)
     if shown:
         body += f" Under maintenance now: {shown}."
-    update = MaintenanceUpdate.objects.create(
-        maintenance=maintenance, status=maintenance.status, kind=kind, body=body, created_at=now
-    )
+    update = _record(maintenance, MaintenanceStatus(maintenance.status), body, now=now, kind=kind)
     maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
     if components is not None:
         # Told under the old components above and under the new ones here: the subscribers
@@ -341,25 +334,42 @@ def maintenance_update_post(
             MaintenanceStatus.VERIFYING,
         ):
             raise ValidationError("A maintenance that is over takes no more updates.")
-        update = MaintenanceUpdate.objects.create(
-            maintenance=maintenance,
-            status=maintenance.status,
+        update = _record(
+            maintenance,
+            MaintenanceStatus(maintenance.status),
+            body,
+            now=now,
             kind=MaintenanceUpdateKind.POSTED,
-            body=body,
-            created_at=now,
         )
         maintenance.updated_at = now
         maintenance.save(update_fields=["updated_at"])
-        # As Statuspage emails one: under its current status, with these words, once each.
-        # Verifying, which no step here sets, is still the window in progress to them.
-        event = (
-            MaintenanceEvent.SCHEDULED
-            if maintenance.status == MaintenanceStatus.SCHEDULED
-            else MaintenanceEvent.STARTED
+        # Told once each, as an update, under the maintenance's current status (the webhook's
+        # `status`), with these words.
+        maintenance_notice(
+            maintenance=maintenance, event=MaintenanceEvent.UPDATED, now=now, occurrence=update.code
         )
-        maintenance_notice(maintenance=maintenance, event=event, now=now, occurrence=update.code)
         versions.bump()
     return update
+
+
+def _record(
+    maintenance: Maintenance,
+    status: MaintenanceStatus,
+    body: str,
+    *,
+    now: datetime,
+    kind: MaintenanceUpdateKind = MaintenanceUpdateKind.STEP,
+) -> MaintenanceUpdate:
+    """Leave an update on the maintenance, with the window as it stands now."""
+    return MaintenanceUpdate.objects.create(
+        maintenance=maintenance,
+        status=status,
+        kind=kind,
+        body=body,
+        created_at=now,
+        scheduled_for=maintenance.scheduled_for,
+        scheduled_until=maintenance.scheduled_until,
+    )
 
 
 def _lock(maintenance: Maintenance | int) -> Maintenance:
@@ -429,9 +439,7 @@ def _finish(
         maintenance.completed_at = now
         fields.append("completed_at")
     maintenance.save(update_fields=fields)
-    MaintenanceUpdate.objects.create(
-        maintenance=maintenance, status=status, body=text, created_at=now
-    )
+    _record(maintenance, status, text, now=now)
     _stop_timers(maintenance, now=now)
     states_recompute(now=now)
     versions.bump()
@@ -449,12 +457,7 @@ def _start(maintenance: Maintenance, *, now: datetime, notify: bool = True) -> N
     maintenance.started_at = now
     maintenance.updated_at = now
     maintenance.save(update_fields=["status", "started_at", "updated_at"])
-    MaintenanceUpdate.objects.create(
-        maintenance=maintenance,
-        status=MaintenanceStatus.IN_PROGRESS,
-        body=STARTED_TEXT,
-        created_at=now,
-    )
+    _record(maintenance, MaintenanceStatus.IN_PROGRESS, STARTED_TEXT, now=now)
     if notify:
         maintenance_notice(maintenance=maintenance, event=MaintenanceEvent.STARTED, now=now)
     states_recompute(now=now)

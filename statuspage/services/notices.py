@@ -28,6 +28,9 @@ class MaintenanceEvent(StrEnum):
     # it happens, told once (keyed by its update).
     RESCHEDULED = "rescheduled"
     EXTENDED = "extended"
+    # A manager's posted update, and new components under maintenance: each told once too.
+    UPDATED = "updated"
+    COMPONENTS_CHANGED = "changed"
 
 
 def maintenance_notice(

@@ -99,6 +99,10 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
         .first()
     )
     said = latest.body if latest and row.maintenance_event != "reminder_60" else ""
+    # The window as that update announced it: a later move has its own email.
+    scheduled_for, scheduled_until = (
+        latest.window if latest else (maintenance.scheduled_for, maintenance.scheduled_until)
+    )
     return {
         **base,
         "kind": "maintenance",
@@ -106,8 +110,8 @@ def _event_context(row: SubscriberNotification) -> dict[str, Any]:
         "status": MAINTENANCE_EVENTS[row.maintenance_event][1],
         "body": said or maintenance.message,
         "at": _utc(row.created_at),
-        "scheduled_for": _utc(maintenance.scheduled_for),
-        "scheduled_until": _utc(maintenance.scheduled_until),
+        "scheduled_for": _utc(scheduled_for),
+        "scheduled_until": _utc(scheduled_until),
         "url": links.maintenance_url(maintenance.code, maintenance.status),
     }
 

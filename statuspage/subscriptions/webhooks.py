@@ -123,8 +123,14 @@ def _affected(update: PublicUpdate, visible: dict[str, str]) -> list[dict[str, A
 
 def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> dict[str, Any]:
     """A maintenance as Statuspage sends it: an `incident` with its schedule, as of `at`."""
-    updates = maintenance.updates.filter(created_at__lte=at).order_by("-created_at", "-id")
-    status = MAINTENANCE_EVENTS[event][0]
+    updates = list(maintenance.updates.filter(created_at__lte=at).order_by("-created_at", "-id"))
+    latest = updates[0] if updates else None
+    # An update or a change of components is under the status the maintenance had then.
+    status = MAINTENANCE_EVENTS[event][0] or (latest.status if latest else maintenance.status)
+    # The window as the event's update announced it: a later move is told on its own.
+    scheduled_for, scheduled_until = (
+        latest.window if latest else (maintenance.scheduled_for, maintenance.scheduled_until)
+    )
     return {
         "id": maintenance.code,
         "page_id": settings.STATUSPAGE_PAGE_ID,
@@ -137,8 +143,8 @@ def maintenance_document(maintenance: Maintenance, event: str, at: datetime) -> 
         "resolved_at": maintenance.completed_at if status == "completed" else None,
         "started_at": maintenance.started_at,
         "shortlink": links.maintenance_url(maintenance.code, maintenance.status),
-        "scheduled_for": maintenance.scheduled_for,
-        "scheduled_until": maintenance.scheduled_until,
+        "scheduled_for": scheduled_for,
+        "scheduled_until": scheduled_until,
         "incident_updates": [
             {
                 "id": each.code,

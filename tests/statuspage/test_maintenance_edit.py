@@ -371,7 +371,8 @@ def test_changing_the_components_tells_the_subscribers_of_the_old_and_the_new_on
         "both@example.com",
         "web@example.com",
     ]
-    assert set(changed.values_list("maintenance_event", flat=True)) == {"scheduled"}
+    # Its own event, not a second "scheduled": the subject says what happened.
+    assert set(changed.values_list("maintenance_event", flat=True)) == {"changed"}
     tasks.tick(now=START)
     started = SubscriberNotification.objects.filter(maintenance_event="started")
     assert set(started.values_list("subscriber", flat=True)) == {only_web.pk, both.pk}
@@ -406,8 +407,8 @@ def test_each_posted_update_is_told_once_to_the_subscribers_of_its_components(wi
         row.maintenance_event
         for row in rows.order_by("id")
         if row.event_key.endswith((first.code, second.code))
-    ] == ["scheduled", "started"]
-    assert told(window) == ["scheduled", "scheduled", "started", "started"]
+    ] == ["updated", "updated"]
+    assert told(window) == ["scheduled", "updated", "started", "updated"]
 
 
 def test_a_posted_update_is_emailed_and_posted_to_webhooks(
@@ -427,7 +428,8 @@ def test_a_posted_update_is_emailed_and_posted_to_webhooks(
         if "Half the replicas are done."
         in message.get_body(preferencelist=("plain",)).get_content()
     ]
-    assert "Maintenance in progress: Database upgrade" in email["Subject"]
+    # Told as an update, not as the start again; the webhook's status is the window's then.
+    assert "Maintenance update: Database upgrade" in email["Subject"]
     [request] = webhook_receiver.requests
     incident = request.json()["incident"]
     assert incident["status"] == "in_progress"
@@ -439,3 +441,60 @@ def test_an_edit_shows_on_the_page_at_once(window, manager, events_run):
     with events_run():
         edit(window, manager, name="Database upgrade (v16)")
     assert "Database upgrade (v16)" in Client().get("/status/").content.decode()
+
+
+def test_each_reschedule_is_told_with_the_window_it_set(window, manager, clock, smtp_stub, deliver):
+    # Moved twice before anything was sent: the first email still announces the first move's
+    # window, in its heading as in its words.
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+    clock.advance(minutes=1)
+    edit(
+        window,
+        manager,
+        scheduled_for=LATER + timedelta(hours=2),
+        scheduled_until=LATER + timedelta(hours=3),
+    )
+    # One of a subscriber's notifications a round, in order.
+    for _ in range(3):
+        deliver()
+
+    rescheduled = [
+        message.get_body(preferencelist=("plain",)).get_content()
+        for message in smtp_stub.messages_to("ada@example.com")
+        if "rescheduled" in message["Subject"].lower()
+    ]
+    first_window = f"{LATER:%Y-%m-%d %H:%M} UTC"
+    second_window = f"{LATER + timedelta(hours=2):%Y-%m-%d %H:%M} UTC"
+    assert len(rescheduled) == 2
+    [first] = [text for text in rescheduled if first_window in text]
+    assert second_window not in first
+    [second] = [text for text in rescheduled if second_window in text]
+    assert first_window not in second
+
+
+def test_an_older_feed_entry_keeps_the_window_it_announced(window, manager, clock):
+    edit(window, manager, scheduled_for=LATER, scheduled_until=LATER + timedelta(hours=1))
+
+    feed = Client().get("/status/history.rss").content.decode()
+
+    announced = f"{START.astimezone(UTC):%Y-%m-%d %H:%M}"
+    moved = f"{LATER.astimezone(UTC):%Y-%m-%d %H:%M}"
+    # Two entries, the scheduling and the move, each with its own window.
+    assert feed.count(f"Scheduled from {announced}") == 1
+    assert feed.count(f"Scheduled from {moved}") == 1
+
+
+def test_a_posted_update_before_the_start_is_told_under_scheduled(
+    window, manager, deliver, webhook_receiver
+):
+    webhook_subscriber_create(url=webhook_receiver.url_for("/status-hook"))
+    deliver()
+    webhook_receiver.requests.clear()
+
+    maintenance_update_post(actor=manager, maintenance=window, body="Starts as planned.")
+    deliver()
+
+    [request] = webhook_receiver.requests
+    incident = request.json()["incident"]
+    assert incident["status"] == "scheduled"
+    assert incident["incident_updates"][0]["body"] == "Starts as planned."
