@@ -25,15 +25,12 @@ from statuspage.services import states_recompute
 
 
 def _page_changed() -> None:
-    # After the commit, as the services' writes are seen: then the states are derived from
-    # what was saved (a withdrawn incident, a component dropped from a window), and the new
-    # version leaves no cached render or ETag of the old page.
-    transaction.on_commit(_page_refresh)
-
-
-def _page_refresh() -> None:
-    states_recompute()
-    versions.bump()
+    # After the commit, as the services' writes are seen. The new version first, so no cached
+    # render or ETag of the old page is served even if the recompute fails (robust: the edit
+    # is saved, the admin is not answered 500 for it); then the states are derived from what
+    # was saved (a withdrawn incident), and a state that moves bumps the version again.
+    transaction.on_commit(versions.bump, robust=True)
+    transaction.on_commit(states_recompute, robust=True)
 
 
 class PageAdmin[M: Model](admin.ModelAdmin[M]):
@@ -126,9 +123,19 @@ class MaintenanceTimerInline(admin.TabularInline[MaintenanceTimer, Maintenance])
 class MaintenanceAdmin(PageAdmin[Maintenance]):
     list_display = ("name", "status", "scheduled_for", "scheduled_until")
     list_filter = ("status",)
-    # Scheduling, cancelling and completing go through /status/manage/, which keeps the
-    # timers in step with the window.
-    readonly_fields = ("status", "scheduled_for", "scheduled_until", "started_at", "completed_at")
+    # Scheduling, editing, cancelling and completing go through /status/manage/, which keeps
+    # the timers in step with the window, leaves an update and tells the subscribers once;
+    # an edit here would do none of that. Deleting a maintenance is the admin's repair.
+    readonly_fields = (
+        "name",
+        "message",
+        "components",
+        "status",
+        "scheduled_for",
+        "scheduled_until",
+        "started_at",
+        "completed_at",
+    )
     inlines = (MaintenanceUpdateInline, MaintenanceTimerInline)
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from statuspage import tasks
-from statuspage.models import ComponentState, Maintenance, PublicIncident
+from statuspage.models import ComponentState, PublicIncident
 from tests.factories import UserFactory, declare
 from tests.statuspage.factories import (
     MAINTENANCE_START,
@@ -91,22 +91,33 @@ def test_an_incident_withdrawn_in_the_admin_leaves_the_page_and_its_state(
     assert state(api) == ComponentState.OPERATIONAL
 
 
-def test_a_component_taken_off_a_window_in_the_admin_leaves_maintenance(
+def test_a_maintenance_is_not_edited_in_the_admin(
     clock, api, web, manager, superuser_client, events_run
 ):
+    # /status/manage/ edits a window: it leaves an update and tells the subscribers once. An
+    # edit in the admin would do neither, so the admin shows the window and its components
+    # and takes no change to them.
     with events_run():
         window = database_upgrade(manager, api)
     clock.now = MAINTENANCE_START
     tasks.tick(now=MAINTENANCE_START)
-    assert state(api) == ComponentState.UNDER_MAINTENANCE
-    clock.advance(minutes=5)
+    updates = window.updates.count()
 
     with events_run():
-        admin_change(superuser_client, "maintenance", window.pk, components=[component(web).pk])
+        admin_change(
+            superuser_client,
+            "maintenance",
+            window.pk,
+            name="Renamed",
+            components=[component(web).pk],
+        )
 
-    assert list(Maintenance.objects.get().components.all()) == [component(web)]
-    assert state(api) == ComponentState.OPERATIONAL
-    assert state(web) == ComponentState.UNDER_MAINTENANCE
+    window.refresh_from_db()
+    assert window.name != "Renamed"
+    assert list(window.components.all()) == [component(api)]
+    assert window.updates.count() == updates
+    assert state(api) == ComponentState.UNDER_MAINTENANCE
+    assert state(web) == ComponentState.OPERATIONAL
 
 
 def test_an_incident_deleted_in_the_admin_leaves_the_page_and_its_state(
