@@ -118,8 +118,11 @@ class MaintenanceEditForm(MaintenanceForm):
         current = self.get_initial_for_field(field, name)
         posted = field.widget.value_from_datadict(self.data, self.files, key)
         if isinstance(field, forms.ModelMultipleChoiceField):
-            kept = [*(getattr(c, "pk", c) for c in current or ()), *self.hidden_components]
-            return {str(pk) for pk in posted or ()} != {str(pk) for pk in kept}
+            # The hidden ones are never offered, so a browser never sends them back: the
+            # components are unchanged when the ones it could show are.
+            hidden = {str(pk) for pk in self.hidden_components}
+            offered = {str(getattr(c, "pk", c)) for c in current or ()} - hidden
+            return {str(pk) for pk in posted or ()} - hidden != offered
         try:
             # What the form showed, read back as the field reads a post: times to the minute
             # its input carries, text stripped.

@@ -276,6 +276,35 @@ def test_a_window_in_progress_whose_service_was_made_private_can_still_be_extend
     assert list(extended.components.all()) == [component(api)]
 
 
+def test_a_form_opened_before_the_start_extends_a_window_with_a_hidden_component(
+    managing, clock, manager, api, web
+):
+    # The browser never got the hidden component to send back; its post is what it showed.
+    both = maintenance_schedule(
+        actor=manager,
+        name="Two",
+        message="m",
+        scheduled_for=clock.now + timedelta(hours=2),
+        scheduled_until=clock.now + timedelta(hours=3),
+        components=[component(api), component(web)],
+    )
+    api.public = False
+    api.save()
+    assert managing.get(edit_url(both)).status_code == 200
+    tasks.tick(now=both.scheduled_for)
+    later_end = both.scheduled_until + timedelta(hours=1)
+
+    response = managing.post(
+        edit_url(both),
+        form(both, scheduled_until=later_end.strftime(FORMAT), components=[component(web).pk]),
+    )
+
+    assert response.status_code == 302
+    extended = Maintenance.objects.get()
+    assert extended.scheduled_until == later_end
+    assert set(extended.components.all()) == {component(api), component(web)}
+
+
 def test_saving_a_scheduled_window_keeps_a_component_made_private(
     managing, clock, manager, api, web
 ):
