@@ -126,13 +126,6 @@ def _group(group: ComponentGroup, children: Sequence[Component], *, position: in
     }
 
 
-def affected_name(component: Component) -> str:
-    """A component's name in `affected_components`, here and in webhook payloads alike.
-    Statuspage names an affected component with its group: "Payments - Checkout API"."""
-    group = component.group
-    return f"{group.name} - {component}" if group is not None else str(component)
-
-
 class Components:
     """The page's components in Statuspage's flat list, groups before their children;
     positions count from 1 among the top level and within each group, in display order."""
@@ -164,7 +157,7 @@ class Components:
         payload = _component(component, position=position)
         self.listed.append(payload)
         self.by_code[component.code] = payload
-        self.names[component.code] = affected_name(component)
+        self.names[component.code] = component.grouped_name
 
     def states(self) -> list[str]:
         return [payload["status"] for payload in self.by_code.values()]

@@ -108,6 +108,12 @@ class Component(models.Model):
     def __str__(self) -> str:
         return self.public_name or self.service.name
 
+    @property
+    def grouped_name(self) -> str:
+        """Its name in `affected_components`, in the API and webhook payloads alike: Statuspage
+        names an affected component with its group, "Payments - Checkout API"."""
+        return f"{self.group.name} - {self}" if self.group is not None else str(self)
+
 
 class ComponentStateChange(models.Model):
     """One span of a component's state: from `started_at` until `ended_at` (None while it

@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 
 from oncall.notifiers.base import NotifierError
 from oncall.notifiers.webhook import post_to_checked_addresses, resolve_destination, sign
-from statuspage import api, links, selectors, selectors_api
+from statuspage import links, selectors, selectors_api
 from statuspage.models import (
     MAINTENANCE_EVENTS,
     Component,
@@ -74,7 +74,7 @@ def incident_document(update: PublicUpdate) -> dict[str, Any]:
         "-created_at", "-id"
     )
     # As the JSON API has them: only components the public still sees, named as it names them.
-    visible = {c.code: api.affected_name(c) for c in selectors.visible_components()}
+    visible = {c.code: c.grouped_name for c in selectors.visible_components()}
     return {
         "id": incident.code,
         "page_id": settings.STATUSPAGE_PAGE_ID,
