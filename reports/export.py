@@ -85,14 +85,17 @@ class _Line:
         return line
 
 
-def csv_lines(month: Month) -> Iterator[str]:
-    """The month's incidents as a CSV file's text, a line at a time (header first, after a
-    byte order mark), formula-safe: what the page's download and incident_report write."""
+def csv_lines(month: Month, *, byte_order_mark: bool = False) -> Iterator[str]:
+    """The month's incidents as CSV text, a line at a time (header first), formula-safe: what
+    the page's download and incident_report write. `byte_order_mark` for a file a spreadsheet
+    opens (the download, incident_report --output), not for a pipe: a program reading the
+    text would find it in the first column's name."""
     lines = incidents_csv(incident_rows(month))
-    # Excel on Windows reads a CSV without a byte order mark in the ANSI code page, and shows
-    # "échoué" as "Ã©chouÃ©". The mark precedes the header's first cell, never a row's, so it
-    # does not hide a formula from spreadsheet_safe.
-    yield BYTE_ORDER_MARK + next(lines)
+    if byte_order_mark:
+        # Excel on Windows reads a CSV without one in the ANSI code page, and shows "échoué"
+        # as "Ã©chouÃ©". It precedes the header's first cell, never a row's, so it does not
+        # hide a formula from spreadsheet_safe.
+        yield BYTE_ORDER_MARK + next(lines)
     yield from lines
 
 

@@ -111,7 +111,7 @@ def monthly_csv(request: AuthedRequest, month: str) -> HttpResponse | StreamingH
         return _refused(request, str(error), current=current)
     # Streamed: a month of a large organisation is many thousand rows.
     response = StreamingHttpResponse(
-        export.csv_lines(parsed), content_type="text/csv; charset=utf-8"
+        export.csv_lines(parsed, byte_order_mark=True), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="tocsin-incidents-{parsed}.csv"'
     return response

@@ -47,8 +47,9 @@ def test_csv_lists_the_months_incidents(month):
     printed = _report("--month", "2026-11", "--format", "csv")
     lines = printed.splitlines(keepends=True)
 
-    # The byte order mark first, for Excel on Windows to read the file as UTF-8.
-    assert printed.encode().startswith(b"\xef\xbb\xbfreference,title,severity,status,")
+    # No byte order mark on standard output: a program reading it would find the mark in
+    # the first column's name.
+    assert printed.startswith("reference,title,severity,status,")
     assert [line.split(",")[0] for line in lines[1:]] == ["INC-4", "INC-3", "INC-2"]
     assert all(line.endswith("\r\n") for line in lines)
 
@@ -74,8 +75,12 @@ def test_output_goes_to_a_file_when_asked(month, tmp_path: Path):
     printed = _report("--month", "2026-11", "--format", "csv", "--output", str(target))
 
     assert printed == ""
+    # A file is for a spreadsheet: the byte order mark first, for Excel on Windows to read it
+    # as UTF-8; then the same text as standard output gets.
     assert target.read_bytes().startswith(b"\xef\xbb\xbfreference,")
-    assert target.read_bytes().decode() == _report("--month", "2026-11", "--format", "csv")
+    assert target.read_bytes().decode() == "\ufeff" + _report(
+        "--month", "2026-11", "--format", "csv"
+    )
 
 
 def test_an_output_file_that_cannot_be_written_is_an_error(month, tmp_path: Path):

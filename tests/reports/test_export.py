@@ -69,13 +69,17 @@ def _by_reference(month: Month = NOVEMBER) -> dict[str, dict[str, str]]:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def test_csv_starts_with_a_byte_order_mark_then_its_header(month):
+def test_a_csv_file_starts_with_a_byte_order_mark_then_its_header(month):
     # Without the mark Excel on Windows reads UTF-8 as its ANSI code page: "Ã©chouÃ©".
-    assert next(iter(csv_lines(NOVEMBER))) == "\ufeff" + HEADER
+    assert next(iter(csv_lines(NOVEMBER, byte_order_mark=True))) == "\ufeff" + HEADER
+
+
+def test_csv_text_for_a_program_has_no_byte_order_mark(month):
+    assert next(iter(csv_lines(NOVEMBER))) == HEADER
 
 
 def test_csv_lists_the_months_incidents_newest_first_with_every_column(month):
-    lines = list(csv_lines(NOVEMBER))
+    lines = list(csv_lines(NOVEMBER, byte_order_mark=True))
 
     # The first row's formula is neutralised as any other's: the mark only precedes the header.
     assert lines == [

@@ -30,8 +30,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         month = self._month(options["month"])
-        chunks = self._chunks(month, options["format"])
         output: Path | None = options["output"]
+        # A file is what a spreadsheet opens; standard output is read by programs.
+        chunks = self._chunks(month, options["format"], to_file=output is not None)
         if output is None:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")
@@ -51,10 +52,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
-    def _chunks(self, month: Month, kind: str) -> Iterator[str]:
+    def _chunks(self, month: Month, kind: str, *, to_file: bool) -> Iterator[str]:
         """The output a piece at a time: the CSV streams, the reports come whole."""
         if kind == "csv":
-            yield from csv_lines(month)
+            yield from csv_lines(month, byte_order_mark=to_file)
         elif kind == "json":
             yield json.dumps(report_json(monthly_report(month)), indent=2, ensure_ascii=False)
             yield "\n"
