@@ -241,7 +241,8 @@ class IncidentUpdateSerializer(StrictSerializer):
     started_at = serializers.DateTimeField(
         required=False,
         validators=[EventTimeValidator(IMPACT_IN_FUTURE)],
-        help_text="When impact began. From 2000-01-01, not in the future.",
+        help_text="When impact began. From 2000-01-01, not in the future, not after the "
+        "incident was detected (`detected_at`).",
     )
     labels = StringMapField(required=False)
     severity = _severity_field(required=False)

@@ -34,7 +34,7 @@ def lock_for(actor: Actor, action: Action, incident: Incident | int) -> Incident
 def check_input(texts: dict[str, Any], times: dict[str, datetime], *, now: datetime) -> None:
     """The last line behind the forms and serializers, for every caller: text PostgreSQL can
     store (labels' keys included) and times in the plausible window (ops.timestamps), the
-    start of impact never in the future."""
+    start of impact never in the future nor after detection."""
     errors: dict[str, str] = {}
     for path in unstorable_paths(texts):
         errors.setdefault(path.split(".")[0], UNSTORABLE_MESSAGE)
@@ -43,5 +43,8 @@ def check_input(texts: dict[str, Any], times: dict[str, datetime], *, now: datet
             errors[name] = IMPACT_IN_FUTURE if name == "started_at" else FUTURE_EVENT
         elif error := event_time_error(value, now=now):
             errors[name] = error
+    started, detected = times.get("started_at"), times.get("detected_at")
+    if started and detected and started > detected and "started_at" not in errors:
+        errors["started_at"] = impact_after_detection(detected)
     if errors:
         raise ValidationError(errors)

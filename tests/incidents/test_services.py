@@ -969,6 +969,16 @@ def test_an_impact_start_after_detection_is_refused(responder):
     assert incident.timeline.filter(kind=EventKind.EDITED).count() == 0
 
 
+def test_declare_refuses_an_impact_start_after_the_given_detection(responder):
+    detected = timezone.now() - timedelta(minutes=30)
+
+    with pytest.raises(ValidationError) as raised:
+        declare(responder, detected_at=detected, started_at=detected + timedelta(minutes=1))
+
+    assert "after the incident was detected" in raised.value.message_dict["started_at"][0]
+    assert not Incident.objects.exists()
+
+
 def test_an_impact_start_at_detection_is_accepted(incident, responder):
     earlier = incident.detected_at - timedelta(minutes=10)
     services.incident_update_details(incident=incident, actor=responder, started_at=earlier)
