@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from statuspage import tasks
-from statuspage.models import MaintenanceStatus, PublicStatus
+from statuspage.models import Maintenance, MaintenanceStatus, PublicStatus
 from statuspage.services.maintenance import (
     maintenance_cancel,
     maintenance_edit,
@@ -211,18 +211,23 @@ def test_a_cancelled_maintenance_is_in_the_feeds_by_its_cancellation_alone(
     assert text(item, "link") == "https://status.example.test/status/"
 
 
-def test_cancelling_a_window_adds_its_cancellation_to_the_feeds(
-    client: Client, clock: Any, api: Any, manager: Any, events_run: Any
-) -> None:
+def upgrade_in_three_hours(clock: Any, manager: Any, service: Any) -> Maintenance:
+    """ "Upgrade" on `service`, an hour long, starting three hours from now."""
     start = clock.now + timedelta(hours=3)
-    window = maintenance_schedule(
+    return maintenance_schedule(
         actor=manager,
         name="Upgrade",
         message="Planned.",
         scheduled_for=start,
         scheduled_until=start + timedelta(hours=1),
-        components=[component(api)],
+        components=[component(service)],
     )
+
+
+def test_cancelling_a_window_adds_its_cancellation_to_the_feeds(
+    client: Client, clock: Any, api: Any, manager: Any, events_run: Any
+) -> None:
+    window = upgrade_in_three_hours(clock, manager, api)
     assert [text(e, f"{ATOM}title") for e in atom_entries(client)] == [
         "Upgrade: maintenance scheduled"
     ]
@@ -299,15 +304,8 @@ def test_the_feeds_only_read(client: Client) -> None:
 def test_a_move_an_extension_and_posted_updates_have_their_own_titles(
     client: Client, clock: Any, api: Any, manager: Any
 ) -> None:
-    start = clock.now + timedelta(hours=3)
-    window = maintenance_schedule(
-        actor=manager,
-        name="Upgrade",
-        message="Planned.",
-        scheduled_for=start,
-        scheduled_until=start + timedelta(hours=1),
-        components=[component(api)],
-    )
+    window = upgrade_in_three_hours(clock, manager, api)
+    start = window.scheduled_for
     clock.now += timedelta(minutes=1)
     start += timedelta(hours=1)
     window = maintenance_edit(
@@ -350,15 +348,7 @@ def test_a_move_an_extension_and_posted_updates_have_their_own_titles(
 def test_a_change_of_components_has_its_own_title(
     client: Client, clock: Any, api: Any, web: Any, manager: Any
 ) -> None:
-    start = clock.now + timedelta(hours=3)
-    window = maintenance_schedule(
-        actor=manager,
-        name="Upgrade",
-        message="Planned.",
-        scheduled_for=start,
-        scheduled_until=start + timedelta(hours=1),
-        components=[component(api)],
-    )
+    window = upgrade_in_three_hours(clock, manager, api)
     clock.now += timedelta(minutes=1)
     maintenance_edit(
         actor=manager,

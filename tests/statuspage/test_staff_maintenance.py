@@ -276,10 +276,9 @@ def test_a_window_in_progress_whose_service_was_made_private_can_still_be_extend
     assert list(extended.components.all()) == [component(api)]
 
 
-def test_a_form_opened_before_the_start_extends_a_window_with_a_hidden_component(
-    managing, clock, manager, api, web
-):
-    # The browser never got the hidden component to send back; its post is what it showed.
+def api_made_private_after_scheduling(clock, manager, api, web) -> Maintenance:
+    """A window on api and web in two hours; then api's service is made private, so the edit
+    form no longer offers it."""
     both = maintenance_schedule(
         actor=manager,
         name="Two",
@@ -290,6 +289,14 @@ def test_a_form_opened_before_the_start_extends_a_window_with_a_hidden_component
     )
     api.public = False
     api.save()
+    return both
+
+
+def test_a_form_opened_before_the_start_extends_a_window_with_a_hidden_component(
+    managing, clock, manager, api, web
+):
+    # The browser never got the hidden component to send back; its post is what it showed.
+    both = api_made_private_after_scheduling(clock, manager, api, web)
     assert managing.get(edit_url(both)).status_code == 200
     tasks.tick(now=both.scheduled_for)
     later_end = both.scheduled_until + timedelta(hours=1)
@@ -308,16 +315,7 @@ def test_a_form_opened_before_the_start_extends_a_window_with_a_hidden_component
 def test_saving_a_scheduled_window_keeps_a_component_made_private(
     managing, clock, manager, api, web
 ):
-    both = maintenance_schedule(
-        actor=manager,
-        name="Two",
-        message="m",
-        scheduled_for=clock.now + timedelta(hours=2),
-        scheduled_until=clock.now + timedelta(hours=3),
-        components=[component(api), component(web)],
-    )
-    api.public = False
-    api.save()
+    both = api_made_private_after_scheduling(clock, manager, api, web)
     page = managing.get(edit_url(both)).content.decode()
     assert f'value="{component(api).pk}"' not in page
     response = managing.post(
