@@ -64,7 +64,7 @@ def maintenance_schedule(
     require(actor, Action.MANAGE_CATALOG)
     now = now or timezone.now()
     name, message, components = name.strip(), message.strip(), list(components)
-    errors = _window_errors(
+    _check_window(
         name=name,
         message=message,
         scheduled_for=scheduled_for,
@@ -72,8 +72,6 @@ def maintenance_schedule(
         components=components,
         now=now,
     )
-    if errors:
-        raise ValidationError(errors)
     with transaction.atomic():
         maintenance = Maintenance.objects.create(
             name=name,
@@ -105,7 +103,7 @@ def maintenance_schedule(
     return maintenance
 
 
-def _window_errors(
+def _check_window(
     *,
     name: str,
     message: str,
@@ -113,7 +111,8 @@ def _window_errors(
     scheduled_until: datetime,
     components: list[Component],
     now: datetime,
-) -> dict[str, str]:
+) -> None:
+    """A ValidationError naming each field a window to schedule (or move) cannot have."""
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "A maintenance needs a name."
@@ -133,7 +132,8 @@ def _window_errors(
             errors["scheduled_until"] = "The window is already over."
     if not components:
         errors["components"] = "Choose the components under maintenance."
-    return errors
+    if errors:
+        raise ValidationError(errors)
 
 
 def maintenance_edit(
@@ -189,7 +189,7 @@ def maintenance_edit(
                 now=now,
             )
         else:
-            errors = _window_errors(
+            _check_window(
                 name=name,
                 message=message,
                 scheduled_for=scheduled_for,
@@ -197,8 +197,6 @@ def maintenance_edit(
                 components=components,
                 now=now,
             )
-            if errors:
-                raise ValidationError(errors)
         if not (moved or details_changed):
             return maintenance
         maintenance.name, maintenance.message = name, message
